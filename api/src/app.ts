@@ -1,0 +1,72 @@
+/**
+ * buildApp(config): plugins in a visible order — external (security, docs, metrics), then the
+ * application's own (database, access control, audit trail, errors), then the capability routes.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import auditRoutes from './audit/routes';
+import authRoutes from './auth/routes';
+import type { Config } from './config';
+import './fastify-types';
+import healthRoutes from './health/routes';
+import accessControl from './plugins/access-control';
+import auditTrail from './plugins/audit-trail';
+import database from './plugins/database';
+import errorHandler from './plugins/error-handler';
+import metrics from './plugins/metrics';
+import openapi from './plugins/openapi';
+import security from './plugins/security';
+import userRoutes from './users/routes';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  if (config.logLevel === 'silent') return false;
+  return {
+    level: config.logLevel,
+    // Never log credentials or tokens; request URLs are logged without their query string,
+    // which may carry search terms such as patient names.
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      err: (err: Error & { code?: string }) => ({ type: err.name, code: err.code, message: err.message, stack: err.stack ?? '' }),
+    },
+  };
+}
+
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config),
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Unknown fields are an error, not silently dropped; query strings are coerced to their types.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  });
+  app.decorate('config', config);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // External
+  await app.register(security);
+  await app.register(openapi);
+  await app.register(metrics);
+  // Application
+  await app.register(database);
+  await app.register(accessControl);
+  await app.register(auditTrail);
+  await app.register(errorHandler);
+  // Capabilities
+  await app.register(healthRoutes);
+  await app.register(authRoutes);
+  await app.register(userRoutes);
+  await app.register(auditRoutes);
+
+  await app.ready();
+  return app;
+}

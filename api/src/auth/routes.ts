@@ -1,0 +1,214 @@
+/**
+ * Login, refresh (rotating refresh token in an httpOnly cookie), logout, me and password change.
+ */
+import { ErrorResponse, LoginRequest, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { UserAttributes } from '../db/models';
+import { HttpError, unauthorized } from '../http-errors';
+import { auditInTransaction } from '../plugins/audit-trail';
+import { presentUser } from '../users/present';
+import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
+import { RefreshRejected } from './refresh-tokens';
+
+export const REFRESH_COOKIE = 'pacs_refresh';
+const COOKIE_PATH = '/api/auth';
+
+export default async function authRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { config } = app;
+  const { models, sequelize } = app.db;
+
+  const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: Date) =>
+    reply.setCookie(REFRESH_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: config.cookieSecure,
+      path: COOKIE_PATH,
+      expires: expiresAt,
+    });
+  const clearRefreshCookie = (reply: FastifyReply) =>
+    reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: config.cookieSecure });
+
+  const session = (user: UserAttributes) => ({
+    accessToken: app.signAccessToken(user),
+    tokenType: 'Bearer' as const,
+    expiresIn: config.accessTokenTtl,
+    user: presentUser(user),
+  });
+
+  app.post(
+    '/api/auth/login',
+    {
+      config: {
+        access: 'public',
+        audit: { eventId: 'UserAuthentication', action: 'E', objectType: 'User' },
+        rateLimit: { max: config.loginRatePerMinute, timeWindow: 60_000 },
+      },
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in; sets the refresh cookie',
+        body: LoginRequest,
+        response: { 200: SessionResponse, 401: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const email = request.body.email.trim().toLowerCase();
+      request.auditSubject.details = { email };
+      const user = await models.User.findOne({ where: { email } });
+      if (!user) {
+        await burnPasswordCheck(request.body.password, config.bcryptCost);
+        throw unauthorized('invalid email or password', 'INVALID_CREDENTIALS');
+      }
+      const row = user.get();
+      request.auditSubject.objectId = row.id;
+      if (row.lockedUntil && row.lockedUntil.getTime() > Date.now()) {
+        const retryAfter = Math.ceil((row.lockedUntil.getTime() - Date.now()) / 1000);
+        throw new HttpError(429, 'account temporarily locked after repeated failed logins', 'ACCOUNT_LOCKED', {
+          'retry-after': String(retryAfter),
+        });
+      }
+      if (!(await verifyPassword(request.body.password, row.passwordHash))) {
+        const failures = row.failedLoginCount + 1;
+        const lock = failures >= config.loginMaxFailures;
+        await user.update({
+          failedLoginCount: lock ? 0 : failures,
+          lockedUntil: lock ? new Date(Date.now() + config.loginLockoutSeconds * 1000) : row.lockedUntil,
+        });
+        if (lock) request.auditSubject.details = { email, lockedOut: true };
+        throw unauthorized('invalid email or password', 'INVALID_CREDENTIALS');
+      }
+      if (!row.active) throw unauthorized('account deactivated', 'ACCOUNT_INACTIVE');
+
+      const issued = await sequelize.transaction(async (transaction) => {
+        await user.update({ failedLoginCount: 0, lockedUntil: null }, { transaction });
+        const refresh = await app.refreshTokens.issue(row.id, undefined, transaction);
+        request.principal = { userId: row.id, role: row.role, email: row.email, name: row.name };
+        await auditInTransaction(request, transaction, {
+          eventId: 'UserAuthentication',
+          action: 'E',
+          objectType: 'User',
+          objectId: row.id,
+          details: { event: 'login' },
+        });
+        return refresh;
+      });
+      setRefreshCookie(reply, issued.token, issued.expiresAt);
+      return session(user.get());
+    },
+  );
+
+  app.post(
+    '/api/auth/refresh',
+    {
+      config: { access: 'public', audit: { eventId: 'UserAuthentication', action: 'E', objectType: 'User' } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange the refresh cookie for a new access token (rotates the cookie)',
+        response: { 200: SessionResponse, 401: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const token = request.cookies[REFRESH_COOKIE];
+      if (!token) throw unauthorized('no refresh token', 'REFRESH_MISSING');
+      try {
+        const rotated = await app.refreshTokens.rotate(token);
+        request.principal = { userId: rotated.user.id, role: rotated.user.role, email: rotated.user.email, name: rotated.user.name };
+        request.auditSubject = { objectId: rotated.user.id, details: { event: 'refresh' } };
+        setRefreshCookie(reply, rotated.token, rotated.expiresAt);
+        return session(rotated.user);
+      } catch (error) {
+        if (!(error instanceof RefreshRejected)) throw error;
+        clearRefreshCookie(reply);
+        request.auditSubject = { objectId: error.userId ?? undefined, details: { event: 'refresh', rejected: error.reason } };
+        if (error.reason === 'reused') {
+          // A leaked token: the family is revoked; record it as a security alert as well.
+          await app.audit.record({
+            eventId: 'SecurityAlert',
+            action: 'E',
+            outcome: 8,
+            userId: error.userId,
+            networkAddress: request.ip,
+            requestId: request.id,
+            objectType: 'RefreshToken',
+            details: { reason: 'refresh token reuse; session family revoked' },
+          });
+        }
+        throw unauthorized(`refresh token ${error.reason}`, `REFRESH_${error.reason.toUpperCase()}`);
+      }
+    },
+  );
+
+  app.post(
+    '/api/auth/logout',
+    {
+      config: { access: 'session:self', audit: { eventId: 'UserAuthentication', action: 'E', objectType: 'User' } },
+      schema: { tags: ['auth'], summary: 'Log out: revoke this session and clear the cookie', response: { 204: Type.Null() } },
+    },
+    async (request, reply) => {
+      const token = request.cookies[REFRESH_COOKIE];
+      const principal = request.principal!;
+      request.auditSubject = { objectId: principal.userId, details: { event: 'logout' } };
+      if (token) {
+        const family = await app.refreshTokens.familyOf(token);
+        if (family && family.userId === principal.userId) await app.refreshTokens.revokeFamily(family.familyId, 'logout');
+      }
+      clearRefreshCookie(reply);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/auth/me',
+    {
+      config: { access: 'session:self' },
+      schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: User } },
+    },
+    async (request) => {
+      const user = await models.User.findByPk(request.principal!.userId, { raw: true });
+      if (!user) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
+      return presentUser(user);
+    },
+  );
+
+  app.post(
+    '/api/auth/password',
+    {
+      config: { access: 'session:self', audit: { eventId: 'SecurityAlert', action: 'U', objectType: 'User' } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Change my password; other sessions are logged out',
+        body: PasswordChangeRequest,
+        response: { 200: SessionResponse, 400: ErrorResponse, 401: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      request.auditSubject = { objectId: principal.userId, details: { event: 'password-change' } };
+      assertAcceptablePassword(request.body.newPassword);
+      const user = await models.User.findByPk(principal.userId);
+      if (!user) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
+      if (!(await verifyPassword(request.body.currentPassword, user.get('passwordHash')))) {
+        throw new HttpError(400, 'current password is wrong', 'WRONG_PASSWORD');
+      }
+      const passwordHash = await hashPassword(request.body.newPassword, config.bcryptCost);
+      // Whole seconds, so this request's new access token (iat in seconds) is not itself stale.
+      const changedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+      const issued = await sequelize.transaction(async (transaction) => {
+        await user.update({ passwordHash, passwordChangedAt: changedAt }, { transaction });
+        await app.refreshTokens.revokeAllForUser(principal.userId, 'password-change', transaction);
+        await auditInTransaction(request, transaction, {
+          eventId: 'SecurityAlert',
+          action: 'U',
+          objectType: 'User',
+          objectId: principal.userId,
+          details: { event: 'password-change' },
+        });
+        return app.refreshTokens.issue(principal.userId, undefined, transaction);
+      });
+      setRefreshCookie(reply, issued.token, issued.expiresAt);
+      return session(user.get());
+    },
+  );
+}

@@ -1,0 +1,141 @@
+/**
+ * Every setting the API reads, validated at boot. A bad value stops start-up with a message that
+ * names the variable. DEPLOYMENT.md documents each one (a test keeps the two in step).
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+export const ENV_SCHEMA = Type.Object({
+  PACS_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
+  PACS_API_HOST: Type.String({ default: '127.0.0.1', description: 'address the API listens on' }),
+  PACS_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  PACS_DATA_DIR: Type.String({ minLength: 1, default: path.join(REPO_ROOT, 'data') }),
+  DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^(sqlite:|postgres://|postgresql://|mssql://)', description: 'default: SQLite file under PACS_DATA_DIR' }),
+  ),
+  PACS_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key of access tokens (≥ 32 chars)' })),
+  PACS_ACCESS_TOKEN_TTL: Type.Integer({ minimum: 60, maximum: 3600, default: 900 }),
+  PACS_REFRESH_TOKEN_TTL: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 12 * 3600 }),
+  PACS_ADMIN_EMAIL: Type.String({ format: 'email', default: 'admin@pacs.local' }),
+  PACS_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 72 })),
+  PACS_BCRYPT_COST: Type.Integer({ minimum: 12, maximum: 15, default: 12 }),
+  PACS_LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+  PACS_LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
+  PACS_LOGIN_RATE_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
+  PACS_CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated allow-list; empty = same origin only' }),
+  PACS_TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from the reverse proxy' }),
+  PACS_COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Secure flag on the refresh cookie; default on in production' })),
+  PACS_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
+  PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; required in production' })),
+  PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+});
+type Env = Static<typeof ENV_SCHEMA>;
+
+/** Dev-only credentials stated in the README; refused in production. */
+export const DEV_PASSWORDS = {
+  admin: 'pacs-admin-dev-password',
+  radiologist: 'pacs-radiologist-dev-password',
+} as const;
+
+export interface Config {
+  env: Env['PACS_ENV'];
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  jwtSecret: string;
+  jwtSecretGenerated: boolean;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  adminEmail: string;
+  adminPassword: string;
+  seedDemoUsers: boolean;
+  bcryptCost: number;
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  loginRatePerMinute: number;
+  corsOrigins: string[];
+  trustProxy: boolean;
+  cookieSecure: boolean;
+  bodyLimit: number;
+  metricsToken: string | undefined;
+  logLevel: Env['PACS_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Names of every variable the API reads (for docs and tests). */
+export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
+
+const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const name of ENV_NAMES) {
+    const value = source[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
+  if (!Value.Check(ENV_SCHEMA, converted)) {
+    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || e.params && 'requiredProperties' in e.params ? String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '') : '';
+      return `${name || e.instancePath}: ${e.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const env = converted;
+  const production = env.PACS_ENV === 'production';
+
+  let jwtSecret = env.PACS_JWT_SECRET;
+  let jwtSecretGenerated = false;
+  if (production) {
+    if (!jwtSecret) throw new ConfigError('PACS_JWT_SECRET: required in production (at least 32 random characters)');
+    if (WEAK_SECRETS.test(jwtSecret) || new Set(jwtSecret).size < 10) {
+      throw new ConfigError('PACS_JWT_SECRET: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)');
+    }
+    if (!env.PACS_ADMIN_PASSWORD) throw new ConfigError('PACS_ADMIN_PASSWORD: required in production');
+    if ((Object.values(DEV_PASSWORDS) as string[]).includes(env.PACS_ADMIN_PASSWORD)) {
+      throw new ConfigError('PACS_ADMIN_PASSWORD: the development default is refused in production');
+    }
+    if (!env.PACS_METRICS_TOKEN) throw new ConfigError('PACS_METRICS_TOKEN: required in production (protects /metrics)');
+  }
+  if (!jwtSecret) {
+    // Development only: tokens die with the process, which is acceptable for a laptop.
+    jwtSecret = randomBytes(48).toString('base64url');
+    jwtSecretGenerated = true;
+  }
+
+  const dataDir = path.resolve(env.PACS_DATA_DIR);
+  return {
+    env: env.PACS_ENV,
+    production,
+    host: env.PACS_API_HOST,
+    port: env.PACS_API_PORT,
+    dataDir,
+    databaseUrl: env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'pacs.sqlite')}`,
+    jwtSecret,
+    jwtSecretGenerated,
+    accessTokenTtl: env.PACS_ACCESS_TOKEN_TTL,
+    refreshTokenTtl: env.PACS_REFRESH_TOKEN_TTL,
+    adminEmail: env.PACS_ADMIN_EMAIL.toLowerCase(),
+    adminPassword: env.PACS_ADMIN_PASSWORD ?? DEV_PASSWORDS.admin,
+    seedDemoUsers: !production,
+    bcryptCost: env.PACS_BCRYPT_COST,
+    loginMaxFailures: env.PACS_LOGIN_MAX_FAILURES,
+    loginLockoutSeconds: env.PACS_LOGIN_LOCKOUT_SECONDS,
+    loginRatePerMinute: env.PACS_LOGIN_RATE_PER_MINUTE,
+    corsOrigins: env.PACS_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    trustProxy: env.PACS_TRUST_PROXY,
+    cookieSecure: env.PACS_COOKIE_SECURE ?? production,
+    bodyLimit: env.PACS_BODY_LIMIT,
+    metricsToken: env.PACS_METRICS_TOKEN,
+    logLevel: env.PACS_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * One Sequelize instance from DATABASE_URL. Only SQLite, PostgreSQL and SQL Server (tedious) are
+ * accepted, and all models and migrations stay within the types those three share.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { type Dialect, Sequelize, Transaction } from 'sequelize';
+import sqlite3 from 'sqlite3';
+import * as tedious from 'tedious';
+
+export function dialectOf(url: string): Dialect {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
+  if (url.startsWith('mssql://')) return 'mssql';
+  throw new Error(`DATABASE_URL: unsupported scheme (use sqlite:, postgres:// or mssql://)`);
+}
+
+/** `sqlite:/abs/path.db`, `sqlite:relative.db` or `sqlite::memory:`. */
+function sqliteStorage(url: string): string {
+  const rest = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  return rest === ':memory:' ? rest : path.resolve(rest);
+}
+
+export async function connectDatabase(url: string): Promise<Sequelize> {
+  const dialect = dialectOf(url);
+  const common = { logging: false as const, benchmark: false };
+  let sequelize: Sequelize;
+  if (dialect === 'sqlite') {
+    const storage = sqliteStorage(url);
+    if (storage !== ':memory:') mkdirSync(path.dirname(storage), { recursive: true });
+    sequelize = new Sequelize({
+      ...common,
+      dialect,
+      dialectModule: sqlite3,
+      storage,
+      // IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout instead of
+      // failing with SQLITE_BUSY when both try to upgrade a read lock.
+      transactionType: Transaction.TYPES.IMMEDIATE,
+      retry: { max: 5, match: [/SQLITE_BUSY/] },
+    });
+    configureSqliteConnections(sequelize);
+    await sequelize.query('PRAGMA journal_mode=WAL');
+  } else if (dialect === 'postgres') {
+    sequelize = new Sequelize(url, { ...common, dialect, dialectModule: pg, pool: { max: 10, min: 0, idle: 10_000 } });
+  } else {
+    sequelize = new Sequelize(url, {
+      ...common,
+      dialect,
+      dialectModule: tedious,
+      dialectOptions: { options: { encrypt: true, trustServerCertificate: process.env.PACS_MSSQL_TRUST_CERT === 'true' } },
+      pool: { max: 10, min: 0, idle: 10_000 },
+    });
+  }
+  await sequelize.authenticate();
+  return sequelize;
+}
+
+/**
+ * Sequelize's SQLite dialect opens a fresh sqlite3 connection per transaction and exposes no
+ * connect hook, so the busy timeout (wait for the writer instead of failing) is set here.
+ */
+function configureSqliteConnections(sequelize: Sequelize): void {
+  type SqliteConnection = { configure(option: 'busyTimeout', ms: number): void };
+  const manager = sequelize.connectionManager as unknown as {
+    getConnection(options?: unknown): Promise<SqliteConnection>;
+  };
+  const original = manager.getConnection.bind(manager);
+  const configured = new WeakSet<SqliteConnection>();
+  manager.getConnection = async (options?: unknown) => {
+    const connection = await original(options);
+    if (!configured.has(connection)) {
+      connection.configure('busyTimeout', 10_000);
+      configured.add(connection);
+    }
+    return connection;
+  };
+}

@@ -1,0 +1,367 @@
+/**
+ * Models over the tables of the migrations. Defined per Sequelize instance (not as global
+ * classes) so several databases can live in one process, as the test suite does.
+ */
+import type { AuditAction, AuditEventId, AuditOutcome, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
+import { type CreationOptional, DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
+import { sequenceType } from './types';
+
+/** A model instance: Sequelize's methods plus the attribute getters it defines for each column. */
+type Row<T extends object, Optional extends keyof T = never> = Model<T, Omit<T, Optional> & Partial<Pick<T, Optional>>> & T;
+type Timestamps = { createdAt: Date; updatedAt: Date };
+
+export interface UserAttributes extends Timestamps {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  passwordHash: string;
+  active: boolean;
+  failedLoginCount: number;
+  lockedUntil: Date | null;
+  passwordChangedAt: Date;
+}
+export type UserRow = Row<UserAttributes, 'id' | 'active' | 'failedLoginCount' | 'lockedUntil' | 'passwordChangedAt' | keyof Timestamps>;
+
+export interface RefreshTokenAttributes extends Timestamps {
+  id: string;
+  userId: string;
+  familyId: string;
+  tokenHash: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+}
+export type RefreshTokenRow = Row<RefreshTokenAttributes, 'id' | 'usedAt' | 'revokedAt' | 'revokedReason' | keyof Timestamps>;
+
+export interface PatientAttributes extends Timestamps {
+  id: string;
+  patientId: string;
+  issuerOfPatientId: string;
+  name: string;
+  birthDate: string | null;
+  sex: string | null;
+  deletedAt: Date | null;
+}
+export type PatientRow = Row<PatientAttributes, 'id' | 'issuerOfPatientId' | 'birthDate' | 'sex' | 'deletedAt' | keyof Timestamps>;
+
+export interface StudyAttributes extends Timestamps {
+  id: string;
+  studyInstanceUid: string;
+  orthancId: string | null;
+  patientRef: string;
+  patientName: string;
+  patientId: string;
+  accessionNumber: string;
+  studyDate: string | null;
+  studyTime: string | null;
+  description: string;
+  modalities: string;
+  bodyPart: string;
+  referringPhysician: string;
+  searchText: string;
+  numberOfSeries: number;
+  numberOfInstances: number;
+  status: StudyStatus;
+  priority: StudyPriority;
+  priorityRank: number;
+  assigneeId: string | null;
+  updatedAfterArrival: boolean;
+  receivedAt: Date;
+  version: number;
+  deletedAt: Date | null;
+}
+export type StudyRow = Row<
+  StudyAttributes,
+  | 'id'
+  | 'orthancId'
+  | 'studyDate'
+  | 'studyTime'
+  | 'description'
+  | 'modalities'
+  | 'bodyPart'
+  | 'referringPhysician'
+  | 'searchText'
+  | 'numberOfSeries'
+  | 'numberOfInstances'
+  | 'status'
+  | 'priority'
+  | 'priorityRank'
+  | 'assigneeId'
+  | 'updatedAfterArrival'
+  | 'version'
+  | 'deletedAt'
+  | keyof Timestamps
+>;
+
+export interface SeriesAttributes extends Timestamps {
+  id: string;
+  seriesInstanceUid: string;
+  orthancId: string | null;
+  studyRef: string;
+  modality: string;
+  seriesNumber: number | null;
+  description: string;
+  bodyPart: string;
+  numberOfInstances: number;
+}
+export type SeriesRow = Row<SeriesAttributes, 'id' | 'orthancId' | 'seriesNumber' | 'description' | 'bodyPart' | 'numberOfInstances' | keyof Timestamps>;
+
+export interface InstanceAttributes extends Timestamps {
+  id: string;
+  sopInstanceUid: string;
+  orthancId: string | null;
+  seriesRef: string;
+  sopClassUid: string;
+  instanceNumber: number | null;
+  numberOfFrames: number;
+  transferSyntaxUid: string | null;
+}
+export type InstanceRow = Row<InstanceAttributes, 'id' | 'orthancId' | 'instanceNumber' | 'numberOfFrames' | 'transferSyntaxUid' | keyof Timestamps>;
+
+export interface ReportAttributes extends Timestamps {
+  id: string;
+  studyRef: string;
+  parentReportId: string | null;
+  status: ReportStatus;
+  authorId: string;
+  preliminarySignerId: string | null;
+  preliminarySignedAt: Date | null;
+  finalSignerId: string | null;
+  finalSignedAt: Date | null;
+  returnComment: string | null;
+  contentJson: string | null;
+  contentText: string | null;
+  contentHash: string | null;
+  version: number;
+  deletedAt: Date | null;
+}
+export type ReportRow = Row<
+  ReportAttributes,
+  | 'id'
+  | 'parentReportId'
+  | 'status'
+  | 'preliminarySignerId'
+  | 'preliminarySignedAt'
+  | 'finalSignerId'
+  | 'finalSignedAt'
+  | 'returnComment'
+  | 'contentJson'
+  | 'contentText'
+  | 'contentHash'
+  | 'version'
+  | 'deletedAt'
+  | keyof Timestamps
+>;
+
+export interface AuditLogAttributes {
+  id: CreationOptional<number | string>;
+  eventId: AuditEventId;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  eventDateTime: Date;
+  userId: string | null;
+  userRole: string | null;
+  networkAddress: string | null;
+  objectType: string | null;
+  objectId: string | null;
+  patientId: string | null;
+  studyUid: string | null;
+  requestId: string | null;
+  details: string | null;
+}
+export type AuditLogRow = Row<AuditLogAttributes, 'id'>;
+
+export interface Models {
+  User: ModelStatic<UserRow>;
+  RefreshToken: ModelStatic<RefreshTokenRow>;
+  Patient: ModelStatic<PatientRow>;
+  Study: ModelStatic<StudyRow>;
+  Series: ModelStatic<SeriesRow>;
+  Instance: ModelStatic<InstanceRow>;
+  Report: ModelStatic<ReportRow>;
+  AuditLog: ModelStatic<AuditLogRow>;
+}
+
+const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
+
+export class AppendOnlyError extends Error {
+  override name = 'AppendOnlyError';
+}
+
+export function defineModels(sequelize: Sequelize): Models {
+  const User = sequelize.define<UserRow>(
+    'User',
+    {
+      ...uuidPk,
+      email: { type: DataTypes.STRING(254), allowNull: false, unique: true },
+      name: { type: DataTypes.STRING(200), allowNull: false },
+      role: { type: DataTypes.STRING(20), allowNull: false },
+      passwordHash: { type: DataTypes.STRING(100), allowNull: false },
+      active: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: true },
+      failedLoginCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      lockedUntil: { type: DataTypes.DATE, allowNull: true },
+      passwordChangedAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'users' },
+  );
+
+  const RefreshToken = sequelize.define<RefreshTokenRow>(
+    'RefreshToken',
+    {
+      ...uuidPk,
+      userId: { type: DataTypes.UUID, allowNull: false },
+      familyId: { type: DataTypes.UUID, allowNull: false },
+      tokenHash: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+      expiresAt: { type: DataTypes.DATE, allowNull: false },
+      usedAt: { type: DataTypes.DATE, allowNull: true },
+      revokedAt: { type: DataTypes.DATE, allowNull: true },
+      revokedReason: { type: DataTypes.STRING(40), allowNull: true },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'refresh_tokens' },
+  );
+
+  const Patient = sequelize.define<PatientRow>(
+    'Patient',
+    {
+      ...uuidPk,
+      patientId: { type: DataTypes.STRING(64), allowNull: false },
+      issuerOfPatientId: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      name: { type: DataTypes.STRING(324), allowNull: false, defaultValue: '' },
+      birthDate: { type: DataTypes.STRING(8), allowNull: true },
+      sex: { type: DataTypes.STRING(16), allowNull: true },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+      deletedAt: DataTypes.DATE,
+    },
+    { tableName: 'patients', paranoid: true },
+  );
+
+  const Study = sequelize.define<StudyRow>(
+    'Study',
+    {
+      ...uuidPk,
+      studyInstanceUid: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+      orthancId: { type: DataTypes.STRING(64), allowNull: true, unique: true },
+      patientRef: { type: DataTypes.UUID, allowNull: false },
+      patientName: { type: DataTypes.STRING(324), allowNull: false, defaultValue: '' },
+      patientId: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      accessionNumber: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      studyDate: { type: DataTypes.STRING(8), allowNull: true },
+      studyTime: { type: DataTypes.STRING(16), allowNull: true },
+      description: { type: DataTypes.STRING(256), allowNull: false, defaultValue: '' },
+      modalities: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      bodyPart: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      referringPhysician: { type: DataTypes.STRING(324), allowNull: false, defaultValue: '' },
+      searchText: { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' },
+      numberOfSeries: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      numberOfInstances: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      status: { type: DataTypes.STRING(20), allowNull: false, defaultValue: 'unread' },
+      priority: { type: DataTypes.STRING(10), allowNull: false, defaultValue: 'routine' },
+      priorityRank: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 2 },
+      assigneeId: { type: DataTypes.UUID, allowNull: true },
+      updatedAfterArrival: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+      receivedAt: { type: DataTypes.DATE, allowNull: false },
+      version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+      deletedAt: DataTypes.DATE,
+    },
+    { tableName: 'studies', paranoid: true },
+  );
+
+  const Series = sequelize.define<SeriesRow>(
+    'Series',
+    {
+      ...uuidPk,
+      seriesInstanceUid: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+      orthancId: { type: DataTypes.STRING(64), allowNull: true, unique: true },
+      studyRef: { type: DataTypes.UUID, allowNull: false },
+      modality: { type: DataTypes.STRING(16), allowNull: false, defaultValue: '' },
+      seriesNumber: { type: DataTypes.INTEGER, allowNull: true },
+      description: { type: DataTypes.STRING(256), allowNull: false, defaultValue: '' },
+      bodyPart: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      numberOfInstances: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'series' },
+  );
+
+  const Instance = sequelize.define<InstanceRow>(
+    'Instance',
+    {
+      ...uuidPk,
+      sopInstanceUid: { type: DataTypes.STRING(64), allowNull: false, unique: true },
+      orthancId: { type: DataTypes.STRING(64), allowNull: true, unique: true },
+      seriesRef: { type: DataTypes.UUID, allowNull: false },
+      sopClassUid: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      instanceNumber: { type: DataTypes.INTEGER, allowNull: true },
+      numberOfFrames: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+      transferSyntaxUid: { type: DataTypes.STRING(64), allowNull: true },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'instances' },
+  );
+
+  const Report = sequelize.define<ReportRow>(
+    'Report',
+    {
+      ...uuidPk,
+      studyRef: { type: DataTypes.UUID, allowNull: false },
+      parentReportId: { type: DataTypes.UUID, allowNull: true },
+      status: { type: DataTypes.STRING(20), allowNull: false, defaultValue: 'draft' },
+      authorId: { type: DataTypes.UUID, allowNull: false },
+      preliminarySignerId: { type: DataTypes.UUID, allowNull: true },
+      preliminarySignedAt: { type: DataTypes.DATE, allowNull: true },
+      finalSignerId: { type: DataTypes.UUID, allowNull: true },
+      finalSignedAt: { type: DataTypes.DATE, allowNull: true },
+      returnComment: { type: DataTypes.TEXT, allowNull: true },
+      contentJson: { type: DataTypes.TEXT, allowNull: true },
+      contentText: { type: DataTypes.TEXT, allowNull: true },
+      contentHash: { type: DataTypes.STRING(64), allowNull: true },
+      version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+      deletedAt: DataTypes.DATE,
+    },
+    { tableName: 'reports', paranoid: true },
+  );
+
+  const AuditLog = sequelize.define<AuditLogRow>(
+    'AuditLog',
+    {
+      id: { type: sequenceType(sequelize), primaryKey: true, autoIncrement: true },
+      eventId: { type: DataTypes.STRING(40), allowNull: false },
+      action: { type: DataTypes.STRING(1), allowNull: false },
+      outcome: { type: DataTypes.INTEGER, allowNull: false },
+      eventDateTime: { type: DataTypes.DATE, allowNull: false },
+      userId: { type: DataTypes.UUID, allowNull: true },
+      userRole: { type: DataTypes.STRING(20), allowNull: true },
+      networkAddress: { type: DataTypes.STRING(64), allowNull: true },
+      objectType: { type: DataTypes.STRING(40), allowNull: true },
+      objectId: { type: DataTypes.STRING(128), allowNull: true },
+      patientId: { type: DataTypes.STRING(64), allowNull: true },
+      studyUid: { type: DataTypes.STRING(64), allowNull: true },
+      requestId: { type: DataTypes.STRING(64), allowNull: true },
+      details: { type: DataTypes.TEXT, allowNull: true },
+    },
+    { tableName: 'audit_logs', timestamps: false },
+  );
+  const appendOnly = () => {
+    throw new AppendOnlyError('audit_logs is append-only');
+  };
+  AuditLog.addHook('beforeUpdate', appendOnly);
+  AuditLog.addHook('beforeBulkUpdate', appendOnly);
+  AuditLog.addHook('beforeDestroy', appendOnly);
+  AuditLog.addHook('beforeBulkDestroy', appendOnly);
+  AuditLog.addHook('beforeUpsert', appendOnly);
+
+  return { User, RefreshToken, Patient, Study, Series, Instance, Report, AuditLog };
+}

@@ -1,0 +1,57 @@
+/**
+ * What every route declares (`config.access`, optionally `config.audit`) and what the plugins
+ * add to the app and to each request. The type checker follows these; no string registries.
+ */
+import type { Action, AuditAction, AuditEventId, Role } from '@pacs/shared';
+import type { Sequelize } from 'sequelize';
+import type { AuditRecorder, AuditSubject } from './audit/recorder';
+import type { RefreshTokens } from './auth/refresh-tokens';
+import type { Config } from './config';
+import type { Models } from './db/models';
+
+/** A permission from the matrix, or `public` for routes anyone may call (login, health). */
+export type RouteAccess = Action | 'public';
+
+export interface RouteAudit {
+  eventId: AuditEventId;
+  action: AuditAction;
+  objectType?: string;
+  /** Reads of patient data: if the audit row cannot be written, the data is not sent. */
+  phi?: boolean;
+}
+
+export interface Principal {
+  userId: string;
+  role: Role;
+  email: string;
+  name: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+    audit?: RouteAudit;
+  }
+  interface FastifyInstance {
+    config: Config;
+    db: { sequelize: Sequelize; models: Models };
+    audit: AuditRecorder;
+    refreshTokens: RefreshTokens;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** Object of the audit row this request writes; routes fill it in as they learn it. */
+    auditSubject: AuditSubject;
+    /** Set once the route wrote its own audit row (inside its transaction). */
+    auditRecorded: boolean;
+    /** Why the request failed, for the audit row (never sent to logs with PHI). */
+    failureReason: string | null;
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; role: Role };
+    user: { sub: string; role: Role; aud: string; iss: string; iat: number; exp: number };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Authentication and authorisation for every route, deny by default:
+ * - registering a route without `config.access` fails at start-up;
+ * - `access: 'public'` routes are open; every other route needs a valid access token of an
+ *   active user whose current role the matrix allows for that action.
+ * The user row is read on every request, so deactivation, a role change or a password change
+ * takes effect at the next request rather than at token expiry.
+ */
+import jwt from '@fastify/jwt';
+import { type Action, can, isRole } from '@pacs/shared';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Principal, RouteAccess } from '../fastify-types';
+import { forbidden, unauthorized } from '../http-errors';
+
+export const ACCESS_TOKEN_AUDIENCE = 'pacs-api';
+export const TOKEN_ISSUER = 'pacs-api';
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  access: RouteAccess;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its declared access, for the route × role test and the docs. */
+    routeTable: RegisteredRoute[];
+    signAccessToken(user: { id: string; role: string }): string;
+  }
+}
+
+export default fp(
+  async (app) => {
+    await app.register(jwt, {
+      secret: app.config.jwtSecret,
+      sign: { algorithm: 'HS256', aud: ACCESS_TOKEN_AUDIENCE, iss: TOKEN_ISSUER, expiresIn: `${app.config.accessTokenTtl}s` },
+      verify: {
+        algorithms: ['HS256'],
+        allowedAud: ACCESS_TOKEN_AUDIENCE,
+        allowedIss: TOKEN_ISSUER,
+        requiredClaims: ['sub', 'role', 'iat', 'exp', 'aud', 'iss'],
+      },
+    });
+
+    app.decorate('signAccessToken', (user: { id: string; role: string }) =>
+      app.jwt.sign({ sub: user.id, role: user.role as Principal['role'] }),
+    );
+
+    const routeTable: RegisteredRoute[] = [];
+    app.decorate('routeTable', routeTable);
+    app.addHook('onRoute', (route) => {
+      const access = route.config?.access;
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (access === undefined) {
+        throw new Error(`route ${methods.join(',')} ${route.url} declares no config.access (deny by default)`);
+      }
+      if (access !== 'public') {
+        route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
+      }
+      for (const method of methods) {
+        if (method !== 'HEAD') routeTable.push({ method, url: route.url, access });
+      }
+    });
+
+    app.decorateRequest('principal', null);
+    app.decorateRequest('auditRecorded', false);
+    app.decorateRequest('failureReason', null);
+    app.decorateRequest('auditSubject');
+    app.addHook('onRequest', async (request) => {
+      request.auditSubject = {};
+      const access = request.routeOptions.config.access;
+      // Undeclared only for the not-found handler and the static docs assets.
+      if (access === undefined || access === 'public') return;
+      request.principal = await authenticate(request);
+      if (!can(request.principal.role, access as Action)) {
+        throw forbidden(`role '${request.principal.role}' may not ${access}`, 'PERMISSION_DENIED');
+      }
+    });
+  },
+  { name: 'access-control', dependencies: ['database'] },
+);
+
+async function authenticate(request: FastifyRequest): Promise<Principal> {
+  const header = request.headers.authorization;
+  if (!header || !/^Bearer [A-Za-z0-9_.-]+$/.test(header)) {
+    throw unauthorized('a bearer access token is required', 'TOKEN_MISSING');
+  }
+  let claims: FastifyRequest['user'];
+  try {
+    claims = await request.jwtVerify();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw unauthorized('access token expired', 'TOKEN_EXPIRED');
+    throw unauthorized('access token invalid', 'TOKEN_INVALID');
+  }
+  if (typeof claims.sub !== 'string' || !isRole(claims.role)) throw unauthorized('access token invalid', 'TOKEN_INVALID');
+
+  const user = await request.server.db.models.User.findByPk(claims.sub, {
+    attributes: ['id', 'email', 'name', 'role', 'active', 'passwordChangedAt'],
+    raw: true,
+  });
+  if (!user || !user.active) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
+  if (user.role !== claims.role) throw unauthorized('role changed; refresh the session', 'ROLE_CHANGED');
+  // iat has second resolution; a token issued in the same second as the change stays valid.
+  if (claims.iat < Math.floor(new Date(user.passwordChangedAt).getTime() / 1000)) {
+    throw unauthorized('password changed; log in again', 'PASSWORD_CHANGED');
+  }
+  return { userId: user.id, role: user.role, email: user.email, name: user.name };
+}

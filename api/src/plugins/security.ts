@@ -1,0 +1,44 @@
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import fp from 'fastify-plugin';
+
+/** Security headers, CORS allow-list, cookies and the rate limiter (used per route). */
+export default fp(
+  async (app) => {
+    const { production, corsOrigins } = app.config;
+    await app.register(helmet, {
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          connectSrc: ["'self'"],
+          workerSrc: ["'self'", 'blob:'],
+          fontSrc: ["'self'", 'data:'],
+          objectSrc: ["'none'"],
+          frameAncestors: ["'none'"],
+          baseUri: ["'self'"],
+          formAction: ["'self'"],
+          // Plain-http development must not be upgraded; TLS terminates at the proxy in production.
+          ...(production ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      hsts: production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+      crossOriginEmbedderPolicy: false,
+    });
+    await app.register(cors, {
+      credentials: true,
+      origin: (origin, callback) => {
+        // No Origin header: same-origin or non-browser client. Otherwise only the allow-list.
+        callback(null, origin === undefined || corsOrigins.includes(origin));
+      },
+    });
+    await app.register(cookie);
+    await app.register(rateLimit, { global: false });
+  },
+  { name: 'security', dependencies: [] },
+);

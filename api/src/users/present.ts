@@ -1,0 +1,15 @@
+import type { User } from '@pacs/shared';
+import type { UserAttributes } from '../db/models';
+
+/** The public shape of a user: never the hash, the lockout counters or token data. */
+export function presentUser(user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'createdAt' | 'updatedAt'>): User {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    active: Boolean(user.active),
+    createdAt: new Date(user.createdAt).toISOString(),
+    updatedAt: new Date(user.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,178 @@
+/** User administration (admins only): list, create, change role or name, deactivate, reset password. */
+import {
+  ErrorResponse,
+  IdParams,
+  PasswordResetRequest,
+  User,
+  UserCreateRequest,
+  UserListQuery,
+  UserPage,
+  UserUpdateRequest,
+} from '@pacs/shared';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Op, Sequelize, UniqueConstraintError, type WhereOptions, col, fn } from 'sequelize';
+import { Type } from 'typebox';
+import { assertAcceptablePassword, hashPassword } from '../auth/passwords';
+import type { UserAttributes } from '../db/models';
+import { conflict, notFound } from '../http-errors';
+import { decodeCursor, encodeCursor } from '../pagination';
+import { auditInTransaction } from '../plugins/audit-trail';
+import { presentUser } from './present';
+
+export default async function userRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { models, sequelize } = app.db;
+  const tags = ['users'];
+
+  app.get(
+    '/api/users',
+    {
+      config: { access: 'user:manage' },
+      schema: { tags, summary: 'List users (by email)', querystring: UserListQuery, response: { 200: UserPage } },
+    },
+    async (request) => {
+      const { role, active, q, cursor } = request.query;
+      const limit = request.query.limit ?? 50;
+      const where: WhereOptions<UserAttributes>[] = [];
+      if (role) where.push({ role });
+      if (active !== undefined) where.push({ active });
+      if (q) {
+        // LIKE escapes differ between dialects; a wildcard character in the query matches itself
+        // or any other single character, which is harmless for a name search.
+        const like = `%${q.toLowerCase().replace(/[\\%_[\]]/g, '_')}%`;
+        where.push({ [Op.or]: [{ email: { [Op.like]: like } }, Sequelize.where(fn('lower', col('name')), Op.like, like)] });
+      }
+      if (cursor) where.push({ email: { [Op.gt]: decodeCursor(cursor, ['string'])[0] as string } });
+      const rows = await models.User.findAll({ where: { [Op.and]: where }, order: [['email', 'ASC']], limit: limit + 1, raw: true });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: page.map(presentUser), nextCursor: rows.length > limit && last ? encodeCursor([last.email]) : null };
+    },
+  );
+
+  app.get(
+    '/api/users/:id',
+    {
+      config: { access: 'user:manage' },
+      schema: { tags, summary: 'One user', params: IdParams, response: { 200: User, 404: ErrorResponse } },
+    },
+    async (request) => {
+      const user = await models.User.findByPk(request.params.id, { raw: true });
+      if (!user) throw notFound('user not found');
+      return presentUser(user);
+    },
+  );
+
+  app.post(
+    '/api/users',
+    {
+      config: { access: 'user:manage', audit: { eventId: 'SecurityAlert', action: 'C', objectType: 'User' } },
+      schema: { tags, summary: 'Create a user', body: UserCreateRequest, response: { 201: User, 400: ErrorResponse, 409: ErrorResponse } },
+    },
+    async (request, reply) => {
+      const { email, name, role, password } = request.body;
+      assertAcceptablePassword(password);
+      const passwordHash = await hashPassword(password, app.config.bcryptCost);
+      try {
+        const created = await sequelize.transaction(async (transaction) => {
+          const user = await models.User.create({ email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash }, { transaction });
+          await auditInTransaction(request, transaction, {
+            eventId: 'SecurityAlert',
+            action: 'C',
+            objectType: 'User',
+            objectId: user.get('id'),
+            details: { event: 'user-created', role },
+          });
+          return user.get();
+        });
+        return reply.code(201).send(presentUser(created));
+      } catch (error) {
+        if (error instanceof UniqueConstraintError) throw conflict('a user with this email exists', 'EMAIL_TAKEN');
+        throw error;
+      }
+    },
+  );
+
+  app.patch(
+    '/api/users/:id',
+    {
+      config: { access: 'user:manage', audit: { eventId: 'SecurityAlert', action: 'U', objectType: 'User' } },
+      schema: {
+        tags,
+        summary: 'Change name or role, deactivate or reactivate',
+        params: IdParams,
+        body: UserUpdateRequest,
+        response: { 200: User, 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const changes = request.body;
+      request.auditSubject = { objectId: id };
+      const updated = await sequelize.transaction(async (transaction) => {
+        const user = await models.User.findByPk(id, { transaction });
+        if (!user) throw notFound('user not found');
+        const before = user.get();
+        const losesAdmin = before.role === 'admin' && before.active && (changes.active === false || (changes.role && changes.role !== 'admin'));
+        if (losesAdmin) {
+          if (id === request.principal!.userId) throw conflict('you cannot remove your own admin access', 'SELF_LOCKOUT');
+          const admins = await models.User.count({ where: { role: 'admin', active: true }, transaction });
+          if (admins <= 1) throw conflict('the last active admin cannot be removed', 'LAST_ADMIN');
+        }
+        await user.update(
+          { ...(changes.name ? { name: changes.name.trim() } : {}), ...(changes.role ? { role: changes.role } : {}), ...(changes.active !== undefined ? { active: changes.active } : {}) },
+          { transaction },
+        );
+        if (changes.active === false) await app.refreshTokens.revokeAllForUser(id, 'deactivated', transaction);
+        const diff: Record<string, unknown> = {};
+        for (const key of ['name', 'role', 'active'] as const) {
+          if (changes[key] !== undefined && changes[key] !== before[key]) diff[key] = { from: before[key], to: changes[key] };
+        }
+        await auditInTransaction(request, transaction, {
+          eventId: 'SecurityAlert',
+          action: 'U',
+          objectType: 'User',
+          objectId: id,
+          details: { event: 'user-updated', changes: diff },
+        });
+        return user.get();
+      });
+      return presentUser(updated);
+    },
+  );
+
+  app.post(
+    '/api/users/:id/password',
+    {
+      config: { access: 'user:manage', audit: { eventId: 'SecurityAlert', action: 'U', objectType: 'User' } },
+      schema: {
+        tags,
+        summary: "Reset a user's password; their sessions end",
+        params: IdParams,
+        body: PasswordResetRequest,
+        response: { 204: Type.Null(), 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      request.auditSubject = { objectId: id };
+      assertAcceptablePassword(request.body.password);
+      const passwordHash = await hashPassword(request.body.password, app.config.bcryptCost);
+      await sequelize.transaction(async (transaction) => {
+        const user = await models.User.findByPk(id, { transaction });
+        if (!user) throw notFound('user not found');
+        await user.update({ passwordHash, passwordChangedAt: new Date(), failedLoginCount: 0, lockedUntil: null }, { transaction });
+        await app.refreshTokens.revokeAllForUser(id, 'password-reset', transaction);
+        await auditInTransaction(request, transaction, {
+          eventId: 'SecurityAlert',
+          action: 'U',
+          objectType: 'User',
+          objectId: id,
+          details: { event: 'password-reset' },
+        });
+      });
+      return reply.code(204).send(null);
+    },
+  );
+}

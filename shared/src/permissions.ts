@@ -1,0 +1,70 @@
+/**
+ * Roles and the ONE permission matrix. The API guards every route with `can()`, the sync-server
+ * derives document access from it, and the web app hides what a role cannot do.
+ */
+export const ROLES = ['admin', 'attending', 'resident', 'technologist'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ACTIONS = [
+  /** The signed-in user's own session: profile, password change, logout. */
+  'session:self',
+  /** Worklist rows and study details (PHI). */
+  'study:read',
+  'study:assign',
+  'study:prioritize',
+  'study:set-status',
+  /** Pixel data and DICOM metadata through /dicom-web. */
+  'images:read',
+  'report:read',
+  'report:edit',
+  'report:submit',
+  'report:finalize',
+  'report:return',
+  'report:addendum',
+  'report:export',
+  'template:read',
+  'template:manage',
+  'user:manage',
+  'audit:read',
+  'system:read',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const CLINICAL: readonly Role[] = ['attending', 'resident'];
+
+/**
+ * Deny by default: an action not listed for a role is refused. Admins run the system (users,
+ * templates, audit, health) but neither read images nor author reports.
+ */
+export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
+  'session:self': ROLES,
+  'study:read': ['admin', 'attending', 'resident', 'technologist'],
+  'study:assign': ['admin', ...CLINICAL],
+  'study:prioritize': ['admin', 'attending', 'technologist'],
+  'study:set-status': ['attending', 'resident', 'technologist'],
+  'images:read': ['attending', 'resident', 'technologist'],
+  'report:read': CLINICAL,
+  'report:edit': CLINICAL,
+  'report:submit': ['resident'],
+  'report:finalize': ['attending'],
+  'report:return': ['attending'],
+  'report:addendum': ['attending'],
+  'report:export': CLINICAL,
+  'template:read': ['admin', ...CLINICAL],
+  'template:manage': ['admin'],
+  'user:manage': ['admin'],
+  'audit:read': ['admin'],
+  'system:read': ['admin'],
+};
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function can(role: Role, action: Action): boolean {
+  return PERMISSION_MATRIX[action].includes(role);
+}
+
+export function actionsFor(role: Role): Action[] {
+  return ACTIONS.filter((action) => can(role, action));
+}

@@ -1,0 +1,50 @@
+import { type Static, Type } from 'typebox';
+import { AUDIT_ACTIONS, AUDIT_EVENT_IDS, AUDIT_OUTCOMES } from '../audit-vocabulary';
+import { Cursor, IsoDateTime, PageLimit, Uuid } from './common';
+
+export const AuditEventIdSchema = Type.Enum(AUDIT_EVENT_IDS);
+export const AuditActionSchema = Type.Enum(AUDIT_ACTIONS);
+export const AuditOutcomeSchema = Type.Enum(AUDIT_OUTCOMES);
+
+export const AuditEntry = Type.Object({
+  id: Type.String({ description: 'monotonic sequence number, as a string' }),
+  eventId: AuditEventIdSchema,
+  action: AuditActionSchema,
+  outcome: AuditOutcomeSchema,
+  eventDateTime: IsoDateTime,
+  userId: Type.Union([Uuid, Type.Null()]),
+  userRole: Type.Union([Type.String(), Type.Null()]),
+  networkAddress: Type.Union([Type.String(), Type.Null()]),
+  objectType: Type.Union([Type.String(), Type.Null()]),
+  objectId: Type.Union([Type.String(), Type.Null()]),
+  patientId: Type.Union([Type.String(), Type.Null()]),
+  studyUid: Type.Union([Type.String(), Type.Null()]),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+});
+export type AuditEntry = Static<typeof AuditEntry>;
+
+export const AuditQuery = Type.Object(
+  {
+    from: Type.Optional(IsoDateTime),
+    to: Type.Optional(IsoDateTime),
+    userId: Type.Optional(Uuid),
+    patientId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    studyUid: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    eventId: Type.Optional(AuditEventIdSchema),
+    action: Type.Optional(AuditActionSchema),
+    outcome: Type.Optional(AuditOutcomeSchema),
+    objectType: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+    limit: Type.Optional(PageLimit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuery>;
+
+/** Newest first; `nextCursor` continues to older rows. */
+export const AuditPage = Type.Object({
+  items: Type.Array(AuditEntry),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type AuditPage = Static<typeof AuditPage>;

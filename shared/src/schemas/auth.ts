@@ -1,0 +1,63 @@
+import { type Static, Type } from 'typebox';
+import { ROLES } from '../permissions';
+import { IsoDateTime, Uuid } from './common';
+
+export const RoleSchema = Type.Enum(ROLES, { description: 'admin, attending, resident or technologist' });
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+
+/**
+ * bcrypt reads at most 72 bytes; longer passwords are refused rather than silently truncated.
+ * The byte limit is checked by the API (a JSON schema counts characters, not UTF-8 bytes).
+ */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_BYTES = 72;
+export const NewPassword = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_BYTES });
+
+export const User = Type.Object(
+  {
+    id: Uuid,
+    email: Type.String(),
+    name: Type.String(),
+    role: RoleSchema,
+    active: Type.Boolean(),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+  },
+  { $id: 'User' },
+);
+export type User = Static<typeof User>;
+
+export const LoginRequest = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 254 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+export type LoginRequest = Static<typeof LoginRequest>;
+
+/** The refresh token travels only in an httpOnly cookie, never in a body. */
+export const SessionResponse = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
+  user: User,
+});
+export type SessionResponse = Static<typeof SessionResponse>;
+
+export const PasswordChangeRequest = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: NewPassword },
+  { additionalProperties: false },
+);
+export type PasswordChangeRequest = Static<typeof PasswordChangeRequest>;
+
+/** Claims of the API's access token. */
+export interface AccessTokenClaims {
+  sub: string;
+  role: (typeof ROLES)[number];
+  aud: string;
+  iss: string;
+  iat: number;
+  exp: number;
+}

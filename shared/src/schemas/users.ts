@@ -1,0 +1,43 @@
+import { type Static, Type } from 'typebox';
+import { Cursor, PageLimit } from './common';
+import { Email, NewPassword, RoleSchema, User } from './auth';
+
+export const UserName = Type.String({ minLength: 1, maxLength: 200 });
+
+export const UserCreateRequest = Type.Object(
+  { email: Email, name: UserName, role: RoleSchema, password: NewPassword },
+  { additionalProperties: false },
+);
+export type UserCreateRequest = Static<typeof UserCreateRequest>;
+
+/** Role change, rename, deactivate or reactivate; at least one field. */
+export const UserUpdateRequest = Type.Object(
+  {
+    name: Type.Optional(UserName),
+    role: Type.Optional(RoleSchema),
+    active: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UserUpdateRequest = Static<typeof UserUpdateRequest>;
+
+export const PasswordResetRequest = Type.Object({ password: NewPassword }, { additionalProperties: false });
+export type PasswordResetRequest = Static<typeof PasswordResetRequest>;
+
+export const UserListQuery = Type.Object(
+  {
+    role: Type.Optional(RoleSchema),
+    active: Type.Optional(Type.Boolean()),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'matches name or email' })),
+    limit: Type.Optional(PageLimit),
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+export type UserListQuery = Static<typeof UserListQuery>;
+
+export const UserPage = Type.Object({
+  items: Type.Array(User),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+export type UserPage = Static<typeof UserPage>;
