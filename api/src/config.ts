@@ -85,7 +85,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
   if (!Value.Check(ENV_SCHEMA, converted)) {
     const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => {
-      const name = e.instancePath.replace(/^\//, '') || e.params && 'requiredProperties' in e.params ? String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '') : '';
+      const name =
+        e.instancePath.replace(/^\//, '') || (e.params && 'requiredProperties' in e.params)
+          ? String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '')
+          : '';
       return `${name || e.instancePath}: ${e.message}`;
     });
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -131,7 +134,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailures: env.PACS_LOGIN_MAX_FAILURES,
     loginLockoutSeconds: env.PACS_LOGIN_LOCKOUT_SECONDS,
     loginRatePerMinute: env.PACS_LOGIN_RATE_PER_MINUTE,
-    corsOrigins: env.PACS_CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: env.PACS_CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     trustProxy: env.PACS_TRUST_PROXY,
     cookieSecure: env.PACS_COOKIE_SECURE ?? production,
     bodyLimit: env.PACS_BODY_LIMIT,

@@ -66,7 +66,11 @@ export function studyTransition(from: StudyStatus, event: StudyEvent, actor: Act
 }
 
 /** The event a user asks for when they set a study's status directly (PATCH status). */
-export function studyEventForTarget(from: StudyStatus, to: StudyStatus, actor: Actor): TransitionResult<StudyStatus> & { event?: StudyEvent } {
+export function studyEventForTarget(
+  from: StudyStatus,
+  to: StudyStatus,
+  actor: Actor,
+): TransitionResult<StudyStatus> & { event?: StudyEvent } {
   const match = STUDY_TRANSITIONS.find((t) => t.from === from && t.to === to && t.actors.includes(actor));
   if (match) return { ok: true, to, event: match.event };
   const anyActor = STUDY_TRANSITIONS.find((t) => t.from === from && t.to === to);

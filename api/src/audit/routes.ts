@@ -1,6 +1,7 @@
 /** The audit trail, for admins: filtered, newest first, keyset-paged. Reading it is audited too. */
-import { AuditPage, AuditQuery, type AuditEntry } from '@pacs/shared';
+
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type AuditEntry, AuditPage, AuditQuery } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { Op, type WhereOptions } from 'sequelize';
 import type { AuditLogAttributes } from '../db/models';

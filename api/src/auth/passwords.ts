@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import bcrypt from 'bcrypt';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '@pacs/shared';
+import bcrypt from 'bcrypt';
 import { badRequest } from '../http-errors';
 
 export function hashPassword(password: string, cost: number): Promise<string> {

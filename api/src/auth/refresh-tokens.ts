@@ -48,16 +48,13 @@ export class RefreshTokens {
     if (row.get('expiresAt').getTime() <= Date.now()) throw new RefreshRejected('expired', userId);
 
     // The conditional update makes rotation single-use even when two requests race.
-    const [claimed] = await this.models.RefreshToken.update(
-      { usedAt: new Date() },
-      { where: { id, usedAt: null, revokedAt: null } },
-    );
+    const [claimed] = await this.models.RefreshToken.update({ usedAt: new Date() }, { where: { id, usedAt: null, revokedAt: null } });
     if (claimed !== 1) {
       await this.revokeFamily(familyId, 'reuse-detected');
       throw new RefreshRejected('reused', userId);
     }
     const user = await this.models.User.findByPk(userId, { raw: true });
-    if (!user || !user.active) {
+    if (!user?.active) {
       await this.revokeFamily(familyId, 'user-inactive');
       throw new RefreshRejected('inactive', userId);
     }

@@ -1,9 +1,10 @@
 /**
  * Login, refresh (rotating refresh token in an httpOnly cookie), logout, me and password change.
  */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse, LoginRequest, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { UserAttributes } from '../db/models';
 import { HttpError, unauthorized } from '../http-errors';

@@ -10,9 +10,7 @@ export interface MigrationContext {
   context: { queryInterface: QueryInterface; sequelize: Sequelize };
 }
 
-const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [
-  { name: '0001-initial', up: initial.up },
-];
+const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [{ name: '0001-initial', up: initial.up }];
 
 export function migrator(sequelize: Sequelize) {
   return new Umzug({

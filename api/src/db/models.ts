@@ -106,7 +106,10 @@ export interface SeriesAttributes extends Timestamps {
   bodyPart: string;
   numberOfInstances: number;
 }
-export type SeriesRow = Row<SeriesAttributes, 'id' | 'orthancId' | 'seriesNumber' | 'description' | 'bodyPart' | 'numberOfInstances' | keyof Timestamps>;
+export type SeriesRow = Row<
+  SeriesAttributes,
+  'id' | 'orthancId' | 'seriesNumber' | 'description' | 'bodyPart' | 'numberOfInstances' | keyof Timestamps
+>;
 
 export interface InstanceAttributes extends Timestamps {
   id: string;
@@ -118,7 +121,10 @@ export interface InstanceAttributes extends Timestamps {
   numberOfFrames: number;
   transferSyntaxUid: string | null;
 }
-export type InstanceRow = Row<InstanceAttributes, 'id' | 'orthancId' | 'instanceNumber' | 'numberOfFrames' | 'transferSyntaxUid' | keyof Timestamps>;
+export type InstanceRow = Row<
+  InstanceAttributes,
+  'id' | 'orthancId' | 'instanceNumber' | 'numberOfFrames' | 'transferSyntaxUid' | keyof Timestamps
+>;
 
 export interface ReportAttributes extends Timestamps {
   id: string;

@@ -2,9 +2,10 @@
  * First start on an empty database: the admin account, and in development a demo attending.
  * Never overwrites existing users, so a changed password survives restarts.
  */
+
+import { hashPassword } from '../auth/passwords';
 import type { Config } from '../config';
 import { DEV_PASSWORDS } from '../config';
-import { hashPassword } from '../auth/passwords';
 import type { Models } from './models';
 
 export const DEMO_ATTENDING_EMAIL = 'radiologist@pacs.local';

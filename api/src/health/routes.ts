@@ -2,8 +2,9 @@
  * Liveness (the process answers) and readiness (its dependencies answer). Later capabilities add
  * their checks (Orthanc, sync-server) with `addReadinessCheck`.
  */
-import { HealthResponse } from '@pacs/shared';
+
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HealthResponse } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 
@@ -56,13 +57,21 @@ export default async function healthRoutes(fastify: FastifyInstance) {
 
   app.get(
     '/health/live',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } }, logLevel: 'warn' },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+      logLevel: 'warn',
+    },
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/health/ready',
-    { config: { access: 'public' }, schema: { tags: ['health'], response: { 200: HealthResponse, 503: HealthResponse } }, logLevel: 'warn' },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['health'], response: { 200: HealthResponse, 503: HealthResponse } },
+      logLevel: 'warn',
+    },
     async (_request, reply) => {
       const results = await Promise.all(app.readinessChecks.map(async (check) => [check, await timed(check)] as const));
       const down = results.some(([check, r]) => check.essential && r.status === 'down');

@@ -100,7 +100,7 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
     attributes: ['id', 'email', 'name', 'role', 'active', 'passwordChangedAt'],
     raw: true,
   });
-  if (!user || !user.active) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
+  if (!user?.active) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
   if (user.role !== claims.role) throw unauthorized('role changed; refresh the session', 'ROLE_CHANGED');
   // iat has second resolution; a token issued in the same second as the change stays valid.
   if (claims.iat < Math.floor(new Date(user.passwordChangedAt).getTime() / 1000)) {

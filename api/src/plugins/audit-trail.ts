@@ -65,7 +65,12 @@ export default fp(
         request.log.error({ err: error }, 'audit write failed');
         if (spec?.phi && status < 400) {
           reply.code(503).type('application/json; charset=utf-8');
-          return JSON.stringify({ statusCode: 503, error: 'Service Unavailable', message: 'audit trail unavailable; data withheld', requestId: request.id });
+          return JSON.stringify({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: 'audit trail unavailable; data withheld',
+            requestId: request.id,
+          });
         }
         return payload;
       }

@@ -1,4 +1,6 @@
 /** User administration (admins only): list, create, change role or name, deactivate, reset password. */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ErrorResponse,
   IdParams,
@@ -9,9 +11,8 @@ import {
   UserPage,
   UserUpdateRequest,
 } from '@pacs/shared';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Op, Sequelize, UniqueConstraintError, type WhereOptions, col, fn } from 'sequelize';
+import { col, fn, Op, Sequelize, UniqueConstraintError, type WhereOptions } from 'sequelize';
 import { Type } from 'typebox';
 import { assertAcceptablePassword, hashPassword } from '../auth/passwords';
 import type { UserAttributes } from '../db/models';
@@ -76,7 +77,10 @@ export default async function userRoutes(fastify: FastifyInstance) {
       const passwordHash = await hashPassword(password, app.config.bcryptCost);
       try {
         const created = await sequelize.transaction(async (transaction) => {
-          const user = await models.User.create({ email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash }, { transaction });
+          const user = await models.User.create(
+            { email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash },
+            { transaction },
+          );
           await auditInTransaction(request, transaction, {
             eventId: 'SecurityAlert',
             action: 'C',
@@ -114,14 +118,19 @@ export default async function userRoutes(fastify: FastifyInstance) {
         const user = await models.User.findByPk(id, { transaction });
         if (!user) throw notFound('user not found');
         const before = user.get();
-        const losesAdmin = before.role === 'admin' && before.active && (changes.active === false || (changes.role && changes.role !== 'admin'));
+        const losesAdmin =
+          before.role === 'admin' && before.active && (changes.active === false || (changes.role && changes.role !== 'admin'));
         if (losesAdmin) {
           if (id === request.principal!.userId) throw conflict('you cannot remove your own admin access', 'SELF_LOCKOUT');
           const admins = await models.User.count({ where: { role: 'admin', active: true }, transaction });
           if (admins <= 1) throw conflict('the last active admin cannot be removed', 'LAST_ADMIN');
         }
         await user.update(
-          { ...(changes.name ? { name: changes.name.trim() } : {}), ...(changes.role ? { role: changes.role } : {}), ...(changes.active !== undefined ? { active: changes.active } : {}) },
+          {
+            ...(changes.name ? { name: changes.name.trim() } : {}),
+            ...(changes.role ? { role: changes.role } : {}),
+            ...(changes.active !== undefined ? { active: changes.active } : {}),
+          },
           { transaction },
         );
         if (changes.active === false) await app.refreshTokens.revokeAllForUser(id, 'deactivated', transaction);

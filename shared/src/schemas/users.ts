@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
-import { Cursor, PageLimit } from './common';
 import { Email, NewPassword, RoleSchema, User } from './auth';
+import { Cursor, PageLimit } from './common';
 
 export const UserName = Type.String({ minLength: 1, maxLength: 200 });
 

@@ -3,8 +3,8 @@
  * DICOM UI maximum) with unique keys; soft delete (deletedAt) on patients, studies and reports.
  */
 import { DataTypes, type QueryInterface } from 'sequelize';
-import { sequenceType } from '../types';
 import type { MigrationContext } from '../migrate';
+import { sequenceType } from '../types';
 
 const timestamps = {
   createdAt: { type: DataTypes.DATE, allowNull: false },
@@ -177,9 +177,15 @@ async function preventAuditChanges(qi: QueryInterface, dialect: string): Promise
     await q(`CREATE TRIGGER audit_logs_no_update BEFORE UPDATE ON audit_logs BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only'); END`);
     await q(`CREATE TRIGGER audit_logs_no_delete BEFORE DELETE ON audit_logs BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only'); END`);
   } else if (dialect === 'postgres') {
-    await q(`CREATE OR REPLACE FUNCTION audit_logs_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_logs is append-only'; END; $$ LANGUAGE plpgsql`);
-    await q(`CREATE TRIGGER audit_logs_no_change BEFORE UPDATE OR DELETE ON audit_logs FOR EACH ROW EXECUTE FUNCTION audit_logs_append_only()`);
+    await q(
+      `CREATE OR REPLACE FUNCTION audit_logs_append_only() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit_logs is append-only'; END; $$ LANGUAGE plpgsql`,
+    );
+    await q(
+      `CREATE TRIGGER audit_logs_no_change BEFORE UPDATE OR DELETE ON audit_logs FOR EACH ROW EXECUTE FUNCTION audit_logs_append_only()`,
+    );
   } else if (dialect === 'mssql') {
-    await q(`CREATE TRIGGER audit_logs_no_change ON audit_logs INSTEAD OF UPDATE, DELETE AS BEGIN THROW 50000, 'audit_logs is append-only', 1; END`);
+    await q(
+      `CREATE TRIGGER audit_logs_no_change ON audit_logs INSTEAD OF UPDATE, DELETE AS BEGIN THROW 50000, 'audit_logs is append-only', 1; END`,
+    );
   }
 }
