@@ -17,13 +17,20 @@ import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import security from './plugins/security';
 import userRoutes from './users/routes';
+import { validatorCompiler } from './validation';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
-export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  if (config.logLevel === 'silent') return false;
+export interface BuildOptions {
+  /** Where logs go (tests capture them to prove no PHI or secret is written). */
+  logStream?: { write(line: string): void };
+}
+
+export function loggerOptions(config: Config, logStream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
+  if (config.logLevel === 'silent' && !logStream) return false;
   return {
-    level: config.logLevel,
+    level: logStream && config.logLevel === 'silent' ? 'info' : config.logLevel,
+    ...(logStream ? { stream: logStream } : {}),
     // Never log credentials or tokens; request URLs are logged without their query string,
     // which may carry search terms such as patient names.
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
@@ -35,19 +42,18 @@ export function loggerOptions(config: Config): FastifyServerOptions['logger'] {
   };
 }
 
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config),
+    logger: loggerOptions(config, options.logStream),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    // Unknown fields are an error, not silently dropped; query strings are coerced to their types.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   });
   app.decorate('config', config);
+  app.setValidatorCompiler(validatorCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

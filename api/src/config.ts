@@ -84,13 +84,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
   if (!Value.Check(ENV_SCHEMA, converted)) {
-    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => {
-      const name =
-        e.instancePath.replace(/^\//, '') || (e.params && 'requiredProperties' in e.params)
-          ? String((e.params as { requiredProperties?: string[] }).requiredProperties ?? '')
-          : '';
-      return `${name || e.instancePath}: ${e.message}`;
-    });
+    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => `${e.instancePath.replace(/^\//, '')}: ${e.message}`);
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const env = converted;

@@ -6,6 +6,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { HealthResponse } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 
 export type CheckResult = { status: 'ok' | 'degraded' | 'down'; message?: string };
@@ -42,7 +43,7 @@ async function timed(check: ReadinessCheck) {
   }
 }
 
-export default async function healthRoutes(fastify: FastifyInstance) {
+async function healthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('readinessChecks', [
     {
@@ -81,3 +82,6 @@ export default async function healthRoutes(fastify: FastifyInstance) {
     },
   );
 }
+
+/** Not encapsulated: other capabilities add their readiness checks to the root instance. */
+export default fp(healthRoutes, { name: 'health', dependencies: ['database'] });

@@ -117,7 +117,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       const updated = await sequelize.transaction(async (transaction) => {
         const user = await models.User.findByPk(id, { transaction });
         if (!user) throw notFound('user not found');
-        const before = user.get();
+        const before = { ...user.get() };
         const losesAdmin =
           before.role === 'admin' && before.active && (changes.active === false || (changes.role && changes.role !== 'admin'));
         if (losesAdmin) {

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_PASSWORDS, loadConfig } from '../src/config';
+
+const STRONG_SECRET = 'q8Vf3LrT0pXw9Zk2Hs7Bn4Mc6Jd1Ga5Ye';
+const production = {
+  PACS_ENV: 'production',
+  PACS_JWT_SECRET: STRONG_SECRET,
+  PACS_ADMIN_PASSWORD: 'a-real-admin-password',
+  PACS_METRICS_TOKEN: 'metrics-token-0123456789',
+};
+
+describe('configuration from the environment', () => {
+  it('has working development defaults: SQLite under the data dir, cost-12 bcrypt, generated secret', () => {
+    const config = loadConfig({ PACS_DATA_DIR: '/srv/pacs-data' });
+    expect(config.databaseUrl).toBe('sqlite:/srv/pacs-data/pacs.sqlite');
+    expect(config.bcryptCost).toBeGreaterThanOrEqual(12);
+    expect(config.jwtSecretGenerated).toBe(true);
+    expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(config.port).toBe(3000);
+    expect(config.cookieSecure).toBe(false);
+  });
+
+  it('converts numbers and booleans and reads lists', () => {
+    const config = loadConfig({
+      PACS_API_PORT: '4100',
+      PACS_TRUST_PROXY: 'true',
+      PACS_CORS_ORIGINS: 'https://a.example, https://b.example',
+    });
+    expect(config.port).toBe(4100);
+    expect(config.trustProxy).toBe(true);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it.each([
+    ['PACS_API_PORT', 'eighty'],
+    ['PACS_API_PORT', '70000'],
+    ['PACS_BCRYPT_COST', '10'],
+    ['DATABASE_URL', 'mysql://db/pacs'],
+    ['PACS_ENV', 'staging'],
+    ['PACS_JWT_SECRET', 'short'],
+  ])('stops start-up on a bad %s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('in production requires a strong JWT secret, an admin password that is not the default, and a metrics token', () => {
+    expect(loadConfig(production).production).toBe(true);
+    expect(loadConfig(production).cookieSecure).toBe(true);
+    expect(loadConfig(production).seedDemoUsers).toBe(false);
+    expect(() => loadConfig({ ...production, PACS_JWT_SECRET: '' })).toThrow(/PACS_JWT_SECRET/);
+    expect(() => loadConfig({ ...production, PACS_JWT_SECRET: 'a'.repeat(40) })).toThrow(/too weak/);
+    expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: '' })).toThrow(/PACS_ADMIN_PASSWORD/);
+    expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: DEV_PASSWORDS.admin })).toThrow(/development default/);
+    expect(() => loadConfig({ ...production, PACS_METRICS_TOKEN: '' })).toThrow(/PACS_METRICS_TOKEN/);
+  });
+});

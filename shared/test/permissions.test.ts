@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ACTIONS, actionsFor, can, isRole, PERMISSION_MATRIX, ROLES } from '../src/permissions';
+
+describe('permission matrix', () => {
+  it('answers can() exactly from the matrix for every role and action', () => {
+    for (const action of ACTIONS) {
+      for (const role of ROLES) {
+        expect(can(role, action), `${role} ${action}`).toBe(PERMISSION_MATRIX[action].includes(role));
+      }
+    }
+  });
+
+  it('lists every action and grants each to someone', () => {
+    expect(Object.keys(PERMISSION_MATRIX).sort()).toEqual([...ACTIONS].sort());
+    for (const action of ACTIONS) expect(PERMISSION_MATRIX[action].length, action).toBeGreaterThan(0);
+  });
+
+  it('lets only attendings finalize, return and add addenda', () => {
+    for (const action of ['report:finalize', 'report:return', 'report:addendum'] as const) {
+      expect(ROLES.filter((role) => can(role, action))).toEqual(['attending']);
+    }
+  });
+
+  it('never lets a resident sign a final report, and only residents submit preliminaries', () => {
+    expect(can('resident', 'report:finalize')).toBe(false);
+    expect(ROLES.filter((role) => can(role, 'report:submit'))).toEqual(['resident']);
+  });
+
+  it('keeps admins out of images and report authoring but gives them users, audit and templates', () => {
+    for (const action of ['images:read', 'report:read', 'report:edit', 'report:finalize'] as const) {
+      expect(can('admin', action), action).toBe(false);
+    }
+    for (const action of ['user:manage', 'audit:read', 'template:manage', 'system:read'] as const) {
+      expect(
+        ROLES.filter((role) => can(role, action)),
+        action,
+      ).toEqual(['admin']);
+    }
+  });
+
+  it('gives technologists images and the worklist but no reports', () => {
+    expect(actionsFor('technologist')).toEqual(['session:self', 'study:read', 'study:prioritize', 'study:set-status', 'images:read']);
+  });
+
+  it('recognises roles and nothing else', () => {
+    for (const role of ROLES) expect(isRole(role)).toBe(true);
+    for (const value of ['Admin', 'root', '', null, 3, undefined]) expect(isRole(value)).toBe(false);
+  });
+});
