@@ -1,0 +1,111 @@
+/**
+ * `npm test`: installs what the suite needs, then lint, typecheck and every package's tests —
+ * the API's on SQLite and again on a real PostgreSQL. As root with `unshare`, the test phase
+ * runs in a private network namespace with only loopback, so servers the tests start (Orthanc
+ * listens on all interfaces) are reachable from nowhere else. Ends with `N passed, N failed`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT, run } from './bootstrap.mjs';
+import { startPostgres } from './postgres.mjs';
+
+const TEST_PACKAGES = ['postgresql', 'iproute2'];
+
+function canUseNetns() {
+  if (!isRoot() || process.env.PACS_TEST_NETNS === '0') return false;
+  return spawnSync('unshare', ['--net', 'true']).status === 0;
+}
+
+export async function test(args) {
+  if (!args.includes('--inside')) {
+    const pnpm = ensurePnpm();
+    installNodeModules(pnpm);
+    ensureDebianPackages(TEST_PACKAGES, 'the test suite');
+    if (canUseNetns()) {
+      log('running the suite in a private network namespace (loopback only)');
+      return run(
+        'unshare',
+        [
+          '--net',
+          '--',
+          'sh',
+          '-c',
+          'ip link set lo up && exec "$0" "$@"',
+          process.execPath,
+          path.join(ROOT, 'scripts', 'pacs.mjs'),
+          'test',
+          '--inside',
+        ],
+        {
+          env: { ...process.env, PACS_PNPM: pnpm },
+        },
+      );
+    }
+    process.env.PACS_PNPM = pnpm;
+  }
+  return runSuite();
+}
+
+async function runSuite() {
+  const pnpm = process.env.PACS_PNPM ?? 'pnpm';
+  const results = [];
+  const reports = mkdtempSync(path.join(os.tmpdir(), 'pacs-test-reports-'));
+  const check = (name, command, commandArgs) => {
+    log(`── ${name}`);
+    const ok = run(command, commandArgs) === 0;
+    results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+  };
+  const vitest = (name, pkg, env = {}) => {
+    log(`── ${name}`);
+    const report = path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
+    const status = run(
+      pnpm,
+      ['--filter', pkg, 'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      {
+        env: { ...process.env, ...env },
+      },
+    );
+    if (!existsSync(report)) {
+      results.push({ name, passed: 0, failed: 1 });
+      return;
+    }
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    const failedFiles = json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+    results.push({
+      name,
+      passed: json.numPassedTests,
+      failed: json.numFailedTests + failedFiles + (status !== 0 && json.numFailedTests === 0 && failedFiles === 0 ? 1 : 0),
+    });
+  };
+
+  check('lint (biome)', pnpm, ['exec', 'biome', 'check', '.']);
+  check('typecheck (tsc, every package)', pnpm, ['-r', '--workspace-concurrency=1', 'run', 'typecheck']);
+
+  let postgres = null;
+  try {
+    postgres = await startPostgres();
+    log(`PostgreSQL for tests at ${postgres.url}`);
+  } catch (error) {
+    log(`could not start PostgreSQL: ${error.message}`);
+    results.push({ name: 'start PostgreSQL', passed: 0, failed: 1 });
+  }
+  const pgEnv = postgres ? { TEST_POSTGRES_URL: postgres.url } : {};
+  try {
+    vitest('shared', '@pacs/shared');
+    vitest('api on SQLite', '@pacs/api');
+    if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' });
+    if (existsSync(path.join(ROOT, 'sync-server', 'test'))) vitest('sync-server', '@pacs/sync-server', pgEnv);
+  } finally {
+    postgres?.stop();
+    rmSync(reports, { recursive: true, force: true });
+  }
+
+  const passed = results.reduce((sum, r) => sum + r.passed, 0);
+  const failed = results.reduce((sum, r) => sum + r.failed, 0);
+  log('summary');
+  for (const r of results) log(`  ${r.failed ? 'FAIL' : 'ok  '} ${r.name}: ${r.passed} passed, ${r.failed} failed`);
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
