@@ -81,6 +81,7 @@ describe('deny by default', () => {
   it('refuses to start when a route declares no permission', async () => {
     const app = Fastify();
     app.decorate('config', t.config);
+    app.decorate('db', t.app.db);
     await app.register(fp(async () => {}, { name: 'database' }));
     await app.register(accessControl);
     expect(() => app.get('/api/undeclared', async () => ({ leaked: true }))).toThrow(/declares no config.access/);

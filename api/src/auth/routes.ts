@@ -167,7 +167,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
       schema: { tags: ['auth'], summary: 'The signed-in user', response: { 200: User } },
     },
     async (request) => {
-      const user = await models.User.findByPk(request.principal!.userId, { raw: true });
+      // The access check has just read this user (or its cached row); no second query.
+      const user = await app.principals.get(request.principal!.userId);
       if (!user) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
       return presentUser(user);
     },

@@ -41,6 +41,7 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
     });
     configureSqliteConnections(sequelize);
     await sequelize.query('PRAGMA journal_mode=WAL');
+    await sequelize.query('PRAGMA synchronous=NORMAL');
   } else if (dialect === 'postgres') {
     sequelize = new Sequelize(url, { ...common, dialect, dialectModule: pg, pool: { max: 10, min: 0, idle: 10_000 } });
   } else {

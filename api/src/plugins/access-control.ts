@@ -10,6 +10,7 @@ import jwt from '@fastify/jwt';
 import { type Action, can, isRole } from '@pacs/shared';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { PrincipalCache } from '../auth/principal-cache';
 import type { Principal, RouteAccess } from '../fastify-types';
 import { forbidden, unauthorized } from '../http-errors';
 
@@ -27,6 +28,7 @@ declare module 'fastify' {
     /** Every route with its declared access, for the route × role test and the docs. */
     routeTable: RegisteredRoute[];
     signAccessToken(user: { id: string; role: string }): string;
+    principals: PrincipalCache;
   }
 }
 
@@ -40,8 +42,12 @@ export default fp(
         allowedAud: ACCESS_TOKEN_AUDIENCE,
         allowedIss: TOKEN_ISSUER,
         requiredClaims: ['sub', 'role', 'iat', 'exp', 'aud', 'iss'],
+        // Verified tokens are cached until they expire: saves the HMAC and JSON work per request.
+        cache: 10_000,
       },
     });
+
+    app.decorate('principals', new PrincipalCache(app.db.models));
 
     app.decorate('signAccessToken', (user: { id: string; role: string }) =>
       app.jwt.sign({ sub: user.id, role: user.role as Principal['role'] }),
@@ -96,10 +102,7 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
   }
   if (typeof claims.sub !== 'string' || !isRole(claims.role)) throw unauthorized('access token invalid', 'TOKEN_INVALID');
 
-  const user = await request.server.db.models.User.findByPk(claims.sub, {
-    attributes: ['id', 'email', 'name', 'role', 'active', 'passwordChangedAt'],
-    raw: true,
-  });
+  const user = await request.server.principals.get(claims.sub);
   if (!user?.active) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
   if (user.role !== claims.role) throw unauthorized('role changed; refresh the session', 'ROLE_CHANGED');
   // iat has second resolution; a token issued in the same second as the change stays valid.

@@ -1,0 +1,96 @@
+/** Shared pieces of the API benchmarks: a server in its own process, and autocannon with exact percentiles. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const API_DIR = path.resolve(import.meta.dirname, '..');
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `src/server.ts` in a child process (so load generator and server do not share a core). */
+export async function startServer(env: Record<string, string>, port: number): Promise<ServerProcess> {
+  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
+    cwd: API_DIR,
+    env: { ...process.env, PACS_API_HOST: '127.0.0.1', PACS_API_PORT: String(port), PACS_LOG_LEVEL: 'info', ...env },
+    // Logs at the production level are written (pino's cost is part of the figure) and discarded.
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/health/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface LoadResult {
+  title: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function load(
+  title: string,
+  options: { url: string; headers?: Record<string, string>; connections?: number; duration?: number },
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      { url: options.url, headers: options.headers, connections: options.connections ?? 50, duration: options.duration ?? 10 },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
+  latencies.sort((a, b) => a - b);
+  return {
+    title,
+    requests: result.requests.total,
+    rps: Math.round(result.requests.average),
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+}
+
+export function table(results: LoadResult[]): string {
+  const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+  const rows = results.map((r) => `| ${r.title} | ${r.rps} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} |`);
+  return ['| request | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+}
