@@ -11,7 +11,9 @@ import path from 'node:path';
 import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT, run } from './bootstrap.mjs';
 import { startPostgres } from './postgres.mjs';
 
-const TEST_PACKAGES = ['postgresql', 'iproute2'];
+// Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
+// (storescu, dcmdump), Chromium for browser tests.
+const TEST_PACKAGES = ['postgresql', 'iproute2', 'orthanc', 'orthanc-dicomweb', 'orthanc-python', 'dcmtk', 'chromium'];
 
 function canUseNetns() {
   if (!isRoot() || process.env.PACS_TEST_NETNS === '0') return false;
