@@ -8,16 +8,21 @@ import auditRoutes from './audit/routes';
 import authRoutes from './auth/routes';
 import type { Config } from './config';
 import './fastify-types';
+import dicomwebRoutes from './dicomweb/routes';
 import healthRoutes from './health/routes';
+import systemRoutes from './health/system-routes';
+import ingestRoutes from './ingest/routes';
 import accessControl from './plugins/access-control';
 import auditTrail from './plugins/audit-trail';
 import database from './plugins/database';
 import errorHandler from './plugins/error-handler';
+import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import security from './plugins/security';
 import userRoutes from './users/routes';
 import { validatorCompiler } from './validation';
+import worklistRoutes from './worklist/routes';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
@@ -80,11 +85,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(accessControl);
   await app.register(auditTrail);
   await app.register(errorHandler);
-  // Capabilities
   await app.register(healthRoutes);
+  await app.register(ingestion);
+  // Capabilities
   await app.register(authRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
+  await app.register(worklistRoutes);
+  await app.register(ingestRoutes);
+  await app.register(dicomwebRoutes);
+  await app.register(systemRoutes);
 
   await app.ready();
   return app;

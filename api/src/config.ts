@@ -31,6 +31,11 @@ export const ENV_SCHEMA = Type.Object({
   PACS_COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Secure flag on the refresh cookie; default on in production' })),
   PACS_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
   PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; required in production' })),
+  PACS_ORTHANC_URL: Type.Optional(Type.String({ pattern: '^https?://', description: "Orthanc's REST API; unset = no ingestion" })),
+  PACS_ORTHANC_USER: Type.String({ default: 'pacs' }),
+  PACS_ORTHANC_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  PACS_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key shared with the Orthanc webhook script' })),
+  PACS_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 30 }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -65,6 +70,11 @@ export interface Config {
   bodyLimit: number;
   metricsToken: string | undefined;
   logLevel: Env['PACS_LOG_LEVEL'];
+  orthancUrl: string | undefined;
+  orthancUser: string;
+  orthancPassword: string;
+  webhookSecret: string;
+  reconcileIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -102,6 +112,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError('PACS_ADMIN_PASSWORD: the development default is refused in production');
     }
     if (!env.PACS_METRICS_TOKEN) throw new ConfigError('PACS_METRICS_TOKEN: required in production (protects /metrics)');
+    if (env.PACS_ORTHANC_URL && !env.PACS_ORTHANC_PASSWORD) throw new ConfigError('PACS_ORTHANC_PASSWORD: required in production');
+    if (env.PACS_ORTHANC_URL && !env.PACS_WEBHOOK_SECRET) throw new ConfigError('PACS_WEBHOOK_SECRET: required in production');
   }
   if (!jwtSecret) {
     // Development only: tokens die with the process, which is acceptable for a laptop.
@@ -136,5 +148,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: env.PACS_BODY_LIMIT,
     metricsToken: env.PACS_METRICS_TOKEN,
     logLevel: env.PACS_LOG_LEVEL,
+    orthancUrl: env.PACS_ORTHANC_URL?.replace(/\/+$/, ''),
+    orthancUser: env.PACS_ORTHANC_USER,
+    orthancPassword: env.PACS_ORTHANC_PASSWORD ?? '',
+    // Development without a configured secret: webhooks cannot be verified, so none is accepted.
+    webhookSecret: env.PACS_WEBHOOK_SECRET ?? randomBytes(32).toString('hex'),
+    reconcileIntervalSeconds: env.PACS_RECONCILE_INTERVAL_SECONDS,
   };
 }

@@ -9,8 +9,11 @@ import type { RefreshTokens } from './auth/refresh-tokens';
 import type { Config } from './config';
 import type { Models } from './db/models';
 
-/** A permission from the matrix, or `public` for routes anyone may call (login, health). */
-export type RouteAccess = Action | 'public';
+/**
+ * A permission from the matrix; `public` for routes anyone may call (login, health); `webhook`
+ * for service calls that carry their own signature instead of a user token.
+ */
+export type RouteAccess = Action | 'public' | 'webhook';
 
 export interface RouteAudit {
   eventId: AuditEventId;
@@ -40,6 +43,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** The login session (refresh-token family) the access token belongs to, when it says. */
+    sessionId: string | null;
     /** Object of the audit row this request writes; routes fill it in as they learn it. */
     auditSubject: AuditSubject;
     /** Set once the route wrote its own audit row (inside its transaction). */
@@ -51,7 +56,7 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: string; role: Role };
-    user: { sub: string; role: Role; aud: string; iss: string; iat: number; exp: number };
+    payload: { sub: string; role: Role; sid?: string };
+    user: { sub: string; role: Role; sid?: string; aud: string; iss: string; iat: number; exp: number };
   }
 }

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const SAMPLE_ID = '3f1d2c4b-5a69-4788-9abc-def012345678';
-const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, SAMPLE_ID);
+const concrete = (url: string) => url.replace(/:[A-Za-z]+/g, SAMPLE_ID).replace(/\*$/, 'studies');
 
 describe('route × role permission matrix', () => {
   it('knows the routes the API serves', () => {
@@ -37,7 +37,7 @@ describe('route × role permission matrix', () => {
   });
 
   it('denies exactly the roles the matrix denies, on every protected route', async () => {
-    const protectedRoutes = t.app.routeTable.filter((r) => r.access !== 'public');
+    const protectedRoutes = t.app.routeTable.filter((r) => r.access !== 'public' && r.access !== 'webhook');
     expect(protectedRoutes.length).toBeGreaterThan(5);
     for (const route of protectedRoutes) {
       for (const role of ROLES) {
@@ -61,6 +61,9 @@ describe('route × role permission matrix', () => {
       if (route.access === 'public') {
         expect(response.statusCode >= 500, label).toBe(false);
         expect(response.json().code, label).not.toBe('TOKEN_MISSING');
+      } else if (route.access === 'webhook') {
+        expect(response.statusCode, label).toBe(401);
+        expect(response.json().code, label).toBe('WEBHOOK_REFUSED');
       } else {
         expect(response.statusCode, label).toBe(401);
         expect(response.json().code, label).toBe('TOKEN_MISSING');

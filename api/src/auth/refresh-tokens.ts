@@ -36,7 +36,7 @@ export class RefreshTokens {
   }
 
   /** Consumes `token` and returns its successor, or throws RefreshRejected. */
-  async rotate(token: string): Promise<{ user: UserAttributes; token: string; expiresAt: Date }> {
+  async rotate(token: string): Promise<{ user: UserAttributes; token: string; expiresAt: Date; familyId: string }> {
     const row = await this.models.RefreshToken.findOne({ where: { tokenHash: hashToken(token) } });
     if (!row) throw new RefreshRejected('unknown', null);
     const { id, userId, familyId } = row.get();
@@ -59,7 +59,7 @@ export class RefreshTokens {
       throw new RefreshRejected('inactive', userId);
     }
     const next = await this.issue(userId, familyId);
-    return { user, token: next.token, expiresAt: next.expiresAt };
+    return { user, token: next.token, expiresAt: next.expiresAt, familyId };
   }
 
   async familyOf(token: string): Promise<{ familyId: string; userId: string } | null> {

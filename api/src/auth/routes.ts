@@ -32,8 +32,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
   const clearRefreshCookie = (reply: FastifyReply) =>
     reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: config.cookieSecure });
 
-  const session = (user: UserAttributes) => ({
-    accessToken: app.signAccessToken(user),
+  const session = (user: UserAttributes, sessionId: string) => ({
+    accessToken: app.signAccessToken(user, sessionId),
     tokenType: 'Bearer' as const,
     expiresIn: config.accessTokenTtl,
     user: presentUser(user),
@@ -96,7 +96,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         return refresh;
       });
       setRefreshCookie(reply, issued.token, issued.expiresAt);
-      return session(user.get());
+      return session(user.get(), issued.familyId);
     },
   );
 
@@ -118,7 +118,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         request.principal = { userId: rotated.user.id, role: rotated.user.role, email: rotated.user.email, name: rotated.user.name };
         request.auditSubject = { objectId: rotated.user.id, details: { event: 'refresh' } };
         setRefreshCookie(reply, rotated.token, rotated.expiresAt);
-        return session(rotated.user);
+        return session(rotated.user, rotated.familyId);
       } catch (error) {
         if (!(error instanceof RefreshRejected)) throw error;
         clearRefreshCookie(reply);
@@ -210,7 +210,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         return app.refreshTokens.issue(principal.userId, undefined, transaction);
       });
       setRefreshCookie(reply, issued.token, issued.expiresAt);
-      return session(user.get());
+      return session(user.get(), issued.familyId);
     },
   );
 }

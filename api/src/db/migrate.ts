@@ -5,12 +5,16 @@
 import type { QueryInterface, Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial';
+import * as worklistFeed from './migrations/0002-worklist-feed';
 
 export interface MigrationContext {
   context: { queryInterface: QueryInterface; sequelize: Sequelize };
 }
 
-const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [{ name: '0001-initial', up: initial.up }];
+const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [
+  { name: '0001-initial', up: initial.up },
+  { name: '0002-worklist-feed', up: worklistFeed.up },
+];
 
 export function migrator(sequelize: Sequelize) {
   return new Umzug({

@@ -70,6 +70,10 @@ export interface StudyAttributes extends Timestamps {
   updatedAfterArrival: boolean;
   receivedAt: Date;
   version: number;
+  /** Position in the worklist delta feed; see migration 0002. BIGINT comes back as a string on PostgreSQL. */
+  changeSeq: number | string;
+  patientBirthDate: string | null;
+  patientSex: string | null;
   deletedAt: Date | null;
 }
 export type StudyRow = Row<
@@ -91,6 +95,9 @@ export type StudyRow = Row<
   | 'assigneeId'
   | 'updatedAfterArrival'
   | 'version'
+  | 'changeSeq'
+  | 'patientBirthDate'
+  | 'patientSex'
   | 'deletedAt'
   | keyof Timestamps
 >;
@@ -179,7 +186,22 @@ export interface AuditLogAttributes {
 }
 export type AuditLogRow = Row<AuditLogAttributes, 'id'>;
 
+export interface CounterAttributes {
+  name: string;
+  value: number | string;
+}
+export type CounterRow = Row<CounterAttributes>;
+
+export interface AppStateAttributes {
+  key: string;
+  value: string;
+  updatedAt: Date;
+}
+export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
+
 export interface Models {
+  Counter: ModelStatic<CounterRow>;
+  AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
   RefreshToken: ModelStatic<RefreshTokenRow>;
   Patient: ModelStatic<PatientRow>;
@@ -274,6 +296,9 @@ export function defineModels(sequelize: Sequelize): Models {
       updatedAfterArrival: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       receivedAt: { type: DataTypes.DATE, allowNull: false },
       version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+      changeSeq: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+      patientBirthDate: { type: DataTypes.STRING(8), allowNull: true },
+      patientSex: { type: DataTypes.STRING(16), allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
       deletedAt: DataTypes.DATE,
@@ -369,5 +394,16 @@ export function defineModels(sequelize: Sequelize): Models {
   AuditLog.addHook('beforeBulkDestroy', appendOnly);
   AuditLog.addHook('beforeUpsert', appendOnly);
 
-  return { User, RefreshToken, Patient, Study, Series, Instance, Report, AuditLog };
+  const Counter = sequelize.define<CounterRow>(
+    'Counter',
+    { name: { type: DataTypes.STRING(40), primaryKey: true }, value: { type: DataTypes.BIGINT, allowNull: false } },
+    { tableName: 'counters', timestamps: false },
+  );
+  const AppState = sequelize.define<AppStateRow>(
+    'AppState',
+    { key: { type: DataTypes.STRING(64), primaryKey: true }, value: { type: DataTypes.TEXT, allowNull: false }, updatedAt: DataTypes.DATE },
+    { tableName: 'app_state', createdAt: false },
+  );
+
+  return { User, RefreshToken, Patient, Study, Series, Instance, Report, AuditLog, Counter, AppState };
 }

@@ -43,6 +43,14 @@ async function timed(check: ReadinessCheck) {
   }
 }
 
+export async function checkReadiness(checks: ReadinessCheck[]): Promise<HealthResponse> {
+  const results = await Promise.all(checks.map(async (check) => [check, await timed(check)] as const));
+  const down = results.some(([check, r]) => check.essential && r.status === 'down');
+  const degraded = results.some(([, r]) => r.status !== 'ok');
+  const status = down ? 'down' : degraded ? 'degraded' : 'ok';
+  return { status, checks: Object.fromEntries(results.map(([c, r]) => [c.name, r])) };
+}
+
 async function healthRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   app.decorate('readinessChecks', [
@@ -74,11 +82,8 @@ async function healthRoutes(fastify: FastifyInstance) {
       logLevel: 'warn',
     },
     async (_request, reply) => {
-      const results = await Promise.all(app.readinessChecks.map(async (check) => [check, await timed(check)] as const));
-      const down = results.some(([check, r]) => check.essential && r.status === 'down');
-      const degraded = results.some(([, r]) => r.status !== 'ok');
-      const status = down ? 'down' : degraded ? 'degraded' : 'ok';
-      return reply.code(down ? 503 : 200).send({ status, checks: Object.fromEntries(results.map(([c, r]) => [c.name, r])) });
+      const health = await checkReadiness(app.readinessChecks);
+      return reply.code(health.status === 'down' ? 503 : 200).send(health);
     },
   );
 }

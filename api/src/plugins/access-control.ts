@@ -27,7 +27,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route with its declared access, for the route × role test and the docs. */
     routeTable: RegisteredRoute[];
-    signAccessToken(user: { id: string; role: string }): string;
+    signAccessToken(user: { id: string; role: string }, sessionId?: string): string;
     principals: PrincipalCache;
   }
 }
@@ -49,8 +49,8 @@ export default fp(
 
     app.decorate('principals', new PrincipalCache(app.db.models));
 
-    app.decorate('signAccessToken', (user: { id: string; role: string }) =>
-      app.jwt.sign({ sub: user.id, role: user.role as Principal['role'] }),
+    app.decorate('signAccessToken', (user: { id: string; role: string }, sessionId?: string) =>
+      app.jwt.sign({ sub: user.id, role: user.role as Principal['role'], ...(sessionId ? { sid: sessionId } : {}) }),
     );
 
     const routeTable: RegisteredRoute[] = [];
@@ -61,7 +61,7 @@ export default fp(
       if (access === undefined) {
         throw new Error(`route ${methods.join(',')} ${route.url} declares no config.access (deny by default)`);
       }
-      if (access !== 'public') {
+      if (access !== 'public' && access !== 'webhook') {
         route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
       }
       for (const method of methods) {
@@ -70,6 +70,7 @@ export default fp(
     });
 
     app.decorateRequest('principal', null);
+    app.decorateRequest('sessionId', null);
     app.decorateRequest('auditRecorded', false);
     app.decorateRequest('failureReason', null);
     app.decorateRequest('auditSubject');
@@ -77,8 +78,9 @@ export default fp(
       request.auditSubject = {};
       const access = request.routeOptions.config.access;
       // Undeclared only for the not-found handler and the static docs assets.
-      if (access === undefined || access === 'public') return;
+      if (access === undefined || access === 'public' || access === 'webhook') return;
       request.principal = await authenticate(request);
+      request.sessionId = typeof request.user?.sid === 'string' ? request.user.sid : null;
       if (!can(request.principal.role, access as Action)) {
         throw forbidden(`role '${request.principal.role}' may not ${access}`, 'PERMISSION_DENIED');
       }

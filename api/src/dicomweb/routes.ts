@@ -1,0 +1,127 @@
+/**
+ * /dicom-web/* → Orthanc's DICOMweb (QIDO-RS, WADO-RS metadata, frames, rendered, bulk data),
+ * streamed, with Orthanc's credentials added here so none ever reaches a browser. Each study is
+ * audited once per user session, not once per frame.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HttpError } from '../http-errors';
+import { OrthancUnavailable } from '../ingest/orthanc-client';
+
+/** Request headers a DICOMweb client needs passed on (transfer syntax in Accept, ranges, validators). */
+const FORWARDED_REQUEST_HEADERS = ['accept', 'range', 'if-none-match', 'if-modified-since', 'if-range'];
+/** Response headers passed back (multipart boundary lives in content-type). */
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified'];
+const STUDY_PATH = /^\/studies\/([0-9.]{1,64})(?:\/|$)/;
+const SESSION_AUDIT_TTL_MS = 8 * 3600 * 1000;
+
+/** Remembers which (session, study) pairs were audited, so a viewer's hundreds of frame requests write one row. */
+class AuditedAccess {
+  private readonly seen = new Map<string, number>();
+  firstTime(key: string): boolean {
+    const now = Date.now();
+    const at = this.seen.get(key);
+    if (at !== undefined && now - at < SESSION_AUDIT_TTL_MS) return false;
+    if (this.seen.size > 50_000) this.seen.clear();
+    this.seen.set(key, now);
+    return true;
+  }
+  forget(key: string): void {
+    this.seen.delete(key);
+  }
+}
+
+export default async function dicomwebRoutes(app: FastifyInstance) {
+  const audited = new AuditedAccess();
+  const patientOf = new Map<string, string>();
+
+  async function auditStudyAccess(request: FastifyRequest, studyUid: string): Promise<void> {
+    const principal = request.principal!;
+    const key = `${request.sessionId ?? principal.userId}:${studyUid}`;
+    if (!audited.firstTime(key)) {
+      request.auditRecorded = true;
+      return;
+    }
+    let patientId = patientOf.get(studyUid);
+    if (patientId === undefined) {
+      const study = await app.db.models.Study.findOne({ where: { studyInstanceUid: studyUid }, attributes: ['patientId'], raw: true });
+      patientId = study?.patientId ?? '';
+      if (patientOf.size > 50_000) patientOf.clear();
+      patientOf.set(studyUid, patientId);
+    }
+    request.auditSubject = { objectType: 'Study', studyUid, patientId: patientId || undefined, details: { via: 'dicom-web' } };
+    try {
+      await app.audit.record({
+        eventId: 'DICOMInstancesAccessed',
+        action: 'R',
+        outcome: 0,
+        userId: principal.userId,
+        userRole: principal.role,
+        networkAddress: request.ip,
+        requestId: request.id,
+        objectType: 'Study',
+        studyUid,
+        patientId: patientId || undefined,
+        details: { via: 'dicom-web', session: request.sessionId ?? null },
+      });
+      request.auditRecorded = true;
+    } catch (error) {
+      audited.forget(key);
+      throw error;
+    }
+  }
+
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/dicom-web/*',
+    config: { access: 'images:read' },
+    schema: { tags: ['dicomweb'], summary: "Orthanc's DICOMweb, authenticated and audited", hide: false },
+    handler: async (request, reply) => {
+      const ingestion = app.ingestion;
+      if (!ingestion) throw new HttpError(503, 'Orthanc is not configured', 'ORTHANC_NOT_CONFIGURED');
+      const rest = request.url.slice('/dicom-web'.length);
+      const path = rest.split('?')[0] ?? '';
+      const studyUid = STUDY_PATH.exec(path)?.[1];
+      if (studyUid) {
+        // No audit row, no pixels.
+        await auditStudyAccess(request, studyUid);
+      } else {
+        request.auditSubject = { objectType: 'Query', details: { via: 'dicom-web', path } };
+        await app.audit.record({
+          eventId: 'Query',
+          action: 'R',
+          outcome: 0,
+          userId: request.principal!.userId,
+          userRole: request.principal!.role,
+          networkAddress: request.ip,
+          requestId: request.id,
+          objectType: 'DICOMweb',
+          details: { path },
+        });
+        request.auditRecorded = true;
+      }
+
+      const headers: Record<string, string> = {};
+      for (const name of FORWARDED_REQUEST_HEADERS) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      let upstream: Response;
+      try {
+        upstream = await ingestion.orthanc.fetch(`/dicom-web${rest}`, { method: request.method, headers }, 60_000);
+      } catch (error) {
+        if (error instanceof OrthancUnavailable) throw new HttpError(502, 'image archive unreachable', 'ORTHANC_UNREACHABLE');
+        throw error;
+      }
+      reply.code(upstream.status);
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const value = upstream.headers.get(name);
+        if (value) reply.header(name, value);
+      }
+      // Patient data: private to this user's browser, revalidated by ETag.
+      reply.header('cache-control', 'private, no-cache');
+      if (!upstream.body || request.method === 'HEAD') return reply.send();
+      return reply.send(Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream));
+    },
+  });
+}

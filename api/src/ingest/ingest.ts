@@ -1,0 +1,297 @@
+/**
+ * One Orthanc study → Patient, Study, Series and Instance rows, upserted in one transaction keyed
+ * on the DICOM UIDs. Idempotent: the same study twice changes nothing; a late series updates the
+ * counts and flags the worklist row "updated". Calls for one study are serialised in-process.
+ */
+import { foldForSearch, normaliseDicomDate, normaliseDicomTime, PRIORITY_RANK, type StudyPriority } from '@pacs/shared';
+import type { FastifyBaseLogger } from 'fastify';
+import { Op, type Transaction } from 'sequelize';
+import type { AuditRecorder } from '../audit/recorder';
+import type { Models, StudyAttributes } from '../db/models';
+import { nextChangeSeq } from '../worklist/change-feed';
+import { encodeModalities } from '../worklist/present';
+import { type OrthancClient, OrthancNotFound, tag } from './orthanc-client';
+
+export type IngestSource = 'webhook' | 'reconcile' | 'manual';
+export type IngestOutcome = 'created' | 'updated' | 'unchanged' | 'deleted';
+
+/** DICOM RequestedProcedurePriority (0040,1003) → worklist priority. */
+export function priorityFromDicom(value: string): StudyPriority {
+  const v = value.trim().toUpperCase();
+  if (v === 'STAT') return 'stat';
+  if (v === 'HIGH') return 'urgent';
+  return 'routine';
+}
+
+function int(value: string): number | null {
+  const n = Number.parseInt(value, 10);
+  return Number.isFinite(n) && Math.abs(n) < 2 ** 31 ? n : null;
+}
+
+function findPriority(tags: Record<string, unknown>): string {
+  const direct = tag(tags, 'RequestedProcedurePriority');
+  if (direct) return direct;
+  const requests = tags.RequestAttributesSequence;
+  if (Array.isArray(requests)) {
+    for (const item of requests) {
+      const nested = tag(item as Record<string, unknown>, 'RequestedProcedurePriority');
+      if (nested) return nested;
+    }
+  }
+  return '';
+}
+
+export class Ingestor {
+  private readonly inFlight = new Map<string, Promise<IngestOutcome>>();
+
+  constructor(
+    private readonly models: Models,
+    private readonly orthanc: OrthancClient,
+    private readonly audit: AuditRecorder,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Serialised per Orthanc study id: a webhook and a reconcile run never race on one study. */
+  ingest(orthancStudyId: string, source: IngestSource): Promise<IngestOutcome> {
+    const previous = this.inFlight.get(orthancStudyId) ?? Promise.resolve('unchanged' as IngestOutcome);
+    const next = previous.catch(() => 'unchanged' as IngestOutcome).then(() => this.ingestNow(orthancStudyId, source));
+    this.inFlight.set(orthancStudyId, next);
+    void next
+      .finally(() => {
+        if (this.inFlight.get(orthancStudyId) === next) this.inFlight.delete(orthancStudyId);
+      })
+      .catch(() => {});
+    return next;
+  }
+
+  private async ingestNow(orthancStudyId: string, source: IngestSource): Promise<IngestOutcome> {
+    let fetched: Awaited<ReturnType<Ingestor['fetchStudy']>>;
+    try {
+      fetched = await this.fetchStudy(orthancStudyId);
+    } catch (error) {
+      if (error instanceof OrthancNotFound) return this.markDeleted(orthancStudyId, source);
+      throw error;
+    }
+    const { study, series, instances, firstTags } = fetched;
+    const studyUid = tag(study.MainDicomTags, 'StudyInstanceUID');
+    if (!studyUid) throw new Error('Orthanc study without StudyInstanceUID');
+    const sequelize = this.models.Study.sequelize!;
+    const outcome = await sequelize.transaction(async (transaction) => {
+      const patientRef = await this.upsertPatient(study, transaction);
+      const { row, outcome } = await this.upsertStudy(study, series, instances.length, firstTags, patientRef, transaction);
+      const seriesIds = await this.upsertSeries(row.id, series, transaction);
+      await this.insertMissingInstances(seriesIds, instances, transaction);
+      if (outcome !== 'unchanged') {
+        await this.audit.record(
+          {
+            eventId: 'Import',
+            action: outcome === 'created' ? 'C' : 'U',
+            outcome: 0,
+            objectType: 'Study',
+            objectId: row.id,
+            patientId: row.patientId,
+            studyUid,
+            details: { source, outcome, series: series.length, instances: instances.length },
+          },
+          transaction,
+        );
+      }
+      return outcome;
+    });
+    this.log.info({ orthancStudyId, source, outcome, series: series.length, instances: instances.length }, 'study ingested');
+    return outcome;
+  }
+
+  private async fetchStudy(id: string) {
+    const [study, series, instances] = await Promise.all([
+      this.orthanc.study(id),
+      this.orthanc.studySeries(id),
+      this.orthanc.studyInstances(id),
+    ]);
+    // Tags not in Orthanc's main tags (priority, SOP class) come from one instance.
+    const firstTags = instances[0] ? await this.orthanc.instanceTags(instances[0].ID).catch(() => ({})) : {};
+    return { study, series, instances, firstTags };
+  }
+
+  private async upsertPatient(study: { PatientMainDicomTags: Record<string, unknown> }, transaction: Transaction): Promise<string> {
+    const p = study.PatientMainDicomTags;
+    const values = {
+      patientId: tag(p, 'PatientID').slice(0, 64),
+      issuerOfPatientId: tag(p, 'IssuerOfPatientID').slice(0, 64),
+      name: tag(p, 'PatientName').slice(0, 324),
+      birthDate: normaliseDicomDate(tag(p, 'PatientBirthDate')),
+      sex: tag(p, 'PatientSex').slice(0, 16) || null,
+    };
+    const existing = await this.models.Patient.findOne({
+      where: { patientId: values.patientId, issuerOfPatientId: values.issuerOfPatientId },
+      paranoid: false,
+      transaction,
+    });
+    if (!existing) return (await this.models.Patient.create(values, { transaction })).get('id');
+    if (existing.get('deletedAt')) await existing.restore({ transaction });
+    await existing.update({ name: values.name, birthDate: values.birthDate, sex: values.sex }, { transaction });
+    return existing.get('id');
+  }
+
+  private async upsertStudy(
+    study: { ID: string; MainDicomTags: Record<string, unknown>; PatientMainDicomTags: Record<string, unknown> },
+    series: { MainDicomTags: Record<string, unknown> }[],
+    instanceCount: number,
+    firstTags: Record<string, unknown>,
+    patientRef: string,
+    transaction: Transaction,
+  ): Promise<{ row: StudyAttributes; outcome: IngestOutcome }> {
+    const m = study.MainDicomTags;
+    const p = study.PatientMainDicomTags;
+    const modalities = encodeModalities(series.map((s) => tag(s.MainDicomTags, 'Modality')));
+    const description = tag(m, 'StudyDescription').slice(0, 256);
+    const patientName = tag(p, 'PatientName').slice(0, 324);
+    const patientId = tag(p, 'PatientID').slice(0, 64);
+    const accessionNumber = tag(m, 'AccessionNumber').slice(0, 64);
+    const values = {
+      studyInstanceUid: tag(m, 'StudyInstanceUID'),
+      orthancId: study.ID,
+      patientRef,
+      patientName,
+      patientId,
+      patientBirthDate: normaliseDicomDate(tag(p, 'PatientBirthDate')),
+      patientSex: tag(p, 'PatientSex').slice(0, 16) || null,
+      accessionNumber,
+      studyDate: normaliseDicomDate(tag(m, 'StudyDate')),
+      studyTime: normaliseDicomTime(tag(m, 'StudyTime')),
+      description,
+      modalities,
+      bodyPart: (tag(firstTags, 'BodyPartExamined') || tag(series[0]?.MainDicomTags, 'BodyPartExamined')).slice(0, 64),
+      referringPhysician: tag(m, 'ReferringPhysicianName').slice(0, 324),
+      searchText: foldForSearch([patientName, patientId, accessionNumber, description].join(' ')).slice(0, 1024),
+      numberOfSeries: series.length,
+      numberOfInstances: instanceCount,
+    };
+    const existing = await this.models.Study.findOne({
+      where: { studyInstanceUid: values.studyInstanceUid },
+      paranoid: false,
+      transaction,
+    });
+    if (!existing) {
+      const priority = priorityFromDicom(findPriority(firstTags));
+      const created = await this.models.Study.create(
+        {
+          ...values,
+          priority,
+          priorityRank: PRIORITY_RANK[priority],
+          receivedAt: new Date(),
+          changeSeq: await nextChangeSeq(this.models, transaction),
+        },
+        { transaction },
+      );
+      return { row: created.get(), outcome: 'created' };
+    }
+    const before = existing.get();
+    const wasDeleted = before.deletedAt !== null;
+    if (wasDeleted) await existing.restore({ transaction });
+    const changed = (Object.keys(values) as (keyof typeof values)[]).filter((key) => values[key] !== before[key]);
+    if (changed.length === 0 && !wasDeleted) return { row: before, outcome: 'unchanged' };
+    const grew = values.numberOfInstances > before.numberOfInstances || values.numberOfSeries > before.numberOfSeries;
+    await existing.update(
+      {
+        ...values,
+        updatedAfterArrival: before.updatedAfterArrival || (grew && !wasDeleted),
+        version: before.version + 1,
+        changeSeq: await nextChangeSeq(this.models, transaction),
+      },
+      { transaction },
+    );
+    return { row: existing.get(), outcome: 'updated' };
+  }
+
+  private async upsertSeries(
+    studyRef: string,
+    series: { ID: string; MainDicomTags: Record<string, unknown>; Instances: string[] }[],
+    transaction: Transaction,
+  ) {
+    const uids = series.map((s) => tag(s.MainDicomTags, 'SeriesInstanceUID'));
+    const existing = await this.models.Series.findAll({ where: { seriesInstanceUid: { [Op.in]: uids } }, transaction });
+    const byUid = new Map(existing.map((row) => [row.get('seriesInstanceUid'), row]));
+    const ids = new Map<string, string>();
+    for (const s of series) {
+      const m = s.MainDicomTags;
+      const values = {
+        seriesInstanceUid: tag(m, 'SeriesInstanceUID'),
+        orthancId: s.ID,
+        studyRef,
+        modality: tag(m, 'Modality').slice(0, 16),
+        seriesNumber: int(tag(m, 'SeriesNumber')),
+        description: tag(m, 'SeriesDescription').slice(0, 256),
+        bodyPart: tag(m, 'BodyPartExamined').slice(0, 64),
+        numberOfInstances: s.Instances.length,
+      };
+      const row = byUid.get(values.seriesInstanceUid);
+      if (!row) {
+        ids.set(s.ID, (await this.models.Series.create(values, { transaction })).get('id'));
+        continue;
+      }
+      const before = row.get();
+      if ((Object.keys(values) as (keyof typeof values)[]).some((key) => values[key] !== before[key]))
+        await row.update(values, { transaction });
+      ids.set(s.ID, before.id);
+    }
+    return ids;
+  }
+
+  private async insertMissingInstances(
+    seriesIds: Map<string, string>,
+    instances: { ID: string; MainDicomTags: Record<string, unknown>; ParentSeries: string }[],
+    transaction: Transaction,
+  ) {
+    const uids = instances.map((i) => tag(i.MainDicomTags, 'SOPInstanceUID'));
+    const present = new Set<string>();
+    // IN lists are chunked: SQL Server accepts at most 2100 parameters per statement.
+    for (let i = 0; i < uids.length; i += 1000) {
+      const rows = await this.models.Instance.findAll({
+        where: { sopInstanceUid: { [Op.in]: uids.slice(i, i + 1000) } },
+        attributes: ['sopInstanceUid'],
+        raw: true,
+        transaction,
+      });
+      for (const row of rows) present.add(row.sopInstanceUid);
+    }
+    const missing = instances
+      .filter((i) => !present.has(tag(i.MainDicomTags, 'SOPInstanceUID')) && seriesIds.has(i.ParentSeries))
+      .map((i) => ({
+        sopInstanceUid: tag(i.MainDicomTags, 'SOPInstanceUID'),
+        orthancId: i.ID,
+        seriesRef: seriesIds.get(i.ParentSeries)!,
+        sopClassUid: '',
+        instanceNumber: int(tag(i.MainDicomTags, 'InstanceNumber')),
+        numberOfFrames: int(tag(i.MainDicomTags, 'NumberOfFrames')) ?? 1,
+      }));
+    for (let i = 0; i < missing.length; i += 200) {
+      await this.models.Instance.bulkCreate(missing.slice(i, i + 200), { transaction });
+    }
+  }
+
+  /** A study Orthanc no longer has: soft-delete its worklist row (a tombstone for offline caches). */
+  async markDeleted(orthancStudyId: string, source: IngestSource): Promise<IngestOutcome> {
+    const sequelize = this.models.Study.sequelize!;
+    return sequelize.transaction(async (transaction) => {
+      const study = await this.models.Study.findOne({ where: { orthancId: orthancStudyId }, transaction });
+      if (!study) return 'unchanged' as const;
+      await study.update({ changeSeq: await nextChangeSeq(this.models, transaction), version: study.get('version') + 1 }, { transaction });
+      await study.destroy({ transaction });
+      await this.audit.record(
+        {
+          eventId: 'Import',
+          action: 'D',
+          outcome: 0,
+          objectType: 'Study',
+          objectId: study.get('id'),
+          patientId: study.get('patientId'),
+          studyUid: study.get('studyInstanceUid'),
+          details: { source, reason: 'deleted in Orthanc' },
+        },
+        transaction,
+      );
+      return 'deleted' as const;
+    });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Ingestion from Orthanc: the REST client, the ingestor, the reconciler (started when the app is
+ * ready, stopped on close) and Orthanc's readiness check. Absent when PACS_ORTHANC_URL is unset.
+ */
+import fp from 'fastify-plugin';
+import { Ingestor } from '../ingest/ingest';
+import { OrthancClient } from '../ingest/orthanc-client';
+import { Reconciler } from '../ingest/reconciler';
+
+export interface Ingestion {
+  orthanc: OrthancClient;
+  ingestor: Ingestor;
+  reconciler: Reconciler;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ingestion: Ingestion | null;
+  }
+}
+
+export default fp(
+  async (app) => {
+    const { config } = app;
+    if (!config.orthancUrl) {
+      app.decorate('ingestion', null);
+      app.readinessChecks.push({ name: 'orthanc', essential: false, run: async () => ({ status: 'degraded', message: 'not configured' }) });
+      return;
+    }
+    const orthanc = new OrthancClient(config.orthancUrl, config.orthancUser, config.orthancPassword);
+    const log = app.log.child({ component: 'ingest' });
+    const ingestor = new Ingestor(app.db.models, orthanc, app.audit, log);
+    const reconciler = new Reconciler(app.db.models, orthanc, ingestor, app.audit, log, config.reconcileIntervalSeconds * 1000);
+    app.decorate('ingestion', { orthanc, ingestor, reconciler });
+    app.readinessChecks.push({
+      name: 'orthanc',
+      // The worklist keeps serving without Orthanc: its absence degrades, it does not stop, the API.
+      essential: false,
+      run: async () => {
+        await orthanc.system();
+        return { status: 'ok' };
+      },
+    });
+    if (config.reconcileIntervalSeconds > 0) app.addHook('onReady', async () => reconciler.start());
+    app.addHook('onClose', async () => reconciler.stop());
+  },
+  { name: 'ingestion', dependencies: ['database', 'health'] },
+);

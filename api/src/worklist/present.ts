@@ -1,0 +1,49 @@
+import type { WorklistStudy } from '@pacs/shared';
+import { Op } from 'sequelize';
+import type { Models, StudyAttributes } from '../db/models';
+
+/** Modalities are stored as "|CT|MR|" so one can be matched exactly with LIKE '%|CT|%'. */
+export function encodeModalities(modalities: Iterable<string>): string {
+  const unique = [...new Set([...modalities].map((m) => m.trim().toUpperCase()).filter(Boolean))].sort();
+  return unique.length > 0 ? `|${unique.join('|')}|` : '';
+}
+
+export function decodeModalities(stored: string): string[] {
+  return stored.split('|').filter(Boolean);
+}
+
+type AssigneeNames = Map<string, string>;
+
+export async function assigneeNames(models: Models, rows: Pick<StudyAttributes, 'assigneeId'>[]): Promise<AssigneeNames> {
+  const ids = [...new Set(rows.map((r) => r.assigneeId).filter((id): id is string => id !== null))];
+  if (ids.length === 0) return new Map();
+  const users = await models.User.findAll({ where: { id: { [Op.in]: ids } }, attributes: ['id', 'name'], raw: true });
+  return new Map(users.map((u) => [u.id, u.name]));
+}
+
+export function presentStudy(row: StudyAttributes, names: AssigneeNames): WorklistStudy {
+  return {
+    id: row.id,
+    studyInstanceUid: row.studyInstanceUid,
+    patientName: row.patientName,
+    patientId: row.patientId,
+    patientBirthDate: row.patientBirthDate ?? null,
+    patientSex: row.patientSex ?? null,
+    accessionNumber: row.accessionNumber,
+    studyDate: row.studyDate ?? null,
+    studyTime: row.studyTime ?? null,
+    description: row.description,
+    modalities: decodeModalities(row.modalities),
+    bodyPart: row.bodyPart,
+    referringPhysician: row.referringPhysician,
+    numberOfSeries: row.numberOfSeries,
+    numberOfInstances: row.numberOfInstances,
+    status: row.status,
+    priority: row.priority,
+    assignee: row.assigneeId ? { id: row.assigneeId, name: names.get(row.assigneeId) ?? '' } : null,
+    updatedAfterArrival: Boolean(row.updatedAfterArrival),
+    receivedAt: new Date(row.receivedAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
+    version: row.version,
+  };
+}

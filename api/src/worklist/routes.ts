@@ -1,0 +1,268 @@
+/**
+ * The worklist API: list (filters, sort, keyset pages, totals), one study with its series,
+ * assignment / priority / status changes with optimistic concurrency, and the delta feed the
+ * web app's offline cache follows.
+ */
+
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  can,
+  ErrorResponse,
+  IdParams,
+  PRIORITY_RANK,
+  StudyChanges,
+  StudyChangesQuery,
+  StudyConflict,
+  StudyDetail,
+  StudyPatch,
+  studyEventForTarget,
+  WorklistPage,
+  WorklistQuery,
+  WorklistStudy,
+} from '@pacs/shared';
+import type { FastifyInstance } from 'fastify';
+import { Op } from 'sequelize';
+import type { StudyAttributes } from '../db/models';
+import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
+import { auditInTransaction } from '../plugins/audit-trail';
+import { currentChangeSeq, nextChangeSeq } from './change-feed';
+import { assigneeNames, presentStudy } from './present';
+import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
+
+/** Totals are exact: cached per filter set only until the next worklist change. */
+class TotalCache {
+  private readonly entries = new Map<string, { seq: number; total: number }>();
+  get(key: string, seq: number): number | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.seq === seq ? hit.total : undefined;
+  }
+  set(key: string, seq: number, total: number): void {
+    if (this.entries.size > 1000) this.entries.clear();
+    this.entries.set(key, { seq, total });
+  }
+}
+
+class StudyConflictError extends HttpError {
+  constructor(readonly current: WorklistStudy) {
+    super(409, 'the study changed since you loaded it', 'STALE_VERSION');
+  }
+}
+
+export default async function worklistRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { models, sequelize } = app.db;
+  const totals = new TotalCache();
+  const tags = ['worklist'];
+
+  app.get(
+    '/api/studies',
+    {
+      config: { access: 'study:read', audit: { eventId: 'Query', action: 'R', objectType: 'Worklist', phi: true } },
+      schema: {
+        tags,
+        summary: 'The worklist: filter, sort, page',
+        querystring: WorklistQuery,
+        response: { 200: WorklistPage, 400: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const query = request.query;
+      const principal = request.principal!;
+      const limit = query.limit ?? 50;
+      const sort = sortOf(query);
+      const filters = filterWhere(query, principal.userId);
+      const { cursor, limit: _limit, includeTotal, ...shown } = query;
+      request.auditSubject = { details: { filters: shown } };
+
+      const where = cursor ? [...filters, afterCursor(sort, cursor)] : filters;
+      const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+
+      let total: number | null = null;
+      if (!cursor && includeTotal !== false) {
+        const key = JSON.stringify([shown, query.assignee === 'me' ? principal.userId : null]);
+        const seq = await currentChangeSeq(models);
+        total = totals.get(key, seq) ?? null;
+        if (total === null) {
+          total = await models.Study.count({ where: { [Op.and]: filters } });
+          totals.set(key, seq, total);
+        }
+      }
+      const names = await assigneeNames(models, page);
+      return {
+        items: page.map((row) => presentStudy(row, names)),
+        nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
+        total,
+      };
+    },
+  );
+
+  app.get(
+    '/api/studies/changes',
+    {
+      config: { access: 'study:read', audit: { eventId: 'Query', action: 'R', objectType: 'Worklist', phi: true } },
+      schema: {
+        tags,
+        summary: 'Worklist rows changed after a cursor, deletions as tombstones (for offline caches)',
+        querystring: StudyChangesQuery,
+        response: { 200: StudyChanges },
+      },
+    },
+    async (request) => {
+      const after = request.query.cursor ?? '0';
+      const limit = request.query.limit ?? 500;
+      request.auditSubject = { details: { feed: 'changes', after } };
+      const rows = await models.Study.findAll({
+        where: { changeSeq: { [Op.gt]: after } },
+        order: [['changeSeq', 'ASC']],
+        limit: limit + 1,
+        paranoid: false,
+        raw: true,
+      });
+      const page = rows.slice(0, limit);
+      const names = await assigneeNames(models, page);
+      const last = page.at(-1);
+      return {
+        changes: page.map((row) => (row.deletedAt ? { id: row.id, deleted: true as const } : presentStudy(row, names))),
+        cursor: last ? String(last.changeSeq) : after,
+        hasMore: rows.length > limit,
+      };
+    },
+  );
+
+  app.get(
+    '/api/studies/:id',
+    {
+      config: { access: 'study:read', audit: { eventId: 'PatientRecord', action: 'R', objectType: 'Study', phi: true } },
+      schema: { tags, summary: 'One study with its series', params: IdParams, response: { 200: StudyDetail, 404: ErrorResponse } },
+    },
+    async (request, reply) => {
+      const study = await models.Study.findByPk(request.params.id, { raw: true });
+      if (!study) throw notFound('study not found');
+      request.auditSubject = { objectId: study.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
+      const series = await models.Series.findAll({
+        where: { studyRef: study.id },
+        order: [
+          ['seriesNumber', 'ASC'],
+          ['createdAt', 'ASC'],
+        ],
+        raw: true,
+      });
+      reply.header('etag', `"${study.version}"`);
+      return {
+        study: presentStudy(study, await assigneeNames(models, [study])),
+        series: series.map((s) => ({
+          id: s.id,
+          seriesInstanceUid: s.seriesInstanceUid,
+          modality: s.modality,
+          seriesNumber: s.seriesNumber,
+          description: s.description,
+          bodyPart: s.bodyPart,
+          numberOfInstances: s.numberOfInstances,
+        })),
+      };
+    },
+  );
+
+  app.patch(
+    '/api/studies/:id',
+    {
+      config: { access: 'study:read', audit: { eventId: 'PatientRecord', action: 'U', objectType: 'Study' } },
+      schema: {
+        tags,
+        summary: 'Assign, prioritise or change status; send the version you saw (or If-Match)',
+        params: IdParams,
+        body: StudyPatch,
+        response: { 200: WorklistStudy, 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: StudyConflict },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const patch = request.body;
+      const ifMatch = request.headers['if-match'];
+      const expectedVersion =
+        patch.version ?? (typeof ifMatch === 'string' ? Number(ifMatch.replace(/^W\//, '').replace(/"/g, '')) : undefined);
+      if (expectedVersion !== undefined && !Number.isInteger(expectedVersion))
+        throw badRequest('If-Match must carry a version', 'BAD_IF_MATCH');
+      request.auditSubject = { objectId: request.params.id };
+
+      // Field-level permissions from the matrix, before anything is read or written.
+      if (patch.assigneeId !== undefined && !can(principal.role, 'study:assign'))
+        throw forbidden(`role '${principal.role}' may not assign studies`, 'PERMISSION_DENIED');
+      if (patch.priority !== undefined && !can(principal.role, 'study:prioritize'))
+        throw forbidden(`role '${principal.role}' may not change priority`, 'PERMISSION_DENIED');
+      if (patch.status !== undefined && !can(principal.role, 'study:set-status'))
+        throw forbidden(`role '${principal.role}' may not change status`, 'PERMISSION_DENIED');
+
+      try {
+        const updated = await sequelize.transaction(async (transaction) => {
+          const study = await models.Study.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
+          if (!study) throw notFound('study not found');
+          const before = { ...study.get() };
+          request.auditSubject = { objectId: before.id, patientId: before.patientId, studyUid: before.studyInstanceUid };
+          if (expectedVersion !== undefined && expectedVersion !== before.version) {
+            throw new StudyConflictError(presentStudy(before, await assigneeNames(models, [before])));
+          }
+          const changes: Partial<StudyAttributes> = {};
+          if (patch.assigneeId !== undefined && patch.assigneeId !== before.assigneeId) {
+            if (patch.assigneeId !== null) {
+              const assignee = await models.User.findByPk(patch.assigneeId, { transaction, raw: true });
+              if (!assignee?.active || !can(assignee.role, 'report:edit'))
+                throw badRequest('assignee must be an active attending or resident', 'BAD_ASSIGNEE');
+            }
+            changes.assigneeId = patch.assigneeId;
+          }
+          if (patch.priority !== undefined && patch.priority !== before.priority) {
+            changes.priority = patch.priority;
+            changes.priorityRank = PRIORITY_RANK[patch.priority];
+          }
+          if (patch.status !== undefined && patch.status !== before.status) {
+            const step = studyEventForTarget(before.status, patch.status, principal.role);
+            if (!step.ok) {
+              if (step.reason === 'not-allowed-for-role') throw forbidden(step.message, 'TRANSITION_FORBIDDEN');
+              throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
+            }
+            changes.status = patch.status;
+          }
+          if (Object.keys(changes).length > 0) {
+            await study.update(
+              { ...changes, version: before.version + 1, changeSeq: await nextChangeSeq(models, transaction) },
+              { transaction },
+            );
+            const diff = Object.fromEntries(
+              Object.entries(changes)
+                .filter(([key]) => key !== 'priorityRank')
+                .map(([key, to]) => [key, { from: before[key as keyof StudyAttributes], to }]),
+            );
+            await auditInTransaction(request, transaction, {
+              eventId: 'PatientRecord',
+              action: 'U',
+              objectType: 'Study',
+              objectId: before.id,
+              patientId: before.patientId,
+              studyUid: before.studyInstanceUid,
+              details: { changes: diff },
+            });
+          }
+          return study.get();
+        });
+        reply.header('etag', `"${updated.version}"`);
+        return presentStudy(updated, await assigneeNames(models, [updated]));
+      } catch (error) {
+        if (error instanceof StudyConflictError) {
+          request.failureReason = error.message;
+          return reply.code(409).send({
+            statusCode: 409 as const,
+            error: 'Conflict',
+            message: error.message,
+            code: error.code ?? 'STALE_VERSION',
+            requestId: request.id,
+            current: error.current,
+          });
+        }
+        throw error;
+      }
+    },
+  );
+}

@@ -1,0 +1,121 @@
+import { type Static, Type } from 'typebox';
+import { STUDY_PRIORITIES, STUDY_STATUSES } from '../workflow';
+import { Cursor, IsoDateTime, Uuid } from './common';
+
+export const StudyStatusSchema = Type.Enum(STUDY_STATUSES);
+export const StudyPrioritySchema = Type.Enum(STUDY_PRIORITIES);
+
+export const WORKLIST_SORTS = ['priority', 'received_desc', 'received_asc'] as const;
+export type WorklistSort = (typeof WORKLIST_SORTS)[number];
+
+export const WorklistStudy = Type.Object(
+  {
+    id: Uuid,
+    studyInstanceUid: Type.String(),
+    patientName: Type.String({ description: 'DICOM PN, e.g. Müller^Zoë' }),
+    patientId: Type.String(),
+    patientBirthDate: Type.Union([Type.String(), Type.Null()]),
+    patientSex: Type.Union([Type.String(), Type.Null()]),
+    accessionNumber: Type.String(),
+    studyDate: Type.Union([Type.String({ description: 'YYYYMMDD' }), Type.Null()]),
+    studyTime: Type.Union([Type.String(), Type.Null()]),
+    description: Type.String(),
+    modalities: Type.Array(Type.String()),
+    bodyPart: Type.String(),
+    referringPhysician: Type.String(),
+    numberOfSeries: Type.Integer(),
+    numberOfInstances: Type.Integer(),
+    status: StudyStatusSchema,
+    priority: StudyPrioritySchema,
+    assignee: Type.Union([Type.Object({ id: Uuid, name: Type.String() }), Type.Null()]),
+    updatedAfterArrival: Type.Boolean({ description: 'series arrived after the study was first listed' }),
+    receivedAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+    version: Type.Integer(),
+  },
+  { $id: 'WorklistStudy' },
+);
+export type WorklistStudy = Static<typeof WorklistStudy>;
+
+export const SeriesSummary = Type.Object({
+  id: Uuid,
+  seriesInstanceUid: Type.String(),
+  modality: Type.String(),
+  seriesNumber: Type.Union([Type.Integer(), Type.Null()]),
+  description: Type.String(),
+  bodyPart: Type.String(),
+  numberOfInstances: Type.Integer(),
+});
+export type SeriesSummary = Static<typeof SeriesSummary>;
+
+export const StudyDetail = Type.Object({ study: WorklistStudy, series: Type.Array(SeriesSummary) });
+export type StudyDetail = Static<typeof StudyDetail>;
+
+const OneOrMany = <T extends Parameters<typeof Type.Array>[0]>(item: T) => Type.Array(item, { maxItems: 10 });
+
+export const WorklistQuery = Type.Object(
+  {
+    status: Type.Optional(OneOrMany(StudyStatusSchema)),
+    priority: Type.Optional(OneOrMany(StudyPrioritySchema)),
+    modality: Type.Optional(OneOrMany(Type.String({ pattern: '^[A-Z]{2,4}$' }))),
+    assignee: Type.Optional(
+      Type.Union([Type.Literal('me'), Type.Literal('unassigned'), Uuid], { description: "'me', 'unassigned' or a user id" }),
+    ),
+    dateFrom: Type.Optional(Type.String({ pattern: '^\\d{4}-?\\d{2}-?\\d{2}$', description: 'study date ≥, YYYY-MM-DD' })),
+    dateTo: Type.Optional(Type.String({ pattern: '^\\d{4}-?\\d{2}-?\\d{2}$', description: 'study date ≤, YYYY-MM-DD' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'patient name or id, accession, description' })),
+    sort: Type.Optional(Type.Enum(WORKLIST_SORTS, { default: 'priority' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(Cursor),
+    includeTotal: Type.Optional(Type.Boolean({ default: true, description: 'count all matches (first page only)' })),
+  },
+  { additionalProperties: false },
+);
+export type WorklistQuery = Static<typeof WorklistQuery>;
+
+export const WorklistPage = Type.Object({
+  items: Type.Array(WorklistStudy),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+  total: Type.Union([Type.Integer(), Type.Null()], { description: 'matches of the whole query; null on later pages' }),
+});
+export type WorklistPage = Static<typeof WorklistPage>;
+
+export const StudyPatch = Type.Object(
+  {
+    assigneeId: Type.Optional(Type.Union([Uuid, Type.Null()])),
+    priority: Type.Optional(StudyPrioritySchema),
+    status: Type.Optional(StudyStatusSchema),
+    version: Type.Optional(Type.Integer({ minimum: 1, description: 'the version you saw; a stale one gets 409' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type StudyPatch = Static<typeof StudyPatch>;
+
+export const StudyConflict = Type.Object({
+  statusCode: Type.Literal(409),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.String(),
+  requestId: Type.Optional(Type.String()),
+  current: WorklistStudy,
+});
+export type StudyConflict = Static<typeof StudyConflict>;
+
+export const StudyChangesQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^\\d{1,19}$', description: 'the cursor of the previous answer; omit for everything' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type StudyChangesQuery = Static<typeof StudyChangesQuery>;
+
+export const StudyTombstone = Type.Object({ id: Uuid, deleted: Type.Literal(true) });
+export type StudyTombstone = Static<typeof StudyTombstone>;
+
+export const StudyChanges = Type.Object({
+  changes: Type.Array(Type.Union([WorklistStudy, StudyTombstone])),
+  cursor: Type.String({ description: 'pass back to get what changed after these' }),
+  hasMore: Type.Boolean(),
+});
+export type StudyChanges = Static<typeof StudyChanges>;
