@@ -1,0 +1,74 @@
+/** Worklist rows written straight into the database (no Orthanc), for worklist tests and benchmarks. */
+import { randomUUID } from 'node:crypto';
+import { foldForSearch, PRIORITY_RANK, type StudyPriority, type StudyStatus } from '@pacs/shared';
+import type { FastifyInstance } from 'fastify';
+import { nextChangeSeq } from '../../src/worklist/change-feed';
+import { encodeModalities } from '../../src/worklist/present';
+
+export interface StudySeed {
+  patientName?: string;
+  patientId?: string;
+  accessionNumber?: string;
+  description?: string;
+  modalities?: string[];
+  studyDate?: string | null;
+  priority?: StudyPriority;
+  status?: StudyStatus;
+  assigneeId?: string | null;
+  receivedAt?: Date;
+  series?: { modality: string; description?: string; instances: number }[];
+}
+
+let n = 0;
+export async function seedStudy(app: FastifyInstance, seed: StudySeed = {}) {
+  const { models, sequelize } = app.db;
+  n += 1;
+  const patientName = seed.patientName ?? `Doe^Jane${n}`;
+  const patientId = seed.patientId ?? `PID-${n}`;
+  const accessionNumber = seed.accessionNumber ?? `ACC-${n}`;
+  const description = seed.description ?? 'CT HEAD';
+  const series = seed.series ?? (seed.modalities ?? ['CT']).map((modality) => ({ modality, instances: 3 }));
+  const priority = seed.priority ?? 'routine';
+  return sequelize.transaction(async (transaction) => {
+    const patient = await models.Patient.create(
+      { patientId: `${patientId}-${randomUUID().slice(0, 8)}`, name: patientName },
+      { transaction },
+    );
+    const study = await models.Study.create(
+      {
+        studyInstanceUid: `1.2.826.0.1.3680043.10.${Date.now()}.${n}.${Math.floor(Math.random() * 1e6)}`,
+        patientRef: patient.get('id'),
+        patientName,
+        patientId,
+        accessionNumber,
+        description,
+        studyDate: seed.studyDate === undefined ? '20260105' : seed.studyDate,
+        modalities: encodeModalities(seed.modalities ?? series.map((s) => s.modality)),
+        searchText: foldForSearch([patientName, patientId, accessionNumber, description].join(' ')),
+        numberOfSeries: series.length,
+        numberOfInstances: series.reduce((sum, s) => sum + s.instances, 0),
+        status: seed.status ?? 'unread',
+        priority,
+        priorityRank: PRIORITY_RANK[priority],
+        assigneeId: seed.assigneeId ?? null,
+        receivedAt: seed.receivedAt ?? new Date(Date.now() - 3_600_000 + n * 1000),
+        changeSeq: await nextChangeSeq(models, transaction),
+      },
+      { transaction },
+    );
+    for (const [i, s] of series.entries()) {
+      await models.Series.create(
+        {
+          seriesInstanceUid: `${study.get('studyInstanceUid')}.${i + 1}`,
+          studyRef: study.get('id'),
+          modality: s.modality,
+          seriesNumber: i + 1,
+          description: s.description ?? '',
+          numberOfInstances: s.instances,
+        },
+        { transaction },
+      );
+    }
+    return study.get();
+  });
+}
