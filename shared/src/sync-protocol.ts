@@ -1,7 +1,10 @@
 /**
  * The sync protocol's shared vocabulary: document names, WebSocket close codes and the one custom
  * message type. The wire protocol itself is standard y-websocket (y-protocols sync + awareness).
+ * sync-server/SPEC.md states the rules; this file holds the names both sides compile against.
  */
+import { type Static, Type } from 'typebox';
+import type { Role } from './permissions';
 
 /** Report documents are named `report:<reportId>`; addenda are reports too, with their own id. */
 export const DOCUMENT_PREFIX = 'report:' as const;
@@ -23,6 +26,39 @@ export type DocumentMode = (typeof DOCUMENT_MODES)[number];
 
 /** JWT audience of document tokens, distinct from the API's access tokens. */
 export const DOCUMENT_TOKEN_AUDIENCE = 'pacs-sync';
+/** JWT issuer of document tokens: the API is the only signer. */
+export const DOCUMENT_TOKEN_ISSUER = 'pacs-api';
+/** Upper bound the sync-server accepts for `exp - iat` of a document token (seconds). */
+export const DOCUMENT_TOKEN_MAX_TTL_SECONDS = 3600;
+
+/**
+ * Claims of a document token: a compact JWS, header exactly `{"alg":"HS256","typ":"JWT"}`,
+ * signed with HMAC-SHA256 over `base64url(header) + "." + base64url(payload)` using the key shared
+ * by the API and the sync-server (PACS_DOCUMENT_TOKEN_SECRET). The sync-server refuses any other
+ * `alg`, a wrong `aud`/`iss`, an `exp` in the past, an `iat` in the future (beyond 30 s of clock
+ * skew) and `exp - iat` above DOCUMENT_TOKEN_MAX_TTL_SECONDS.
+ */
+export interface DocumentTokenClaims {
+  /** User id (UUID). */
+  readonly sub: string;
+  readonly role: Role;
+  /** Display name, for presence only; never trusted for access. */
+  readonly name: string;
+  /** Document name, e.g. `report:<uuid>`. */
+  readonly doc: string;
+  readonly mode: DocumentMode;
+  /** DOCUMENT_TOKEN_AUDIENCE. */
+  readonly aud: string;
+  /** DOCUMENT_TOKEN_ISSUER. */
+  readonly iss: string;
+  /** Issued at, seconds since the epoch. */
+  readonly iat: number;
+  /** Expiry, seconds since the epoch. Checked when a connection opens, not during it. */
+  readonly exp: number;
+}
+
+/** Where the stock `WebsocketProvider` connects: `new WebsocketProvider(`${base}/sync`, name, doc, { params: { token } })`. */
+export const SYNC_PATH_PREFIX = '/sync/';
 
 /**
  * Close codes (4000–4999 are free for applications, RFC 6455 §7.4.2). A client reconnects after
@@ -52,10 +88,83 @@ export const RETRYABLE_CLOSE_CODES: readonly number[] = [CLOSE_CODES.rateLimited
 
 /**
  * y-websocket reserves message types 0 (sync), 1 (awareness), 2 (auth), 3 (query awareness).
- * Type 100 carries a JSON status notice from the server, e.g. that the document was locked.
+ * Type 100 carries a JSON status notice from the server, e.g. that the document was locked:
+ * `varUint(100) · varString(JSON.stringify(notice))` (lib0 encoding). The stock provider logs
+ * "Unable to compute message" for an unknown type and carries on; the web app registers
+ * `provider.messageHandlers[MESSAGE_TYPE_NOTICE]` to read it. Server to client only.
  */
 export const MESSAGE_TYPE_NOTICE = 100;
 export type SyncNotice =
   | { readonly type: 'locked'; readonly reportId: string; readonly lockedAt: string }
   | { readonly type: 'unlocked'; readonly reportId: string }
   | { readonly type: 'late-edit-stored'; readonly reportId: string };
+
+// ---------------------------------------------------------------- internal API (API → sync-server)
+// Service-authenticated (`Authorization: Bearer <PACS_SYNC_SERVICE_TOKEN>`), under
+// `/internal/documents/:name/…`. Binary Yjs data travels as standard base64.
+
+const Base64 = Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'standard base64' });
+
+/** POST /internal/documents/:name/lock */
+export const SyncLockRequest = Type.Object(
+  {
+    /** Y.encodeStateVector of the document the attending reviewed. */
+    stateVector: Base64,
+    /** Optional Y.encodeSnapshot(Y.snapshot(doc)) of that document: also catches deletions the attending has not seen. */
+    snapshot: Type.Optional(Base64),
+    /** User id of the finalizing attending. */
+    lockedBy: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+export type SyncLockRequest = Static<typeof SyncLockRequest>;
+
+/** 200 answer of lock: the final content to store with the signed report. */
+export const SyncLockResponse = Type.Object({
+  /** Y.encodeStateAsUpdate of the locked document. */
+  update: Base64,
+  stateVector: Base64,
+  lockedAt: Type.String({ format: 'date-time' }),
+  lockedBy: Type.String(),
+  /** True when the document was already locked (the request is idempotent). */
+  alreadyLocked: Type.Boolean(),
+});
+export type SyncLockResponse = Static<typeof SyncLockResponse>;
+
+/** 409 answer of lock: the document holds edits the attending has not seen. Nothing was locked. */
+export const SyncLockConflict = Type.Object({
+  statusCode: Type.Literal(409),
+  error: Type.Literal('Conflict'),
+  code: Type.Literal('unseen-updates'),
+  message: Type.String(),
+  /** The server's state vector, so the client can fetch what it missed. */
+  stateVector: Base64,
+});
+export type SyncLockConflict = Static<typeof SyncLockConflict>;
+
+/** POST /internal/documents/:name/seed (only while the document is empty and unlocked). */
+export const SyncSeedRequest = Type.Object({ update: Base64 }, { additionalProperties: false });
+export type SyncSeedRequest = Static<typeof SyncSeedRequest>;
+
+/** GET /internal/documents/:name/state */
+export const SyncStateResponse = Type.Object({
+  update: Base64,
+  stateVector: Base64,
+  locked: Type.Boolean(),
+  lockedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  lockedBy: Type.Union([Type.String(), Type.Null()]),
+});
+export type SyncStateResponse = Static<typeof SyncStateResponse>;
+
+/** GET /internal/documents/:name/late-edits: updates that arrived after the lock, never applied. */
+export const SyncLateEdit = Type.Object({
+  id: Type.String(),
+  userId: Type.String(),
+  userName: Type.String(),
+  receivedAt: Type.String({ format: 'date-time' }),
+  /** The Yjs update as received (v1 encoding). */
+  update: Base64,
+});
+export type SyncLateEdit = Static<typeof SyncLateEdit>;
+export const SyncLateEditsResponse = Type.Object({ lateEdits: Type.Array(SyncLateEdit) });
+export type SyncLateEditsResponse = Static<typeof SyncLateEditsResponse>;

@@ -1,0 +1,153 @@
+/**
+ * Every setting the sync-server reads, validated at boot. A bad value stops start-up with a message
+ * that names the variable (CONF-1). ENV_NAMES lists them for the deployment docs.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ENV_SCHEMA = Type.Object({
+  PACS_ENV: Type.Enum(['development', 'test', 'production'], { default: 'development' }),
+  PACS_SYNC_HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address the sync-server listens on' }),
+  PACS_SYNC_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 1234, description: 'port; 0 picks a free one (tests)' }),
+  PACS_DATA_DIR: Type.String({ minLength: 1, default: path.join(REPO_ROOT, 'data'), description: 'where the default SQLite file lives' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^(sqlite:|postgres://|postgresql://|mssql://)',
+      description: 'the API database; default sqlite:<PACS_DATA_DIR>/pacs.sqlite',
+    }),
+  ),
+  PACS_DOCUMENT_TOKEN_SECRET: Type.Optional(
+    Type.String({ minLength: 32, description: 'HMAC-SHA256 key of document tokens, shared with the API (≥ 32 chars)' }),
+  ),
+  PACS_SYNC_SERVICE_TOKEN: Type.Optional(
+    Type.String({ minLength: 32, description: 'bearer token of the internal API (the API holds it); required in production' }),
+  ),
+  PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; open when unset' })),
+  PACS_SYNC_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  PACS_SYNC_MAX_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
+  PACS_SYNC_MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+  PACS_SYNC_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  PACS_SYNC_MAX_LOADED_DOCUMENTS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+  PACS_SYNC_AUTH_FAILURES_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 100_000, default: 30 }),
+  PACS_SYNC_DEBOUNCE_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 250 }),
+  PACS_SYNC_COMPACT_AFTER_UPDATES: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 200 }),
+  PACS_SYNC_UNLOAD_DELAY_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
+  PACS_SYNC_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  PACS_LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
+});
+type Env = Static<typeof ENV_SCHEMA>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface SyncConfig {
+  env: Env['PACS_ENV'];
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  /** HMAC key of document tokens. */
+  tokenSecret: string;
+  /** True when no key was configured and a random one was made for this process (development). */
+  tokenSecretGenerated: boolean;
+  /** Bearer of the internal API; undefined → the internal API answers 503 (development only). */
+  serviceToken: string | undefined;
+  metricsToken: string | undefined;
+  maxMessageBytes: number;
+  maxMessagesPerSecond: number;
+  maxConnectionsPerUser: number;
+  maxConnections: number;
+  maxLoadedDocuments: number;
+  authFailuresPerMinute: number;
+  debounceMs: number;
+  compactAfterUpdates: number;
+  unloadDelayMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Names of every variable the sync-server reads (for docs and tests). */
+export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
+
+/** One line per variable: name, default, meaning. For the deployment docs. */
+export function describeEnv(): { name: string; default: unknown; description: string }[] {
+  return Object.entries(ENV_SCHEMA.properties).map(([name, schema]) => {
+    const s = schema as { default?: unknown; description?: string };
+    return { name, default: s.default, description: s.description ?? '' };
+  });
+}
+
+const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
+
+function checkStrong(name: string, value: string): void {
+  if (WEAK_SECRETS.test(value) || new Set(value).size < 10) {
+    throw new ConfigError(`${name}: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)`);
+  }
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): SyncConfig {
+  const raw: Record<string, unknown> = {};
+  for (const name of ENV_NAMES) {
+    const value = source[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
+  if (!Value.Check(ENV_SCHEMA, converted)) {
+    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => {
+      const name = e.instancePath.replace(/^\//, '');
+      return `${name || '(root)'}: ${e.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const env = converted as Env;
+  const production = env.PACS_ENV === 'production';
+
+  let tokenSecret = env.PACS_DOCUMENT_TOKEN_SECRET;
+  let tokenSecretGenerated = false;
+  if (production) {
+    if (!tokenSecret)
+      throw new ConfigError('PACS_DOCUMENT_TOKEN_SECRET: required in production (the key the API signs document tokens with)');
+    checkStrong('PACS_DOCUMENT_TOKEN_SECRET', tokenSecret);
+    if (!env.PACS_SYNC_SERVICE_TOKEN) throw new ConfigError('PACS_SYNC_SERVICE_TOKEN: required in production (protects the internal API)');
+    checkStrong('PACS_SYNC_SERVICE_TOKEN', env.PACS_SYNC_SERVICE_TOKEN);
+  }
+  if (!tokenSecret) {
+    // Development only: no token signed by the API verifies; tests sign with the config's key.
+    tokenSecret = randomBytes(48).toString('base64url');
+    tokenSecretGenerated = true;
+  }
+
+  const dataDir = path.resolve(env.PACS_DATA_DIR);
+  return {
+    env: env.PACS_ENV,
+    production,
+    host: env.PACS_SYNC_HOST,
+    port: env.PACS_SYNC_PORT,
+    dataDir,
+    databaseUrl: env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'pacs.sqlite')}`,
+    tokenSecret,
+    tokenSecretGenerated,
+    serviceToken: env.PACS_SYNC_SERVICE_TOKEN,
+    metricsToken: env.PACS_METRICS_TOKEN,
+    maxMessageBytes: env.PACS_SYNC_MAX_MESSAGE_BYTES,
+    maxMessagesPerSecond: env.PACS_SYNC_MAX_MESSAGES_PER_SECOND,
+    maxConnectionsPerUser: env.PACS_SYNC_MAX_CONNECTIONS_PER_USER,
+    maxConnections: env.PACS_SYNC_MAX_CONNECTIONS,
+    maxLoadedDocuments: env.PACS_SYNC_MAX_LOADED_DOCUMENTS,
+    authFailuresPerMinute: env.PACS_SYNC_AUTH_FAILURES_PER_MINUTE,
+    debounceMs: env.PACS_SYNC_DEBOUNCE_MS,
+    compactAfterUpdates: env.PACS_SYNC_COMPACT_AFTER_UPDATES,
+    unloadDelayMs: env.PACS_SYNC_UNLOAD_DELAY_MS,
+    shutdownTimeoutMs: env.PACS_SYNC_SHUTDOWN_TIMEOUT_MS,
+    logLevel: env.PACS_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,685 @@
+/**
+ * Loaded documents (SPEC.md DOC-*, DUR-*, LOCK-*): one Y.Doc + Awareness per document name, its
+ * connections, the queue of updates not yet stored, the finalization lock and late edits.
+ *
+ * Every store operation of a document runs on one promise chain (`serial`), so appends,
+ * compactions, lock writes and late-edit writes of a document never interleave. A failed write
+ * keeps its data in memory and is retried with back-off (DUR-4); the document stays loaded until
+ * everything is stored (DUR-6).
+ */
+import { parseReportDocumentName, type SyncNotice } from '@pacs/shared';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import { encodeAwareness, encodeNotice, encodeUpdateMessage } from './protocol';
+import type { AppendEntry, DocumentStore, LateEditRecord, LockRecord } from './store';
+
+/** What the document layer needs from a connection (connection.ts implements it). */
+export interface Peer {
+  readonly id: number;
+  readonly userId: string;
+  readonly userName: string;
+  /** What the token allows; a locked document overrides it to read-only. */
+  readonly mode: 'rw' | 'ro';
+  send(message: Uint8Array): void;
+  close(code: number, reason: string): void;
+}
+
+export interface DocumentOptions {
+  debounceMs: number;
+  compactAfterUpdates: number;
+  unloadDelayMs: number;
+}
+
+const LOAD_ORIGIN = Symbol('load');
+const SEED_ORIGIN = Symbol('seed');
+const MAX_RETRY_DELAY_MS = 30_000;
+
+export class LockConflictError extends Error {
+  override name = 'LockConflictError';
+  constructor(
+    message: string,
+    readonly stateVector: Uint8Array,
+  ) {
+    super(message);
+  }
+}
+
+export class DocumentStateError extends Error {
+  override name = 'DocumentStateError';
+  constructor(
+    message: string,
+    readonly code: 'locked' | 'not-empty' | 'bad-request' | 'unavailable',
+  ) {
+    super(message);
+  }
+}
+
+export interface LockResult {
+  update: Uint8Array;
+  stateVector: Uint8Array;
+  lockedAt: Date;
+  lockedBy: string;
+  alreadyLocked: boolean;
+}
+
+interface PendingLateEdit {
+  edit: Omit<LateEditRecord, 'id'>;
+  peer: Peer | null;
+}
+
+/**
+ * Coalesces the appends of every document flushed in the same tick into one multi-row INSERT
+ * (DUR-2): with hundreds of active documents this is one statement per debounce window instead of
+ * one per document. A failed batch fails every append in it; each document retries on its own.
+ */
+export class AppendBatcher {
+  private queue: { entry: AppendEntry; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private scheduled = false;
+  constructor(private readonly store: DocumentStore) {}
+
+  append(document: string, update: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ entry: { document, update }, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      await this.store.appendUpdates(batch.map((b) => b.entry));
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+}
+
+/** True when applying `update` would change `doc` (new structs or new deletions). */
+export function updateAddsTo(doc: Y.Doc, update: Uint8Array): boolean {
+  return !Y.snapshotContainsUpdate(Y.snapshot(doc), update);
+}
+
+export class SyncDocument {
+  readonly doc = new Y.Doc({ gc: true });
+  readonly awareness = new awarenessProtocol.Awareness(this.doc);
+  readonly reportId: string;
+  /** Connections and the awareness client ids each controls. */
+  readonly peers = new Map<Peer, Set<number>>();
+  lock: LockRecord | null = null;
+  /** Rows in the update log not yet folded into the snapshot. */
+  logLength = 0;
+
+  private pending: Uint8Array[] = [];
+  private pendingLate: PendingLateEdit[] = [];
+  /** During a lock request: client updates wait here until the lock is decided. */
+  private holding: { peer: Peer; update: Uint8Array }[] | null = null;
+  /** Document state plus every late edit (dedupe of replayed offline edits), while locked. */
+  private lateDoc: Y.Doc | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private opChain: Promise<unknown> = Promise.resolve();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private unloadTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private writing = 0;
+  /** Internal API operations in progress (they keep the document loaded). */
+  holds = 0;
+  destroyed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly store: DocumentStore,
+    private readonly writer: AppendBatcher,
+    private readonly options: DocumentOptions,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly onIdle: (doc: SyncDocument) => void,
+    /** Asks the manager for a flush within `debounceMs` (one timer for all documents). */
+    private readonly requestFlush: (doc: SyncDocument) => void,
+  ) {
+    this.reportId = parseReportDocumentName(name) ?? name;
+    this.awareness.setLocalState(null);
+    this.doc.on('update', this.onUpdate);
+    this.awareness.on('update', this.onAwareness);
+  }
+
+  /** Rebuilds the document from the store (DUR-3). */
+  async load(): Promise<void> {
+    const started = performance.now();
+    const stored = await this.store.load(this.name);
+    this.metrics.persistDuration.observe({ op: 'load' }, (performance.now() - started) / 1000);
+    Y.transact(
+      this.doc,
+      () => {
+        for (const update of stored.updates) {
+          try {
+            Y.applyUpdate(this.doc, update, LOAD_ORIGIN);
+          } catch (err) {
+            this.log.error('stored update could not be applied', { doc: this.name, err });
+          }
+        }
+      },
+      LOAD_ORIGIN,
+    );
+    this.logLength = stored.logLength;
+    this.lock = stored.lock;
+    if (this.lock) await this.buildLateDoc();
+  }
+
+  get isEmpty(): boolean {
+    return this.doc.store.clients.size === 0 && this.doc.store.pendingStructs === null;
+  }
+
+  get unstoredCount(): number {
+    return this.pending.length + this.pendingLate.length;
+  }
+
+  // ------------------------------------------------------------------ peers
+
+  addPeer(peer: Peer): void {
+    this.cancelUnload();
+    this.peers.set(peer, new Set());
+  }
+
+  removePeer(peer: Peer): void {
+    const controlled = this.peers.get(peer);
+    if (!controlled) return;
+    this.peers.delete(peer);
+    if (controlled.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
+    if (this.peers.size === 0) {
+      // DUR-2: flush on last disconnect, then unload once stored (DOC-3).
+      void this.flush().then(() => this.scheduleUnload());
+    }
+  }
+
+  /** Sync step 2 answer for a peer's state vector. Throws on a malformed vector. */
+  diffFor(stateVector: Uint8Array): Uint8Array {
+    return Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
+  applyAwareness(peer: Peer, update: Uint8Array): void {
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+  }
+
+  awarenessMessage(): Uint8Array | null {
+    const states = this.awareness.getStates();
+    if (states.size === 0) return null;
+    return encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...states.keys()]));
+  }
+
+  /**
+   * A sync step 2 or update from a peer (already validated as decodable). RO-1: read-only peers'
+   * updates are never applied; LOCK-5: updates for a locked document become late edits.
+   */
+  receiveUpdate(peer: Peer, update: Uint8Array): void {
+    if (this.holding) {
+      this.holding.push({ peer, update });
+      return;
+    }
+    if (this.lock) {
+      this.captureLateEdit(peer, update);
+      return;
+    }
+    if (peer.mode !== 'rw') {
+      if (updateAddsTo(this.doc, update)) {
+        this.metrics.refusedUpdates.inc({ reason: 'read-only' });
+        this.log.warn('update from a read-only connection refused', { doc: this.name, user: peer.userId, bytes: update.byteLength });
+      }
+      return;
+    }
+    Y.applyUpdate(this.doc, update, peer);
+  }
+
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === LOAD_ORIGIN) return;
+    this.metrics.updates.inc();
+    this.pending.push(update);
+    this.metrics.unpersistedUpdates.inc();
+    const message = encodeUpdateMessage(update);
+    for (const peer of this.peers.keys()) if (peer !== origin) peer.send(message);
+    this.scheduleFlush();
+  };
+
+  private readonly onAwareness = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    const controlled = this.peers.get(origin as Peer);
+    if (controlled) {
+      for (const id of added) controlled.add(id);
+      for (const id of removed) controlled.delete(id);
+    }
+    const changed = [...added, ...updated, ...removed];
+    const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    for (const peer of this.peers.keys()) peer.send(message);
+  };
+
+  notify(notice: SyncNotice, only?: Peer): void {
+    const message = encodeNotice(notice);
+    if (only) only.send(message);
+    else for (const peer of this.peers.keys()) peer.send(message);
+  }
+
+  // ------------------------------------------------------------------ persistence
+
+  private scheduleFlush(): void {
+    if (this.retryTimer || this.destroyed) return;
+    this.requestFlush(this);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Stores every pending update and late edit. Resolves true when nothing is left unstored; on a
+   * failure the data stays queued and a retry is scheduled with back-off (DUR-4).
+   */
+  flush(): Promise<boolean> {
+    return this.serial(async () => {
+      this.writing++;
+      try {
+        await this.writeLateEdits();
+        if (this.pending.length > 0) {
+          const batch = this.pending;
+          this.pending = [];
+          const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
+          try {
+            await this.timed('append', () => this.writer.append(this.name, merged));
+            this.logLength++;
+            this.metrics.unpersistedUpdates.dec(batch.length);
+          } catch (err) {
+            // Never drop: put the batch back (as one merged update) in front of newer ones.
+            this.pending.unshift(merged);
+            this.metrics.unpersistedUpdates.dec(batch.length - 1);
+            throw err;
+          }
+        }
+        this.failures = 0;
+        if (this.logLength >= this.options.compactAfterUpdates) await this.compactNow();
+        return true;
+      } catch (err) {
+        this.failures++;
+        const delay = Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** Math.min(this.failures, 16)) * (0.75 + Math.random() * 0.5);
+        this.log.error('persisting document failed; will retry', {
+          doc: this.name,
+          attempt: this.failures,
+          retryInMs: Math.round(delay),
+          unstored: this.unstoredCount,
+          err,
+        });
+        this.scheduleRetry(delay);
+        return false;
+      } finally {
+        this.writing--;
+      }
+    });
+  }
+
+  private scheduleRetry(delay: number): void {
+    if (this.retryTimer || this.destroyed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.flush().then((ok) => {
+        if (ok && this.peers.size === 0) this.scheduleUnload();
+      });
+    }, delay);
+  }
+
+  private async timed<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await fn();
+    } catch (err) {
+      this.metrics.persistFailures.inc({ op });
+      throw err;
+    } finally {
+      this.metrics.persistDuration.observe({ op }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Folds the log into the snapshot (DUR-5). A failure is logged; the log keeps the data. */
+  private async compactNow(): Promise<void> {
+    try {
+      await this.timed('compact', () => this.store.compact(this.name, Y.encodeStateAsUpdate(this.doc)));
+      this.logLength = 0;
+    } catch (err) {
+      this.log.error('compaction failed; the update log still holds the data', { doc: this.name, err });
+    }
+  }
+
+  /** Compacts if the log has more than one row (called before unloading and by tests). */
+  compact(): Promise<void> {
+    return this.serial(async () => {
+      if (this.logLength > 1) await this.compactNow();
+    });
+  }
+
+  private async writeLateEdits(): Promise<void> {
+    while (this.pendingLate.length > 0) {
+      const item = this.pendingLate[0]!;
+      await this.timed('late-edit', () => this.store.addLateEdit(this.name, item.edit));
+      this.pendingLate.shift();
+      this.metrics.unpersistedUpdates.dec();
+      this.metrics.lateEdits.inc();
+      this.log.info('late edit stored', { doc: this.name, user: item.edit.userId, bytes: item.edit.data.byteLength });
+      if (item.peer && this.peers.has(item.peer)) this.notify({ type: 'late-edit-stored', reportId: this.reportId }, item.peer);
+    }
+  }
+
+  // ------------------------------------------------------------------ lock and late edits
+
+  private async buildLateDoc(): Promise<void> {
+    const lateDoc = new Y.Doc({ gc: true });
+    Y.applyUpdate(lateDoc, Y.encodeStateAsUpdate(this.doc));
+    for (const edit of await this.store.listLateEdits(this.name)) {
+      try {
+        Y.applyUpdate(lateDoc, edit.data);
+      } catch {
+        // A late edit that does not apply is still listed; it just cannot dedupe.
+      }
+    }
+    this.lateDoc?.destroy();
+    this.lateDoc = lateDoc;
+  }
+
+  private captureLateEdit(peer: Peer | null, update: Uint8Array): void {
+    if (!this.lateDoc) {
+      this.lateDoc = new Y.Doc({ gc: true });
+      Y.applyUpdate(this.lateDoc, Y.encodeStateAsUpdate(this.doc));
+    }
+    // LOCK-6: a replay of something already stored (the same offline edits sent again on every
+    // reconnect) is not stored twice; an empty sync step 2 is not a late edit.
+    if (!updateAddsTo(this.lateDoc, update)) return;
+    Y.applyUpdate(this.lateDoc, update);
+    this.pendingLate.push({
+      edit: { userId: peer?.userId ?? 'unknown', userName: peer?.userName ?? '', data: update, createdAt: new Date() },
+      peer,
+    });
+    this.metrics.unpersistedUpdates.inc();
+    this.scheduleFlush();
+  }
+
+  /** Runs internal operations of this document one at a time. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.opChain.then(fn, fn);
+    this.opChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private fullState(): { update: Uint8Array; stateVector: Uint8Array } {
+    return { update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) };
+  }
+
+  /**
+   * LOCK-1..LOCK-4: refuse when the document holds anything the reviewer has not seen; otherwise
+   * stop applying updates, store everything, store the lock, tell the peers.
+   */
+  lockDocument(stateVector: Uint8Array, snapshot: Uint8Array | undefined, lockedBy: string): Promise<LockResult> {
+    return this.exclusive(async () => {
+      if (this.lock) {
+        return { ...this.fullState(), lockedAt: this.lock.lockedAt, lockedBy: this.lock.lockedBy, alreadyLocked: true };
+      }
+      let seen: Map<number, number>;
+      let seenSnapshot: Y.Snapshot | undefined;
+      try {
+        seen = Y.decodeStateVector(stateVector);
+        seenSnapshot = snapshot ? Y.decodeSnapshot(snapshot) : undefined;
+      } catch {
+        throw new DocumentStateError('stateVector or snapshot is not a valid Yjs encoding', 'bad-request');
+      }
+      const unseen = [...Y.decodeStateVector(Y.encodeStateVector(this.doc))].some(([client, clock]) => clock > (seen.get(client) ?? 0));
+      let unseenDeletions = false;
+      if (seenSnapshot) {
+        const ds = Y.createDeleteSetFromStructStore(this.doc.store);
+        unseenDeletions = !Y.equalDeleteSets(seenSnapshot.ds, Y.mergeDeleteSets([seenSnapshot.ds, ds]));
+      }
+      // Structs still pending (missing dependencies) are not part of the visible document and
+      // are ignored: otherwise one client's broken update could block finalization forever.
+      if (unseen || unseenDeletions) {
+        this.metrics.locks.inc({ outcome: 'conflict' });
+        throw new LockConflictError('the document holds updates the reviewer has not seen', Y.encodeStateVector(this.doc));
+      }
+      // From here no update is applied: arrivals wait in `holding` until the lock is decided.
+      this.holding = [];
+      const lock: LockRecord = { lockedBy, lockedAt: new Date(), stateVector: Y.encodeStateVector(this.doc) };
+      try {
+        if (!(await this.flush())) throw new Error('pending updates could not be stored');
+        await this.serial(() => this.timed('lock', () => this.store.setLock(this.name, lock)));
+      } catch (err) {
+        const held = this.holding;
+        this.holding = null;
+        for (const h of held) this.receiveUpdate(h.peer, h.update);
+        this.metrics.locks.inc({ outcome: 'error' });
+        this.log.error('lock failed; document stays editable', { doc: this.name, err });
+        throw new DocumentStateError('the document could not be stored; nothing was locked', 'unavailable');
+      }
+      const held = this.holding;
+      this.holding = null;
+      this.lock = lock;
+      this.lateDoc?.destroy();
+      this.lateDoc = null;
+      for (const h of held) this.captureLateEdit(h.peer, h.update);
+      this.metrics.locks.inc({ outcome: 'locked' });
+      this.log.info('document locked', { doc: this.name, lockedBy, peers: this.peers.size });
+      this.notify({ type: 'locked', reportId: this.reportId, lockedAt: lock.lockedAt.toISOString() });
+      return { ...this.fullState(), lockedAt: lock.lockedAt, lockedBy, alreadyLocked: false };
+    });
+  }
+
+  /** LOCK-7: the API's return-to-resident path. Late edits stay listed. */
+  unlockDocument(): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (!this.lock) return false;
+      await this.flush();
+      try {
+        await this.serial(() => this.timed('unlock', () => this.store.clearLock(this.name)));
+      } catch (err) {
+        this.log.error('unlock failed; document stays locked', { doc: this.name, err });
+        throw new DocumentStateError('the lock could not be removed; the document stays locked', 'unavailable');
+      }
+      this.lock = null;
+      this.lateDoc?.destroy();
+      this.lateDoc = null;
+      this.metrics.locks.inc({ outcome: 'unlocked' });
+      this.log.info('document unlocked', { doc: this.name, peers: this.peers.size });
+      this.notify({ type: 'unlocked', reportId: this.reportId });
+      return true;
+    });
+  }
+
+  /** SEED-1: initial content from a template, only into an empty, unlocked document. */
+  seed(update: Uint8Array): Promise<Uint8Array> {
+    return this.exclusive(async () => {
+      if (this.lock) throw new DocumentStateError('the document is locked', 'locked');
+      if (!this.isEmpty) throw new DocumentStateError('the document already has content', 'not-empty');
+      try {
+        Y.decodeUpdate(update);
+      } catch {
+        throw new DocumentStateError('update is not a valid Yjs update', 'bad-request');
+      }
+      Y.applyUpdate(this.doc, update, SEED_ORIGIN);
+      // Stored before answering when the store is up; otherwise retried like any update.
+      await this.flush();
+      return Y.encodeStateVector(this.doc);
+    });
+  }
+
+  state(): { update: Uint8Array; stateVector: Uint8Array; lock: LockRecord | null } {
+    return { ...this.fullState(), lock: this.lock };
+  }
+
+  async lateEdits(): Promise<LateEditRecord[]> {
+    await this.flush();
+    return this.store.listLateEdits(this.name);
+  }
+
+  // ------------------------------------------------------------------ unloading
+
+  /** True when the document can leave memory without losing anything. */
+  get idle(): boolean {
+    return (
+      this.peers.size === 0 &&
+      this.holds === 0 &&
+      this.pending.length === 0 &&
+      this.pendingLate.length === 0 &&
+      this.writing === 0 &&
+      this.holding === null &&
+      this.retryTimer === null
+    );
+  }
+
+  scheduleUnload(): void {
+    if (this.unloadTimer || this.destroyed || !this.idle) return;
+    this.unloadTimer = setTimeout(() => {
+      this.unloadTimer = null;
+      if (!this.idle) return;
+      void this.compact().then(() => {
+        if (this.idle && !this.destroyed) this.onIdle(this);
+      });
+    }, this.options.unloadDelayMs);
+  }
+
+  cancelUnload(): void {
+    if (this.unloadTimer) {
+      clearTimeout(this.unloadTimer);
+      this.unloadTimer = null;
+    }
+  }
+
+  /** Frees memory. Only when `idle`, or at shutdown after the last flush attempt. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.cancelUnload();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.metrics.unpersistedUpdates.dec(this.unstoredCount);
+    this.awareness.destroy();
+    this.lateDoc?.destroy();
+    this.doc.destroy();
+  }
+}
+
+/** The set of loaded documents: loads on demand (deduplicated), unloads idle ones. */
+export class DocumentManager {
+  readonly docs = new Map<string, SyncDocument>();
+  private readonly loading = new Map<string, Promise<SyncDocument>>();
+  private readonly writer: AppendBatcher;
+  private readonly dirty = new Set<SyncDocument>();
+  private flushTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly options: DocumentOptions & { maxLoadedDocuments: number },
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.writer = new AppendBatcher(store);
+  }
+
+  /** DUR-2: a document with new updates is flushed within debounceMs, together with every other dirty one. */
+  private requestFlush(doc: SyncDocument): void {
+    this.dirty.add(doc);
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const docs = [...this.dirty];
+      this.dirty.clear();
+      for (const d of docs) if (!d.destroyed) void d.flush();
+    }, this.options.debounceMs);
+  }
+
+  get size(): number {
+    return this.docs.size;
+  }
+
+  /** The loaded document, loading it first if needed. Throws DocumentStateError('unavailable') when full or the store fails. */
+  async get(name: string): Promise<SyncDocument> {
+    const loaded = this.docs.get(name);
+    if (loaded) {
+      loaded.cancelUnload();
+      return loaded;
+    }
+    let loading = this.loading.get(name);
+    if (!loading) {
+      if (this.docs.size + this.loading.size >= this.options.maxLoadedDocuments) {
+        throw new DocumentStateError('too many loaded documents', 'unavailable');
+      }
+      loading = this.load(name);
+      this.loading.set(name, loading);
+    }
+    return loading;
+  }
+
+  private async load(name: string): Promise<SyncDocument> {
+    const doc = new SyncDocument(
+      name,
+      this.store,
+      this.writer,
+      this.options,
+      this.metrics,
+      this.log,
+      (d) => this.unload(d),
+      (d) => this.requestFlush(d),
+    );
+    try {
+      await doc.load();
+      this.docs.set(name, doc);
+      this.metrics.documentsLoaded.set(this.docs.size);
+      return doc;
+    } catch (err) {
+      doc.destroy();
+      this.metrics.persistFailures.inc({ op: 'load' });
+      this.log.error('document could not be loaded', { doc: name, err });
+      throw new DocumentStateError('the document could not be loaded', 'unavailable');
+    } finally {
+      this.loading.delete(name);
+    }
+  }
+
+  /** Runs `fn` with the document held in memory (internal API). */
+  async use<T>(name: string, fn: (doc: SyncDocument) => Promise<T> | T): Promise<T> {
+    const doc = await this.get(name);
+    doc.holds++;
+    try {
+      return await fn(doc);
+    } finally {
+      doc.holds--;
+      if (doc.peers.size === 0) doc.scheduleUnload();
+    }
+  }
+
+  private unload(doc: SyncDocument): void {
+    if (this.docs.get(doc.name) !== doc || !doc.idle) return;
+    this.docs.delete(doc.name);
+    doc.destroy();
+    this.metrics.documentsLoaded.set(this.docs.size);
+    this.log.debug('document unloaded', { doc: doc.name });
+  }
+
+  /** Flushes every document (shutdown, tests). Resolves with the names that still hold unstored data. */
+  async flushAll(): Promise<string[]> {
+    const results = await Promise.all([...this.docs.values()].map(async (d) => ((await d.flush()) ? null : d.name)));
+    return results.filter((n): n is string => n !== null);
+  }
+
+  /** Drops every document from memory (after flushAll at shutdown, or a simulated crash in tests). */
+  destroyAll(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.dirty.clear();
+    for (const doc of this.docs.values()) doc.destroy();
+    this.docs.clear();
+    this.metrics.documentsLoaded.set(0);
+  }
+}

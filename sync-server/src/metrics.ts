@@ -1,0 +1,65 @@
+/**
+ * Prometheus metrics (OPS-2). Label values are fixed vocabularies, never document names or user ids.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pacs_sync_' });
+  const registers = [registry];
+  const messages = new Counter({
+    name: 'pacs_sync_messages_total',
+    help: 'WebSocket messages received',
+    labelNames: ['type'] as const,
+    registers,
+  });
+  return {
+    registry,
+    connections: new Gauge({ name: 'pacs_sync_connections', help: 'open, authorised WebSocket connections', registers }),
+    connectionsRejected: new Counter({
+      name: 'pacs_sync_connections_rejected_total',
+      help: 'connections refused or closed by the server, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    documentsLoaded: new Gauge({ name: 'pacs_sync_documents_loaded', help: 'documents held in memory', registers }),
+    updates: new Counter({ name: 'pacs_sync_updates_total', help: 'document updates applied (rate() gives updates/s)', registers }),
+    messages,
+    /** Pre-bound children: no label hashing on the per-message path. */
+    messagesByType: {
+      'sync-step1': messages.labels('sync-step1'),
+      'sync-update': messages.labels('sync-update'),
+      awareness: messages.labels('awareness'),
+      'query-awareness': messages.labels('query-awareness'),
+    },
+    persistDuration: new Histogram({
+      name: 'pacs_sync_persist_duration_seconds',
+      help: 'latency of store operations',
+      labelNames: ['op'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    persistFailures: new Counter({
+      name: 'pacs_sync_persist_failures_total',
+      help: 'failed store operations (each is retried)',
+      labelNames: ['op'] as const,
+      registers,
+    }),
+    unpersistedUpdates: new Gauge({ name: 'pacs_sync_unpersisted_updates', help: 'applied updates not yet in the database', registers }),
+    lateEdits: new Counter({
+      name: 'pacs_sync_late_edits_total',
+      help: 'updates received for a locked document and stored as late edits',
+      registers,
+    }),
+    refusedUpdates: new Counter({
+      name: 'pacs_sync_refused_updates_total',
+      help: 'updates not applied, by reason (read-only connection)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    protocolErrors: new Counter({ name: 'pacs_sync_protocol_errors_total', help: 'connections closed for a malformed message', registers }),
+    locks: new Counter({ name: 'pacs_sync_locks_total', help: 'lock requests by outcome', labelNames: ['outcome'] as const, registers }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,225 @@
+/**
+ * Persistence of documents (SPEC.md DUR-*): an append-only update log plus one snapshot per
+ * document, the finalization lock and late edits, in tables the sync-server owns (`sync_*`).
+ * `DocumentStore` is the seam the document layer talks to; tests wrap it to inject failures.
+ */
+import { DataTypes, type Model, Op, type Sequelize } from 'sequelize';
+import * as Y from 'yjs';
+import { connectDatabase } from './db/connect';
+import { migrate } from './db/migrate';
+
+export interface LockRecord {
+  lockedBy: string;
+  lockedAt: Date;
+  stateVector: Uint8Array;
+}
+
+export interface LateEditRecord {
+  id: string;
+  userId: string;
+  userName: string;
+  data: Uint8Array;
+  createdAt: Date;
+}
+
+export interface StoredDocument {
+  /** Snapshot then log rows, in order: applying all of them rebuilds the document. */
+  updates: Uint8Array[];
+  /** Number of log rows not yet folded into the snapshot. */
+  logLength: number;
+  lock: LockRecord | null;
+}
+
+export interface AppendEntry {
+  document: string;
+  update: Uint8Array;
+}
+
+export interface DocumentStore {
+  load(document: string): Promise<StoredDocument>;
+  /** Appends log rows, all or none (one multi-row INSERT): one per document per flush. */
+  appendUpdates(entries: AppendEntry[]): Promise<void>;
+  /**
+   * Folds snapshot + log into one snapshot, in a transaction (DUR-5). `state` is the in-memory
+   * document's full state; rows are merged in too, so a row this process never saw is kept.
+   */
+  compact(document: string, state: Uint8Array): Promise<void>;
+  setLock(document: string, lock: LockRecord): Promise<void>;
+  clearLock(document: string): Promise<void>;
+  addLateEdit(document: string, edit: Omit<LateEditRecord, 'id'>): Promise<LateEditRecord>;
+  listLateEdits(document: string): Promise<LateEditRecord[]>;
+  close(): Promise<void>;
+}
+
+const DELETE_CHUNK = 500;
+
+type Row = Model<Record<string, unknown>, Record<string, unknown>>;
+type Models = ReturnType<typeof defineModels>;
+
+/** Models per Sequelize instance (tests open several stores in one process). */
+function defineModels(sequelize: Sequelize) {
+  const documentName = { type: DataTypes.STRING(200), allowNull: false };
+  const options = { timestamps: false, freezeTableName: true };
+  return {
+    updates: sequelize.define<Row>(
+      'SyncUpdate',
+      {
+        id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+        document: documentName,
+        data: { type: DataTypes.BLOB, allowNull: false },
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { ...options, tableName: 'sync_updates' },
+    ),
+    snapshots: sequelize.define<Row>(
+      'SyncSnapshot',
+      {
+        document: { ...documentName, primaryKey: true },
+        data: { type: DataTypes.BLOB, allowNull: false },
+        lastUpdateId: { type: DataTypes.BIGINT, allowNull: false },
+        updatedAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { ...options, tableName: 'sync_snapshots' },
+    ),
+    locks: sequelize.define<Row>(
+      'SyncLock',
+      {
+        document: { ...documentName, primaryKey: true },
+        lockedBy: { type: DataTypes.STRING(64), allowNull: false },
+        lockedAt: { type: DataTypes.DATE, allowNull: false },
+        stateVector: { type: DataTypes.BLOB, allowNull: false },
+      },
+      { ...options, tableName: 'sync_locks' },
+    ),
+    lateEdits: sequelize.define<Row>(
+      'SyncLateEdit',
+      {
+        id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+        document: documentName,
+        userId: { type: DataTypes.STRING(64), allowNull: false },
+        userName: { type: DataTypes.STRING(200), allowNull: false },
+        data: { type: DataTypes.BLOB, allowNull: false },
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { ...options, tableName: 'sync_late_edits' },
+    ),
+  };
+}
+
+const get = <T>(row: Row, key: string): T => row.get(key) as T;
+const bytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const buffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+export class SequelizeStore implements DocumentStore {
+  private readonly m: Models;
+  private constructor(readonly sequelize: Sequelize) {
+    this.m = defineModels(sequelize);
+  }
+
+  /** Connects, runs the sync-server's migrations and defines its models. */
+  static async open(databaseUrl: string): Promise<SequelizeStore> {
+    const sequelize = await connectDatabase(databaseUrl);
+    await migrate(sequelize);
+    return new SequelizeStore(sequelize);
+  }
+
+  async load(document: string): Promise<StoredDocument> {
+    const { snapshots, updates: log, locks } = this.m;
+    const [snapshot, rows, lock] = await Promise.all([
+      snapshots.findByPk(document),
+      log.findAll({ where: { document }, order: [['id', 'ASC']], attributes: ['id', 'data'] }),
+      locks.findByPk(document),
+    ]);
+    const updates: Uint8Array[] = [];
+    if (snapshot) updates.push(bytes(get(snapshot, 'data')));
+    for (const row of rows) updates.push(bytes(get(row, 'data')));
+    return {
+      updates,
+      logLength: rows.length,
+      lock: lock
+        ? { lockedBy: get(lock, 'lockedBy'), lockedAt: new Date(get(lock, 'lockedAt')), stateVector: bytes(get(lock, 'stateVector')) }
+        : null,
+    };
+  }
+
+  async appendUpdates(entries: AppendEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const createdAt = new Date();
+    await this.m.updates.bulkCreate(entries.map((e) => ({ document: e.document, data: buffer(e.update), createdAt })));
+  }
+
+  append(document: string, update: Uint8Array): Promise<void> {
+    return this.appendUpdates([{ document, update }]);
+  }
+
+  async compact(document: string, state: Uint8Array): Promise<void> {
+    const { snapshots, updates: log } = this.m;
+    await this.sequelize.transaction(async (transaction) => {
+      const snapshot = await snapshots.findByPk(document, { transaction });
+      const rows = await log.findAll({ where: { document }, order: [['id', 'ASC']], attributes: ['id', 'data'], transaction });
+      const doc = new Y.Doc();
+      try {
+        Y.applyUpdate(doc, state);
+        if (snapshot) Y.applyUpdate(doc, bytes(get(snapshot, 'data')));
+        for (const row of rows) Y.applyUpdate(doc, bytes(get(row, 'data')));
+        const merged = buffer(Y.encodeStateAsUpdate(doc));
+        const ids = rows.map((r) => get<string | number>(r, 'id'));
+        const lastUpdateId = ids.length > 0 ? ids[ids.length - 1]! : snapshot ? get<string | number>(snapshot, 'lastUpdateId') : 0;
+        const updatedAt = new Date();
+        if (snapshot) {
+          await snapshots.update({ data: merged, lastUpdateId, updatedAt }, { where: { document }, transaction });
+        } else {
+          await snapshots.create({ document, data: merged, lastUpdateId, updatedAt }, { transaction });
+        }
+        // Delete exactly the rows that were read and merged, never a range: a row another writer
+        // committed meanwhile stays.
+        for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
+          await log.destroy({ where: { id: { [Op.in]: ids.slice(i, i + DELETE_CHUNK) } }, transaction });
+        }
+      } finally {
+        doc.destroy();
+      }
+    });
+  }
+
+  async setLock(document: string, lock: LockRecord): Promise<void> {
+    const { locks } = this.m;
+    await this.sequelize.transaction(async (transaction) => {
+      await locks.destroy({ where: { document }, transaction });
+      await locks.create(
+        { document, lockedBy: lock.lockedBy, lockedAt: lock.lockedAt, stateVector: buffer(lock.stateVector) },
+        { transaction },
+      );
+    });
+  }
+
+  async clearLock(document: string): Promise<void> {
+    await this.m.locks.destroy({ where: { document } });
+  }
+
+  async addLateEdit(document: string, edit: Omit<LateEditRecord, 'id'>): Promise<LateEditRecord> {
+    const row = await this.m.lateEdits.create({
+      document,
+      userId: edit.userId,
+      userName: edit.userName,
+      data: buffer(edit.data),
+      createdAt: edit.createdAt,
+    });
+    return { ...edit, id: String(get(row, 'id')) };
+  }
+
+  async listLateEdits(document: string): Promise<LateEditRecord[]> {
+    const rows = await this.m.lateEdits.findAll({ where: { document }, order: [['id', 'ASC']] });
+    return rows.map((r) => ({
+      id: String(get(r, 'id')),
+      userId: get<string>(r, 'userId'),
+      userName: get<string>(r, 'userName'),
+      data: bytes(get(r, 'data')),
+      createdAt: new Date(get<Date>(r, 'createdAt')),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.sequelize.close();
+  }
+}
