@@ -1,0 +1,176 @@
+/**
+ * orthanc/config.ts (the generated Orthanc configuration) and scripts/demo-studies.ts (the generator).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ORTHANC_DEV_DEFAULTS, orthancConfig, settingsFromEnv, WEBHOOK_SCRIPT, writeOrthancConfig } from '../../orthanc/config';
+import { characterSetFor, DEMO_PATIENTS, demoStudySpecs, deterministicUid, generateStudy, type StudySpec } from '../scripts/demo-studies';
+import { transferSyntaxOf } from './support/dicom';
+import { startOrthanc } from './support/orthanc';
+
+const run = promisify(execFile);
+
+describe('orthanc/config.ts', () => {
+  it('applies the documented defaults', () => {
+    const s = settingsFromEnv({ PACS_DATA_DIR: '/srv/pacs' });
+    expect(s).toMatchObject({
+      httpPort: 8042,
+      dicomPort: 4242,
+      aet: 'ORTHANC',
+      username: ORTHANC_DEV_DEFAULTS.username,
+      password: ORTHANC_DEV_DEFAULTS.password,
+      storageDir: '/srv/pacs/orthanc',
+      stableAge: 2,
+      webhookUrl: 'http://127.0.0.1:3000/api/ingest/orthanc',
+      webhookSecret: ORTHANC_DEV_DEFAULTS.webhookSecret,
+      remoteAccessAllowed: false,
+    });
+  });
+
+  it('reads every PACS_* variable', () => {
+    const s = settingsFromEnv({
+      PACS_ORTHANC_HTTP_PORT: '18042',
+      PACS_DICOM_PORT: '11112',
+      PACS_DICOM_AET: 'PACS_MAIN',
+      PACS_ORTHANC_USER: 'api',
+      PACS_ORTHANC_PASSWORD: 'p"a\\ss',
+      PACS_ORTHANC_STORAGE_DIR: '/data/o',
+      PACS_STABLE_AGE: '30',
+      PACS_WEBHOOK_URL: 'http://api:3000/api/ingest/orthanc',
+      PACS_WEBHOOK_SECRET: 's3cret',
+      PACS_ORTHANC_REMOTE_ACCESS: 'true',
+    });
+    const config = orthancConfig(s);
+    expect(config).toMatchObject({
+      HttpPort: 18042,
+      DicomPort: 11112,
+      DicomAet: 'PACS_MAIN',
+      StorageDirectory: '/data/o',
+      IndexDirectory: '/data/o',
+      StableAge: 30,
+      RemoteAccessAllowed: true,
+      AuthenticationEnabled: true,
+      RegisteredUsers: { api: 'p"a\\ss' },
+      PythonScript: WEBHOOK_SCRIPT,
+      DicomWeb: { Enable: true, Root: '/dicom-web/' },
+      PacsWebhook: { Url: 'http://api:3000/api/ingest/orthanc', Secret: 's3cret', TimeoutSeconds: 2 },
+    });
+    expect(config.Plugins).toEqual(['/usr/share/orthanc/plugins/libOrthancDicomWeb.so', '/usr/share/orthanc/plugins/libOrthancPython.so']);
+    expect(existsSync(WEBHOOK_SCRIPT)).toBe(true);
+  });
+
+  it('rejects bad values with the variable name', () => {
+    expect(() => settingsFromEnv({ PACS_DICOM_PORT: '42x' })).toThrow(/PACS_DICOM_PORT/);
+    expect(() => settingsFromEnv({ PACS_ORTHANC_HTTP_PORT: '70000' })).toThrow(/PACS_ORTHANC_HTTP_PORT/);
+    expect(() => settingsFromEnv({ PACS_DICOM_AET: 'THIS_AET_IS_WAY_TOO_LONG' })).toThrow(/PACS_DICOM_AET/);
+    expect(() => settingsFromEnv({ PACS_STABLE_AGE: '0' })).toThrow(/PACS_STABLE_AGE/);
+    expect(() => settingsFromEnv({ PACS_WEBHOOK_URL: 'ftp://x' })).toThrow(/PACS_WEBHOOK_URL/);
+    expect(() => settingsFromEnv({ PACS_ORTHANC_REMOTE_ACCESS: 'maybe' })).toThrow(/PACS_ORTHANC_REMOTE_ACCESS/);
+  });
+
+  it('refuses development credentials in production', () => {
+    expect(() => settingsFromEnv({ PACS_ENV: 'production' })).toThrow(/PACS_ORTHANC_PASSWORD/);
+    expect(() => settingsFromEnv({ PACS_ENV: 'production', PACS_ORTHANC_PASSWORD: 'a-real-password' })).toThrow(/PACS_WEBHOOK_SECRET/);
+    const s = settingsFromEnv({ PACS_ENV: 'production', PACS_ORTHANC_PASSWORD: 'a-real-password', PACS_WEBHOOK_SECRET: 'x'.repeat(40) });
+    expect(s.stableAge).toBe(60);
+  });
+
+  it('writes a private file that a real Orthanc starts with, even with JSON-hostile credentials', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pacs-config-'));
+    try {
+      const file = await writeOrthancConfig({ ...settingsFromEnv({ PACS_DATA_DIR: dir }) }, path.join(dir, 'conf', 'orthanc.json'));
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(await readFile(file, 'utf8')).HttpPort).toBe(8042);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // A quote, a backslash or a literal "${" would break Orthanc's own ${VAR} text substitution.
+    const hostile = ['p"a\\ss ', '$', '{HOME}'].join('');
+    const orthanc = await startOrthanc({ password: hostile });
+    try {
+      expect(orthanc.password).toBe(hostile);
+      expect((await orthanc.request('/system')).status).toBe(200);
+    } finally {
+      await orthanc.stop();
+    }
+  });
+});
+
+describe('scripts/demo-studies.ts', () => {
+  const spec: StudySpec = {
+    patient: { name: 'Øster^Åse', id: 'GEN-1', birthDate: '20010318', sex: 'F', charset: 'ISO_IR 100' },
+    studyDate: '20261102',
+    studyTime: '091500',
+    accessionNumber: 'GEN-ACC-1',
+    description: 'Generator test',
+    priority: 'STAT',
+    series: [
+      { modality: 'CT', description: 'Axial', instances: 2, rows: 32 },
+      { modality: 'MR', description: 'T2 axial', instances: 1, rows: 32 },
+      { modality: 'CR', description: 'PA', instances: 1, rows: 32, columns: 32 },
+      { modality: 'DX', description: 'PA', instances: 1, rows: 32, columns: 32 },
+      { modality: 'US', description: 'Cine', instances: 1, rows: 24, columns: 32, frames: 4 },
+    ],
+  };
+
+  it('is deterministic for a seed and stable when a series is appended', () => {
+    const a = generateStudy(spec, 5);
+    const b = generateStudy(spec, 5);
+    expect(a.files.map((f) => f.toString('base64'))).toEqual(b.files.map((f) => f.toString('base64')));
+    const other = generateStudy(spec, 6);
+    expect(other.studyInstanceUid).not.toBe(a.studyInstanceUid);
+    const late = generateStudy({ ...spec, series: [...spec.series, { modality: 'CT', description: 'Late', instances: 1, rows: 32 }] }, 5);
+    expect(late.studyInstanceUid).toBe(a.studyInstanceUid);
+    expect(late.series.slice(0, -1).map((s) => s.seriesInstanceUid)).toEqual(a.series.map((s) => s.seriesInstanceUid));
+    expect(late.files.slice(0, a.files.length)).toEqual(a.files);
+  });
+
+  it('makes valid UIDs and Part 10 files that dcmdump parses without errors', async () => {
+    const study = generateStudy(spec, 5);
+    const uids = [study.studyInstanceUid, ...study.series.flatMap((s) => [s.seriesInstanceUid, ...s.sopInstanceUids])];
+    for (const uid of uids) expect(uid).toMatch(/^2\.25\.(0|[1-9]\d*)$/);
+    expect(Math.max(...uids.map((u) => u.length))).toBeLessThanOrEqual(64);
+    expect(new Set(uids).size).toBe(uids.length);
+    expect(deterministicUid('x')).toBe(deterministicUid('x'));
+
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pacs-gen-'));
+    try {
+      for (const [i, file] of study.files.entries()) {
+        expect(transferSyntaxOf(file)).toBe('1.2.840.10008.1.2.1');
+        const target = path.join(dir, `${i}.dcm`);
+        await writeFile(target, file);
+        const { stdout, stderr } = await run('dcmdump', ['-M', target]);
+        expect(stderr, `instance ${i}`).toBe('');
+        expect(stdout).toContain('(0008,0005) CS [ISO_IR 100]');
+        expect(stdout).toContain('(0040,1003) SH [STAT]');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('encodes ISO_IR 100 names in Latin-1 and others in UTF-8', () => {
+    const latin = generateStudy(spec, 5).files[0]!;
+    expect(latin.includes(Buffer.from('Øster^Åse', 'latin1'))).toBe(true);
+    expect(latin.includes(Buffer.from('Øster^Åse', 'utf8'))).toBe(false);
+    const utf8 = generateStudy({ ...spec, patient: { ...spec.patient, name: 'Kowalczyk^Łukasz', charset: 'ISO_IR 100' } }, 5);
+    expect(utf8.specificCharacterSet).toBe('ISO_IR 192'); // Ł is not Latin-1
+    expect(utf8.files[0]!.includes(Buffer.from('Kowalczyk^Łukasz', 'utf8'))).toBe(true);
+    expect(characterSetFor(['Doe^Jane'])).toBe('');
+  });
+
+  it('varies patients, dates, priorities and modalities in the demo set', () => {
+    const specs = demoStudySpecs(14, { seed: 1 });
+    expect(new Set(specs.map((s) => s.patient.id)).size).toBe(DEMO_PATIENTS.length);
+    expect(new Set(specs.map((s) => s.priority))).toEqual(new Set(['STAT', 'HIGH', 'ROUTINE']));
+    expect(new Set(specs.map((s) => s.studyDate)).size).toBeGreaterThan(3);
+    expect(new Set(specs.flatMap((s) => s.series.map((x) => x.modality)))).toEqual(new Set(['CT', 'MR', 'CR', 'US', 'DX']));
+    expect(new Set(specs.map((s) => s.accessionNumber)).size).toBe(14);
+    expect(demoStudySpecs(3, { seed: 1 })).toEqual(specs.slice(0, 3));
+  });
+});
