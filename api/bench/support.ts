@@ -61,12 +61,33 @@ function percentile(sorted: number[], p: number): number {
 
 export async function load(
   title: string,
-  options: { url: string; headers?: Record<string, string>; connections?: number; duration?: number },
+  options: { url: string; headers?: Record<string, string>; connections?: number; duration?: number; paths?: string[] },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  const paths = options.paths ?? [];
+  let next = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
-      { url: options.url, headers: options.headers, connections: options.connections ?? 50, duration: options.duration ?? 10 },
+      {
+        url: options.url,
+        headers: options.headers,
+        connections: options.connections ?? 50,
+        duration: options.duration ?? 10,
+        // Distinct paths round-robin: each request asks something no cache has seen recently.
+        ...(options.paths
+          ? {
+              requests: [
+                {
+                  setupRequest: (request: autocannon.Request) => {
+                    next = (next + 1) % paths.length;
+                    request.path = paths[next]!;
+                    return request;
+                  },
+                },
+              ],
+            }
+          : {}),
+      },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));

@@ -32,7 +32,7 @@ export const ENV_SCHEMA = Type.Object({
   PACS_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
   PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; required in production' })),
   PACS_ORTHANC_URL: Type.Optional(Type.String({ pattern: '^https?://', description: "Orthanc's REST API; unset = no ingestion" })),
-  PACS_ORTHANC_USER: Type.String({ default: 'pacs' }),
+  PACS_ORTHANC_USER: Type.String({ default: 'pacs-api' }),
   PACS_ORTHANC_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   PACS_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key shared with the Orthanc webhook script' })),
   PACS_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 30 }),

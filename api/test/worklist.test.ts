@@ -7,7 +7,7 @@ let resident: { id: string; token: string };
 let attending: { id: string; token: string };
 let technologist: { id: string; token: string };
 const hour = (h: number) => new Date(Date.UTC(2026, 5, 1, h));
-let ids: Record<string, string>;
+let ids: { old: string; stat: string; urgent: string; mine: string; newest: string };
 
 beforeAll(async () => {
   t = await createTestApp();

@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from '../pagination';
 export default async function auditRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { AuditLog } = app.db.models;
+  const rowCache = new ImmutableRowCache<AuditEntry>(20_000);
 
   app.get(
     '/api/audit',
@@ -36,15 +37,42 @@ export default async function auditRoutes(fastify: FastifyInstance) {
       const filters = Object.fromEntries(Object.entries(query).filter(([k]) => k !== 'cursor' && k !== 'limit'));
       request.auditSubject = { patientId: query.patientId, studyUid: query.studyUid, details: { filters } };
 
-      const rows = await AuditLog.findAll({ where: { [Op.and]: where }, order: [['id', 'DESC']], limit: limit + 1, raw: true });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map(presentAuditRow),
-        nextCursor: rows.length > limit && last ? encodeCursor([String(last.id)]) : null,
-      };
+      // Ids first (an index-only scan), then only the rows not yet in the cache: audit rows never
+      // change, so a cached row is always exact.
+      const idRows = await AuditLog.findAll({
+        where: { [Op.and]: where },
+        attributes: ['id'],
+        order: [['id', 'DESC']],
+        limit: limit + 1,
+        raw: true,
+      });
+      const pageIds = idRows.slice(0, limit).map((row) => String(row.id));
+      const missing = pageIds.filter((id) => !rowCache.has(id));
+      if (missing.length > 0) {
+        const fetched = await AuditLog.findAll({ where: { id: { [Op.in]: missing } }, raw: true });
+        for (const row of fetched) rowCache.set(String(row.id), presentAuditRow(row));
+      }
+      const items = pageIds.map((id) => rowCache.get(id)).filter((row): row is AuditEntry => row !== undefined);
+      const last = pageIds.at(-1);
+      return { items, nextCursor: idRows.length > limit && last ? encodeCursor([last]) : null };
     },
   );
+}
+
+/** Insertion-ordered map with a size bound: enough for the rows admins page through. */
+class ImmutableRowCache<T> {
+  private readonly rows = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  has(id: string): boolean {
+    return this.rows.has(id);
+  }
+  get(id: string): T | undefined {
+    return this.rows.get(id);
+  }
+  set(id: string, row: T): void {
+    if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value as string);
+    this.rows.set(id, row);
+  }
 }
 
 function presentAuditRow(row: AuditLogAttributes): AuditEntry {

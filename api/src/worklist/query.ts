@@ -3,7 +3,7 @@
  * deep page costs the same as the first. Each sort has an index (migration 0001).
  */
 import { dateFilterToDicom, foldForSearch, type WorklistQuery, type WorklistSort } from '@pacs/shared';
-import { Op, type Order, type WhereOptions } from 'sequelize';
+import { literal, Op, type Order, type Sequelize, type WhereOptions } from 'sequelize';
 import type { StudyAttributes } from '../db/models';
 import { badRequest } from '../http-errors';
 import { decodeCursor, encodeCursor } from '../pagination';
@@ -86,8 +86,12 @@ export function cursorFor(sort: SortSpec, row: Pick<StudyAttributes, SortKey>): 
   return encodeCursor(values);
 }
 
-/** Rows strictly after the cursor in the sort order: (a, b, c) > (x, y, z), expanded for portability. */
-export function afterCursor(sort: SortSpec, cursor: string): Where {
+/**
+ * Rows strictly after the cursor in the sort order. SQLite and PostgreSQL compare row values,
+ * `(a, b, c) > (x, y, z)`, which their planners turn into an index range: a deep page costs what
+ * the first does. SQL Server has no row values; there the comparison is expanded.
+ */
+export function afterCursor(sort: SortSpec, cursor: string, sequelize: Sequelize): Where {
   const shape = sort.keys.map((k) => (k.column === 'priorityRank' ? 'number' : 'string')) as ('string' | 'number')[];
   const raw = decodeCursor(cursor, shape);
   const values = raw.map((value, i) => {
@@ -100,6 +104,14 @@ export function afterCursor(sort: SortSpec, cursor: string): Where {
     if (column === 'id' && !/^[0-9a-f-]{36}$/.test(value as string)) throw badRequest('cursor is not valid', 'BAD_CURSOR');
     return value;
   });
+  const dialect = sequelize.getDialect();
+  if (dialect === 'sqlite' || dialect === 'postgres') {
+    const qi = sequelize.getQueryInterface();
+    const columns = sort.keys.map((k) => qi.quoteIdentifier(k.column)).join(', ');
+    const literals = values.map((v) => sequelize.escape(v as string | number | Date)).join(', ');
+    const op = sort.keys[0]!.direction === 'ASC' ? '>' : '<';
+    return literal(`(${columns}) ${op} (${literals})`) as unknown as Where;
+  }
   const build = (i: number): Where => {
     const key = sort.keys[i]!;
     const beyond = { [key.column]: { [key.direction === 'ASC' ? Op.gt : Op.lt]: values[i] } } as Where;

@@ -25,20 +25,25 @@ import { Op } from 'sequelize';
 import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
-import { currentChangeSeq, nextChangeSeq } from './change-feed';
+import { changeSequenceOf, nextChangeSeq } from './change-feed';
 import { assigneeNames, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
 
-/** Totals are exact: cached per filter set only until the next worklist change. */
-class TotalCache {
-  private readonly entries = new Map<string, { seq: number; total: number }>();
-  get(key: string, seq: number): number | undefined {
+/**
+ * Worklist pages are cached per (query, user where it matters) and are valid only while the
+ * worklist change sequence stands still: any change to any study invalidates them all, so a hit
+ * is exactly what the database would answer. Radiologists polling the same list share one query.
+ */
+class PageCache {
+  private readonly entries = new Map<string, { seq: number; at: number; page: WorklistPage }>();
+  get(key: string, seq: number): WorklistPage | undefined {
     const hit = this.entries.get(key);
-    return hit && hit.seq === seq ? hit.total : undefined;
+    // The age bound covers what the sequence does not track: a renamed assignee.
+    return hit && hit.seq === seq && Date.now() - hit.at < 30_000 ? hit.page : undefined;
   }
-  set(key: string, seq: number, total: number): void {
-    if (this.entries.size > 1000) this.entries.clear();
-    this.entries.set(key, { seq, total });
+  set(key: string, seq: number, page: WorklistPage): void {
+    if (this.entries.size >= 2000) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(key, { seq, at: Date.now(), page });
   }
 }
 
@@ -51,7 +56,7 @@ class StudyConflictError extends HttpError {
 export default async function worklistRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models, sequelize } = app.db;
-  const totals = new TotalCache();
+  const pages = new PageCache();
   const tags = ['worklist'];
 
   app.get(
@@ -74,27 +79,24 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       const { cursor, limit: _limit, includeTotal, ...shown } = query;
       request.auditSubject = { details: { filters: shown } };
 
-      const where = cursor ? [...filters, afterCursor(sort, cursor)] : filters;
+      const key = JSON.stringify([query, query.assignee === 'me' ? principal.userId : null]);
+      const seq = await changeSequenceOf(models).current();
+      const cached = pages.get(key, seq);
+      if (cached) return cached;
+
+      const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
       const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-
-      let total: number | null = null;
-      if (!cursor && includeTotal !== false) {
-        const key = JSON.stringify([shown, query.assignee === 'me' ? principal.userId : null]);
-        const seq = await currentChangeSeq(models);
-        total = totals.get(key, seq) ?? null;
-        if (total === null) {
-          total = await models.Study.count({ where: { [Op.and]: filters } });
-          totals.set(key, seq, total);
-        }
-      }
+      const total = !cursor && includeTotal !== false ? await models.Study.count({ where: { [Op.and]: filters } }) : null;
       const names = await assigneeNames(models, page);
-      return {
+      const result: WorklistPage = {
         items: page.map((row) => presentStudy(row, names)),
         nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
         total,
       };
+      pages.set(key, seq, result);
+      return result;
     },
   );
 

@@ -27,7 +27,8 @@ export async function seedStudy(app: FastifyInstance, seed: StudySeed = {}) {
   const patientId = seed.patientId ?? `PID-${n}`;
   const accessionNumber = seed.accessionNumber ?? `ACC-${n}`;
   const description = seed.description ?? 'CT HEAD';
-  const series = seed.series ?? (seed.modalities ?? ['CT']).map((modality) => ({ modality, instances: 3 }));
+  const series: NonNullable<StudySeed['series']> =
+    seed.series ?? (seed.modalities ?? ['CT']).map((modality) => ({ modality, instances: 3 }));
   const priority = seed.priority ?? 'routine';
   return sequelize.transaction(async (transaction) => {
     const patient = await models.Patient.create(
