@@ -7,25 +7,36 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensurePnpm, fail, installNodeModules, log, ROOT } from './bootstrap.mjs';
+import { ensureDebianPackages, ensurePnpm, fail, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
 import { startGateway } from './gateway.mjs';
 
 const httpPort = Number(process.env.PACS_HTTP_PORT ?? 8080);
 const httpHost = process.env.PACS_HTTP_HOST ?? '127.0.0.1';
 const apiPort = Number(process.env.PACS_API_PORT ?? 3000);
+const syncPort = Number(process.env.PACS_SYNC_PORT ?? 1234);
+const orthancHttpPort = Number(process.env.PACS_ORTHANC_HTTP_PORT ?? 8042);
+const dicomPort = Number(process.env.PACS_DICOM_PORT ?? 4242);
+const DEMO_STUDIES = 8;
 const dataDir = path.resolve(process.env.PACS_DATA_DIR ?? path.join(ROOT, 'data'));
 
+/** Random per installation, kept in the data dir (0600); missing keys are added on upgrade. */
 function developmentSecrets() {
   const file = path.join(dataDir, 'dev-secrets.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const secrets = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const secret = () => randomBytes(36).toString('base64url');
-  const secrets = { jwtSecret: secret() };
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  let changed = false;
+  for (const key of ['jwtSecret', 'orthancPassword', 'webhookSecret', 'documentTokenSecret', 'syncServiceToken']) {
+    if (!secrets[key]) {
+      secrets[key] = secret();
+      changed = true;
+    }
+  }
+  if (changed) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
 
 const children = [];
-function startService(name, args, env, cwd) {
+function startService(name, args, env, cwd = ROOT) {
   const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
   child.on('exit', (code, signal) => {
     if (!stopping) {
@@ -50,12 +61,14 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-async function waitForHealth(url, deadlineMs) {
+/** True once `url` answers 2xx; false if the system is stopping (a service died) meanwhile. */
+async function waitForHealth(url, deadlineMs, headers = {}) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
+    if (stopping) return false;
     try {
-      const response = await fetch(url);
-      if (response.ok) return;
+      const response = await fetch(url, { headers });
+      if (response.ok) return true;
     } catch {
       // not listening yet
     }
@@ -67,14 +80,39 @@ async function waitForHealth(url, deadlineMs) {
 export async function start() {
   const pnpm = ensurePnpm();
   installNodeModules(pnpm);
+  ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python'], 'Orthanc, the image archive');
   mkdirSync(dataDir, { recursive: true });
   const secrets = developmentSecrets();
+  const firstRun = !existsSync(path.join(dataDir, 'demo-studies-loaded'));
+
+  // One set of settings, each service reading the variables it knows (DEPLOYMENT.md).
+  const shared = {
+    PACS_DATA_DIR: dataDir,
+    PACS_ORTHANC_HTTP_PORT: String(orthancHttpPort),
+    PACS_DICOM_PORT: String(dicomPort),
+    PACS_ORTHANC_USER: 'pacs-api',
+    PACS_ORTHANC_PASSWORD: process.env.PACS_ORTHANC_PASSWORD ?? secrets.orthancPassword,
+    PACS_WEBHOOK_SECRET: process.env.PACS_WEBHOOK_SECRET ?? secrets.webhookSecret,
+    PACS_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/api/ingest/orthanc`,
+    PACS_ORTHANC_URL: `http://127.0.0.1:${orthancHttpPort}`,
+    PACS_DOCUMENT_TOKEN_SECRET: process.env.PACS_DOCUMENT_TOKEN_SECRET ?? secrets.documentTokenSecret,
+    PACS_SYNC_SERVICE_TOKEN: process.env.PACS_SYNC_SERVICE_TOKEN ?? secrets.syncServiceToken,
+    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
+  };
+
+  startService('orthanc', [path.join('orthanc', 'run.ts')], { ...shared, TCP_NODELAY: '1' });
+  if (
+    !(await waitForHealth(`http://127.0.0.1:${orthancHttpPort}/system`, 30_000, {
+      authorization: `Basic ${Buffer.from(`pacs-api:${shared.PACS_ORTHANC_PASSWORD}`).toString('base64')}`,
+    }))
+  )
+    return;
 
   startService(
     'api',
     ['src/server.ts'],
     {
-      PACS_DATA_DIR: dataDir,
+      ...shared,
       PACS_API_HOST: '127.0.0.1',
       PACS_API_PORT: String(apiPort),
       PACS_JWT_SECRET: process.env.PACS_JWT_SECRET ?? secrets.jwtSecret,
@@ -82,7 +120,29 @@ export async function start() {
     },
     path.join(ROOT, 'api'),
   );
-  await waitForHealth(`http://127.0.0.1:${apiPort}/health/ready`, 60_000);
+  startService(
+    'sync-server',
+    ['src/server.ts'],
+    { ...shared, PACS_SYNC_HOST: '127.0.0.1', PACS_SYNC_PORT: String(syncPort) },
+    path.join(ROOT, 'sync-server'),
+  );
+  if (!(await waitForHealth(`http://127.0.0.1:${apiPort}/health/live`, 60_000))) return;
+  if (!(await waitForHealth(`http://127.0.0.1:${syncPort}/health`, 60_000))) return;
+
+  if (firstRun) {
+    log(`loading ${DEMO_STUDIES} demo studies into Orthanc (first run)`);
+    const target = `http://pacs-api:${encodeURIComponent(shared.PACS_ORTHANC_PASSWORD)}@127.0.0.1:${orthancHttpPort}`;
+    const status = run(
+      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['scripts/demo-studies.ts', '--orthanc', target, '--count', String(DEMO_STUDIES), '--today', 'now'],
+      {
+        cwd: path.join(ROOT, 'api'),
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    if (status === 0) writeFileSync(path.join(dataDir, 'demo-studies-loaded'), `${new Date().toISOString()}\n`);
+    else log('demo studies could not be loaded; the system runs without them');
+  }
 
   const api = { host: '127.0.0.1', port: apiPort };
   await startGateway({
@@ -93,10 +153,12 @@ export async function start() {
       ['/api', api],
       ['/health', api],
       ['/dicom-web', api],
+      ['/sync', { host: '127.0.0.1', port: syncPort }],
     ],
   });
   const shown = httpHost === '0.0.0.0' || httpHost === '127.0.0.1' ? 'localhost' : httpHost;
   log(`PACS is up at http://${shown}:${httpPort}  (API docs: http://${shown}:${httpPort}/api/docs/)`);
+  log(`modalities send to AE title ${process.env.PACS_DICOM_AET ?? 'ORTHANC'} on port ${dicomPort}`);
   log('development logins: admin@pacs.local / pacs-admin-dev-password, radiologist@pacs.local / pacs-radiologist-dev-password');
   log(`data: ${dataDir}   stop with Ctrl-C`);
 }

@@ -5,7 +5,7 @@
  */
 import { foldForSearch, normaliseDicomDate, normaliseDicomTime, PRIORITY_RANK, type StudyPriority } from '@pacs/shared';
 import type { FastifyBaseLogger } from 'fastify';
-import { Op, type Transaction } from 'sequelize';
+import { Op, type Transaction, UniqueConstraintError } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models, StudyAttributes } from '../db/models';
 import { nextChangeSeq } from '../worklist/change-feed';
@@ -41,8 +41,26 @@ function findPriority(tags: Record<string, unknown>): string {
   return '';
 }
 
+/** At most N ingests at once: a burst of stable studies must not pile up write transactions. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active += 1;
+    try {
+      return await work();
+    } finally {
+      this.active -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
 export class Ingestor {
   private readonly inFlight = new Map<string, Promise<IngestOutcome>>();
+  private readonly slots = new Slots(2);
 
   constructor(
     private readonly models: Models,
@@ -54,7 +72,9 @@ export class Ingestor {
   /** Serialised per Orthanc study id: a webhook and a reconcile run never race on one study. */
   ingest(orthancStudyId: string, source: IngestSource): Promise<IngestOutcome> {
     const previous = this.inFlight.get(orthancStudyId) ?? Promise.resolve('unchanged' as IngestOutcome);
-    const next = previous.catch(() => 'unchanged' as IngestOutcome).then(() => this.ingestNow(orthancStudyId, source));
+    const next = previous
+      .catch(() => 'unchanged' as IngestOutcome)
+      .then(() => this.slots.run(() => this.ingestNow(orthancStudyId, source)));
     this.inFlight.set(orthancStudyId, next);
     void next
       .finally(() => {
@@ -76,30 +96,47 @@ export class Ingestor {
     const studyUid = tag(study.MainDicomTags, 'StudyInstanceUID');
     if (!studyUid) throw new Error('Orthanc study without StudyInstanceUID');
     const sequelize = this.models.Study.sequelize!;
-    const outcome = await sequelize.transaction(async (transaction) => {
-      const patientRef = await this.upsertPatient(study, transaction);
-      const { row, outcome } = await this.upsertStudy(study, series, instances.length, firstTags, patientRef, transaction);
-      const seriesIds = await this.upsertSeries(row.id, series, transaction);
-      await this.insertMissingInstances(seriesIds, instances, transaction);
-      if (outcome !== 'unchanged') {
-        await this.audit.record(
-          {
-            eventId: 'Import',
-            action: outcome === 'created' ? 'C' : 'U',
-            outcome: 0,
-            objectType: 'Study',
-            objectId: row.id,
-            patientId: row.patientId,
-            studyUid,
-            details: { source, outcome, series: series.length, instances: instances.length },
-          },
-          transaction,
-        );
-      }
-      return outcome;
-    });
+    const outcome = await this.retryOnConflict(() =>
+      sequelize.transaction(async (transaction) => {
+        const patientRef = await this.upsertPatient(study, transaction);
+        const { row, outcome } = await this.upsertStudy(study, series, instances.length, firstTags, patientRef, transaction);
+        const seriesIds = await this.upsertSeries(row.id, series, transaction);
+        await this.insertMissingInstances(seriesIds, instances, transaction);
+        if (outcome !== 'unchanged') {
+          await this.audit.record(
+            {
+              eventId: 'Import',
+              action: outcome === 'created' ? 'C' : 'U',
+              outcome: 0,
+              objectType: 'Study',
+              objectId: row.id,
+              patientId: row.patientId,
+              studyUid,
+              details: { source, outcome, series: series.length, instances: instances.length },
+            },
+            transaction,
+          );
+        }
+        return outcome;
+      }),
+    );
     this.log.info({ orthancStudyId, source, outcome, series: series.length, instances: instances.length }, 'study ingested');
     return outcome;
+  }
+
+  /**
+   * Two studies of one new patient ingested at once both try to create the patient; on a server
+   * database one insert loses on the unique key. The loser's transaction is rolled back whole and
+   * run again, and then finds the patient.
+   */
+  private async retryOnConflict<T>(work: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof UniqueConstraintError) || attempt >= 3) throw error;
+      }
+    }
   }
 
   private async fetchStudy(id: string) {

@@ -89,6 +89,10 @@ export class OrthancClient {
   instanceTags(id: string): Promise<Tags> {
     return this.json(`/instances/${encodeURIComponent(id)}/simplified-tags`);
   }
+  /** Study ids, paged (Orthanc answers in creation order). */
+  studyIds(since: number, limit: number): Promise<string[]> {
+    return this.json(`/studies?since=${since}&limit=${limit}`);
+  }
   changes(since: number, limit: number): Promise<OrthancChanges> {
     return this.json(`/changes?since=${since}&limit=${limit}`);
   }

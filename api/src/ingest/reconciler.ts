@@ -5,6 +5,7 @@
  * The cursor only moves past changes that were applied.
  */
 import type { FastifyBaseLogger } from 'fastify';
+import { Op } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models } from '../db/models';
 import type { Ingestor } from './ingest';
@@ -13,6 +14,7 @@ import type { OrthancClient } from './orthanc-client';
 const CURSOR_KEY = 'orthanc.changes.cursor';
 const STATUS_KEY = 'orthanc.reconcile.status';
 const PAGE = 500;
+const SWEEP_EVERY_MS = 3600_000;
 
 export interface ReconcileStatus {
   cursor: number;
@@ -27,6 +29,7 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<ReconcileStatus> | null = null;
   private stopped = false;
+  private lastSweepAt = 0;
 
   constructor(
     private readonly models: Models,
@@ -70,6 +73,43 @@ export class Reconciler {
     return { cursor, lastRunAt: null, lastSuccessAt: null, lastError: null, ingested: 0, deleted: 0, ...saved };
   }
 
+  /**
+   * Orthanc's change feed forgets a resource once it is deleted, so deletions missed while the API
+   * was down are found by comparing the sets of study ids (at start-up, then hourly).
+   */
+  async sweepDeleted(): Promise<number> {
+    const inOrthanc = new Set<string>();
+    for (let since = 0; ; since += 5000) {
+      const ids = await this.orthanc.studyIds(since, 5000);
+      for (const id of ids) inOrthanc.add(id);
+      if (ids.length < 5000) break;
+    }
+    const { Study } = this.models;
+    if (inOrthanc.size === 0 && (await Study.count()) > 0) {
+      // An empty archive next to a full worklist is more likely a misconfiguration than a purge.
+      this.log.warn('Orthanc lists no studies while the worklist has some; deletion sweep skipped');
+      return 0;
+    }
+    let deleted = 0;
+    let after = '';
+    for (;;) {
+      const rows = await Study.findAll({
+        where: { orthancId: { [Op.gt]: after } },
+        attributes: ['orthancId'],
+        order: [['orthancId', 'ASC']],
+        limit: 1000,
+        raw: true,
+      });
+      for (const row of rows) {
+        if (row.orthancId && !inOrthanc.has(row.orthancId) && (await this.ingestor.markDeleted(row.orthancId, 'reconcile')) === 'deleted')
+          deleted += 1;
+      }
+      if (rows.length < 1000) break;
+      after = rows.at(-1)!.orthancId!;
+    }
+    return deleted;
+  }
+
   private async cursor(): Promise<number> {
     const row = await this.models.AppState.findByPk(CURSOR_KEY, { raw: true });
     return row ? Number(row.value) : 0;
@@ -102,6 +142,10 @@ export class Reconciler {
         cursor = Math.max(cursor, page.Last);
         await this.save(CURSOR_KEY, String(cursor));
         if (page.Done || page.Changes.length === 0) break;
+      }
+      if (Date.now() - this.lastSweepAt > SWEEP_EVERY_MS) {
+        deleted += await this.sweepDeleted();
+        this.lastSweepAt = Date.now();
       }
     } catch (error) {
       lastError = (error as Error).message;
