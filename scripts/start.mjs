@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDebianPackages, ensurePnpm, fail, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
 import { startGateway } from './gateway.mjs';
@@ -33,6 +33,20 @@ function developmentSecrets() {
   }
   if (changed) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+/** The PWA is built once, and again whenever its sources are newer than the build. */
+function buildWebIfStale(pnpm) {
+  const built = path.join(ROOT, 'web', 'dist', 'index.html');
+  const newest = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const full = path.join(dir, entry.name);
+      return Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+    }, 0);
+  const sources = Math.max(newest(path.join(ROOT, 'web', 'src')), newest(path.join(ROOT, 'shared', 'src')));
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  log('building the web app');
+  if (run(pnpm, ['--filter', '@pacs/web', 'run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) fail('web build failed');
 }
 
 const children = [];
@@ -144,6 +158,7 @@ export async function start() {
     else log('demo studies could not be loaded; the system runs without them');
   }
 
+  buildWebIfStale(pnpm);
   const api = { host: '127.0.0.1', port: apiPort };
   await startGateway({
     port: httpPort,

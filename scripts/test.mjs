@@ -98,7 +98,11 @@ async function runSuite() {
     vitest('shared', '@pacs/shared');
     vitest('api on SQLite', '@pacs/api');
     if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' });
-    if (existsSync(path.join(ROOT, 'sync-server', 'test'))) vitest('sync-server', '@pacs/sync-server', pgEnv);
+    vitest('sync-server', '@pacs/sync-server', pgEnv);
+    vitest('web', '@pacs/web');
+    // End to end in Debian's Chromium against the real API and gateway, on the built app.
+    check('web build (vite)', pnpm, ['--filter', '@pacs/web', 'run', 'build']);
+    vitest('web end to end (Chromium)', '@pacs/web', {}, ['--config', 'vitest.e2e.config.ts']);
   } finally {
     postgres?.stop();
     rmSync(reports, { recursive: true, force: true });

@@ -159,6 +159,12 @@ for (const count of sizes) {
         await load(`filtered: status=unread&modality=CT (${count})`, { url: url('status=unread&modality=CT&limit=50'), headers, duration }),
         await load(`deep keyset page, 90 % (${count})`, { url: url(`limit=50&cursor=${cursor}`), headers, duration }),
         await load(`free text q=kowalski (${count})`, { url: url('q=kowalski&limit=50'), headers, duration }),
+        await load(`uncached: 200 distinct accession searches (${count})`, {
+          url: url('limit=50'),
+          headers,
+          duration,
+          paths: Array.from({ length: 200 }, (_, i) => `/api/studies?limit=50&q=a${Math.floor(((i + 0.5) / 200) * count)}x`),
+        }),
         await load(`uncached: 500 distinct keyset pages (${count})`, {
           url: url('limit=50'),
           headers,

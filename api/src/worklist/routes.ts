@@ -45,6 +45,24 @@ class PageCache {
     if (this.entries.size >= 2000) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { seq, at: Date.now(), page });
   }
+  /** Concurrent misses for the same page share one query instead of stampeding the database. */
+  private readonly computing = new Map<string, Promise<WorklistPage>>();
+  getOrCompute(key: string, seq: number, compute: () => Promise<WorklistPage>): Promise<WorklistPage> {
+    const hit = this.get(key, seq);
+    if (hit) return Promise.resolve(hit);
+    const flightKey = `${seq}:${key}`;
+    let flight = this.computing.get(flightKey);
+    if (!flight) {
+      flight = compute()
+        .then((page) => {
+          this.set(key, seq, page);
+          return page;
+        })
+        .finally(() => this.computing.delete(flightKey));
+      this.computing.set(flightKey, flight);
+    }
+    return flight;
+  }
 }
 
 class StudyConflictError extends HttpError {
@@ -81,22 +99,19 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
 
       const key = JSON.stringify([query, query.assignee === 'me' ? principal.userId : null]);
       const seq = await changeSequenceOf(models).current();
-      const cached = pages.get(key, seq);
-      if (cached) return cached;
-
-      const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
-      const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      const total = !cursor && includeTotal !== false ? await models.Study.count({ where: { [Op.and]: filters } }) : null;
-      const names = await assigneeNames(models, page);
-      const result: WorklistPage = {
-        items: page.map((row) => presentStudy(row, names)),
-        nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
-        total,
-      };
-      pages.set(key, seq, result);
-      return result;
+      return pages.getOrCompute(key, seq, async () => {
+        const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
+        const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        const total = !cursor && includeTotal !== false ? await models.Study.count({ where: { [Op.and]: filters } }) : null;
+        const names = await assigneeNames(models, page);
+        return {
+          items: page.map((row) => presentStudy(row, names)),
+          nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
+          total,
+        };
+      });
     },
   );
 

@@ -1,0 +1,234 @@
+/**
+ * The PWA in Debian's Chromium against the real API and gateway (see support.ts). One system and
+ * one browser for the file; tests run in order and build on each other (the radiologist's
+ * device goes offline, queues changes, comes back).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN,
+  apiLogin,
+  launchBrowser,
+  launchPersistentProfile,
+  RADIOLOGIST,
+  type System,
+  seriousViolations,
+  signIn,
+  startSystem,
+} from './support';
+
+interface Row {
+  id: string;
+  priority: string;
+  version: number;
+  assignee: { id: string; name: string } | null;
+}
+
+let system: System;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let profileDir: string | undefined;
+const seeded: string[] = [];
+
+beforeAll(async () => {
+  system = await startSystem();
+  for (let i = 0; i < 12; i++) {
+    const { id } = await system.seed({
+      patientName: `Test^Patient${String(i).padStart(2, '0')}`,
+      accessionNumber: `E2E-${i}`,
+      priority: i === 0 ? 'stat' : i < 3 ? 'urgent' : 'routine',
+      modalities: [i % 2 ? 'MR' : 'CT'],
+      description: i % 2 ? 'MR BRAIN' : 'CT CHEST',
+    });
+    seeded.push(id);
+  }
+  browser = await launchBrowser();
+  // The radiologist's tablet: a persistent profile (an incognito context is never installable).
+  profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-profile-'));
+  context = await launchPersistentProfile(profileDir, { width: 1180, height: 820 });
+  page = context.pages()[0] ?? (await context.newPage());
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await system?.stop();
+});
+
+const rows = () => page.getByTestId('worklist-row');
+const pendingCount = () => page.getByTestId('pending-count');
+const rowFor = (id: string) => page.locator(`[data-testid="worklist-row"][data-study-id="${id}"]`);
+
+async function expectNoSeriousA11yIssues(p: Page) {
+  expect(await seriousViolations(p)).toEqual([]);
+}
+
+describe('web app end to end', () => {
+  it('login page is accessible and a radiologist signs in and sees the worklist', async () => {
+    await page.goto(system.url);
+    await page.getByLabel('Email').waitFor();
+    await expectNoSeriousA11yIssues(page);
+    await signIn(page, system.url, RADIOLOGIST);
+    await expectNoSeriousA11yIssues(page); // dashboard
+    await page.getByRole('link', { name: 'Worklist', exact: true }).click();
+    await expect.poll(() => rows().count()).toBe(12);
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe('12 of 12 studies');
+    // STAT first
+    expect(await rows().first().getAttribute('data-priority')).toBe('stat');
+    await expectNoSeriousA11yIssues(page);
+  });
+
+  it('filters and searches locally', async () => {
+    await page.getByTestId('worklist-search').fill('patient03');
+    await expect.poll(() => rows().count()).toBe(1);
+    await page.getByTestId('worklist-search').fill('');
+    await page.getByLabel('Modality').selectOption('MR');
+    await expect.poll(() => rows().count()).toBe(6);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => rows().count()).toBe(12);
+  });
+
+  it('has a valid manifest, is installable and the service worker controls the page', async () => {
+    const manifest = await page.evaluate(async () => {
+      const link = document.querySelector<HTMLLinkElement>('link[rel="manifest"]');
+      return link ? ((await (await fetch(link.href)).json()) as Record<string, unknown>) : null;
+    });
+    expect(manifest).toMatchObject({ name: 'PACS Reading Room', display: 'standalone', start_url: '/' });
+    const icons = manifest!.icons as { src: string; sizes: string; purpose: string }[];
+    for (const size of ['192x192', '512x512']) {
+      expect(icons.some((i) => i.sizes === size && i.purpose === 'maskable')).toBe(true);
+      expect(icons.some((i) => i.sizes === size && i.purpose === 'any')).toBe(true);
+    }
+    for (const icon of icons) {
+      const response = await page.request.get(`${system.url}${icon.src}`);
+      expect(response.headers()['content-type']).toBe('image/png');
+    }
+    // The worker claims open pages on first install (clientsClaim); a page that was loaded before
+    // it activated may still be uncontrolled, so reload once if needed, then require control.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const cdp = await context.newCDPSession(page);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: unknown[] };
+    expect(installabilityErrors).toEqual([]);
+    // the service worker never answers API paths with the shell
+    const apiAnswer = await page.evaluate(async () => {
+      const r = await fetch('/api/auth/me');
+      return { status: r.status, type: r.headers.get('content-type') };
+    });
+    expect(apiAnswer.status).toBe(401);
+    expect(apiAnswer.type).toContain('application/json');
+  });
+
+  it('reloads offline with the worklist still there', async () => {
+    await context.setOffline(true);
+    await page.reload();
+    await expect.poll(() => rows().count()).toBe(12);
+    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Offline');
+  });
+
+  it('assigns a study offline, shows it pending and delivers it when back online', async () => {
+    const target = seeded[5]!;
+    await rowFor(target).getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => pendingCount().getAttribute('data-count')).toBe('1');
+    await rowFor(target).getByTestId('row-pending').waitFor();
+    expect(await rowFor(target).getByTestId('assignee').textContent()).toBe('Me');
+
+    await context.setOffline(false);
+    await expect.poll(() => pendingCount().getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    const radiologist = await apiLogin(system.url, RADIOLOGIST);
+    const { study } = await radiologist.call<{ study: Row }>('GET', `/api/studies/${target}`);
+    expect(study.assignee?.id).toBe(radiologist.userId);
+    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Online');
+  });
+
+  it('shows a conflict view when another user changed the study meanwhile', async () => {
+    const target = seeded[7]!;
+    await context.setOffline(true);
+    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Offline');
+    await rowFor(target).getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => pendingCount().getAttribute('data-count')).toBe('1');
+
+    const admin = await apiLogin(system.url, ADMIN);
+    const { study } = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
+    await admin.call('PATCH', `/api/studies/${target}`, { priority: 'stat', version: study.version });
+
+    await context.setOffline(false);
+    const view = page.getByTestId('conflict-view');
+    await view.waitFor({ timeout: 20_000 });
+    expect(await view.getByTestId('conflict-mine').textContent()).toContain('assign to me');
+    expect(await view.getByTestId('conflict-server').textContent()).toContain('priority stat');
+    await expectNoSeriousA11yIssues(page);
+
+    await view.getByRole('button', { name: 'Apply my change anyway' }).click();
+    await view.waitFor({ state: 'detached', timeout: 20_000 });
+    await expect.poll(() => pendingCount().getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    const after = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
+    expect(after.study.priority).toBe('stat');
+    expect(after.study.assignee?.name).toBeTruthy();
+  });
+
+  it('highlights a STAT study that arrives while the worklist is open', async () => {
+    const { id } = await system.seed({ patientName: 'Urgent^Arrival', priority: 'stat', description: 'CT HEAD STROKE' });
+    await page.getByTestId('stat-banner').waitFor({ timeout: 20_000 });
+    expect(await page.getByTestId('stat-banner').textContent()).toContain('Urgent, Arrival');
+    expect(await rowFor(id).getAttribute('class')).toContain('highlight');
+  });
+
+  it('admin creates a user who can sign in; a resident cannot open the admin view', async () => {
+    const adminContext = await browser.newContext({ viewport: { width: 1366, height: 1024 } });
+    const adminPage = await adminContext.newPage();
+    await signIn(adminPage, system.url, ADMIN);
+    await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
+    await adminPage.getByTestId('users-table').waitFor();
+    await expectNoSeriousA11yIssues(adminPage);
+    const email = `resident-${Date.now()}@pacs.local`;
+    const form = adminPage.getByRole('form', { name: 'Create a user' });
+    await form.getByLabel('Email').fill(email);
+    await form.getByLabel('Name').fill('Rita Resident');
+    await form.getByLabel('Role').selectOption('resident');
+    await form.getByLabel('Initial password (12+ characters)').fill('resident-password-123');
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await adminPage.locator(`tr[data-email="${email}"]`).waitFor();
+
+    await adminPage.getByRole('tab', { name: 'Audit log' }).click();
+    await adminPage.getByTestId('audit-table').locator('tbody tr').first().waitFor();
+    await expectNoSeriousA11yIssues(adminPage);
+    await adminPage.getByRole('tab', { name: 'System status' }).click();
+    await adminPage.getByTestId('system-table').waitFor();
+    await expectNoSeriousA11yIssues(adminPage);
+    await adminPage.getByRole('tab', { name: 'Report templates' }).click();
+    await expectNoSeriousA11yIssues(adminPage);
+    await adminContext.close();
+
+    const residentContext = await browser.newContext({ viewport: { width: 768, height: 1024 } });
+    const residentPage = await residentContext.newPage();
+    await signIn(residentPage, system.url, { email, password: 'resident-password-123' });
+    expect(await residentPage.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
+    await residentPage.goto(`${system.url}/admin`);
+    await residentPage.getByText('The admin view is for administrators only.').waitFor();
+    await residentPage.getByRole('link', { name: 'Worklist', exact: true }).click();
+    await expect.poll(() => residentPage.getByTestId('worklist-row').count()).toBe(13);
+    await expectNoSeriousA11yIssues(residentPage); // worklist in tablet portrait
+    await residentPage.getByRole('link', { name: 'Viewer', exact: true }).click();
+    await residentPage.getByRole('heading', { name: 'Viewer' }).waitFor();
+    await expectNoSeriousA11yIssues(residentPage);
+    await residentPage.getByRole('link', { name: 'Report', exact: true }).click();
+    await residentPage.getByRole('heading', { name: 'Report' }).waitFor();
+    await expectNoSeriousA11yIssues(residentPage);
+    await residentContext.close();
+  });
+
+  it('logout wipes the worklist databases from the device', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Email').waitFor();
+    await expect
+      .poll(() => page.evaluate(async () => (await indexedDB.databases()).filter((d) => d.name?.startsWith('pacs-worklist-')).length))
+      .toBe(0);
+  });
+});

@@ -1,0 +1,149 @@
+/** E2E support: start/stop the system under test, the browser, seeding, API calls and axe-core. */
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import readline from 'node:readline';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+export const WEB = path.resolve(import.meta.dirname, '..');
+const ROOT = path.resolve(WEB, '..');
+
+export const CHROMIUM_PATH = process.env.PACS_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const ADMIN = { email: 'admin@pacs.local', password: 'pacs-admin-dev-password' };
+export const RADIOLOGIST = { email: 'radiologist@pacs.local', password: 'pacs-radiologist-dev-password' };
+
+export interface System {
+  url: string;
+  pid: number;
+  seed(seed: Record<string, unknown>): Promise<{ id: string; version: number }>;
+  seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds web/dist if missing, then starts API + gateway (e2e/server.mjs) on free ports. */
+export async function startSystem(): Promise<System> {
+  if (!existsSync(path.join(WEB, 'dist', 'index.html'))) {
+    const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build'], { cwd: WEB, stdio: 'inherit' });
+    if (build.status !== 0) throw new Error('vite build failed');
+  }
+  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+  const child: ChildProcessWithoutNullStreams = spawn(tsx, [path.join(WEB, 'e2e', 'server.mjs')], {
+    cwd: path.join(ROOT, 'api'),
+    env: { ...process.env, PACS_LOG_LEVEL: 'warn' },
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (process.env.E2E_VERBOSE) process.stderr.write(chunk);
+  });
+  const waiting = new Map<number, (value: unknown) => void>();
+  let nextId = 1;
+  const ready = new Promise<{ url: string }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`e2e server exited early (${code})`)));
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)) as { url: string });
+      const done = /^DONE (\d+) (.*)$/.exec(line);
+      if (done) waiting.get(Number(done[1]))?.(JSON.parse(done[2]!));
+    });
+  });
+  const { url } = await ready;
+  const command = (body: Record<string, unknown>) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, (value) => {
+        waiting.delete(id);
+        const error = (value as { error?: string } | null)?.error;
+        if (error) reject(new Error(error));
+        else resolve(value);
+      });
+      child.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
+    });
+  // wait until the API behind the gateway is ready
+  for (;;) {
+    const response = await fetch(`${url}/health/ready`).catch(() => null);
+    if (response?.ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    seed: (seed) => command({ seed }) as Promise<{ id: string; version: number }>,
+    seedMany: async (count, seed) => {
+      await command({ seedMany: { count, seed } });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+}
+
+export function launchPersistentProfile(dir: string, viewport: { width: number; height: number }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, viewport });
+}
+
+/** A tiny API client for the test itself (another user's edits, server-side checks). */
+export async function apiLogin(url: string, who: { email: string; password: string }) {
+  const response = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(who),
+  });
+  if (!response.ok) throw new Error(`login ${who.email}: ${response.status}`);
+  const session = (await response.json()) as { accessToken: string; user: { id: string } };
+  const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const r = await fetch(`${url}${p}`, {
+      method,
+      headers: { authorization: `Bearer ${session.accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  };
+  return { userId: session.user.id, call };
+}
+
+export async function signIn(page: Page, url: string, who: { email: string; password: string }) {
+  await page.goto(url);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Runs axe-core in the page; returns serious and critical violations (empty = pass). */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document, opts: object): Promise<{ violations: unknown[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+  });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.impact} ${v.id}: ${v.help} at ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 3)
+          .join(', ')}`,
+    );
+}

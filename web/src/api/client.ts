@@ -1,0 +1,188 @@
+/**
+ * The one way the app talks to the API. The access token lives in memory only; the refresh token
+ * is an httpOnly cookie the app never sees. Refreshes are serialised across tabs (a replayed
+ * refresh token revokes the whole session family): a Web Lock when the browser has them, and the
+ * winner broadcasts the new access token so other tabs need not refresh at all.
+ */
+import type { ErrorResponse, SessionResponse } from './types';
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly body: ErrorResponse & Record<string, unknown>,
+  ) {
+    super(body.message || `HTTP ${status}`);
+  }
+  get code(): string | undefined {
+    return this.body.code;
+  }
+}
+
+/** The network is unreachable (or answered with something that is not the API). */
+export class NetworkError extends Error {
+  override name = 'NetworkError';
+}
+
+interface TokenState {
+  accessToken: string;
+  expiresAt: number;
+}
+
+type SessionListener = (session: SessionResponse | null, reason?: 'expired' | 'logout') => void;
+
+const REFRESH_LOCK = 'pacs-auth-refresh';
+const CHANNEL = 'pacs-auth';
+
+class Client {
+  private token: TokenState | null = null;
+  private refreshing: Promise<SessionResponse> | null = null;
+  private readonly listeners = new Set<SessionListener>();
+  private readonly refreshedListeners = new Set<(session: SessionResponse) => void>();
+  private readonly channel: BroadcastChannel | null = typeof BroadcastChannel === 'function' ? new BroadcastChannel(CHANNEL) : null;
+  /** Overridable for tests. */
+  fetchImpl: typeof fetch = (...args) => fetch(...args);
+  baseUrl = '';
+
+  constructor() {
+    this.channel?.addEventListener('message', (event: MessageEvent) => {
+      const data = event.data as { type: string; session?: SessionResponse; expiresAt?: number };
+      if (data.type === 'session' && data.session && data.expiresAt) {
+        this.token = { accessToken: data.session.accessToken, expiresAt: data.expiresAt };
+        for (const listener of this.refreshedListeners) listener(data.session);
+      } else if (data.type === 'logout') {
+        this.token = null;
+        for (const listener of this.listeners) listener(null, 'logout');
+      }
+    });
+  }
+
+  onSessionEnd(listener: SessionListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every time the server confirms the session (login, refresh in this tab or another). */
+  onConfirmed(listener: (session: SessionResponse) => void): () => void {
+    this.refreshedListeners.add(listener);
+    return () => this.refreshedListeners.delete(listener);
+  }
+
+  hasToken(): boolean {
+    return this.token !== null;
+  }
+
+  adopt(session: SessionResponse, broadcast = true): void {
+    const expiresAt = Date.now() + session.expiresIn * 1000;
+    this.token = { accessToken: session.accessToken, expiresAt };
+    for (const listener of this.refreshedListeners) listener(session);
+    if (broadcast) this.channel?.postMessage({ type: 'session', session, expiresAt });
+  }
+
+  clear(broadcastLogout: boolean): void {
+    this.token = null;
+    if (broadcastLogout) this.channel?.postMessage({ type: 'logout' });
+  }
+
+  async login(email: string, password: string): Promise<SessionResponse> {
+    const session = await this.raw<SessionResponse>('POST', '/api/auth/login', { email, password }, false);
+    this.adopt(session);
+    return session;
+  }
+
+  /** Exchanges the refresh cookie for a new access token, one refresh at a time across tabs. */
+  refresh(): Promise<SessionResponse> {
+    if (this.refreshing) return this.refreshing;
+    const run = async (): Promise<SessionResponse> => {
+      // Inside the lock the cookie jar holds the newest refresh token: a tab that refreshed
+      // before us has already rotated it, so we never present a token that was used.
+      const session = await this.raw<SessionResponse>('POST', '/api/auth/refresh', undefined, false);
+      this.adopt(session);
+      return session;
+    };
+    const locked = async (): Promise<SessionResponse> => {
+      const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+      if (!locks) return run();
+      return (await locks.request(REFRESH_LOCK, { mode: 'exclusive' }, run)) as SessionResponse;
+    };
+    this.refreshing = locked().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request('POST', '/api/auth/logout');
+    } finally {
+      this.clear(true);
+    }
+  }
+
+  /** An authenticated JSON request; refreshes once on an expired or missing token. */
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    if (!this.token || this.token.expiresAt - Date.now() < 10_000) {
+      await this.refreshOrEnd();
+    }
+    try {
+      return await this.raw<T>(method, path, body, true, headers);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401 && !String(error.code ?? '').startsWith('REFRESH')) {
+        await this.refreshOrEnd();
+        return this.raw<T>(method, path, body, true, headers);
+      }
+      throw error;
+    }
+  }
+
+  private async refreshOrEnd(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        this.token = null;
+        for (const listener of this.listeners) listener(null, 'expired');
+      }
+      throw error;
+    }
+  }
+
+  private async raw<T>(method: string, path: string, body: unknown, auth: boolean, headers: Record<string, string> = {}): Promise<T> {
+    const init: RequestInit = {
+      method,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(auth && this.token ? { authorization: `Bearer ${this.token.accessToken}` } : {}),
+        ...headers,
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    };
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
+    } catch (error) {
+      throw new NetworkError((error as Error).message || 'network unreachable');
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (response.status === 204) return undefined as T;
+    // Anything but JSON (a proxy's HTML error page, a captive portal) is not an API answer.
+    if (!type.includes('application/json')) {
+      if (response.status >= 500 || response.status === 0) throw new NetworkError(`HTTP ${response.status} without JSON`);
+      throw new NetworkError(`unexpected ${type || 'empty'} answer (HTTP ${response.status})`);
+    }
+    const json = (await response.json()) as unknown;
+    if (!response.ok) {
+      if (response.status === 502 || response.status === 503 || response.status === 504) {
+        throw new NetworkError(`HTTP ${response.status}`);
+      }
+      throw new ApiError(response.status, json as ErrorResponse & Record<string, unknown>);
+    }
+    return json as T;
+  }
+}
+
+export const api = new Client();
+export type { Client };

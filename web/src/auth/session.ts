@@ -1,0 +1,182 @@
+/**
+ * The signed-in session as the app sees it.
+ *
+ * - `online`: the server confirmed the session (login or refresh); the access token is in memory.
+ * - `offline`: no network at start (or lost later) and the last confirmation is younger than the
+ *   offline limit: the user keeps reading and queueing changes from the device's copy.
+ * - `locked`: offline for longer than the limit: PHI stays encrypted-at-rest by the OS but hidden;
+ *   the user must reconnect and sign in. Pending changes are kept for when they do.
+ *
+ * Trade-off (also in web/README.md): a stolen unlocked tablet shows the cached worklist for up to
+ * the offline limit without a password; a shorter limit means radiologists lose the worklist in a
+ * long network outage. Logout wipes the device's worklist databases.
+ */
+import { ApiError, api, NetworkError } from '../api/client';
+import type { SessionResponse, User } from '../api/types';
+import { rememberDb, wipeAllWorklistDbs } from '../db/db';
+
+const HOUR = 3_600_000;
+export const OFFLINE_LIMIT_MS = Number(import.meta.env.VITE_PACS_OFFLINE_LIMIT_HOURS ?? 12) * HOUR;
+
+const LAST_SESSION = 'pacs.lastSession';
+const LOGGED_OUT = 'pacs.loggedOut';
+
+export type SessionMode = 'loading' | 'anonymous' | 'online' | 'offline' | 'locked';
+
+export interface SessionState {
+  mode: SessionMode;
+  user: User | null;
+  /** When the server last confirmed this session (ISO). */
+  verifiedAt: string | null;
+  message: string | null;
+}
+
+interface StoredSession {
+  user: User;
+  verifiedAt: string;
+}
+
+function readStored(): StoredSession | null {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(LAST_SESSION) ?? 'null') as StoredSession | null;
+    return parsed?.user?.id && parsed.verifiedAt ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+export function offlineAllowed(verifiedAt: string, now = Date.now(), limit = OFFLINE_LIMIT_MS): boolean {
+  return now - Date.parse(verifiedAt) < limit;
+}
+
+class SessionStore {
+  private state: SessionState = { mode: 'loading', user: null, verifiedAt: null, message: null };
+  private readonly listeners = new Set<() => void>();
+  private limitTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor() {
+    api.onSessionEnd((_session, reason) => {
+      if (reason === 'logout') {
+        localStorage.removeItem(LAST_SESSION);
+        this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: 'You were logged out in another tab.' });
+      } else if (this.state.mode === 'online' || this.state.mode === 'offline') {
+        this.set({ mode: 'anonymous', message: 'Your session has ended. Please sign in again; pending changes are kept.' });
+      }
+    });
+    api.onConfirmed((confirmed) => {
+      if (this.state.user?.id !== confirmed.user.id) return;
+      const verifiedAt = new Date().toISOString();
+      localStorage.setItem(LAST_SESSION, JSON.stringify({ user: confirmed.user, verifiedAt } satisfies StoredSession));
+      this.state = { ...this.state, verifiedAt, user: confirmed.user };
+      if (this.state.mode === 'offline' || this.state.mode === 'locked') this.set({ mode: 'online' });
+    });
+    if (typeof window !== 'undefined') {
+      window.addEventListener('online', () => void this.reconnect());
+      window.addEventListener('offline', () => {
+        if (this.state.mode === 'online') this.set({ mode: 'offline' });
+      });
+    }
+  }
+
+  get = (): SessionState => this.state;
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+  private set(patch: Partial<SessionState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+    this.watchLimit();
+  }
+
+  private confirmed(session: SessionResponse): void {
+    const verifiedAt = new Date().toISOString();
+    localStorage.setItem(LAST_SESSION, JSON.stringify({ user: session.user, verifiedAt } satisfies StoredSession));
+    localStorage.removeItem(LOGGED_OUT);
+    rememberDb(session.user.id);
+    this.set({ mode: 'online', user: session.user, verifiedAt, message: null });
+  }
+
+  /** At start: a refresh through the cookie, or the offline session if the network is down. */
+  async boot(): Promise<void> {
+    if (localStorage.getItem(LOGGED_OUT)) {
+      // Logged out while offline: revoke the server session now that we may reach it.
+      try {
+        await api.refresh();
+        await api.logout();
+        localStorage.removeItem(LOGGED_OUT);
+      } catch (error) {
+        if (error instanceof ApiError) localStorage.removeItem(LOGGED_OUT);
+      }
+      this.set({ mode: 'anonymous', user: null, verifiedAt: null });
+      return;
+    }
+    try {
+      this.confirmed(await api.refresh());
+    } catch (error) {
+      this.fallBack(error);
+    }
+  }
+
+  private fallBack(error: unknown): void {
+    const stored = readStored();
+    if (error instanceof NetworkError && stored) {
+      if (offlineAllowed(stored.verifiedAt)) this.set({ mode: 'offline', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
+      else this.set({ mode: 'locked', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
+      return;
+    }
+    this.set({
+      mode: 'anonymous',
+      user: null,
+      message: error instanceof NetworkError ? 'No connection, and no session on this device yet: connect to sign in.' : null,
+    });
+  }
+
+  async reconnect(): Promise<void> {
+    if (this.state.mode !== 'offline' && this.state.mode !== 'locked') return;
+    try {
+      const session = await api.refresh();
+      if (this.state.user && session.user.id !== this.state.user.id) {
+        this.set({ mode: 'anonymous', user: null, message: 'A different user signed in elsewhere on this device.' });
+        return;
+      }
+      this.confirmed(session);
+    } catch (error) {
+      if (error instanceof ApiError)
+        this.set({ mode: 'anonymous', message: 'Your session has ended. Please sign in again; pending changes are kept.' });
+    }
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    this.confirmed(await api.login(email, password));
+    void navigator.storage?.persist?.().catch(() => false);
+  }
+
+  /** Ends the session and wipes PHI from this device (all worklist databases). */
+  async logout(): Promise<void> {
+    try {
+      await api.logout();
+    } catch (error) {
+      if (error instanceof NetworkError) localStorage.setItem(LOGGED_OUT, '1');
+    }
+    api.clear(true);
+    localStorage.removeItem(LAST_SESSION);
+    await wipeAllWorklistDbs();
+    this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: 'Signed out. Worklist data was removed from this device.' });
+  }
+
+  /** In offline mode, lock once the offline limit has passed. */
+  private watchLimit(): void {
+    if (this.state.mode === 'offline' && !this.limitTimer) {
+      this.limitTimer = setInterval(() => {
+        const { verifiedAt } = this.state;
+        if (this.state.mode === 'offline' && verifiedAt && !offlineAllowed(verifiedAt)) this.set({ mode: 'locked' });
+      }, 30_000);
+    } else if (this.state.mode !== 'offline' && this.limitTimer) {
+      clearInterval(this.limitTimer);
+      this.limitTimer = null;
+    }
+  }
+}
+
+export const session = new SessionStore();

@@ -1,0 +1,176 @@
+import { can } from '@pacs/shared';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { session } from '../auth/session';
+import { DashboardPage } from '../pages/Dashboard';
+import { WorklistPage } from '../pages/Worklist';
+import { Link, navigate, usePath } from '../router';
+import { useWorkspace } from '../workspace';
+import { ConnectionIndicator } from './ConnectionIndicator';
+import { OutboxIssues } from './OutboxIssues';
+import { StatBanner } from './StatBanner';
+import { StorageBanner } from './StorageBanner';
+
+const AdminPage = lazy(() => import('../pages/Admin'));
+const ViewerPage = lazy(() => import('../pages/Viewer'));
+const ReportPage = lazy(() => import('../pages/Report'));
+
+interface NavItem {
+  href: string;
+  label: string;
+  key: string;
+  show: boolean;
+}
+
+export function Shell() {
+  const { user, engine } = useWorkspace();
+  const path = usePath();
+  const [help, setHelp] = useState(false);
+  const mainRef = useRef<HTMLElement>(null);
+  const items: NavItem[] = [
+    { href: '/', label: 'Dashboard', key: '1', show: true },
+    { href: '/worklist', label: 'Worklist', key: '2', show: can(user.role, 'study:read') },
+    { href: '/viewer', label: 'Viewer', key: '3', show: true },
+    { href: '/report', label: 'Report', key: '4', show: true },
+    { href: '/admin', label: 'Admin', key: '5', show: can(user.role, 'user:manage') },
+  ];
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement | null;
+      const typing = target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA');
+      if (event.altKey && !event.ctrlKey && !event.metaKey) {
+        const item = items.find((i) => i.key === event.key && i.show);
+        if (item) {
+          event.preventDefault();
+          navigate(item.href);
+        } else if (event.key.toLowerCase() === 's') {
+          event.preventDefault();
+          void engine.syncNow();
+        }
+        return;
+      }
+      if (typing) return;
+      if (event.key === '?') setHelp((h) => !h);
+      if (event.key === 'Escape') setHelp(false);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  });
+
+  const section = path === '/' ? '/' : `/${path.split('/')[1]}`;
+  const active = items.find((i) => i.href === section);
+  // eslint-style: focus main content on route change for screen readers and keyboards
+  useEffect(() => {
+    if (active) document.title = `${active.label} · PACS`;
+  }, [active]);
+
+  let content: React.ReactNode;
+  if (section === '/') content = <DashboardPage />;
+  else if (section === '/worklist') content = <WorklistPage />;
+  else if (section === '/viewer') content = <ViewerPage />;
+  else if (section === '/report') content = <ReportPage />;
+  else if (section === '/admin')
+    content = can(user.role, 'user:manage') ? (
+      <AdminPage />
+    ) : (
+      <section className="page">
+        <h1>Not allowed</h1>
+        <p role="alert">The admin view is for administrators only.</p>
+      </section>
+    );
+  else
+    content = (
+      <section className="page">
+        <h1>Not found</h1>
+        <p>
+          <Link href="/">Go to the dashboard</Link>
+        </p>
+      </section>
+    );
+
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <span className="brand" aria-hidden="true">
+          PACS
+        </span>
+        <nav aria-label="Main">
+          <ul>
+            {items
+              .filter((i) => i.show)
+              .map((item) => (
+                <li key={item.href}>
+                  <Link
+                    href={item.href}
+                    aria-current={item.href === section ? 'page' : undefined}
+                    aria-keyshortcuts={`Alt+${item.key}`}
+                    title={`${item.label} (Alt+${item.key})`}
+                  >
+                    {item.label}
+                  </Link>
+                </li>
+              ))}
+          </ul>
+        </nav>
+        <ConnectionIndicator />
+        <div className="user">
+          <span className="user-name" title={user.email}>
+            {user.name} <span className="muted">· {user.role}</span>
+          </span>
+          <button type="button" onClick={() => void session.logout()}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <StorageBanner />
+      <StatBanner />
+      <OutboxIssues />
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        <Suspense
+          fallback={
+            <p className="page" aria-busy="true">
+              Loading…
+            </p>
+          }
+        >
+          {content}
+        </Suspense>
+      </main>
+      {help && <ShortcutHelp onClose={() => setHelp(false)} />}
+    </div>
+  );
+}
+
+function ShortcutHelp({ onClose }: { onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    ref.current?.showModal?.();
+  }, []);
+  return (
+    <dialog ref={ref} className="card dialog" aria-labelledby="shortcuts-title" onClose={onClose}>
+      <h2 id="shortcuts-title">Keyboard shortcuts</h2>
+      <dl className="shortcuts">
+        <dt>Alt+1 … Alt+5</dt>
+        <dd>Dashboard, Worklist, Viewer, Report, Admin</dd>
+        <dt>Alt+S</dt>
+        <dd>Sync now</dd>
+        <dt>/</dt>
+        <dd>Search the worklist</dd>
+        <dt>↑ ↓ or j k</dt>
+        <dd>Move through worklist rows</dd>
+        <dt>Enter</dt>
+        <dd>Show the selected study's details</dd>
+        <dt>a</dt>
+        <dd>Assign the selected study to me</dd>
+        <dt>?</dt>
+        <dd>This help</dd>
+      </dl>
+      <button type="button" onClick={onClose}>
+        Close
+      </button>
+    </dialog>
+  );
+}

@@ -1,0 +1,152 @@
+import { formatPersonName, type StudyPriority, type StudyStatus } from '@pacs/shared';
+import { useEffect, useState } from 'react';
+import { api, NetworkError } from '../api/client';
+import type { StudyDetail, WorklistStudy } from '../api/types';
+import type { CachedDetail } from '../db/db';
+import { isQuotaError } from '../sync/engine';
+import { useWorkspace } from '../workspace';
+import {
+  assignToMe,
+  canAssignSelf,
+  PRIORITY_LABEL,
+  priorityTargets,
+  STATUS_LABEL,
+  setPriority,
+  setStatus,
+  statusTargets,
+  unassign,
+} from './studyActions';
+
+export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onClose: () => void }) {
+  const { user, engine, db } = useWorkspace();
+  const [detail, setDetail] = useState<CachedDetail | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    setDetail(null);
+    setNote(null);
+    void (async () => {
+      const cached = await db.details.get(study.id);
+      if (!cancelled && cached) setDetail(cached);
+      try {
+        const fresh = await api.request<StudyDetail>('GET', `/api/studies/${study.id}`);
+        const entry: CachedDetail = { ...fresh, id: study.id, cachedAt: new Date().toISOString() };
+        if (!cancelled) setDetail(entry);
+        await db.details.put(entry).catch((e: unknown) => {
+          if (isQuotaError(e)) setNote('Device storage is full: series details were not saved for offline use.');
+        });
+      } catch (error) {
+        if (!cancelled && error instanceof NetworkError)
+          setNote(cached ? 'Offline: series from this device.' : 'Offline: series list not on this device.');
+      }
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [study.id, db]);
+
+  const mine = study.assignee?.id === user.id;
+  const statuses = statusTargets(user, study);
+  const priorities = priorityTargets(user, study);
+  return (
+    <aside className="card detail" aria-labelledby="detail-title" data-testid="study-detail">
+      <div className="detail-head">
+        <h2 id="detail-title">{formatPersonName(study.patientName)}</h2>
+        <button type="button" onClick={onClose} aria-label="Close details">
+          Close
+        </button>
+      </div>
+      <dl className="facts">
+        <dt>Patient ID</dt>
+        <dd>{study.patientId}</dd>
+        <dt>Birth date / sex</dt>
+        <dd>
+          {study.patientBirthDate ?? '—'} / {study.patientSex ?? '—'}
+        </dd>
+        <dt>Accession</dt>
+        <dd>{study.accessionNumber}</dd>
+        <dt>Study</dt>
+        <dd>
+          {study.description || '—'} ({study.modalities.join('/')}, {study.bodyPart || 'body part n/a'})
+        </dd>
+        <dt>Referring</dt>
+        <dd>{study.referringPhysician ? formatPersonName(study.referringPhysician) : '—'}</dd>
+        <dt>Priority / status</dt>
+        <dd>
+          {PRIORITY_LABEL[study.priority]} / {STATUS_LABEL[study.status]}
+        </dd>
+        <dt>Assignee</dt>
+        <dd>{study.assignee?.name ?? 'unassigned'}</dd>
+        <dt>Received</dt>
+        <dd>{new Date(study.receivedAt).toLocaleString()}</dd>
+      </dl>
+      <div className="actions wrap">
+        {canAssignSelf(user) &&
+          (mine ? (
+            <button type="button" onClick={() => void unassign(engine, study)}>
+              Unassign me
+            </button>
+          ) : (
+            <button type="button" className="primary" onClick={() => void assignToMe(engine, user, study)}>
+              Assign to me
+            </button>
+          ))}
+        {priorities.length > 0 && (
+          <label>
+            Priority
+            <select
+              value=""
+              onChange={(e) => {
+                if (e.target.value) void setPriority(engine, study, e.target.value as StudyPriority);
+              }}
+            >
+              <option value="">Change…</option>
+              {priorities.map((p) => (
+                <option key={p} value={p}>
+                  {PRIORITY_LABEL[p]}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        {statuses.length > 0 && (
+          <label>
+            Status
+            <select
+              value=""
+              onChange={(e) => {
+                if (e.target.value) void setStatus(engine, study, e.target.value as StudyStatus);
+              }}
+            >
+              <option value="">Change…</option>
+              {statuses.map((s) => (
+                <option key={s} value={s}>
+                  {STATUS_LABEL[s]}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <a className="button" href={`/viewer?study=${study.id}`}>
+          Open in viewer
+        </a>
+      </div>
+      <h3>Series</h3>
+      {note && <p className="muted">{note}</p>}
+      {detail ? (
+        <ul className="series">
+          {detail.series.map((s) => (
+            <li key={s.id}>
+              <span className="badge">{s.modality}</span> #{s.seriesNumber ?? '—'} {s.description || '(no description)'}{' '}
+              <span className="muted">{s.numberOfInstances} images</span>
+            </li>
+          ))}
+          {detail.series.length === 0 && <li className="muted">No series.</li>}
+        </ul>
+      ) : (
+        !note && <p className="muted">Loading series…</p>
+      )}
+    </aside>
+  );
+}

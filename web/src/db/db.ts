@@ -1,0 +1,116 @@
+/**
+ * The device's copy of the worklist, one IndexedDB database per user (so one user's cache and
+ * pending changes never mix with another's on a shared tablet). Rows are the server's truth;
+ * pending changes live in the outbox and are overlaid for display until the server accepts them.
+ */
+import Dexie, { type EntityTable } from 'dexie';
+import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
+
+export type OutboxState = 'pending' | 'sending' | 'conflict' | 'failed';
+
+export interface OutboxEntry {
+  seq?: number;
+  /** Idempotency key: sent as `Idempotency-Key`, and used to recognise a replay the server already applied. */
+  key: string;
+  studyId: string;
+  /** What the user asked for (without `version`). */
+  patch: Omit<StudyPatch, 'version'>;
+  /** The study version the user saw when asking. */
+  baseVersion: number;
+  /** Human words for the change, e.g. "assign to me". */
+  label: string;
+  createdAt: string;
+  state: OutboxState;
+  attempts: number;
+  error?: string;
+  /** On 409: the server's row at the time of the conflict. */
+  serverRow?: WorklistStudy;
+}
+
+export interface MetaEntry {
+  key: string;
+  value: unknown;
+}
+
+export interface CachedDetail extends StudyDetail {
+  id: string;
+  cachedAt: string;
+}
+
+export type WorklistDb = Dexie & {
+  studies: EntityTable<WorklistStudy, 'id'>;
+  details: EntityTable<CachedDetail, 'id'>;
+  outbox: EntityTable<OutboxEntry, 'seq'>;
+  meta: EntityTable<MetaEntry, 'key'>;
+};
+
+export const DB_PREFIX = 'pacs-worklist-';
+
+export function dbNameFor(userId: string): string {
+  return `${DB_PREFIX}${userId}`;
+}
+
+export function openWorklistDb(userId: string): WorklistDb {
+  const db = new Dexie(dbNameFor(userId)) as WorklistDb;
+  db.version(1).stores({
+    studies: 'id, status, priority, receivedAt, assignee.id',
+    details: 'id',
+    outbox: '++seq, &key, studyId, state',
+    meta: 'key',
+  });
+  return db;
+}
+
+export async function getMeta<T>(db: WorklistDb, key: string): Promise<T | undefined> {
+  return (await db.meta.get(key))?.value as T | undefined;
+}
+
+export async function setMeta(db: WorklistDb, key: string, value: unknown): Promise<void> {
+  await db.meta.put({ key, value });
+}
+
+/** Deletes every worklist database on this device (PHI), e.g. at logout. */
+export async function wipeAllWorklistDbs(): Promise<void> {
+  const names = new Set<string>(knownDbNames());
+  try {
+    for (const name of await Dexie.getDatabaseNames()) if (name.startsWith(DB_PREFIX)) names.add(name);
+  } catch {
+    // getDatabaseNames is not available everywhere; the remembered names suffice
+  }
+  await Promise.all([...names].map((name) => Dexie.delete(name)));
+  localStorage.removeItem(KNOWN_DBS);
+}
+
+const KNOWN_DBS = 'pacs.knownDbs';
+export function rememberDb(userId: string): void {
+  const names = new Set(knownDbNames());
+  names.add(dbNameFor(userId));
+  localStorage.setItem(KNOWN_DBS, JSON.stringify([...names]));
+}
+function knownDbNames(): string[] {
+  try {
+    const parsed = JSON.parse(localStorage.getItem(KNOWN_DBS) ?? '[]') as unknown;
+    return Array.isArray(parsed) ? parsed.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The row as the user should see it: the server row with their pending changes applied. */
+export function overlay(row: WorklistStudy, pending: readonly OutboxEntry[], me: { id: string; name: string }): WorklistStudy {
+  let shown = row;
+  for (const entry of pending) {
+    // Conflicts and failures show the server's row (and the conflict view shows the intent).
+    if (entry.state !== 'pending' && entry.state !== 'sending') continue;
+    const p = entry.patch;
+    shown = {
+      ...shown,
+      ...(p.priority !== undefined ? { priority: p.priority } : {}),
+      ...(p.status !== undefined ? { status: p.status } : {}),
+      ...(p.assigneeId !== undefined
+        ? { assignee: p.assigneeId === null ? null : p.assigneeId === me.id ? { id: me.id, name: me.name } : shown.assignee }
+        : {}),
+    };
+  }
+  return shown;
+}

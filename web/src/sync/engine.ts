@@ -1,0 +1,352 @@
+/**
+ * Keeps the device's worklist in step with the server and delivers the user's offline changes.
+ *
+ * Pull: `/api/studies/changes` from the stored cursor (rows upserted, tombstones deleted, cursor
+ * saved in the same transaction). Push: the outbox in order, each PATCH carrying the version the
+ * user saw and an idempotency key. A 409 becomes a conflict the user resolves; a replay the server
+ * had already applied (response lost on the way back) is recognised and counted as delivered.
+ * Nothing is dropped without the user saying so.
+ */
+import { ApiError, type Client, NetworkError } from '../api/client';
+import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
+import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from '../db/db';
+
+export interface SyncStatus {
+  /** The browser says it has a network and the last request reached the API. */
+  online: boolean;
+  syncing: boolean;
+  lastSyncedAt: string | null;
+  lastError: string | null;
+  /** Set when the device refused to store more (QuotaExceededError). */
+  storageError: string | null;
+}
+
+export interface StatArrival {
+  id: string;
+  patientName: string;
+  description: string;
+  at: number;
+}
+
+export interface EngineOptions {
+  pollMs?: number;
+  /** Page size of the delta feed. */
+  pageSize?: number;
+  now?: () => Date;
+  newKey?: () => string;
+}
+
+export function isQuotaError(error: unknown): boolean {
+  let e = error as { name?: string; inner?: unknown } | null | undefined;
+  for (let depth = 0; e && depth < 4; depth++) {
+    if (e.name === 'QuotaExceededError') return true;
+    e = e.inner as typeof e;
+  }
+  return false;
+}
+
+/** The server already shows what the entry asked for (so a replay needs nothing more). */
+export function satisfies(row: WorklistStudy, patch: OutboxEntry['patch']): boolean {
+  if (patch.priority !== undefined && row.priority !== patch.priority) return false;
+  if (patch.status !== undefined && row.status !== patch.status) return false;
+  if (patch.assigneeId !== undefined && (row.assignee?.id ?? null) !== patch.assigneeId) return false;
+  return true;
+}
+
+export class SyncEngine {
+  private status: SyncStatus;
+  private readonly listeners = new Set<() => void>();
+  private readonly arrivalListeners = new Set<(arrivals: StatArrival[]) => void>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly cleanups: (() => void)[] = [];
+  private readonly pollMs: number;
+  private readonly pageSize: number;
+  private readonly now: () => Date;
+  private readonly newKey: () => string;
+
+  constructor(
+    readonly db: WorklistDb,
+    readonly user: { id: string; name: string },
+    private readonly client: Pick<Client, 'request'>,
+    options: EngineOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 4000;
+    this.pageSize = options.pageSize ?? 1000;
+    this.now = options.now ?? (() => new Date());
+    this.newKey = options.newKey ?? (() => crypto.randomUUID());
+    this.status = {
+      online: typeof navigator === 'undefined' ? true : navigator.onLine,
+      syncing: false,
+      lastSyncedAt: null,
+      lastError: null,
+      storageError: null,
+    };
+  }
+
+  // ------------------------------------------------------------------ status store (React)
+
+  getStatus = (): SyncStatus => this.status;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  onStatArrival(listener: (arrivals: StatArrival[]) => void): () => void {
+    this.arrivalListeners.add(listener);
+    return () => this.arrivalListeners.delete(listener);
+  }
+
+  private set(patch: Partial<SyncStatus>): void {
+    this.status = { ...this.status, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Loads the stored state, syncs once and then on `online`, on becoming visible and by polling. */
+  async start(): Promise<void> {
+    this.set({ lastSyncedAt: (await getMeta<string>(this.db, 'lastSyncedAt')) ?? null });
+    if (typeof window !== 'undefined') {
+      const onOnline = () => {
+        this.set({ online: true });
+        void this.syncNow();
+      };
+      const onOffline = () => this.set({ online: false });
+      const onVisible = () => {
+        if (document.visibilityState === 'visible') void this.syncNow();
+      };
+      window.addEventListener('online', onOnline);
+      window.addEventListener('offline', onOffline);
+      document.addEventListener('visibilitychange', onVisible);
+      this.cleanups.push(
+        () => window.removeEventListener('online', onOnline),
+        () => window.removeEventListener('offline', onOffline),
+        () => document.removeEventListener('visibilitychange', onVisible),
+      );
+      if (this.pollMs > 0) {
+        this.timer = setInterval(() => {
+          if (document.visibilityState === 'visible' && navigator.onLine) void this.syncNow();
+        }, this.pollMs);
+      }
+    }
+    void this.syncNow();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.listeners.clear();
+    this.arrivalListeners.clear();
+  }
+
+  /** Push the outbox, then pull the delta feed. Calls while one runs are folded into one more run. */
+  syncNow(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.cycle();
+      } while (this.again && this.status.online);
+    })().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async cycle(): Promise<void> {
+    if (typeof navigator !== 'undefined' && !navigator.onLine) {
+      this.set({ online: false });
+      return;
+    }
+    this.set({ syncing: true });
+    try {
+      await this.push();
+      await this.pull();
+      const at = this.now().toISOString();
+      await this.guardStorage(() => setMeta(this.db, 'lastSyncedAt', at));
+      this.set({ online: true, lastSyncedAt: at, lastError: null });
+    } catch (error) {
+      if (error instanceof NetworkError) this.set({ online: false, lastError: null });
+      else if (isQuotaError(error)) this.set({ storageError: 'This device is out of storage for the worklist.' });
+      else this.set({ lastError: (error as Error).message });
+    } finally {
+      this.set({ syncing: false });
+    }
+  }
+
+  private async guardStorage<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      const result = await write();
+      if (this.status.storageError) this.set({ storageError: null });
+      return result;
+    } catch (error) {
+      if (isQuotaError(error)) {
+        this.set({ storageError: 'This device is out of storage: new data cannot be saved offline. Free space or sync and log out.' });
+      }
+      throw error;
+    }
+  }
+
+  // ------------------------------------------------------------------ pull
+
+  async pull(): Promise<number> {
+    let applied = 0;
+    for (;;) {
+      const cursor = (await getMeta<string>(this.db, 'cursor')) ?? '0';
+      const page = await this.client.request<StudyChanges>(
+        'GET',
+        `/api/studies/changes?cursor=${encodeURIComponent(cursor)}&limit=${this.pageSize}`,
+      );
+      const arrivals: StatArrival[] = [];
+      await this.guardStorage(() =>
+        this.db.transaction('rw', this.db.studies, this.db.details, this.db.meta, async () => {
+          const ids = page.changes.map((c) => c.id);
+          const existing = new Map((await this.db.studies.bulkGet(ids)).filter((r) => r).map((r) => [r!.id, r!]));
+          const puts: WorklistStudy[] = [];
+          const deletes: string[] = [];
+          for (const change of page.changes) {
+            if ('deleted' in change) {
+              deletes.push(change.id);
+              continue;
+            }
+            const before = existing.get(change.id);
+            if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && change.status !== 'final') {
+              arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
+            }
+            puts.push(change);
+          }
+          if (puts.length) await this.db.studies.bulkPut(puts);
+          if (deletes.length) {
+            await this.db.studies.bulkDelete(deletes);
+            await this.db.details.bulkDelete(deletes);
+          }
+          await setMeta(this.db, 'cursor', page.cursor);
+        }),
+      );
+      applied += page.changes.length;
+      if (arrivals.length) for (const listener of this.arrivalListeners) listener(arrivals);
+      if (!page.hasMore) return applied;
+    }
+  }
+
+  // ------------------------------------------------------------------ outbox
+
+  /** Records a change the user made; it shows as pending until the server accepts it. */
+  async enqueue(studyId: string, patch: OutboxEntry['patch'], label: string): Promise<OutboxEntry> {
+    const row = await this.db.studies.get(studyId);
+    if (!row) throw new Error('study is not on this device');
+    const entry: OutboxEntry = {
+      key: this.newKey(),
+      studyId,
+      patch,
+      baseVersion: row.version,
+      label,
+      createdAt: this.now().toISOString(),
+      state: 'pending',
+      attempts: 0,
+    };
+    // Changes on top of the user's own still-pending change keep its base version: they were
+    // made on what the user saw, and are rebased when the earlier one is accepted.
+    entry.seq = await this.guardStorage(() => this.db.outbox.add(entry));
+    void this.syncNow();
+    return entry;
+  }
+
+  /** Sends pending entries in order. One tab at a time (Web Lock) so two tabs never send the same entry. */
+  async push(): Promise<void> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    if (!locks) return this.pushLocked();
+    await locks.request(`pacs-outbox-${this.user.id}`, { ifAvailable: true }, async (lock) => {
+      if (lock) await this.pushLocked();
+    });
+  }
+
+  private async pushLocked(): Promise<void> {
+    const entries = await this.db.outbox.orderBy('seq').toArray();
+    for (const candidate of entries) {
+      // Re-read: an earlier delivery may have rebased this entry.
+      const entry = await this.db.outbox.get(candidate.seq!);
+      if (!entry || (entry.state !== 'pending' && entry.state !== 'sending')) continue;
+      await this.deliver(entry);
+    }
+  }
+
+  private async deliver(entry: OutboxEntry): Promise<void> {
+    const seq = entry.seq!;
+    await this.db.outbox.update(seq, { state: 'sending', attempts: entry.attempts + 1 });
+    let row: WorklistStudy;
+    try {
+      const body: StudyPatch = { ...entry.patch, version: entry.baseVersion };
+      row = await this.client.request<WorklistStudy>('PATCH', `/api/studies/${entry.studyId}`, body, { 'idempotency-key': entry.key });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 409 && error.body.current) {
+        const current = (error.body as unknown as StudyConflict).current;
+        if (satisfies(current, entry.patch)) {
+          // Our earlier attempt did reach the server (its answer was lost): delivered.
+          await this.accepted(entry, current);
+          return;
+        }
+        await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
+          await this.db.outbox.update(seq, { state: 'conflict', serverRow: current, error: error.message });
+          await this.putIfNewer(current);
+        });
+        return;
+      }
+      if (error instanceof ApiError && error.status !== 401) {
+        await this.db.outbox.update(seq, { state: 'failed', error: `${error.message}${error.code ? ` (${error.code})` : ''}` });
+        return;
+      }
+      await this.db.outbox.update(seq, { state: 'pending' });
+      throw error;
+    }
+    await this.accepted(entry, row);
+  }
+
+  private async accepted(entry: OutboxEntry, row: WorklistStudy): Promise<void> {
+    await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
+      await this.db.outbox.delete(entry.seq!);
+      await this.putIfNewer(row);
+      // Later changes the user made on top of this one now stand on the version it produced.
+      const later = await this.db.outbox.where('studyId').equals(entry.studyId).toArray();
+      for (const next of later) {
+        if (next.seq! > entry.seq! && next.baseVersion === entry.baseVersion && next.state === 'pending') {
+          await this.db.outbox.update(next.seq!, { baseVersion: row.version });
+        }
+      }
+    });
+  }
+
+  private async putIfNewer(row: WorklistStudy): Promise<void> {
+    const existing = await this.db.studies.get(row.id);
+    if (!existing || existing.version <= row.version) await this.db.studies.put(row);
+  }
+
+  /** The user's answer to a conflict: apply their change on top of the server's row, or give it up. */
+  async resolveConflict(seq: number, choice: 'apply-mine' | 'discard'): Promise<void> {
+    const entry = await this.db.outbox.get(seq);
+    if (!entry) return;
+    if (choice === 'discard') {
+      await this.db.outbox.delete(seq);
+      return;
+    }
+    const server = entry.serverRow ?? (await this.db.studies.get(entry.studyId));
+    await this.db.outbox.update(seq, {
+      state: 'pending',
+      baseVersion: server?.version ?? entry.baseVersion,
+      serverRow: undefined,
+      error: undefined,
+    });
+    void this.syncNow();
+  }
+
+  async dismissFailed(seq: number): Promise<void> {
+    await this.db.outbox.delete(seq);
+  }
+}

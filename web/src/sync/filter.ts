@@ -1,0 +1,69 @@
+/** Worklist filters, search and sort, on the device's copy (same meaning as the API's query). */
+import { foldForSearch, PRIORITY_RANK, type StudyPriority, type StudyStatus, type WorklistSort } from '@pacs/shared';
+import type { WorklistStudy } from '../api/types';
+
+export interface WorklistFilter {
+  q: string;
+  status: StudyStatus | '';
+  priority: StudyPriority | '';
+  modality: string;
+  assignee: 'all' | 'me' | 'unassigned';
+  dateFrom: string;
+  dateTo: string;
+  sort: WorklistSort;
+}
+
+export const DEFAULT_FILTER: WorklistFilter = {
+  q: '',
+  status: '',
+  priority: '',
+  modality: '',
+  assignee: 'all',
+  dateFrom: '',
+  dateTo: '',
+  sort: 'priority',
+};
+
+const searchText = new WeakMap<WorklistStudy, string>();
+function textOf(row: WorklistStudy): string {
+  let text = searchText.get(row);
+  if (text === undefined) {
+    text = foldForSearch([row.patientName, row.patientId, row.accessionNumber, row.description].join(' '));
+    searchText.set(row, text);
+  }
+  return text;
+}
+
+const dicomDate = (iso: string) => iso.replaceAll('-', '');
+
+export function applyFilter(rows: readonly WorklistStudy[], filter: WorklistFilter, meId: string): WorklistStudy[] {
+  const words = filter.q
+    .split(/\s+/)
+    .map((w) => foldForSearch(w))
+    .filter(Boolean);
+  const from = filter.dateFrom ? dicomDate(filter.dateFrom) : null;
+  const to = filter.dateTo ? dicomDate(filter.dateTo) : null;
+  const out = rows.filter((row) => {
+    if (filter.status && row.status !== filter.status) return false;
+    if (filter.priority && row.priority !== filter.priority) return false;
+    if (filter.modality && !row.modalities.includes(filter.modality)) return false;
+    if (filter.assignee === 'me' && row.assignee?.id !== meId) return false;
+    if (filter.assignee === 'unassigned' && row.assignee !== null) return false;
+    if (from && (!row.studyDate || row.studyDate < from)) return false;
+    if (to && (!row.studyDate || row.studyDate > to)) return false;
+    if (words.length) {
+      const text = textOf(row);
+      for (const word of words) if (!text.includes(word)) return false;
+    }
+    return true;
+  });
+  return sortRows(out, filter.sort);
+}
+
+export function sortRows(rows: WorklistStudy[], sort: WorklistSort): WorklistStudy[] {
+  const byReceived = (a: WorklistStudy, b: WorklistStudy) =>
+    a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  if (sort === 'received_asc') return rows.sort(byReceived);
+  if (sort === 'received_desc') return rows.sort((a, b) => byReceived(b, a));
+  return rows.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || byReceived(a, b));
+}

@@ -1,0 +1,196 @@
+import Dexie from 'dexie';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NetworkError } from '../api/client';
+import { openWorklistDb, overlay, type WorklistDb } from '../db/db';
+import { SyncEngine, satisfies } from '../sync/engine';
+import { FakeServer, makeStudy } from './fake-server';
+
+const ME = { id: '11111111-1111-4111-8111-111111111111', name: 'Dr Me' };
+const OTHER = '22222222-2222-4222-8222-222222222222';
+
+let db: WorklistDb;
+let server: FakeServer;
+let engine: SyncEngine;
+let keys = 0;
+
+beforeEach(async () => {
+  db = openWorklistDb(`test-${crypto.randomUUID()}`);
+  await db.open();
+  server = new FakeServer();
+  server.users.set(ME.id, ME.name);
+  server.users.set(OTHER, 'Dr Other');
+  engine = new SyncEngine(db, ME, { request: server.request }, { pollMs: 0, pageSize: 2, newKey: () => `key-${++keys}` });
+});
+afterEach(async () => {
+  engine.stop();
+  db.close();
+  await Dexie.delete(db.name);
+});
+
+describe('Dexie layer and delta feed', () => {
+  it('pulls every page of the feed, applies tombstones and keeps the cursor', async () => {
+    const rows = [makeStudy(), makeStudy(), makeStudy(), makeStudy(), makeStudy()];
+    for (const r of rows) server.put(r);
+    await engine.pull();
+    expect(await db.studies.count()).toBe(5);
+    const cursor = (await db.meta.get('cursor'))?.value;
+    expect(cursor).toBe('5');
+
+    server.remove(rows[1]!.id);
+    server.edit(rows[2]!.id, { priority: 'urgent' });
+    const applied = await engine.pull();
+    expect(applied).toBe(2);
+    expect(await db.studies.get(rows[1]!.id)).toBeUndefined();
+    expect((await db.studies.get(rows[2]!.id))?.priority).toBe('urgent');
+    expect(await db.studies.count()).toBe(4);
+  });
+
+  it('reports a STAT arrival after the first load, not during it', async () => {
+    server.put(makeStudy({ priority: 'stat' }));
+    const arrivals: string[] = [];
+    engine.onStatArrival((a) => arrivals.push(...a.map((x) => x.id)));
+    await engine.pull();
+    expect(arrivals).toEqual([]);
+    const stat = server.put(makeStudy({ priority: 'stat' }));
+    server.put(makeStudy({ priority: 'routine' }));
+    await engine.pull();
+    expect(arrivals).toEqual([stat.id]);
+  });
+
+  it('syncNow records the last sync time and goes offline on a network error', async () => {
+    server.put(makeStudy());
+    await engine.syncNow();
+    expect(engine.getStatus().lastSyncedAt).not.toBeNull();
+    expect(engine.getStatus().online).toBe(true);
+    server.offline = true;
+    await engine.syncNow();
+    expect(engine.getStatus().online).toBe(false);
+  });
+});
+
+describe('outbox', () => {
+  it('queues changes offline as pending and delivers them when back online', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.offline = true;
+    await engine.enqueue(row.id, { assigneeId: ME.id }, 'assign to me');
+    await engine.syncNow();
+    const pending = await db.outbox.toArray();
+    expect(pending).toHaveLength(1);
+    expect(pending[0]!.state).toBe('pending');
+    expect(server.rows.get(row.id)!.assignee).toBeNull();
+    // shown as the user intends meanwhile
+    expect(overlay((await db.studies.get(row.id))!, pending, ME).assignee?.id).toBe(ME.id);
+
+    server.offline = false;
+    await engine.syncNow();
+    expect(await db.outbox.count()).toBe(0);
+    expect(server.rows.get(row.id)!.assignee?.id).toBe(ME.id);
+    expect((await db.studies.get(row.id))!.assignee?.id).toBe(ME.id);
+    expect(server.patches[0]).toMatchObject({ body: { assigneeId: ME.id, version: 1 }, key: 'key-1' });
+  });
+
+  it('rebases a second offline change on the version the first one produced', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.offline = true;
+    await engine.enqueue(row.id, { assigneeId: ME.id }, 'assign to me');
+    await engine.enqueue(row.id, { priority: 'urgent' }, 'urgent');
+    server.offline = false;
+    await engine.syncNow();
+    expect(await db.outbox.count()).toBe(0);
+    const final = server.rows.get(row.id)!;
+    expect(final).toMatchObject({ priority: 'urgent', version: 3 });
+    expect(final.assignee?.id).toBe(ME.id);
+  });
+
+  it('treats a replay the server already applied as delivered (idempotent)', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.loseNextAnswer = true;
+    await engine.enqueue(row.id, { assigneeId: ME.id }, 'assign to me');
+    await engine.syncNow();
+    expect((await db.outbox.toArray())[0]?.state).toBe('pending');
+    await engine.syncNow();
+    expect(await db.outbox.count()).toBe(0);
+    expect(server.rows.get(row.id)!.version).toBe(2); // applied once
+    const [first, second] = server.patches.map((p) => p.key);
+    expect(first).toMatch(/^key-/);
+    expect(second).toBe(first); // the replay carries the same idempotency key
+  });
+
+  it('turns a 409 into a conflict with the server row, and applies the user’s choice', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.offline = true;
+    await engine.enqueue(row.id, { assigneeId: ME.id }, 'assign to me');
+    server.offline = false;
+    server.edit(row.id, { assignee: { id: OTHER, name: 'Dr Other' } });
+    await engine.push();
+    const [entry] = await db.outbox.toArray();
+    expect(entry!.state).toBe('conflict');
+    expect(entry!.serverRow?.assignee?.id).toBe(OTHER);
+    expect((await db.studies.get(row.id))!.assignee?.id).toBe(OTHER);
+    expect(server.rows.get(row.id)!.assignee?.id).toBe(OTHER);
+
+    await engine.resolveConflict(entry!.seq!, 'apply-mine');
+    await engine.syncNow();
+    expect(await db.outbox.count()).toBe(0);
+    expect(server.rows.get(row.id)!.assignee?.id).toBe(ME.id);
+  });
+
+  it('keeps a conflict until the user discards it', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.edit(row.id, { priority: 'stat' });
+    await engine.enqueue(row.id, { priority: 'urgent' }, 'urgent');
+    await engine.syncNow();
+    await engine.syncNow();
+    const [entry] = await db.outbox.toArray();
+    expect(entry!.state).toBe('conflict');
+    await engine.resolveConflict(entry!.seq!, 'discard');
+    expect(await db.outbox.count()).toBe(0);
+    expect(server.rows.get(row.id)!.priority).toBe('stat');
+  });
+
+  it('keeps a refused change visible as failed', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.forbidden = true;
+    await engine.enqueue(row.id, { priority: 'stat' }, 'stat');
+    await engine.syncNow();
+    const [entry] = await db.outbox.toArray();
+    expect(entry).toMatchObject({ state: 'failed' });
+    expect(entry!.error).toContain('PERMISSION_DENIED');
+  });
+
+  it('shows QuotaExceededError as a storage state instead of crashing', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    const original = db.outbox.add.bind(db.outbox);
+    db.outbox.add = (() =>
+      Promise.reject(Object.assign(new Error('quota'), { name: 'QuotaExceededError' }))) as unknown as typeof db.outbox.add;
+    await expect(engine.enqueue(row.id, { priority: 'stat' }, 'stat')).rejects.toThrow();
+    expect(engine.getStatus().storageError).toMatch(/out of storage/);
+    db.outbox.add = original;
+    await engine.enqueue(row.id, { priority: 'stat' }, 'stat');
+    expect(engine.getStatus().storageError).toBeNull();
+  });
+
+  it('satisfies() compares only the fields a change asks for', () => {
+    const row = makeStudy({ priority: 'stat', assignee: { id: ME.id, name: ME.name } });
+    expect(satisfies(row, { priority: 'stat' })).toBe(true);
+    expect(satisfies(row, { assigneeId: ME.id, priority: 'stat' })).toBe(true);
+    expect(satisfies(row, { assigneeId: null })).toBe(false);
+    expect(satisfies(row, { status: 'in_progress' })).toBe(false);
+  });
+
+  it('a network error leaves the entry pending for the next replay', async () => {
+    const row = server.put(makeStudy());
+    await engine.pull();
+    server.offline = true;
+    await engine.enqueue(row.id, { status: 'in_progress' }, 'start');
+    await expect(engine.push()).rejects.toBeInstanceOf(NetworkError);
+    expect((await db.outbox.toArray())[0]!.state).toBe('pending');
+  });
+});
