@@ -7,11 +7,10 @@
  * Run: pnpm --filter @pacs/api exec tsx bench/orthanc-side-by-side.ts [--studies 10000] [--duration 10]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Op } from 'sequelize';
 import { generateStudy } from '../scripts/demo-studies';
 import { connectDatabase } from '../src/db/connect';
 import { defineModels } from '../src/db/models';
@@ -56,13 +55,21 @@ try {
         accessionNumber: `B${i}`,
         description: `${modality} BENCH`,
         priority: i % 20 === 0 ? 'STAT' : 'ROUTINE',
-        series: [{ modality: modality === 'CT' || modality === 'MR' ? modality : modality, description: 'one', instances: 1, rows: 16, columns: 16, ...(modality === 'CT' ? { bodyPart: 'CHEST' as const } : {}) }],
+        series: [
+          {
+            modality,
+            description: 'one',
+            instances: 1,
+            rows: 16,
+            columns: 16,
+            ...(modality === 'CT' ? { bodyPart: 'CHEST' as const } : {}),
+          },
+        ],
       },
       i,
     );
     const file = path.join(fileDir, `${i}.dcm`);
-    if (i === 0) rmSync(fileDir, { recursive: true, force: true });
-    if (i === 0) (await import('node:fs')).mkdirSync(fileDir, { recursive: true });
+    if (i === 0) mkdirSync(fileDir, { recursive: true });
     writeFileSync(file, study.files[0]!);
     senders[i % 4]!.push(file);
   }
@@ -111,9 +118,15 @@ try {
 
   console.log(`\nMachine: ${machine()}`);
   console.log(`\nIngestion: ${count} single-instance studies, 4 storescu senders, StableAge 1 s`);
-  console.log(`- C-STORE of all instances: ${((stored - started) / 1000).toFixed(1)} s (${Math.round((count / (stored - started)) * 1000)} instances/s)`);
-  console.log(`- first C-STORE to last worklist row: ${((allVisible - started) / 1000).toFixed(1)} s = ${Math.round((count / (allVisible - started)) * 60_000)} studies/min`);
-  console.log(`- webhook received → row committed (${latencies.length} studies with a webhook): p50 ${pct(50)} ms, p95 ${pct(95)} ms, p99 ${pct(99)} ms`);
+  console.log(
+    `- C-STORE of all instances: ${((stored - started) / 1000).toFixed(1)} s (${Math.round((count / (stored - started)) * 1000)} instances/s)`,
+  );
+  console.log(
+    `- first C-STORE to last worklist row: ${((allVisible - started) / 1000).toFixed(1)} s = ${Math.round((count / (allVisible - started)) * 60_000)} studies/min`,
+  );
+  console.log(
+    `- webhook received → row committed (${latencies.length} studies with a webhook): p50 ${pct(50)} ms, p95 ${pct(95)} ms, p99 ${pct(99)} ms`,
+  );
 
   const login = await fetch(`${server.url}/api/auth/login`, {
     method: 'POST',
@@ -137,7 +150,9 @@ try {
     results.push(a, o);
     ratios.push(`| ${title} | ${(a.rps / Math.max(o.rps, 1)).toFixed(1)}× | ${(o.p95 / a.p95).toFixed(1)}× |`);
   }
-  console.log(`\nSide by side, ${count} studies, 50 connections, ${duration} s each (the API also writes an audit row per request; Orthanc does not audit)\n`);
+  console.log(
+    `\nSide by side, ${count} studies, 50 connections, ${duration} s each (the API also writes an audit row per request; Orthanc does not audit)\n`,
+  );
   console.log(table(results));
   console.log(`\n| query | throughput API / Orthanc | p95 Orthanc / API |\n|---|---|---|\n${ratios.join('\n')}`);
 } finally {

@@ -314,6 +314,10 @@ describe('DICOMweb through the API', () => {
     const metadata = await t.app.inject({ url: `${base}/series/${study.series[0]!.seriesInstanceUid}/metadata`, headers: bearer(token) });
     expect(metadata.statusCode).toBe(200);
     expect(metadata.json()).toHaveLength(2);
+    // Bulk data links point at this origin's proxy, never at Orthanc's internal address.
+    const bulk = JSON.stringify(metadata.json()).match(/"BulkDataURI":"([^"]+)"/)?.[1];
+    expect(bulk).toMatch(/^http:\/\/localhost(:80)?\/dicom-web\/studies\//);
+    expect(JSON.stringify(metadata.json())).not.toContain(orthanc.httpUrl);
     const frame = await t.app.inject({
       url: `${base}/series/${study.series[0]!.seriesInstanceUid}/instances/${study.series[0]!.sopInstanceUids[0]}/frames/1`,
       headers: { ...bearer(token), accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' },

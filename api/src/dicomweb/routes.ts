@@ -101,7 +101,11 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
         request.auditRecorded = true;
       }
 
-      const headers: Record<string, string> = {};
+      // Orthanc writes absolute BulkDataURIs from the RFC 7239 Forwarded header: make them point
+      // at this origin's /dicom-web, never at Orthanc's internal address. Orthanc does not unquote
+      // values, so the host goes unquoted and is restricted to host characters.
+      const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
+      const headers: Record<string, string> = { forwarded: `host=${host};proto=${request.protocol === 'https' ? 'https' : 'http'}` };
       for (const name of FORWARDED_REQUEST_HEADERS) {
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
