@@ -59,12 +59,12 @@ async function runSuite() {
     const ok = run(command, commandArgs) === 0;
     results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
   };
-  const vitest = (name, pkg, env = {}) => {
+  const vitest = (name, pkg, env = {}, extraArgs = []) => {
     log(`── ${name}`);
     const report = path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
     const status = run(
       pnpm,
-      ['--filter', pkg, 'exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      ['--filter', pkg, 'exec', 'vitest', 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
       {
         env: { ...process.env, ...env },
       },
