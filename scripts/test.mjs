@@ -12,8 +12,8 @@ import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT
 import { startPostgres } from './postgres.mjs';
 
 // Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
-// (storescu, dcmdump), Chromium for browser tests.
-const TEST_PACKAGES = ['postgresql', 'iproute2', 'orthanc', 'orthanc-dicomweb', 'orthanc-python', 'dcmtk', 'chromium'];
+// (storescu, dcmdump), Chromium for browser tests, nginx (config test) and poppler (PDF text).
+const TEST_PACKAGES = ['postgresql', 'iproute2', 'orthanc', 'orthanc-dicomweb', 'orthanc-python', 'dcmtk', 'chromium', 'nginx', 'poppler-utils'];
 
 function canUseNetns() {
   if (!isRoot() || process.env.PACS_TEST_NETNS === '0') return false;

@@ -57,6 +57,19 @@ export default defineConfig({
       treeshake: { moduleSideEffects: (id: string) => !/[\\/]shared[\\/]src[\\/]/.test(id) && !/[\\/]typebox[\\/]/.test(id) },
     },
   },
+  // Dev server only (issue 7): pre-bundle the image loader's codec glue, or the decode worker hangs
+  // silently (see /work/shared/SETUP-NOTES.md). `vite build` needs nothing special.
+  optimizeDeps: {
+    include: [
+      'dicom-parser',
+      '@cornerstonejs/dicom-image-loader > @cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs',
+      '@cornerstonejs/dicom-image-loader > @cornerstonejs/codec-charls/decodewasmjs',
+      '@cornerstonejs/dicom-image-loader > @cornerstonejs/codec-openjpeg/decodewasmjs',
+      '@cornerstonejs/dicom-image-loader > @cornerstonejs/codec-openjph/wasmjs',
+      '@cornerstonejs/dicom-image-loader > pako',
+    ],
+  },
+  worker: { format: 'es' },
   server: {
     proxy: {
       '/api': 'http://127.0.0.1:3000',

@@ -314,6 +314,8 @@ describe('DICOMweb through the API', () => {
     const metadata = await t.app.inject({ url: `${base}/series/${study.series[0]!.seriesInstanceUid}/metadata`, headers: bearer(token) });
     expect(metadata.statusCode).toBe(200);
     expect(metadata.json()).toHaveLength(2);
+    // A stated length must be the length of the body the browser receives.
+    if (metadata.headers['content-length']) expect(Number(metadata.headers['content-length'])).toBe(metadata.rawPayload.length);
     // Bulk data links point at this origin's proxy, never at Orthanc's internal address.
     const bulk = JSON.stringify(metadata.json()).match(/"BulkDataURI":"([^"]+)"/)?.[1];
     expect(bulk).toMatch(/^http:\/\/localhost(:80)?\/dicom-web\/studies\//);

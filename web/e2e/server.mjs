@@ -9,6 +9,12 @@
  * with `DONE <id> <json>`: {"id":1,"seed":{…StudySeed}} inserts a study through the API's own
  * test helper (api/test/support/studies.ts; there is no HTTP endpoint that creates studies
  * without Orthanc); {"id":2,"seedMany":{"count":N}} inserts N routine studies.
+ *
+ * Optional (viewer e2e, issue 7): with PACS_E2E_ORTHANC=1 a real Orthanc is started too
+ * (api/test/support/orthanc.ts, DICOMweb plugin, free ports) and the API is configured to use it.
+ * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (api/scripts/demo-studies.ts),
+ * C-STOREs it with storescu, ingests it and answers {id, studyInstanceUid, series, files}.
+ * Without PACS_E2E_ORTHANC nothing changes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +28,19 @@ const { seedStudy } = await import(path.join(root, 'api/test/support/studies.ts'
 const { startGateway } = await import(path.join(root, 'scripts/gateway.mjs'));
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-web-e2e-'));
+let orthanc = null;
+const orthancEnv = {};
+if (process.env.PACS_E2E_ORTHANC === '1') {
+  const { startOrthanc } = await import(path.join(root, 'api/test/support/orthanc.ts'));
+  orthanc = await startOrthanc({ stableAge: 1, username: 'pacs-api', password: `e2e-${Math.random().toString(36).slice(2)}` });
+  Object.assign(orthancEnv, {
+    PACS_ORTHANC_URL: orthanc.httpUrl,
+    PACS_ORTHANC_USER: orthanc.username,
+    PACS_ORTHANC_PASSWORD: orthanc.password,
+  });
+}
 const config = loadConfig({
+  ...orthancEnv,
   PACS_ENV: 'development',
   PACS_DATA_DIR: dataDir,
   PACS_API_HOST: '127.0.0.1',
@@ -55,6 +73,7 @@ async function stop() {
   stopping = true;
   gateway.close();
   await app.close().catch(() => undefined);
+  await orthanc?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -80,6 +99,8 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       const ids = [];
       for (let i = 0; i < command.seedMany.count; i++) ids.push((await seedStudy(app, command.seedMany.seed ?? {})).id);
       result = { count: ids.length };
+    } else if (command.dicomStudy) {
+      result = await storeDicomStudy(command.dicomStudy);
     }
     process.stdout.write(`DONE ${command.id} ${JSON.stringify(result ?? null)}\n`);
   } catch (error) {
@@ -87,5 +108,26 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   }
 });
 process.stdin.on('end', stop);
+
+async function storeDicomStudy({ spec, seed = 1 }) {
+  if (!orthanc) throw new Error('start the e2e server with PACS_E2E_ORTHANC=1');
+  const { generateStudy } = await import(path.join(root, 'api/scripts/demo-studies.ts'));
+  const { storeFiles } = await import(path.join(root, 'api/test/support/orthanc.ts'));
+  const study = generateStudy(spec, seed);
+  const stored = await storeFiles(orthanc, study.files);
+  if (stored.stored !== study.files.length) throw new Error(`stored ${stored.stored}/${study.files.length}: ${stored.output.slice(-500)}`);
+  const lookup = await orthanc.request('/tools/lookup', { method: 'POST', body: study.studyInstanceUid });
+  const found = (await lookup.json()).find((r) => r.Type === 'Study');
+  if (!found) throw new Error('study not found in Orthanc after C-STORE');
+  await app.ingestion.ingestor.ingest(found.ID, 'manual');
+  const row = await app.db.models.Study.findOne({ where: { studyInstanceUid: study.studyInstanceUid }, raw: true });
+  if (!row) throw new Error('study not ingested');
+  return {
+    id: row.id,
+    studyInstanceUid: study.studyInstanceUid,
+    series: study.series.map((s) => ({ seriesInstanceUid: s.seriesInstanceUid, instances: s.instances, description: s.description })),
+    files: study.files.length,
+  };
+}
 
 process.stdout.write(`READY ${JSON.stringify({ url, apiPort, dataDir })}\n`);

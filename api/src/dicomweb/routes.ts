@@ -105,7 +105,12 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       // at this origin's /dicom-web, never at Orthanc's internal address. Orthanc does not unquote
       // values, so the host goes unquoted and is restricted to host characters.
       const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-      const headers: Record<string, string> = { forwarded: `host=${host};proto=${request.protocol === 'https' ? 'https' : 'http'}` };
+      const headers: Record<string, string> = {
+        forwarded: `host=${host};proto=${request.protocol === 'https' ? 'https' : 'http'}`,
+        // fetch() would gunzip Orthanc's answer but keep its compressed Content-Length, which a
+        // browser refuses (ERR_CONTENT_LENGTH_MISMATCH). Loopback needs no compression.
+        'accept-encoding': 'identity',
+      };
       for (const name of FORWARDED_REQUEST_HEADERS) {
         const value = request.headers[name];
         if (typeof value === 'string') headers[name] = value;
@@ -118,9 +123,10 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
         throw error;
       }
       reply.code(upstream.status);
+      const recoded = upstream.headers.has('content-encoding');
       for (const name of FORWARDED_RESPONSE_HEADERS) {
         const value = upstream.headers.get(name);
-        if (value) reply.header(name, value);
+        if (value && !(recoded && name === 'content-length')) reply.header(name, value);
       }
       // Patient data: private to this user's browser, revalidated by ETag.
       reply.header('cache-control', 'private, no-cache');

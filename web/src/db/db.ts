@@ -37,11 +37,52 @@ export interface CachedDetail extends StudyDetail {
   cachedAt: string;
 }
 
+/** Issue 7: a study made available offline (metadata encrypted; see web/README.md "Offline studies"). */
+export interface OfflineStudyRow {
+  /** The API's study id. */
+  id: string;
+  studyInstanceUid: string;
+  /** Not PHI: what the list of offline studies shows before decrypting, e.g. "CT · 2026-11-01". */
+  label: string;
+  state: 'downloading' | 'paused' | 'complete' | 'error';
+  totalFrames: number;
+  doneFrames: number;
+  /** Stored bytes (ciphertext) of frames and metadata. */
+  bytes: number;
+  createdAt: number;
+  lastOpenedAt: number;
+  error?: string;
+  /** AES-GCM of the study's DICOM JSON metadata and the worklist row. */
+  iv: Uint8Array<ArrayBuffer>;
+  data: ArrayBuffer;
+}
+
+/** One frame's pixel data (as WADO-RS delivered it, still compressed), encrypted. */
+export interface OfflineFrameRow {
+  /** The frame's WADO-RS path, /dicom-web/studies/…/frames/N (UIDs only). */
+  key: string;
+  studyId: string;
+  transferSyntax: string;
+  iv: Uint8Array<ArrayBuffer>;
+  data: ArrayBuffer;
+  bytes: number;
+}
+
+/** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
+export interface OfflineKeyRow {
+  id: string;
+  key: CryptoKey;
+  notAfter: number;
+}
+
 export type WorklistDb = Dexie & {
   studies: EntityTable<WorklistStudy, 'id'>;
   details: EntityTable<CachedDetail, 'id'>;
   outbox: EntityTable<OutboxEntry, 'seq'>;
   meta: EntityTable<MetaEntry, 'key'>;
+  offlineStudies: EntityTable<OfflineStudyRow, 'id'>;
+  offlineFrames: EntityTable<OfflineFrameRow, 'key'>;
+  offlineKeys: EntityTable<OfflineKeyRow, 'id'>;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -57,6 +98,12 @@ export function openWorklistDb(userId: string): WorklistDb {
     details: 'id',
     outbox: '++seq, &key, studyId, state',
     meta: 'key',
+  });
+  // Issue 7: offline studies live in the same per-user database, so logout's wipe removes them too.
+  db.version(2).stores({
+    offlineStudies: 'id, studyInstanceUid, lastOpenedAt, state',
+    offlineFrames: 'key, studyId',
+    offlineKeys: 'id',
   });
   return db;
 }

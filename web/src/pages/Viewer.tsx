@@ -1,19 +1,21 @@
-import { Link } from '../router';
+/**
+ * /viewer/:studyId (also /viewer?study=…, the worklist's link) → the Cornerstone3D viewer (issue 7).
+ * /viewer alone lists the studies on this device. Everything here is in the lazy viewer chunk.
+ */
+import { usePath } from '../router';
+import { OfflineStudies, ViewerApp } from '../viewer/ViewerApp';
 
-/** Placeholder route: the Cornerstone3D viewer arrives with issue 7, in its own lazy chunk. */
 export default function ViewerPage() {
-  const study = new URLSearchParams(window.location.search).get('study');
+  const path = usePath();
+  const params = new URLSearchParams(window.location.search);
+  const studyId = decodeURIComponent(path.split('/')[2] ?? '') || params.get('study');
+  const source = params.get('source');
+  if (studyId) return <ViewerApp key={studyId} studyId={studyId} prefer={source === 'online' || source === 'offline' ? source : null} />;
   return (
     <section className="page" aria-labelledby="viewer-title">
       <h1 id="viewer-title">Viewer</h1>
-      <p className="placeholder">
-        The diagnostic viewer (Cornerstone3D, online and offline) is built in <strong>issue 7</strong>. This route and its lazy chunk are
-        reserved for it.
-      </p>
-      {study && <p className="muted">Requested study: {study}</p>}
-      <p>
-        <Link href="/worklist">Back to the worklist</Link>
-      </p>
+      <p>Open a study from the worklist. Studies on this device (readable without network):</p>
+      <OfflineStudies />
     </section>
   );
 }

@@ -1,0 +1,30 @@
+/** Viewer budgets. Build-time defaults (VITE_…), overridable per device in localStorage (Settings or DevTools). */
+
+const MB = 1024 * 1024;
+
+function setting(name: string, fallback: number): number {
+  try {
+    const local = Number(localStorage.getItem(`pacs.viewer.${name}`));
+    if (Number.isFinite(local) && local > 0) return local;
+  } catch {
+    // no localStorage (tests)
+  }
+  return fallback;
+}
+
+/**
+ * Decoded-image cache (Cornerstone's cache) in MB. 384 MB suits an iPad-class tablet (Safari kills a tab
+ * near 1–1.5 GB): a 600-image 512×512 CT series decodes to ~300 MB (Int16) and the cache evicts the
+ * least recently used images beyond the budget instead of growing.
+ */
+export function decodedCacheBytes(): number {
+  return setting('cacheMB', Number(import.meta.env.VITE_PACS_VIEWER_CACHE_MB ?? 384)) * MB;
+}
+
+/** Offline studies budget in MB (ciphertext); least recently opened studies are evicted beyond it. */
+export function offlineBudgetBytes(): number {
+  return setting('offlineMB', Number(import.meta.env.VITE_PACS_OFFLINE_STUDIES_MB ?? 4096)) * MB;
+}
+
+/** Parallel frame downloads when making a study available offline. */
+export const DOWNLOAD_CONCURRENCY = 4;
