@@ -13,7 +13,28 @@ import { startPostgres } from './postgres.mjs';
 
 // Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
 // (storescu, dcmdump), Chromium for browser tests, nginx (config test) and poppler (PDF text).
-const TEST_PACKAGES = ['postgresql', 'iproute2', 'orthanc', 'orthanc-dicomweb', 'orthanc-python', 'dcmtk', 'chromium', 'nginx', 'poppler-utils'];
+const TEST_PACKAGES = [
+  'postgresql',
+  'iproute2',
+  'orthanc',
+  'orthanc-dicomweb',
+  'orthanc-python',
+  'dcmtk',
+  'chromium',
+  'nginx',
+  'poppler-utils',
+];
+
+/**
+ * Inside the namespace: loopback, plus a veth pair that leads nowhere. Chromium reports
+ * `navigator.onLine = false` when loopback is the only interface, which would make the PWA think
+ * it is offline; the pair (TEST-NET-1 address, no route out of the namespace) fixes that.
+ */
+const NETNS_SETUP = [
+  'ip link set lo up',
+  '{ ip link add pacs0 type veth peer name pacs1 && ip addr add 192.0.2.1/32 dev pacs0 && ip link set pacs0 up && ip link set pacs1 up; } 2>/dev/null || true',
+  'exec "$0" "$@"',
+].join(' && ');
 
 function canUseNetns() {
   if (!isRoot() || process.env.PACS_TEST_NETNS === '0') return false;
@@ -29,17 +50,7 @@ export async function test(args) {
       log('running the suite in a private network namespace (loopback only)');
       return run(
         'unshare',
-        [
-          '--net',
-          '--',
-          'sh',
-          '-c',
-          'ip link set lo up && exec "$0" "$@"',
-          process.execPath,
-          path.join(ROOT, 'scripts', 'pacs.mjs'),
-          'test',
-          '--inside',
-        ],
+        ['--net', '--', 'sh', '-c', NETNS_SETUP, process.execPath, path.join(ROOT, 'scripts', 'pacs.mjs'), 'test', '--inside'],
         {
           env: { ...process.env, PACS_PNPM: pnpm },
         },

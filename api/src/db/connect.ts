@@ -40,6 +40,7 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
       retry: { max: 5, match: [/SQLITE_BUSY/] },
     });
     configureSqliteConnections(sequelize);
+    serialiseSqliteTransactions(sequelize);
     await sequelize.query('PRAGMA journal_mode=WAL');
     await sequelize.query('PRAGMA synchronous=NORMAL');
   } else if (dialect === 'postgres') {
@@ -76,4 +77,27 @@ function configureSqliteConnections(sequelize: Sequelize): void {
     }
     return connection;
   };
+}
+
+/**
+ * One managed transaction at a time per process on SQLite. SQLite has one writer anyway, and
+ * node-sqlite3 runs every statement on libuv's pool (4 threads): four transactions waiting in
+ * BEGIN IMMEDIATE would hold all four threads while the transaction that owns the write lock
+ * cannot get one to COMMIT, and everything stalls until the busy timeout. Managed transactions
+ * must not nest (none in this code base does).
+ */
+function serialiseSqliteTransactions(sequelize: Sequelize): void {
+  const original = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  const queued = (...args: unknown[]) => {
+    const managed = args.some((arg) => typeof arg === 'function');
+    if (!managed) return original(...args);
+    const run = tail.then(
+      () => original(...args),
+      () => original(...args),
+    );
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  (sequelize as unknown as { transaction: typeof queued }).transaction = queued;
 }

@@ -42,6 +42,7 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
       retry: { max: 5, match: [/SQLITE_BUSY/] },
     });
     configureSqliteConnections(sequelize);
+    serialiseSqliteTransactions(sequelize);
     await sequelize.query('PRAGMA journal_mode=WAL');
   } else if (dialect === 'postgres') {
     const { default: pg } = await import('pg');
@@ -79,4 +80,25 @@ function configureSqliteConnections(sequelize: Sequelize): void {
     }
     return connection;
   };
+}
+
+/**
+ * One managed transaction at a time per process on SQLite: node-sqlite3 runs statements on libuv's
+ * 4-thread pool, and several transactions waiting in BEGIN IMMEDIATE would occupy every thread
+ * while the lock holder waits for one to COMMIT (seen as 10 s stalls locking several documents
+ * at once). Managed transactions here never nest.
+ */
+function serialiseSqliteTransactions(sequelize: Sequelize): void {
+  const original = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
+  let tail: Promise<unknown> = Promise.resolve();
+  const queued = (...args: unknown[]) => {
+    if (!args.some((arg) => typeof arg === 'function')) return original(...args);
+    const run = tail.then(
+      () => original(...args),
+      () => original(...args),
+    );
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  (sequelize as unknown as { transaction: typeof queued }).transaction = queued;
 }
