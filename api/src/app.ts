@@ -3,7 +3,7 @@
  * application's own (database, access control, audit trail, errors), then the capability routes.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import auditRoutes from './audit/routes';
 import authRoutes from './auth/routes';
 import type { Config } from './config';
@@ -20,6 +20,8 @@ import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import security from './plugins/security';
+import reportRoutes from './reports/routes';
+import templateRoutes from './reports/template-routes';
 import userRoutes from './users/routes';
 import { validatorCompiler } from './validation';
 import worklistRoutes from './worklist/routes';
@@ -51,7 +53,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: loggerOptions(config, options.logStream),
     bodyLimit: config.bodyLimit,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -95,6 +97,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(ingestRoutes);
   await app.register(dicomwebRoutes);
   await app.register(systemRoutes);
+  await app.register(templateRoutes);
+  await app.register(reportRoutes);
 
   await app.ready();
   return app;

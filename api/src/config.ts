@@ -36,6 +36,20 @@ export const ENV_SCHEMA = Type.Object({
   PACS_ORTHANC_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   PACS_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key shared with the Orthanc webhook script' })),
   PACS_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 30 }),
+  PACS_SYNC_URL: Type.String({
+    pattern: '^https?://',
+    default: 'http://127.0.0.1:1234',
+    description: "the sync-server's HTTP base (internal API)",
+  }),
+  PACS_SYNC_SERVICE_TOKEN: Type.Optional(Type.String({ minLength: 32, description: "bearer of the sync-server's internal API" })),
+  PACS_SYNC_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  PACS_DOCUMENT_TOKEN_SECRET: Type.Optional(
+    Type.String({ minLength: 32, description: 'HMAC key of document tokens, shared with the sync-server' }),
+  ),
+  PACS_DOCUMENT_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+  PACS_INSTITUTION_NAME: Type.String({ minLength: 1, maxLength: 200, default: 'Radiology Department' }),
+  PACS_INSTITUTION_LOGO: Type.Optional(Type.String({ minLength: 1, description: 'PNG or JPEG file printed in the PDF header' })),
+  PACS_PDF_FONT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'directory with DejaVuSans*.ttf' })),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -75,6 +89,17 @@ export interface Config {
   orthancPassword: string;
   webhookSecret: string;
   reconcileIntervalSeconds: number;
+  syncUrl: string;
+  /** Undefined: the reporting routes that need the sync-server answer 503. */
+  syncServiceToken: string | undefined;
+  syncTimeoutMs: number;
+  documentTokenSecret: string;
+  documentTokenSecretGenerated: boolean;
+  documentTokenTtl: number;
+  institutionName: string;
+  institutionLogo: string | undefined;
+  /** Undefined: the fonts of the `dejavu-fonts-ttf` package. */
+  pdfFontDir: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +139,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (!env.PACS_METRICS_TOKEN) throw new ConfigError('PACS_METRICS_TOKEN: required in production (protects /metrics)');
     if (env.PACS_ORTHANC_URL && !env.PACS_ORTHANC_PASSWORD) throw new ConfigError('PACS_ORTHANC_PASSWORD: required in production');
     if (env.PACS_ORTHANC_URL && !env.PACS_WEBHOOK_SECRET) throw new ConfigError('PACS_WEBHOOK_SECRET: required in production');
+    // Reporting needs both: the sync-server's internal API and the document tokens it verifies.
+    for (const name of ['PACS_SYNC_SERVICE_TOKEN', 'PACS_DOCUMENT_TOKEN_SECRET'] as const) {
+      const value = env[name];
+      if (!value) throw new ConfigError(`${name}: required in production`);
+      if (WEAK_SECRETS.test(value) || new Set(value).size < 10) {
+        throw new ConfigError(`${name}: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)`);
+      }
+    }
   }
   if (!jwtSecret) {
     // Development only: tokens die with the process, which is acceptable for a laptop.
@@ -154,5 +187,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     // Development without a configured secret: webhooks cannot be verified, so none is accepted.
     webhookSecret: env.PACS_WEBHOOK_SECRET ?? randomBytes(32).toString('hex'),
     reconcileIntervalSeconds: env.PACS_RECONCILE_INTERVAL_SECONDS,
+    syncUrl: env.PACS_SYNC_URL.replace(/\/+$/, ''),
+    syncServiceToken: env.PACS_SYNC_SERVICE_TOKEN,
+    syncTimeoutMs: env.PACS_SYNC_TIMEOUT_MS,
+    // Development without a shared key: tokens the sync-server cannot verify (it refuses them).
+    documentTokenSecret: env.PACS_DOCUMENT_TOKEN_SECRET ?? randomBytes(48).toString('base64url'),
+    documentTokenSecretGenerated: !env.PACS_DOCUMENT_TOKEN_SECRET,
+    documentTokenTtl: env.PACS_DOCUMENT_TOKEN_TTL,
+    institutionName: env.PACS_INSTITUTION_NAME,
+    institutionLogo: env.PACS_INSTITUTION_LOGO ? path.resolve(env.PACS_INSTITUTION_LOGO) : undefined,
+    pdfFontDir: env.PACS_PDF_FONT_DIR ? path.resolve(env.PACS_PDF_FONT_DIR) : undefined,
   };
 }

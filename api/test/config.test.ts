@@ -7,6 +7,8 @@ const production = {
   PACS_JWT_SECRET: STRONG_SECRET,
   PACS_ADMIN_PASSWORD: 'a-real-admin-password',
   PACS_METRICS_TOKEN: 'metrics-token-0123456789',
+  PACS_SYNC_SERVICE_TOKEN: 'Zq7Xw2Lk9Pm4Rt6Yb1Nc8Vd3Hf5Gj0Ss',
+  PACS_DOCUMENT_TOKEN_SECRET: 'Kd8Wq3Ze5Rx1Tn7Yu2Io9Pa4Sf6Gh0Jl',
 };
 
 describe('configuration from the environment', () => {
@@ -52,5 +54,9 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: '' })).toThrow(/PACS_ADMIN_PASSWORD/);
     expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: DEV_PASSWORDS.admin })).toThrow(/development default/);
     expect(() => loadConfig({ ...production, PACS_METRICS_TOKEN: '' })).toThrow(/PACS_METRICS_TOKEN/);
+    expect(() => loadConfig({ ...production, PACS_SYNC_SERVICE_TOKEN: '' })).toThrow(/PACS_SYNC_SERVICE_TOKEN/);
+    expect(() => loadConfig({ ...production, PACS_DOCUMENT_TOKEN_SECRET: 'x'.repeat(40) })).toThrow(/too weak/);
+    expect(() => loadConfig({ ...production, PACS_SYNC_SERVICE_TOKEN: '' })).toThrow(/PACS_SYNC_SERVICE_TOKEN/);
+    expect(() => loadConfig({ ...production, PACS_DOCUMENT_TOKEN_SECRET: 'x'.repeat(40) })).toThrow(/too weak/);
   });
 });

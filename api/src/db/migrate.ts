@@ -6,6 +6,7 @@ import type { QueryInterface, Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import * as initial from './migrations/0001-initial';
 import * as worklistFeed from './migrations/0002-worklist-feed';
+import * as reporting from './migrations/0003-reporting';
 
 export interface MigrationContext {
   context: { queryInterface: QueryInterface; sequelize: Sequelize };
@@ -14,6 +15,7 @@ export interface MigrationContext {
 const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-worklist-feed', up: worklistFeed.up },
+  { name: '0003-reporting', up: reporting.up },
 ];
 
 export function migrator(sequelize: Sequelize) {

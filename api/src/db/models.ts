@@ -149,9 +149,32 @@ export interface ReportAttributes extends Timestamps {
   contentHash: string | null;
   version: number;
   deletedAt: Date | null;
+  // Migration 0003 (reporting)
+  /** Study id for the primary report, own id for an addendum: unique (one primary report per study). */
+  primarySlot: string;
+  templateId: string | null;
+  preliminarySignerName: string | null;
+  finalSignerName: string | null;
+  finalAttestation: string | null;
+  finalUpdate: string | null;
+  finalStateVector: string | null;
+  returnedById: string | null;
+  returnedAt: Date | null;
+  finalizingBy: string | null;
+  finalizingAt: Date | null;
 }
 export type ReportRow = Row<
   ReportAttributes,
+  | 'templateId'
+  | 'preliminarySignerName'
+  | 'finalSignerName'
+  | 'finalAttestation'
+  | 'finalUpdate'
+  | 'finalStateVector'
+  | 'returnedById'
+  | 'returnedAt'
+  | 'finalizingBy'
+  | 'finalizingAt'
   | 'id'
   | 'parentReportId'
   | 'status'
@@ -167,6 +190,20 @@ export type ReportRow = Row<
   | 'deletedAt'
   | keyof Timestamps
 >;
+
+export interface TemplateAttributes extends Timestamps {
+  id: string;
+  name: string;
+  /** Comma-separated modality codes. */
+  modalities: string;
+  bodyPart: string;
+  /** JSON array of TemplateSection. */
+  sections: string;
+  builtIn: boolean;
+  retiredAt: Date | null;
+  version: number;
+}
+export type TemplateRow = Row<TemplateAttributes, 'id' | 'bodyPart' | 'builtIn' | 'retiredAt' | 'version' | keyof Timestamps>;
 
 export interface AuditLogAttributes {
   id: CreationOptional<number | string>;
@@ -209,6 +246,7 @@ export interface Models {
   Series: ModelStatic<SeriesRow>;
   Instance: ModelStatic<InstanceRow>;
   Report: ModelStatic<ReportRow>;
+  Template: ModelStatic<TemplateRow>;
   AuditLog: ModelStatic<AuditLogRow>;
 }
 
@@ -361,8 +399,36 @@ export function defineModels(sequelize: Sequelize): Models {
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
       deletedAt: DataTypes.DATE,
+      primarySlot: { type: DataTypes.STRING(36), allowNull: false },
+      templateId: { type: DataTypes.UUID, allowNull: true },
+      preliminarySignerName: { type: DataTypes.STRING(200), allowNull: true },
+      finalSignerName: { type: DataTypes.STRING(200), allowNull: true },
+      finalAttestation: { type: DataTypes.STRING(400), allowNull: true },
+      finalUpdate: { type: DataTypes.TEXT, allowNull: true },
+      finalStateVector: { type: DataTypes.TEXT, allowNull: true },
+      returnedById: { type: DataTypes.UUID, allowNull: true },
+      returnedAt: { type: DataTypes.DATE, allowNull: true },
+      finalizingBy: { type: DataTypes.UUID, allowNull: true },
+      finalizingAt: { type: DataTypes.DATE, allowNull: true },
     },
     { tableName: 'reports', paranoid: true },
+  );
+
+  const Template = sequelize.define<TemplateRow>(
+    'Template',
+    {
+      ...uuidPk,
+      name: { type: DataTypes.STRING(120), allowNull: false },
+      modalities: { type: DataTypes.STRING(64), allowNull: false },
+      bodyPart: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      sections: { type: DataTypes.TEXT, allowNull: false },
+      builtIn: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+      retiredAt: { type: DataTypes.DATE, allowNull: true },
+      version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
+      createdAt: DataTypes.DATE,
+      updatedAt: DataTypes.DATE,
+    },
+    { tableName: 'report_templates' },
   );
 
   const AuditLog = sequelize.define<AuditLogRow>(
@@ -405,5 +471,5 @@ export function defineModels(sequelize: Sequelize): Models {
     { tableName: 'app_state', createdAt: false },
   );
 
-  return { User, RefreshToken, Patient, Study, Series, Instance, Report, AuditLog, Counter, AppState };
+  return { User, RefreshToken, Patient, Study, Series, Instance, Report, Template, AuditLog, Counter, AppState };
 }

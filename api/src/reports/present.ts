@@ -1,0 +1,89 @@
+/** Report rows → API shapes, and the integrity check of signed content. */
+import { type Addendum, isReportLocked, type Report, reportDocumentName, type TemplateSection } from '@pacs/shared';
+import type { ReportAttributes, TemplateAttributes } from '../db/models';
+import { contentHash, type PMNode } from './content';
+
+export const ATTESTATION = 'I have personally reviewed the images and the report, and I approve this report as accurate and complete.';
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+/** true: the stored hash matches the stored content; false: ALARM; null: nothing signed. */
+export function verifyIntegrity(row: ReportAttributes): boolean | null {
+  if (!row.contentHash || !row.finalSignedAt || !row.finalSignerId) return isReportLocked(row.status) ? false : null;
+  const expected = contentHash({
+    reportId: row.id,
+    contentJson: row.contentJson ?? '',
+    contentText: row.contentText ?? '',
+    finalUpdate: row.finalUpdate ?? '',
+    signerId: row.finalSignerId,
+    signerName: row.finalSignerName ?? '',
+    signedAt: new Date(row.finalSignedAt),
+    attestation: row.finalAttestation ?? '',
+  });
+  return expected === row.contentHash && isReportLocked(row.status);
+}
+
+export function storedContent(row: ReportAttributes): { doc: PMNode; sections: { key: string; title: string; text: string }[] } | null {
+  if (!row.contentJson) return null;
+  try {
+    return JSON.parse(row.contentJson) as { doc: PMNode; sections: { key: string; title: string; text: string }[] };
+  } catch {
+    return null;
+  }
+}
+
+export function presentAddendum(row: ReportAttributes, verified: boolean | null): Addendum {
+  const content = storedContent(row);
+  return {
+    id: row.id,
+    studyId: row.studyRef,
+    parentReportId: row.parentReportId ?? null,
+    status: row.status,
+    document: reportDocumentName(row.id),
+    templateId: row.templateId ?? null,
+    authorId: row.authorId,
+    version: row.version,
+    locked: isReportLocked(row.status),
+    preliminarySignature:
+      row.preliminarySignerId && row.preliminarySignedAt
+        ? { userId: row.preliminarySignerId, name: row.preliminarySignerName ?? '', signedAt: iso(row.preliminarySignedAt)! }
+        : null,
+    finalSignature:
+      row.finalSignerId && row.finalSignedAt
+        ? {
+            userId: row.finalSignerId,
+            name: row.finalSignerName ?? '',
+            signedAt: iso(row.finalSignedAt)!,
+            ...(row.finalAttestation ? { attestation: row.finalAttestation } : {}),
+          }
+        : null,
+    returnComment: row.returnComment ?? null,
+    content:
+      content && row.contentHash
+        ? { doc: content.doc, sections: content.sections, text: row.contentText ?? '', hash: row.contentHash }
+        : null,
+    integrity: { verified },
+    createdAt: iso(row.createdAt)!,
+    updatedAt: iso(row.updatedAt)!,
+  };
+}
+
+export function presentReport(row: ReportAttributes, verified: boolean | null, addenda: Addendum[]): Report {
+  return { ...presentAddendum(row, verified), addenda };
+}
+
+export function presentTemplate(row: TemplateAttributes) {
+  return {
+    id: row.id,
+    name: row.name,
+    modalities: row.modalities.split(',').filter(Boolean),
+    bodyPart: row.bodyPart,
+    sections: JSON.parse(row.sections) as TemplateSection[],
+    builtIn: Boolean(row.builtIn ?? false),
+    retired: (row.retiredAt ?? null) !== null,
+    retiredAt: iso(row.retiredAt ?? null),
+    version: row.version ?? 1,
+    createdAt: iso(row.createdAt)!,
+    updatedAt: iso(row.updatedAt)!,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Report templates: list (template:read), create and edit or retire (template:manage). Templates
+ * are never deleted, so a report always knows which template it came from.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ErrorResponse, IdParams, Template, TemplateCreate, TemplateList, TemplateListQuery, TemplatePatch } from '@pacs/shared';
+import type { FastifyInstance } from 'fastify';
+import type { TemplateAttributes } from '../db/models';
+import { conflict, notFound } from '../http-errors';
+import { auditInTransaction } from '../plugins/audit-trail';
+import { presentTemplate } from './present';
+import { writeTransaction } from './transactions';
+
+export default async function templateRoutes(fastify: FastifyInstance) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const { models, sequelize } = app.db;
+  const tags = ['templates'];
+
+  app.get(
+    '/api/templates',
+    {
+      config: { access: 'template:read' },
+      schema: {
+        tags,
+        summary: 'Report templates (active ones unless includeRetired)',
+        querystring: TemplateListQuery,
+        response: { 200: TemplateList },
+      },
+    },
+    async (request) => {
+      const rows = await models.Template.findAll({ order: [['name', 'ASC']], raw: true });
+      const modality = request.query.modality;
+      const items = rows
+        .filter((r) => request.query.includeRetired || r.retiredAt === null)
+        .filter((r) => !modality || r.modalities.split(',').includes(modality))
+        .map(presentTemplate);
+      return { items };
+    },
+  );
+
+  app.post(
+    '/api/templates',
+    {
+      config: { access: 'template:manage', audit: { eventId: 'ApplicationActivity', action: 'C', objectType: 'Template' } },
+      schema: { tags, summary: 'Create a template', body: TemplateCreate, response: { 201: Template, 400: ErrorResponse } },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const row = await writeTransaction(sequelize, async (transaction) => {
+        const created = await models.Template.create(
+          {
+            name: body.name,
+            modalities: [...new Set(body.modalities)].join(','),
+            bodyPart: body.bodyPart ?? '',
+            sections: JSON.stringify(body.sections),
+          },
+          { transaction },
+        );
+        await auditInTransaction(request, transaction, {
+          eventId: 'ApplicationActivity',
+          action: 'C',
+          objectType: 'Template',
+          objectId: created.get('id'),
+          details: { name: body.name },
+        });
+        return created.get();
+      });
+      reply.code(201);
+      return presentTemplate(row);
+    },
+  );
+
+  app.patch(
+    '/api/templates/:id',
+    {
+      config: { access: 'template:manage', audit: { eventId: 'ApplicationActivity', action: 'U', objectType: 'Template' } },
+      schema: {
+        tags,
+        summary: 'Edit or retire a template (send the version you saw)',
+        params: IdParams,
+        body: TemplatePatch,
+        response: { 200: Template, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const patch = request.body;
+      request.auditSubject = { objectId: request.params.id };
+      const row = await writeTransaction(sequelize, async (transaction) => {
+        const template = await models.Template.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
+        if (!template) throw notFound('template not found');
+        const before = template.get();
+        if (before.version !== patch.version) throw conflict('the template changed since you loaded it', 'STALE_VERSION');
+        const changes: Partial<TemplateAttributes> = {};
+        if (patch.name !== undefined) changes.name = patch.name;
+        if (patch.modalities !== undefined) changes.modalities = [...new Set(patch.modalities)].join(',');
+        if (patch.bodyPart !== undefined) changes.bodyPart = patch.bodyPart;
+        if (patch.sections !== undefined) changes.sections = JSON.stringify(patch.sections);
+        if (patch.retired !== undefined) changes.retiredAt = patch.retired ? (before.retiredAt ?? new Date()) : null;
+        await template.update({ ...changes, version: before.version + 1 }, { transaction });
+        await auditInTransaction(request, transaction, {
+          eventId: 'ApplicationActivity',
+          action: 'U',
+          objectType: 'Template',
+          objectId: before.id,
+          details: { fields: Object.keys(changes), ...(patch.retired !== undefined ? { retired: patch.retired } : {}) },
+        });
+        return template.get();
+      });
+      return presentTemplate(row);
+    },
+  );
+}

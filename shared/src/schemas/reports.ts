@@ -1,0 +1,225 @@
+/**
+ * Reports, templates, document sessions: the request and response shapes of the reporting routes.
+ *
+ * The report text itself lives in a Yjs document (`report:<id>`) while it is edited; see
+ * REPORT_DOCUMENT_SHAPE for the shape the API seeds and the web editor must use.
+ */
+import { type Static, Type } from 'typebox';
+import { DOCUMENT_MODES } from '../sync-protocol';
+import { REPORT_STATUSES } from '../workflow';
+import { IsoDateTime, Uuid } from './common';
+
+/**
+ * The Yjs document of a report is what Tiptap's Collaboration extension (y-prosemirror) edits:
+ * `ydoc.getXmlFragment('default')` holding ProseMirror nodes of StarterKit's schema:
+ * `heading` (attribute `level`: 2 for section headings), `paragraph`, `bulletList`, `orderedList`,
+ * `listItem`, text with the marks `bold` and `italic` (Y.XmlText formatting attributes `{ bold: {} }`).
+ * Each section starts with a level-2 heading whose text is the section title.
+ */
+export const REPORT_DOCUMENT_SHAPE = {
+  fragment: 'default',
+  sectionHeadingLevel: 2,
+} as const;
+
+/** Standard sections, in order. Templates may define others. */
+export const REPORT_SECTIONS = [
+  { key: 'clinical-history', title: 'Clinical history' },
+  { key: 'technique', title: 'Technique' },
+  { key: 'comparison', title: 'Comparison' },
+  { key: 'findings', title: 'Findings' },
+  { key: 'impression', title: 'Impression' },
+] as const;
+
+const Base64 = Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: 8 * 1024 * 1024, description: 'standard base64' });
+
+export const ReportStatusSchema = Type.Enum(REPORT_STATUSES);
+
+// ---------------------------------------------------------------- templates
+
+export const TemplateSection = Type.Object(
+  {
+    key: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$' }),
+    title: Type.String({ minLength: 1, maxLength: 80 }),
+    /** Text seeded into the section (e.g. a normal finding). It becomes report text. */
+    defaultText: Type.Optional(Type.String({ maxLength: 20000 })),
+    /** A hint for the editor (shown, never seeded). */
+    placeholder: Type.Optional(Type.String({ maxLength: 400 })),
+    /** Phrases the editor offers to insert. */
+    picklist: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 400 }), { maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+export type TemplateSection = Static<typeof TemplateSection>;
+
+const Modality = Type.String({ pattern: '^[A-Z]{2,4}$' });
+
+export const Template = Type.Object(
+  {
+    id: Uuid,
+    name: Type.String(),
+    modalities: Type.Array(Type.String()),
+    bodyPart: Type.String({ description: 'empty: any body part' }),
+    sections: Type.Array(TemplateSection),
+    builtIn: Type.Boolean(),
+    retired: Type.Boolean(),
+    retiredAt: Type.Union([IsoDateTime, Type.Null()]),
+    version: Type.Integer(),
+    createdAt: IsoDateTime,
+    updatedAt: IsoDateTime,
+  },
+  { $id: 'Template' },
+);
+export type Template = Static<typeof Template>;
+
+export const TemplateListQuery = Type.Object(
+  {
+    modality: Type.Optional(Modality),
+    includeRetired: Type.Optional(Type.Boolean({ default: false })),
+  },
+  { additionalProperties: false },
+);
+export type TemplateListQuery = Static<typeof TemplateListQuery>;
+
+export const TemplateList = Type.Object({ items: Type.Array(Template) });
+export type TemplateList = Static<typeof TemplateList>;
+
+export const TemplateCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 120 }),
+    modalities: Type.Array(Modality, { minItems: 1, maxItems: 10 }),
+    bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
+    sections: Type.Array(TemplateSection, { minItems: 1, maxItems: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type TemplateCreate = Static<typeof TemplateCreate>;
+
+/** Edit or retire (`retired: true`); templates are never deleted. */
+export const TemplatePatch = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1, description: 'the version you saw; a stale one gets 409' }),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+    modalities: Type.Optional(Type.Array(Modality, { minItems: 1, maxItems: 10 })),
+    bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
+    sections: Type.Optional(Type.Array(TemplateSection, { minItems: 1, maxItems: 20 })),
+    retired: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 2 },
+);
+export type TemplatePatch = Static<typeof TemplatePatch>;
+
+// ---------------------------------------------------------------- reports
+
+export const ReportSignature = Type.Object({
+  userId: Uuid,
+  name: Type.String(),
+  signedAt: IsoDateTime,
+  attestation: Type.Optional(Type.String()),
+});
+export type ReportSignature = Static<typeof ReportSignature>;
+
+export const ReportSectionText = Type.Object({ key: Type.String(), title: Type.String(), text: Type.String() });
+export type ReportSectionText = Static<typeof ReportSectionText>;
+
+/** Signed content (final reports only). */
+export const ReportContent = Type.Object({
+  /** ProseMirror JSON of the signed document. */
+  doc: Type.Unknown(),
+  sections: Type.Array(ReportSectionText),
+  text: Type.String(),
+  /** SHA-256 (hex) over the canonical serialisation of content and signature. */
+  hash: Type.String(),
+});
+export type ReportContent = Static<typeof ReportContent>;
+
+export const ReportIntegrity = Type.Object({
+  /** null: nothing signed yet; true: the stored hash matches; false: ALARM, content was altered. */
+  verified: Type.Union([Type.Boolean(), Type.Null()]),
+});
+
+const reportFields = {
+  id: Uuid,
+  studyId: Uuid,
+  parentReportId: Type.Union([Uuid, Type.Null()]),
+  status: ReportStatusSchema,
+  document: Type.String({ description: 'Yjs document name, report:<id>' }),
+  templateId: Type.Union([Uuid, Type.Null()]),
+  authorId: Uuid,
+  version: Type.Integer(),
+  locked: Type.Boolean(),
+  preliminarySignature: Type.Union([ReportSignature, Type.Null()]),
+  finalSignature: Type.Union([ReportSignature, Type.Null()]),
+  returnComment: Type.Union([Type.String(), Type.Null()]),
+  content: Type.Union([ReportContent, Type.Null()]),
+  integrity: ReportIntegrity,
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+};
+
+export const Addendum = Type.Object(reportFields, { $id: 'Addendum' });
+export type Addendum = Static<typeof Addendum>;
+
+export const Report = Type.Object({ ...reportFields, addenda: Type.Array(Addendum) }, { $id: 'Report' });
+export type Report = Static<typeof Report>;
+
+export const ReportCreate = Type.Object({ templateId: Type.Optional(Uuid) }, { additionalProperties: false });
+export type ReportCreate = Static<typeof ReportCreate>;
+
+export const ReportSubmit = Type.Object(
+  { version: Type.Optional(Type.Integer({ minimum: 1, description: 'the version you saw; a stale one gets 409' })) },
+  { additionalProperties: false },
+);
+export type ReportSubmit = Static<typeof ReportSubmit>;
+
+export const ReportReturn = Type.Object(
+  {
+    comment: Type.String({ minLength: 1, maxLength: 4000 }),
+    version: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type ReportReturn = Static<typeof ReportReturn>;
+
+export const ReportFinalize = Type.Object(
+  {
+    /** Y.encodeStateVector of the document the attending reviewed. */
+    stateVector: Base64,
+    /** Y.encodeSnapshot(Y.snapshot(doc)) of that document: also catches deletions not seen. Recommended. */
+    snapshot: Type.Optional(Base64),
+  },
+  { additionalProperties: false },
+);
+export type ReportFinalize = Static<typeof ReportFinalize>;
+
+export const AddendumCreate = Type.Object(
+  { text: Type.Optional(Type.String({ maxLength: 20000, description: 'initial text (e.g. from late edits), one paragraph per line' })) },
+  { additionalProperties: false },
+);
+export type AddendumCreate = Static<typeof AddendumCreate>;
+
+export const ReportSession = Type.Object({
+  token: Type.String({ description: 'document token for the sync-server (query parameter `token`)' }),
+  document: Type.String(),
+  mode: Type.Enum(DOCUMENT_MODES),
+  expiresAt: IsoDateTime,
+});
+export type ReportSession = Static<typeof ReportSession>;
+
+export const ReportLateEdits = Type.Object({
+  lateEdits: Type.Array(
+    Type.Object({ id: Type.String(), userId: Type.String(), userName: Type.String(), receivedAt: IsoDateTime, update: Base64 }),
+  ),
+});
+export type ReportLateEdits = Static<typeof ReportLateEdits>;
+
+/** 409 of finalize when the document holds edits the attending has not seen: nothing was locked. */
+export const ReportConflict = Type.Object({
+  statusCode: Type.Literal(409),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.String(),
+  requestId: Type.Optional(Type.String()),
+  /** The server's state vector (base64) when code is UNSEEN_UPDATES. */
+  stateVector: Type.Optional(Type.String()),
+});
+export type ReportConflict = Static<typeof ReportConflict>;
