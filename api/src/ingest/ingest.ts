@@ -41,7 +41,7 @@ function findPriority(tags: Record<string, unknown>): string {
   return '';
 }
 
-/** At most N ingests at once: a burst of stable studies must not pile up write transactions. */
+/** At most N ingests at once, so a burst of stable studies does not flood Orthanc or the pool. */
 class Slots {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
@@ -60,7 +60,8 @@ class Slots {
 
 export class Ingestor {
   private readonly inFlight = new Map<string, Promise<IngestOutcome>>();
-  private readonly slots = new Slots(2);
+  // Fetching from Orthanc overlaps; the database writes queue (one SQLite transaction at a time).
+  private readonly slots = new Slots(6);
 
   constructor(
     private readonly models: Models,
