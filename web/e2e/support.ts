@@ -24,16 +24,28 @@ export const CHROMIUM_ARGS = [
 export const ADMIN = { email: 'admin@pacs.local', password: 'pacs-admin-dev-password' };
 export const RADIOLOGIST = { email: 'radiologist@pacs.local', password: 'pacs-radiologist-dev-password' };
 
+export interface DicomStudy {
+  id: string;
+  studyInstanceUid: string;
+  series: { seriesInstanceUid: string; instances: number; description: string }[];
+  files: number;
+}
+
 export interface System {
   url: string;
   pid: number;
   seed(seed: Record<string, unknown>): Promise<{ id: string; version: number }>;
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
+  /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
+  storeStudy(spec: Record<string, unknown>, seed?: number): Promise<DicomStudy>;
   stop(): Promise<void>;
 }
 
-/** Builds web/dist if missing, then starts API + gateway (e2e/server.mjs) on free ports. */
-export async function startSystem(): Promise<System> {
+/**
+ * Builds web/dist if missing, then starts API + gateway (e2e/server.mjs) on free ports; with
+ * `orthanc: true` also a real Orthanc behind the API (PACS_E2E_ORTHANC=1).
+ */
+export async function startSystem(options: { orthanc?: boolean } = {}): Promise<System> {
   if (!existsSync(path.join(WEB, 'dist', 'index.html'))) {
     const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build'], { cwd: WEB, stdio: 'inherit' });
     if (build.status !== 0) throw new Error('vite build failed');
@@ -41,15 +53,17 @@ export async function startSystem(): Promise<System> {
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
   const child: ChildProcessWithoutNullStreams = spawn(tsx, [path.join(WEB, 'e2e', 'server.mjs')], {
     cwd: path.join(ROOT, 'api'),
-    env: { ...process.env, PACS_LOG_LEVEL: 'warn' },
+    env: { ...process.env, PACS_LOG_LEVEL: 'warn', ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}) },
   });
+  let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
     if (process.env.E2E_VERBOSE) process.stderr.write(chunk);
   });
   const waiting = new Map<number, (value: unknown) => void>();
   let nextId = 1;
   const ready = new Promise<{ url: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`e2e server exited early (${code})`)));
+    child.once('exit', (code) => reject(new Error(`e2e server exited early (${code}): ${stderr}`)));
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)) as { url: string });
       const done = /^DONE (\d+) (.*)$/.exec(line);
@@ -81,6 +95,7 @@ export async function startSystem(): Promise<System> {
     seedMany: async (count, seed) => {
       await command({ seedMany: { count, seed } });
     },
+    storeStudy: (spec, seed = 1) => command({ dicomStudy: { spec, seed } }) as Promise<DicomStudy>,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -3,83 +3,14 @@
  * Orthanc (PACS_E2E_ORTHANC=1) so studies go the whole way: generated DICOM → C-STORE → ingestion →
  * /dicom-web proxy → Cornerstone3D in Chromium.
  */
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import readline from 'node:readline';
 import type { Page } from 'playwright-core';
-import { WEB } from './support';
+import { type System, startSystem } from './support';
 
-const ROOT = path.resolve(WEB, '..');
+export type { DicomStudy } from './support';
+export type ViewerSystem = System;
 
-export interface DicomStudy {
-  id: string;
-  studyInstanceUid: string;
-  series: { seriesInstanceUid: string; instances: number; description: string }[];
-  files: number;
-}
-
-export interface ViewerSystem {
-  url: string;
-  storeStudy(spec: Record<string, unknown>, seed?: number): Promise<DicomStudy>;
-  stop(): Promise<void>;
-}
-
-export async function startViewerSystem(): Promise<ViewerSystem> {
-  if (!existsSync(path.join(WEB, 'dist', 'index.html'))) {
-    const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build'], { cwd: WEB, stdio: 'inherit' });
-    if (build.status !== 0) throw new Error('vite build failed');
-  }
-  const child: ChildProcessWithoutNullStreams = spawn(
-    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-    [path.join(WEB, 'e2e', 'server.mjs')],
-    {
-      cwd: path.join(ROOT, 'api'),
-      env: { ...process.env, PACS_LOG_LEVEL: 'warn', PACS_E2E_ORTHANC: '1' },
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-    if (process.env.E2E_VERBOSE) process.stderr.write(chunk);
-  });
-  const waiting = new Map<number, (value: unknown) => void>();
-  let nextId = 1;
-  const { url } = await new Promise<{ url: string }>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`e2e server exited early (${code}): ${stderr}`)));
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('READY ')) resolve(JSON.parse(line.slice(6)) as { url: string });
-      const done = /^DONE (\d+) (.*)$/.exec(line);
-      if (done) waiting.get(Number(done[1]))?.(JSON.parse(done[2]!));
-    });
-  });
-  for (;;) {
-    const response = await fetch(`${url}/health/ready`).catch(() => null);
-    if (response?.ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const command = (body: Record<string, unknown>) =>
-    new Promise<unknown>((resolve, reject) => {
-      const id = nextId++;
-      waiting.set(id, (value) => {
-        waiting.delete(id);
-        const error = (value as { error?: string } | null)?.error;
-        if (error) reject(new Error(error));
-        else resolve(value);
-      });
-      child.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
-    });
-  return {
-    url,
-    storeStudy: (spec, seed = 1) => command({ dicomStudy: { spec, seed } }) as Promise<DicomStudy>,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
+/** The e2e system with a real Orthanc, so studies go generated DICOM → C-STORE → ingestion → viewer. */
+export const startViewerSystem = () => startSystem({ orthanc: true });
 
 export interface ViewerState {
   index: number;

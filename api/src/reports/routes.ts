@@ -51,7 +51,6 @@ import { signDocumentToken } from './document-token';
 import { defaultFontDir, type PdfReportPart, renderReportPdf } from './pdf';
 import { ATTESTATION, presentAddendum, presentReport, storedContent, verifyIntegrity } from './present';
 import { SyncClient, SyncServerError, unavailable } from './sync-client';
-import { writeTransaction } from './transactions';
 
 class ReportConflictError extends HttpError {
   constructor(
@@ -226,7 +225,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         throw syncFailure(error);
       }
       try {
-        const created = await writeTransaction(sequelize, async (transaction) => {
+        const created = await sequelize.transaction(async (transaction) => {
           const row = await models.Report.create(
             { id, studyRef: study.id, primarySlot: study.id, status: 'draft', authorId: principal.userId, templateId },
             { transaction },
@@ -356,7 +355,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const updated = await writeTransaction(sequelize, async (transaction) => {
+      const updated = await sequelize.transaction(async (transaction) => {
         const report = await loadReport(request.params.id, transaction);
         const row = report.get();
         const study = await loadStudy(row.studyRef, transaction);
@@ -407,7 +406,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const updated = await writeTransaction(sequelize, async (transaction) => {
+      const updated = await sequelize.transaction(async (transaction) => {
         const report = await loadReport(request.params.id, transaction);
         const row = report.get();
         const study = await loadStudy(row.studyRef, transaction);
@@ -499,7 +498,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     snapshot: string | undefined,
   ) {
     // 1. claim
-    const claim = await writeTransaction(sequelize, async (transaction) => {
+    const claim = await sequelize.transaction(async (transaction) => {
       const report = await loadReport((request.params as { id: string }).id, transaction);
       const row = report.get();
       const study = (await loadStudy(row.studyRef)).get();
@@ -571,7 +570,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         signedAt,
         attestation: ATTESTATION,
       });
-      const result = await writeTransaction(sequelize, async (transaction) => {
+      const result = await sequelize.transaction(async (transaction) => {
         const report = await loadReport(claim.reportId, transaction);
         const row = report.get();
         if (row.finalizingBy !== principal.userId || row.version !== claim.version) {
@@ -661,7 +660,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       } catch (error) {
         throw syncFailure(error);
       }
-      const created = await writeTransaction(sequelize, async (transaction) => {
+      const created = await sequelize.transaction(async (transaction) => {
         const row = await models.Report.create(
           { id, studyRef: study.id, parentReportId: parent.id, primarySlot: id, status: 'draft', authorId: principal.userId },
           { transaction },

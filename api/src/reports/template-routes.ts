@@ -9,7 +9,6 @@ import type { TemplateAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { presentTemplate } from './present';
-import { writeTransaction } from './transactions';
 
 export default async function templateRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -46,7 +45,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const body = request.body;
-      const row = await writeTransaction(sequelize, async (transaction) => {
+      const row = await sequelize.transaction(async (transaction) => {
         const created = await models.Template.create(
           {
             name: body.name,
@@ -85,7 +84,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
     async (request) => {
       const patch = request.body;
       request.auditSubject = { objectId: request.params.id };
-      const row = await writeTransaction(sequelize, async (transaction) => {
+      const row = await sequelize.transaction(async (transaction) => {
         const template = await models.Template.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
         if (!template) throw notFound('template not found');
         const before = template.get();
