@@ -108,7 +108,13 @@ async function runSuite() {
   try {
     vitest('shared', '@pacs/shared');
     vitest('api on SQLite', '@pacs/api');
-    if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' });
+    // Again on PostgreSQL, without the files that never touch the API's database (Orthanc alone,
+    // config, docs, deployment files, Swagger UI): they already ran above.
+    const databaseFree = ['orthanc-*', 'config', 'docs', 'deployment-*', 'mssql-ddl', 'swagger-ui'].flatMap((name) => [
+      '--exclude',
+      `test/${name}.test.ts`,
+    ]);
+    if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' }, databaseFree);
     vitest('sync-server', '@pacs/sync-server', pgEnv);
     vitest('web', '@pacs/web');
     // End to end in Debian's Chromium against the real API and gateway, on the built app.
