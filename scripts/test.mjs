@@ -12,7 +12,8 @@ import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT
 import { startPostgres } from './postgres.mjs';
 
 // Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
-// (storescu, dcmdump), Chromium for browser tests, nginx (config test) and poppler (PDF text).
+// (storescu, dcmdump, dcm2pnm), Chromium for browser tests, nginx (config test), poppler (PDF text),
+// Redis (sync-server scale-out) and Orthanc's own Web Viewer (the viewer's peer in benchmarks).
 const TEST_PACKAGES = [
   'postgresql',
   'iproute2',
@@ -23,6 +24,8 @@ const TEST_PACKAGES = [
   'chromium',
   'nginx',
   'poppler-utils',
+  'redis-server',
+  'orthanc-webviewer',
 ];
 
 /**
