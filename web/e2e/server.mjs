@@ -58,7 +58,7 @@ const api = { host: '127.0.0.1', port: apiPort };
 const gateway = await startGateway({
   port: 0,
   host: '127.0.0.1',
-  webRoot: path.join(root, 'web', 'dist'),
+  webRoot: process.env.PACS_WEB_DIST ?? path.join(root, 'web', 'dist'),
   upstreams: [
     ['/api', api],
     ['/health', api],

@@ -9,6 +9,8 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 export const WEB = path.resolve(import.meta.dirname, '..');
 const ROOT = path.resolve(WEB, '..');
 
+/** The built app under test; PACS_WEB_DIST lets parallel work build and test its own copy. */
+const WEB_DIST = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
 export const CHROMIUM_PATH = process.env.PACS_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -46,14 +48,17 @@ export interface System {
  * `orthanc: true` also a real Orthanc behind the API (PACS_E2E_ORTHANC=1).
  */
 export async function startSystem(options: { orthanc?: boolean } = {}): Promise<System> {
-  if (!existsSync(path.join(WEB, 'dist', 'index.html'))) {
-    const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build'], { cwd: WEB, stdio: 'inherit' });
+  if (!existsSync(path.join(WEB_DIST, 'index.html'))) {
+    const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--outDir', WEB_DIST, '--emptyOutDir'], {
+      cwd: WEB,
+      stdio: 'inherit',
+    });
     if (build.status !== 0) throw new Error('vite build failed');
   }
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
   const child: ChildProcessWithoutNullStreams = spawn(tsx, [path.join(WEB, 'e2e', 'server.mjs')], {
     cwd: path.join(ROOT, 'api'),
-    env: { ...process.env, PACS_LOG_LEVEL: 'warn', ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}) },
+    env: { ...process.env, PACS_WEB_DIST: WEB_DIST, PACS_LOG_LEVEL: 'warn', ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}) },
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
