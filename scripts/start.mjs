@@ -95,6 +95,7 @@ export async function start() {
   const pnpm = ensurePnpm();
   installNodeModules(pnpm);
   ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python'], 'Orthanc, the image archive');
+  ensureDebianPackages(['fonts-droid-fallback'], 'CJK glyphs in report PDFs');
   mkdirSync(dataDir, { recursive: true });
   const secrets = developmentSecrets();
   const firstRun = !existsSync(path.join(dataDir, 'demo-studies-loaded'));

@@ -13,7 +13,8 @@ import { startPostgres } from './postgres.mjs';
 
 // Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
 // (storescu, dcmdump, dcm2pnm), Chromium for browser tests, nginx (config test), poppler (PDF text),
-// Redis (sync-server scale-out) and Orthanc's own Web Viewer (the viewer's peer in benchmarks).
+// Redis (sync-server scale-out), Orthanc's own Web Viewer (the viewer's peer in benchmarks) and a
+// CJK font (report PDFs).
 const TEST_PACKAGES = [
   'postgresql',
   'iproute2',
@@ -26,6 +27,7 @@ const TEST_PACKAGES = [
   'poppler-utils',
   'redis-server',
   'orthanc-webviewer',
+  'fonts-droid-fallback',
 ];
 
 /**

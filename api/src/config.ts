@@ -50,6 +50,9 @@ export const ENV_SCHEMA = Type.Object({
   PACS_INSTITUTION_NAME: Type.String({ minLength: 1, maxLength: 200, default: 'Radiology Department' }),
   PACS_INSTITUTION_LOGO: Type.Optional(Type.String({ minLength: 1, description: 'PNG or JPEG file printed in the PDF header' })),
   PACS_PDF_FONT_DIR: Type.Optional(Type.String({ minLength: 1, description: 'directory with DejaVuSans*.ttf' })),
+  PACS_PDF_FALLBACK_FONTS: Type.Optional(
+    Type.String({ minLength: 1, description: 'colon-separated font files for glyphs DejaVu lacks (CJK), tried in order' }),
+  ),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -100,6 +103,8 @@ export interface Config {
   institutionLogo: string | undefined;
   /** Undefined: the fonts of the `dejavu-fonts-ttf` package. */
   pdfFontDir: string | undefined;
+  /** Font files tried, in order, for characters DejaVu has no glyph for. */
+  pdfFallbackFonts: string[];
 }
 
 export class ConfigError extends Error {
@@ -107,6 +112,12 @@ export class ConfigError extends Error {
 }
 
 /** Names of every variable the API reads (for docs and tests). */
+/** Debian's fonts-droid-fallback: Han and kana (the full face), then Hangul (the smaller face has it). */
+export const DEFAULT_PDF_FALLBACK_FONTS = [
+  '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf',
+  '/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf',
+];
+
 export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
 
 const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
@@ -197,5 +208,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     institutionName: env.PACS_INSTITUTION_NAME,
     institutionLogo: env.PACS_INSTITUTION_LOGO ? path.resolve(env.PACS_INSTITUTION_LOGO) : undefined,
     pdfFontDir: env.PACS_PDF_FONT_DIR ? path.resolve(env.PACS_PDF_FONT_DIR) : undefined,
+    pdfFallbackFonts: env.PACS_PDF_FALLBACK_FONTS
+      ? env.PACS_PDF_FALLBACK_FONTS.split(':')
+          .filter(Boolean)
+          .map((p) => path.resolve(p))
+      : DEFAULT_PDF_FALLBACK_FONTS,
   };
 }

@@ -1,14 +1,19 @@
 /**
- * PDF export with pdfkit and embedded DejaVu fonts (Latin, Greek, Cyrillic, Hebrew, Armenian,
- * Georgian and more; from the `dejavu-fonts-ttf` npm package, or PACS_PDF_FONT_DIR). Report text is
- * drawn as text runs, never interpreted: HTML or PDF syntax in a report prints as written.
+ * PDF export with pdfkit and embedded DejaVu fonts (Latin, Greek, Cyrillic, Hebrew, Arabic,
+ * Armenian, Georgian and more; from the `dejavu-fonts-ttf` npm package, or PACS_PDF_FONT_DIR), plus
+ * fallback fonts for what DejaVu lacks (CJK: Debian's fonts-droid-fallback by default, or
+ * PACS_PDF_FALLBACK_FONTS). Text that needs a fallback font or holds right-to-left script goes
+ * through pdf-text.ts; the rest through pdfkit's own wrapping. Report text is drawn as text runs,
+ * never interpreted: HTML or PDF syntax in a report prints as written.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { formatPersonName, normaliseDicomDate } from '@pacs/shared';
 import PDFDocument from 'pdfkit';
+import { DEFAULT_PDF_FALLBACK_FONTS } from '../config';
 import type { PMNode } from './content';
+import { drawParagraph, type FallbackFont, isolate, loadFallbackFont, needsLayout, primaryCoverage, type Run } from './pdf-text';
 
 export interface PdfSignature {
   label: string;
@@ -42,9 +47,11 @@ interface Fonts {
   bold: Buffer;
   italic: Buffer;
   boldItalic: Buffer;
+  covers: (codePoint: number) => boolean;
 }
 
 let cachedFonts: { dir: string; fonts: Fonts } | null = null;
+let cachedFallbacks: { key: string; fonts: { name: string; data: Buffer; font: FallbackFont }[] } | null = null;
 let cachedLogo: { path: string; data: Buffer | null } | null = null;
 
 export function defaultFontDir(): string {
@@ -61,8 +68,25 @@ function loadFonts(dir: string): Fonts {
     italic: read('DejaVuSans-Oblique.ttf'),
     boldItalic: read('DejaVuSans-BoldOblique.ttf'),
   };
-  cachedFonts = { dir, fonts };
-  return fonts;
+  const withCoverage = { ...fonts, covers: primaryCoverage(fonts.regular) };
+  cachedFonts = { dir, fonts: withCoverage };
+  return withCoverage;
+}
+
+/** Fallback font files that exist, in order; a missing default is skipped (its glyphs print as boxes). */
+function loadFallbacks(paths: string[]) {
+  const key = paths.join('\0');
+  if (cachedFallbacks?.key !== key) {
+    const fonts = paths
+      .filter((p) => existsSync(p))
+      .map((p, i) => {
+        const data = readFileSync(p);
+        const name = `fallback${i}`;
+        return { name, data, font: loadFallbackFont(name, data) };
+      });
+    cachedFallbacks = { key, fonts };
+  }
+  return cachedFallbacks.fonts;
 }
 
 function loadLogo(logoPath: string | undefined): Buffer | null {
@@ -73,14 +97,34 @@ function loadLogo(logoPath: string | undefined): Buffer | null {
   return cachedLogo.data;
 }
 
+/**
+ * DICOM PN with its ideographic group as well (Japanese and Korean sites fill it):
+ * "Yamada^Tarou=山田^太郎" prints as "Yamada, Tarou (山田 太郎)".
+ */
+function personNameForPrint(pn: string): string {
+  const alphabetic = formatPersonName(pn);
+  const ideographic = (pn.split('=')[1] ?? '')
+    .split('^')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .join(' ');
+  if (!ideographic) return alphabetic;
+  return alphabetic ? `${alphabetic} (${ideographic})` : ideographic;
+}
+
 const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const dicomDate = (d: string | null) => {
   const n = normaliseDicomDate(d);
   return n ? `${n.slice(0, 4)}-${n.slice(4, 6)}-${n.slice(6, 8)}` : '—';
 };
 
-export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDir()): Promise<Buffer> {
+export function renderReportPdf(
+  input: PdfInput,
+  fontDir: string = defaultFontDir(),
+  fallbackFontPaths: string[] = DEFAULT_PDF_FALLBACK_FONTS,
+): Promise<Buffer> {
   const fonts = loadFonts(fontDir);
+  const fallbacks = loadFallbacks(fallbackFontPaths);
   const doc = new PDFDocument({
     size: 'A4',
     margins: { top: 56, bottom: 64, left: 56, right: 56 },
@@ -91,6 +135,21 @@ export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDi
   doc.registerFont('b', fonts.bold);
   doc.registerFont('i', fonts.italic);
   doc.registerFont('bi', fonts.boldItalic);
+  for (const f of fallbacks) doc.registerFont(f.name, f.data);
+  const fallbackFonts = fallbacks.map((f) => f.font);
+  /** Writes runs as one paragraph at (x, doc.y): pdfkit's wrapping for plain text, pdf-text.ts otherwise. */
+  const write = (runs: Run[], x: number, w: number) => {
+    if (runs.some((r) => needsLayout(r.text, fonts.covers))) {
+      drawParagraph(doc, runs, x, w, fonts.covers, fallbackFonts);
+      return;
+    }
+    runs.forEach((run, i) => {
+      const last = i === runs.length - 1;
+      doc.font(run.font);
+      if (i === 0) doc.text(run.text, x, doc.y, { width: w, continued: !last });
+      else doc.text(run.text, { continued: !last });
+    });
+  };
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const done = new Promise<Buffer>((resolve, reject) => {
@@ -111,11 +170,9 @@ export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDi
       // an unreadable logo must not stop the export
     }
   }
-  doc
-    .font('b')
-    .fontSize(15)
-    .fillColor('#000')
-    .text(input.institutionName, left + (logo ? 130 : 0), headerTop, { width: width - (logo ? 130 : 0) });
+  doc.fontSize(15).fillColor('#000');
+  doc.y = headerTop;
+  write([{ text: input.institutionName, font: 'b' }], left + (logo ? 130 : 0), width - (logo ? 130 : 0));
   doc
     .font('r')
     .fontSize(10)
@@ -143,21 +200,23 @@ export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDi
 
   // Patient and study block (two columns)
   const rows: [string, string, string, string][] = [
-    ['Patient', formatPersonName(input.patient.name) || '—', 'Study', input.study.description || '—'],
+    ['Patient', personNameForPrint(input.patient.name) || '—', 'Study', input.study.description || '—'],
     ['Patient ID', input.patient.id || '—', 'Study date', dicomDate(input.study.date)],
     ['Birth date', dicomDate(input.patient.birthDate), 'Accession', input.study.accession || '—'],
     ['Sex', input.patient.sex || '—', 'Modality', input.study.modalities.join(', ') || '—'],
-    ['Status', input.status, 'Referring', formatPersonName(input.study.referringPhysician) || '—'],
+    ['Status', input.status, 'Referring', personNameForPrint(input.study.referringPhysician) || '—'],
   ];
   doc.fillColor('#000').fontSize(9);
   const col = width / 2;
   for (const [k1, v1, k2, v2] of rows) {
     const y = doc.y;
     doc.font('b').text(`${k1}:`, left, y, { width: 70 });
-    doc.font('r').text(v1, left + 72, y, { width: col - 76 });
+    doc.y = y;
+    write([{ text: v1, font: 'r' }], left + 72, col - 76);
     const y1 = doc.y;
     doc.font('b').text(`${k2}:`, left + col, y, { width: 70 });
-    doc.font('r').text(v2, left + col + 72, y, { width: col - 72 });
+    doc.y = y;
+    write([{ text: v2, font: 'r' }], left + col + 72, col - 72);
     doc.y = Math.max(y1, doc.y) + 1;
   }
   doc.moveDown(0.6);
@@ -172,14 +231,22 @@ export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDi
   const part = (p: PdfReportPart, isAddendum: boolean) => {
     if (isAddendum) {
       doc.moveDown(0.8);
-      doc.font('b').fontSize(13).fillColor('#000').text(p.title, left, doc.y, { width });
+      doc.fontSize(13).fillColor('#000');
+      write([{ text: p.title, font: 'b' }], left, width);
       doc.moveDown(0.3);
     }
     for (const node of p.doc.content ?? []) block(node, 0);
     doc.moveDown(0.6);
     for (const s of p.signatures) {
-      doc.font('b').fontSize(9).fillColor('#000').text(`${s.label}: `, left, doc.y, { width, continued: true });
-      doc.font('r').text(`${s.name}, ${utc(s.signedAt)}`);
+      doc.fontSize(9).fillColor('#000');
+      write(
+        [
+          { text: `${s.label}: `, font: 'b' },
+          { text: `${isolate(s.name)}, ${utc(s.signedAt)}`, font: 'r' },
+        ],
+        left,
+        width,
+      );
       if (s.attestation) doc.font('i').fontSize(8.5).fillColor('#333').text(s.attestation, left, doc.y, { width });
     }
     if (p.hash) doc.font('r').fontSize(7).fillColor('#666').text(`Content SHA-256: ${p.hash}`, left, doc.y, { width });
@@ -204,12 +271,7 @@ export function renderReportPdf(input: PdfInput, fontDir: string = defaultFontDi
       doc.font('r').text(' ', x, doc.y, { width: w });
       return;
     }
-    runs.forEach((run, i) => {
-      const last = i === runs.length - 1;
-      doc.font(run.font);
-      if (i === 0) doc.text(run.text, x, doc.y, { width: w, continued: !last });
-      else doc.text(run.text, { continued: !last });
-    });
+    write(runs, x, w);
   };
 
   const block = (node: PMNode, depth: number) => {

@@ -12,9 +12,19 @@ import type { Models } from '../db/models';
 
 const REFRESH_MS = 250;
 
+/**
+ * One round trip, because the counter's row lock is held from here to COMMIT and every other
+ * writer waits for it: callers take the number as late as they can (last statements before commit).
+ */
 export async function nextChangeSeq(models: Models, transaction: Transaction): Promise<number> {
-  await models.Counter.increment('value', { by: 1, where: { name: 'worklist' }, transaction });
-  const row = await models.Counter.findByPk('worklist', { transaction, raw: true });
+  const sequelize = models.Counter.sequelize!;
+  const sql =
+    sequelize.getDialect() === 'mssql'
+      ? "UPDATE counters SET value = value + 1 OUTPUT inserted.value WHERE name = 'worklist'"
+      : // PostgreSQL and SQLite (3.35+) both have UPDATE … RETURNING.
+        "UPDATE counters SET value = value + 1 WHERE name = 'worklist' RETURNING value";
+  const [rows] = (await sequelize.query(sql, { transaction, raw: true })) as [Array<{ value: number | string }>, unknown];
+  const row = rows[0];
   if (!row) throw new Error('counters row "worklist" is missing (migration 0002)');
   const seq = Number(row.value);
   transaction.afterCommit(() => changeSequenceOf(models).committed(seq));
