@@ -497,22 +497,23 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     stateVector: string,
     snapshot: string | undefined,
   ) {
-    // 1. claim
-    const claim = await sequelize.transaction(async (transaction) => {
-      const report = await loadReport((request.params as { id: string }).id, transaction);
-      const row = report.get();
-      const study = (await loadStudy(row.studyRef)).get();
-      subjectOf(request, row, study);
-      check(row.status, 'finalize', request);
-      if (row.parentReportId) {
-        const parent = await models.Report.findByPk(row.parentReportId, { transaction, raw: true });
-        if (!parent || !isReportLocked(parent.status)) throw conflict('the original report is not final', 'TRANSITION_NOT_ALLOWED');
-      }
-      refuseWhileFinalizing(row);
-      const version = row.version + 1;
-      await report.update({ finalizingBy: principal.userId, finalizingAt: new Date(), version }, { transaction });
-      return { reportId: row.id, version };
-    });
+    // 1. claim: plain reads, then one conditional UPDATE on (id, version, status). A concurrent
+    // claim or transition bumps the version first, so exactly one claimant's UPDATE matches.
+    const row = (await loadReport((request.params as { id: string }).id)).get();
+    const study = (await loadStudy(row.studyRef)).get();
+    subjectOf(request, row, study);
+    check(row.status, 'finalize', request);
+    if (row.parentReportId) {
+      const parent = await models.Report.findByPk(row.parentReportId, { raw: true });
+      if (!parent || !isReportLocked(parent.status)) throw conflict('the original report is not final', 'TRANSITION_NOT_ALLOWED');
+    }
+    refuseWhileFinalizing(row);
+    const claim = { reportId: row.id, version: row.version + 1 };
+    const [claimed] = await models.Report.update(
+      { finalizingBy: principal.userId, finalizingAt: new Date(), version: claim.version },
+      { where: { id: row.id, version: row.version, status: row.status } },
+    );
+    if (claimed !== 1) throw conflict('the report changed while you were signing it', 'FINALIZE_IN_PROGRESS');
     const name = reportDocumentName(claim.reportId);
     const release = async () => {
       try {
@@ -596,14 +597,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           },
           { transaction },
         );
-        if (row.parentReportId) {
-          const parent = await loadReport(row.parentReportId, transaction);
-          const step = reportTransition(parent.get('status'), 'addendum-finalized', 'system');
-          if (!step.ok) throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
-          await parent.update({ status: step.to, version: parent.get('version') + 1 }, { transaction });
-        } else {
-          await followStudy(study, 'report-finalized', transaction);
-        }
         await auditInTransaction(request, transaction, {
           eventId: 'PatientRecord',
           action: 'U',
@@ -613,6 +606,15 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           studyUid: study.get('studyInstanceUid'),
           details: { transition: 'finalize', from: row.status, to, hash, addendum: row.parentReportId !== null },
         });
+        if (row.parentReportId) {
+          const parent = await loadReport(row.parentReportId, transaction);
+          const step = reportTransition(parent.get('status'), 'addendum-finalized', 'system');
+          if (!step.ok) throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
+          await parent.update({ status: step.to, version: parent.get('version') + 1 }, { transaction });
+        } else {
+          // Last: it takes the worklist counter's lock, which every other writer waits for until COMMIT.
+          await followStudy(study, 'report-finalized', transaction);
+        }
         return { row: report.get(), study: study.get() };
       });
       return present(request, result.row, result.study);
@@ -795,6 +797,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
             generatedAt: new Date(),
           },
           fontDir,
+          config.pdfFallbackFonts,
         ));
       if (cacheKey && !cached) {
         if (pdfCache.size >= 64) pdfCache.delete(pdfCache.keys().next().value as string);
