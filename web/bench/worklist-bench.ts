@@ -15,7 +15,8 @@ const RUNS = 7;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function initialJsGzip(): { files: string[]; gzipBytes: number } {
-  const dist = path.join(WEB, 'dist');
+  // The same build the system under test serves (startSystem honours PACS_WEB_DIST too).
+  const dist = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
   const html = readFileSync(path.join(dist, 'index.html'), 'utf8');
   const files = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.js)"/g)].map((m) => m[1]!);
   const gzipBytes = files.reduce((sum, f) => sum + gzipSync(readFileSync(path.join(dist, f))).length, 0);

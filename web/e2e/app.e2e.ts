@@ -3,7 +3,7 @@
  * one browser for the file; tests run in order and build on each other (the radiologist's
  * device goes offline, queues changes, comes back).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -18,6 +18,7 @@ import {
   seriousViolations,
   signIn,
   startSystem,
+  WEB_DIST,
 } from './support';
 
 interface Row {
@@ -32,6 +33,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let profileDir: string | undefined;
+let newBuildDir: string | undefined;
 const seeded: string[] = [];
 
 beforeAll(async () => {
@@ -57,6 +59,7 @@ afterAll(async () => {
   await context?.close();
   await browser?.close();
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  if (newBuildDir) rmSync(newBuildDir, { recursive: true, force: true });
   await system?.stop();
 });
 
@@ -91,6 +94,24 @@ describe('web app end to end', () => {
     await expect.poll(() => rows().count()).toBe(6);
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(() => rows().count()).toBe(12);
+  });
+
+  it('shows a colleague’s change through the event stream, well before the fallback poll', async () => {
+    const connection = page.getByTestId('connection');
+    await expect.poll(() => connection.getAttribute('data-live'), { timeout: 20_000 }).toBe('true');
+    const nudgesBefore = Number(await connection.getAttribute('data-nudges'));
+    const target = seeded[9]!;
+    expect(await rowFor(target).getAttribute('data-priority')).toBe('routine');
+    const admin = await apiLogin(system.url, ADMIN);
+    const { study } = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
+    const changedAt = Date.now();
+    await admin.call('PATCH', `/api/studies/${target}`, { priority: 'urgent', version: study.version });
+    await expect.poll(() => rowFor(target).getAttribute('data-priority'), { timeout: 10_000 }).toBe('urgent');
+    // While the stream is up the engine does not poll at all (the fallback poll is every 30 s):
+    // the change came in through a nudge, in well under the poll interval.
+    expect(Date.now() - changedAt).toBeLessThan(10_000);
+    expect(Number(await connection.getAttribute('data-nudges'))).toBeGreaterThan(nudgesBefore);
+    expect(await connection.getAttribute('data-live')).toBe('true');
   });
 
   it('has a valid manifest, is installable and the service worker controls the page', async () => {
@@ -222,6 +243,147 @@ describe('web app end to end', () => {
     await residentPage.getByRole('heading', { name: 'Report' }).waitFor();
     await expectNoSeriousA11yIssues(residentPage);
     await residentContext.close();
+  });
+
+  it('admin creates, edits and retires a report template, with the API’s validation shown inline', async () => {
+    const adminContext = await browser.newContext({ viewport: { width: 1366, height: 1024 } });
+    const adminPage = await adminContext.newPage();
+    await signIn(adminPage, system.url, ADMIN);
+    await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
+    await adminPage.getByRole('tab', { name: 'Report templates' }).click();
+    await adminPage.getByTestId('templates-table').locator('tbody tr').first().waitFor();
+    await adminPage.getByRole('button', { name: 'New template' }).click();
+
+    const name = `E2E MR knee ${Date.now()}`;
+    const form = adminPage.getByRole('form', { name: 'New report template' });
+    await form.getByLabel('Name', { exact: true }).fill(name);
+    await form.getByLabel('Modalities', { exact: true }).fill('M1'); // not a DICOM modality code
+    await form.getByLabel('Body part', { exact: true }).fill('KNEE');
+    const findings = form.locator('[data-section-key="findings"]');
+    await findings.getByLabel('Default text', { exact: true }).fill('No joint effusion.');
+    await findings.getByLabel('Pick-list phrases (one per line)').fill('Meniscal tear.\nACL intact.');
+    await form
+      .locator('[data-section-key="clinical-history"]')
+      .getByLabel('Placeholder (hint, never inserted)')
+      .fill('Why was it requested?');
+    await form.getByRole('button', { name: 'Create template' }).click();
+    // The server refuses the modality; its reason appears at the field, not as a crash.
+    await expect.poll(() => form.getByLabel('Modalities', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    expect(await form.getByTestId('field-error').first().textContent()).toContain('must match pattern');
+    await expectNoSeriousA11yIssues(adminPage);
+
+    await form.getByLabel('Modalities', { exact: true }).fill('MR');
+    await form.getByRole('button', { name: 'Create template' }).click();
+    const row = (n: string) => adminPage.locator(`tr[data-template-name="${n}"]`);
+    await row(name).waitFor();
+    const admin = await apiLogin(system.url, ADMIN);
+    type Template = {
+      id: string;
+      name: string;
+      modalities: string[];
+      bodyPart: string;
+      version: number;
+      retired: boolean;
+      sections: { key: string; defaultText?: string; placeholder?: string; picklist?: string[] }[];
+    };
+    const find = async (n: string, includeRetired = false) =>
+      (await admin.call<{ items: Template[] }>('GET', `/api/templates?includeRetired=${includeRetired}`)).items.find((t) => t.name === n);
+    const created = await find(name);
+    expect(created).toMatchObject({ modalities: ['MR'], bodyPart: 'KNEE', version: 1 });
+    expect(created!.sections.map((s) => s.key)).toEqual(['clinical-history', 'technique', 'comparison', 'findings', 'impression']);
+    expect(created!.sections[3]).toMatchObject({ defaultText: 'No joint effusion.', picklist: ['Meniscal tear.', 'ACL intact.'] });
+    expect(created!.sections[0]).toMatchObject({ placeholder: 'Why was it requested?' });
+
+    await adminPage.getByRole('button', { name: `Edit ${name}` }).click();
+    const editForm = adminPage.getByRole('form', { name: `Edit template ${name}` });
+    const renamed = `${name} v2`;
+    await editForm.getByLabel('Name', { exact: true }).fill(renamed);
+    await editForm.locator('[data-section-key="impression"]').getByLabel('Default text', { exact: true }).fill('Normal MRI of the knee.');
+    await editForm.getByRole('button', { name: 'Save template' }).click();
+    await row(renamed).waitFor();
+    const edited = await find(renamed);
+    expect(edited).toMatchObject({ id: created!.id, version: 2 });
+    expect(edited!.sections[4]).toMatchObject({ defaultText: 'Normal MRI of the knee.' });
+    expect(edited!.sections[3]).toMatchObject({ defaultText: 'No joint effusion.' });
+
+    await adminPage.getByRole('button', { name: `Retire ${renamed}` }).click();
+    await row(renamed).waitFor({ state: 'detached' });
+    expect(await find(renamed)).toBeUndefined();
+    expect(await find(renamed, true)).toMatchObject({ retired: true, version: 3 });
+    await adminPage.getByLabel('Show retired templates').check();
+    await expect.poll(() => row(renamed).getAttribute('data-retired')).toBe('true');
+    await expectNoSeriousA11yIssues(adminPage);
+    await adminContext.close();
+  });
+
+  it('offers "a new version is ready — reload" when a new service worker waits, and swaps only on the user’s click', async () => {
+    await page.goto(`${system.url}/worklist`);
+    await rows().first().waitFor();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active !== null)).toBe(true);
+    // A new build on the same origin: a copy of the app whose service worker differs by a byte
+    // (what every deploy changes: the precache revisions in sw.js).
+    newBuildDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-newbuild-'));
+    cpSync(WEB_DIST, newBuildDir, { recursive: true });
+    appendFileSync(path.join(newBuildDir, 'sw.js'), '\n// e2e: a newer build\n');
+    await system.useWebRoot(newBuildDir);
+    await page.evaluate(() => {
+      (window as unknown as { pageBeforeUpdate: boolean }).pageBeforeUpdate = true;
+    });
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update());
+    const prompt = page.getByRole('status').filter({ hasText: 'A new version is ready.' });
+    await prompt.waitFor({ timeout: 30_000 });
+    // Nothing was swapped under the user: same page, the new worker waits.
+    expect(await page.evaluate(() => (window as unknown as { pageBeforeUpdate?: boolean }).pageBeforeUpdate)).toBe(true);
+    expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting !== null)).toBe(true);
+    await expectNoSeriousA11yIssues(page);
+
+    await prompt.getByRole('button', { name: 'Reload' }).click();
+    await page.waitForFunction(() => !(window as unknown as { pageBeforeUpdate?: boolean }).pageBeforeUpdate);
+    await rows().first().waitFor();
+    const after = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.getRegistration();
+      return { waiting: registration?.waiting ?? null, controlled: navigator.serviceWorker.controller !== null };
+    });
+    expect(after).toEqual({ waiting: null, controlled: true });
+    expect(await page.getByText('A new version is ready.').count()).toBe(0);
+  });
+
+  it('locks the device after the offline limit and shows no patient data', async () => {
+    await page.goto(`${system.url}/worklist`);
+    await rows().first().waitFor();
+    // The last server confirmation was 13 hours ago (the limit is 12 h).
+    await page.evaluate(() => {
+      const stored = JSON.parse(localStorage.getItem('pacs.lastSession') ?? '{}') as { verifiedAt: string };
+      stored.verifiedAt = new Date(Date.now() - 13 * 3_600_000).toISOString();
+      localStorage.setItem('pacs.lastSession', JSON.stringify(stored));
+    });
+    await context.setOffline(true);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Offline session limit reached' }).waitFor();
+    // textContent, not innerText: hidden text (screen-reader only, collapsed) counts too.
+    const text = (await page.locator('body').textContent()) ?? '';
+    for (const phi of ['Patient', 'Test', 'E2E-', 'CT CHEST', 'MR BRAIN', 'Urgent']) expect(text).not.toContain(phi);
+    expect(await rows().count()).toBe(0);
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+    await expectNoSeriousA11yIssues(page);
+    // Back online the session is confirmed again (the refresh cookie is still valid) and the data returns.
+    await context.setOffline(false);
+    // The app tries by itself on `online`; if that attempt raced the network coming up, the user's
+    // "Try to reconnect" is the way back, as it would be on the ward.
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    const reconnect = page.getByRole('button', { name: 'Try to reconnect' });
+    await expect
+      .poll(
+        async () => {
+          if ((await nav.count()) > 0) return 'signed in';
+          if ((await reconnect.count()) > 0) await reconnect.click({ timeout: 2000 }).catch(() => undefined);
+          return (await page.locator('main').textContent())?.slice(0, 120);
+        },
+        { timeout: 20_000 },
+      )
+      .toBe('signed in');
+    await expect.poll(() => rows().count()).toBeGreaterThan(0);
   });
 
   it('logout wipes the worklist databases from the device', async () => {

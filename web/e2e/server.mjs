@@ -15,8 +15,13 @@
  * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (api/scripts/demo-studies.ts),
  * C-STOREs it with storescu, ingests it and answers {id, studyInstanceUid, series, files}.
  * Without PACS_E2E_ORTHANC nothing changes.
+ * Also with Orthanc: {"orthancInfo":true} answers Orthanc's URL and credentials (loopback; tests upload
+ * corpus files over REST with them); {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in
+ * Orthanc and answers {id, orthancId}. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -31,6 +36,8 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-web-e2e-'));
 let orthanc = null;
 const orthancEnv = {};
 if (process.env.PACS_E2E_ORTHANC === '1') {
+  // Opt-in (benchmarks): also load Orthanc's own Web Viewer plugin (orthanc/config.ts reads PACS_ORTHANC_WEBVIEWER).
+  if (process.env.PACS_E2E_ORTHANC_WEBVIEWER === '1') process.env.PACS_ORTHANC_WEBVIEWER = '1';
   const { startOrthanc } = await import(path.join(root, 'api/test/support/orthanc.ts'));
   orthanc = await startOrthanc({ stableAge: 1, username: 'pacs-api', password: `e2e-${Math.random().toString(36).slice(2)}` });
   Object.assign(orthancEnv, {
@@ -39,8 +46,17 @@ if (process.env.PACS_E2E_ORTHANC === '1') {
     PACS_ORTHANC_PASSWORD: orthanc.password,
   });
 }
+const syncEnabled = process.env.PACS_E2E_SYNC === '1';
+const syncSecrets = syncEnabled
+  ? {
+      PACS_DOCUMENT_TOKEN_SECRET: `e2e-document-${Math.random().toString(36).slice(2)}-0123456789abcdefghijklmnop`,
+      PACS_SYNC_SERVICE_TOKEN: `e2e-service-${Math.random().toString(36).slice(2)}-0123456789abcdefghijklmnop`,
+    }
+  : {};
+const syncPort = syncEnabled ? await freePort() : 0;
 const config = loadConfig({
   ...orthancEnv,
+  ...(syncEnabled ? { ...syncSecrets, PACS_SYNC_URL: `http://127.0.0.1:${syncPort}` } : {}),
   PACS_ENV: 'development',
   PACS_DATA_DIR: dataDir,
   PACS_API_HOST: '127.0.0.1',
@@ -53,16 +69,21 @@ const config = loadConfig({
 });
 const app = await buildApp(config);
 await app.listen({ host: '127.0.0.1', port: 0 });
+let syncChild = null;
+if (syncEnabled) syncChild = await startSync();
 const apiPort = app.server.address().port;
 const api = { host: '127.0.0.1', port: apiPort };
+// {"useWebRoot": dir} switches the gateway to another build (the update-prompt e2e test).
+let webRoot = process.env.PACS_WEB_DIST ?? path.join(root, 'web', 'dist');
 const gateway = await startGateway({
   port: 0,
   host: '127.0.0.1',
-  webRoot: process.env.PACS_WEB_DIST ?? path.join(root, 'web', 'dist'),
+  webRoot: () => webRoot,
   upstreams: [
     ['/api', api],
     ['/health', api],
     ['/dicom-web', api],
+    ...(syncEnabled ? [['/sync', { host: '127.0.0.1', port: syncPort }]] : []),
   ],
 });
 const url = `http://127.0.0.1:${gateway.address().port}`;
@@ -72,6 +93,7 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   gateway.close();
+  await stopSync(false).catch(() => undefined);
   await app.close().catch(() => undefined);
   await orthanc?.stop().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
@@ -99,8 +121,20 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       const ids = [];
       for (let i = 0; i < command.seedMany.count; i++) ids.push((await seedStudy(app, command.seedMany.seed ?? {})).id);
       result = { count: ids.length };
+    } else if (command.restartSync) {
+      if (!syncEnabled) throw new Error('start the e2e server with PACS_E2E_SYNC=1');
+      await stopSync(Boolean(command.restartSync.crash));
+      syncChild = await startSync();
+      result = { port: syncPort };
+    } else if (command.useWebRoot) {
+      webRoot = command.useWebRoot;
+      result = { webRoot };
     } else if (command.dicomStudy) {
       result = await storeDicomStudy(command.dicomStudy);
+    } else if (command.orthancInfo) {
+      result = orthancInfo();
+    } else if (command.ingestStudy) {
+      result = await ingestStudy(command.ingestStudy.studyInstanceUid);
     }
     process.stdout.write(`DONE ${command.id} ${JSON.stringify(result ?? null)}\n`);
   } catch (error) {
@@ -128,6 +162,94 @@ async function storeDicomStudy({ spec, seed = 1 }) {
     series: study.series.map((s) => ({ seriesInstanceUid: s.seriesInstanceUid, instances: s.instances, description: s.description })),
     files: study.files.length,
   };
+}
+
+/** Orthanc's address and credentials, for tests that upload files over REST or open Orthanc's own viewer (loopback only). */
+function orthancInfo() {
+  if (!orthanc) throw new Error('start the e2e server with PACS_E2E_ORTHANC=1');
+  return {
+    httpUrl: orthanc.httpUrl,
+    username: orthanc.username,
+    password: orthanc.password,
+    dicomPort: orthanc.dicomPort,
+    aet: orthanc.aet,
+  };
+}
+
+/** Ingests a study already in Orthanc (stored by the test itself) and answers the API's study id. */
+async function ingestStudy(studyInstanceUid) {
+  if (!orthanc) throw new Error('start the e2e server with PACS_E2E_ORTHANC=1');
+  const lookup = await orthanc.request('/tools/lookup', { method: 'POST', body: studyInstanceUid });
+  const found = (await lookup.json()).find((r) => r.Type === 'Study');
+  if (!found) throw new Error(`study ${studyInstanceUid} not found in Orthanc`);
+  await app.ingestion.ingestor.ingest(found.ID, 'manual');
+  const row = await app.db.models.Study.findOne({ where: { studyInstanceUid }, raw: true });
+  if (!row) throw new Error('study not ingested');
+  return { id: row.id, orthancId: found.ID };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The real sync-server on the API's database; resolves once it listens. */
+function startSync() {
+  // One process (not the tsx CLI, which forks a child a SIGKILL would orphan).
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: path.join(root, 'sync-server'),
+    env: {
+      ...process.env,
+      ...syncSecrets,
+      PACS_ENV: 'test',
+      PACS_SYNC_HOST: '127.0.0.1',
+      PACS_SYNC_PORT: String(syncPort),
+      DATABASE_URL: config.databaseUrl,
+      PACS_LOG_LEVEL: 'info',
+      // Browser tests and benchmarks type fast and open several tabs per user.
+      PACS_SYNC_MAX_MESSAGES_PER_SECOND: '5000',
+      PACS_SYNC_MAX_CONNECTIONS_PER_USER: '100',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`sync-server did not start: ${output.slice(-2000)}`)), 60_000);
+    const onExit = (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sync-server exited (${code}): ${output.slice(-2000)}`));
+    };
+    child.once('exit', onExit);
+    child.stderr.on('data', (chunk) => {
+      output = (output + chunk.toString()).slice(-4000);
+    });
+    child.stdout.on('data', (chunk) => {
+      output = (output + chunk.toString()).slice(-4000);
+      if (output.includes('"msg":"listening"')) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
+        resolve(child);
+      }
+    });
+  });
+}
+
+function stopSync(crash) {
+  const child = syncChild;
+  syncChild = null;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(crash ? 'SIGKILL' : 'SIGTERM');
+  });
 }
 
 process.stdout.write(`READY ${JSON.stringify({ url, apiPort, dataDir })}\n`);

@@ -10,7 +10,7 @@ export const WEB = path.resolve(import.meta.dirname, '..');
 const ROOT = path.resolve(WEB, '..');
 
 /** The built app under test; PACS_WEB_DIST lets parallel work build and test its own copy. */
-const WEB_DIST = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
+export const WEB_DIST = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
 export const CHROMIUM_PATH = process.env.PACS_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -33,6 +33,14 @@ export interface DicomStudy {
   files: number;
 }
 
+export interface OrthancInfo {
+  httpUrl: string;
+  username: string;
+  password: string;
+  dicomPort: number;
+  aet: string;
+}
+
 export interface System {
   url: string;
   pid: number;
@@ -40,14 +48,23 @@ export interface System {
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
   storeStudy(spec: Record<string, unknown>, seed?: number): Promise<DicomStudy>;
+  /** Serve another build from now on (same origin): a "new version" for the update prompt. */
+  useWebRoot(dir: string): Promise<void>;
+  /** Orthanc's loopback URL and credentials (only with `orthanc: true`). */
+  orthancInfo(): Promise<OrthancInfo>;
+  /** Ingests a study the test stored into Orthanc itself; answers the API's study id. */
+  ingestStudy(studyInstanceUid: string): Promise<{ id: string; orthancId: string }>;
+  /** Stops the sync-server (SIGTERM, or SIGKILL with `crash`) and starts it again (only with `sync: true`). */
+  restartSync(options?: { crash?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * Builds web/dist if missing, then starts API + gateway (e2e/server.mjs) on free ports; with
- * `orthanc: true` also a real Orthanc behind the API (PACS_E2E_ORTHANC=1).
+ * `orthanc: true` also a real Orthanc behind the API (PACS_E2E_ORTHANC=1); with `sync: true` the
+ * real sync-server behind `/sync` (PACS_E2E_SYNC=1).
  */
-export async function startSystem(options: { orthanc?: boolean } = {}): Promise<System> {
+export async function startSystem(options: { orthanc?: boolean; sync?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<System> {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) {
     const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--outDir', WEB_DIST, '--emptyOutDir'], {
       cwd: WEB,
@@ -58,7 +75,14 @@ export async function startSystem(options: { orthanc?: boolean } = {}): Promise<
   const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
   const child: ChildProcessWithoutNullStreams = spawn(tsx, [path.join(WEB, 'e2e', 'server.mjs')], {
     cwd: path.join(ROOT, 'api'),
-    env: { ...process.env, PACS_WEB_DIST: WEB_DIST, PACS_LOG_LEVEL: 'warn', ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}) },
+    env: {
+      ...process.env,
+      ...options.env,
+      PACS_WEB_DIST: WEB_DIST,
+      PACS_LOG_LEVEL: 'warn',
+      ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}),
+      ...(options.sync ? { PACS_E2E_SYNC: '1' } : {}),
+    },
   });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
@@ -101,6 +125,14 @@ export async function startSystem(options: { orthanc?: boolean } = {}): Promise<
       await command({ seedMany: { count, seed } });
     },
     storeStudy: (spec, seed = 1) => command({ dicomStudy: { spec, seed } }) as Promise<DicomStudy>,
+    useWebRoot: async (dir) => {
+      await command({ useWebRoot: dir });
+    },
+    restartSync: async (restart = {}) => {
+      await command({ restartSync: { crash: restart.crash ?? false } });
+    },
+    orthancInfo: () => command({ orthancInfo: true }) as Promise<OrthancInfo>,
+    ingestStudy: (studyInstanceUid) => command({ ingestStudy: { studyInstanceUid } }) as Promise<{ id: string; orthancId: string }>,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

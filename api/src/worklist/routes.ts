@@ -1,7 +1,8 @@
 /**
  * The worklist API: list (filters, sort, keyset pages, totals), one study with its series,
  * assignment / priority / status changes with optimistic concurrency, and the delta feed the
- * web app's offline cache follows.
+ * web app's offline cache follows; its change nudges (events.ts) and the turnaround aggregate
+ * (turnaround.ts).
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -26,8 +27,10 @@ import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { changeSequenceOf, nextChangeSeq } from './change-feed';
+import worklistEventRoutes from './events';
 import { assigneeNames, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
+import turnaroundRoutes from './turnaround';
 
 /**
  * Worklist pages are cached per (query, user where it matters) and are valid only while the
@@ -76,6 +79,8 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
   const { models, sequelize } = app.db;
   const pages = new PageCache();
   const tags = ['worklist'];
+  await app.register(worklistEventRoutes);
+  await app.register(turnaroundRoutes);
 
   app.get(
     '/api/studies',

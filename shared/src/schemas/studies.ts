@@ -119,3 +119,38 @@ export const StudyChanges = Type.Object({
   hasMore: Type.Boolean(),
 });
 export type StudyChanges = Static<typeof StudyChanges>;
+
+/**
+ * `GET /api/studies/events` without `Accept: text/event-stream`: where the worklist change
+ * sequence stands (the delta feed's cursor space). With it, a server-sent event stream of
+ * `changed` events carrying the same object, never patient data.
+ */
+export const WorklistSequence = Type.Object({
+  sequence: Type.Integer({ minimum: 0, description: 'the newest worklist change number; pull /api/studies/changes when it moves' }),
+});
+export type WorklistSequence = Static<typeof WorklistSequence>;
+
+export const TurnaroundQuery = Type.Object(
+  {
+    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 31, default: 7, description: 'days back, today included' })),
+    tzOffsetMinutes: Type.Optional(
+      Type.Integer({ minimum: -840, maximum: 840, default: 0, description: 'the viewer’s UTC offset, so days are their local days' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type TurnaroundQuery = Static<typeof TurnaroundQuery>;
+
+const TurnaroundFigure = {
+  medianHours: Type.Union([Type.Number(), Type.Null()], { description: 'study received → primary report finally signed' }),
+  count: Type.Integer({ minimum: 0 }),
+};
+
+/** Median study-to-final time of studies whose primary report was finalized in the window. No PHI. */
+export const Turnaround = Type.Object({
+  from: IsoDateTime,
+  to: IsoDateTime,
+  ...TurnaroundFigure,
+  days: Type.Array(Type.Object({ date: Type.String({ description: 'YYYY-MM-DD, local to tzOffsetMinutes' }), ...TurnaroundFigure })),
+});
+export type Turnaround = Static<typeof Turnaround>;

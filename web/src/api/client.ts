@@ -135,6 +135,71 @@ class Client {
     }
   }
 
+  /** An authenticated binary download (e.g. a report PDF); refreshes once like `request`. */
+  async blob(path: string): Promise<Blob> {
+    if (!this.token || this.token.expiresAt - Date.now() < 10_000) await this.refreshOrEnd();
+    const get = async () => {
+      let response: Response;
+      try {
+        response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: this.token ? { authorization: `Bearer ${this.token.accessToken}` } : {},
+        });
+      } catch (error) {
+        throw new NetworkError((error as Error).message || 'network unreachable');
+      }
+      return response;
+    };
+    let response = await get();
+    if (response.status === 401) {
+      await this.refreshOrEnd();
+      response = await get();
+    }
+    if (!response.ok) {
+      const body = (await response.json().catch(() => ({ message: `HTTP ${response.status}` }))) as ErrorResponse & Record<string, unknown>;
+      throw new ApiError(response.status, body);
+    }
+    return response.blob();
+  }
+
+  /**
+   * Opens a streaming GET (server-sent events) with the access token in the Authorization header
+   * (EventSource cannot send headers, and a token in the URL would end up in logs). Refreshes once
+   * on 401 like `request`. Resolves with the open response; the caller reads and cancels it.
+   */
+  async stream(path: string, signal: AbortSignal): Promise<Response> {
+    if (!this.token || this.token.expiresAt - Date.now() < 10_000) await this.refreshOrEnd();
+    const open = async (): Promise<Response> => {
+      try {
+        return await this.fetchImpl(`${this.baseUrl}${path}`, {
+          method: 'GET',
+          credentials: 'same-origin',
+          cache: 'no-store',
+          signal,
+          headers: { accept: 'text/event-stream', ...(this.token ? { authorization: `Bearer ${this.token.accessToken}` } : {}) },
+        });
+      } catch (error) {
+        if (signal.aborted) throw error;
+        throw new NetworkError((error as Error).message || 'network unreachable');
+      }
+    };
+    let response = await open();
+    if (response.status === 401) {
+      await response.body?.cancel();
+      await this.refreshOrEnd();
+      response = await open();
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (response.ok && type.includes('text/event-stream') && response.body) return response;
+    if (type.includes('application/json') && response.status >= 400 && response.status < 500) {
+      const body = (await response.json().catch(() => ({}))) as Partial<ErrorResponse>;
+      throw new ApiError(response.status, { statusCode: response.status, error: '', message: `HTTP ${response.status}`, ...body });
+    }
+    await response.body?.cancel().catch(() => undefined);
+    throw new NetworkError(`event stream unavailable (HTTP ${response.status})`);
+  }
+
   private async refreshOrEnd(): Promise<void> {
     try {
       await this.refresh();

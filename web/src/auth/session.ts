@@ -71,7 +71,7 @@ class SessionStore {
       if (this.state.mode === 'offline' || this.state.mode === 'locked') this.set({ mode: 'online' });
     });
     if (typeof window !== 'undefined') {
-      window.addEventListener('online', () => void this.reconnect());
+      window.addEventListener('online', () => void this.reconnectAfterOnline());
       window.addEventListener('offline', () => {
         if (this.state.mode === 'online') this.set({ mode: 'offline' });
       });
@@ -111,6 +111,12 @@ class SessionStore {
       this.set({ mode: 'anonymous', user: null, verifiedAt: null });
       return;
     }
+    // No session was ever confirmed on this device (or the user logged out): there is no
+    // refresh cookie worth trying, and the refused request would only add a console error.
+    if (!readStored()) {
+      this.set({ mode: 'anonymous', user: null, verifiedAt: null });
+      return;
+    }
     try {
       this.confirmed(await api.refresh());
     } catch (error) {
@@ -130,6 +136,18 @@ class SessionStore {
       user: null,
       message: error instanceof NetworkError ? 'No connection, and no session on this device yet: connect to sign in.' : null,
     });
+  }
+
+  /**
+   * `online` often fires a moment before requests get through (Wi-Fi associating, captive
+   * portals): a few spaced attempts instead of one that races the network.
+   */
+  private async reconnectAfterOnline(): Promise<void> {
+    for (const wait of [0, 1000, 3000, 7000]) {
+      if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+      if ((this.state.mode !== 'offline' && this.state.mode !== 'locked') || !navigator.onLine) return;
+      await this.reconnect();
+    }
   }
 
   async reconnect(): Promise<void> {

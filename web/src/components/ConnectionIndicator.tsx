@@ -19,11 +19,20 @@ export function ConnectionIndicator() {
   const state = !status.online || mode === 'offline' ? 'offline' : status.syncing ? 'syncing' : 'online';
   const label = state === 'offline' ? 'Offline' : state === 'syncing' ? 'Syncing' : 'Online';
   return (
-    <div className="connection" data-state={state}>
+    <div className="connection" data-state={state} data-live={status.live} data-nudges={status.nudges} data-testid="connection">
       <output className="connection-state" aria-live="polite" data-testid="connection-state">
         <span className="dot" aria-hidden="true" />
         {label}
       </output>
+      {state !== 'offline' && (
+        <span
+          className="muted live"
+          title={status.live ? 'Changes arrive as they happen' : 'Live updates unavailable: checking every 30 s'}
+          data-testid="live-state"
+        >
+          {status.live ? 'live' : 'polling'}
+        </span>
+      )}
       <span className="pending" data-testid="pending-count" data-count={pending}>
         {pending} pending
       </span>

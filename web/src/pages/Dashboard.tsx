@@ -1,42 +1,80 @@
 import { formatPersonName, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } from '@pacs/shared';
 import { useEffect, useMemo, useState } from 'react';
-import type { WorklistStudy } from '../api/types';
+import { api, NetworkError } from '../api/client';
+import type { Turnaround, WorklistStudy } from '../api/types';
 import { PRIORITY_LABEL, STATUS_LABEL } from '../components/studyActions';
 import { formatBytes, readStorage, requestPersistence, type StorageInfo } from '../pwa/storage';
 import { Link } from '../router';
 import { useWorklist, useWorkspace } from '../workspace';
 
-const DAY = 86_400_000;
-
-export function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/**
+ * Median study-to-final time, last 7 local days, from the API (`/api/dashboard/turnaround`): it
+ * knows when each primary report was finally signed, which the device's rows do not. An aggregate
+ * without patient data; refetched when the number of final studies on the device changes.
+ */
+function useTurnaround(finalCount: number) {
+  const [figures, setFigures] = useState<Turnaround | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: refetch whenever the number of final studies changes
+  useEffect(() => {
+    let cancelled = false;
+    const params = new URLSearchParams({ days: '7', tzOffsetMinutes: String(-new Date().getTimezoneOffset()) });
+    api
+      .request<Turnaround>('GET', `/api/dashboard/turnaround?${params}`)
+      .then((result) => {
+        if (cancelled) return;
+        setFigures(result);
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (!cancelled) setError(e instanceof NetworkError ? 'Turnaround needs a connection to the server.' : 'Turnaround is unavailable.');
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [finalCount]);
+  return { figures, error };
 }
 
-/**
- * Study-to-final time from what the device has: the API exposes no finalisation timestamp yet,
- * so a final study's `updatedAt` stands in for it (a later change to a final study would stretch it).
- */
-export function turnaround(rows: readonly WorklistStudy[], now = Date.now()) {
-  const days: { day: string; hours: number | null; n: number }[] = [];
-  const all: number[] = [];
-  for (let d = 6; d >= 0; d--) {
-    const start = new Date(now - d * DAY);
-    start.setHours(0, 0, 0, 0);
-    const end = start.getTime() + DAY;
-    const hours = rows
-      .filter((r) => r.status === 'final')
-      .filter((r) => {
-        const t = Date.parse(r.updatedAt);
-        return t >= start.getTime() && t < end;
-      })
-      .map((r) => (Date.parse(r.updatedAt) - Date.parse(r.receivedAt)) / 3_600_000);
-    all.push(...hours);
-    days.push({ day: start.toLocaleDateString([], { weekday: 'short' }), hours: median(hours), n: hours.length });
-  }
-  return { days, overall: median(all), n: all.length };
+const hours = (value: number | null) => (value === null ? '—' : `${value.toFixed(1)} h`);
+const weekday = (date: string) => new Date(`${date}T12:00:00`).toLocaleDateString([], { weekday: 'short' });
+
+function TurnaroundCard({ finalCount }: { finalCount: number }) {
+  const { figures, error } = useTurnaround(finalCount);
+  const max = Math.max(1, ...(figures?.days.map((d) => d.medianHours ?? 0) ?? []));
+  return (
+    <section className="card" aria-labelledby="tat-title" data-testid="turnaround">
+      <h2 id="tat-title">Turnaround, last 7 days</h2>
+      {figures ? (
+        <>
+          <p>
+            Median study-to-final:{' '}
+            <strong data-testid="turnaround-median">
+              {figures.medianHours === null ? 'no final reports' : hours(figures.medianHours)}
+            </strong>{' '}
+            <span className="muted">({figures.count} studies)</span>
+          </p>
+          <ul className="bars">
+            {figures.days.map((d) => (
+              <li key={d.date}>
+                <span className="bar-label">{weekday(d.date)}</span>
+                <span className="bar-track" aria-hidden="true">
+                  <span className="bar-fill" style={{ width: `${((d.medianHours ?? 0) / max) * 100}%` }} />
+                </span>
+                <span className="bar-value">
+                  {hours(d.medianHours)}
+                  {d.count > 0 && <span className="sr-only"> ({d.count} studies)</span>}
+                </span>
+              </li>
+            ))}
+          </ul>
+          <p className="muted small">From study arrival to the final signature of its report.</p>
+        </>
+      ) : (
+        <p className="muted">{error ?? 'Loading…'}</p>
+      )}
+    </section>
+  );
 }
 
 function Bars({ title, data }: { title: string; data: { label: string; value: number; tone?: string }[] }) {
@@ -99,7 +137,7 @@ export function DashboardPage() {
       modality: [...byModality.entries()].sort((a, b) => b[1] - a[1]).map(([label, value]) => ({ label, value })),
       mine: rows.filter((r) => r.assignee?.id === user.id && r.status !== 'final').sort(byReceived),
       unassignedStat: rows.filter((r) => r.priority === 'stat' && !r.assignee && r.status !== 'final').sort(byReceived),
-      tat: turnaround(rows),
+      finalCount: rows.filter((r) => r.status === 'final').length,
     };
   }, [rows, user.id]);
 
@@ -122,27 +160,7 @@ export function DashboardPage() {
         <Bars title="By status" data={stats.status} />
         <Bars title="By priority" data={stats.priority} />
         <Bars title="By modality" data={stats.modality} />
-        <section className="card" aria-labelledby="tat-title">
-          <h2 id="tat-title">Turnaround, last 7 days</h2>
-          <p>
-            Median study-to-final: <strong>{stats.tat.overall === null ? 'no final studies' : `${stats.tat.overall.toFixed(1)} h`}</strong>{' '}
-            <span className="muted">({stats.tat.n} studies)</span>
-          </p>
-          <ul className="bars">
-            {stats.tat.days.map((d) => (
-              <li key={d.day}>
-                <span className="bar-label">{d.day}</span>
-                <span className="bar-track" aria-hidden="true">
-                  <span className="bar-fill" style={{ width: `${Math.min(100, ((d.hours ?? 0) / 48) * 100)}%` }} />
-                </span>
-                <span className="bar-value">{d.hours === null ? '—' : `${d.hours.toFixed(1)} h`}</span>
-              </li>
-            ))}
-          </ul>
-          <p className="muted small">
-            Approximate: computed on this device from final studies' last update time (the API has no finalisation timestamp yet).
-          </p>
-        </section>
+        <TurnaroundCard finalCount={stats.finalCount} />
         <section className="card" aria-labelledby="storage-title">
           <h2 id="storage-title">This device</h2>
           <p data-testid="storage-usage">

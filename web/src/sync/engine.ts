@@ -6,10 +6,14 @@
  * user saw and an idempotency key. A 409 becomes a conflict the user resolves; a replay the server
  * had already applied (response lost on the way back) is recognised and counted as delivered.
  * Nothing is dropped without the user saying so.
+ *
+ * When: at start, on `online`, on becoming visible, on *Sync now*, on each change-stream nudge
+ * (live.ts), and by polling every 30 s while the stream is down.
  */
 import { ApiError, type Client, NetworkError } from '../api/client';
 import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
 import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from '../db/db';
+import { LiveStream } from './live';
 
 export interface SyncStatus {
   /** The browser says it has a network and the last request reached the API. */
@@ -19,6 +23,10 @@ export interface SyncStatus {
   lastError: string | null;
   /** Set when the device refused to store more (QuotaExceededError). */
   storageError: string | null;
+  /** The change stream is open: changes arrive within a second or so instead of at the next poll. */
+  live: boolean;
+  /** Pulls started by a change-stream nudge (diagnostics and the e2e test). */
+  nudges: number;
 }
 
 export interface StatArrival {
@@ -29,7 +37,10 @@ export interface StatArrival {
 }
 
 export interface EngineOptions {
+  /** Poll interval while the change stream is down (and the page visible); 0 = never. */
   pollMs?: number;
+  /** Open the change stream when the client can stream (default true). */
+  live?: boolean;
   /** Page size of the delta feed. */
   pageSize?: number;
   now?: () => Date;
@@ -53,6 +64,9 @@ export function satisfies(row: WorklistStudy, patch: OutboxEntry['patch']): bool
   return true;
 }
 
+/** How soon changes still waiting in the outbox are retried. */
+const RETRY_MS = 5000;
+
 export class SyncEngine {
   private status: SyncStatus;
   private readonly listeners = new Set<() => void>();
@@ -65,14 +79,32 @@ export class SyncEngine {
   private readonly pageSize: number;
   private readonly now: () => Date;
   private readonly newKey: () => string;
+  private readonly liveStream: LiveStream | null;
+  private lastCycleAt = 0;
 
   constructor(
     readonly db: WorklistDb,
     readonly user: { id: string; name: string },
-    private readonly client: Pick<Client, 'request'>,
+    private readonly client: Pick<Client, 'request'> & Partial<Pick<Client, 'stream'>>,
     options: EngineOptions = {},
   ) {
-    this.pollMs = options.pollMs ?? 4000;
+    // With the stream up, polling is only the safety net for a stream that died silently.
+    this.pollMs = options.pollMs ?? 30_000;
+    const stream = client.stream?.bind(client);
+    this.liveStream =
+      options.live !== false && stream
+        ? new LiveStream(
+            { stream },
+            {
+              onSequence: (sequence) => void this.nudged(sequence),
+              onConnected: (live) => {
+                this.set({ live });
+                // (Re)connected: catch up on anything missed and deliver what waits in the outbox.
+                if (live) void this.syncNow();
+              },
+            },
+          )
+        : null;
     this.pageSize = options.pageSize ?? 1000;
     this.now = options.now ?? (() => new Date());
     this.newKey = options.newKey ?? (() => crypto.randomUUID());
@@ -82,6 +114,8 @@ export class SyncEngine {
       lastSyncedAt: null,
       lastError: null,
       storageError: null,
+      live: false,
+      nudges: 0,
     };
   }
 
@@ -112,11 +146,14 @@ export class SyncEngine {
     if (typeof window !== 'undefined') {
       const onOnline = () => {
         this.set({ online: true });
+        this.liveStream?.retryNow();
         void this.syncNow();
       };
       const onOffline = () => this.set({ online: false });
       const onVisible = () => {
-        if (document.visibilityState === 'visible') void this.syncNow();
+        if (document.visibilityState !== 'visible') return;
+        this.liveStream?.retryNow();
+        void this.syncNow();
       };
       window.addEventListener('online', onOnline);
       window.addEventListener('offline', onOffline);
@@ -127,15 +164,40 @@ export class SyncEngine {
         () => document.removeEventListener('visibilitychange', onVisible),
       );
       if (this.pollMs > 0) {
-        this.timer = setInterval(() => {
-          if (document.visibilityState === 'visible' && navigator.onLine) void this.syncNow();
-        }, this.pollMs);
+        // Checked every few seconds: changes still waiting in the outbox are retried soon (a
+        // delivery can fail after the network came back); the delta feed is polled every pollMs,
+        // and only while the change stream is down.
+        this.timer = setInterval(
+          () => {
+            if (document.visibilityState !== 'visible' || !navigator.onLine || this.running) return;
+            const pollDue = !this.status.live && Date.now() - this.lastCycleAt >= this.pollMs;
+            void this.db.outbox
+              .where('state')
+              .equals('pending')
+              .count()
+              .then((pending) => {
+                if (pending > 0 || pollDue) void this.syncNow();
+              })
+              .catch(() => undefined);
+          },
+          Math.min(this.pollMs, RETRY_MS),
+        );
       }
+      this.liveStream?.start();
     }
     void this.syncNow();
   }
 
+  /** A change-stream event: pull if the server is ahead of what this device has. */
+  private async nudged(sequence: number): Promise<void> {
+    const cursor = Number((await getMeta<string>(this.db, 'cursor').catch(() => undefined)) ?? '0');
+    if (sequence <= cursor) return;
+    this.set({ nudges: this.status.nudges + 1 });
+    await this.syncNow();
+  }
+
   stop(): void {
+    this.liveStream?.stop();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
@@ -161,6 +223,7 @@ export class SyncEngine {
   }
 
   private async cycle(): Promise<void> {
+    this.lastCycleAt = Date.now();
     if (typeof navigator !== 'undefined' && !navigator.onLine) {
       this.set({ online: false });
       return;

@@ -1,0 +1,82 @@
+/** System status: health of each part, ingestion cursor and last reconcile. */
+import { useCallback, useEffect, useState } from 'react';
+import { api } from '../api/client';
+import type { SystemStatus } from '../api/types';
+import { errorText } from './errors';
+
+export function SystemPanel() {
+  const [status, setStatus] = useState<SystemStatus | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    try {
+      setStatus(await api.request<SystemStatus>('GET', '/api/system/status'));
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+  useEffect(() => {
+    void load();
+  }, [load]);
+  return (
+    <div className="admin-panel">
+      <button type="button" onClick={() => void load()}>
+        Refresh
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {status && (
+        <>
+          <p>
+            Overall: <strong className={`health-${status.health.status}`}>{status.health.status}</strong>
+          </p>
+          <table className="data" data-testid="system-table">
+            <caption className="sr-only">Health checks</caption>
+            <thead>
+              <tr>
+                <th scope="col">Part</th>
+                <th scope="col">Status</th>
+                <th scope="col">Latency</th>
+                <th scope="col">Message</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.entries(status.health.checks).map(([name, check]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td className={`health-${check.status}`}>{check.status}</td>
+                  <td>{check.latencyMs !== undefined ? `${check.latencyMs} ms` : '—'}</td>
+                  <td>{check.message ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h2>Ingestion</h2>
+          {status.ingestion ? (
+            <dl className="facts">
+              <dt>Orthanc change cursor</dt>
+              <dd>{status.ingestion.cursor}</dd>
+              <dt>Last reconcile</dt>
+              <dd>{status.ingestion.lastRunAt ?? 'never'}</dd>
+              <dt>Last success</dt>
+              <dd>{status.ingestion.lastSuccessAt ?? 'never'}</dd>
+              <dt>Last error</dt>
+              <dd>{status.ingestion.lastError ?? 'none'}</dd>
+              <dt>Ingested / deleted</dt>
+              <dd>
+                {status.ingestion.ingested} / {status.ingestion.deleted}
+              </dd>
+            </dl>
+          ) : (
+            <p className="muted">
+              Ingestion is not configured on this API (no Orthanc URL). Sync-server health is not reported by the API yet.
+            </p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

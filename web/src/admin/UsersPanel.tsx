@@ -1,0 +1,232 @@
+/** Users: list and find, create, change role, deactivate / reactivate, reset password. */
+import { ROLES, type Role } from '@pacs/shared';
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { api } from '../api/client';
+import type { User, UserPage } from '../api/types';
+import { errorText } from './errors';
+
+export function UsersPanel({ me }: { me: User }) {
+  const [users, setUsers] = useState<User[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [q, setQ] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [resetFor, setResetFor] = useState<User | null>(null);
+
+  const load = useCallback(async (query: string, cursor?: string) => {
+    try {
+      const params = new URLSearchParams({ limit: '100' });
+      if (query) params.set('q', query);
+      if (cursor) params.set('cursor', cursor);
+      const page = await api.request<UserPage>('GET', `/api/users?${params}`);
+      setUsers((prev) => (cursor ? [...prev, ...page.items] : page.items));
+      setNext(page.nextCursor);
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, []);
+  useEffect(() => {
+    void load(q);
+  }, [load, q]);
+
+  const patch = async (user: User, body: { role?: Role; active?: boolean }) => {
+    try {
+      const updated = await api.request<User>('PATCH', `/api/users/${user.id}`, body);
+      setUsers((list) => list.map((u) => (u.id === updated.id ? updated : u)));
+      setNotice(`${updated.name} updated.`);
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <div className="admin-panel">
+      <CreateUser
+        onCreated={(u) => {
+          setUsers((list) => [u, ...list.filter((x) => x.id !== u.id)]);
+          setNotice(`User ${u.email} created.`);
+        }}
+      />
+      <div className="filters">
+        <label className="grow">
+          Find users
+          <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name or email" />
+        </label>
+      </div>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <output className="notice" data-testid="admin-notice">
+          {notice}
+        </output>
+      )}
+      {resetFor && (
+        <ResetPassword
+          user={resetFor}
+          onDone={(msg) => {
+            setResetFor(null);
+            if (msg) setNotice(msg);
+          }}
+        />
+      )}
+      <div className="table-wrap">
+        <table className="data" data-testid="users-table">
+          <caption className="sr-only">Users</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Active</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id} data-email={u.email}>
+                <td>{u.name}</td>
+                <td>{u.email}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${u.name}`}
+                    value={u.role}
+                    disabled={u.id === me.id}
+                    onChange={(e) => void patch(u, { role: e.target.value as Role })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r} value={r}>
+                        {r}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>{u.active ? 'yes' : 'no'}</td>
+                <td className="actions">
+                  <button type="button" disabled={u.id === me.id} onClick={() => void patch(u, { active: !u.active })}>
+                    {u.active ? 'Deactivate' : 'Reactivate'}
+                  </button>
+                  <button type="button" onClick={() => setResetFor(u)}>
+                    Reset password
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {next && (
+        <button type="button" onClick={() => void load(q, next)}>
+          Load more
+        </button>
+      )}
+    </div>
+  );
+}
+
+function CreateUser({ onCreated }: { onCreated: (user: User) => void }) {
+  const [form, setForm] = useState({ email: '', name: '', role: 'resident' as Role, password: '' });
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      const created = await api.request<User>('POST', '/api/users', form);
+      onCreated(created);
+      setForm({ email: '', name: '', role: 'resident', password: '' });
+      setError(null);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-labelledby="create-user-title">
+      <h2 id="create-user-title">Create a user</h2>
+      <label>
+        Email
+        <input type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+      </label>
+      <label>
+        Name
+        <input required value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
+      </label>
+      <label>
+        Role
+        <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {r}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Initial password (12+ characters)
+        <input
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+          value={form.password}
+          onChange={(e) => setForm({ ...form, password: e.target.value })}
+        />
+      </label>
+      <button type="submit" className="primary" disabled={busy}>
+        Create user
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function ResetPassword({ user, onDone }: { user: User; onDone: (message: string | null) => void }) {
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    try {
+      await api.request('POST', `/api/users/${user.id}/password`, { password });
+      onDone(`Password of ${user.email} reset; their sessions have ended.`);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <form className="card inline-form" onSubmit={submit} aria-labelledby="reset-title">
+      <h2 id="reset-title">Reset password of {user.name}</h2>
+      <label>
+        New password (12+ characters)
+        <input
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </label>
+      <button type="submit" className="primary">
+        Reset
+      </button>
+      <button type="button" onClick={() => onDone(null)}>
+        Cancel
+      </button>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
