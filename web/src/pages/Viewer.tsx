@@ -2,7 +2,7 @@
  * /viewer/:studyId (also /viewer?study=…, the worklist's link) → the Cornerstone3D viewer (issue 7).
  * /viewer alone lists the studies on this device. Everything here is in the lazy viewer chunk.
  */
-import { usePath } from '../router';
+import { Link, usePath } from '../router';
 import { OfflineStudies, ViewerApp } from '../viewer/ViewerApp';
 
 export default function ViewerPage() {
@@ -10,7 +10,15 @@ export default function ViewerPage() {
   const params = new URLSearchParams(window.location.search);
   const studyId = decodeURIComponent(path.split('/')[2] ?? '') || params.get('study');
   const source = params.get('source');
-  if (studyId) return <ViewerApp key={studyId} studyId={studyId} prefer={source === 'online' || source === 'offline' ? source : null} />;
+  if (studyId)
+    return (
+      <>
+        <p className="viewer-report-link">
+          <Link href={`/report/${encodeURIComponent(studyId)}`}>Open report</Link>
+        </p>
+        <ViewerApp key={studyId} studyId={studyId} prefer={source === 'online' || source === 'offline' ? source : null} />
+      </>
+    );
   return (
     <section className="page" aria-labelledby="viewer-title">
       <h1 id="viewer-title">Viewer</h1>

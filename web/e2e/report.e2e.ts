@@ -1,0 +1,267 @@
+/**
+ * Collaborative reporting (issue 8) in Debian's Chromium against the real API, gateway and
+ * sync-server (startSystem({ sync: true })). A resident (two devices: a workstation and a tablet)
+ * and an attending write one report; tests run in order and build on each other.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caretAtSection, editorEditable, editorText, shownReportId } from './report-support';
+import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, type System, signIn, startSystem } from './support';
+
+const RESIDENT = { email: 'resident@pacs.local', password: 'resident-e2e-password-0123' };
+
+let system: System;
+let browser: Browser;
+let attendingContext: BrowserContext;
+let residentContext: BrowserContext;
+let tabletContext: BrowserContext;
+let attending: Page;
+let resident: Page;
+let tablet: Page;
+let studyId: string;
+let reportId: string;
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-report-e2e-'));
+
+async function openReport(page: Page) {
+  await page.goto(`${new URL(page.url()).origin}/report/${studyId}?images=off`);
+}
+
+async function requireServiceWorker(page: Page) {
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+}
+
+const link = (page: Page) => page.getByTestId('report-link').first();
+const pending = (page: Page) => page.getByTestId('report-pending').first();
+const text = (page: Page) => editorText(page, reportId);
+
+beforeAll(async () => {
+  system = await startSystem({ sync: true });
+  ({ id: studyId } = await system.seed({
+    patientName: 'Test^Report',
+    modalities: ['CT'],
+    description: 'CT HEAD',
+    accessionNumber: 'E2E-R1',
+  }));
+  const admin = await apiLogin(system.url, ADMIN);
+  await admin.call('POST', '/api/users', { email: RESIDENT.email, name: 'Dr Resident', role: 'resident', password: RESIDENT.password });
+  browser = await launchBrowser();
+  const viewport = { width: 1280, height: 860 };
+  attendingContext = await browser.newContext({ viewport, acceptDownloads: true });
+  residentContext = await browser.newContext({ viewport });
+  tabletContext = await browser.newContext({ viewport: { width: 1180, height: 820 } });
+  attending = await attendingContext.newPage();
+  resident = await residentContext.newPage();
+  tablet = await tabletContext.newPage();
+  await Promise.all([
+    signIn(attending, system.url, RADIOLOGIST),
+    signIn(resident, system.url, RESIDENT),
+    signIn(tablet, system.url, RESIDENT),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('collaborative report editor', () => {
+  it('the resident starts the report from the CT template; the attending joins; presence shows both', async () => {
+    await openReport(resident);
+    await resident.getByRole('button', { name: 'Start report' }).click();
+    reportId = await shownReportId(resident);
+    await expect.poll(() => text(resident)).toContain('Clinical history');
+    expect(await text(resident)).toContain('Impression');
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
+    await openReport(attending);
+    expect(await shownReportId(attending)).toBe(reportId);
+    await expect.poll(() => link(attending).getAttribute('data-state')).toBe('live');
+    await expect
+      .poll(() => attending.getByTestId('presence').allTextContents())
+      .toEqual([expect.stringContaining('Radiologist'), expect.stringContaining('Dr Resident')]);
+    expect((await attending.getByTestId('presence').allTextContents()).join(' ')).toContain('resident');
+  });
+
+  it('both type at once and converge; the status counts nothing pending', async () => {
+    await caretAtSection(resident, reportId, 'Clinical history');
+    await caretAtSection(attending, reportId, 'Findings');
+    await Promise.all([
+      resident.keyboard.type('Headache after a fall.', { delay: 15 }),
+      attending.keyboard.type('No intracranial haemorrhage.', { delay: 15 }),
+    ]);
+    await expect.poll(() => text(attending)).toContain('Headache after a fall.');
+    await expect.poll(() => text(resident)).toContain('No intracranial haemorrhage.');
+    expect(await text(resident)).toBe(await text(attending));
+    await expect.poll(() => pending(resident).getAttribute('data-count')).toBe('0');
+    await expect.poll(() => pending(attending).getAttribute('data-count')).toBe('0');
+    await expect.poll(() => resident.getByTestId('report-saved').first().textContent()).toMatch(/^Last saved /);
+  });
+
+  it('undo takes back only your own edit', async () => {
+    await caretAtSection(attending, reportId, 'Findings');
+    await attending.keyboard.type(' Midline shift absent.');
+    await expect.poll(() => text(resident)).toContain('Midline shift absent.');
+    await caretAtSection(resident, reportId, 'Clinical history');
+    await resident.keyboard.type(' On warfarin.');
+    await expect.poll(() => text(attending)).toContain('On warfarin.');
+    await attending.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => text(resident)).not.toContain('Midline shift absent.');
+    expect(await text(resident)).toContain('On warfarin.');
+    await expect.poll(() => text(attending)).toBe(await text(resident));
+  });
+
+  it('offline: the resident types, reloads offline (text still there), goes online and the attending sees it', async () => {
+    await requireServiceWorker(resident);
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
+    await residentContext.setOffline(true);
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('offline');
+    await caretAtSection(resident, reportId, 'Comparison');
+    await resident.keyboard.press('Enter');
+    await resident.keyboard.type('Offline paragraph: CT of 2025-03-01 reviewed.');
+    await expect.poll(async () => Number(await pending(resident).getAttribute('data-count'))).toBeGreaterThan(0);
+    const typedOffline = await text(resident);
+    expect(await text(attending)).not.toContain('Offline paragraph');
+
+    await resident.reload();
+    await expect.poll(() => text(resident), { timeout: 15_000 }).toBe(typedOffline);
+    expect(await link(resident).getAttribute('data-state')).toBe('offline');
+    // The debt survives the reload: it is computed from the stored server state vector.
+    await expect.poll(async () => Number(await pending(resident).getAttribute('data-count'))).toBeGreaterThan(0);
+
+    await residentContext.setOffline(false);
+    await expect.poll(() => text(attending), { timeout: 20_000 }).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    await expect.poll(() => pending(resident).getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
+    expect(await text(resident)).toBe(await text(attending));
+  });
+
+  it('a sync-server crash mid-session loses nothing and both editors reconnect by themselves', async () => {
+    await caretAtSection(attending, reportId, 'Technique');
+    await attending.keyboard.type('Axial CT without contrast.');
+    await expect.poll(() => text(resident)).toContain('Axial CT without contrast.');
+    const restarted = system.restartSync({ crash: true });
+    await caretAtSection(resident, reportId, 'Impression');
+    await resident.keyboard.type('No acute intracranial abnormality.');
+    await restarted;
+    await expect.poll(() => text(attending), { timeout: 20_000 }).toContain('No acute intracranial abnormality.');
+    expect(await text(attending)).toContain('Axial CT without contrast.');
+    await expect.poll(() => link(resident).getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => link(attending).getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => pending(resident).getAttribute('data-count')).toBe('0');
+    expect(await text(resident)).toBe(await text(attending));
+  });
+
+  it('the resident tablet opens the report, then goes offline and keeps typing', async () => {
+    await openReport(tablet);
+    expect(await shownReportId(tablet)).toBe(reportId);
+    await expect.poll(() => text(tablet)).toBe(await text(attending));
+    await expect.poll(() => link(tablet).getAttribute('data-state')).toBe('live');
+    await tabletContext.setOffline(true);
+    await expect.poll(() => link(tablet).getAttribute('data-state')).toBe('offline');
+    await caretAtSection(tablet, reportId, 'Findings');
+    await tablet.keyboard.press('Enter');
+    await tablet.keyboard.type('Tablet note: small right frontal contusion.');
+  });
+
+  it('signing while someone types: 409, the new text is shown, the attending signs again; the resident turns read-only within a second', async () => {
+    // Hold the first finalize request until the resident's edit has reached the server, so the
+    // state vector it carries is stale.
+    let held = false;
+    await attending.route('**/api/reports/*/finalize', async (route) => {
+      if (held) return route.continue();
+      held = true;
+      await caretAtSection(resident, reportId, 'Impression');
+      await resident.keyboard.type(' Follow-up CT in 24 h.');
+      await expect.poll(() => text(attending)).toContain('Follow-up CT in 24 h.');
+      await route.continue();
+    });
+    await expect.poll(() => pending(attending).getAttribute('data-count')).toBe('0');
+    await attending.getByRole('button', { name: 'Sign and finalize' }).click();
+    const review = attending.getByRole('heading', { name: 'The report changed while you were reviewing it' });
+    await review.waitFor();
+    expect(await attending.locator('.stale-review').textContent()).toContain('Follow-up CT in 24 h.');
+    expect(await attending.getByTestId('report-status-name').textContent()).toBe('draft');
+
+    const finalized = attending.waitForResponse((r) => r.url().endsWith('/finalize') && r.request().method() === 'POST');
+    await attending.getByRole('button', { name: 'Sign this version' }).click();
+    expect((await finalized).status()).toBe(200);
+    await expect.poll(() => editorEditable(resident, reportId), { timeout: 1_000, interval: 50 }).toBe(false);
+    await expect.poll(() => attending.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by Demo Radiologist/);
+    await expect.poll(() => resident.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by/);
+    const signed = await editorText(attending, reportId, 'signed');
+    expect(signed).toContain('Follow-up CT in 24 h.');
+    expect(signed).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    await expect.poll(() => editorText(resident, reportId, 'signed')).toBe(signed);
+  });
+
+  it("the tablet's offline edits surface as late edits and become an addendum", async () => {
+    await tabletContext.setOffline(false);
+    const panel = tablet.getByTestId('late-edits');
+    await expect.poll(() => panel.textContent(), { timeout: 20_000 }).toContain('Tablet note: small right frontal contusion.');
+    expect(await panel.textContent()).toContain('These edits were not applied because the report was signed at');
+    // Residents read them; the addendum is the attending's.
+    expect(await panel.getByRole('button', { name: 'Create addendum from these edits' }).count()).toBe(0);
+    expect(await tablet.getByTestId('report-pending').first().textContent()).toMatch(/not applied: the report was signed/);
+    // The signed text does not contain them.
+    expect(await editorText(tablet, reportId, 'signed')).not.toContain('Tablet note');
+
+    const attendingPanel = attending.getByTestId('late-edits');
+    await expect.poll(() => attendingPanel.textContent(), { timeout: 20_000 }).toContain('Tablet note: small right frontal contusion.');
+    await attendingPanel.getByRole('button', { name: 'Create addendum from these edits' }).click();
+    const addendum = attending.locator('.report-addendum .report-document');
+    await addendum.waitFor();
+    const addendumId = (await addendum.getAttribute('data-report-id'))!;
+    await expect
+      .poll(() => editorText(attending, addendumId), { timeout: 20_000 })
+      .toContain('Findings: Tablet note: small right frontal contusion.');
+    await expect.poll(() => addendum.getByTestId('report-link').getAttribute('data-state')).toBe('live');
+    await addendum.getByRole('button', { name: 'Sign addendum' }).click();
+    await expect
+      .poll(() => attending.locator('.report-addendum .final-banner').textContent(), { timeout: 20_000 })
+      .toMatch(/^Final — signed by/);
+  });
+
+  it('the downloaded PDF contains the signed text and the addendum', async () => {
+    const download = attending.waitForEvent('download');
+    await attending.locator('.report-app > .report-document').getByRole('button', { name: 'Download PDF' }).click();
+    const file = path.join(tmp, 'report.pdf');
+    await (await download).saveAs(file);
+    const converted = spawnSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+    expect(converted.status).toBe(0);
+    const pdfText = converted.stdout.replace(/\s+/g, ' ');
+    // Every line of the signed text, as the editors showed it, is in the PDF (wrapped lines rejoin).
+    const signed = (await editorText(attending, reportId, 'signed'))!;
+    const lines = signed
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    expect(lines).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    for (const line of lines) expect(pdfText).toContain(line.replace(/\s+/g, ' '));
+    expect(pdfText).toContain('Findings: Tablet note: small right frontal contusion.');
+    expect(pdfText).toMatch(/Electronically signed: Demo Radiologist/);
+    expect(readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
+  });
+});
+
+describe('report route layout', () => {
+  it('shows the report beside the images on a landscape screen and a toggle on portrait', async () => {
+    await attending.goto(`${system.url}/report/${studyId}`);
+    await attending.locator('.report-layout.split .report-images').waitFor();
+    await attending.locator('.report-layout.split .report-pane .report-app > .report-document').waitFor();
+    await attending.setViewportSize({ width: 800, height: 1100 });
+    const toggle = attending.getByRole('button', { name: 'Show images', exact: true });
+    await toggle.waitFor();
+    expect(await attending.locator('.report-images').count()).toBe(0);
+    await toggle.click();
+    await attending.locator('.report-images').waitFor();
+    expect(await attending.locator('.report-pane').count()).toBe(0);
+    await attending.getByRole('button', { name: 'Show report', exact: true }).click();
+    await attending.locator('.report-pane .report-app > .report-document').waitFor();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * The report of one study: loads it (or offers to start it), keeps a copy of its metadata for
+ * offline opening, shows the primary document, its addenda and the late-edits panel.
+ */
+import { can, isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { NetworkError } from '../api/client';
+import { session } from '../auth/session';
+import { useWorkspace } from '../workspace';
+import type { PresenceUser } from './connection';
+import { LateEditsPanel } from './LateEditsPanel';
+import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
+import { ReportDocument } from './ReportDocument';
+import { createStudyReport, fetchStudyReport, fetchTemplate, type Report, type Template } from './report-api';
+import './report.css';
+
+// Marks for the editor benchmark (bench/editor-bench.ts): where the time to an editable report goes.
+performance.mark('pacs-report:chunk');
+
+const REPORT_CACHE = (userId: string, studyId: string) => `pacs.report.${userId}.${studyId}`;
+const TEMPLATE_CACHE = (id: string) => `pacs.template.${id}`;
+const POLL_MS = 10_000;
+
+/** Metadata only (ids, status, signer names): the text stays in the encrypted-at-rest IndexedDB copy. */
+function cacheable(report: Report): Report {
+  const strip = <T extends { content: unknown; returnComment: unknown }>(r: T): T => ({ ...r, content: null, returnComment: null });
+  return { ...strip(report), addenda: report.addenda.map(strip) };
+}
+
+function readCache<T>(key: string): T | null {
+  try {
+    return JSON.parse(localStorage.getItem(key) ?? 'null') as T | null;
+  } catch {
+    return null;
+  }
+}
+
+export function colourFor(id: string): string {
+  let h = 0;
+  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `hsl(${h % 360} 70% 45%)`;
+}
+
+function macrosOf(template: Template | null): Macro[] {
+  const fromTemplate: Macro[] = [];
+  for (const section of template?.sections ?? []) {
+    for (const phrase of section.picklist ?? []) fromTemplate.push({ label: phrase, text: phrase, section: section.title });
+  }
+  return [...fromTemplate, ...BUILT_IN_MACROS];
+}
+
+export function ReportApp({ studyId }: { studyId: string }) {
+  const { user } = useWorkspace();
+  const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
+  const online = sessionState.mode === 'online';
+  const [report, setReport] = useState<Report | null | undefined>(() => readCache<Report>(REPORT_CACHE(user.id, studyId)) ?? undefined);
+  const [fromCache, setFromCache] = useState(report !== undefined);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [template, setTemplate] = useState<Template | null>(null);
+  const [lateEditsStored, setLateEditsStored] = useState(0);
+  const presence: PresenceUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
+
+  const adopt = useCallback(
+    (next: Report | null) => {
+      setReport(next);
+      setFromCache(false);
+      if (next) localStorage.setItem(REPORT_CACHE(user.id, studyId), JSON.stringify(cacheable(next)));
+    },
+    [user.id, studyId],
+  );
+
+  const reload = useCallback(async (): Promise<Report | null | undefined> => {
+    try {
+      const next = await fetchStudyReport(studyId);
+      adopt(next);
+      setProblem(null);
+      return next;
+    } catch (error) {
+      if (!(error instanceof NetworkError)) setProblem((error as Error).message);
+      return undefined;
+    }
+  }, [adopt, studyId]);
+
+  useEffect(() => {
+    if (!online) return;
+    void reload();
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') void reload();
+    }, POLL_MS);
+    return () => clearInterval(timer);
+  }, [online, reload]);
+
+  const templateId = report?.templateId ?? null;
+  useEffect(() => {
+    if (!templateId) return;
+    const cached = readCache<Template>(TEMPLATE_CACHE(templateId));
+    if (cached) setTemplate(cached);
+    if (!online) return;
+    void fetchTemplate(templateId)
+      .then((t) => {
+        if (!t) return;
+        setTemplate(t);
+        localStorage.setItem(TEMPLATE_CACHE(templateId), JSON.stringify(t));
+      })
+      .catch(() => undefined);
+  }, [templateId, online]);
+
+  const onNotice = useCallback(
+    (notice: SyncNotice) => {
+      if (notice.type === 'late-edit-stored') setLateEditsStored((n) => n + 1);
+      if (notice.type !== 'locked') return void reload();
+      // The lock comes first; the API stores the signature a moment later: poll briefly for it.
+      void (async () => {
+        for (let i = 0; i < 20; i++) {
+          const next = await reload();
+          if (next && isReportLocked(next.status)) return;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+    },
+    [reload],
+  );
+  const onReport = useCallback((next: Report | null) => (next ? adopt(next) : void reload()), [adopt, reload]);
+  const macros = useMemo(() => macrosOf(template), [template]);
+  const role = user.role as Role;
+
+  if (!can(role, 'report:read')) {
+    return <p role="alert">Reports are for attendings and residents.</p>;
+  }
+  if (report === undefined) {
+    return <p aria-busy="true">{online ? 'Loading the report…' : 'This report is not on this device. Open it once while online.'}</p>;
+  }
+  if (report === null) {
+    return (
+      <div className="report-start">
+        <p>No report has been started for this study.</p>
+        {can(role, 'report:edit') && (
+          <button
+            type="button"
+            className="primary"
+            disabled={!online}
+            onClick={() =>
+              void createStudyReport(studyId)
+                .then(adopt)
+                .catch((e: Error) => setProblem(e.message))
+            }
+          >
+            Start report
+          </button>
+        )}
+        {problem && <p role="alert">{problem}</p>}
+      </div>
+    );
+  }
+  const final = isReportLocked(report.status);
+  return (
+    <div className="report-app" data-status={report.status}>
+      <p className="report-meta muted">
+        Status: <strong data-testid="report-status-name">{report.status}</strong>
+        {fromCache && ' · from this device (offline copy)'}
+        {report.preliminarySignature &&
+          ` · preliminary by ${report.preliminarySignature.name} at ${new Date(report.preliminarySignature.signedAt).toLocaleString()}`}
+      </p>
+      {problem && (
+        <p className="banner warn" role="alert">
+          {problem}
+        </p>
+      )}
+      <ReportDocument
+        report={report}
+        userId={user.id}
+        user={presence}
+        online={online}
+        macros={macros}
+        onReport={onReport}
+        onNotice={onNotice}
+      />
+      {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}
+      {report.addenda.map((addendum, i) => (
+        <section key={addendum.id} className="report-addendum" aria-label={`Addendum ${i + 1}`}>
+          <h2>
+            Addendum {i + 1} <span className="muted">· {addendum.status}</span>
+          </h2>
+          <ReportDocument
+            report={addendum}
+            addendum
+            userId={user.id}
+            user={presence}
+            online={online}
+            macros={macros}
+            onReport={() => void reload()}
+          />
+        </section>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,37 @@
+/** Always-visible sync status of a report: live / offline / syncing, unsent changes, last save. */
+import type { LinkState } from './connection';
+
+export interface StatusIndicatorProps {
+  link: LinkState;
+  pending: number | null;
+  lastSavedAt: number | null;
+  lockedAt: string | null;
+  loaded: boolean;
+}
+
+const LABEL: Record<LinkState, string> = { live: 'Live', offline: 'Offline', connecting: 'Connecting…', syncing: 'Syncing…' };
+
+export function pendingText(pending: number | null, lockedAt: string | null): string {
+  if (pending === null) return 'Not yet compared with the server';
+  if (pending === 0) return 'All changes on the server';
+  const n = `${pending} ${pending === 1 ? 'change' : 'changes'}`;
+  return lockedAt ? `${n} not applied: the report was signed` : `${n} not yet on the server`;
+}
+
+export function StatusIndicator({ link, pending, lastSavedAt, lockedAt, loaded }: StatusIndicatorProps) {
+  const warn = pending !== null && pending > 0 && lockedAt !== null;
+  return (
+    <div className="report-status" data-link={link} data-testid="report-status">
+      <output className="report-link" aria-live="polite" data-testid="report-link" data-state={link}>
+        <span className="dot" aria-hidden="true" />
+        {loaded ? LABEL[link] : 'Opening…'}
+      </output>
+      <span className={warn ? 'report-pending warn' : 'report-pending'} data-testid="report-pending" data-count={pending ?? ''}>
+        {pendingText(pending, lockedAt)}
+      </span>
+      <span className="report-saved muted" data-testid="report-saved">
+        {lastSavedAt ? `Last saved ${new Date(lastSavedAt).toLocaleTimeString()}` : 'Not saved from this device yet'}
+      </span>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+/** The reporting routes of the API (issue 5) as the editor uses them. */
+import type { Report, ReportLateEdits, ReportSession, Template } from '@pacs/shared';
+import { ApiError, api } from '../api/client';
+
+export type { Report, ReportSession, Template };
+export type LateEdit = ReportLateEdits['lateEdits'][number];
+
+/** The study's report, or null when none has been started yet. */
+export async function fetchStudyReport(studyId: string): Promise<Report | null> {
+  try {
+    return await api.request<Report>('GET', `/api/studies/${encodeURIComponent(studyId)}/report`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404 && error.code !== 'STUDY_NOT_FOUND' && /report/i.test(error.message)) return null;
+    throw error;
+  }
+}
+
+export const createStudyReport = (studyId: string) => api.request<Report>('POST', `/api/studies/${encodeURIComponent(studyId)}/report`, {});
+export const fetchReport = (id: string) => api.request<Report>('GET', `/api/reports/${id}`);
+export const openSession = (id: string) => api.request<ReportSession>('POST', `/api/reports/${id}/session`);
+export const submitReport = (id: string, version: number) => api.request<Report>('POST', `/api/reports/${id}/submit`, { version });
+export const returnReport = (id: string, comment: string, version: number) =>
+  api.request<Report>('POST', `/api/reports/${id}/return`, { comment, version });
+export const finalizeReport = (id: string, stateVector: string, snapshot: string) =>
+  api.request<Report>('POST', `/api/reports/${id}/finalize`, { stateVector, snapshot });
+export const createAddendum = (id: string, text?: string) =>
+  api.request<Report>('POST', `/api/reports/${id}/addenda`, text ? { text } : {});
+export const fetchLateEdits = async (id: string) => (await api.request<ReportLateEdits>('GET', `/api/reports/${id}/late-edits`)).lateEdits;
+export const fetchPdf = (id: string) => api.blob(`/api/reports/${id}/pdf`);
+
+export async function fetchTemplate(templateId: string): Promise<Template | null> {
+  const list = await api.request<{ items: Template[] }>('GET', '/api/templates?includeRetired=true');
+  return list.items.find((t) => t.id === templateId) ?? null;
+}
