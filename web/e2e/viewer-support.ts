@@ -70,3 +70,90 @@ export function ctSpec(accession: string, instances = 12) {
   };
 }
 export const CT_PIXEL_SPACING_MM = 380 / 256;
+
+// ---- viewer tools (issue 7 "Viewing"): two viewports, measurements, view state ----
+
+/** One annotation as window.__pacsViewer reports it (src/viewer/test-hook.ts). */
+export interface MeasurementState {
+  tool: string;
+  /** Handles moved and Cornerstone has not recomputed the stats yet (they are recomputed at the next annotation render). */
+  stale: boolean;
+  points: number[][];
+  stats: { length?: number; angle?: number; mean?: number; stdDev?: number; area?: number; unit?: string; modalityUnit?: string };
+  text: string;
+}
+
+export interface ViewerToolsState extends ViewerState {
+  invert: boolean;
+  rotation: number;
+  flipHorizontal: boolean;
+  flipVertical: boolean;
+  zoom: number;
+  pan: number[];
+  measurements: MeasurementState[];
+}
+
+type PaneHook = {
+  panes(): number;
+  state(pane?: number): ViewerToolsState | null;
+  imageToPage(x: number, y: number, pane?: number): { x: number; y: number } | null;
+  canvasPixel(x: number, y: number, pane?: number): number | null;
+  canvasStats(pane?: number): { width: number; height: number; nonBlackFraction: number; levels: number; hash: number } | null;
+};
+
+export function paneState(page: Page, pane = 0): Promise<ViewerToolsState | null> {
+  return page.evaluate((p) => (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer?.state(p) ?? null, pane);
+}
+export function paneImageToPage(page: Page, x: number, y: number, pane = 0) {
+  return page.evaluate(
+    ([px, py, p]) => (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer?.imageToPage(px!, py!, p) ?? null,
+    [x, y, pane],
+  );
+}
+/** Grey level of the rendered canvas at an image pixel. */
+export function paneCanvasPixel(page: Page, x: number, y: number, pane = 0) {
+  return page.evaluate(
+    ([px, py, p]) => (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer?.canvasPixel(px!, py!, p) ?? null,
+    [x, y, pane],
+  );
+}
+export function paneCanvasStats(page: Page, pane = 0) {
+  return page.evaluate((p) => (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer?.canvasStats(p) ?? null, pane);
+}
+
+/** Waits until viewport `pane` shows an image (no loading/error message there). */
+export async function waitForPaneImage(page: Page, pane: number, timeout = 30_000): Promise<ViewerToolsState> {
+  const testId = pane === 0 ? 'viewport-message' : `viewport-message-${pane + 1}`;
+  await page.waitForFunction(
+    ([p, id]) => {
+      const hook = (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer;
+      return !!hook?.state(p as number) && !document.querySelector(`[data-testid="${id}"]`);
+    },
+    [pane, testId] as const,
+    { timeout },
+  );
+  return (await paneState(page, pane))!;
+}
+
+/** The measurements of viewport `pane` once Cornerstone has computed their stats for the final handle positions. */
+export async function settledMeasurements(page: Page, count: number, pane = 0): Promise<MeasurementState[]> {
+  await page.waitForFunction(
+    ([p, n]) => {
+      const list = (window as unknown as { __pacsViewer?: PaneHook }).__pacsViewer?.state(p)?.measurements ?? [];
+      return list.length === n && list.every((m) => !m.stale && m.text.length > 0);
+    },
+    [pane, count] as const,
+    { timeout: 10_000 },
+  );
+  return (await paneState(page, pane))!.measurements;
+}
+
+/** Left-button drag between two image pixels of viewport `pane`, in `steps` mouse moves. */
+export async function dragImage(page: Page, from: [number, number], to: [number, number], pane = 0, steps = 10) {
+  const a = (await paneImageToPage(page, from[0], from[1], pane))!;
+  const b = (await paneImageToPage(page, to[0], to[1], pane))!;
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move(b.x, b.y, { steps });
+  await page.mouse.up();
+}

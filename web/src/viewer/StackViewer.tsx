@@ -1,37 +1,36 @@
 /**
- * One Cornerstone3D stack viewport with its tools, overlay, keyboard and touch handling, and a clear
- * message when an image cannot be loaded or decoded.
+ * One Cornerstone3D stack viewport with its tool group, overlay, keyboard and touch handling, cine, and
+ * a clear message when an image cannot be loaded or decoded. The toolbar lives in ViewerApp and drives
+ * the active viewport through the handle this component hands to `onReady`.
  */
 import { eventTarget, getRenderingEngine, RenderingEngine, type StackViewport, type Types, utilities } from '@cornerstonejs/core';
 import {
+  AngleTool,
+  addTool,
   annotation,
+  EllipticalROITool,
   LengthTool,
   PanTool,
   StackScrollTool,
   Enums as ToolEnums,
   ToolGroupManager,
+  utilities as toolUtilities,
   WindowLevelTool,
   ZoomTool,
 } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { CoreEnums } from './cornerstone';
+import { CT_PRESETS, PRIMARY_TOOLS, type PrimaryTool, type ViewerAction } from './shortcuts';
 
-export type PrimaryTool = 'WindowLevel' | 'Pan' | 'Zoom' | 'StackScroll' | 'Length';
+const TOOL_CLASSES = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool];
+// shortcuts.ts names the tools without importing Cornerstone; a renamed tool must fail loudly, not silently unbind.
+for (const { tool } of PRIMARY_TOOLS)
+  if (!TOOL_CLASSES.some((c) => c.toolName === tool)) throw new Error(`viewer: no Cornerstone tool named ${tool}`);
 
-export const CT_PRESETS: Record<string, { center: number; width: number }> = {
-  brain: { center: 40, width: 80 },
-  lung: { center: -600, width: 1500 },
-  bone: { center: 480, width: 2500 },
-  abdomen: { center: 40, width: 400 },
-};
-
-const TOOL_NAMES: Record<PrimaryTool, string> = {
-  WindowLevel: WindowLevelTool.toolName,
-  Pan: PanTool.toolName,
-  Zoom: ZoomTool.toolName,
-  StackScroll: StackScrollTool.toolName,
-  Length: LengthTool.toolName,
-};
+/** Registers the tools this viewport uses (idempotent; initCornerstone registers the first five too). */
+function registerTools(): void {
+  for (const tool of TOOL_CLASSES) addTool(tool);
+}
 
 export interface OverlayInfo {
   patient: string;
@@ -41,45 +40,108 @@ export interface OverlayInfo {
   series: string;
 }
 
+/** What the toolbar and the overlay show about a viewport. */
+export interface ViewState {
+  index: number;
+  count: number;
+  voi: { center: number; width: number } | null;
+  invert: boolean;
+  rotation: number;
+  flipHorizontal: boolean;
+  flipVertical: boolean;
+  zoom: number;
+  playing: boolean;
+}
+
 export interface StackViewerHandle {
   viewport: StackViewport;
   element: HTMLDivElement;
+  /** View actions (not tool choice or help, which the parent owns). */
+  run(action: ViewerAction): void;
+  setIndex(index: number): void;
+  clearMeasurements(): void;
 }
 
 let nextId = 1;
 
 export function StackViewer({
+  pane,
   imageIds,
   overlay,
-  modality,
+  frameRate,
+  sliceLabels,
+  tool,
+  active,
+  onActivate,
   onReady,
+  onViewChange,
   sourceLabel,
 }: {
+  /** 0 or 1: names the viewport for assistive technology and tests. */
+  pane: number;
   imageIds: string[];
   overlay: OverlayInfo;
-  modality: string;
+  /** Cine rate (frames per second). */
+  frameRate: number;
+  /** Per image: the slice position shown in the overlay ('' when unknown). */
+  sliceLabels: string[];
+  tool: PrimaryTool;
+  active: boolean;
+  onActivate?: () => void;
   onReady?: (handle: StackViewerHandle | null) => void;
+  onViewChange?: (state: ViewState) => void;
   sourceLabel: string;
 }) {
   const elementRef = useRef<HTMLDivElement>(null);
   const ids = useRef({ engine: `pacs-engine-${nextId}`, viewport: `pacs-vp-${nextId}`, group: `pacs-tools-${nextId++}` });
-  const [tool, setTool] = useState<PrimaryTool>('WindowLevel');
-  const [index, setIndex] = useState(0);
-  const [voi, setVoi] = useState<{ center: number; width: number } | null>(null);
-  const [zoom, setZoom] = useState(1);
+  const [view, setView] = useState<ViewState>({
+    index: 0,
+    count: imageIds.length,
+    voi: null,
+    invert: false,
+    rotation: 0,
+    flipHorizontal: false,
+    flipVertical: false,
+    zoom: 1,
+    playing: false,
+  });
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
-  const [invert, setInvert] = useState(false);
+  const playing = useRef(false);
+  const onViewChangeRef = useRef(onViewChange);
+  onViewChangeRef.current = onViewChange;
 
   const viewport = useCallback((): StackViewport | null => {
     const engine = getRenderingEngine(ids.current.engine);
     return (engine?.getViewport(ids.current.viewport) as StackViewport | undefined) ?? null;
   }, []);
 
+  const readView = useCallback(() => {
+    const vp = viewport();
+    if (!vp) return;
+    const props = vp.getProperties();
+    const range = props.voiRange;
+    const presentation = vp.getViewPresentation();
+    const next: ViewState = {
+      index: vp.getCurrentImageIdIndex(),
+      count: vp.getImageIds().length,
+      voi: range ? { center: (range.upper + range.lower) / 2, width: range.upper - range.lower } : null,
+      invert: !!props.invert,
+      rotation: Math.round(presentation.rotation ?? 0) % 360,
+      flipHorizontal: !!presentation.flipHorizontal,
+      flipVertical: !!presentation.flipVertical,
+      zoom: vp.getZoom?.() ?? 1,
+      playing: playing.current,
+    };
+    setView(next);
+    onViewChangeRef.current?.(next);
+  }, [viewport]);
+
   // Engine, viewport and tool group: once per component.
   useEffect(() => {
     const element = elementRef.current;
     if (!element) return;
+    registerTools();
     const { engine: engineId, viewport: viewportId, group: groupId } = ids.current;
     const engine = new RenderingEngine(engineId);
     engine.enableElement({ viewportId, type: CoreEnums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] } });
@@ -91,18 +153,23 @@ export function StackViewer({
       group.addTool(ZoomTool.toolName, { pinchToZoom: true, pan: true });
       group.addTool(StackScrollTool.toolName, { loop: false });
       group.addTool(LengthTool.toolName);
+      group.addTool(AngleTool.toolName);
+      group.addTool(EllipticalROITool.toolName, { centerPointRadius: 1 });
       group.addViewport(viewportId, engineId);
     }
-    const observer = new ResizeObserver(() => engine.resize(true, true));
-    observer.observe(element);
-    const onRendered = () => {
+    // On a resize (window, tablet rotation, one/two viewports) the image is fitted to the new box again,
+    // keeping the user's relative zoom, pan, rotation and flips; Cornerstone's keepCamera would keep the
+    // absolute scale and crop the image when its box gets narrower.
+    const observer = new ResizeObserver(() => {
       const vp = engine.getViewport(viewportId) as StackViewport | undefined;
-      if (!vp) return;
-      const range = vp.getProperties().voiRange;
-      if (range) setVoi({ center: (range.upper + range.lower) / 2, width: range.upper - range.lower });
-      setIndex(vp.getCurrentImageIdIndex());
-      setZoom(vp.getZoom?.() ?? 1);
-    };
+      const presentation = vp?.getImageIds().length ? vp.getViewPresentation() : null;
+      engine.resize(true, false);
+      if (vp && presentation) {
+        vp.setViewPresentation(presentation);
+        vp.render();
+      }
+    });
+    observer.observe(element);
     const onNewImage = () => {
       setError(null);
       setLoading(false);
@@ -110,28 +177,35 @@ export function StackViewer({
     const onFailed = (event: Event) => {
       const detail = (event as CustomEvent<{ imageId?: string; error?: unknown }>).detail ?? {};
       const vp = engine.getViewport(viewportId) as StackViewport | undefined;
-      if (detail.imageId && vp && !vp.getImageIds().includes(detail.imageId)) return;
+      // Only the image this viewport shows or is going to (not a series thumbnail, not the other viewport's).
+      if (
+        detail.imageId &&
+        vp &&
+        detail.imageId !== vp.getCurrentImageId() &&
+        detail.imageId !== vp.getImageIds()[vp.getTargetImageIdIndex()]
+      )
+        return;
       setLoading(false);
       setError(describeError(detail.error));
     };
-    element.addEventListener(CoreEnums.Events.IMAGE_RENDERED, onRendered);
+    element.addEventListener(CoreEnums.Events.IMAGE_RENDERED, readView);
     element.addEventListener(CoreEnums.Events.STACK_NEW_IMAGE, onNewImage);
     eventTarget.addEventListener(CoreEnums.Events.IMAGE_LOAD_ERROR, onFailed);
     eventTarget.addEventListener(CoreEnums.Events.IMAGE_LOAD_FAILED, onFailed);
     return () => {
       observer.disconnect();
-      element.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, onRendered);
+      if (playing.current) toolUtilities.cine.stopClip(element);
+      element.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, readView);
       element.removeEventListener(CoreEnums.Events.STACK_NEW_IMAGE, onNewImage);
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_ERROR, onFailed);
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_FAILED, onFailed);
-      onReady?.(null);
       ToolGroupManager.destroyToolGroup(groupId);
       engine.destroy();
     };
-  }, [onReady]);
+  }, [readView]);
 
   // Bindings: the chosen tool on the primary button and one finger; zoom on the right button and two
-  // fingers; pan on the middle button; stack scroll on the wheel.
+  // fingers (pinch zoom + pan); pan on the middle button; stack scroll on the wheel.
   useEffect(() => {
     const group = ToolGroupManager.getToolGroup(ids.current.group);
     if (!group) return;
@@ -139,43 +213,22 @@ export function StackViewer({
     const bindings = new Map<string, { mouseButton?: number; numTouchPoints?: number }[]>();
     const add = (name: string, binding: { mouseButton?: number; numTouchPoints?: number }) =>
       bindings.set(name, [...(bindings.get(name) ?? []), binding]);
-    add(TOOL_NAMES[tool], { mouseButton: MouseBindings.Primary });
+    add(tool, { mouseButton: MouseBindings.Primary });
     add(ZoomTool.toolName, { mouseButton: MouseBindings.Secondary });
     add(ZoomTool.toolName, { numTouchPoints: 2 });
     add(PanTool.toolName, { mouseButton: MouseBindings.Auxiliary });
     add(StackScrollTool.toolName, { mouseButton: MouseBindings.Wheel });
-    for (const name of Object.values(TOOL_NAMES)) group.setToolPassive(name);
+    for (const { tool: name } of PRIMARY_TOOLS) group.setToolPassive(name);
     for (const [name, list] of bindings) group.setToolActive(name, { bindings: list });
   }, [tool]);
 
-  // The stack.
-  useEffect(() => {
-    const vp = viewport();
+  const stopCine = useCallback(() => {
     const element = elementRef.current;
-    if (!vp || !element || imageIds.length === 0) return;
-    let cancelled = false;
-    setError(null);
-    setLoading(true);
-    setInvert(false);
-    const start = performance.now();
-    vp.setStack(imageIds, 0)
-      .then(() => {
-        if (cancelled) return;
-        vp.render();
-        setLoading(false);
-        onReady?.({ viewport: vp, element });
-        (window as unknown as { __pacsViewerFirstImageMs?: number }).__pacsViewerFirstImageMs = performance.now() - start;
-      })
-      .catch((reason: unknown) => {
-        if (!cancelled) {
-          setLoading(false);
-          setError(describeError(reason));
-        }
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, [imageIds, viewport, onReady]);
+    if (!element || !playing.current) return;
+    toolUtilities.cine.stopClip(element);
+    playing.current = false;
+    readView();
+  }, [readView]);
 
   const scroll = useCallback(
     (delta: number) => {
@@ -187,149 +240,157 @@ export function StackViewer({
     [viewport],
   );
 
-  const applyVoi = (center: number, width: number) => {
-    const vp = viewport();
-    if (!vp) return;
-    vp.setProperties({ voiRange: { lower: center - width / 2, upper: center + width / 2 } });
-    vp.render();
-  };
-  const reset = () => {
-    const vp = viewport();
-    if (!vp) return;
-    vp.resetCamera();
-    vp.resetProperties();
-    setInvert(false);
-    vp.render();
-  };
-  const toggleInvert = () => {
-    const vp = viewport();
-    if (!vp) return;
-    const next = !vp.getProperties().invert;
-    vp.setProperties({ invert: next });
-    setInvert(next);
-    vp.render();
-  };
-  const clearMeasurements = () => {
-    annotation.state.removeAllAnnotations();
-    viewport()?.render();
-  };
-
-  const onKeyDown = (event: React.KeyboardEvent) => {
-    const keys = new Map<string, () => void>([
-      ['ArrowUp', () => scroll(-1)],
-      ['ArrowLeft', () => scroll(-1)],
-      ['ArrowDown', () => scroll(1)],
-      ['ArrowRight', () => scroll(1)],
-      ['PageUp', () => scroll(-10)],
-      ['PageDown', () => scroll(10)],
-      ['Home', () => scroll(-1e6)],
-      ['End', () => scroll(1e6)],
-      ['w', () => setTool('WindowLevel')],
-      ['p', () => setTool('Pan')],
-      ['z', () => setTool('Zoom')],
-      ['s', () => setTool('StackScroll')],
-      ['l', () => setTool('Length')],
-      ['r', reset],
-      ['i', toggleInvert],
-    ]);
-    if (modality === 'CT') {
-      Object.keys(CT_PRESETS).forEach((name, n) => {
-        keys.set(String(n + 1), () => {
-          const preset = CT_PRESETS[name]!;
-          applyVoi(preset.center, preset.width);
-        });
-      });
-    }
-    const action = keys.get(event.key);
-    if (action && !event.altKey && !event.ctrlKey && !event.metaKey) {
-      event.preventDefault();
-      action();
-    }
-  };
-
-  const toolButton = (name: PrimaryTool, label: string, key: string) => (
-    <button type="button" aria-pressed={tool === name} onClick={() => setTool(name)} title={`${label} (${key})`} aria-keyshortcuts={key}>
-      {label}
-    </button>
+  const run = useCallback(
+    (action: ViewerAction) => {
+      const vp = viewport();
+      const element = elementRef.current;
+      if (!vp || !element) return;
+      switch (action.type) {
+        case 'scroll':
+          scroll(action.delta);
+          return;
+        case 'preset': {
+          const preset = CT_PRESETS[action.name];
+          if (!preset) return;
+          vp.setProperties({ voiRange: { lower: preset.center - preset.width / 2, upper: preset.center + preset.width / 2 } });
+          break;
+        }
+        case 'reset':
+          stopCine();
+          vp.resetCamera();
+          vp.resetProperties();
+          vp.setViewPresentation({ rotation: 0, flipHorizontal: false, flipVertical: false });
+          break;
+        case 'invert':
+          vp.setProperties({ invert: !vp.getProperties().invert });
+          break;
+        case 'rotate':
+          vp.setViewPresentation({ rotation: ((vp.getViewPresentation().rotation ?? 0) + 90) % 360 });
+          break;
+        case 'flipH':
+          vp.setViewPresentation({ flipHorizontal: !vp.getViewPresentation().flipHorizontal });
+          break;
+        case 'flipV':
+          vp.setViewPresentation({ flipVertical: !vp.getViewPresentation().flipVertical });
+          break;
+        case 'cine':
+          if (playing.current) {
+            stopCine();
+            return;
+          }
+          if (vp.getImageIds().length < 2) return;
+          toolUtilities.cine.playClip(element, { framesPerSecond: frameRate, loop: true });
+          playing.current = true;
+          break;
+        default:
+          return;
+      }
+      vp.render();
+      readView();
+    },
+    [viewport, scroll, stopCine, readView, frameRate],
   );
 
+  const runRef = useRef(run);
+  runRef.current = run;
+
+  const clearMeasurements = useCallback(() => {
+    const vp = viewport();
+    if (!vp) return;
+    const shown = new Set(vp.getImageIds());
+    for (const a of annotation.state.getAllAnnotations())
+      if (a.annotationUID && shown.has(a.metadata?.referencedImageId ?? '')) annotation.state.removeAnnotation(a.annotationUID);
+    vp.render();
+  }, [viewport]);
+
+  // The stack.
+  useEffect(() => {
+    const vp = viewport();
+    const element = elementRef.current;
+    if (!vp || !element || imageIds.length === 0) return;
+    let cancelled = false;
+    stopCine();
+    setError(null);
+    setLoading(true);
+    const start = performance.now();
+    vp.setStack(imageIds, 0)
+      .then(() => {
+        if (cancelled) return;
+        vp.render();
+        setLoading(false);
+        onReady?.({
+          viewport: vp,
+          element,
+          run: (action) => runRef.current(action),
+          setIndex: (index) => {
+            if (index >= 0 && index !== vp.getCurrentImageIdIndex())
+              vp.setImageIdIndex(index).catch((reason: unknown) => setError(describeError(reason)));
+          },
+          clearMeasurements,
+        });
+        (window as unknown as { __pacsViewerFirstImageMs?: number }).__pacsViewerFirstImageMs = performance.now() - start;
+      })
+      .catch((reason: unknown) => {
+        if (!cancelled) {
+          setLoading(false);
+          setError(describeError(reason));
+        }
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [imageIds, viewport, onReady, clearMeasurements, stopCine]);
+
+  useEffect(() => () => onReady?.(null), [onReady]);
+
+  const suffix = pane === 0 ? '' : `-${pane + 1}`;
+  const orientation = [
+    view.rotation ? `rot ${view.rotation}°` : '',
+    view.flipHorizontal ? 'flip H' : '',
+    view.flipVertical ? 'flip V' : '',
+    view.invert ? 'inverted' : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return (
-    <div className="viewer-main">
-      <div className="viewer-toolbar" role="toolbar" aria-label="Viewer tools">
-        {toolButton('WindowLevel', 'W/L', 'W')}
-        {toolButton('Pan', 'Pan', 'P')}
-        {toolButton('Zoom', 'Zoom', 'Z')}
-        {toolButton('StackScroll', 'Scroll', 'S')}
-        {toolButton('Length', 'Length', 'L')}
-        {modality === 'CT' && (
-          <select
-            aria-label="Window preset"
-            value=""
-            onChange={(event) => {
-              const preset = CT_PRESETS[event.target.value];
-              if (preset) applyVoi(preset.center, preset.width);
-            }}
-          >
-            <option value="">Preset…</option>
-            {Object.entries(CT_PRESETS).map(([name, p], n) => (
-              <option key={name} value={name}>
-                {name} ({p.width}/{p.center}) [{n + 1}]
-              </option>
-            ))}
-          </select>
-        )}
-        <button type="button" onClick={toggleInvert} aria-pressed={invert} title="Invert (I)">
-          Invert
-        </button>
-        <button type="button" onClick={reset} title="Reset (R)">
-          Reset
-        </button>
-        <button type="button" onClick={clearMeasurements}>
-          Clear measurements
-        </button>
-        <button type="button" onClick={() => scroll(-1)} aria-label="Previous image">
-          ▲
-        </button>
-        <button type="button" onClick={() => scroll(1)} aria-label="Next image">
-          ▼
-        </button>
-      </div>
-      <div className="viewer-stage">
-        <div
-          ref={elementRef}
-          className="viewer-viewport"
-          // biome-ignore lint/a11y/noNoninteractiveTabindex: the viewport (role application) takes keyboard input
-          tabIndex={0}
-          role="application"
-          aria-roledescription="image viewport"
-          aria-label={`Image ${index + 1} of ${imageIds.length}. Arrow keys scroll, W/P/Z/S/L pick a tool, R resets, I inverts${modality === 'CT' ? ', 1–4 presets' : ''}.`}
-          data-testid="viewport"
-          onKeyDown={onKeyDown}
-          onContextMenu={(event) => event.preventDefault()}
-        />
-        <div className="viewer-overlay" aria-hidden="true">
-          <div className="tl">
-            <div>{overlay.patient}</div>
-            <div>{overlay.patientId}</div>
-          </div>
-          <div className="tr">
-            <div>{overlay.study}</div>
-            <div>{formatDate(overlay.studyDate)}</div>
-            <div>{overlay.series}</div>
-          </div>
-          <div className="bl" data-testid="overlay-image">
-            Im {imageIds.length ? index + 1 : 0}/{imageIds.length} · {sourceLabel}
-          </div>
-          <div className="br" data-testid="overlay-voi">
-            {voi ? `W ${Math.round(voi.width)} L ${Math.round(voi.center)}` : ''} · zoom {zoom.toFixed(2)}
-          </div>
+    <div className={`viewer-stage${active ? ' active' : ''}`} onPointerDownCapture={onActivate} data-testid={`pane${suffix}`}>
+      <div
+        ref={elementRef}
+        className="viewer-viewport"
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: the viewport (role application) takes keyboard input (handled by ViewerApp)
+        tabIndex={0}
+        role="application"
+        aria-roledescription="image viewport"
+        aria-label={`Viewport ${pane + 1}: image ${view.index + 1} of ${imageIds.length}. Arrow keys scroll, ? lists the shortcuts.`}
+        data-testid={`viewport${suffix}`}
+        onFocus={onActivate}
+        onContextMenu={(event) => event.preventDefault()}
+      />
+      <div className="viewer-overlay" aria-hidden="true">
+        <div className="tl">
+          <div>{overlay.patient}</div>
+          <div>{overlay.patientId}</div>
         </div>
-        {(error || (loading && imageIds.length > 0)) && (
-          <div className="viewer-message" role={error ? 'alert' : 'status'} data-testid="viewport-message">
-            {error ?? 'Loading image…'}
-          </div>
-        )}
+        <div className="tr">
+          <div>{overlay.study}</div>
+          <div>{formatDate(overlay.studyDate)}</div>
+          <div>{overlay.series}</div>
+        </div>
+        <div className="bl" data-testid={`overlay-image${suffix}`}>
+          <div>{sliceLabels[view.index] ? `Loc ${sliceLabels[view.index]}` : ''}</div>
+          Im {imageIds.length ? view.index + 1 : 0}/{imageIds.length} · {sourceLabel}
+          {view.playing ? ' · ▶ cine' : ''}
+        </div>
+        <div className="br" data-testid={`overlay-voi${suffix}`}>
+          <div>{orientation}</div>
+          {view.voi ? `W ${Math.round(view.voi.width)} L ${Math.round(view.voi.center)}` : ''} · zoom {view.zoom.toFixed(2)}
+        </div>
       </div>
+      {(error || (loading && imageIds.length > 0)) && (
+        <div className="viewer-message" role={error ? 'alert' : 'status'} data-testid={`viewport-message${suffix}`}>
+          {error ?? 'Loading image…'}
+        </div>
+      )}
     </div>
   );
 }

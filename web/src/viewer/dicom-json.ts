@@ -48,6 +48,10 @@ export const TAG = {
   StudyDescription: '00081030',
   PixelSpacing: '00280030',
   TransferSyntaxUID: '00020010',
+  SliceLocation: '00201041',
+  FrameTime: '00181063',
+  CineRate: '00180040',
+  RecommendedDisplayFrameRate: '00082144',
 } as const;
 
 export interface ViewerFrame {
@@ -57,6 +61,8 @@ export interface ViewerFrame {
   frame: number;
   /** The instance's metadata (shared by its frames). */
   instance: DicomJson;
+  /** Position along the slice normal in mm (undefined without position/orientation). */
+  position?: number;
 }
 
 export interface ViewerSeries {
@@ -83,14 +89,47 @@ export function framePath(study: string, series: string, sop: string, frame: num
   return `/dicom-web/studies/${study}/series/${series}/instances/${sop}/frames/${frame}`;
 }
 
-/** Position along the slice normal, for ordering a stack (falls back to instance number). */
-function slicePosition(ds: DicomJson): number | undefined {
-  const ipp = nums(ds, TAG.ImagePositionPatient);
+/** The slice normal (row × column direction cosines), or undefined without ImageOrientationPatient. */
+export function sliceNormal(ds: DicomJson): [number, number, number] | undefined {
   const iop = nums(ds, TAG.ImageOrientationPatient);
-  if (ipp.length !== 3 || iop.length !== 6) return undefined;
+  if (iop.length !== 6) return undefined;
   const [a, b, c, d, e, f] = iop as [number, number, number, number, number, number];
-  const normal = [b * f - c * e, c * d - a * f, a * e - b * d] as const;
+  return [b * f - c * e, c * d - a * f, a * e - b * d];
+}
+
+/** Position along the slice normal in mm, for ordering a stack and linking two stacks. */
+export function slicePosition(ds: DicomJson): number | undefined {
+  const ipp = nums(ds, TAG.ImagePositionPatient);
+  const normal = sliceNormal(ds);
+  if (ipp.length !== 3 || !normal) return undefined;
   return normal[0] * ipp[0]! + normal[1] * ipp[1]! + normal[2] * ipp[2]!;
+}
+
+/** What the overlay shows as the slice position: SliceLocation, else the position along the normal. */
+export function sliceLocationLabel(ds: DicomJson): string {
+  const location = num(ds, TAG.SliceLocation) ?? slicePosition(ds);
+  return location === undefined ? '' : `${Number(location.toFixed(2))} mm`;
+}
+
+/**
+ * Two series can be scroll-linked when both have positions and the same orientation (normals within
+ * about 8°, either direction).
+ */
+export function sameOrientation(a: ViewerSeries, b: ViewerSeries): boolean {
+  const na = a.frames[0] && sliceNormal(a.frames[0].instance);
+  const nb = b.frames[0] && sliceNormal(b.frames[0].instance);
+  if (!na || !nb) return false;
+  if (![a, b].every((s) => s.frames.every((f) => f.position !== undefined))) return false;
+  return Math.abs(na[0] * nb[0] + na[1] * nb[1] + na[2] * nb[2]) > 0.99;
+}
+
+/** Cine rate in frames per second: RecommendedDisplayFrameRate, CineRate, 1000/FrameTime, else `fallback`. */
+export function cineFrameRate(ds: DicomJson, fallback = 10): number {
+  const rate = num(ds, TAG.RecommendedDisplayFrameRate) ?? num(ds, TAG.CineRate);
+  if (rate && rate > 0) return Math.min(rate, 60);
+  const frameTime = num(ds, TAG.FrameTime);
+  if (frameTime && frameTime > 0) return Math.min(1000 / frameTime, 60);
+  return fallback;
 }
 
 /** Groups WADO-RS study metadata into series (ordered by series number) and frames (ordered in the stack). */
@@ -115,7 +154,15 @@ export function layoutStudy(instances: DicomJson[]): ViewerStudy {
     for (const { ds } of sorted) {
       const sop = str(ds, TAG.SOPInstanceUID);
       const count = Math.max(1, num(ds, TAG.NumberOfFrames) ?? 1);
-      for (let f = 1; f <= count; f++) frames.push({ path: framePath(studyUid, uid, sop, f), sopInstanceUid: sop, frame: f, instance: ds });
+      const position = slicePosition(ds);
+      for (let f = 1; f <= count; f++)
+        frames.push({
+          path: framePath(studyUid, uid, sop, f),
+          sopInstanceUid: sop,
+          frame: f,
+          instance: ds,
+          ...(position === undefined ? {} : { position }),
+        });
     }
     const head = list[0] ?? {};
     return {
