@@ -14,11 +14,13 @@ import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
 import accessControl from './plugins/access-control';
 import auditTrail from './plugins/audit-trail';
+import clusterBus from './plugins/cluster-bus';
 import database from './plugins/database';
 import errorHandler from './plugins/error-handler';
 import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
+import redis from './plugins/redis';
 import security from './plugins/security';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
@@ -31,6 +33,8 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 export interface BuildOptions {
   /** Where logs go (tests capture them to prove no PHI or secret is written). */
   logStream?: { write(line: string): void };
+  /** Tests of the cluster bus make the principal cache's TTL long, so only the bus can evict. */
+  principalCacheTtlMs?: number;
 }
 
 export function loggerOptions(config: Config, logStream?: BuildOptions['logStream']): FastifyServerOptions['logger'] {
@@ -79,12 +83,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   // External
+  await app.register(redis);
   await app.register(security);
   await app.register(openapi);
   await app.register(metrics);
   // Application
   await app.register(database);
-  await app.register(accessControl);
+  await app.register(accessControl, { principalCacheTtlMs: options.principalCacheTtlMs });
+  await app.register(clusterBus);
   await app.register(auditTrail);
   await app.register(errorHandler);
   await app.register(healthRoutes);

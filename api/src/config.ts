@@ -26,6 +26,12 @@ export const ENV_SCHEMA = Type.Object({
   PACS_LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
   PACS_LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
   PACS_LOGIN_RATE_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
+  PACS_REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'Redis shared by several API instances: login rate limit, cache eviction, worklist nudges; unset = one instance',
+    }),
+  ),
   PACS_CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated allow-list; empty = same origin only' }),
   PACS_TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from the reverse proxy' }),
   PACS_COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Secure flag on the refresh cookie; default on in production' })),
@@ -81,6 +87,8 @@ export interface Config {
   loginMaxFailures: number;
   loginLockoutSeconds: number;
   loginRatePerMinute: number;
+  /** Several API instances share state through this Redis; undefined = a single instance. */
+  redisUrl: string | undefined;
   corsOrigins: string[];
   trustProxy: boolean;
   cookieSecure: boolean;
@@ -184,6 +192,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     loginMaxFailures: env.PACS_LOGIN_MAX_FAILURES,
     loginLockoutSeconds: env.PACS_LOGIN_LOCKOUT_SECONDS,
     loginRatePerMinute: env.PACS_LOGIN_RATE_PER_MINUTE,
+    redisUrl: env.PACS_REDIS_URL,
     corsOrigins: env.PACS_CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),

@@ -181,6 +181,7 @@ describe('services, images and Dockerfiles', () => {
     expect(raw.services.api!.depends_on).toEqual({
       'mssql-init': { condition: 'service_completed_successfully' },
       orthanc: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
     });
     expect(raw.services.web!.depends_on).toEqual({
       api: { condition: 'service_healthy' },

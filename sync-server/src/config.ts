@@ -39,6 +39,12 @@ export const ENV_SCHEMA = Type.Object({
   PACS_SYNC_COMPACT_AFTER_UPDATES: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 200 }),
   PACS_SYNC_UNLOAD_DELAY_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 10_000 }),
   PACS_SYNC_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  PACS_SYNC_REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'Redis for scale-out (SPEC.md SCALE-*): several instances share documents through its pub/sub; unset = one instance',
+    }),
+  ),
   PACS_LOG_LEVEL: Type.Enum([...LOG_LEVELS], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -68,6 +74,8 @@ export interface SyncConfig {
   compactAfterUpdates: number;
   unloadDelayMs: number;
   shutdownTimeoutMs: number;
+  /** Redis of the scale-out bus; undefined → a single instance, no Redis (SCALE-*). */
+  redisUrl: string | undefined;
   logLevel: LogLevel;
 }
 
@@ -148,6 +156,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     compactAfterUpdates: env.PACS_SYNC_COMPACT_AFTER_UPDATES,
     unloadDelayMs: env.PACS_SYNC_UNLOAD_DELAY_MS,
     shutdownTimeoutMs: env.PACS_SYNC_SHUTDOWN_TIMEOUT_MS,
+    redisUrl: env.PACS_SYNC_REDIS_URL,
     logLevel: env.PACS_LOG_LEVEL,
   };
 }

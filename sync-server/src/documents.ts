@@ -13,6 +13,8 @@ import * as Y from 'yjs';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import { encodeAwareness, encodeNotice, encodeUpdateMessage } from './protocol';
+import type { DocumentBus } from './scale-out/bus';
+import { DocumentReplica } from './scale-out/replica';
 import type { AppendEntry, DocumentStore, LateEditRecord, LockRecord } from './store';
 
 /** What the document layer needs from a connection (connection.ts implements it). */
@@ -34,7 +36,16 @@ export interface DocumentOptions {
 
 const LOAD_ORIGIN = Symbol('load');
 const SEED_ORIGIN = Symbol('seed');
+/** Updates and awareness that arrived from another instance through the bus (SCALE-*). */
+const REMOTE_ORIGIN = Symbol('remote');
 const MAX_RETRY_DELAY_MS = 30_000;
+/**
+ * SCALE-3: an update another instance applied is stored by that instance; this one keeps it in
+ * `unconfirmed` until that instance says `stored`, and stores it itself after this long without.
+ */
+export const UNCONFIRMED_STORE_AFTER_MS = 2_000;
+/** SCALE-4: a frozen instance that hears nothing from the locker decides from the database after this long. */
+export const REMOTE_FREEZE_EXPIRY_MS = 20_000;
 
 export class LockConflictError extends Error {
   override name = 'LockConflictError';
@@ -116,6 +127,18 @@ export class SyncDocument {
   lock: LockRecord | null = null;
   /** Rows in the update log not yet folded into the snapshot. */
   logLength = 0;
+  /** Scale-out membership (SCALE-*); null on a single instance. */
+  replica: DocumentReplica | null = null;
+  /** Number of the last update this instance applied from its own clients (SCALE-3). */
+  seq = 0;
+  private storedSeqAnnounced = 0;
+  /** Updates from other instances that their instance has not yet confirmed as stored (SCALE-3). */
+  private unconfirmed: { from: string; seq: number; update: Uint8Array; at: number }[] = [];
+  private unconfirmedTimer: NodeJS.Timeout | null = null;
+  private remoteTag: { from: string; seq: number } | null = null;
+  /** Another instance is locking this document (SCALE-4): client updates wait in `holding`. */
+  private remoteFreeze: { lockId: string; timer: NodeJS.Timeout } | null = null;
+  private localLocking = false;
 
   private pending: Uint8Array[] = [];
   private pendingLate: PendingLateEdit[] = [];
@@ -152,6 +175,8 @@ export class SyncDocument {
 
   /** Rebuilds the document from the store (DUR-3). */
   async load(): Promise<void> {
+    // SCALE-2: subscribe before reading the database, so nothing published meanwhile is missed.
+    const freezing = this.replica ? await this.replica.join() : null;
     const started = performance.now();
     const stored = await this.store.load(this.name);
     this.metrics.persistDuration.observe({ op: 'load' }, (performance.now() - started) / 1000);
@@ -171,6 +196,10 @@ export class SyncDocument {
     this.logLength = stored.logLength;
     this.lock = stored.lock;
     if (this.lock) await this.buildLateDoc();
+    if (this.replica) {
+      if (freezing && !this.lock) this.enterRemoteFreeze(freezing);
+      this.replica.ready();
+    }
   }
 
   get isEmpty(): boolean {
@@ -208,6 +237,12 @@ export class SyncDocument {
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
   }
 
+  /** Awareness of this instance's own clients (for a resync through the bus). */
+  localAwarenessUpdate(): Uint8Array | null {
+    const ids = [...this.peers.values()].flatMap((set) => [...set]).filter((id) => this.awareness.getStates().has(id));
+    return ids.length > 0 ? awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids) : null;
+  }
+
   awarenessMessage(): Uint8Array | null {
     const states = this.awareness.getStates();
     if (states.size === 0) return null;
@@ -239,11 +274,20 @@ export class SyncDocument {
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === LOAD_ORIGIN) return;
+    const message = encodeUpdateMessage(update);
+    if (origin === REMOTE_ORIGIN) {
+      // SCALE-1/3: relayed to local clients; stored by the instance it came from (or by us later).
+      const tag = this.remoteTag ?? { from: '', seq: 0 };
+      this.unconfirmed.push({ from: tag.from, seq: tag.seq, update, at: Date.now() });
+      this.scheduleUnconfirmedCheck();
+      for (const peer of this.peers.keys()) peer.send(message);
+      return;
+    }
     this.metrics.updates.inc();
     this.pending.push(update);
     this.metrics.unpersistedUpdates.inc();
-    const message = encodeUpdateMessage(update);
     for (const peer of this.peers.keys()) if (peer !== origin) peer.send(message);
+    this.replica?.publishUpdate(update, ++this.seq);
     this.scheduleFlush();
   };
 
@@ -257,8 +301,10 @@ export class SyncDocument {
       for (const id of removed) controlled.delete(id);
     }
     const changed = [...added, ...updated, ...removed];
-    const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
+    const message = encodeAwareness(update);
     for (const peer of this.peers.keys()) peer.send(message);
+    if (origin !== REMOTE_ORIGIN) this.replica?.publishAwareness(update);
   };
 
   notify(notice: SyncNotice, only?: Peer): void {
@@ -289,6 +335,8 @@ export class SyncDocument {
       this.writing++;
       try {
         await this.writeLateEdits();
+        // Every own update numbered up to here is in `pending` or already stored (SCALE-3).
+        const coveredSeq = this.seq;
         if (this.pending.length > 0) {
           const batch = this.pending;
           this.pending = [];
@@ -305,6 +353,10 @@ export class SyncDocument {
           }
         }
         this.failures = 0;
+        if (this.replica && coveredSeq > this.storedSeqAnnounced) {
+          this.storedSeqAnnounced = coveredSeq;
+          this.replica.publishStored(coveredSeq);
+        }
         if (this.logLength >= this.options.compactAfterUpdates) await this.compactNow();
         return true;
       } catch (err) {
@@ -392,15 +444,21 @@ export class SyncDocument {
     this.lateDoc = lateDoc;
   }
 
-  private captureLateEdit(peer: Peer | null, update: Uint8Array): void {
+  private ensureLateDoc(): Y.Doc {
     if (!this.lateDoc) {
       this.lateDoc = new Y.Doc({ gc: true });
       Y.applyUpdate(this.lateDoc, Y.encodeStateAsUpdate(this.doc));
     }
+    return this.lateDoc;
+  }
+
+  private captureLateEdit(peer: Peer | null, update: Uint8Array): void {
+    const lateDoc = this.ensureLateDoc();
     // LOCK-6: a replay of something already stored (the same offline edits sent again on every
     // reconnect) is not stored twice; an empty sync step 2 is not a late edit.
-    if (!updateAddsTo(this.lateDoc, update)) return;
-    Y.applyUpdate(this.lateDoc, update);
+    if (!updateAddsTo(lateDoc, update)) return;
+    Y.applyUpdate(lateDoc, update);
+    this.replica?.publishLateEdit(update);
     this.pendingLate.push({
       edit: { userId: peer?.userId ?? 'unknown', userName: peer?.userName ?? '', data: update, createdAt: new Date() },
       peer,
@@ -420,15 +478,25 @@ export class SyncDocument {
     return { update: Y.encodeStateAsUpdate(this.doc), stateVector: Y.encodeStateVector(this.doc) };
   }
 
+  /** Applies updates that waited during a lock attempt that did not lock. */
+  private releaseHeld(): void {
+    const held = this.holding ?? [];
+    this.holding = null;
+    for (const h of held) this.receiveUpdate(h.peer, h.update);
+  }
+
   /**
    * LOCK-1..LOCK-4: refuse when the document holds anything the reviewer has not seen; otherwise
-   * stop applying updates, store everything, store the lock, tell the peers.
+   * stop applying updates, store everything, store the lock, tell the peers. With scale-out
+   * (SCALE-4) every other instance holding the document is frozen first and sends what it holds,
+   * so the check and the stored state cover every instance.
    */
   lockDocument(stateVector: Uint8Array, snapshot: Uint8Array | undefined, lockedBy: string): Promise<LockResult> {
     return this.exclusive(async () => {
       if (this.lock) {
         return { ...this.fullState(), lockedAt: this.lock.lockedAt, lockedBy: this.lock.lockedBy, alreadyLocked: true };
       }
+      if (this.remoteFreeze) throw new DocumentStateError('another instance is locking this document', 'unavailable');
       let seen: Map<number, number>;
       let seenSnapshot: Y.Snapshot | undefined;
       try {
@@ -437,43 +505,233 @@ export class SyncDocument {
       } catch {
         throw new DocumentStateError('stateVector or snapshot is not a valid Yjs encoding', 'bad-request');
       }
-      const unseen = [...Y.decodeStateVector(Y.encodeStateVector(this.doc))].some(([client, clock]) => clock > (seen.get(client) ?? 0));
-      let unseenDeletions = false;
-      if (seenSnapshot) {
-        const ds = Y.createDeleteSetFromStructStore(this.doc.store);
-        unseenDeletions = !Y.equalDeleteSets(seenSnapshot.ds, Y.mergeDeleteSets([seenSnapshot.ds, ds]));
-      }
-      // Structs still pending (missing dependencies) are not part of the visible document and
-      // are ignored: otherwise one client's broken update could block finalization forever.
-      if (unseen || unseenDeletions) {
-        this.metrics.locks.inc({ outcome: 'conflict' });
-        throw new LockConflictError('the document holds updates the reviewer has not seen', Y.encodeStateVector(this.doc));
-      }
-      // From here no update is applied: arrivals wait in `holding` until the lock is decided.
+      // From here no client update is applied: arrivals wait in `holding` until the lock is decided.
       this.holding = [];
-      const lock: LockRecord = { lockedBy, lockedAt: new Date(), stateVector: Y.encodeStateVector(this.doc) };
+      this.localLocking = true;
       try {
-        if (!(await this.flush())) throw new Error('pending updates could not be stored');
-        await this.serial(() => this.timed('lock', () => this.store.setLock(this.name, lock)));
-      } catch (err) {
-        const held = this.holding;
+        let lockId: string | null = null;
+        if (this.replica) {
+          try {
+            const frozen = await this.replica.freeze(Y.encodeStateVector(this.doc));
+            lockId = frozen.lockId;
+            for (const diff of frozen.diffs) this.applyRemoteUpdate(diff.from, 0, diff.update);
+          } catch (err) {
+            this.releaseHeld();
+            this.metrics.locks.inc({ outcome: 'error' });
+            this.log.error('lock failed: the other instances could not be frozen; document stays editable', { doc: this.name, err });
+            throw new DocumentStateError('the other sync-server instances could not be reached; nothing was locked', 'unavailable');
+          }
+        }
+        const unseen = [...Y.decodeStateVector(Y.encodeStateVector(this.doc))].some(([client, clock]) => clock > (seen.get(client) ?? 0));
+        let unseenDeletions = false;
+        if (seenSnapshot) {
+          const ds = Y.createDeleteSetFromStructStore(this.doc.store);
+          unseenDeletions = !Y.equalDeleteSets(seenSnapshot.ds, Y.mergeDeleteSets([seenSnapshot.ds, ds]));
+        }
+        // Structs still pending (missing dependencies) are not part of the visible document and
+        // are ignored: otherwise one client's broken update could block finalization forever.
+        if (unseen || unseenDeletions) {
+          if (lockId) this.replica?.release(lockId);
+          this.releaseHeld();
+          this.metrics.locks.inc({ outcome: 'conflict' });
+          throw new LockConflictError('the document holds updates the reviewer has not seen', Y.encodeStateVector(this.doc));
+        }
+        const lock: LockRecord = { lockedBy, lockedAt: new Date(), stateVector: Y.encodeStateVector(this.doc) };
+        try {
+          // SCALE-4: what other instances hold unstored is stored here, before the lock row.
+          this.storeUnconfirmedNow();
+          if (!(await this.flush())) throw new Error('pending updates could not be stored');
+          await this.serial(() => this.timed('lock', () => this.store.setLock(this.name, lock)));
+        } catch (err) {
+          if (lockId) this.replica?.release(lockId);
+          this.releaseHeld();
+          this.metrics.locks.inc({ outcome: 'error' });
+          this.log.error('lock failed; document stays editable', { doc: this.name, err });
+          throw new DocumentStateError('the document could not be stored; nothing was locked', 'unavailable');
+        }
+        const held = this.holding ?? [];
         this.holding = null;
-        for (const h of held) this.receiveUpdate(h.peer, h.update);
-        this.metrics.locks.inc({ outcome: 'error' });
-        this.log.error('lock failed; document stays editable', { doc: this.name, err });
-        throw new DocumentStateError('the document could not be stored; nothing was locked', 'unavailable');
+        this.lock = lock;
+        this.lateDoc?.destroy();
+        this.lateDoc = null;
+        if (lockId) this.replica?.locked(lockId, lock);
+        for (const h of held) this.captureLateEdit(h.peer, h.update);
+        this.metrics.locks.inc({ outcome: 'locked' });
+        this.log.info('document locked', { doc: this.name, lockedBy, peers: this.peers.size });
+        this.notify({ type: 'locked', reportId: this.reportId, lockedAt: lock.lockedAt.toISOString() });
+        return { ...this.fullState(), lockedAt: lock.lockedAt, lockedBy, alreadyLocked: false };
+      } finally {
+        this.localLocking = false;
       }
-      const held = this.holding;
-      this.holding = null;
-      this.lock = lock;
-      this.lateDoc?.destroy();
-      this.lateDoc = null;
-      for (const h of held) this.captureLateEdit(h.peer, h.update);
-      this.metrics.locks.inc({ outcome: 'locked' });
-      this.log.info('document locked', { doc: this.name, lockedBy, peers: this.peers.size });
-      this.notify({ type: 'locked', reportId: this.reportId, lockedAt: lock.lockedAt.toISOString() });
-      return { ...this.fullState(), lockedAt: lock.lockedAt, lockedBy, alreadyLocked: false };
     });
+  }
+
+  // ------------------------------------------------------------------ scale-out (SCALE-*)
+
+  /** An update another instance applied (or a sync answer). Not applied to a locked document. */
+  applyRemoteUpdate(from: string, seq: number, update: Uint8Array): void {
+    if (this.lock) {
+      if (updateAddsTo(this.doc, update))
+        this.log.warn('update from another instance for a locked document not applied', { doc: this.name });
+      return;
+    }
+    this.remoteTag = { from, seq };
+    try {
+      Y.applyUpdate(this.doc, update, REMOTE_ORIGIN);
+    } catch (err) {
+      this.log.warn('update from another instance could not be applied', { doc: this.name, err });
+    } finally {
+      this.remoteTag = null;
+    }
+  }
+
+  applyRemoteAwareness(update: Uint8Array): void {
+    try {
+      awarenessProtocol.applyAwarenessUpdate(this.awareness, update, REMOTE_ORIGIN);
+    } catch (err) {
+      this.log.warn('awareness from another instance could not be applied', { doc: this.name, err });
+    }
+  }
+
+  /** `from` has stored its own updates up to `seq`: they no longer need us (SCALE-3). */
+  confirmStored(from: string, seq: number): void {
+    if (this.unconfirmed.length === 0) return;
+    this.unconfirmed = this.unconfirmed.filter((u) => u.from !== from || u.seq > seq);
+    if (this.unconfirmed.length === 0) {
+      if (this.unconfirmedTimer) clearTimeout(this.unconfirmedTimer);
+      this.unconfirmedTimer = null;
+      if (this.peers.size === 0) this.scheduleUnload();
+    }
+  }
+
+  /** Shutdown (and a lock): every unconfirmed remote update goes into this instance's own pending queue. */
+  storeUnconfirmedNow(): void {
+    if (this.unconfirmed.length === 0) return;
+    const all = this.unconfirmed;
+    this.unconfirmed = [];
+    if (this.unconfirmedTimer) clearTimeout(this.unconfirmedTimer);
+    this.unconfirmedTimer = null;
+    for (const u of all) this.pending.push(u.update);
+    this.metrics.unpersistedUpdates.inc(all.length);
+  }
+
+  private scheduleUnconfirmedCheck(): void {
+    if (this.unconfirmedTimer || this.destroyed) return;
+    this.unconfirmedTimer = setTimeout(() => {
+      this.unconfirmedTimer = null;
+      this.storeUnconfirmed(Date.now() - UNCONFIRMED_STORE_AFTER_MS);
+    }, UNCONFIRMED_STORE_AFTER_MS);
+  }
+
+  /**
+   * SCALE-3: remote updates received before `receivedBefore` whose instance never confirmed them
+   * (it died, or Redis or its database failed) are stored by this instance. A duplicate row is
+   * harmless: applying a Yjs update twice changes nothing.
+   */
+  private storeUnconfirmed(receivedBefore: number): void {
+    const late = this.unconfirmed.filter((u) => u.at <= receivedBefore);
+    if (late.length > 0) {
+      this.unconfirmed = this.unconfirmed.filter((u) => u.at > receivedBefore);
+      for (const u of late) this.pending.push(u.update);
+      this.metrics.unpersistedUpdates.inc(late.length);
+      this.log.info('storing updates another instance did not confirm', { doc: this.name, updates: late.length });
+      void this.flush().then((ok) => {
+        if (ok && this.peers.size === 0) this.scheduleUnload();
+      });
+    }
+    if (this.unconfirmed.length > 0) this.scheduleUnconfirmedCheck();
+  }
+
+  /** SCALE-4: another instance is locking: client updates wait until it locks or releases. */
+  enterRemoteFreeze(lockId: string): void {
+    if (this.lock || this.localLocking || this.destroyed) return;
+    if (this.remoteFreeze) clearTimeout(this.remoteFreeze.timer);
+    if (this.holding === null) this.holding = [];
+    this.remoteFreeze = { lockId, timer: setTimeout(() => void this.decideFreezeFromStore(lockId), REMOTE_FREEZE_EXPIRY_MS) };
+  }
+
+  /** The locker went silent (crash, Redis lost): the lock row in the database decides. */
+  private async decideFreezeFromStore(lockId: string): Promise<void> {
+    if (this.remoteFreeze?.lockId !== lockId || this.destroyed) return;
+    try {
+      const lock = await this.store.getLock(this.name);
+      if (lock) this.applyRemoteLock(lock);
+      else this.releaseRemoteFreeze(lockId);
+    } catch (err) {
+      this.log.error('frozen document: lock state unreadable; still waiting', { doc: this.name, err });
+      if (this.remoteFreeze?.lockId === lockId) {
+        this.remoteFreeze.timer = setTimeout(() => void this.decideFreezeFromStore(lockId), 1_000);
+      }
+    }
+  }
+
+  /** SCALE-4: the document was locked through another instance; what waited becomes late edits (LOCK-5). */
+  applyRemoteLock(lock: LockRecord): void {
+    if (this.remoteFreeze) clearTimeout(this.remoteFreeze.timer);
+    this.remoteFreeze = null;
+    if (this.lock || this.localLocking) return;
+    const held = this.holding ?? [];
+    this.holding = null;
+    // Only if this instance missed the freeze (cut off from Redis meanwhile, SCALE-6): what it
+    // applied beyond the signed state is kept as a late edit of an unknown user.
+    const signed = Y.decodeStateVector(lock.stateVector);
+    const ahead = [...Y.decodeStateVector(Y.encodeStateVector(this.doc))].some(([client, clock]) => clock > (signed.get(client) ?? 0));
+    if (ahead) {
+      const beyond = Y.encodeStateAsUpdate(this.doc, lock.stateVector);
+      this.pendingLate.push({ edit: { userId: 'unknown', userName: '', data: beyond, createdAt: new Date() }, peer: null });
+      this.metrics.unpersistedUpdates.inc();
+      this.scheduleFlush();
+      this.log.warn('locked elsewhere while this instance applied edits beyond the signed state; kept as a late edit', { doc: this.name });
+    }
+    this.lock = lock;
+    this.lateDoc?.destroy();
+    this.lateDoc = null;
+    for (const h of held) this.captureLateEdit(h.peer, h.update);
+    this.log.info('document locked through another instance', { doc: this.name, lockedBy: lock.lockedBy, peers: this.peers.size });
+    this.notify({ type: 'locked', reportId: this.reportId, lockedAt: lock.lockedAt.toISOString() });
+  }
+
+  releaseRemoteFreeze(lockId: string): void {
+    if (this.remoteFreeze?.lockId !== lockId) return;
+    clearTimeout(this.remoteFreeze.timer);
+    this.remoteFreeze = null;
+    if (!this.localLocking) this.releaseHeld();
+    if (this.peers.size === 0) this.scheduleUnload();
+  }
+
+  applyRemoteUnlock(): void {
+    if (!this.lock) return;
+    this.lock = null;
+    this.lateDoc?.destroy();
+    this.lateDoc = null;
+    this.log.info('document unlocked through another instance', { doc: this.name, peers: this.peers.size });
+    this.notify({ type: 'unlocked', reportId: this.reportId });
+  }
+
+  /**
+   * SCALE-6: after Redis was lost, messages may have been missed: the lock row decides whether the
+   * document is locked, then the peers exchange what they missed.
+   */
+  async resyncAfterReconnect(): Promise<void> {
+    if (this.destroyed || !this.replica) return;
+    try {
+      const lock = await this.store.getLock(this.name);
+      if (lock && !this.lock) this.applyRemoteLock(lock);
+      else if (!lock && this.lock && !this.localLocking) this.applyRemoteUnlock();
+    } catch (err) {
+      this.log.error('lock state unreadable after redis reconnect', { doc: this.name, err });
+    }
+    if (!this.destroyed) this.replica?.resync();
+  }
+
+  /** A late edit another instance stored: remembered so a replay here is not stored again (LOCK-6). */
+  applyRemoteLateEdit(update: Uint8Array): void {
+    if (!this.lock) return;
+    try {
+      Y.applyUpdate(this.ensureLateDoc(), update);
+    } catch {
+      // Only dedupe is lost.
+    }
   }
 
   /** LOCK-7: the API's return-to-resident path. Late edits stay listed. */
@@ -492,6 +750,7 @@ export class SyncDocument {
       this.lateDoc = null;
       this.metrics.locks.inc({ outcome: 'unlocked' });
       this.log.info('document unlocked', { doc: this.name, peers: this.peers.size });
+      this.replica?.publishUnlocked();
       this.notify({ type: 'unlocked', reportId: this.reportId });
       return true;
     });
@@ -534,7 +793,9 @@ export class SyncDocument {
       this.pendingLate.length === 0 &&
       this.writing === 0 &&
       this.holding === null &&
-      this.retryTimer === null
+      this.retryTimer === null &&
+      this.unconfirmed.length === 0 &&
+      this.remoteFreeze === null
     );
   }
 
@@ -563,6 +824,11 @@ export class SyncDocument {
     this.cancelUnload();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
+    if (this.unconfirmedTimer) clearTimeout(this.unconfirmedTimer);
+    this.unconfirmedTimer = null;
+    if (this.remoteFreeze) clearTimeout(this.remoteFreeze.timer);
+    this.remoteFreeze = null;
+    this.replica?.close();
     this.metrics.unpersistedUpdates.dec(this.unstoredCount);
     this.awareness.destroy();
     this.lateDoc?.destroy();
@@ -583,8 +849,14 @@ export class DocumentManager {
     private readonly options: DocumentOptions & { maxLoadedDocuments: number },
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** Scale-out (SCALE-*): every loaded document joins it; null = a single instance. */
+    private readonly bus: DocumentBus | null = null,
   ) {
     this.writer = new AppendBatcher(store);
+    // SCALE-6: after Redis was lost, every loaded document resyncs with its peers.
+    bus?.onReconnect(() => {
+      for (const doc of this.docs.values()) void doc.resyncAfterReconnect();
+    });
   }
 
   /** DUR-2: a document with new updates is flushed within debounceMs, together with every other dirty one. */
@@ -632,6 +904,7 @@ export class DocumentManager {
       (d) => this.unload(d),
       (d) => this.requestFlush(d),
     );
+    if (this.bus) doc.replica = new DocumentReplica(doc, this.bus);
     try {
       await doc.load();
       this.docs.set(name, doc);
@@ -667,9 +940,17 @@ export class DocumentManager {
     this.log.debug('document unloaded', { doc: doc.name });
   }
 
-  /** Flushes every document (shutdown, tests). Resolves with the names that still hold unstored data. */
+  /**
+   * Flushes every document (shutdown, tests), including updates other instances have not confirmed
+   * as stored (SCALE-3: their instance may be gone). Resolves with the names that still hold unstored data.
+   */
   async flushAll(): Promise<string[]> {
-    const results = await Promise.all([...this.docs.values()].map(async (d) => ((await d.flush()) ? null : d.name)));
+    const results = await Promise.all(
+      [...this.docs.values()].map(async (d) => {
+        d.storeUnconfirmedNow();
+        return (await d.flush()) ? null : d.name;
+      }),
+    );
     return results.filter((n): n is string => n !== null);
   }
 

@@ -59,6 +59,13 @@ export function createMetrics() {
     }),
     protocolErrors: new Counter({ name: 'pacs_sync_protocol_errors_total', help: 'connections closed for a malformed message', registers }),
     locks: new Counter({ name: 'pacs_sync_locks_total', help: 'lock requests by outcome', labelNames: ['outcome'] as const, registers }),
+    busConnected: new Gauge({ name: 'pacs_sync_bus_connected', help: 'scale-out: 1 while Redis is connected (SCALE-*)', registers }),
+    busMessages: new Counter({
+      name: 'pacs_sync_bus_messages_total',
+      help: 'scale-out: Redis pub/sub messages, by direction (in, out, dropped while Redis is down)',
+      labelNames: ['direction'] as const,
+      registers,
+    }),
   };
 }
 

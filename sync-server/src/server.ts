@@ -26,6 +26,7 @@ import { DocumentManager } from './documents';
 import { handleInternal, isInternalPath, sendJson } from './internal-api';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
+import { RedisBus } from './scale-out/redis-bus';
 import { type DocumentStore, SequelizeStore } from './store';
 
 export { signDocumentToken, verifyDocumentToken } from './auth';
@@ -67,6 +68,8 @@ export class SyncServer {
   readonly log: Logger;
   documents!: DocumentManager;
   private store!: DocumentStore;
+  /** Scale-out bus (SCALE-*), when PACS_SYNC_REDIS_URL is set. */
+  bus: RedisBus | null = null;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
@@ -92,6 +95,11 @@ export class SyncServer {
   /** Opens the store (running migrations) and listens. Resolves with the bound port. */
   async start(): Promise<number> {
     this.store = this.options.store ?? (await SequelizeStore.open(this.config.databaseUrl));
+    if (this.config.redisUrl) {
+      // Not awaited beyond a short wait: without Redis this instance still serves its own clients (SCALE-6).
+      this.bus = new RedisBus(this.config.redisUrl, this.log, this.metrics);
+      if (!(await this.bus.waitConnected(5_000))) this.log.warn('redis not reachable yet; serving local clients, retrying');
+    }
     this.documents = new DocumentManager(
       this.store,
       {
@@ -102,6 +110,7 @@ export class SyncServer {
       },
       this.metrics,
       this.log,
+      this.bus,
     );
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
@@ -130,6 +139,7 @@ export class SyncServer {
           status: this.closing ? 'shutting-down' : 'ok',
           connections: this.connections.size,
           documents: this.documents.size,
+          ...(this.bus ? { redis: this.bus.connected ? 'connected' : 'disconnected' } : {}),
         });
       } else if (path === '/metrics' && req.method === 'GET') {
         if (this.config.metricsToken && !bearerMatches(req.headers.authorization, this.config.metricsToken)) {
@@ -274,6 +284,7 @@ export class SyncServer {
         }
         this.documents.destroyAll();
       }
+      await this.bus?.close();
       this.wss.close();
       this.http.closeAllConnections();
       await httpClosed;
@@ -288,6 +299,7 @@ export class SyncServer {
     this.closing = true;
     for (const conn of [...this.connections]) conn.terminate();
     this.documents?.destroyAll();
+    await this.bus?.close();
     this.wss.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
@@ -324,7 +336,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   const port = await server.start();
-  server.log.info('listening', { host: config.host, port, database: config.databaseUrl.split(':')[0] });
+  server.log.info('listening', {
+    host: config.host,
+    port,
+    database: config.databaseUrl.split(':')[0],
+    scaleOut: server.bus ? { instance: server.bus.instanceId, redis: server.bus.connected } : false,
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -45,6 +45,8 @@ export interface DocumentStore {
    */
   compact(document: string, state: Uint8Array): Promise<void>;
   setLock(document: string, lock: LockRecord): Promise<void>;
+  /** The stored lock alone (scale-out: the truth after missed messages, SCALE-4/SCALE-6). */
+  getLock(document: string): Promise<LockRecord | null>;
   clearLock(document: string): Promise<void>;
   addLateEdit(document: string, edit: Omit<LateEditRecord, 'id'>): Promise<LateEditRecord>;
   listLateEdits(document: string): Promise<LateEditRecord[]>;
@@ -191,6 +193,13 @@ export class SequelizeStore implements DocumentStore {
         { transaction },
       );
     });
+  }
+
+  async getLock(document: string): Promise<LockRecord | null> {
+    const lock = await this.m.locks.findByPk(document);
+    return lock
+      ? { lockedBy: get(lock, 'lockedBy'), lockedAt: new Date(get(lock, 'lockedAt')), stateVector: bytes(get(lock, 'stateVector')) }
+      : null;
   }
 
   async clearLock(document: string): Promise<void> {

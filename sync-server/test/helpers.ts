@@ -216,7 +216,7 @@ export async function internal(
 export const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
 export const unb64 = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(String(s), 'base64'));
 
-type StoreOp = 'load' | 'append' | 'compact' | 'setLock' | 'clearLock' | 'addLateEdit' | 'listLateEdits';
+type StoreOp = 'load' | 'append' | 'compact' | 'setLock' | 'getLock' | 'clearLock' | 'addLateEdit' | 'listLateEdits';
 
 /** Wraps a store: make operations fail, or hold them at a gate until released. */
 export class ControlledStore implements DocumentStore {
@@ -256,6 +256,9 @@ export class ControlledStore implements DocumentStore {
   }
   setLock(d: string, l: Parameters<DocumentStore['setLock']>[1]) {
     return this.run('setLock', () => this.inner.setLock(d, l));
+  }
+  getLock(d: string) {
+    return this.run('getLock', () => this.inner.getLock(d));
   }
   clearLock(d: string) {
     return this.run('clearLock', () => this.inner.clearLock(d));

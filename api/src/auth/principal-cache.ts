@@ -2,8 +2,9 @@
  * The user row behind each access token, read once and kept in memory until any change to that
  * user. Every write to `users` goes through the User model, whose hooks evict here (after the
  * transaction commits), so deactivation, a role change or a password change takes effect at
- * the very next request on this instance. The short TTL bounds staleness for changes made by
- * another API instance or directly in the database.
+ * the very next request on this instance. Other instances hear of it through the cluster bus
+ * (Redis, when configured); the short TTL bounds staleness when they cannot, and for changes made
+ * directly in the database.
  */
 import type { Transaction } from 'sequelize';
 import type { Models, UserAttributes } from '../db/models';
@@ -13,18 +14,30 @@ export type CachedUser = Pick<
   'id' | 'email' | 'name' | 'role' | 'active' | 'passwordChangedAt' | 'createdAt' | 'updatedAt'
 >;
 
-const TTL_MS = 2000;
+export const PRINCIPAL_TTL_MS = 2000;
 const MAX_ENTRIES = 10_000;
 
 export class PrincipalCache {
   private readonly entries = new Map<string, { user: CachedUser | null; at: number }>();
   private generation = 0;
+  private readonly changeListeners = new Set<(userId: string | null) => void>();
 
-  constructor(private readonly models: Models) {
+  constructor(
+    private readonly models: Models,
+    private readonly ttlMs = PRINCIPAL_TTL_MS,
+  ) {
     const evictAfterCommit = (id: string | null, options: { transaction?: Transaction | null }) => {
       const evict = () => (id ? this.evict(id) : this.clear());
+      const announce = () => {
+        for (const listener of this.changeListeners) listener(id);
+      };
       evict();
-      options.transaction?.afterCommit(evict);
+      if (options.transaction)
+        options.transaction.afterCommit(() => {
+          evict();
+          announce();
+        });
+      else announce();
     };
     models.User.addHook('afterSave', (user, options) => evictAfterCommit((user as unknown as CachedUser).id, options));
     models.User.addHook('afterDestroy', (user, options) => evictAfterCommit((user as unknown as CachedUser).id, options));
@@ -34,7 +47,7 @@ export class PrincipalCache {
 
   async get(id: string): Promise<CachedUser | null> {
     const cached = this.entries.get(id);
-    if (cached && Date.now() - cached.at < TTL_MS) return cached.user;
+    if (cached && Date.now() - cached.at < this.ttlMs) return cached.user;
     const generation = this.generation;
     const user = await this.models.User.findByPk(id, {
       attributes: ['id', 'email', 'name', 'role', 'active', 'passwordChangedAt', 'createdAt', 'updatedAt'],
@@ -46,6 +59,12 @@ export class PrincipalCache {
       this.entries.set(id, { user, at: Date.now() });
     }
     return user;
+  }
+
+  /** Called after a change to a user (null: several users) is committed through this instance. */
+  onCommittedChange(listener: (userId: string | null) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   evict(id: string): void {

@@ -32,8 +32,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp(
-  async (app) => {
+export default fp<{ principalCacheTtlMs?: number }>(
+  async (app, options) => {
     await app.register(jwt, {
       secret: app.config.jwtSecret,
       sign: { algorithm: 'HS256', aud: ACCESS_TOKEN_AUDIENCE, iss: TOKEN_ISSUER, expiresIn: `${app.config.accessTokenTtl}s` },
@@ -47,7 +47,7 @@ export default fp(
       },
     });
 
-    app.decorate('principals', new PrincipalCache(app.db.models));
+    app.decorate('principals', new PrincipalCache(app.db.models, options.principalCacheTtlMs));
 
     app.decorate('signAccessToken', (user: { id: string; role: string }, sessionId?: string) =>
       app.jwt.sign({ sub: user.id, role: user.role as Principal['role'], ...(sessionId ? { sid: sessionId } : {}) }),

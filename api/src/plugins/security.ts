@@ -38,7 +38,12 @@ export default fp(
       },
     });
     await app.register(cookie);
-    await app.register(rateLimit, { global: false });
+    // With several API instances the login limit is counted in their shared Redis; if Redis is
+    // away the limit is skipped rather than refusing logins (account lock-out still applies).
+    await app.register(rateLimit, {
+      global: false,
+      ...(app.redis ? { redis: app.redis, nameSpace: 'pacs-api-rate-', skipOnError: true } : {}),
+    });
   },
-  { name: 'security', dependencies: [] },
+  { name: 'security', dependencies: ['redis'] },
 );

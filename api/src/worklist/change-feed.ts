@@ -35,11 +35,20 @@ export class ChangeSequence {
   private known = 0;
   private readAt = 0;
   private reading: Promise<number> | null = null;
+  private readonly listeners = new Set<(seq: number) => void>();
 
   constructor(private readonly models: Models) {}
 
   committed(seq: number): void {
-    if (seq > this.known) this.known = seq;
+    if (seq <= this.known) return;
+    this.known = seq;
+    for (const listener of this.listeners) listener(seq);
+  }
+
+  /** Called with each new high-water mark (this instance's commits at once, others' when read). */
+  onAdvance(listener: (seq: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async current(): Promise<number> {

@@ -23,9 +23,21 @@ export function migrator(sequelize: Sequelize) {
   });
 }
 
-export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  const done = await migrator(sequelize).up();
-  return done.map((m) => m.name);
+/**
+ * Several instances starting together on a fresh database (scale-out, SCALE-*) race on the same
+ * migration: the loser fails on an object the winner just created. It retries a few times, by
+ * which point the winner has recorded the migration in the ledger and nothing is pending.
+ */
+export async function migrate(sequelize: Sequelize, attempts = 6): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const done = await migrator(sequelize).up();
+      return done.map((m) => m.name);
+    } catch (err) {
+      if (attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 150 * attempt + Math.random() * 250));
+    }
+  }
 }
 
 export const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);
