@@ -51,6 +51,8 @@ export interface OrthancSettings {
   webhookScript?: string;
   /** Webhook delivery tuning (defaults from orthanc.json). */
   webhook?: Partial<WebhookTuning>;
+  /** Also load Orthanc's Web Viewer plugin (default: PACS_ORTHANC_WEBVIEWER=1, else off). */
+  webViewer?: boolean;
 }
 
 export interface WebhookTuning {
@@ -142,6 +144,14 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): OrthancSe
 
 type Json = Record<string, unknown>;
 
+/**
+ * Orthanc's Web Viewer plugin (package orthanc-webviewer) is loaded only on request: `webViewer: true`
+ * in the settings, or PACS_ORTHANC_WEBVIEWER=1 in the environment (the viewer benchmark sets it).
+ */
+function webViewerEnabled(settings: OrthancSettings): boolean {
+  return settings.webViewer ?? process.env.PACS_ORTHANC_WEBVIEWER === '1';
+}
+
 /** The complete Orthanc configuration object: orthanc.json with the settings applied. */
 export function orthancConfig(settings: OrthancSettings): Json {
   const base = JSON.parse(readFileSync(BASE_CONFIG_FILE, 'utf8')) as Json;
@@ -158,7 +168,12 @@ export function orthancConfig(settings: OrthancSettings): Json {
     AuthenticationEnabled: true,
     RegisteredUsers: { [settings.username]: settings.password },
     StableAge: settings.stableAge,
-    Plugins: [path.join(settings.pluginsDir, 'libOrthancDicomWeb.so'), path.join(settings.pluginsDir, 'libOrthancPython.so')],
+    Plugins: [
+      path.join(settings.pluginsDir, 'libOrthancDicomWeb.so'),
+      path.join(settings.pluginsDir, 'libOrthancPython.so'),
+      // Opt-in, off by default: Orthanc's own Web Viewer (Debian orthanc-webviewer), the viewer benchmark's peer.
+      ...(webViewerEnabled(settings) ? [path.join(settings.pluginsDir, 'libOrthancWebViewer.so')] : []),
+    ],
     PythonScript: settings.webhookScript ?? WEBHOOK_SCRIPT,
     DicomWeb: { ...dicomWeb, Enable: true, Root: '/dicom-web/' },
     PacsWebhook: { ...webhookBase, ...settings.webhook, Url: settings.webhookUrl, Secret: settings.webhookSecret },

@@ -9,7 +9,11 @@ import * as dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { addTool, LengthTool, PanTool, StackScrollTool, init as toolsInit, WindowLevelTool, ZoomTool } from '@cornerstonejs/tools';
 import { accessToken } from './auth';
 import { decodedCacheBytes } from './config';
-import type { DicomJson } from './dicom-json';
+import { pendingPaletteData, resolvePaletteData } from './decoding/bulkdata';
+import { type Frame, fetchFrame, fetchFrameAsExplicitLE, fetchFrameFromInstance, instanceKey, isServerFailure } from './decoding/frames';
+import { JPEG_LS, jpegLsPlanar } from './decoding/jpegls';
+import { normalizeForImageLoader } from './decoding/metadata';
+import { type DicomJson, extractFrame } from './dicom-json';
 import type { OfflineStore } from './offline-store';
 
 export const OFFLINE_SCHEME = 'pacsoff';
@@ -37,6 +41,8 @@ export function initCornerstone(): Promise<void> {
     });
     cache.setMaxCacheSize(decodedCacheBytes());
     imageLoader.registerImageLoader(OFFLINE_SCHEME, loadOfflineImage as unknown as Types.ImageLoaderFn);
+    // WADO-RS through the image loader, with one Explicit VR Little Endian retry (decoding/frames.ts).
+    imageLoader.registerImageLoader('wadors', loadWadorsImage as unknown as Types.ImageLoaderFn);
     for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool]) addTool(tool);
   })();
   return ready;
@@ -55,11 +61,126 @@ function loadOfflineImage(imageId: string, options: Record<string, unknown>): Ty
   return { promise, cancelFn: undefined } as unknown as Types.IImageLoadObject;
 }
 
+/** Instances whose frames come another way than the loader's own request (decoding/frames.ts). */
+const frameRoutes = new Map<string, 'explicit-le' | 'instance'>();
+
+function loadWadorsImage(imageId: string, options: Record<string, unknown>): Types.IImageLoadObject {
+  const uri = imageId.slice('wadors:'.length);
+  const key = instanceKey(uri);
+  const frameOne = dicomImageLoader.wadors.metaDataManager.get(`wadors:${key}/frames/1`) as unknown as DicomJson | undefined;
+  if (pendingPaletteData(frameOne).length > 0) {
+    // Palette tables first (decoding/bulkdata.ts), then the frame.
+    const promise = paletteData(key, frameOne).then(() => loadWithFallbacks(imageId, options, frameOne).promise);
+    return { promise, cancelFn: undefined } as unknown as Types.IImageLoadObject;
+  }
+  return loadWithFallbacks(imageId, options, frameOne);
+}
+
+function loadWithFallbacks(imageId: string, options: Record<string, unknown>, instance: DicomJson | undefined): Types.IImageLoadObject {
+  const uri = imageId.slice('wadors:'.length);
+  const key = instanceKey(uri);
+  const decode = async (frame: Frame) =>
+    (await dicomImageLoader.createImage(imageId, frame.pixelData, frame.transferSyntax, options)) as Types.IImage;
+  const explicitLe = async () => decode(await fetchFrameAsExplicitLE(uri, await authHeaders(), nativeFrameBytes(instance)));
+  const wholeInstance = async () =>
+    decode(
+      await fetchFrameFromInstance(uri, await authHeaders(), (dataSet, index) =>
+        dicomImageLoader.wadouri.getPixelData(dataSet as never, index),
+      ),
+    );
+  if (Number(instance?.['00280002']?.Value?.[0] ?? 1) > 1) {
+    // Colour: fetched here so the codestream can be checked before decoding (decoding/jpegls.ts).
+    const colour = async () => {
+      const frame = frameRoutes.get(key)
+        ? await (frameRoutes.get(key) === 'explicit-le'
+            ? fetchFrameAsExplicitLE(uri, await authHeaders(), nativeFrameBytes(instance))
+            : fetchFrameFromInstance(uri, await authHeaders(), (dataSet, index) =>
+                dicomImageLoader.wadouri.getPixelData(dataSet as never, index),
+              ))
+        : await fetchFrame(uri, await authHeaders());
+      if (JPEG_LS.has(frame.transferSyntax) && jpegLsPlanar(frame.pixelData) && instance) {
+        const planar = instance['00280006'];
+        if (planar) planar.Value = [1];
+        else instance['00280006'] = { vr: 'US', Value: [1] };
+      }
+      return decode(frame);
+    };
+    const promise = colour().catch(async (error: unknown) => {
+      if (!isServerFailure(error) || frameRoutes.get(key)) throw error;
+      frameRoutes.set(key, 'explicit-le');
+      return colour().catch(() => {
+        frameRoutes.set(key, 'instance');
+        return colour().catch(() => {
+          frameRoutes.delete(key);
+          throw error;
+        });
+      });
+    });
+    return { promise, cancelFn: undefined } as unknown as Types.IImageLoadObject;
+  }
+  const route = frameRoutes.get(key);
+  if (route)
+    return { promise: route === 'explicit-le' ? explicitLe() : wholeInstance(), cancelFn: undefined } as unknown as Types.IImageLoadObject;
+  const first = dicomImageLoader.wadors.loadImage(imageId, options) as unknown as { promise: Promise<Types.IImage>; cancelFn?: () => void };
+  const promise = first.promise.catch(async (error: unknown) => {
+    if (!isServerFailure(error)) throw error;
+    try {
+      const image = await explicitLe();
+      frameRoutes.set(key, 'explicit-le');
+      return image;
+    } catch {
+      const image = await wholeInstance().catch(() => {
+        throw error;
+      });
+      frameRoutes.set(key, 'instance');
+      return image;
+    }
+  });
+  return { promise, cancelFn: first.cancelFn } as unknown as Types.IImageLoadObject;
+}
+
+/** Bytes of one native frame from the metadata (0 when unknown). */
+function nativeFrameBytes(instance: DicomJson | undefined): number {
+  if (!instance) return 0;
+  const n = (tag: string) => Number(instance[tag]?.Value?.[0] ?? 0);
+  const bits = n('00280100');
+  return Math.ceil((n('00280010') * n('00280011') * Math.max(1, n('00280002')) * bits) / 8);
+}
+
+async function authHeaders(): Promise<Record<string, string>> {
+  try {
+    return { Authorization: `Bearer ${await accessToken()}` };
+  } catch {
+    return {};
+  }
+}
+
+const paletteRequests = new Map<string, Promise<void>>();
+
+function paletteData(key: string, instance: DicomJson | undefined): Promise<void> {
+  let pending = paletteRequests.get(key);
+  if (!pending) {
+    pending = resolvePaletteData(instance, async (uri) => {
+      const path = new URL(uri, window.location.origin).pathname;
+      const response = await fetch(`${window.location.origin}${path}`, {
+        headers: { ...(await authHeaders()), Accept: 'multipart/related; type="application/octet-stream"' },
+      });
+      if (!response.ok) throw Object.assign(new Error(`palette lookup table: HTTP ${response.status}`), { status: response.status });
+      return extractFrame(response.headers.get('content-type') ?? '', new Uint8Array(await response.arrayBuffer())).pixelData;
+    }).catch((error: unknown) => {
+      paletteRequests.delete(key);
+      throw error;
+    });
+    paletteRequests.set(key, pending);
+  }
+  return pending;
+}
+
 /** Registers the WADO-RS metadata of each instance (frame 1 imageId; multi-frame derives the rest). */
 export function addInstanceMetadata(frameOneUri: string, instance: DicomJson): void {
   dicomImageLoader.wadors.metaDataManager.add(
     `wadors:${frameOneUri}`,
-    instance as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1],
+    normalizeForImageLoader(instance) as unknown as Parameters<typeof dicomImageLoader.wadors.metaDataManager.add>[1],
   );
 }
 

@@ -1,0 +1,82 @@
+/**
+ * Frames Orthanc cannot send as stored (issue 7, "Decoding").
+ *
+ * - Orthanc 1.10 with DICOMweb 1.7 answers HTTP 500 to `transfer-syntax=*` for an instance stored in
+ *   Explicit VR Big Endian or Deflated Explicit VR Little Endian, but transcodes it to Explicit VR
+ *   Little Endian when asked for that. The image loader always asks for `*`, so a 5xx is retried with
+ *   an Explicit VR Little Endian request; the instance is remembered so its other frames ask that way.
+ * - For a syntax Orthanc's DCMTK does not know (HTJ2K), it also answers 500, and its "Explicit VR
+ *   Little Endian" answer is the compressed bytes mislabelled (wrong length). Then the instance's
+ *   Part-10 file is fetched whole (WADO-RS retrieve instance, as stored) and the frame is cut out of it
+ *   here, in its own transfer syntax, for the loader's decoders.
+ */
+import * as dicomParser from 'dicom-parser';
+import { extractFrame } from '../dicom-json';
+
+export const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+export const EXPLICIT_LE_ACCEPT = `multipart/related; type="application/octet-stream"; transfer-syntax=${EXPLICIT_LE}`;
+export const INSTANCE_ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*';
+
+export interface Frame {
+  pixelData: Uint8Array<ArrayBuffer>;
+  transferSyntax: string;
+}
+
+/** The instance part of a WADO-RS frame URI (…/instances/UID), the unit Orthanc stores a syntax for. */
+export function instanceKey(frameUri: string): string {
+  return frameUri.replace(/\/frames\/[^/]*$/, '');
+}
+
+/** 1-based frame number of a WADO-RS frame URI. */
+export function frameNumber(frameUri: string): number {
+  return Number(/\/frames\/(\d+)$/.exec(frameUri)?.[1] ?? '1');
+}
+
+/** True for a loader failure worth another way of fetching the frame: the server failed (5xx). */
+export function isServerFailure(error: unknown): boolean {
+  const status = (error as { status?: number } | null)?.status;
+  return typeof status === 'number' && status >= 500 && status < 600;
+}
+
+async function get(
+  uri: string,
+  headers: Record<string, string>,
+  accept: string,
+): Promise<{ contentType: string; body: Uint8Array<ArrayBuffer> }> {
+  const response = await fetch(uri, { headers: { ...headers, Accept: accept } });
+  if (!response.ok) throw Object.assign(new Error(`The archive answered HTTP ${response.status}.`), { status: response.status });
+  return { contentType: response.headers.get('content-type') ?? '', body: new Uint8Array(await response.arrayBuffer()) };
+}
+
+/** One frame as stored (`transfer-syntax=*`, what the image loader asks for). */
+export async function fetchFrame(frameUri: string, headers: Record<string, string>): Promise<Frame> {
+  const { contentType, body } = await get(frameUri, headers, 'multipart/related; type="application/octet-stream"; transfer-syntax=*');
+  return extractFrame(contentType, body);
+}
+
+/**
+ * One frame as Explicit VR Little Endian. `expectedBytes` (rows × columns × samples × bits / 8) guards
+ * against a server that labels bytes it could not transcode as native.
+ */
+export async function fetchFrameAsExplicitLE(frameUri: string, headers: Record<string, string>, expectedBytes?: number): Promise<Frame> {
+  const { contentType, body } = await get(frameUri, headers, EXPLICIT_LE_ACCEPT);
+  const frame = extractFrame(contentType, body);
+  if (expectedBytes && frame.transferSyntax === EXPLICIT_LE && frame.pixelData.byteLength < expectedBytes)
+    throw new Error(`native frame of ${frame.pixelData.byteLength} bytes, expected ${expectedBytes}`);
+  return frame;
+}
+
+/** One frame cut out of the instance's Part-10 file, in the file's own transfer syntax. */
+export async function fetchFrameFromInstance(
+  frameUri: string,
+  headers: Record<string, string>,
+  getPixelData: (dataSet: dicomParser.DataSet, frameIndex: number) => Uint8Array,
+): Promise<Frame> {
+  const { contentType, body } = await get(instanceKey(frameUri), headers, INSTANCE_ACCEPT);
+  const file = /^multipart\//i.test(contentType) ? extractFrame(contentType, body).pixelData : body;
+  const dataSet = dicomParser.parseDicom(file);
+  const transferSyntax = dataSet.string('x00020010')?.trim();
+  if (!transferSyntax) throw new Error('the archive sent an instance without a transfer syntax');
+  const pixels = getPixelData(dataSet, frameNumber(frameUri) - 1);
+  return { pixelData: new Uint8Array(pixels) as Uint8Array<ArrayBuffer>, transferSyntax };
+}
