@@ -1,18 +1,39 @@
 import { can } from '@pacs/shared';
-import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { Suspense, useEffect, useRef, useState } from 'react';
 import { session } from '../auth/session';
 import { DashboardPage } from '../pages/Dashboard';
 import { WorklistPage } from '../pages/Worklist';
 import { Link, navigate, usePath } from '../router';
 import { useWorkspace } from '../workspace';
 import { ConnectionIndicator } from './ConnectionIndicator';
+import { lazyPage } from './lazy-page';
 import { OutboxIssues } from './OutboxIssues';
 import { StatBanner } from './StatBanner';
 import { StorageBanner } from './StorageBanner';
 
-const AdminPage = lazy(() => import('../pages/Admin'));
-const ViewerPage = lazy(() => import('../pages/Viewer'));
-const ReportPage = lazy(() => import('../pages/Report'));
+const admin = lazyPage(() => import('../pages/Admin'));
+const viewer = lazyPage(() => import('../pages/Viewer'));
+const report = lazyPage(() => import('../pages/Report'));
+
+/** The page a reload or a deep link opens: its chunk starts loading with the app, not after sign-in. */
+const startSection = `/${window.location.pathname.split('/')[1] ?? ''}`;
+if (startSection === '/viewer') void viewer.preload().catch(() => {});
+if (startSection === '/report') void report.preload().catch(() => {});
+if (startSection === '/admin') void admin.preload().catch(() => {});
+
+/** Reading pages load when the browser is idle, so the first visit to them does not wait for a chunk. */
+function preloadReadingPages(): () => void {
+  const run = () => {
+    void report.preload().catch(() => {});
+    void viewer.preload().catch(() => {});
+  };
+  if (typeof window.requestIdleCallback === 'function') {
+    const id = window.requestIdleCallback(run, { timeout: 10_000 });
+    return () => window.cancelIdleCallback(id);
+  }
+  const timer = window.setTimeout(run, 3000);
+  return () => window.clearTimeout(timer);
+}
 
 interface NavItem {
   href: string;
@@ -26,6 +47,7 @@ export function Shell() {
   const path = usePath();
   const [help, setHelp] = useState(false);
   const mainRef = useRef<HTMLElement>(null);
+  useEffect(preloadReadingPages, []);
   const items: NavItem[] = [
     { href: '/', label: 'Dashboard', key: '1', show: true },
     { href: '/worklist', label: 'Worklist', key: '2', show: can(user.role, 'study:read') },
@@ -64,6 +86,9 @@ export function Shell() {
     if (active) document.title = `${active.label} · PACS`;
   }, [active]);
 
+  const AdminPage = admin.component();
+  const ViewerPage = viewer.component();
+  const ReportPage = report.component();
   let content: React.ReactNode;
   if (section === '/') content = <DashboardPage />;
   else if (section === '/worklist') content = <WorklistPage />;
