@@ -1,24 +1,51 @@
-/** `npm run bench`: the benchmark scripts; figures go into BENCHMARKS.md by hand, with the machine. */
+/**
+ * `npm run bench [name…]`: the benchmark scripts (all of them without a name); figures go into
+ * BENCHMARKS.md by hand, with the machine. Browser benchmarks use the built app (web/dist, or
+ * PACS_WEB_DIST); those that start Orthanc run in a private network namespace like the test suite,
+ * because Orthanc 1.10 listens on every interface.
+ */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
+import { canUseNetns, NETNS_SETUP } from './test.mjs';
 
 const BENCHMARKS = {
-  'auth-audit': ['api', 'bench/auth-audit.ts'],
+  'auth-audit': { dir: 'api', script: 'bench/auth-audit.ts' },
+  worklist: { dir: 'api', script: 'bench/worklist.ts' },
+  'orthanc-side-by-side': { dir: 'api', script: 'bench/orthanc-side-by-side.ts', netns: true },
+  reports: { dir: 'api', script: 'bench/reports.ts' },
+  'sync-propagation': { dir: 'sync-server', script: 'bench/propagation.ts' },
+  'sync-scale-out': { dir: 'sync-server', script: 'bench/scale-out.ts' },
+  'web-worklist': { dir: 'web', script: 'bench/worklist-bench.ts', web: true, netns: true },
+  lighthouse: { dir: 'web', script: 'bench/lighthouse.ts', web: true, netns: true },
+  viewer: { dir: 'web', script: 'bench/viewer-bench.ts', web: true, netns: true },
+  editor: { dir: 'web', script: 'bench/editor-bench.ts', web: true, netns: true },
 };
 
 export async function bench(args) {
   const pnpm = ensurePnpm();
   installNodeModules(pnpm);
   const names = args.length > 0 ? args : Object.keys(BENCHMARKS);
+  const unknown = names.filter((name) => !BENCHMARKS[name]);
+  if (unknown.length > 0) {
+    log(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    return 2;
+  }
+  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+  const dist = process.env.PACS_WEB_DIST ?? path.join(ROOT, 'web', 'dist');
   let status = 0;
   for (const name of names) {
     const entry = BENCHMARKS[name];
-    if (!entry) {
-      log(`unknown benchmark ${name}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
-      return 2;
+    if (entry.web && !existsSync(path.join(dist, 'index.html'))) {
+      log(`building the web app for ${name}`);
+      status ||= run(pnpm, ['--filter', '@pacs/web', 'run', 'build']);
     }
     log(`── benchmark ${name}`);
-    status ||= run(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [entry[1]], { cwd: path.join(ROOT, entry[0]) });
+    const cwd = path.join(ROOT, entry.dir);
+    status ||=
+      entry.netns && canUseNetns()
+        ? run('unshare', ['--net', '--', 'sh', '-c', NETNS_SETUP, tsx, entry.script], { cwd })
+        : run(tsx, [entry.script], { cwd });
   }
   return status;
 }

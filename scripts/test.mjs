@@ -35,13 +35,13 @@ const TEST_PACKAGES = [
  * `navigator.onLine = false` when loopback is the only interface, which would make the PWA think
  * it is offline; the pair (TEST-NET-1 address, no route out of the namespace) fixes that.
  */
-const NETNS_SETUP = [
+export const NETNS_SETUP = [
   'ip link set lo up',
   '{ ip link add pacs0 type veth peer name pacs1 && ip addr add 192.0.2.1/32 dev pacs0 && ip link set pacs0 up && ip link set pacs1 up; } 2>/dev/null || true',
   'exec "$0" "$@"',
 ].join(' && ');
 
-function canUseNetns() {
+export function canUseNetns() {
   if (!isRoot() || process.env.PACS_TEST_NETNS === '0') return false;
   return spawnSync('unshare', ['--net', 'true']).status === 0;
 }

@@ -67,6 +67,7 @@ type Env = Static<typeof ENV_SCHEMA>;
 export const DEV_PASSWORDS = {
   admin: 'pacs-admin-dev-password',
   radiologist: 'pacs-radiologist-dev-password',
+  resident: 'pacs-resident-dev-password',
 } as const;
 
 export interface Config {

@@ -10,9 +10,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caretAtSection, editorEditable, editorText, shownReportId } from './report-support';
-import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, type System, signIn, startSystem } from './support';
-
-const RESIDENT = { email: 'resident@pacs.local', password: 'resident-e2e-password-0123' };
+import { launchBrowser, RADIOLOGIST, RESIDENT, type System, signIn, startSystem } from './support';
 
 let system: System;
 let browser: Browser;
@@ -48,8 +46,6 @@ beforeAll(async () => {
     description: 'CT HEAD',
     accessionNumber: 'E2E-R1',
   }));
-  const admin = await apiLogin(system.url, ADMIN);
-  await admin.call('POST', '/api/users', { email: RESIDENT.email, name: 'Dr Resident', role: 'resident', password: RESIDENT.password });
   browser = await launchBrowser();
   const viewport = { width: 1280, height: 860 };
   attendingContext = await browser.newContext({ viewport, acceptDownloads: true });
@@ -84,7 +80,7 @@ describe('collaborative report editor', () => {
     await expect.poll(() => link(attending).getAttribute('data-state')).toBe('live');
     await expect
       .poll(() => attending.getByTestId('presence').allTextContents())
-      .toEqual([expect.stringContaining('Radiologist'), expect.stringContaining('Dr Resident')]);
+      .toEqual([expect.stringContaining('Radiologist'), expect.stringContaining('Demo Resident')]);
     expect((await attending.getByTestId('presence').allTextContents()).join(' ')).toContain('resident');
   });
 

@@ -25,6 +25,8 @@ export const CHROMIUM_ARGS = [
 
 export const ADMIN = { email: 'admin@pacs.local', password: 'pacs-admin-dev-password' };
 export const RADIOLOGIST = { email: 'radiologist@pacs.local', password: 'pacs-radiologist-dev-password' };
+/** The seeded demo resident (development mode). */
+export const RESIDENT = { email: 'resident@pacs.local', password: 'pacs-resident-dev-password' };
 
 export interface DicomStudy {
   id: string;

@@ -9,6 +9,8 @@ import { DEV_PASSWORDS } from '../config';
 import type { Models } from './models';
 
 export const DEMO_ATTENDING_EMAIL = 'radiologist@pacs.local';
+/** A resident too, so a newcomer can try drafting and signing a report together in two browsers. */
+export const DEMO_RESIDENT_EMAIL = 'resident@pacs.local';
 
 export async function seedUsers(models: Models, config: Config): Promise<string[]> {
   if ((await models.User.count()) > 0) return [];
@@ -28,6 +30,13 @@ export async function seedUsers(models: Models, config: Config): Promise<string[
       passwordHash: await hashPassword(DEV_PASSWORDS.radiologist, config.bcryptCost),
     });
     created.push(DEMO_ATTENDING_EMAIL);
+    await models.User.create({
+      email: DEMO_RESIDENT_EMAIL,
+      name: 'Demo Resident',
+      role: 'resident',
+      passwordHash: await hashPassword(DEV_PASSWORDS.resident, config.bcryptCost),
+    });
+    created.push(DEMO_RESIDENT_EMAIL);
   }
   return created;
 }
