@@ -509,9 +509,13 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     }
     refuseWhileFinalizing(row);
     const claim = { reportId: row.id, version: row.version + 1 };
-    const [claimed] = await models.Report.update(
-      { finalizingBy: principal.userId, finalizingAt: new Date(), version: claim.version },
-      { where: { id: row.id, version: row.version, status: row.status } },
+    // In a managed transaction although it is one statement: on SQLite that puts it in the
+    // process's write queue instead of into SQLite's sleeping busy handler.
+    const [claimed] = await sequelize.transaction((transaction) =>
+      models.Report.update(
+        { finalizingBy: principal.userId, finalizingAt: new Date(), version: claim.version },
+        { where: { id: row.id, version: row.version, status: row.status }, transaction },
+      ),
     );
     if (claimed !== 1) throw conflict('the report changed while you were signing it', 'FINALIZE_IN_PROGRESS');
     const name = reportDocumentName(claim.reportId);
