@@ -13,36 +13,24 @@
  *   cd sync-server && npx tsx bench/scale-out.ts             # 20 s per phase
  *   PHASE_SECONDS=5 npx tsx bench/scale-out.ts               # quick look
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { reportDocumentName } from '@pacs/shared';
-import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
-import WebSocket from 'ws';
-import * as Y from 'yjs';
-import { signDocumentToken } from '../src/auth';
-
-const PHASE_SECONDS = Number(process.env.PHASE_SECONDS ?? 20);
-const SECRET = 'bench-document-token-secret-0123456789-abcdefghijklmnop';
-
-interface Stats {
-  cpu: NodeJS.CpuUsage;
-  rss: number;
-  heapUsed: number;
-  docs: number;
-  connections: number;
-}
-
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  stats(): Promise<Stats>;
-  stop(): Promise<void>;
-}
+import {
+  type BenchClient,
+  type Child,
+  connectClients,
+  disconnectClients,
+  PHASE_SECONDS,
+  percentile,
+  runBench,
+  serverEnv,
+  startChild,
+  typeFor,
+  waitFor,
+} from './workload';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -84,104 +72,6 @@ function procCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const proc = fork(path.join(import.meta.dirname, 'server-child.ts'), ['pacs'], {
-    execArgv: ['--import', 'tsx'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-    proc.on('message', (m: { type: string; port?: number }) => {
-      if (m.type === 'ready') resolve(m.port!);
-    });
-  });
-  return {
-    proc,
-    port,
-    stats() {
-      return new Promise<Stats>((resolve) => {
-        const onMessage = (m: { type: string; stats?: Stats }) => {
-          if (m.type !== 'stats') return;
-          proc.off('message', onMessage);
-          resolve(m.stats!);
-        };
-        proc.on('message', onMessage);
-        proc.send({ type: 'stats', gc: false });
-      });
-    },
-    async stop() {
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : Number.NaN;
-
-/** Same lean client as bench/propagation.ts: real Yjs typing, markers found by scanning received bytes. */
-class BenchClient {
-  readonly ws: WebSocket;
-  readonly doc = new Y.Doc();
-  synced = false;
-  constructor(
-    port: number,
-    name: string,
-    token: string,
-    readonly id: number,
-    readonly instance: number,
-    onMarker: (sender: number, key: string, now: number, receiver: BenchClient) => void,
-  ) {
-    this.ws = new WebSocket(`ws://127.0.0.1:${port}/sync/${name}?token=${token}`, { perMessageDeflate: false });
-    this.ws.binaryType = 'nodebuffer';
-    this.ws.on('open', () => this.send(0, 0, Y.encodeStateVector(this.doc)));
-    this.ws.on('error', () => {});
-    this.ws.on('message', (data: Buffer) => {
-      const now = performance.now();
-      const decoder = decoding.createDecoder(data);
-      if (decoding.readVarUint(decoder) !== 0) return;
-      const step = decoding.readVarUint(decoder);
-      const payload = decoding.readVarUint8Array(decoder);
-      if (step === 0) this.send(0, 1, Y.encodeStateAsUpdate(this.doc, payload));
-      else if (step === 1) this.synced = true;
-      else {
-        const text = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
-        for (const m of text.matchAll(/#(\d+)\.(\d+);/g)) {
-          const sender = Number(m[1]);
-          if (sender !== this.id) onMarker(sender, `${m[1]}.${m[2]}`, now, this);
-        }
-      }
-    });
-    this.doc.on('update', (update: Uint8Array) => this.send(0, 2, update));
-  }
-  private send(type: number, step: number, payload: Uint8Array): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, type);
-    encoding.writeVarUint(encoder, step);
-    encoding.writeVarUint8Array(encoder, payload);
-    this.ws.send(encoding.toUint8Array(encoder));
-  }
-  type(key: string): void {
-    const text = this.doc.getText('body');
-    text.insert(Math.floor(Math.random() * (text.length + 1)), `#${key};`);
-  }
-  close(): void {
-    this.ws.close();
-    this.doc.destroy();
-  }
-}
-
 interface PhaseResult {
   layout: string;
   phase: string;
@@ -207,34 +97,27 @@ async function runPhase(
   rate: number,
   seconds = PHASE_SECONDS,
 ): Promise<PhaseResult> {
-  const names = Array.from({ length: docCount }, () => reportDocumentName(randomUUID()));
   const sentAt = new Map<string, number>();
   const same: number[] = [];
   const cross: number[] = [];
   let received = 0;
   let receivedInWindow = 0;
   let windowOpen = false;
-  const clients: BenchClient[] = [];
-  const instanceOf: number[] = [];
   const onMarker = (sender: number, key: string, now: number, receiver: BenchClient) => {
     const t = sentAt.get(key);
     if (t === undefined) return;
-    (instanceOf[sender] === receiver.instance ? same : cross).push(now - t);
+    // Client ids are their index in `clients`.
+    (clients[sender]!.instance === receiver.instance ? same : cross).push(now - t);
     received++;
     if (windowOpen) receivedInWindow++;
   };
-  let nextId = 0;
-  for (const name of names) {
-    for (let k = 0; k < perDoc; k++) {
-      const id = nextId++;
-      const instance = k % servers.length;
-      instanceOf[id] = instance;
-      const token = signDocumentToken({ sub: randomUUID(), role: 'resident', name: `u${id}`, doc: name, mode: 'rw' }, SECRET, 3600);
-      clients.push(new BenchClient(servers[instance]!.port, name, token, id, instance, onMarker));
-    }
-    if (clients.length % 60 === 0) await new Promise((r) => setTimeout(r, 5));
-  }
-  await waitFor(() => clients.every((c) => c.synced), `${layout} ${phase}: all clients synced`);
+  const clients = await connectClients(
+    servers.map((s) => s.port),
+    docCount,
+    perDoc,
+    onMarker,
+    `${layout} ${phase}`,
+  );
   // Let the joins settle (load-time resync between instances) before measuring.
   await new Promise((r) => setTimeout(r, 500));
 
@@ -242,27 +125,7 @@ async function runPhase(
   const redis0 = redisPid ? procCpuSeconds(redisPid) : 0;
   const t0 = performance.now();
   windowOpen = true;
-  let sent = 0;
-  const timers: NodeJS.Timeout[] = [];
-  const interval = 1000 / rate;
-  for (const c of clients) {
-    let seq = 0;
-    const start = setTimeout(() => {
-      const tick = setInterval(() => {
-        const key = `${c.id}.${seq++}`;
-        sentAt.set(key, performance.now());
-        sent++;
-        c.type(key);
-      }, interval);
-      timers.push(tick);
-    }, Math.random() * interval);
-    timers.push(start);
-  }
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  for (const t of timers) {
-    clearTimeout(t);
-    clearInterval(t);
-  }
+  const sent = await typeFor(clients, rate, seconds, sentAt);
   windowOpen = false;
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = await Promise.all(servers.map((s) => s.stats()));
@@ -270,8 +133,7 @@ async function runPhase(
   const expected = sent * (perDoc - 1);
   await waitFor(() => received >= expected, `${layout} ${phase}: all updates delivered`, 30_000).catch(() => undefined);
 
-  for (const c of clients) c.close();
-  await waitFor(async () => (await Promise.all(servers.map((s) => s.stats()))).every((s) => s.connections === 0), 'disconnected');
+  await disconnectClients(clients, servers, 'disconnected');
 
   const cpuMicros = cpu1.reduce((n, s, i) => n + s.cpu.user + s.cpu.system - cpu0[i]!.cpu.user - cpu0[i]!.cpu.system, 0);
   const sortedSame = same.sort((a, b) => a - b);
@@ -305,19 +167,11 @@ async function main() {
   const redis = await startRedis();
   try {
     for (const layout of (process.env.LAYOUTS ?? 'one,two').split(',')) {
-      const base = {
-        PACS_ENV: 'test',
-        PACS_SYNC_PORT: '0',
-        DATABASE_URL: `sqlite:${path.join(dir, `${layout}.sqlite`)}`,
-        PACS_DOCUMENT_TOKEN_SECRET: SECRET,
-        PACS_LOG_LEVEL: 'warn',
-        PACS_SYNC_UNLOAD_DELAY_MS: '600000',
-        PACS_SYNC_MAX_MESSAGES_PER_SECOND: '1000',
-      };
+      const base = serverEnv(`sqlite:${path.join(dir, `${layout}.sqlite`)}`, { PACS_SYNC_MAX_MESSAGES_PER_SECOND: '1000' });
       // Start one after the other: the first creates the tables.
       const servers: Child[] = [];
-      if (layout === 'one') servers.push(await startChild(base));
-      else for (let i = 0; i < 2; i++) servers.push(await startChild({ ...base, PACS_SYNC_REDIS_URL: redis.url }));
+      if (layout === 'one') servers.push(await startChild('pacs', base));
+      else for (let i = 0; i < 2; i++) servers.push(await startChild('pacs', { ...base, PACS_SYNC_REDIS_URL: redis.url }));
       const redisPid = layout === 'one' ? null : redis.pid;
       try {
         await runPhase(layout, servers, redisPid, 'warm-up', 10, 2, 5, 2);
@@ -348,12 +202,7 @@ async function main() {
         `| ${r.layout} | ${r.phase} | ${r.clients} | ${r.sent} | ${r.received} / ${r.expected} | ${f(r.deliveredPerSecond, 0)} | ${f(r.same.p50, 2)} / ${f(r.same.p95, 2)} | ${f(r.cross.p50, 2)} / ${f(r.cross.p95, 2)} | ${f(r.all.p99, 1)} | ${f(r.serverCpuPercent)} | ${f(r.redisCpuPercent)} |`,
     ),
   ];
-  console.log(lines.join('\n'));
-  console.log(`\n<!-- raw: ${JSON.stringify(results)} -->`);
-  process.exit(0);
+  return { report: lines, results };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runBench(main);

@@ -1,7 +1,8 @@
 /**
  * One server under test, in its own process so its CPU and memory are its own. Started by
- * bench/propagation.ts over IPC: `pacs` (this sync-server: SQLite persistence, token auth) or
- * `reference` (@y/websocket-server 0.1.1 setupWSConnection: in memory, no auth).
+ * bench/workload.ts (for bench/propagation.ts and bench/scale-out.ts) over IPC: `pacs` (this
+ * sync-server: SQLite persistence, token auth) or `reference` (@y/websocket-server 0.1.1
+ * setupWSConnection: in memory, no auth).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

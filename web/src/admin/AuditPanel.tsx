@@ -3,7 +3,8 @@ import { AUDIT_ACTIONS, AUDIT_EVENT_IDS, AUDIT_OUTCOMES } from '@pacs/shared';
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { AuditEntry, AuditPage, User, UserPage } from '../api/types';
-import { errorText } from './errors';
+import { errorText, reportingErrors } from './errors';
+import { ErrorAlert } from './Messages';
 
 interface AuditFilter {
   userId: string;
@@ -75,16 +76,15 @@ export function AuditPanel() {
       .catch(() => undefined);
   }, []);
 
-  const load = useCallback(async (f: AuditFilter, cursor: string | undefined) => {
-    try {
-      const result = await api.request<AuditPage>('GET', `/api/audit?${auditParams(f, cursor)}`);
-      setRows(result.items);
-      setNext(result.nextCursor);
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
+  const load = useCallback(
+    (f: AuditFilter, cursor: string | undefined) =>
+      reportingErrors(setError, async () => {
+        const result = await api.request<AuditPage>('GET', `/api/audit?${auditParams(f, cursor)}`);
+        setRows(result.items);
+        setNext(result.nextCursor);
+      }),
+    [],
+  );
   useEffect(() => {
     void load(applied, cursors.at(-1));
   }, [load, applied, cursors]);
@@ -197,11 +197,7 @@ export function AuditPanel() {
           {exporting ? 'Exporting…' : 'Export CSV'}
         </button>
       </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
       <div className="table-wrap">
         <table className="data" data-testid="audit-table">
           <caption className="sr-only">Audit log, newest first</caption>

@@ -2,19 +2,19 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { SystemStatus } from '../api/types';
-import { errorText } from './errors';
+import { reportingErrors } from './errors';
+import { ErrorAlert } from './Messages';
 
 export function SystemPanel() {
   const [status, setStatus] = useState<SystemStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(async () => {
-    try {
-      setStatus(await api.request<SystemStatus>('GET', '/api/system/status'));
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
+  const load = useCallback(
+    () =>
+      reportingErrors(setError, async () => {
+        setStatus(await api.request<SystemStatus>('GET', '/api/system/status'));
+      }),
+    [],
+  );
   useEffect(() => {
     void load();
   }, [load]);
@@ -23,11 +23,7 @@ export function SystemPanel() {
       <button type="button" onClick={() => void load()}>
         Refresh
       </button>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
       {status && (
         <>
           <p>

@@ -7,7 +7,8 @@ import { REPORT_SECTIONS } from '@pacs/shared';
 import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
 import { ApiError, api } from '../api/client';
 import type { Template, TemplateCreate, TemplatePatch, TemplateSection } from '../api/types';
-import { errorText } from './errors';
+import { errorText, reportingErrors } from './errors';
+import { ErrorAlert, Notice } from './Messages';
 
 interface SectionDraft {
   key: string;
@@ -112,15 +113,14 @@ export function TemplatesPanel() {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
-  const load = useCallback(async (includeRetired: boolean) => {
-    try {
-      const list = await api.request<{ items: Template[] }>('GET', `/api/templates?includeRetired=${includeRetired}`);
-      setTemplates(list.items);
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
+  const load = useCallback(
+    (includeRetired: boolean) =>
+      reportingErrors(setError, async () => {
+        const list = await api.request<{ items: Template[] }>('GET', `/api/templates?includeRetired=${includeRetired}`);
+        setTemplates(list.items);
+      }),
+    [],
+  );
   useEffect(() => {
     void load(showRetired);
   }, [load, showRetired]);
@@ -155,16 +155,8 @@ export function TemplatesPanel() {
           Show retired templates
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <output className="notice" data-testid="template-notice">
-          {notice}
-        </output>
-      )}
+      <ErrorAlert message={error} />
+      <Notice message={notice} testId="template-notice" />
       {editing !== null && (
         <TemplateEditor
           key={editing === 'new' ? 'new' : `${editing.id}-${editing.version}`}

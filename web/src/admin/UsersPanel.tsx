@@ -3,7 +3,8 @@ import { ROLES, type Role } from '@pacs/shared';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { User, UserPage } from '../api/types';
-import { errorText } from './errors';
+import { errorText, reportingErrors } from './errors';
+import { ErrorAlert, Notice } from './Messages';
 
 export function UsersPanel({ me }: { me: User }) {
   const [users, setUsers] = useState<User[]>([]);
@@ -13,33 +14,28 @@ export function UsersPanel({ me }: { me: User }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [resetFor, setResetFor] = useState<User | null>(null);
 
-  const load = useCallback(async (query: string, cursor?: string) => {
-    try {
-      const params = new URLSearchParams({ limit: '100' });
-      if (query) params.set('q', query);
-      if (cursor) params.set('cursor', cursor);
-      const page = await api.request<UserPage>('GET', `/api/users?${params}`);
-      setUsers((prev) => (cursor ? [...prev, ...page.items] : page.items));
-      setNext(page.nextCursor);
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  }, []);
+  const load = useCallback(
+    (query: string, cursor?: string) =>
+      reportingErrors(setError, async () => {
+        const params = new URLSearchParams({ limit: '100' });
+        if (query) params.set('q', query);
+        if (cursor) params.set('cursor', cursor);
+        const page = await api.request<UserPage>('GET', `/api/users?${params}`);
+        setUsers((prev) => (cursor ? [...prev, ...page.items] : page.items));
+        setNext(page.nextCursor);
+      }),
+    [],
+  );
   useEffect(() => {
     void load(q);
   }, [load, q]);
 
-  const patch = async (user: User, body: { role?: Role; active?: boolean }) => {
-    try {
+  const patch = (user: User, body: { role?: Role; active?: boolean }) =>
+    reportingErrors(setError, async () => {
       const updated = await api.request<User>('PATCH', `/api/users/${user.id}`, body);
       setUsers((list) => list.map((u) => (u.id === updated.id ? updated : u)));
       setNotice(`${updated.name} updated.`);
-      setError(null);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+    });
 
   return (
     <div className="admin-panel">
@@ -55,16 +51,8 @@ export function UsersPanel({ me }: { me: User }) {
           <input type="search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="name or email" />
         </label>
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <output className="notice" data-testid="admin-notice">
-          {notice}
-        </output>
-      )}
+      <ErrorAlert message={error} />
+      <Notice message={notice} testId="admin-notice" />
       {resetFor && (
         <ResetPassword
           user={resetFor}
@@ -98,11 +86,7 @@ export function UsersPanel({ me }: { me: User }) {
                     disabled={u.id === me.id}
                     onChange={(e) => void patch(u, { role: e.target.value as Role })}
                   >
-                    {ROLES.map((r) => (
-                      <option key={r} value={r}>
-                        {r}
-                      </option>
-                    ))}
+                    <RoleOptions />
                   </select>
                 </td>
                 <td>{u.active ? 'yes' : 'no'}</td>
@@ -160,11 +144,7 @@ function CreateUser({ onCreated }: { onCreated: (user: User) => void }) {
       <label>
         Role
         <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
+          <RoleOptions />
         </select>
       </label>
       <label>
@@ -181,11 +161,7 @@ function CreateUser({ onCreated }: { onCreated: (user: User) => void }) {
       <button type="submit" className="primary" disabled={busy}>
         Create user
       </button>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
     </form>
   );
 }
@@ -222,11 +198,15 @@ function ResetPassword({ user, onDone }: { user: User; onDone: (message: string 
       <button type="button" onClick={() => onDone(null)}>
         Cancel
       </button>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert message={error} />
     </form>
   );
+}
+
+function RoleOptions() {
+  return ROLES.map((r) => (
+    <option key={r} value={r}>
+      {r}
+    </option>
+  ));
 }

@@ -6,3 +6,13 @@ export function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   return 'Something went wrong.';
 }
+
+/** Runs a panel's request: clears the panel's error when it succeeds, shows `errorText` when it fails. */
+export async function reportingErrors(setError: (message: string | null) => void, request: () => Promise<void>): Promise<void> {
+  try {
+    await request();
+    setError(null);
+  } catch (e) {
+    setError(errorText(e));
+  }
+}
