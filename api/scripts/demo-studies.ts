@@ -62,6 +62,11 @@ export interface SeriesSpec {
   columns?: number;
   /** US only: frames per instance (default 12). */
   frames?: number;
+  /**
+   * CT/MR only: PixelSpacing (0028,0030) as [row spacing (vertical), column spacing (horizontal)] in mm;
+   * default square, the phantom's field of view / columns. The phantom is drawn in pixels either way.
+   */
+  pixelSpacing?: [number, number];
   /** CT only: phantom (default from the study description: 'HEAD' when it mentions head/brain/schädel). */
   bodyPart?: 'CHEST' | 'HEAD' | 'ABDOMEN';
 }
@@ -435,16 +440,17 @@ export function generateStudy(spec: StudySpec, seed: number): GeneratedStudy {
         const thickness = s.modality === 'CT' ? 5 : 4;
         const location = -thickness * (s.instances - 1) * 0.5 + i * thickness;
         const spacing = (bodyPart === 'HEAD' ? 230 : 380) / cols;
+        const [rowSpacing, columnSpacing] = s.pixelSpacing ?? [spacing, spacing];
         Object.assign(ds, {
           ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
           FrameOfReferenceUID: frameOfReferenceUid,
           PositionReferenceIndicator: '',
           PatientPosition: 'HFS',
-          ImagePositionPatient: [(-spacing * cols) / 2, (-spacing * rows) / 2, location],
+          ImagePositionPatient: [(-columnSpacing * cols) / 2, (-rowSpacing * rows) / 2, location],
           ImageOrientationPatient: [1, 0, 0, 0, 1, 0],
           SliceLocation: location,
           SliceThickness: thickness,
-          PixelSpacing: [spacing, spacing],
+          PixelSpacing: [rowSpacing, columnSpacing],
           BitsAllocated: 16,
           BitsStored: 12,
           HighBit: 11,

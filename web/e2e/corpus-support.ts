@@ -133,10 +133,6 @@ export const NO_REFERENCE = new Set([
 export const KNOWN_DEFECTS: Record<string, string> = {
   'pydicom/JPGExtended.dcm':
     '12-bit JPEG Extended: the image loader decodes ~9 levels (of 255, window 9–279) away from DCMTK, whose decode is within 1.6 of the lossless twin JPEG-LL',
-  'pydicom/dicomdirtests/98892001/CT2N/6293':
-    'non-square PixelSpacing 0.545455\\0.596847: the rendered image and the viewer’s imageToPage mapping disagree (row/column spacing swapped in one of them)',
-  'pydicom/dicomdirtests/98892001/CT2N/6924':
-    'non-square PixelSpacing 0.545455\\0.596847: the rendered image and the viewer’s imageToPage mapping disagree (row/column spacing swapped in one of them)',
 };
 
 export interface Case {

@@ -2,12 +2,19 @@
  * The viewer (issue 7) in Debian's Chromium: a generated CT study stored in a real Orthanc, ingested
  * by the API, streamed through /dicom-web with the user's token; stack scroll, W/L, a length of known
  * size, a non-blank canvas; then "Make available offline", offline reload, same pixels from IndexedDB.
+ * Non-square pixels: a CT with PixelSpacing 0.5\1.0 (rows 0.5 mm apart, columns 1.0 mm) is drawn
+ * twice as wide as high, and a horizontal and a vertical length of known size measure right. Offline
+ * download of a study stored in Explicit VR Big Endian (which Orthanc cannot send as stored) and of a
+ * palette colour image whose tables the metadata links as bulk data. A frame
+ * that never arrives ends in the viewport message after the load timeout.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orthancFetch, studyInstanceUid, uploadInstance } from './corpus-support';
 import { launchPersistentProfile, RADIOLOGIST, signIn } from './support';
 import {
   CT_PIXEL_SPACING_MM,
@@ -15,6 +22,8 @@ import {
   ctSpec,
   type DicomStudy,
   dragImage,
+  paneImageToPage,
+  paneState,
   scalarHash,
   settledMeasurements,
   startViewerSystem,
@@ -28,10 +37,15 @@ let context: BrowserContext;
 let page: Page;
 let profileDir: string;
 let ct: DicomStudy;
+let nonSquare: DicomStudy;
+/** PixelSpacing (0028,0030) of the non-square CT: [row spacing (vertical), column spacing (horizontal)] in mm. */
+const NON_SQUARE: [number, number] = [0.5, 1.0];
 
 beforeAll(async () => {
   system = await startViewerSystem();
   ct = await system.storeStudy(ctSpec('E2E-VIEW-1', 12), 11);
+  const spec = ctSpec('E2E-VIEW-NSQ', 1);
+  nonSquare = await system.storeStudy({ ...spec, series: [{ ...spec.series[0]!, pixelSpacing: NON_SQUARE }] }, 12);
   profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-viewer-'));
   context = await launchPersistentProfile(profileDir, { width: 1180, height: 820 });
   page = context.pages()[0] ?? (await context.newPage());
@@ -43,6 +57,17 @@ afterAll(async () => {
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await system?.stop();
 });
+
+/** The offline test can end signed out (a session matter, not these blocks' subject): sign in again then. */
+async function signedIn(): Promise<void> {
+  await page.goto(system.url);
+  const state = await page
+    .waitForFunction(() =>
+      document.querySelector('nav[aria-label="Main"]') ? 'in' : document.querySelector('input[type="password"]') ? 'out' : false,
+    )
+    .then((h) => h.jsonValue());
+  if (state === 'out') await signIn(page, system.url, RADIOLOGIST);
+}
 
 describe('viewer', () => {
   let online: { scalar: { hash: number; length: number } | null; canvas: { hash: number } | null };
@@ -180,5 +205,258 @@ describe('viewer', () => {
     } finally {
       await context.setOffline(false);
     }
+  });
+});
+
+describe('viewer, non-square pixels (PixelSpacing 0.5\\1.0)', () => {
+  const [ROW_MM, COLUMN_MM] = NON_SQUARE;
+
+  beforeAll(signedIn);
+
+  it('draws the image 256 mm wide and 128 mm high, where the test hook says it is', async () => {
+    await page.goto(`${system.url}/viewer/${nonSquare.id}?source=online`);
+    const state = await waitForImage(page).catch(async (error: Error) => {
+      const shown = await page.evaluate(() => ({
+        url: location.pathname,
+        message: document.querySelector('[data-testid="viewport-message"]')?.textContent ?? null,
+        alert: [...document.querySelectorAll('[role="alert"]')].map((e) => e.textContent),
+      }));
+      throw new Error(`${error.message}; page: ${JSON.stringify(shown)}`);
+    });
+    expect(state.dimensions?.slice(0, 2)).toEqual([256, 256]);
+    // The hook's pixelSpacing is [x (between columns), y (between rows)].
+    expect(state.pixelSpacing[0]).toBeCloseTo(COLUMN_MM, 6);
+    expect(state.pixelSpacing[1]).toBeCloseTo(ROW_MM, 6);
+    // Independent of any mapping: the lit rectangle on the canvas (air outside the body is about −1000 HU,
+    // mid grey in the file's chest window; the viewport background is black), in page pixels.
+    const drawn = await page.evaluate(() => {
+      const canvas = document.querySelector('[data-testid="viewport"] canvas') as HTMLCanvasElement;
+      const copy = document.createElement('canvas');
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      const ctx = copy.getContext('2d')!;
+      ctx.drawImage(canvas, 0, 0);
+      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+      let [x0, y0, x1, y1] = [copy.width, copy.height, -1, -1];
+      for (let y = 0; y < copy.height; y++)
+        for (let x = 0; x < copy.width; x++)
+          if (data[(y * copy.width + x) * 4]! > 24) {
+            x0 = Math.min(x0, x);
+            x1 = Math.max(x1, x + 1);
+            y0 = Math.min(y0, y);
+            y1 = Math.max(y1, y + 1);
+          }
+      const rect = canvas.getBoundingClientRect();
+      const r = canvas.width / rect.width;
+      return { left: rect.left + x0 / r, top: rect.top + y0 / r, right: rect.left + x1 / r, bottom: rect.top + y1 / r };
+    });
+    const width = drawn.right - drawn.left;
+    const height = drawn.bottom - drawn.top;
+    // 256 columns × 1.0 mm by 256 rows × 0.5 mm: twice as wide as high (to a page pixel on each edge).
+    expect(Math.abs(width / height - (256 * COLUMN_MM) / (256 * ROW_MM))).toBeLessThan(4 / height);
+    // The hook's image → page mapping (which the length drags below and the corpus check rely on) agrees.
+    const topLeft = (await paneImageToPage(page, 0, 0))!;
+    const bottomRight = (await paneImageToPage(page, 256, 256))!;
+    const pagePixel = width / 256 / COLUMN_MM; // page pixels per mm, the same both ways
+    expect(pagePixel).toBeGreaterThan(1);
+    for (const [got, want] of [
+      [topLeft.x, drawn.left],
+      [topLeft.y, drawn.top],
+      [bottomRight.x, drawn.right],
+      [bottomRight.y, drawn.bottom],
+    ] as const)
+      expect(Math.abs(got - want)).toBeLessThan(1.5);
+  });
+
+  it('measures a horizontal length of 100 columns as 100 mm and a vertical one of 100 rows as 50 mm (±1 pixel)', async () => {
+    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await page.getByRole('button', { name: 'Length' }).click();
+    await dragImage(page, [60, 100], [160, 100]);
+    await settledMeasurements(page, 1);
+    await dragImage(page, [200, 60], [200, 160]);
+    const [horizontal, vertical] = await settledMeasurements(page, 2);
+    const [[hx1, hy1], [hx2, hy2]] = horizontal!.points as [[number, number], [number, number]];
+    const [[vx1, vy1], [vx2, vy2]] = vertical!.points as [[number, number], [number, number]];
+    // Handles within one image pixel of the drag's ends.
+    for (const [got, want] of [
+      [hx1, 60],
+      [hy1, 100],
+      [hx2, 160],
+      [hy2, 100],
+      [vx1, 200],
+      [vy1, 60],
+      [vx2, 200],
+      [vy2, 160],
+    ] as const)
+      expect(Math.abs(got - want)).toBeLessThan(1);
+    // The value in mm follows the handles with each axis at its own spacing …
+    expect(horizontal!.stats.length).toBeCloseTo(Math.hypot((hx2 - hx1) * COLUMN_MM, (hy2 - hy1) * ROW_MM), 3);
+    expect(vertical!.stats.length).toBeCloseTo(Math.hypot((vx2 - vx1) * COLUMN_MM, (vy2 - vy1) * ROW_MM), 3);
+    // … and is the known length within one pixel (1.0 mm across, 0.5 mm down).
+    expect(Math.abs(horizontal!.stats.length! - 100 * COLUMN_MM)).toBeLessThan(COLUMN_MM);
+    expect(Math.abs(vertical!.stats.length! - 100 * ROW_MM)).toBeLessThan(ROW_MM);
+    expect(horizontal!.stats.unit).toBe('mm');
+    expect(vertical!.stats.unit).toBe('mm');
+    // What the radiologist reads beside the lines (the text box follows the stats at the next annotation render).
+    await expect
+      .poll(async () => (await paneState(page))!.measurements.map((m) => m.text))
+      .toEqual([expect.stringMatching(/\b(99|100)(\.\d+)? mm\b/), expect.stringMatching(/\b(49|50)(\.\d+)? mm\b/)]);
+    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await expect.poll(async () => (await viewerState(page))?.lengths.length).toBe(0);
+  });
+});
+
+/** Runs a DCMTK tool (Debian package dcmtk). */
+function dcmtk(tool: string, args: string[]): void {
+  const result = spawnSync(tool, args, { encoding: 'utf8' });
+  expect(result.status, `${tool} ${args.join(' ')}: ${result.stderr}`).toBe(0);
+}
+
+/** Stores files in Orthanc over REST (as they are: no transcoding), ingests their study; answers its id and Orthanc's. */
+async function storeAsIs(files: string[]): Promise<{ id: string; instances: string[] }> {
+  const orthanc = await system.orthancInfo();
+  const instances: string[] = [];
+  for (const file of files) {
+    const answer = await uploadInstance(orthanc, readFileSync(file));
+    if (!answer.ok) throw new Error(`Orthanc refused ${path.basename(file)} (HTTP ${answer.httpStatus})`);
+    instances.push(answer.instance);
+  }
+  const parent = (await (await orthancFetch(orthanc, `/instances/${instances[0]}/study`)).json()) as { ID: string };
+  const { id } = await system.ingestStudy(await studyInstanceUid(orthanc, parent.ID));
+  return { id, instances };
+}
+
+/** Opens the study online, makes it available offline, opens it with the network off: same pixels, every image. */
+async function offlineRoundTrip(id: string, count: number): Promise<void> {
+  await page.goto(`${system.url}/viewer/${id}?source=online`);
+  expect((await waitForImage(page)).count).toBe(count);
+  const onlineHash = await scalarHash(page);
+  expect(onlineHash?.length).toBeGreaterThan(0);
+  await page.getByRole('button', { name: 'Make available offline' }).click();
+  await expect.poll(() => page.getByTestId('offline-state').textContent(), { timeout: 60_000 }).toContain('Available offline');
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  await page.reload();
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller);
+  await context.setOffline(true);
+  try {
+    await page.goto(`${system.url}/viewer/${id}`);
+    const state = await waitForImage(page);
+    expect(state.imageId.startsWith('pacsoff:')).toBe(true);
+    expect(state.count).toBe(count);
+    expect(await scalarHash(page)).toEqual(onlineHash);
+    expect((await canvasStats(page))!.nonBlackFraction).toBeGreaterThan(0.05);
+    if (count > 1) {
+      // every image decodes from the device
+      await page.getByTestId('viewport').focus();
+      await page.keyboard.press('End');
+      await page.waitForFunction((last) => {
+        const s = (window as unknown as { __pacsViewer?: { state(): { index: number } | null } }).__pacsViewer?.state();
+        return s?.index === last && !document.querySelector('[data-testid="viewport-message"]');
+      }, count - 1);
+    }
+  } finally {
+    await context.setOffline(false);
+  }
+}
+
+describe('offline download of what Orthanc cannot send as stored', () => {
+  beforeAll(signedIn);
+
+  it('a study stored in Explicit VR Big Endian (500 to transfer-syntax=*): same pixels from the device', async () => {
+    // The synthetic CT (3 slices) converted with DCMTK's dcmconv +tb.
+    const { generateStudy } = (await import(path.resolve(import.meta.dirname, '../../api/scripts/demo-studies.ts'))) as {
+      generateStudy(spec: Record<string, unknown>, seed: number): { files: Buffer[] };
+    };
+    const files = generateStudy(ctSpec('E2E-VIEW-BE', 3), 13).files.map((file, i) => {
+      const little = path.join(profileDir, `be-${i}-le.dcm`);
+      const big = path.join(profileDir, `be-${i}.dcm`);
+      writeFileSync(little, file);
+      dcmtk('dcmconv', ['+tb', little, big]);
+      return big;
+    });
+    const { id, instances } = await storeAsIs(files);
+    const orthanc = await system.orthancInfo();
+    expect((await (await orthancFetch(orthanc, `/instances/${instances[0]}/metadata/TransferSyntax`)).text()).trim()).toBe(
+      '1.2.840.10008.1.2.2',
+    );
+    await offlineRoundTrip(id, 3);
+  });
+
+  it('a palette colour image whose lookup tables the metadata links as bulk data: same pixels from the device', async () => {
+    // A colour test pattern (BMP → img2dcm) quantised to PALETTE COLOR with 16-bit table entries (dcmquant +pe).
+    const width = 96;
+    const height = 64;
+    const row = Math.ceil((width * 3) / 4) * 4;
+    const bmp = Buffer.alloc(54 + row * height);
+    bmp.write('BM', 0, 'latin1');
+    bmp.writeUInt32LE(bmp.length, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(width, 18);
+    bmp.writeInt32LE(height, 22);
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(24, 28);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) {
+        const p = 54 + y * row + x * 3;
+        bmp[p] = (Math.floor(x / 16) + Math.floor(y / 16)) % 2 ? 200 : 40;
+        bmp[p + 1] = (y * 4) % 256;
+        bmp[p + 2] = (x * 2) % 256;
+      }
+    const bmpFile = path.join(profileDir, 'pattern.bmp');
+    writeFileSync(bmpFile, bmp);
+    const rgb = path.join(profileDir, 'pattern-rgb.dcm');
+    const palette = path.join(profileDir, 'pattern-palette.dcm');
+    dcmtk('img2dcm', ['-q', '-i', 'BMP', bmpFile, rgb]);
+    dcmtk('dcmquant', ['+pe', rgb, palette]);
+    const { id, instances } = await storeAsIs([palette]);
+    // The case this covers: Orthanc's DICOMweb metadata gives the tables as BulkDataURI, not values.
+    const orthanc = await system.orthancInfo();
+    const { MainDicomTags } = (await (await orthancFetch(orthanc, `/instances/${instances[0]}`)).json()) as {
+      MainDicomTags: { SOPInstanceUID: string };
+    };
+    const study = (await (await orthancFetch(orthanc, `/instances/${instances[0]}/study`)).json()) as {
+      MainDicomTags: { StudyInstanceUID: string };
+    };
+    const metadata = (await (
+      await orthancFetch(orthanc, `/dicom-web/studies/${study.MainDicomTags.StudyInstanceUID}/metadata`)
+    ).json()) as Record<string, { BulkDataURI?: string; Value?: unknown[] }>[];
+    const instance = metadata.find((m) => m['00080018']?.Value?.[0] === MainDicomTags.SOPInstanceUID);
+    expect(instance?.['00281201']?.BulkDataURI, 'red table as bulk data').toBeTruthy();
+    await offlineRoundTrip(id, 1);
+  });
+});
+
+describe('a frame that never arrives', () => {
+  beforeAll(signedIn);
+
+  it('ends in the viewport message after the load timeout, not in "Loading image…" for ever', async () => {
+    const hang = () => {}; // requests routed here are never answered
+    await context.route('**/frames/**', hang);
+    try {
+      await page.evaluate(() => localStorage.setItem('pacs.viewer.loadTimeoutS', '2'));
+      await page.goto(`${system.url}/viewer/${nonSquare.id}?source=online`);
+      const message = page.getByTestId('viewport-message');
+      await expect.poll(() => message.textContent()).toContain('Loading image');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="viewport-message"]')?.getAttribute('role') === 'alert',
+        undefined,
+        {
+          timeout: 15_000,
+        },
+      );
+      expect(await message.textContent()).toMatch(/cannot be loaded: no image within 2 s/);
+      // the page stays usable
+      await page.getByRole('navigation', { name: 'Series' }).getByRole('button').first().focus();
+      expect(await page.evaluate(() => document.activeElement?.closest('nav')?.getAttribute('aria-label'))).toBe('Series');
+    } finally {
+      await context.unroute('**/frames/**', hang);
+      await page.evaluate(() => localStorage.removeItem('pacs.viewer.loadTimeoutS'));
+    }
+    // with the archive answering again, the same study shows its image
+    await page.goto(`${system.url}/viewer/${nonSquare.id}?source=online`);
+    await waitForImage(page);
   });
 });

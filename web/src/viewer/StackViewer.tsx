@@ -3,7 +3,7 @@
  * a clear message when an image cannot be loaded or decoded. The toolbar lives in ViewerApp and drives
  * the active viewport through the handle this component hands to `onReady`.
  */
-import { eventTarget, getRenderingEngine, RenderingEngine, type StackViewport, type Types, utilities } from '@cornerstonejs/core';
+import { eventTarget, getRenderingEngine, metaData, RenderingEngine, type StackViewport, type Types } from '@cornerstonejs/core';
 import {
   AngleTool,
   addTool,
@@ -19,7 +19,10 @@ import {
   ZoomTool,
 } from '@cornerstonejs/tools';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { loadTimeoutMs } from './config';
 import { CoreEnums } from './cornerstone';
+import { imageToWorld } from './image-coords';
+import { guardLoad, LoadTimeoutError } from './load-guard';
 import { CT_PRESETS, PRIMARY_TOOLS, type PrimaryTool, type ViewerAction } from './shortcuts';
 
 const TOOL_CLASSES = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool];
@@ -230,14 +233,26 @@ export function StackViewer({
     readView();
   }, [readView]);
 
+  /** Shows image `index` of the stack; a failure, or no image within the load timeout, shows the message. */
+  const showIndex = useCallback((vp: StackViewport, index: number) => {
+    guardLoad(
+      () => vp.setImageIdIndex(index),
+      loadTimeoutMs(),
+      (timeout) => {
+        // Only if the viewport still waits for that image (not after the user scrolled on, not once shown).
+        if (vp.getTargetImageIdIndex() === index && vp.getCurrentImageIdIndex() !== index) setError(describeError(timeout));
+      },
+    ).promise.catch((reason: unknown) => setError(describeError(reason)));
+  }, []);
+
   const scroll = useCallback(
     (delta: number) => {
       const vp = viewport();
       if (!vp) return;
       const next = Math.max(0, Math.min(vp.getImageIds().length - 1, vp.getCurrentImageIdIndex() + delta));
-      vp.setImageIdIndex(next).catch((reason: unknown) => setError(describeError(reason)));
+      showIndex(vp, next);
     },
-    [viewport],
+    [viewport, showIndex],
   );
 
   const run = useCallback(
@@ -313,18 +328,29 @@ export function StackViewer({
     setError(null);
     setLoading(true);
     const start = performance.now();
-    vp.setStack(imageIds, 0)
+    // A stack whose first image never arrives (or whose loader throws) ends in the message, not in
+    // "Loading image…" for ever (load-guard.ts); should the image come after all, it replaces the message.
+    const load = guardLoad(
+      () => vp.setStack(imageIds, 0),
+      loadTimeoutMs(),
+      (timeout) => {
+        if (cancelled) return;
+        setLoading(false);
+        setError(describeError(timeout));
+      },
+    );
+    load.promise
       .then(() => {
         if (cancelled) return;
         vp.render();
         setLoading(false);
+        setError(null);
         onReady?.({
           viewport: vp,
           element,
           run: (action) => runRef.current(action),
           setIndex: (index) => {
-            if (index >= 0 && index !== vp.getCurrentImageIdIndex())
-              vp.setImageIdIndex(index).catch((reason: unknown) => setError(describeError(reason)));
+            if (index >= 0 && index !== vp.getCurrentImageIdIndex()) showIndex(vp, index);
           },
           clearMeasurements,
         });
@@ -338,8 +364,9 @@ export function StackViewer({
       });
     return () => {
       cancelled = true;
+      load.cancel();
     };
-  }, [imageIds, viewport, onReady, clearMeasurements, stopCine]);
+  }, [imageIds, viewport, onReady, clearMeasurements, stopCine, showIndex]);
 
   useEffect(() => () => onReady?.(null), [onReady]);
 
@@ -403,6 +430,8 @@ function describeError(reason: unknown): string {
   const detail = reason as { message?: string; status?: number; request?: { status?: number } } | string | undefined;
   const status = typeof detail === 'object' ? (detail?.status ?? detail?.request?.status) : undefined;
   const message = typeof detail === 'string' ? detail : (detail?.message ?? '');
+  if (reason instanceof LoadTimeoutError)
+    return `This image cannot be loaded: ${reason.message} (the archive or the decoder did not answer). Other images of the series may still display.`;
   if (status === 401 || status === 403) return 'This image cannot be shown: you are not signed in or not allowed to see it.';
   if (status === 404) return 'This image is no longer in the archive.';
   if (status === 0 || /network|fetch/i.test(message))
@@ -410,10 +439,13 @@ function describeError(reason: unknown): string {
   return `This image cannot be decoded${message ? ` (${message})` : ''}. Other images of the series may still display.`;
 }
 
-/** For tests and benchmarks: where an image pixel lands on the page. */
+/**
+ * For tests and benchmarks: where an image point (column x, row y; pixel centres at +0.5) lands on the
+ * page. Not Cornerstone's imageToWorldCoords, which swaps the spacings of non-square pixels (image-coords.ts).
+ */
 export function imageToPage(handle: StackViewerHandle, x: number, y: number): { x: number; y: number } {
   const imageId = handle.viewport.getCurrentImageId();
-  const world = utilities.imageToWorldCoords(imageId, [x, y]) as Types.Point3;
+  const world = imageToWorld(metaData.get('imagePlaneModule', imageId) ?? {}, [x, y]) as Types.Point3;
   const canvas = handle.viewport.worldToCanvas(world);
   const rect = handle.element.getBoundingClientRect();
   return { x: rect.left + canvas[0], y: rect.top + canvas[1] };

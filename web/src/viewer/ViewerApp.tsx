@@ -14,7 +14,7 @@ import { Link } from '../router';
 import { useWorklist, useWorkspace } from '../workspace';
 import { authFetch } from './auth';
 import { offlineBudgetBytes } from './config';
-import { addInstanceMetadata, initCornerstone, OFFLINE_SCHEME, setOfflineStore } from './cornerstone';
+import { addInstanceMetadata, initCornerstone, instanceFramePixels, OFFLINE_SCHEME, setOfflineStore } from './cornerstone';
 import { dataKey } from './crypto';
 import {
   cineFrameRate,
@@ -62,6 +62,7 @@ export function useOfflineStore(): OfflineStore {
         },
         budgetBytes: offlineBudgetBytes,
         isProtected: hasOpenReportDraft(db),
+        framePixels: instanceFramePixels,
       }),
     [db],
   );

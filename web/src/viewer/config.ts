@@ -28,3 +28,12 @@ export function offlineBudgetBytes(): number {
 
 /** Parallel frame downloads when making a study available offline. */
 export const DOWNLOAD_CONCURRENCY = 4;
+
+/**
+ * How long one image may take to load and decode before the viewport says it cannot be loaded (ms).
+ * 30 s by default: far beyond a slow link's single frame, short enough that a hung request or decoder
+ * does not leave "Loading image…" for ever. The load goes on; a late image still shows.
+ */
+export function loadTimeoutMs(): number {
+  return setting('loadTimeoutS', Number(import.meta.env.VITE_PACS_VIEWER_LOAD_TIMEOUT_S ?? 30)) * 1000;
+}

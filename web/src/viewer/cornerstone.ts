@@ -10,10 +10,19 @@ import { addTool, LengthTool, PanTool, StackScrollTool, init as toolsInit, Windo
 import { accessToken } from './auth';
 import { decodedCacheBytes } from './config';
 import { pendingPaletteData, resolvePaletteData } from './decoding/bulkdata';
-import { type Frame, fetchFrame, fetchFrameAsExplicitLE, fetchFrameFromInstance, instanceKey, isServerFailure } from './decoding/frames';
+import {
+  type Frame,
+  fetchFrame,
+  fetchFrameAsExplicitLE,
+  fetchFrameFromInstance,
+  instanceKey,
+  isServerFailure,
+  nativeFrameBytes,
+} from './decoding/frames';
 import { JPEG_LS, jpegLsPlanar } from './decoding/jpegls';
 import { normalizeForImageLoader } from './decoding/metadata';
 import { type DicomJson, extractFrame } from './dicom-json';
+import { guardLoader } from './load-guard';
 import type { OfflineStore } from './offline-store';
 
 export const OFFLINE_SCHEME = 'pacsoff';
@@ -40,9 +49,10 @@ export function initCornerstone(): Promise<void> {
       },
     });
     cache.setMaxCacheSize(decodedCacheBytes());
-    imageLoader.registerImageLoader(OFFLINE_SCHEME, loadOfflineImage as unknown as Types.ImageLoaderFn);
+    // guardLoader (load-guard.ts): a synchronous throw becomes a failed load the viewport reports.
+    imageLoader.registerImageLoader(OFFLINE_SCHEME, guardLoader(loadOfflineImage) as unknown as Types.ImageLoaderFn);
     // WADO-RS through the image loader, with one Explicit VR Little Endian retry (decoding/frames.ts).
-    imageLoader.registerImageLoader('wadors', loadWadorsImage as unknown as Types.ImageLoaderFn);
+    imageLoader.registerImageLoader('wadors', guardLoader(loadWadorsImage) as unknown as Types.ImageLoaderFn);
     for (const tool of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool]) addTool(tool);
   })();
   return ready;
@@ -139,14 +149,6 @@ function loadWithFallbacks(imageId: string, options: Record<string, unknown>, in
   return { promise, cancelFn: first.cancelFn } as unknown as Types.IImageLoadObject;
 }
 
-/** Bytes of one native frame from the metadata (0 when unknown). */
-function nativeFrameBytes(instance: DicomJson | undefined): number {
-  if (!instance) return 0;
-  const n = (tag: string) => Number(instance[tag]?.Value?.[0] ?? 0);
-  const bits = n('00280100');
-  return Math.ceil((n('00280010') * n('00280011') * Math.max(1, n('00280002')) * bits) / 8);
-}
-
 async function authHeaders(): Promise<Record<string, string>> {
   try {
     return { Authorization: `Bearer ${await accessToken()}` };
@@ -174,6 +176,11 @@ function paletteData(key: string, instance: DicomJson | undefined): Promise<void
     paletteRequests.set(key, pending);
   }
   return pending;
+}
+
+/** One frame's pixel data out of a parsed Part-10 instance (the offline download's last resort, decoding/frames.ts). */
+export function instanceFramePixels(dataSet: unknown, frameIndex: number): Uint8Array {
+  return dicomImageLoader.wadouri.getPixelData(dataSet as never, frameIndex);
 }
 
 /** Registers the WADO-RS metadata of each instance (frame 1 imageId; multi-frame derives the rest). */

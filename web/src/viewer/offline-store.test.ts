@@ -233,3 +233,157 @@ describe('offline store', () => {
     expect(await db.offlineStudies.count()).toBe(0);
   });
 });
+
+/** A minimal Part-10 file: File Meta with the transfer syntax, then Pixel Data (explicit VR little endian). */
+function part10(transferSyntax: string, pixelData: Uint8Array): Uint8Array<ArrayBuffer> {
+  const ts = transferSyntax.length % 2 ? `${transferSyntax}\0` : transferSyntax;
+  const tsElement = new Uint8Array(8 + ts.length);
+  const tv = new DataView(tsElement.buffer);
+  tv.setUint16(0, 0x0002, true);
+  tv.setUint16(2, 0x0010, true);
+  tsElement.set(new TextEncoder().encode('UI'), 4);
+  tv.setUint16(6, ts.length, true);
+  tsElement.set(new TextEncoder().encode(ts), 8);
+  const groupLength = new Uint8Array(12);
+  const gv = new DataView(groupLength.buffer);
+  gv.setUint16(0, 0x0002, true);
+  groupLength.set(new TextEncoder().encode('UL'), 4);
+  gv.setUint16(6, 4, true);
+  gv.setUint32(8, tsElement.length, true);
+  const pixelHead = new Uint8Array(12);
+  const pv = new DataView(pixelHead.buffer);
+  pv.setUint16(0, 0x7fe0, true);
+  pv.setUint16(2, 0x0010, true);
+  pixelHead.set(new TextEncoder().encode('OB'), 4);
+  pv.setUint32(8, pixelData.length, true);
+  const parts = [new Uint8Array(128), new TextEncoder().encode('DICM'), groupLength, tsElement, pixelHead, pixelData];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+describe('offline store: frames the archive cannot send as stored, palette tables', () => {
+  const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+  const HTJ2K = '1.2.840.10008.1.2.4.201';
+  // 8 × 4 pixels of 16 bits: 64 bytes per native frame, as pixels() makes them.
+  const sized = (n: number, frames = 1): DicomJson => ({
+    ...instance(n, frames),
+    '00280010': { vr: 'US', Value: [4] },
+    '00280011': { vr: 'US', Value: [8] },
+    '00280100': { vr: 'US', Value: [16] },
+  });
+
+  /**
+   * Like Orthanc with a big endian / deflated instance (`transcodes`: 500 to `*`, Explicit VR LE on request)
+   * or an HTJ2K one (500 to `*`, a mislabelled short "Explicit VR LE" answer, the instance as stored).
+   */
+  function awkwardServer(instances: DicomJson[], kind: 'transcodes' | 'htj2k') {
+    const requests: string[] = [];
+    const fetcher: PathFetcher = async (path, { accept }) => {
+      if (path.endsWith('/metadata'))
+        return new Response(JSON.stringify(instances), { headers: { 'content-type': 'application/dicom+json' } });
+      const asked = /transfer-syntax=([^;\s]+)/.exec(accept)?.[1] ?? 'none';
+      requests.push(`${path.replace(/^.*\/instances\//, '')} ${asked}`);
+      if (!path.includes('/frames/')) {
+        // whole instance: frame N of the multi-frame test instance is pixels(path of frame N)
+        const { contentType, bytes } = multipart(part10(HTJ2K, pixels(`${path}/frames/1`)));
+        return new Response(bytes, { headers: { 'content-type': contentType.replace('application/octet-stream', 'application/dicom') } });
+      }
+      if (asked === '*') return new Response('transcoding failed', { status: 500 });
+      const body = kind === 'transcodes' ? pixels(path) : pixels(path).slice(0, 20);
+      const { contentType, bytes } = multipart(body);
+      return new Response(bytes, { headers: { 'content-type': contentType } });
+    };
+    return { fetcher, requests };
+  }
+
+  it('stores a big endian or deflated instance’s frames as Explicit VR Little Endian (asking `*` once per instance)', async () => {
+    const instances = [sized(1), sized(2, 3)];
+    const server = awkwardServer(instances, 'transcodes');
+    const s = new OfflineStore(db, server.fetcher, {
+      key: () => dataKey(db, clock + 3_600_000, clock),
+      budgetBytes: () => budget.bytes,
+      concurrency: 1,
+    });
+    const row = await s.download({ id: 'be', studyInstanceUid: STUDY, label: 'CT' });
+    expect(row.state).toBe('complete');
+    expect(row.doneFrames).toBe(4);
+    for (const path of layoutStudy(instances).series[0]!.frames.map((f) => f.path)) {
+      const frame = await s.readFrame(path);
+      expect(frame!.transferSyntax).toBe(EXPLICIT_LE);
+      expect([...frame!.pixelData]).toEqual([...pixels(path)]);
+    }
+    // one `*` try per instance, then its other frames straight as Explicit VR Little Endian
+    expect(server.requests.filter((r) => r.endsWith(' *'))).toHaveLength(2);
+    expect(server.requests.filter((r) => r.endsWith(EXPLICIT_LE))).toHaveLength(4);
+  });
+
+  it('cuts an HTJ2K frame out of the instance as stored when the archive can send it neither way', async () => {
+    const instances = [sized(1)];
+    const server = awkwardServer(instances, 'htj2k');
+    const cut: number[] = [];
+    const s = new OfflineStore(db, server.fetcher, {
+      key: () => dataKey(db, clock + 3_600_000, clock),
+      budgetBytes: () => budget.bytes,
+      framePixels: (dataSet, index) => {
+        cut.push(index);
+        const element = dataSet.elements.x7fe00010!;
+        return new Uint8Array(dataSet.byteArray.buffer, dataSet.byteArray.byteOffset + element.dataOffset, element.length);
+      },
+    });
+    const row = await s.download({ id: 'ht', studyInstanceUid: STUDY, label: 'CT' });
+    expect(row.state).toBe('complete');
+    const path = layoutStudy(instances).series[0]!.frames[0]!.path;
+    const frame = await s.readFrame(path);
+    expect(frame!.transferSyntax).toBe(HTJ2K);
+    expect([...frame!.pixelData]).toEqual([...pixels(path)]);
+    expect(cut).toEqual([0]);
+  });
+
+  it('a frame the archive cannot send in any way pauses the download with the reason', async () => {
+    const instances = [sized(1)];
+    const server = awkwardServer(instances, 'htj2k');
+    // no framePixels: the instance route is not available
+    const s = new OfflineStore(db, server.fetcher, { key: () => dataKey(db, clock + 3_600_000, clock), budgetBytes: () => budget.bytes });
+    await expect(s.download({ id: 'ht', studyInstanceUid: STUDY, label: 'CT' })).rejects.toThrow(/HTTP 500/);
+    expect((await s.get('ht'))?.state).toBe('paused');
+  });
+
+  it('stores palette colour tables linked as bulk data in the study’s metadata', async () => {
+    const lut = (base: number) => {
+      const bytes = new Uint8Array(8);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < 4; i++) view.setUint16(i * 2, base + i * 0x1000, true);
+      return bytes;
+    };
+    const palette: DicomJson = {
+      ...sized(1),
+      '00280004': { vr: 'CS', Value: ['PALETTE COLOR'] },
+      '00281201': {
+        vr: 'OW',
+        BulkDataURI: 'http://orthanc:8042/dicom-web/studies/1.2.3.4/series/1.2.3.4.5/instances/1.2.3.4.5.1/bulk/00281201',
+      },
+      '00281202': { vr: 'OW', BulkDataURI: '/dicom-web/studies/1.2.3.4/series/1.2.3.4.5/instances/1.2.3.4.5.1/bulk/00281202' },
+      '00281203': { vr: 'OW', InlineBinary: btoa(String.fromCharCode(...lut(3))) },
+    };
+    const bulk: string[] = [];
+    const base = fakeServer([palette]);
+    const fetcher: PathFetcher = async (path, init) => {
+      if (!path.includes('/bulk/')) return base.fetcher(path, init);
+      bulk.push(path.slice(path.lastIndexOf('/') + 1));
+      const { contentType, bytes } = multipart(lut(path.endsWith('1201') ? 1 : 2) as Uint8Array<ArrayBuffer>);
+      return new Response(bytes, { headers: { 'content-type': contentType } });
+    };
+    const s = store(fetcher);
+    expect((await s.download({ id: 'pal', studyInstanceUid: STUDY, label: 'US' })).state).toBe('complete');
+    expect(bulk.sort()).toEqual(['00281201', '00281202']);
+    const [stored] = (await s.open('pal'))!.instances;
+    expect(stored!['00281201']!.Value).toEqual([1, 0x1001, 0x2001, 0x3001]);
+    expect(stored!['00281202']!.Value).toEqual([2, 0x1002, 0x2002, 0x3002]);
+    expect(stored!['00281203']!.Value).toEqual([3, 0x1003, 0x2003, 0x3003]);
+  });
+});

@@ -3,13 +3,25 @@
  * worklist database (tables offlineStudies / offlineFrames). Downloads are resumable (frames already
  * stored are skipped) and cancellable (AbortSignal; what was stored stays for a later resume).
  * Eviction removes the least recently opened studies beyond the budget. No Cornerstone here.
+ *
+ * What is stored is what the offline loader can decode (cornerstone.ts): a frame as stored, or, where the
+ * archive cannot send that (Orthanc answers 5xx for big endian, deflated, HTJ2K), as Explicit VR Little
+ * Endian or cut out of the whole instance (decoding/frames.ts, the online loader's fallbacks); and the
+ * palette colour tables, which the metadata only links to as bulk data, are fetched into the stored
+ * metadata (decoding/bulkdata.ts), since offline there is nobody to ask.
  */
+
+import type * as dicomParser from 'dicom-parser';
 import type { OfflineStudyRow, WorklistDb } from '../db/db';
 import { decrypt, decryptJson, encrypt, encryptJson } from './crypto';
+import { resolvePaletteData } from './decoding/bulkdata';
+import { type FrameRoute, fetchDecodableFrame, type Getter, instanceKey, STORED_ACCEPT } from './decoding/frames';
 import { type DicomJson, extractFrame, layoutStudy } from './dicom-json';
 
 /** WADO-RS frame request: the original transfer syntax, whatever it is (the loader decodes it). */
-export const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+export const FRAME_ACCEPT = STORED_ACCEPT;
+/** A bulk data request (palette colour lookup tables). */
+export const BULK_ACCEPT = 'multipart/related; type="application/octet-stream"';
 export const METADATA_ACCEPT = 'application/dicom+json';
 
 /** GET a same-origin path with the user's credentials (the app passes an authenticated fetch). */
@@ -38,6 +50,11 @@ export interface OfflineStoreOptions {
   now?: () => number;
   /** Studies eviction must keep (e.g. an open report draft). */
   isProtected?: (studyId: string) => boolean | Promise<boolean>;
+  /**
+   * One frame's pixel data out of a parsed Part-10 instance (the DICOM image loader's getPixelData): the
+   * last resort for a frame the archive can send neither as stored nor as Explicit VR Little Endian.
+   */
+  framePixels?: (dataSet: dicomParser.DataSet, frameIndex: number) => Uint8Array;
 }
 
 export class DownloadError extends Error {
@@ -92,8 +109,24 @@ export class OfflineStore {
     const response = await this.fetcher(`/dicom-web/studies/${study.studyInstanceUid}/metadata`, { accept: METADATA_ACCEPT, signal });
     if (!response.ok) throw new DownloadError(`metadata: HTTP ${response.status}`);
     const instances = (await response.json()) as DicomJson[];
+    const get: Getter = async (uri, accept) => {
+      const answer = await this.fetcher(uri, { accept, signal });
+      if (!answer.ok) throw Object.assign(new DownloadError(`HTTP ${answer.status}`), { status: answer.status });
+      return { contentType: answer.headers.get('content-type') ?? '', body: new Uint8Array(await answer.arrayBuffer()) };
+    };
+    // Palette colour tables into the stored metadata (in place; the layout below shares the objects).
+    for (const instance of instances)
+      await resolvePaletteData(instance, async (uri) => {
+        const { contentType, body } = await get(new URL(uri, 'http://archive.invalid').pathname, BULK_ACCEPT).catch((error: Error) => {
+          throw new DownloadError(`palette lookup table: ${error.message}`);
+        });
+        return extractFrame(contentType, body).pixelData;
+      });
     const layout = layoutStudy(instances);
     const frames = layout.series.flatMap((s) => s.frames.map((f) => f.path));
+    const instanceOf = new Map(layout.series.flatMap((s) => s.frames.map((f) => [f.path, f.instance] as const)));
+    /** Per instance, the way its first frame came (the others come the same way). */
+    const routes = new Map<string, FrameRoute>();
     const meta = await encryptJson(key, { instances, extra: study.extra ?? null }, `study:${study.id}`);
 
     const stored = new Set((await this.db.offlineFrames.where('studyId').equals(study.id).primaryKeys()) as string[]);
@@ -138,10 +171,15 @@ export class OfflineStore {
         const path = queue.shift();
         if (!path) return;
         try {
-          const answer = await this.fetcher(path, { accept: FRAME_ACCEPT, signal });
-          if (!answer.ok) throw new DownloadError(`frame: HTTP ${answer.status}`);
-          const body = new Uint8Array(await answer.arrayBuffer());
-          const { pixelData, transferSyntax } = extractFrame(answer.headers.get('content-type') ?? '', body);
+          const { frame, route } = await fetchDecodableFrame(path, get, {
+            instance: instanceOf.get(path),
+            getPixelData: this.options.framePixels,
+            route: routes.get(instanceKey(path)),
+          }).catch((error: Error) => {
+            throw error instanceof DownloadError ? new DownloadError(`frame: ${error.message}`) : error;
+          });
+          routes.set(instanceKey(path), route);
+          const { pixelData, transferSyntax } = frame;
           const sealed = await encrypt(key, pixelData, path);
           await this.db.transaction('rw', this.db.offlineFrames, this.db.offlineStudies, async () => {
             // Removed meanwhile (the user chose "remove"): stop writing.

@@ -2,15 +2,16 @@
  * `window.__pacsViewer`: a read-only view of the viewports for the e2e suite and the benchmarks (no
  * patient data beyond what the page shows). `pane` 0 is the left viewport, 1 the right one.
  */
-import { cache, type StackViewport, type Types, utilities } from '@cornerstonejs/core';
+import { cache, metaData, type StackViewport, type Types } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
+import { imageToWorld, worldToImage } from './image-coords';
 import { imageToPage, type StackViewerHandle } from './StackViewer';
 
 /** One annotation as the tests read it. `stale`: its handles moved and Cornerstone has not recomputed the stats yet. */
 export interface MeasurementState {
   tool: string;
   stale: boolean;
-  /** Handles in image pixel coordinates (column, row). */
+  /** Handles in image coordinates (column, row; pixel centres at +0.5), as the image is rendered (image-coords.ts). */
   points: number[][];
   stats: { length?: number; angle?: number; mean?: number; stdDev?: number; area?: number; unit?: string; modalityUnit?: string };
   /** What the viewport draws beside the annotation. */
@@ -39,7 +40,7 @@ function measurements(vp: StackViewport, element: HTMLElement): MeasurementState
         tool: a.metadata?.toolName ?? '',
         stale: !!a.invalidated,
         points: (a.data?.handles?.points ?? []).map((p) => [
-          ...(utilities.worldToImageCoords(a.metadata?.referencedImageId ?? '', p) ?? []),
+          ...worldToImage(metaData.get('imagePlaneModule', a.metadata?.referencedImageId ?? '') ?? {}, p),
         ]),
         stats: {
           length: pick('length'),
@@ -85,6 +86,7 @@ export function installViewerHook(source: () => string | null, handles: () => re
         measurements: measured,
         lengths: lengths.map((m) => m.stats.length ?? Number.NaN),
         lengthPoints: lengths.map((m) => m.points),
+        /** [horizontal (between columns), vertical (between rows)] in mm: x, y order, not DICOM PixelSpacing's row\column. */
         pixelSpacing: (vp.getImageData()?.spacing ?? []).slice(0, 2),
         dimensions: vp.getImageData()?.dimensions ?? null,
       };
@@ -126,7 +128,7 @@ export function installViewerHook(source: () => string | null, handles: () => re
       const h = handle(pane);
       const canvas = h?.element.querySelector('canvas');
       if (!h || !canvas) return null;
-      const world = utilities.imageToWorldCoords(h.viewport.getCurrentImageId(), [x, y]) as Types.Point3;
+      const world = imageToWorld(metaData.get('imagePlaneModule', h.viewport.getCurrentImageId()) ?? {}, [x, y]) as Types.Point3;
       const [cx, cy] = h.viewport.worldToCanvas(world);
       const scale = canvas.width / canvas.getBoundingClientRect().width;
       const copy = document.createElement('canvas');
