@@ -123,13 +123,13 @@ describe('nginx in front of the API, the PWA and the sync-server', () => {
     expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('server')).toBe('nginx'); // server_tokens off: no version
-    expect(await response.text()).toContain('<div id="root"></div>');
+    expect(await response.text()).toContain('<div id="root">');
   });
 
   it('answers client-side routes with the shell, and the service worker with no-cache', async () => {
     const route = await fetch(`${base}/studies/1.2.3/report`);
     expect(route.status).toBe(200);
-    expect(await route.text()).toContain('<div id="root"></div>');
+    expect(await route.text()).toContain('<div id="root">');
     expect(route.headers.get('cache-control')).toBe('no-cache');
     const sw = await fetch(`${base}/sw.js`);
     expect(sw.status).toBe(200);

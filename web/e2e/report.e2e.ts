@@ -123,6 +123,8 @@ describe('collaborative report editor', () => {
     await expect.poll(async () => Number(await pending(resident).getAttribute('data-count'))).toBeGreaterThan(0);
     const typedOffline = await text(resident);
     expect(await text(attending)).not.toContain('Offline paragraph');
+    // What the status says before the reload: every keystroke is committed on the device.
+    await expect.poll(() => resident.getByTestId('report-saved').first().getAttribute('data-on-device')).toBe('true');
 
     await resident.reload();
     await expect.poll(() => text(resident), { timeout: 15_000 }).toBe(typedOffline);

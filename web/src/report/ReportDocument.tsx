@@ -61,7 +61,14 @@ function useConnectionValue<T extends string | number | boolean | null>(
 function LiveStatus({ connection }: { connection: ReportConnection }) {
   const snap = useSyncExternalStore(connection.subscribe, connection.get);
   return (
-    <StatusIndicator link={snap.link} pending={snap.pending} lastSavedAt={snap.lastSavedAt} lockedAt={snap.lockedAt} loaded={snap.loaded} />
+    <StatusIndicator
+      link={snap.link}
+      pending={snap.pending}
+      lastSavedAt={snap.lastSavedAt}
+      lockedAt={snap.lockedAt}
+      loaded={snap.loaded}
+      onDevice={snap.onDevice}
+    />
   );
 }
 

@@ -52,6 +52,14 @@ describe('StatusIndicator', () => {
     expect(text('report-saved')).toBe('Not saved from this device yet');
   });
 
+  it('says so while keystrokes are not yet committed on the device', () => {
+    view = render(<StatusIndicator {...base} onDevice={false} />);
+    expect(text('report-saved')).toContain('storing on this device');
+    expect(view.container.querySelector('[data-testid="report-saved"]')!.getAttribute('data-on-device')).toBe('false');
+    view.rerender(<StatusIndicator {...base} onDevice />);
+    expect(text('report-saved')).not.toContain('storing on this device');
+  });
+
   it('pendingText covers every case', () => {
     expect(pendingText(0, null)).toBe('All changes on the server');
     expect(pendingText(2, null)).toBe('2 changes not yet on the server');

@@ -7,6 +7,8 @@ export interface StatusIndicatorProps {
   lastSavedAt: number | null;
   lockedAt: string | null;
   loaded: boolean;
+  /** Every local change is committed to this device's storage. */
+  onDevice?: boolean;
 }
 
 const LABEL: Record<LinkState, string> = { live: 'Live', offline: 'Offline', connecting: 'Connecting…', syncing: 'Syncing…' };
@@ -18,7 +20,7 @@ export function pendingText(pending: number | null, lockedAt: string | null): st
   return lockedAt ? `${n} not applied: the report was signed` : `${n} not yet on the server`;
 }
 
-export function StatusIndicator({ link, pending, lastSavedAt, lockedAt, loaded }: StatusIndicatorProps) {
+export function StatusIndicator({ link, pending, lastSavedAt, lockedAt, loaded, onDevice = true }: StatusIndicatorProps) {
   const warn = pending !== null && pending > 0 && lockedAt !== null;
   return (
     <div className="report-status" data-link={link} data-testid="report-status">
@@ -29,8 +31,9 @@ export function StatusIndicator({ link, pending, lastSavedAt, lockedAt, loaded }
       <span className={warn ? 'report-pending warn' : 'report-pending'} data-testid="report-pending" data-count={pending ?? ''}>
         {pendingText(pending, lockedAt)}
       </span>
-      <span className="report-saved muted" data-testid="report-saved">
+      <span className="report-saved muted" data-testid="report-saved" data-on-device={String(onDevice)}>
         {lastSavedAt ? `Last saved ${new Date(lastSavedAt).toLocaleTimeString()}` : 'Not saved from this device yet'}
+        {onDevice ? '' : ' · storing on this device…'}
       </span>
     </div>
   );

@@ -60,6 +60,8 @@ export interface ConnectionSnapshot {
   lateEditsStored: number;
   problem: string | null;
   peers: Peer[];
+  /** Every local change so far is committed in IndexedDB (a reload or crash now loses nothing). */
+  onDevice: boolean;
 }
 
 export interface PresenceUser {
@@ -113,6 +115,7 @@ export class ReportConnection {
     lateEditsStored: 0,
     problem: null,
     peers: [],
+    onDevice: true,
   };
   private readonly listeners = new Set<() => void>();
   private serverSV: StateVector | null = null;
@@ -127,6 +130,8 @@ export class ReportConnection {
   private sessionExpiresAt = 0;
   private authFailures = 0;
   private destroyed = false;
+  private deviceCheck = 0;
+  private deviceTimer: ReturnType<typeof setTimeout> | null = null;
   readonly whenLoaded: Promise<void>;
 
   constructor(private readonly options: ConnectionOptions) {
@@ -185,7 +190,7 @@ export class ReportConnection {
 
   destroy(): void {
     this.destroyed = true;
-    for (const timer of [this.markTimer, this.renewTimer, this.retryTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.markTimer, this.renewTimer, this.retryTimer, this.deviceTimer]) if (timer) clearTimeout(timer);
     if (this.persistTimer) {
       clearTimeout(this.persistTimer);
       void this.persistMeta();
@@ -299,8 +304,39 @@ export class ReportConnection {
       // Everything the server sends, it holds.
       if (mergeInto(this.serverSV, Y.parseUpdateMeta(update).to)) this.schedulePersist();
     }
+    if (origin !== this.persistence) this.checkOnDevice();
     this.refreshPending();
   };
+
+  /**
+   * y-indexeddb writes each update in its own transaction but says nothing when it commits. A
+   * read-only transaction on the same store, opened after them, completes only after they have
+   * (IndexedDB runs overlapping transactions in creation order), so its completion means "on the device".
+   */
+  private checkOnDevice(): void {
+    this.deviceCheck += 1;
+    if (this.snapshot.onDevice) this.update({ onDevice: false });
+    if (this.deviceTimer) return;
+    this.deviceTimer = setTimeout(() => {
+      this.deviceTimer = null;
+      const db = (this.persistence as unknown as { db: IDBDatabase | null }).db;
+      if (this.destroyed) return;
+      if (!db) {
+        void this.whenLoaded.then(() => this.checkOnDevice());
+        return;
+      }
+      const settled = this.deviceCheck;
+      try {
+        const tx = db.transaction('updates', 'readonly');
+        tx.oncomplete = () => {
+          if (this.deviceCheck === settled && !this.destroyed) this.update({ onDevice: true });
+          else if (!this.destroyed) this.checkOnDevice();
+        };
+      } catch {
+        // The database is closing (page leaving).
+      }
+    }, 50);
+  }
 
   private readonly onTransaction = (tr: Y.Transaction): void => {
     if (!tr.local) return;
