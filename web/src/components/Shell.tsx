@@ -6,7 +6,7 @@ import { WorklistPage } from '../pages/Worklist';
 import { Link, navigate, usePath } from '../router';
 import { useWorkspace } from '../workspace';
 import { ConnectionIndicator } from './ConnectionIndicator';
-import { lazyPage } from './lazy-page';
+import { lazyPage, PageLoader } from './lazy-page';
 import { OutboxIssues } from './OutboxIssues';
 import { StatBanner } from './StatBanner';
 import { StorageBanner } from './StorageBanner';
@@ -86,17 +86,14 @@ export function Shell() {
     if (active) document.title = `${active.label} · PACS`;
   }, [active]);
 
-  const AdminPage = admin.component();
-  const ViewerPage = viewer.component();
-  const ReportPage = report.component();
   let content: React.ReactNode;
   if (section === '/') content = <DashboardPage />;
   else if (section === '/worklist') content = <WorklistPage />;
-  else if (section === '/viewer') content = <ViewerPage />;
-  else if (section === '/report') content = <ReportPage />;
+  else if (section === '/viewer') content = <PageLoader key="viewer" page={viewer} />;
+  else if (section === '/report') content = <PageLoader key="report" page={report} />;
   else if (section === '/admin')
     content = can(user.role, 'user:manage') ? (
-      <AdminPage />
+      <PageLoader key="admin" page={admin} />
     ) : (
       <section className="page">
         <h1>Not allowed</h1>
