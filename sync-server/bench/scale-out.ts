@@ -13,11 +13,10 @@
  *   cd sync-server && npx tsx bench/scale-out.ts             # 20 s per phase
  *   PHASE_SECONDS=5 npx tsx bench/scale-out.ts               # quick look
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
+import { startRedis } from '../../scripts/redis.mjs';
 import {
   type BenchClient,
   type Child,
@@ -31,40 +30,6 @@ import {
   typeFor,
   waitFor,
 } from './workload';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRedis(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-  if (!binary) throw new Error('redis-server is not installed (Debian: apt-get install -y redis-server)');
-  const port = await freePort();
-  const proc = spawn(binary, ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((r) => proc.once('exit', r));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    void exited.then(() => reject(new Error(`redis-server exited:\n${out}`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    pid: proc.pid!,
-    async stop() {
-      proc.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 /** CPU seconds a process has used (utime + stime from /proc). */
 function procCpuSeconds(pid: number): number {
@@ -172,7 +137,7 @@ async function main() {
       const servers: Child[] = [];
       if (layout === 'one') servers.push(await startChild('pacs', base));
       else for (let i = 0; i < 2; i++) servers.push(await startChild('pacs', { ...base, PACS_SYNC_REDIS_URL: redis.url }));
-      const redisPid = layout === 'one' ? null : redis.pid;
+      const redisPid = layout === 'one' ? null : redis.proc.pid!;
       try {
         await runPhase(layout, servers, redisPid, 'warm-up', 10, 2, 5, 2);
         for (const [phase, docs, perDoc, rate] of phases) {
@@ -187,7 +152,7 @@ async function main() {
       }
     }
   } finally {
-    await redis.stop();
+    await redis.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 

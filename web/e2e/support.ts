@@ -11,17 +11,11 @@ const ROOT = path.resolve(WEB, '..');
 
 /** The built app under test; PACS_WEB_DIST lets parallel work build and test its own copy. */
 export const WEB_DIST = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
-export const CHROMIUM_PATH = process.env.PACS_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+
+// One definition of how Debian's Chromium is launched here, shared with the API's browser tests.
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../api/test/support/browser';
+
+export { CHROMIUM_ARGS, CHROMIUM_PATH };
 
 export const ADMIN = { email: 'admin@pacs.local', password: 'pacs-admin-dev-password' };
 export const RADIOLOGIST = { email: 'radiologist@pacs.local', password: 'pacs-radiologist-dev-password' };
