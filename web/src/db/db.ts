@@ -91,8 +91,16 @@ export function dbNameFor(userId: string): string {
   return `${DB_PREFIX}${userId}`;
 }
 
+/**
+ * Every worklist database this page has opened. Dexie answers another connection's delete by closing
+ * with auto-open still on, so a sync write landing after the wipe would quietly recreate the database
+ * (with PHI) — the wipe closes these for good first.
+ */
+const openDbs = new Set<WorklistDb>();
+
 export function openWorklistDb(userId: string): WorklistDb {
   const db = new Dexie(dbNameFor(userId)) as WorklistDb;
+  openDbs.add(db);
   db.version(1).stores({
     studies: 'id, status, priority, receivedAt, assignee.id',
     details: 'id',
@@ -118,6 +126,8 @@ export async function setMeta(db: WorklistDb, key: string, value: unknown): Prom
 
 /** Deletes every worklist database on this device (PHI), e.g. at logout. */
 export async function wipeAllWorklistDbs(): Promise<void> {
+  for (const db of openDbs) db.close({ disableAutoOpen: true });
+  openDbs.clear();
   const names = new Set<string>(knownDbNames());
   try {
     for (const name of await Dexie.getDatabaseNames()) if (name.startsWith(DB_PREFIX)) names.add(name);

@@ -232,6 +232,17 @@ describe('offline store', () => {
     db = openWorklistDb(name.replace('pacs-worklist-', ''));
     expect(await db.offlineStudies.count()).toBe(0);
   });
+
+  it('a write landing after the wipe fails instead of recreating the wiped database', async () => {
+    const server = fakeServer([instance(1)]);
+    await store(server.fetcher).download({ id: 's1', studyInstanceUid: STUDY, label: 'CT' });
+    const name = db.name;
+    localStorage.setItem('pacs.knownDbs', JSON.stringify([name]));
+    await wipeAllWorklistDbs();
+    await expect(db.meta.put({ key: 'late', value: 'sync write' })).rejects.toThrow();
+    expect(await Dexie.exists(name)).toBe(false);
+    db = openWorklistDb(name.replace('pacs-worklist-', ''));
+  });
 });
 
 /** A minimal Part-10 file: File Meta with the transfer syntax, then Pixel Data (explicit VR little endian). */
