@@ -41,6 +41,12 @@ export const ENV_SCHEMA = Type.Object({
   PACS_ORTHANC_USER: Type.String({ default: 'pacs-api' }),
   PACS_ORTHANC_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   PACS_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key shared with the Orthanc webhook script' })),
+  PACS_DICOMWEB_METADATA_CACHE_MB: Type.Integer({
+    minimum: 0,
+    maximum: 4096,
+    default: 64,
+    description: 'memory for cached study metadata (gzip-compressed; ~0.1 MB per 300-image CT); 0 = off',
+  }),
   PACS_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 30 }),
   PACS_SYNC_URL: Type.String({
     pattern: '^https?://',
@@ -101,6 +107,8 @@ export interface Config {
   orthancPassword: string;
   webhookSecret: string;
   reconcileIntervalSeconds: number;
+  /** Bytes of gzip-compressed study metadata the DICOMweb proxy keeps (dicomweb/metadata-cache.ts). */
+  metadataCacheBytes: number;
   syncUrl: string;
   /** Undefined: the reporting routes that need the sync-server answer 503. */
   syncServiceToken: string | undefined;
@@ -208,6 +216,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     // Development without a configured secret: webhooks cannot be verified, so none is accepted.
     webhookSecret: env.PACS_WEBHOOK_SECRET ?? randomBytes(32).toString('hex'),
     reconcileIntervalSeconds: env.PACS_RECONCILE_INTERVAL_SECONDS,
+    metadataCacheBytes: env.PACS_DICOMWEB_METADATA_CACHE_MB * 2 ** 20,
     syncUrl: env.PACS_SYNC_URL.replace(/\/+$/, ''),
     syncServiceToken: env.PACS_SYNC_SERVICE_TOKEN,
     syncTimeoutMs: env.PACS_SYNC_TIMEOUT_MS,

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { signWebhook } from '../src/ingest/signature';
@@ -345,6 +346,64 @@ describe('DICOMweb through the API', () => {
   });
 });
 
+describe('study metadata cache', () => {
+  const base = { host: 'localhost:80', proto: 'http' };
+
+  it('answers from a cache filled at ingest: the same JSON as Orthanc, gzip with its real length, ETag revalidation; a new series shows at once', async () => {
+    const cache = t.app.ingestion!.metadataCache;
+    // Warm-up writes links for the origin browsers use; any proxied request tells it.
+    expect((await t.app.inject({ url: '/dicom-web/studies', headers: bearer(attending.token) })).statusCode).toBe(200);
+    const study = generateStudy(
+      spec('Cache^Case', 'ING-4', [{ modality: 'CT', description: 'Axial', instances: 3, rows: 64, columns: 64 }]),
+      15,
+    );
+    await storeFiles(orthanc, study.files);
+    await waitFor(() => worklistRow(study.studyInstanceUid), { timeoutMs: 10_000, what: 'row' });
+    await waitFor(async () => cache.holds(study.studyInstanceUid, base) || undefined, { timeoutMs: 10_000, what: 'warm-up' });
+
+    const url = `/dicom-web/studies/${study.studyInstanceUid}/metadata`;
+    const direct = await fetch(`${orthanc.httpUrl}${url}`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`,
+        accept: 'application/dicom+json',
+        forwarded: 'host=localhost:80;proto=http',
+      },
+    });
+    const expected = await direct.json();
+    const zipped = await t.app.inject({ url, headers: { ...bearer(attending.token), 'accept-encoding': 'gzip, deflate, br' } });
+    expect(zipped.statusCode).toBe(200);
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(Number(zipped.headers['content-length'])).toBe(zipped.rawPayload.length);
+    expect(zipped.headers['cache-control']).toBe('private, no-cache');
+    expect(JSON.parse(gunzipSync(zipped.rawPayload).toString('utf8'))).toEqual(expected);
+    const etag = zipped.headers.etag as string;
+    expect(etag).toMatch(/^"md-/);
+
+    const revalidated = await t.app.inject({ url, headers: { ...bearer(attending.token), 'if-none-match': etag } });
+    expect(revalidated.statusCode).toBe(304);
+    expect(revalidated.rawPayload.length).toBe(0);
+    const plain = await t.app.inject({ url, headers: { ...bearer(attending.token), 'accept-encoding': 'gzip;q=0, identity' } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.json()).toEqual(expected);
+
+    // A series arriving later: Orthanc's LastUpdate moves, so the very next request sees it.
+    const late = generateStudy(
+      { ...study.spec, series: [...study.spec.series, { modality: 'CR', description: 'Late CR', instances: 1, rows: 64, columns: 64 }] },
+      15,
+    );
+    expect((await storeFilesRest(orthanc, [late.files.at(-1)!])).stored).toBe(1);
+    const after = await t.app.inject({ url, headers: bearer(attending.token) });
+    expect(after.statusCode).toBe(200);
+    expect(after.json()).toHaveLength(4);
+    const stale = await t.app.inject({ url, headers: { ...bearer(attending.token), 'if-none-match': etag } });
+    expect(stale.statusCode).toBe(200);
+
+    // Still one audit row for this session and study, cached or not.
+    const audits = await t.app.db.models.AuditLog.count({ where: { eventId: 'DICOMInstancesAccessed', studyUid: study.studyInstanceUid } });
+    expect(audits).toBe(1);
+  });
+});
+
 describe('bad input and failures', () => {
   it('keeps invalid files out of the worklist and stays healthy', async () => {
     const before = await t.app.db.models.Study.count();
@@ -368,5 +427,12 @@ describe('bad input and failures', () => {
     expect(status.lastError).toMatch(/unreachable/i);
     const proxied = await t.app.inject({ url: '/dicom-web/studies', headers: bearer(attending.token) });
     expect(proxied.statusCode).toBe(502);
+    // A study whose metadata is cached: the freshness check fails, so 502 too, never stale data or a 500.
+    const cachedStudy = await t.app.db.models.Study.findOne({ where: { patientId: 'ING-4' }, raw: true });
+    const metadata = await t.app.inject({
+      url: `/dicom-web/studies/${cachedStudy!.studyInstanceUid}/metadata`,
+      headers: bearer(attending.token),
+    });
+    expect(metadata.statusCode).toBe(502);
   });
 });

@@ -1,18 +1,21 @@
 /**
  * /dicom-web/* → Orthanc's DICOMweb (QIDO-RS, WADO-RS metadata, frames, rendered, bulk data),
  * streamed, with Orthanc's credentials added here so none ever reaches a browser. Each study is
- * audited once per user session, not once per frame.
+ * audited once per user session, not once per frame. Study metadata is answered from a cache
+ * (metadata-cache.ts) when Orthanc says the study has not changed.
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http-errors';
 import { OrthancUnavailable } from '../ingest/orthanc-client';
+import { type CachedMetadata, StudyMetadataCache } from './metadata-cache';
 
 /** Request headers a DICOMweb client needs passed on (transfer syntax in Accept, ranges, validators). */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'range', 'if-none-match', 'if-modified-since', 'if-range'];
 /** Response headers passed back (multipart boundary lives in content-type). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified'];
 const STUDY_PATH = /^\/studies\/([0-9.]{1,64})(?:\/|$)/;
+const STUDY_METADATA_PATH = /^\/studies\/([0-9.]{1,64})\/metadata$/;
 const SESSION_AUDIT_TTL_MS = 8 * 3600 * 1000;
 
 /** Remembers which (session, study) pairs were audited, so a viewer's hundreds of frame requests write one row. */
@@ -31,9 +34,48 @@ class AuditedAccess {
   }
 }
 
+/** Whether the client takes the JSON form (the cache holds only that) … */
+function wantsJson(accept: string | undefined): boolean {
+  return !accept || /(^|,)\s*(application\/dicom\+json|application\/json|\*\/\*)\s*(;|,|$)/.test(accept);
+}
+/** … and gzip (not refused with q=0). */
+function acceptsGzip(acceptEncoding: string | undefined): boolean {
+  return /(^|,)\s*gzip\s*(,|$|;\s*q=(?!0(\.0*)?\s*(,|$)))/.test(acceptEncoding ?? '');
+}
+
+async function sendCached(request: FastifyRequest, reply: FastifyReply, cached: CachedMetadata) {
+  reply.header('cache-control', 'private, no-cache');
+  reply.header('etag', cached.etag);
+  reply.header('vary', 'accept-encoding');
+  reply.header('content-type', cached.contentType);
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch?.split(',').some((tag) => tag.trim() === cached.etag)) return reply.code(304).send();
+  if (acceptsGzip(request.headers['accept-encoding'])) {
+    reply.header('content-encoding', 'gzip');
+    reply.header('content-length', cached.gzipped.length);
+    return reply.send(cached.gzipped);
+  }
+  const body = await StudyMetadataCache.body(cached);
+  reply.header('content-length', body.length);
+  return reply.send(body);
+}
+
 export default async function dicomwebRoutes(app: FastifyInstance) {
   const audited = new AuditedAccess();
   const patientOf = new Map<string, string>();
+  /** Orthanc's id of an ingested study (stable: Orthanc derives it from the UIDs). */
+  const orthancIdOf = new Map<string, string>();
+  const metadataCache = app.ingestion?.metadataCache ?? null;
+
+  async function orthancStudyId(studyUid: string): Promise<string | null> {
+    const known = orthancIdOf.get(studyUid);
+    if (known) return known;
+    const study = await app.db.models.Study.findOne({ where: { studyInstanceUid: studyUid }, attributes: ['orthancId'], raw: true });
+    if (!study?.orthancId) return null;
+    if (orthancIdOf.size > 50_000) orthancIdOf.clear();
+    orthancIdOf.set(studyUid, study.orthancId);
+    return study.orthancId;
+  }
 
   async function auditStudyAccess(request: FastifyRequest, studyUid: string): Promise<void> {
     const principal = request.principal!;
@@ -105,8 +147,19 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       // at this origin's /dicom-web, never at Orthanc's internal address. Orthanc does not unquote
       // values, so the host goes unquoted and is restricted to host characters.
       const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
+      const proto = request.protocol === 'https' ? 'https' : 'http';
+
+      metadataCache?.noteBase({ host, proto });
+      const metadataOf = request.method === 'GET' && !request.headers.range ? STUDY_METADATA_PATH.exec(rest)?.[1] : undefined;
+      if (metadataCache && metadataOf && wantsJson(request.headers.accept)) {
+        const orthancId = await orthancStudyId(metadataOf);
+        // Orthanc unreachable or the study not cacheable now: the plain proxy below answers (or says 502).
+        const cached = orthancId ? await metadataCache.get(metadataOf, orthancId, { host, proto }).catch(() => null) : null;
+        if (cached) return sendCached(request, reply, cached);
+      }
+
       const headers: Record<string, string> = {
-        forwarded: `host=${host};proto=${request.protocol === 'https' ? 'https' : 'http'}`,
+        forwarded: `host=${host};proto=${proto}`,
         // fetch() would gunzip Orthanc's answer but keep its compressed Content-Length, which a
         // browser refuses (ERR_CONTENT_LENGTH_MISMATCH). Loopback needs no compression.
         'accept-encoding': 'identity',

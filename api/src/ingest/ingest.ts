@@ -58,8 +58,15 @@ class Slots {
   }
 }
 
+export interface IngestedStudy {
+  orthancStudyId: string;
+  studyUid: string;
+  outcome: 'created' | 'updated';
+}
+
 export class Ingestor {
   private readonly inFlight = new Map<string, Promise<IngestOutcome>>();
+  private readonly ingestedListeners = new Set<(study: IngestedStudy) => void>();
   // Fetching from Orthanc overlaps; the database writes queue (one SQLite transaction at a time).
   private readonly slots = new Slots(6);
 
@@ -69,6 +76,12 @@ export class Ingestor {
     private readonly audit: AuditRecorder,
     private readonly log: FastifyBaseLogger,
   ) {}
+
+  /** Called after a study was created or changed (committed); e.g. to warm the metadata cache. */
+  onIngested(listener: (study: IngestedStudy) => void): () => void {
+    this.ingestedListeners.add(listener);
+    return () => this.ingestedListeners.delete(listener);
+  }
 
   /** Serialised per Orthanc study id: a webhook and a reconcile run never race on one study. */
   ingest(orthancStudyId: string, source: IngestSource): Promise<IngestOutcome> {
@@ -122,6 +135,8 @@ export class Ingestor {
       }),
     );
     this.log.info({ orthancStudyId, source, outcome, series: series.length, instances: instances.length }, 'study ingested');
+    if (outcome === 'created' || outcome === 'updated')
+      for (const listener of this.ingestedListeners) listener({ orthancStudyId, studyUid, outcome });
     return outcome;
   }
 

@@ -1,8 +1,10 @@
 /**
  * Ingestion from Orthanc: the REST client, the ingestor, the reconciler (started when the app is
- * ready, stopped on close) and Orthanc's readiness check. Absent when PACS_ORTHANC_URL is unset.
+ * ready, stopped on close), Orthanc's readiness check, and the study metadata cache of the DICOMweb
+ * proxy (warmed as studies are ingested). Absent when PACS_ORTHANC_URL is unset.
  */
 import fp from 'fastify-plugin';
+import { StudyMetadataCache } from '../dicomweb/metadata-cache';
 import { Ingestor } from '../ingest/ingest';
 import { OrthancClient } from '../ingest/orthanc-client';
 import { Reconciler } from '../ingest/reconciler';
@@ -11,6 +13,7 @@ export interface Ingestion {
   orthanc: OrthancClient;
   ingestor: Ingestor;
   reconciler: Reconciler;
+  metadataCache: StudyMetadataCache;
 }
 
 declare module 'fastify' {
@@ -31,7 +34,9 @@ export default fp(
     const log = app.log.child({ component: 'ingest' });
     const ingestor = new Ingestor(app.db.models, orthanc, app.audit, log);
     const reconciler = new Reconciler(app.db.models, orthanc, ingestor, app.audit, log, config.reconcileIntervalSeconds * 1000);
-    app.decorate('ingestion', { orthanc, ingestor, reconciler });
+    const metadataCache = new StudyMetadataCache(orthanc, config.metadataCacheBytes, app.log.child({ component: 'dicomweb' }));
+    ingestor.onIngested(({ studyUid, orthancStudyId }) => metadataCache.warm(studyUid, orthancStudyId));
+    app.decorate('ingestion', { orthanc, ingestor, reconciler, metadataCache });
     app.readinessChecks.push({
       name: 'orthanc',
       // The worklist keeps serving without Orthanc: its absence degrades, it does not stop, the API.

@@ -1,0 +1,179 @@
+/**
+ * Study metadata (WADO-RS `/studies/{uid}/metadata`), kept in memory gzip-compressed. Orthanc 1.10's
+ * DICOMweb plugin reads every instance file from disk to answer it (~250 ms for a 300-image CT on our
+ * benchmark box, most of the viewer's time to first image); the answer only changes when the study
+ * does. An entry is served while Orthanc still reports the study stable with the same LastUpdate and
+ * series (one database-only REST call), and is filled ahead of time when a study is ingested.
+ *
+ * Orthanc writes absolute BulkDataURIs from the Forwarded header, so entries are per base URL
+ * (scheme + host). Least recently used entries go first when the byte budget is exceeded.
+ */
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import type { FastifyBaseLogger } from 'fastify';
+import { type OrthancClient, OrthancNotFound } from '../ingest/orthanc-client';
+
+const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+
+export interface CachedMetadata {
+  contentType: string;
+  gzipped: Buffer;
+  /** Length of the uncompressed JSON. */
+  length: number;
+  etag: string;
+}
+
+interface Entry extends CachedMetadata {
+  version: string;
+}
+
+/** What Orthanc says about a study right now, or null when it is not there or still receiving. */
+type StudyVersion = string | null;
+
+export class StudyMetadataCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly filling = new Map<string, Promise<Entry | null>>();
+  private usedBytes = 0;
+  /** The last base URL a browser used: ingest-time warming writes BulkDataURIs for it. */
+  private lastBase: { host: string; proto: string } | null = null;
+  private warming: Promise<void> = Promise.resolve();
+  private warmQueue = 0;
+
+  constructor(
+    private readonly orthanc: OrthancClient,
+    private readonly maxBytes: number,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  get bytes(): number {
+    return this.usedBytes;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The cached answer for a study, filling it from Orthanc if needed; null when the study cannot be
+   * cached now (unknown to Orthanc, not stable yet, or Orthanc answered something other than 200):
+   * the caller then proxies as usual.
+   */
+  async get(studyUid: string, orthancStudyId: string, base: { host: string; proto: string }): Promise<CachedMetadata | null> {
+    if (this.maxBytes <= 0) return null;
+    this.noteBase(base);
+    const version = await this.version(orthancStudyId);
+    const key = `${base.proto}://${base.host}|${studyUid}`;
+    if (!version) {
+      this.drop(key);
+      return null;
+    }
+    const entry = this.entries.get(key);
+    if (entry?.version === version) {
+      // Most recently used last (Map keeps insertion order).
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      return entry;
+    }
+    return this.fill(key, studyUid, version, base);
+  }
+
+  /** Remembers the base URL browsers use (every proxied request says it). */
+  noteBase(base: { host: string; proto: string }): void {
+    if (this.lastBase?.host !== base.host || this.lastBase.proto !== base.proto) this.lastBase = { ...base };
+  }
+
+  /** Whether a study's metadata for `base` is held (whatever its version). */
+  holds(studyUid: string, base: { host: string; proto: string }): boolean {
+    return this.entries.has(`${base.proto}://${base.host}|${studyUid}`);
+  }
+
+  /** Fills the entry for a newly ingested or changed study in the background, one study at a time. */
+  warm(studyUid: string, orthancStudyId: string): void {
+    const base = this.lastBase;
+    if (this.maxBytes <= 0 || !base || this.warmQueue >= 100) return;
+    this.warmQueue += 1;
+    this.warming = this.warming
+      .then(() => this.get(studyUid, orthancStudyId, base))
+      .then(
+        () => undefined,
+        (error: Error) => this.log.warn({ err: { name: error.name, message: error.message } }, 'study metadata warm-up failed'),
+      )
+      .finally(() => {
+        this.warmQueue -= 1;
+      });
+  }
+
+  /** Resolves when every queued warm-up has run (tests). */
+  settled(): Promise<void> {
+    return this.warming;
+  }
+
+  /** The uncompressed JSON of an entry, for a client that does not accept gzip. */
+  static async body(entry: CachedMetadata): Promise<Buffer> {
+    return gunzip(entry.gzipped);
+  }
+
+  private async version(orthancStudyId: string): Promise<StudyVersion> {
+    try {
+      const study = (await this.orthanc.study(orthancStudyId)) as unknown as { IsStable?: unknown; LastUpdate?: unknown; Series?: unknown };
+      if (study.IsStable !== true || typeof study.LastUpdate !== 'string' || !Array.isArray(study.Series)) return null;
+      // A deleted series changes the list; a new instance changes LastUpdate (and stability).
+      return `${study.LastUpdate}|${[...study.Series].sort().join(',')}`;
+    } catch (error) {
+      if (error instanceof OrthancNotFound) return null;
+      throw error;
+    }
+  }
+
+  private fill(key: string, studyUid: string, version: string, base: { host: string; proto: string }): Promise<Entry | null> {
+    const running = this.filling.get(key);
+    if (running) return running;
+    const run = (async (): Promise<Entry | null> => {
+      const upstream = await this.orthanc.fetch(
+        `/dicom-web/studies/${studyUid}/metadata`,
+        {
+          headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity', forwarded: `host=${base.host};proto=${base.proto}` },
+        },
+        60_000,
+      );
+      if (upstream.status !== 200) {
+        await upstream.body?.cancel();
+        return null;
+      }
+      const raw = Buffer.from(await upstream.arrayBuffer());
+      // A study that changed while it was read is cached under the old version and refetched next time.
+      const entry: Entry = {
+        version,
+        contentType: upstream.headers.get('content-type') ?? 'application/dicom+json',
+        gzipped: await gzip(raw, { level: 6 }),
+        length: raw.length,
+        etag: `"md-${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`,
+      };
+      this.store(key, entry);
+      return entry;
+    })().finally(() => this.filling.delete(key));
+    this.filling.set(key, run);
+    return run;
+  }
+
+  private store(key: string, entry: Entry): void {
+    this.drop(key);
+    if (entry.gzipped.length > this.maxBytes) return;
+    this.entries.set(key, entry);
+    this.usedBytes += entry.gzipped.length;
+    for (const [oldest, old] of this.entries) {
+      if (this.usedBytes <= this.maxBytes) break;
+      this.entries.delete(oldest);
+      this.usedBytes -= old.gzipped.length;
+    }
+  }
+
+  private drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.usedBytes -= entry.gzipped.length;
+  }
+}
