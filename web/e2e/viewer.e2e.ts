@@ -92,6 +92,13 @@ describe('viewer', () => {
     expect(online.scalar!.length).toBe(256 * 256);
   });
 
+  it('decodes the rest of the series ahead of scrolling (stack prefetch)', async () => {
+    const decoded = () =>
+      page.evaluate(() => (window as unknown as { __pacsViewer: { decodedInStack(): number } }).__pacsViewer.decodedInStack());
+    await expect.poll(decoded).toBe(12);
+    expect((await viewerState(page))?.index).toBe(0);
+  });
+
   it('scrolls the stack with the keyboard and the wheel', async () => {
     await page.getByTestId('viewport').focus();
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');

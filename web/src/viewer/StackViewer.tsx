@@ -23,6 +23,7 @@ import { loadTimeoutMs } from './config';
 import { CoreEnums } from './cornerstone';
 import { imageToWorld } from './image-coords';
 import { guardLoad, LoadTimeoutError } from './load-guard';
+import { startPrefetch } from './prefetch';
 import { CT_PRESETS, PRIMARY_TOOLS, type PrimaryTool, type ViewerAction } from './shortcuts';
 
 const TOOL_CLASSES = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, AngleTool, EllipticalROITool];
@@ -324,6 +325,7 @@ export function StackViewer({
     const element = elementRef.current;
     if (!vp || !element || imageIds.length === 0) return;
     let cancelled = false;
+    let stopPrefetch: (() => void) | null = null;
     stopCine();
     setError(null);
     setLoading(true);
@@ -345,6 +347,7 @@ export function StackViewer({
         vp.render();
         setLoading(false);
         setError(null);
+        stopPrefetch = startPrefetch(element, vp);
         onReady?.({
           viewport: vp,
           element,
@@ -364,6 +367,7 @@ export function StackViewer({
       });
     return () => {
       cancelled = true;
+      stopPrefetch?.();
       load.cancel();
     };
   }, [imageIds, viewport, onReady, clearMeasurements, stopCine, showIndex]);

@@ -21,6 +21,15 @@ export function decodedCacheBytes(): number {
   return setting('cacheMB', Number(import.meta.env.VITE_PACS_VIEWER_CACHE_MB ?? 384)) * MB;
 }
 
+/** Share of the decoded-image budget that stack prefetching (prefetch.ts) may fill, all viewports together. */
+const PREFETCH_BUDGET_SHARE = 0.6;
+
+/** Images to prefetch on each side of the current one, so `viewports` prefetching viewports stay within that share. */
+export function prefetchReach(budgetBytes: number, imageBytes: number, viewports: number): number {
+  if (imageBytes <= 0) return 0;
+  return Math.max(2, Math.floor((budgetBytes * PREFETCH_BUDGET_SHARE) / Math.max(1, viewports) / imageBytes / 2));
+}
+
 /** Offline studies budget in MB (ciphertext); least recently opened studies are evicted beyond it. */
 export function offlineBudgetBytes(): number {
   return setting('offlineMB', Number(import.meta.env.VITE_PACS_OFFLINE_STUDIES_MB ?? 4096)) * MB;

@@ -63,6 +63,11 @@ export function installViewerHook(source: () => string | null, handles: () => re
     panes: () => handles().filter(Boolean).length,
     /** Cornerstone's decoded-image cache budget (config.ts) and what it holds now. */
     cache: () => ({ maxBytes: cache.getMaxCacheSize(), usedBytes: cache.getCacheSize() }),
+    /** How many images of the pane's stack are decoded in the cache (prefetch.ts fills it ahead of scrolling). */
+    decodedInStack: (pane = 0) =>
+      handle(pane)
+        ?.viewport.getImageIds()
+        .filter((id) => cache.isLoaded(id)).length ?? 0,
     state: (pane = 0) => {
       const h = handle(pane);
       if (!h) return null;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prefetchReach } from './config';
 import { cineFrameRate, type DicomJson, layoutStudy, sameOrientation, sliceLocationLabel } from './dicom-json';
 import { actionForKey, CT_PRESETS, PRIMARY_TOOLS, SHORTCUT_HELP } from './shortcuts';
 import { followIndex, makeLink, nearestIndex } from './stack-link';
@@ -92,5 +93,20 @@ describe('linked scrolling', () => {
     // follower to 12 mm → leader to 4 mm → nearest 5 mm
     expect(followIndex(link, follower, follower.indexOf(12), leader, -1)).toBe(leader.indexOf(5));
     expect(makeLink([undefined], 0, follower, 0)).toBeNull();
+  });
+});
+
+describe('stack prefetch reach', () => {
+  const MB = 2 ** 20;
+  it('keeps prefetched images within 60 % of the decoded-image budget, shared by the viewports', () => {
+    // 384 MB budget, 512×512 Int16 CT (0.5 MB): 230 images each side, so a 300-image series is whole.
+    expect(prefetchReach(384 * MB, 0.5 * MB, 1)).toBe(230);
+    expect(prefetchReach(384 * MB, 0.5 * MB, 2)).toBe(115);
+    const reach = prefetchReach(128 * MB, 0.5 * MB, 1);
+    expect(2 * reach * 0.5 * MB).toBeLessThanOrEqual(0.6 * 128 * MB);
+  });
+  it('always looks at least two images ahead, and nowhere without a size', () => {
+    expect(prefetchReach(8 * MB, 12 * MB, 2)).toBe(2);
+    expect(prefetchReach(384 * MB, 0, 1)).toBe(0);
   });
 });
