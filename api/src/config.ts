@@ -20,6 +20,13 @@ export const ENV_SCHEMA = Type.Object({
   PACS_JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key of access tokens (≥ 32 chars)' })),
   PACS_ACCESS_TOKEN_TTL: Type.Integer({ minimum: 60, maximum: 3600, default: 900 }),
   PACS_REFRESH_TOKEN_TTL: Type.Integer({ minimum: 300, maximum: 30 * 86400, default: 12 * 3600 }),
+  PACS_REFRESH_REUSE_GRACE_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 300,
+    default: 30,
+    description:
+      'seconds after a rotation during which the rotated refresh token may be presented again (a lost response) while its successor is unused; 0 = any replay revokes the session family',
+  }),
   PACS_ADMIN_EMAIL: Type.String({ format: 'email', default: 'admin@pacs.local' }),
   PACS_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 72 })),
   PACS_BCRYPT_COST: Type.Integer({ minimum: 12, maximum: 15, default: 12 }),
@@ -87,6 +94,8 @@ export interface Config {
   jwtSecretGenerated: boolean;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /** A rotated refresh token replayed this soon, its successor unused, gets a fresh successor instead of revoking the family. */
+  refreshReuseGraceSeconds: number;
   adminEmail: string;
   adminPassword: string;
   seedDemoUsers: boolean;
@@ -194,6 +203,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     jwtSecretGenerated,
     accessTokenTtl: env.PACS_ACCESS_TOKEN_TTL,
     refreshTokenTtl: env.PACS_REFRESH_TOKEN_TTL,
+    refreshReuseGraceSeconds: env.PACS_REFRESH_REUSE_GRACE_SECONDS,
     adminEmail: env.PACS_ADMIN_EMAIL.toLowerCase(),
     adminPassword: env.PACS_ADMIN_PASSWORD ?? DEV_PASSWORDS.admin,
     seedDemoUsers: !production,

@@ -114,9 +114,11 @@ export default async function authRoutes(fastify: FastifyInstance) {
       const token = request.cookies[REFRESH_COOKIE];
       if (!token) throw unauthorized('no refresh token', 'REFRESH_MISSING');
       try {
-        const rotated = await app.refreshTokens.rotate(token);
+        const rotated = await app.refreshTokens.rotate(token, config.refreshReuseGraceSeconds);
         request.principal = { userId: rotated.user.id, role: rotated.user.role, email: rotated.user.email, name: rotated.user.name };
-        request.auditSubject = { objectId: rotated.user.id, details: { event: 'refresh' } };
+        // A grace re-issue is told apart: a run of them is how a replay inside the window would show.
+        const details = rotated.grace ? { event: 'refresh-grace', rotatedMsAgo: rotated.grace.rotatedMsAgo } : { event: 'refresh' };
+        request.auditSubject = { objectId: rotated.user.id, details };
         setRefreshCookie(reply, rotated.token, rotated.expiresAt);
         return session(rotated.user, rotated.familyId);
       } catch (error) {
@@ -133,7 +135,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
             networkAddress: request.ip,
             requestId: request.id,
             objectType: 'RefreshToken',
-            details: { reason: 'refresh token reuse; session family revoked' },
+            details: { reason: 'refresh token reuse; session family revoked', reuse: error.reuse },
           });
         }
         throw unauthorized(`refresh token ${error.reason}`, `REFRESH_${error.reason.toUpperCase()}`);

@@ -1,8 +1,10 @@
 /**
  * The one way the app talks to the API. The access token lives in memory only; the refresh token
- * is an httpOnly cookie the app never sees. Refreshes are serialised across tabs (a replayed
- * refresh token revokes the whole session family): a Web Lock when the browser has them, and the
- * winner broadcasts the new access token so other tabs need not refresh at all.
+ * is an httpOnly cookie the app never sees. Refreshes are single-flight in a page and serialised
+ * across tabs (a replayed refresh token revokes the whole session family): a Web Lock when the
+ * browser has them, and the winner broadcasts the new access token so other tabs need not refresh
+ * at all. Only the server refusing the refresh (401) ends the session; a refresh lost to the
+ * network (even after the server rotated the cookie, which its reuse grace forgives) leaves it.
  */
 import type { ErrorResponse, SessionResponse } from './types';
 
@@ -24,6 +26,11 @@ export class NetworkError extends Error {
   override name = 'NetworkError';
 }
 
+/** The server refused the session itself: the only failure that signs the user out. */
+export function sessionRejected(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 401;
+}
+
 interface TokenState {
   accessToken: string;
   expiresAt: number;
@@ -43,6 +50,12 @@ class Client {
   /** Overridable for tests. */
   fetchImpl: typeof fetch = (...args) => fetch(...args);
   baseUrl = '';
+  /**
+   * A refresh without an answer by then counts as lost: on flaky Wi-Fi a request can hang for
+   * minutes while every tab waits on the lock. Well inside the server's reuse grace (30 s by
+   * default), so the retry still presents a token it forgives.
+   */
+  refreshTimeoutMs = 15_000;
 
   constructor() {
     this.channel?.addEventListener('message', (event: MessageEvent) => {
@@ -96,7 +109,7 @@ class Client {
     const run = async (): Promise<SessionResponse> => {
       // Inside the lock the cookie jar holds the newest refresh token: a tab that refreshed
       // before us has already rotated it, so we never present a token that was used.
-      const session = await this.raw<SessionResponse>('POST', '/api/auth/refresh', undefined, false);
+      const session = await this.raw<SessionResponse>('POST', '/api/auth/refresh', undefined, false, {}, this.refreshTimeoutMs);
       this.adopt(session);
       return session;
     };
@@ -204,7 +217,7 @@ class Client {
     try {
       await this.refresh();
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) {
+      if (sessionRejected(error)) {
         this.token = null;
         for (const listener of this.listeners) listener(null, 'expired');
       }
@@ -212,7 +225,31 @@ class Client {
     }
   }
 
-  private async raw<T>(method: string, path: string, body: unknown, auth: boolean, headers: Record<string, string> = {}): Promise<T> {
+  private async raw<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    auth: boolean,
+    headers: Record<string, string> = {},
+    timeoutMs?: number,
+  ): Promise<T> {
+    const timeout = timeoutMs ? new AbortController() : null;
+    const timer = timeout ? setTimeout(() => timeout.abort(), timeoutMs) : null;
+    try {
+      return await this.exchange<T>(method, path, body, auth, headers, timeout?.signal);
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private async exchange<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    auth: boolean,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     const init: RequestInit = {
       method,
       credentials: 'same-origin',
@@ -224,12 +261,13 @@ class Client {
         ...headers,
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
+      ...(signal ? { signal } : {}),
     };
     let response: Response;
     try {
       response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
     } catch (error) {
-      throw new NetworkError((error as Error).message || 'network unreachable');
+      throw new NetworkError(signal?.aborted ? 'no answer in time' : (error as Error).message || 'network unreachable');
     }
     const type = response.headers.get('content-type') ?? '';
     if (response.status === 204) return undefined as T;
@@ -238,7 +276,13 @@ class Client {
       if (response.status >= 500 || response.status === 0) throw new NetworkError(`HTTP ${response.status} without JSON`);
       throw new NetworkError(`unexpected ${type || 'empty'} answer (HTTP ${response.status})`);
     }
-    const json = (await response.json()) as unknown;
+    let json: unknown;
+    try {
+      json = await response.json();
+    } catch (error) {
+      // The connection dropped (or the timeout fired) mid-body: lost, not refused.
+      throw new NetworkError(signal?.aborted ? 'no answer in time' : (error as Error).message || 'answer cut off');
+    }
     if (!response.ok) {
       if (response.status === 502 || response.status === 503 || response.status === 504) {
         throw new NetworkError(`HTTP ${response.status}`);

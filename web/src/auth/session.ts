@@ -11,7 +11,7 @@
  * the offline limit without a password; a shorter limit means radiologists lose the worklist in a
  * long network outage. Logout wipes the device's worklist databases.
  */
-import { ApiError, api, NetworkError } from '../api/client';
+import { ApiError, api, NetworkError, sessionRejected } from '../api/client';
 import type { SessionResponse, User } from '../api/types';
 import { rememberDb, wipeAllWorklistDbs } from '../db/db';
 
@@ -126,7 +126,9 @@ class SessionStore {
 
   private fallBack(error: unknown): void {
     const stored = readStored();
-    if (error instanceof NetworkError && stored) {
+    // Only a refused refresh ends the session; a lost or failed one (network, 5xx) keeps the
+    // device's copy, as the server may well have rotated the cookie and forgive the retry.
+    if (!sessionRejected(error) && stored) {
       if (offlineAllowed(stored.verifiedAt)) this.set({ mode: 'offline', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
       else this.set({ mode: 'locked', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
       return;
@@ -160,7 +162,7 @@ class SessionStore {
       }
       this.confirmed(session);
     } catch (error) {
-      if (error instanceof ApiError)
+      if (sessionRejected(error))
         this.set({ mode: 'anonymous', message: 'Your session has ended. Please sign in again; pending changes are kept.' });
     }
   }
