@@ -130,10 +130,7 @@ export const NO_REFERENCE = new Set([
  * Files the viewer does not render like the reference yet (reported; the test is `it.fails`, so it
  * turns red once fixed and the entry can go).
  */
-export const KNOWN_DEFECTS: Record<string, string> = {
-  'pydicom/JPGExtended.dcm':
-    '12-bit JPEG Extended: the image loader decodes ~9 levels (of 255, window 9–279) away from DCMTK, whose decode is within 1.6 of the lossless twin JPEG-LL',
-};
+export const KNOWN_DEFECTS: Record<string, string> = {};
 
 export interface Case {
   /** Corpus-relative path (or a generated file's name). */

@@ -19,6 +19,7 @@ import {
   isServerFailure,
   nativeFrameBytes,
 } from './decoding/frames';
+import { decodableFrame, loaderMisdecodes, seriesKey } from './decoding/jpeg-extended';
 import { JPEG_LS, jpegLsPlanar } from './decoding/jpegls';
 import { normalizeForImageLoader } from './decoding/metadata';
 import { type DicomJson, extractFrame } from './dicom-json';
@@ -63,8 +64,9 @@ function loadOfflineImage(imageId: string, options: Record<string, unknown>): Ty
     if (!offlineStore) throw new Error('offline store not open');
     const uri = imageId.slice(OFFLINE_SCHEME.length + 1);
     const path = new URL(uri, window.location.origin).pathname;
-    const frame = await offlineStore.readFrame(path);
-    if (!frame) throw new Error('This image is not on the device.');
+    const stored = await offlineStore.readFrame(path);
+    if (!stored) throw new Error('This image is not on the device.');
+    const frame = decodableFrame(stored); // 12-bit JPEG: decoded here (decoding/jpeg-extended.ts)
     const image = (await dicomImageLoader.createImage(imageId, frame.pixelData, frame.transferSyntax, options)) as Types.IImage;
     return image;
   })();
@@ -73,6 +75,8 @@ function loadOfflineImage(imageId: string, options: Record<string, unknown>): Ty
 
 /** Instances whose frames come another way than the loader's own request (decoding/frames.ts). */
 const frameRoutes = new Map<string, 'explicit-le' | 'instance'>();
+/** Series stored as 12-bit JPEG, which the loader decodes wrong: fetched and decoded here (decoding/jpeg-extended.ts). */
+const decodedHere = new Set<string>();
 
 function loadWadorsImage(imageId: string, options: Record<string, unknown>): Types.IImageLoadObject {
   const uri = imageId.slice('wadors:'.length);
@@ -89,8 +93,10 @@ function loadWadorsImage(imageId: string, options: Record<string, unknown>): Typ
 function loadWithFallbacks(imageId: string, options: Record<string, unknown>, instance: DicomJson | undefined): Types.IImageLoadObject {
   const uri = imageId.slice('wadors:'.length);
   const key = instanceKey(uri);
-  const decode = async (frame: Frame) =>
-    (await dicomImageLoader.createImage(imageId, frame.pixelData, frame.transferSyntax, options)) as Types.IImage;
+  const decode = async (stored: Frame) => {
+    const frame = decodableFrame(stored);
+    return (await dicomImageLoader.createImage(imageId, frame.pixelData, frame.transferSyntax, options)) as Types.IImage;
+  };
   const explicitLe = async () => decode(await fetchFrameAsExplicitLE(uri, await authHeaders(), nativeFrameBytes(instance)));
   const wholeInstance = async () =>
     decode(
@@ -131,8 +137,21 @@ function loadWithFallbacks(imageId: string, options: Record<string, unknown>, in
   const route = frameRoutes.get(key);
   if (route)
     return { promise: route === 'explicit-le' ? explicitLe() : wholeInstance(), cancelFn: undefined } as unknown as Types.IImageLoadObject;
-  const first = dicomImageLoader.wadors.loadImage(imageId, options) as unknown as { promise: Promise<Types.IImage>; cancelFn?: () => void };
-  const promise = first.promise.catch(async (error: unknown) => {
+  const series = seriesKey(uri);
+  const here = async () => decode(await fetchFrame(uri, await authHeaders()));
+  const first = decodedHere.has(series)
+    ? null
+    : (dicomImageLoader.wadors.loadImage(imageId, options) as unknown as { promise: Promise<Types.IImage>; cancelFn?: () => void });
+  const checked = first
+    ? first.promise.then((image) => {
+        // The syntax is known only once the frame has come: this first one is fetched and decoded again.
+        const bitsStored = Number(instance?.['00280101']?.Value?.[0]);
+        if (!loaderMisdecodes((image as { transferSyntaxUID?: string }).transferSyntaxUID, bitsStored)) return image;
+        decodedHere.add(series);
+        return here();
+      })
+    : here();
+  const promise = checked.catch(async (error: unknown) => {
     if (!isServerFailure(error)) throw error;
     try {
       const image = await explicitLe();
@@ -146,7 +165,7 @@ function loadWithFallbacks(imageId: string, options: Record<string, unknown>, in
       return image;
     }
   });
-  return { promise, cancelFn: first.cancelFn } as unknown as Types.IImageLoadObject;
+  return { promise, cancelFn: first?.cancelFn } as unknown as Types.IImageLoadObject;
 }
 
 async function authHeaders(): Promise<Record<string, string>> {
