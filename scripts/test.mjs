@@ -13,8 +13,9 @@ import { startPostgres } from './postgres.mjs';
 
 // Real parts for the tests: PostgreSQL, Orthanc with its DICOMweb and Python plugins, DCMTK
 // (storescu, dcmdump, dcm2pnm), Chromium for browser tests, nginx (config test), poppler (PDF text),
-// Redis (sync-server scale-out), Orthanc's own Web Viewer (the viewer's peer in benchmarks) and a
-// CJK font (report PDFs).
+// Redis (sync-server scale-out), Orthanc's own Web Viewer (the viewer's peer in benchmarks), a
+// CJK font (report PDFs), and GDCM and OpenJPEG's tools (independent JPEG 2000 / HTJ2K references
+// for the viewer's corpus check, which DCMTK cannot decode).
 const TEST_PACKAGES = [
   'postgresql',
   'iproute2',
@@ -28,6 +29,8 @@ const TEST_PACKAGES = [
   'redis-server',
   'orthanc-webviewer',
   'fonts-droid-fallback',
+  'libgdcm-tools',
+  'libopenjp2-tools',
 ];
 
 /**

@@ -137,3 +137,17 @@ describe('a refresh lost to the network keeps the session', () => {
     expect(api.hasToken()).toBe(false);
   });
 });
+
+describe('the token held in memory', () => {
+  it('is handed to late readers (the viewer chunk) without another refresh, and not when it is about to expire', async () => {
+    const seen = serve(async () => json(200, session(7, 600)));
+    await api.refresh();
+    expect(api.heldAccessToken(15_000)).toBe('access-7');
+    expect(seen.refreshes).toBe(1);
+    api.adopt(session(8, 10), false);
+    expect(api.heldAccessToken(15_000)).toBeNull();
+    expect(api.heldAccessToken()).toBe('access-8');
+    api.clear(false);
+    expect(api.heldAccessToken()).toBeNull();
+  });
+});

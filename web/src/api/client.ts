@@ -85,6 +85,11 @@ class Client {
     return this.token !== null;
   }
 
+  /** The access token held in memory if it stays valid for `marginMs` more, else null (no request made). */
+  heldAccessToken(marginMs = 0): string | null {
+    return this.token && this.token.expiresAt - Date.now() >= marginMs ? this.token.accessToken : null;
+  }
+
   adopt(session: SessionResponse, broadcast = true): void {
     const expiresAt = Date.now() + session.expiresIn * 1000;
     this.token = { accessToken: session.accessToken, expiresAt };

@@ -1,38 +1,36 @@
 /**
- * The user's access token for /dicom-web. The API client keeps its token private; it announces every
- * confirmation (login, refresh here or in another tab) through onConfirmed, so the viewer remembers the
- * latest one and asks for a refresh only when it has none or it is about to expire.
+ * The user's access token for /dicom-web: the one the API client holds (login, refresh here or in
+ * another tab), refreshed only when it is missing or about to expire. Not a copy kept from the
+ * client's events: this module loads with the viewer, after the session was confirmed, and a copy
+ * made a second refresh on every page load.
  */
 import { api } from '../api/client';
 import type { PathFetcher } from './offline-store';
 
-let current: { value: string; expiresAt: number } | null = null;
-api.onConfirmed((session) => {
-  current = { value: session.accessToken, expiresAt: Date.now() + session.expiresIn * 1000 };
-});
-api.onSessionEnd(() => {
-  current = null;
-});
+const MARGIN_MS = 15_000;
 
 export async function accessToken(): Promise<string> {
-  if (!current || current.expiresAt - Date.now() < 15_000) await api.refresh();
-  if (!current) throw new Error('no access token');
-  return current.value;
+  const held = api.heldAccessToken(MARGIN_MS);
+  if (held) return held;
+  await api.refresh();
+  const fresh = api.heldAccessToken();
+  if (!fresh) throw new Error('no access token');
+  return fresh;
 }
 
 /** GET with the user's token; one retry after a refresh on 401. */
 export const authFetch: PathFetcher = async (path, { accept, signal }) => {
-  const get = async () =>
+  const get = async (token: string) =>
     fetch(path, {
-      headers: { accept, authorization: `Bearer ${await accessToken()}` },
+      headers: { accept, authorization: `Bearer ${token}` },
       credentials: 'same-origin',
       cache: 'no-store',
       signal,
     });
-  let response = await get();
+  let response = await get(await accessToken());
   if (response.status === 401) {
-    current = null;
-    response = await get();
+    await api.refresh();
+    response = await get(await accessToken());
   }
   return response;
 };
