@@ -24,10 +24,15 @@ export function decodedCacheBytes(): number {
 /** Share of the decoded-image budget that stack prefetching (prefetch.ts) may fill, all viewports together. */
 const PREFETCH_BUDGET_SHARE = 0.6;
 
-/** Images to prefetch on each side of the current one, so `viewports` prefetching viewports stay within that share. */
-export function prefetchReach(budgetBytes: number, imageBytes: number, viewports: number): number {
+/**
+ * Images to prefetch on each side of the current one: the whole stack when it fits in that share of the
+ * budget (split between `viewports` prefetching viewports), else half the share on each side.
+ */
+export function prefetchReach(budgetBytes: number, imageBytes: number, viewports: number, stackLength: number): number {
   if (imageBytes <= 0) return 0;
-  return Math.max(2, Math.floor((budgetBytes * PREFETCH_BUDGET_SHARE) / Math.max(1, viewports) / imageBytes / 2));
+  const fits = Math.floor((budgetBytes * PREFETCH_BUDGET_SHARE) / Math.max(1, viewports) / imageBytes);
+  if (stackLength <= fits) return stackLength;
+  return Math.max(2, Math.floor(fits / 2));
 }
 
 /** Offline studies budget in MB (ciphertext); least recently opened studies are evicted beyond it. */

@@ -30,7 +30,7 @@ function imageBytes(viewport: StackViewport): number {
 function configure(viewport: StackViewport): void {
   imageLoadPoolManager.setMaxSimultaneousRequests(Enums.RequestType.Prefetch, PREFETCH_IN_FLIGHT);
   utilities.stackPrefetch.setConfiguration({
-    maxImagesToPrefetch: prefetchReach(decodedCacheBytes(), imageBytes(viewport), prefetching.size),
+    maxImagesToPrefetch: prefetchReach(decodedCacheBytes(), imageBytes(viewport), prefetching.size, viewport.getImageIds().length),
     // Re-planned from the new position on every image change; stale requests are dropped, not piled up.
     preserveExistingPool: false,
   });

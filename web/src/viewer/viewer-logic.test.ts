@@ -98,15 +98,19 @@ describe('linked scrolling', () => {
 
 describe('stack prefetch reach', () => {
   const MB = 2 ** 20;
-  it('keeps prefetched images within 60 % of the decoded-image budget, shared by the viewports', () => {
-    // 384 MB budget, 512×512 Int16 CT (0.5 MB): 230 images each side, so a 300-image series is whole.
-    expect(prefetchReach(384 * MB, 0.5 * MB, 1)).toBe(230);
-    expect(prefetchReach(384 * MB, 0.5 * MB, 2)).toBe(115);
-    const reach = prefetchReach(128 * MB, 0.5 * MB, 1);
+  it('takes the whole stack when it fits in 60 % of the decoded-image budget, shared by the viewports', () => {
+    // 384 MB budget, 512×512 Int16 CT (0.5 MB): 460 images fit, so a 300-image series is prefetched whole.
+    expect(prefetchReach(384 * MB, 0.5 * MB, 1, 300)).toBe(300);
+    // Two viewports: 230 each, so 300 images no longer fit: a window of 115 on each side.
+    expect(prefetchReach(384 * MB, 0.5 * MB, 2, 300)).toBe(115);
+  });
+  it('keeps a window within the share when the stack does not fit', () => {
+    const reach = prefetchReach(128 * MB, 0.5 * MB, 1, 600);
     expect(2 * reach * 0.5 * MB).toBeLessThanOrEqual(0.6 * 128 * MB);
+    expect(reach).toBeGreaterThan(50);
   });
   it('always looks at least two images ahead, and nowhere without a size', () => {
-    expect(prefetchReach(8 * MB, 12 * MB, 2)).toBe(2);
-    expect(prefetchReach(384 * MB, 0, 1)).toBe(0);
+    expect(prefetchReach(8 * MB, 12 * MB, 2, 40)).toBe(2);
+    expect(prefetchReach(384 * MB, 0, 1, 300)).toBe(0);
   });
 });
