@@ -1,15 +1,17 @@
 /**
- * Transfer-syntax corpus check (issue 7, "Decoding"): which files to render, their DCMTK references,
- * how they reach Orthanc, and how a rendered viewport is compared with a reference.
+ * Transfer-syntax corpus check (issue 7, "Decoding"): which files to render, their references, how they
+ * reach Orthanc, and how a rendered viewport is compared with a reference.
  *
  * Method. The viewer renders a frame with its own window (the VOI it chose: the file's window, else
- * min–max). `dcm2pnm` renders the same frame (or, for codecs DCMTK 3.6.7 lacks, the frame of the
- * file's uncompressed or DCMTK-decodable twin in the corpus) to 8 bits with that same window, passed as
- * center + 0.5 / width + 1 so DICOM's linear VOI function equals Cornerstone's (value − lower) / width.
- * Colour images are rendered without a window on both sides. The viewport canvas is read back and every
- * canvas pixel that shows the image is mapped to image coordinates (the mapping comes from the viewer's
- * own imageToPage hook); there the canvas must equal the reference up to the resampling the viewport
- * does: each channel must lie within the range of the 2×2 reference pixels around that position
+ * min–max). `dcm2pnm` renders the same frame to 8 bits with that same window, passed as center + 0.5 /
+ * width + 1 so DICOM's linear VOI function equals Cornerstone's (value − lower) / width. For codecs DCMTK
+ * 3.6.7 lacks, an independent decoder makes the reference (j2k-references.ts): JPEG 2000 is written
+ * uncompressed by GDCM and then rendered by dcm2pnm the same way; HTJ2K (8-bit colour in the corpus) is
+ * decoded by OpenJPEG. Where the corpus holds the same image in a syntax DCMTK decodes, that twin is a
+ * reference too. Colour images are rendered without a window on both sides. The viewport canvas is read
+ * back and every canvas pixel that shows the image is mapped to image coordinates (the mapping comes from
+ * the viewer's own imageToPage hook); there the canvas must equal the reference up to the resampling the
+ * viewport does: each channel must lie within the range of the 2×2 reference pixels around that position
  * (`excess` = how far outside, in 8-bit levels), and its mean distance from the bilinear reference value
  * is reported too (`mean`). Tolerances are in {@link tolerance}.
  */
@@ -18,6 +20,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { gdcmUncompressed, openjpegColourFrame, TOOL_PACKAGES } from './j2k-references';
 
 const WEB = path.resolve(import.meta.dirname, '..');
 const ROOT = path.resolve(WEB, '..');
@@ -89,15 +92,28 @@ export const TS = {
   deflatedFrame: '1.2.840.10008.1.2.8.1',
 } as const;
 
-/** Syntaxes whose pixels DCMTK 3.6.7 cannot decode: they are compared with a twin. */
-const DCMTK_CANNOT_DECODE = new Set<string>([TS.j2kLossless, TS.j2k, TS.htj2kLossless, TS.htj2kRpclLossless, TS.htj2k, TS.deflatedFrame]);
+/**
+ * Syntaxes whose pixels DCMTK 3.6.7 cannot decode, and the decoder that makes their reference instead
+ * (j2k-references.ts). Deflated Image Frame Compression (2023) has none here (GDCM 3.0.21 cannot read it
+ * either): its twin is its only reference.
+ */
+const OTHER_DECODER: Record<string, 'gdcm' | 'openjpeg' | null> = {
+  [TS.j2kLossless]: 'gdcm',
+  [TS.j2k]: 'gdcm',
+  // GDCM 3.0.21 cannot read HTJ2K; OpenJPEG 2.5.0 can.
+  [TS.htj2kLossless]: 'openjpeg',
+  [TS.htj2kRpclLossless]: 'openjpeg',
+  [TS.htj2k]: 'openjpeg',
+  [TS.deflatedFrame]: null,
+};
 /** Lossy syntaxes: decoders may round differently, so the tolerance is wider (see {@link tolerance}). */
 const LOSSY = new Set<string>([TS.jpegBaseline, TS.jpegExtended, TS.jlsNearLossless, TS.j2k, TS.htj2k]);
 
 /**
- * Twins in the corpus for files DCMTK cannot decode (the same image, another encoding; from the corpus
- * README). `lossy` marks a pair where one side is lossy. Files without a twin are listed in
- * {@link NO_REFERENCE}: they must render without an error but have no pixel reference.
+ * Twins in the corpus (the same image in an encoding DCMTK decodes; from the corpus README), compared
+ * besides the decoder's reference: the J2K references come from OpenJPEG inside GDCM, the viewer's J2K
+ * decoder is OpenJPEG too, and a twin is the one reference no J2K decoder made. `lossy` marks a pair
+ * where one side is lossy.
  */
 export const TWINS: Record<string, { twin: string; lossy: boolean }> = {
   'mr-transfer-syntaxes/9.dcm': { twin: 'mr-transfer-syntaxes/1.dcm', lossy: false },
@@ -109,8 +125,10 @@ export const TWINS: Record<string, { twin: string; lossy: boolean }> = {
 };
 
 /**
- * Cross-checks between two files DCMTK cannot decode: the same image through two different decoders
- * (OpenJPEG and OpenJPH) or lossless vs lossy. Both sides are rendered by the viewer.
+ * Lossy vs lossless encodings of one image, both decoded by the viewer (no DCMTK-decodable twin exists).
+ * Each side has its own decoder reference; this adds the check that the lossy codestream shows the same
+ * image as the lossless one, which a fault shared by the viewer's decoder and the reference's would miss
+ * (for JPEG 2000 both are OpenJPEG).
  */
 export const VIEWER_TWINS: Record<string, { twin: string; lossy: boolean }> = {
   'pydicom-data/HTJ2K_08_RGB.dcm': { twin: 'pydicom-data/HTJ2KLossless_08_RGB.dcm', lossy: true },
@@ -118,19 +136,35 @@ export const VIEWER_TWINS: Record<string, { twin: string; lossy: boolean }> = {
   'pydicom-data/RG3_J2KI.dcm': { twin: 'pydicom-data/RG3_J2KR.dcm', lossy: true },
 };
 
-/** Decodable by no tool here and without a twin: rendered, checked non-blank, no pixel reference. */
-export const NO_REFERENCE = new Set([
-  'pydicom-data/MR2_J2KI.dcm',
-  'pydicom/examples_jpeg2k.dcm',
-  'pydicom-data/RG3_J2KR.dcm',
-  'pydicom-data/HTJ2KLossless_08_RGB.dcm',
-]);
+/**
+ * Valid image files without any pixel reference: rendered and checked non-blank only. Empty: every file
+ * has one (DCMTK, GDCM or OpenJPEG, or a twin). A file that cannot get one goes here, with the reason.
+ */
+export const NO_REFERENCE: ReadonlySet<string> = new Set<string>();
 
 /**
  * Files the viewer does not render like the reference yet (reported; the test is `it.fails`, so it
  * turns red once fixed and the entry can go).
  */
 export const KNOWN_DEFECTS: Record<string, string> = {};
+
+/**
+ * What a frame is compared with. `dcmtk`: DCMTK's rendering of the file itself; `gdcm`: DCMTK's
+ * rendering of GDCM's uncompressed copy of it; `openjpeg`: OpenJPEG's decoding of it (8-bit colour);
+ * `twin`: DCMTK's rendering of the same image in another file.
+ */
+export interface Reference {
+  via: 'dcmtk' | 'gdcm' | 'openjpeg' | 'twin';
+  /** The file the reference is made from: the case's own file, or its twin. */
+  file: string;
+  /** Lossy tolerance: the file (or, for a twin, one side of the pair) is lossy. */
+  lossy: boolean;
+}
+
+/** How a reference is named in test titles and the report. */
+export function referenceLabel(ref: Reference): string {
+  return ref.via === 'twin' ? `twin ${path.basename(ref.file)}` : ref.via;
+}
 
 export interface Case {
   /** Corpus-relative path (or a generated file's name). */
@@ -140,11 +174,18 @@ export interface Case {
   transferSyntax: string;
   sopUid: string;
   frames: number;
-  /** DCMTK reference: this file itself, or its twin; null when there is none. */
-  reference: { file: string; lossy: boolean; via: 'dcmtk' | 'twin' } | null;
+  /** Every reference this file is compared with (each within its own tolerance); empty when there is none. */
+  references: Reference[];
   /** Another case whose viewer rendering this one is compared with (see VIEWER_TWINS). */
   viewerTwin?: { name: string; lossy: boolean };
   lossy: boolean;
+}
+
+/** A file's own reference: DCMTK's rendering, else the independent decoder's for its syntax (if any). */
+function ownReference(file: string, transferSyntaxUid: string, lossy: boolean): Reference[] {
+  const decoder = OTHER_DECODER[transferSyntaxUid];
+  if (decoder === undefined) return [{ via: 'dcmtk', file, lossy }];
+  return decoder ? [{ via: decoder, file, lossy }] : [];
 }
 
 /**
@@ -156,19 +197,19 @@ export function corpusCases(dir: string): Case[] {
   const rows = readManifest(dir).filter((r) => !r.invalid && r.size !== '' && !/DICOMDIR/.test(r.path));
   return rows.map((r) => {
     const lossy = LOSSY.has(r.transferSyntaxUid);
+    const file = path.join(dir, r.path);
     const twin = TWINS[r.path];
     const viewerTwin = VIEWER_TWINS[r.path];
-    let reference: Case['reference'] = null;
-    if (!DCMTK_CANNOT_DECODE.has(r.transferSyntaxUid)) reference = { file: path.join(dir, r.path), lossy, via: 'dcmtk' };
-    else if (twin) reference = { file: path.join(dir, twin.twin), lossy: twin.lossy, via: 'twin' };
+    const references = ownReference(file, r.transferSyntaxUid, lossy);
+    if (twin) references.push({ via: 'twin', file: path.join(dir, twin.twin), lossy: twin.lossy });
     return {
       name: r.path,
-      file: path.join(dir, r.path),
+      file,
       transferSyntaxUid: r.transferSyntaxUid,
       transferSyntax: r.transferSyntax,
       sopUid: r.sopUid,
       frames: Math.max(1, r.frames),
-      reference,
+      references,
       viewerTwin: viewerTwin ? { name: viewerTwin.twin, lossy: viewerTwin.lossy } : undefined,
       lossy,
     };
@@ -200,7 +241,7 @@ export function tolerance(lossy: boolean): { maxExcess: number; outlierLevel: nu
 }
 
 // ---------------------------------------------------------------------------------------------
-// DCMTK references
+// References: DCMTK, or GDCM then DCMTK, or OpenJPEG
 
 export interface Bitmap {
   width: number;
@@ -248,6 +289,23 @@ export function dcmtkRender(file: string, frame: number, voi: { lower: number; u
   const bitmap = parsePnm(readFileSync(out));
   rmSync(out, { force: true });
   return bitmap;
+}
+
+/** A reference rendering of one frame (1-based) with the viewer's window (grayscale only). */
+export function renderReference(ref: Reference, frame: number, voi: { lower: number; upper: number } | null): Bitmap {
+  switch (ref.via) {
+    case 'dcmtk':
+    case 'twin':
+      return dcmtkRender(ref.file, frame, voi);
+    case 'gdcm':
+      return dcmtkRender(gdcmUncompressed(ref.file), frame, voi);
+    case 'openjpeg': {
+      // 8-bit colour only (j2k-references.ts): no window applies.
+      const bitmap = parsePnm(openjpegColourFrame(ref.file, frame));
+      if (bitmap.channels !== 3) throw new Error(`${path.basename(ref.file)}: OpenJPEG wrote a grayscale image for a colour file`);
+      return bitmap;
+    }
+  }
 }
 
 const jpegLs = new Map<string, boolean>();
@@ -450,6 +508,10 @@ export const OFFSET = -0.5;
  */
 export function compareCapture(capture: Capture, ref: Bitmap, outlierLevel: number): Comparison {
   const { coords, rgb, origin, dx, dy } = capture;
+  // A reference of another size (a decoder that drops a resolution level, a wrong frame) is no reference.
+  const [columns, rows] = capture.dimensions ?? [];
+  if (columns !== ref.width || rows !== ref.height)
+    throw new Error(`the reference is ${ref.width}×${ref.height}, the viewer shows ${columns}×${rows} pixels`);
   const det = dx[0] * dy[1] - dx[1] * dy[0];
   if (!Number.isFinite(det) || Math.abs(det) < 1e-9) throw new Error('degenerate image-to-canvas mapping');
   const inv = [dy[1] / det, -dy[0] / det, -dx[1] / det, dx[0] / det] as const;
@@ -670,7 +732,7 @@ export function rounds<T extends { sopUid: string }>(cases: T[]): T[][] {
 
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: 'utf8' });
-  if (result.error) throw new Error(`${command} (Debian package dcmtk): ${result.error.message}`);
+  if (result.error) throw new Error(`${command} (Debian package ${TOOL_PACKAGES[command] ?? 'dcmtk'}): ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr || result.stdout}`);
 }
 
@@ -701,12 +763,114 @@ function colourBmp(width: number, height: number): Buffer {
   return out;
 }
 
+interface GeneratedFile {
+  name: string;
+  ts: string;
+  label: string;
+  /** Made from another generated file with this tool (else written here). */
+  from?: string;
+  tool?: string;
+  args?: string[];
+  /** The file it was made from is a reference too (an encoding DCMTK cannot decode). */
+  twin?: boolean;
+}
+
 /**
  * Generated files (no corpus): a synthetic CT (api/scripts/demo-studies.ts) in explicit LE, big endian,
  * deflated, RLE, JPEG lossless and JPEG-LS lossless (DCMTK's dcmconv/dcmcrle/dcmcjpeg/dcmcjpls), and a
- * colour image (img2dcm from a BMP) as RGB and as lossy JPEG baseline YBR_FULL_422. Each variant gets
- * a new SOP Instance UID (dcmodify -gin). Also answers one undecodable file (JPEG lossless with its
- * codestream zeroed, DICOM structure intact).
+ * colour image (img2dcm from a BMP) as RGB and as lossy JPEG baseline YBR_FULL_422; JPEG 2000 from GDCM's
+ * encoder (no tool here encodes HTJ2K: OpenJPEG 2.5.0 only decodes it): the CT lossless and the colour
+ * image lossy (rate 20), each compared with GDCM's decoding and with the file it was made from.
+ */
+const GENERATED_FILES: GeneratedFile[] = [
+  { name: 'ct-explicit-le.dcm', ts: TS.explicitLE, label: 'Explicit VR Little Endian' },
+  { name: 'rgb-explicit-le.dcm', ts: TS.explicitLE, label: 'Explicit VR Little Endian (RGB)' },
+  {
+    name: 'ct-big-endian.dcm',
+    from: 'ct-explicit-le.dcm',
+    tool: 'dcmconv',
+    args: ['+tb'],
+    ts: TS.explicitBE,
+    label: 'Explicit VR Big Endian',
+  },
+  {
+    name: 'ct-implicit-le.dcm',
+    from: 'ct-explicit-le.dcm',
+    tool: 'dcmconv',
+    args: ['+ti'],
+    ts: TS.implicitLE,
+    label: 'Implicit VR Little Endian',
+  },
+  {
+    name: 'ct-deflated.dcm',
+    from: 'ct-explicit-le.dcm',
+    tool: 'dcmconv',
+    args: ['+td'],
+    ts: TS.deflatedLE,
+    label: 'Deflated Explicit VR LE',
+  },
+  { name: 'ct-rle.dcm', from: 'ct-explicit-le.dcm', tool: 'dcmcrle', args: [], ts: TS.rle, label: 'RLE Lossless' },
+  {
+    name: 'ct-jpeg-lossless.dcm',
+    from: 'ct-explicit-le.dcm',
+    tool: 'dcmcjpeg',
+    args: ['+e1'],
+    ts: TS.jpegLosslessSV1,
+    label: 'JPEG Lossless SV1',
+  },
+  { name: 'ct-jpeg-ls.dcm', from: 'ct-explicit-le.dcm', tool: 'dcmcjpls', args: ['+el'], ts: TS.jlsLossless, label: 'JPEG-LS Lossless' },
+  {
+    name: 'rgb-jpeg-baseline.dcm',
+    from: 'rgb-explicit-le.dcm',
+    tool: 'dcmcjpeg',
+    args: ['+eb'],
+    ts: TS.jpegBaseline,
+    label: 'JPEG Baseline (YBR_FULL_422)',
+  },
+  {
+    name: 'ct-j2k-lossless.dcm',
+    from: 'ct-explicit-le.dcm',
+    tool: 'gdcmconv',
+    args: ['--j2k'],
+    ts: TS.j2kLossless,
+    label: 'JPEG 2000 Lossless Only (GDCM)',
+    twin: true,
+  },
+  {
+    name: 'rgb-j2k.dcm',
+    from: 'rgb-explicit-le.dcm',
+    tool: 'gdcmconv',
+    // At rate 10 this smooth pattern still decodes to the original exactly; at 20 it does not (up to 3 levels).
+    args: ['--j2k', '--lossy', '-r', '20'],
+    ts: TS.j2k,
+    label: 'JPEG 2000 lossy, rate 20 (GDCM)',
+    twin: true,
+  },
+];
+
+/** The generated cases with their files under `dir`, known before the files exist (so each gets its own test). */
+export function plannedGeneratedCases(dir: string): Case[] {
+  return GENERATED_FILES.map((f) => {
+    const lossy = LOSSY.has(f.ts);
+    const file = path.join(dir, f.name);
+    const references = ownReference(file, f.ts, lossy);
+    if (f.twin && f.from) references.push({ via: 'twin', file: path.join(dir, f.from), lossy });
+    return {
+      name: `generated/${f.name}`,
+      file,
+      transferSyntaxUid: f.ts,
+      transferSyntax: f.label,
+      sopUid: '',
+      frames: 1,
+      references,
+      lossy,
+    };
+  });
+}
+
+/**
+ * Makes the generated files in `dir`; each variant gets a new SOP Instance UID (dcmodify -gin). Also
+ * answers one undecodable file (JPEG lossless with its codestream zeroed, DICOM structure intact).
  */
 export async function generatedCases(dir: string): Promise<{ cases: Case[]; undecodable: string }> {
   const { generateStudy } = (await import(path.join(ROOT, 'api/scripts/demo-studies.ts'))) as {
@@ -724,51 +888,17 @@ export async function generatedCases(dir: string): Promise<{ cases: Case[]; unde
     },
     7,
   );
-  const ct = path.join(dir, 'ct-explicit-le.dcm');
-  writeFileSync(ct, study.files[0]!);
+  writeFileSync(path.join(dir, 'ct-explicit-le.dcm'), study.files[0]!);
   const bmp = path.join(dir, 'colour.bmp');
   writeFileSync(bmp, colourBmp(96, 64));
-  const rgb = path.join(dir, 'rgb-explicit-le.dcm');
-  run('img2dcm', ['-q', '-i', 'BMP', bmp, rgb]);
-  const variants: { name: string; from: string; tool: string; args: string[]; ts: string; label: string }[] = [
-    { name: 'ct-big-endian.dcm', from: ct, tool: 'dcmconv', args: ['+tb'], ts: TS.explicitBE, label: 'Explicit VR Big Endian' },
-    { name: 'ct-implicit-le.dcm', from: ct, tool: 'dcmconv', args: ['+ti'], ts: TS.implicitLE, label: 'Implicit VR Little Endian' },
-    { name: 'ct-deflated.dcm', from: ct, tool: 'dcmconv', args: ['+td'], ts: TS.deflatedLE, label: 'Deflated Explicit VR LE' },
-    { name: 'ct-rle.dcm', from: ct, tool: 'dcmcrle', args: [], ts: TS.rle, label: 'RLE Lossless' },
-    { name: 'ct-jpeg-lossless.dcm', from: ct, tool: 'dcmcjpeg', args: ['+e1'], ts: TS.jpegLosslessSV1, label: 'JPEG Lossless SV1' },
-    { name: 'ct-jpeg-ls.dcm', from: ct, tool: 'dcmcjpls', args: ['+el'], ts: TS.jlsLossless, label: 'JPEG-LS Lossless' },
-    {
-      name: 'rgb-jpeg-baseline.dcm',
-      from: rgb,
-      tool: 'dcmcjpeg',
-      args: ['+eb'],
-      ts: TS.jpegBaseline,
-      label: 'JPEG Baseline (YBR_FULL_422)',
-    },
-  ];
-  const all: { name: string; file: string; ts: string; label: string }[] = [
-    { name: 'ct-explicit-le.dcm', file: ct, ts: TS.explicitLE, label: 'Explicit VR Little Endian' },
-    { name: 'rgb-explicit-le.dcm', file: rgb, ts: TS.explicitLE, label: 'Explicit VR Little Endian (RGB)' },
-  ];
-  for (const v of variants) {
-    const out = path.join(dir, v.name);
-    run(v.tool, [...v.args, v.from, out]);
+  run('img2dcm', ['-q', '-i', 'BMP', bmp, path.join(dir, 'rgb-explicit-le.dcm')]);
+  for (const f of GENERATED_FILES) {
+    if (!f.from || !f.tool) continue;
+    const out = path.join(dir, f.name);
+    run(f.tool, [...f.args!, path.join(dir, f.from), out]);
     run('dcmodify', ['-nb', '-gin', out]);
-    all.push({ name: v.name, file: out, ts: v.ts, label: v.label });
   }
-  const cases: Case[] = all.map((f) => {
-    const lossy = LOSSY.has(f.ts);
-    return {
-      name: `generated/${f.name}`,
-      file: f.file,
-      transferSyntaxUid: f.ts,
-      transferSyntax: f.label,
-      sopUid: sopUidOf(f.file),
-      frames: 1,
-      reference: { file: f.file, lossy, via: 'dcmtk' },
-      lossy,
-    };
-  });
+  const cases = plannedGeneratedCases(dir).map((c) => ({ ...c, sopUid: sopUidOf(c.file) }));
   // Undecodable: JPEG lossless whose codestream bytes are zeroed (no SOI marker), structure intact.
   const broken = Buffer.from(readFileSync(path.join(dir, 'ct-jpeg-lossless.dcm')));
   const soi = broken.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
