@@ -14,7 +14,7 @@ import { Link } from '../router';
 import { useWorklist, useWorkspace } from '../workspace';
 import { authFetch } from './auth';
 import { offlineBudgetBytes } from './config';
-import { addInstanceMetadata, initCornerstone, instanceFramePixels, OFFLINE_SCHEME, setOfflineStore } from './cornerstone';
+import { addInstanceMetadata, initCornerstone, instanceFramePixels, OFFLINE_SCHEME, preloadImage, setOfflineStore } from './cornerstone';
 import { dataKey } from './crypto';
 import {
   cineFrameRate,
@@ -236,8 +236,12 @@ export function ViewerApp({ studyId, prefer }: { studyId: string; prefer?: Sourc
     setProblem(null);
     (async () => {
       const loaded = await loadStudy(db, store, studyId, prefer);
+      if (cancelled) return;
+      // The first image loads while React mounts the viewport and Cornerstone sets it up.
+      const first = imageIdsOf(loaded, loaded.study.series[0])[0];
+      if (first) preloadImage(first);
+      setPanes([{ loaded, seriesUid: loaded.study.series[0]?.seriesInstanceUid ?? null }, null]);
       await refreshOffline();
-      if (!cancelled) setPanes([{ loaded, seriesUid: loaded.study.series[0]?.seriesInstanceUid ?? null }, null]);
     })().catch((error: unknown) => {
       if (!cancelled) setProblem((error as Error).message || String(error));
     });

@@ -202,6 +202,11 @@ export function instanceFramePixels(dataSet: unknown, frameIndex: number): Uint8
   return dicomImageLoader.wadouri.getPixelData(dataSet as never, frameIndex);
 }
 
+/** Starts loading an image into the decoded cache ahead of its viewport; the viewport reports any failure itself. */
+export function preloadImage(imageId: string): void {
+  imageLoader.loadAndCacheImage(imageId).catch(() => undefined);
+}
+
 /** Registers the WADO-RS metadata of each instance (frame 1 imageId; multi-frame derives the rest). */
 export function addInstanceMetadata(frameOneUri: string, instance: DicomJson): void {
   dicomImageLoader.wadors.metaDataManager.add(
