@@ -149,7 +149,8 @@ export class StudyMetadataCache {
         contentType: upstream.headers.get('content-type') ?? 'application/dicom+json',
         gzipped: await gzip(raw, { level: 6 }),
         length: raw.length,
-        etag: `"md-${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`,
+        // Weak: the same JSON goes out gzip-encoded or not (RFC 9110 §8.8.3).
+        etag: `W/"md-${createHash('sha256').update(raw).digest('base64url').slice(0, 27)}"`,
       };
       this.store(key, entry);
       return entry;
