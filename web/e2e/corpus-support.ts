@@ -736,8 +736,8 @@ function run(command: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr || result.stdout}`);
 }
 
-/** A 24-bit BMP (bottom-up rows, BGR) of a colour test pattern. */
-function colourBmp(width: number, height: number): Buffer {
+/** A 24-bit BMP (bottom-up rows, BGR) of a colour test pattern: red and green ramps, a blue checkerboard. */
+export function colourBmp(width: number, height: number): Buffer {
   const rowBytes = Math.ceil((width * 3) / 4) * 4;
   const out = Buffer.alloc(54 + rowBytes * height);
   out.write('BM', 0, 'latin1');

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orthancFetch, studyInstanceUid, uploadInstance } from './corpus-support';
+import { colourBmp, orthancFetch, studyInstanceUid, uploadInstance } from './corpus-support';
 import { launchPersistentProfile, RADIOLOGIST, signIn } from './support';
 import {
   CT_PIXEL_SPACING_MM,
@@ -396,27 +396,8 @@ describe('offline download of what Orthanc cannot send as stored', () => {
 
   it('a palette colour image whose lookup tables the metadata links as bulk data: same pixels from the device', async () => {
     // A colour test pattern (BMP → img2dcm) quantised to PALETTE COLOR with 16-bit table entries (dcmquant +pe).
-    const width = 96;
-    const height = 64;
-    const row = Math.ceil((width * 3) / 4) * 4;
-    const bmp = Buffer.alloc(54 + row * height);
-    bmp.write('BM', 0, 'latin1');
-    bmp.writeUInt32LE(bmp.length, 2);
-    bmp.writeUInt32LE(54, 10);
-    bmp.writeUInt32LE(40, 14);
-    bmp.writeInt32LE(width, 18);
-    bmp.writeInt32LE(height, 22);
-    bmp.writeUInt16LE(1, 26);
-    bmp.writeUInt16LE(24, 28);
-    for (let y = 0; y < height; y++)
-      for (let x = 0; x < width; x++) {
-        const p = 54 + y * row + x * 3;
-        bmp[p] = (Math.floor(x / 16) + Math.floor(y / 16)) % 2 ? 200 : 40;
-        bmp[p + 1] = (y * 4) % 256;
-        bmp[p + 2] = (x * 2) % 256;
-      }
     const bmpFile = path.join(profileDir, 'pattern.bmp');
-    writeFileSync(bmpFile, bmp);
+    writeFileSync(bmpFile, colourBmp(96, 64));
     const rgb = path.join(profileDir, 'pattern-rgb.dcm');
     const palette = path.join(profileDir, 'pattern-palette.dcm');
     dcmtk('img2dcm', ['-q', '-i', 'BMP', bmpFile, rgb]);
