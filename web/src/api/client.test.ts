@@ -4,6 +4,7 @@
  * leaves the session as it was so the next attempt can still succeed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jsonResponse, TEST_USER } from '../test/fake-server';
 import { ApiError, api, NetworkError } from './client';
 import type { SessionResponse } from './types';
 
@@ -11,18 +12,9 @@ const session = (n: number, expiresIn = 900): SessionResponse => ({
   accessToken: `access-${n}`,
   tokenType: 'Bearer',
   expiresIn,
-  user: {
-    id: '00000000-0000-4000-8000-000000000001',
-    email: 'radiologist@pacs.local',
-    name: 'Radiologist',
-    role: 'attending',
-    active: true,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-  },
+  user: TEST_USER,
 });
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = jsonResponse;
 
 /** The refresh endpoint answers with `onRefresh`; every other path echoes its Authorization. */
 function serve(onRefresh: (init: RequestInit) => Promise<Response>) {

@@ -5,20 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/client';
-import type { SessionResponse } from '../api/types';
+import { jsonResponse, TEST_USER } from '../test/fake-server';
 import { session } from './session';
 
-const user = {
-  id: '00000000-0000-4000-8000-000000000002',
-  email: 'radiologist@pacs.local',
-  name: 'Radiologist',
-  role: 'attending',
-  active: true,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-} satisfies SessionResponse['user'];
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const user = TEST_USER;
+const json = jsonResponse;
 
 type Answer = () => Promise<Response>;
 const lost: Answer = async () => {

@@ -1,6 +1,6 @@
 /** An in-memory stand-in for the worklist API's feed and PATCH, with the same version rules. */
 import { ApiError, NetworkError } from '../api/client';
-import type { StudyPatch, WorklistStudy } from '../api/types';
+import type { StudyPatch, User, WorklistStudy } from '../api/types';
 
 let n = 0;
 export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy {
@@ -113,3 +113,17 @@ export class FakeServer {
     throw new Error(`fake server: no route ${method} ${path}`);
   };
 }
+
+/** A signed-in attending as the API's session answers describe them (API client and session tests). */
+export const TEST_USER = {
+  id: '00000000-0000-4000-8000-000000000002',
+  email: 'radiologist@pacs.local',
+  name: 'Radiologist',
+  role: 'attending',
+  active: true,
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+} satisfies User;
+
+export const jsonResponse = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
