@@ -7,6 +7,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
+import { appStateBaseStore, StudyMetadataCache } from '../src/dicomweb/metadata-cache';
 import { signWebhook } from '../src/ingest/signature';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { corpusDir, generatedInvalidSamples, readManifest } from './support/dicom';
@@ -401,6 +402,35 @@ describe('study metadata cache', () => {
     // Still one audit row for this session and study, cached or not.
     const audits = await t.app.db.models.AuditLog.count({ where: { eventId: 'DICOMInstancesAccessed', studyUid: study.studyInstanceUid } });
     expect(audits).toBe(1);
+  });
+
+  it("keeps the browsers' base URL across a restart, so studies ingested before anyone opens the viewer are warmed", async () => {
+    const row = (await t.app.db.models.Study.findOne({ where: { patientId: 'ING-4' }, raw: true }))!;
+    const { orthanc: client } = t.app.ingestion!;
+    const restarted = new StudyMetadataCache(client, 2 ** 20, t.app.log, appStateBaseStore(t.app.db.models));
+    await restarted.restoreBase();
+    // (Warmed once Orthanc calls the study stable again after the previous test's late series.)
+    await waitFor(
+      async () => {
+        restarted.warm(row.studyInstanceUid, row.orthancId!);
+        await restarted.settled();
+        return restarted.holds(row.studyInstanceUid, base) || undefined;
+      },
+      { timeoutMs: 10_000, what: 'warm-up after restart' },
+    );
+    // A restarted API without the saved base cannot warm: it does not know the links to write.
+    const forgetful = new StudyMetadataCache(client, 2 ** 20, t.app.log);
+    forgetful.warm(row.studyInstanceUid, row.orthancId!);
+    await forgetful.settled();
+    expect(forgetful.holds(row.studyInstanceUid, base)).toBe(false);
+
+    // A stored value that is not a plain host is ignored.
+    await t.app.db.models.AppState.upsert({
+      key: 'dicomweb.publicBase',
+      value: '{"host":"evil.example/x?","proto":"http"}',
+      updatedAt: new Date(),
+    });
+    expect(await appStateBaseStore(t.app.db.models).load()).toBeNull();
   });
 });
 

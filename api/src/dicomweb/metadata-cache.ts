@@ -6,12 +6,15 @@
  * series (one database-only REST call), and is filled ahead of time when a study is ingested.
  *
  * Orthanc writes absolute BulkDataURIs from the Forwarded header, so entries are per base URL
- * (scheme + host). Least recently used entries go first when the byte budget is exceeded.
+ * (scheme + host). Warming needs the base browsers use: the last one seen, kept in the database
+ * (AppState) so studies ingested after a restart are warmed before anyone opens the viewer again.
+ * Least recently used entries go first when the byte budget is exceeded.
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { FastifyBaseLogger } from 'fastify';
+import type { Models } from '../db/models';
 import { type OrthancClient, OrthancNotFound } from '../ingest/orthanc-client';
 
 const gzip = promisify(zlib.gzip);
@@ -32,6 +35,41 @@ interface Entry extends CachedMetadata {
 /** What Orthanc says about a study right now, or null when it is not there or still receiving. */
 type StudyVersion = string | null;
 
+export interface BaseUrl {
+  host: string;
+  proto: string;
+}
+
+/** Where the base URL browsers use is kept between restarts. */
+export interface BaseUrlStore {
+  load(): Promise<BaseUrl | null>;
+  save(base: BaseUrl): Promise<void>;
+}
+
+const BASE_KEY = 'dicomweb.publicBase';
+const HOST = /^[A-Za-z0-9.:[\]-]{1,255}$/;
+
+/** The base URL in the AppState table; a stored value that is not a plain host and http(s) is ignored. */
+export function appStateBaseStore(models: Models): BaseUrlStore {
+  return {
+    async load() {
+      const row = await models.AppState.findByPk(BASE_KEY, { raw: true });
+      if (!row) return null;
+      try {
+        const value = JSON.parse(row.value) as Partial<BaseUrl>;
+        if (typeof value.host === 'string' && HOST.test(value.host) && (value.proto === 'http' || value.proto === 'https'))
+          return { host: value.host, proto: value.proto };
+      } catch {
+        // not JSON: treated as absent
+      }
+      return null;
+    },
+    async save(base) {
+      await models.AppState.upsert({ key: BASE_KEY, value: JSON.stringify(base), updatedAt: new Date() });
+    },
+  };
+}
+
 export class StudyMetadataCache {
   private readonly entries = new Map<string, Entry>();
   private readonly filling = new Map<string, Promise<Entry | null>>();
@@ -40,12 +78,20 @@ export class StudyMetadataCache {
   private lastBase: { host: string; proto: string } | null = null;
   private warming: Promise<void> = Promise.resolve();
   private warmQueue = 0;
+  private baseSavedAt = 0;
 
   constructor(
     private readonly orthanc: OrthancClient,
     private readonly maxBytes: number,
     private readonly log: FastifyBaseLogger,
+    private readonly baseStore: BaseUrlStore | null = null,
   ) {}
+
+  /** Takes up the base URL saved before a restart, unless a browser has said one since. */
+  async restoreBase(): Promise<void> {
+    const saved = await this.baseStore?.load();
+    if (saved && !this.lastBase) this.lastBase = saved;
+  }
 
   get bytes(): number {
     return this.usedBytes;
@@ -80,8 +126,17 @@ export class StudyMetadataCache {
   }
 
   /** Remembers the base URL browsers use (every proxied request says it). */
-  noteBase(base: { host: string; proto: string }): void {
-    if (this.lastBase?.host !== base.host || this.lastBase.proto !== base.proto) this.lastBase = { ...base };
+  noteBase(base: BaseUrl): void {
+    if (this.lastBase?.host === base.host && this.lastBase.proto === base.proto) return;
+    this.lastBase = { ...base };
+    // Two host names in use would flip it on every request: written at most once a minute.
+    if (!this.baseStore || Date.now() - this.baseSavedAt < 60_000) return;
+    this.baseSavedAt = Date.now();
+    this.baseStore
+      .save(this.lastBase)
+      .catch((error: Error) =>
+        this.log.warn({ err: { name: error.name, message: error.message } }, 'could not save the DICOMweb base URL'),
+      );
   }
 
   /** Whether a study's metadata for `base` is held (whatever its version). */

@@ -4,7 +4,7 @@
  * proxy (warmed as studies are ingested). Absent when PACS_ORTHANC_URL is unset.
  */
 import fp from 'fastify-plugin';
-import { StudyMetadataCache } from '../dicomweb/metadata-cache';
+import { appStateBaseStore, StudyMetadataCache } from '../dicomweb/metadata-cache';
 import { Ingestor } from '../ingest/ingest';
 import { OrthancClient } from '../ingest/orthanc-client';
 import { Reconciler } from '../ingest/reconciler';
@@ -34,7 +34,17 @@ export default fp(
     const log = app.log.child({ component: 'ingest' });
     const ingestor = new Ingestor(app.db.models, orthanc, app.audit, log);
     const reconciler = new Reconciler(app.db.models, orthanc, ingestor, app.audit, log, config.reconcileIntervalSeconds * 1000);
-    const metadataCache = new StudyMetadataCache(orthanc, config.metadataCacheBytes, app.log.child({ component: 'dicomweb' }));
+    const metadataCache = new StudyMetadataCache(
+      orthanc,
+      config.metadataCacheBytes,
+      app.log.child({ component: 'dicomweb' }),
+      appStateBaseStore(app.db.models),
+    );
+    app.addHook('onReady', async () => {
+      await metadataCache
+        .restoreBase()
+        .catch((error: Error) => app.log.warn({ err: { message: error.message } }, 'DICOMweb base URL not restored'));
+    });
     ingestor.onIngested(({ studyUid, orthancStudyId }) => metadataCache.warm(studyUid, orthancStudyId));
     app.decorate('ingestion', { orthanc, ingestor, reconciler, metadataCache });
     app.readinessChecks.push({
