@@ -194,8 +194,9 @@ describe('collaborative report editor', () => {
     await expect.poll(() => editorEditable(resident, reportId), { interval: 50 }).not.toBe(true);
     await expect.poll(() => attending.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by Demo Radiologist/);
     await expect.poll(() => resident.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by/);
+    // The banner can come a moment before the signed read-only editor has mounted.
+    await expect.poll(() => editorText(attending, reportId, 'signed')).toContain('Follow-up CT in 24 h.');
     const signed = await editorText(attending, reportId, 'signed');
-    expect(signed).toContain('Follow-up CT in 24 h.');
     expect(signed).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
     await expect.poll(() => editorText(resident, reportId, 'signed')).toBe(signed);
   });

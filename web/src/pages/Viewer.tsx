@@ -12,12 +12,18 @@ export default function ViewerPage() {
   const source = params.get('source');
   if (studyId)
     return (
-      <>
-        <p className="viewer-report-link">
-          <Link href={`/report/${encodeURIComponent(studyId)}`}>Open report</Link>
-        </p>
-        <ViewerApp key={studyId} studyId={studyId} prefer={source === 'online' || source === 'offline' ? source : null} />
-      </>
+      <div className="viewer-page">
+        <ViewerApp
+          key={studyId}
+          studyId={studyId}
+          prefer={source === 'online' || source === 'offline' ? source : null}
+          actions={
+            <Link className="viewer-report-link" href={`/report/${encodeURIComponent(studyId)}`}>
+              Open report
+            </Link>
+          }
+        />
+      </div>
     );
   return (
     <section className="page" aria-labelledby="viewer-title">

@@ -5,7 +5,7 @@
  */
 import { cache } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
-import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { StudyDetail, WorklistStudy } from '../api/types';
 import { OFFLINE_LIMIT_MS, session } from '../auth/session';
@@ -196,7 +196,16 @@ function useKeepAssigned(store: OfflineStore, db: WorklistDb, userId: string, on
   return { enabled, toggle, status };
 }
 
-export function ViewerApp({ studyId, prefer }: { studyId: string; prefer?: Source | null }) {
+export function ViewerApp({
+  studyId,
+  prefer,
+  actions,
+}: {
+  studyId: string;
+  prefer?: Source | null;
+  /** Links the page adds at the end of the study bar (the viewer page: its report). */
+  actions?: ReactNode;
+}) {
   const { db, user } = useWorkspace();
   const store = useOfflineStore();
   const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
@@ -551,6 +560,7 @@ export function ViewerApp({ studyId, prefer }: { studyId: string; prefer?: Sourc
           </span>
         )}
         <KeepAssignedToggle {...keepAssigned} />
+        {actions}
       </div>
       <div className="viewer">
         <nav aria-label="Series" className="viewer-side">
@@ -649,7 +659,7 @@ export function ViewerApp({ studyId, prefer }: { studyId: string; prefer?: Sourc
 function KeepAssignedToggle({ enabled, toggle, status }: { enabled: boolean; toggle: (on: boolean) => void; status: string | null }) {
   return (
     <span className="viewer-keep">
-      <label>
+      <label className="checkbox">
         <input type="checkbox" checked={enabled} onChange={(event) => toggle(event.target.checked)} /> Keep my assigned studies offline
       </label>
       {status && (
