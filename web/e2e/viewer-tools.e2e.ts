@@ -394,6 +394,25 @@ describe('touch', () => {
   });
 });
 
+describe('a tablet held upright', () => {
+  it('puts the series above the image, which gets the full width, and the page does not scroll', async () => {
+    await page.setViewportSize({ width: 820, height: 1180 });
+    try {
+      await page.goto(`${system.url}/viewer/${current.id}?source=online`);
+      await waitForPaneImage(page, 0);
+      const viewport = (await page.getByTestId('viewport').boundingBox())!;
+      const series = (await page.getByRole('navigation', { name: 'Series' }).boundingBox())!;
+      expect(viewport.width).toBeGreaterThan(820 * 0.9);
+      expect(series.y + series.height).toBeLessThanOrEqual(viewport.y);
+      expect(viewport.height).toBeGreaterThan(500);
+      expect(viewport.y + viewport.height).toBeLessThanOrEqual(1180);
+      expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight)).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
+  });
+});
+
 describe('cine', () => {
   it('plays a multi-frame US loop and stops', async () => {
     await page.goto(`${system.url}/viewer/${us.id}?source=online`);
