@@ -399,6 +399,28 @@ describe('study metadata cache', () => {
     const stale = await t.app.inject({ url, headers: { ...bearer(attending.token), 'if-none-match': etag } });
     expect(stale.statusCode).toBe(200);
 
+    // One instance deleted in Orthanc: neither LastUpdate nor the series change, the count does.
+    const auth = { authorization: `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}` };
+    const orthancId = (await t.app.db.models.Study.findOne({ where: { studyInstanceUid: study.studyInstanceUid }, raw: true }))!.orthancId!;
+    await waitFor(
+      async () =>
+        ((await (await fetch(`${orthanc.httpUrl}/studies/${orthancId}`, { headers: auth })).json()) as { IsStable: boolean }).IsStable ||
+        undefined,
+      {
+        timeoutMs: 10_000,
+        what: 'stable again',
+      },
+    );
+    expect((await t.app.inject({ url, headers: bearer(attending.token) })).json()).toHaveLength(4);
+    // (From the three-image CT series: deleting the late series' only image would change the series list.)
+    const instances = (await (await fetch(`${orthanc.httpUrl}/studies/${orthancId}/instances`, { headers: auth })).json()) as {
+      ID: string;
+      ParentSeries: string;
+    }[];
+    const first = instances.find((i) => instances.filter((j) => j.ParentSeries === i.ParentSeries).length > 1);
+    expect((await fetch(`${orthanc.httpUrl}/instances/${first!.ID}`, { method: 'DELETE', headers: auth })).ok).toBe(true);
+    expect((await t.app.inject({ url, headers: bearer(attending.token) })).json()).toHaveLength(3);
+
     // Still one audit row for this session and study, cached or not.
     const audits = await t.app.db.models.AuditLog.count({ where: { eventId: 'DICOMInstancesAccessed', studyUid: study.studyInstanceUid } });
     expect(audits).toBe(1);

@@ -2,8 +2,9 @@
  * Study metadata (WADO-RS `/studies/{uid}/metadata`), kept in memory gzip-compressed. Orthanc 1.10's
  * DICOMweb plugin reads every instance file from disk to answer it (~250 ms for a 300-image CT on our
  * benchmark box, most of the viewer's time to first image); the answer only changes when the study
- * does. An entry is served while Orthanc still reports the study stable with the same LastUpdate and
- * series (one database-only REST call), and is filled ahead of time when a study is ingested.
+ * does. An entry is served while Orthanc still reports the study stable with the same LastUpdate,
+ * series and instance count (two database-only REST calls), and is filled ahead of time when a study
+ * is ingested.
  *
  * Orthanc writes absolute BulkDataURIs from the Forwarded header, so entries are per base URL
  * (scheme + host). Warming needs the base browsers use: the last one seen, kept in the database
@@ -172,10 +173,15 @@ export class StudyMetadataCache {
 
   private async version(orthancStudyId: string): Promise<StudyVersion> {
     try {
-      const study = (await this.orthanc.study(orthancStudyId)) as unknown as { IsStable?: unknown; LastUpdate?: unknown; Series?: unknown };
+      const [study, statistics] = await Promise.all([
+        this.orthanc.study(orthancStudyId) as Promise<unknown> as Promise<{ IsStable?: unknown; LastUpdate?: unknown; Series?: unknown }>,
+        this.orthanc.studyStatistics(orthancStudyId),
+      ]);
       if (study.IsStable !== true || typeof study.LastUpdate !== 'string' || !Array.isArray(study.Series)) return null;
-      // A deleted series changes the list; a new instance changes LastUpdate (and stability).
-      return `${study.LastUpdate}|${[...study.Series].sort().join(',')}`;
+      const instances = Number(statistics.CountInstances);
+      if (!Number.isInteger(instances)) return null;
+      // A new instance changes LastUpdate (and stability); a deleted one changes neither, only the count.
+      return `${study.LastUpdate}|${[...study.Series].sort().join(',')}|${instances}`;
     } catch (error) {
       if (error instanceof OrthancNotFound) return null;
       throw error;

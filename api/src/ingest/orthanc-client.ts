@@ -80,6 +80,10 @@ export class OrthancClient {
   study(id: string): Promise<OrthancStudy> {
     return this.json(`/studies/${encodeURIComponent(id)}`);
   }
+  /** Counts and sizes, from Orthanc's database (no file is read). */
+  studyStatistics(id: string): Promise<{ CountInstances?: unknown }> {
+    return this.json(`/studies/${encodeURIComponent(id)}/statistics`);
+  }
   studySeries(id: string): Promise<OrthancSeries[]> {
     return this.json(`/studies/${encodeURIComponent(id)}/series`);
   }
