@@ -466,37 +466,55 @@ export interface Comparison {
   nonBlack: number;
 }
 
+/** Per-pixel results (worst channel, summed channel distances, black or not) summed into a Comparison. */
+class Tally {
+  private pixels = 0;
+  private maxExcess = 0;
+  private outliers = 0;
+  private sum = 0;
+  private nonBlack = 0;
+  constructor(private readonly outlierLevel: number) {}
+
+  add(worst: number, channelSum: number, black: boolean): void {
+    this.pixels++;
+    this.sum += channelSum;
+    if (!black) this.nonBlack++;
+    if (worst > this.maxExcess) this.maxExcess = worst;
+    if (worst > this.outlierLevel) this.outliers++;
+  }
+
+  result(): Comparison {
+    const { pixels } = this;
+    return {
+      pixels,
+      maxExcess: this.maxExcess,
+      outlierFraction: pixels ? this.outliers / pixels : 1,
+      mean: pixels ? this.sum / (pixels * 3) : 255,
+      nonBlack: pixels ? this.nonBlack / pixels : 0,
+    };
+  }
+}
+
 /**
  * Two captures of the same image in the same viewport (a viewer twin: two encodings of one image, both
  * decoded by the viewer): per-channel differences where both read the same canvas pixel.
  */
 export function compareCaptures(a: Capture, b: Capture, outlierLevel: number): Comparison | null {
   if (a.coords.length !== b.coords.length || a.coords.some((v, i) => v !== b.coords[i])) return null;
-  let maxExcess = 0;
-  let outliers = 0;
-  let sum = 0;
-  let nonBlack = 0;
-  const pixels = a.rgb.length / 3;
-  for (let k = 0; k < pixels; k++) {
+  const tally = new Tally(outlierLevel);
+  for (let k = 0; k < a.rgb.length / 3; k++) {
     let worst = 0;
     let black = true;
+    let sum = 0;
     for (let ch = 0; ch < 3; ch++) {
       const d = Math.abs(a.rgb[3 * k + ch]! - b.rgb[3 * k + ch]!);
       if (a.rgb[3 * k + ch]! > 8) black = false;
       sum += d;
       if (d > worst) worst = d;
     }
-    if (!black) nonBlack++;
-    if (worst > maxExcess) maxExcess = worst;
-    if (worst > outlierLevel) outliers++;
+    tally.add(worst, sum, black);
   }
-  return {
-    pixels,
-    maxExcess,
-    outlierFraction: pixels ? outliers / pixels : 1,
-    mean: pixels ? sum / (pixels * 3) : 255,
-    nonBlack: pixels ? nonBlack / pixels : 0,
-  };
+  return tally.result();
 }
 
 /** imageToPage(0, 0) is the outer corner of the first pixel: pixel centres are at +0.5 (measured). */
@@ -519,11 +537,7 @@ export function compareCapture(capture: Capture, ref: Bitmap, outlierLevel: numb
   const H = ref.height;
   const C = ref.channels;
   const value = (x: number, y: number, c: number) => ref.data[(y * W + x) * C + c]!;
-  let pixels = 0;
-  let maxExcess = 0;
-  let outliers = 0;
-  let sum = 0;
-  let nonBlack = 0;
+  const tally = new Tally(outlierLevel);
   for (let k = 0; k < coords.length / 2; k++) {
     const u = coords[2 * k]! + 0.5 - origin[0];
     const v = coords[2 * k + 1]! + 0.5 - origin[1];
@@ -537,6 +551,7 @@ export function compareCapture(capture: Capture, ref: Bitmap, outlierLevel: numb
     const fy = y - y0;
     let worst = 0;
     let black = true;
+    let sum = 0;
     for (let ch = 0; ch < 3; ch++) {
       const c = C === 1 ? 0 : ch;
       const a = value(x0, y0, c);
@@ -552,18 +567,9 @@ export function compareCapture(capture: Capture, ref: Bitmap, outlierLevel: numb
       const bilinear = (a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy;
       sum += Math.abs(got - bilinear);
     }
-    pixels++;
-    if (!black) nonBlack++;
-    if (worst > maxExcess) maxExcess = worst;
-    if (worst > outlierLevel) outliers++;
+    tally.add(worst, sum, black);
   }
-  return {
-    pixels,
-    maxExcess,
-    outlierFraction: pixels ? outliers / pixels : 1,
-    mean: pixels ? sum / (pixels * 3) : 255,
-    nonBlack: pixels ? nonBlack / pixels : 0,
-  };
+  return tally.result();
 }
 
 // ---------------------------------------------------------------------------------------------

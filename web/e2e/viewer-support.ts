@@ -4,6 +4,7 @@
  * /dicom-web proxy → Cornerstone3D in Chromium.
  */
 import type { Page } from 'playwright-core';
+import type { MeasurementState } from '../src/viewer/test-hook';
 import { type System, startSystem } from './support';
 
 export type { DicomStudy } from './support';
@@ -72,16 +73,6 @@ export function ctSpec(accession: string, instances = 12) {
 export const CT_PIXEL_SPACING_MM = 380 / 256;
 
 // ---- viewer tools (issue 7 "Viewing"): two viewports, measurements, view state ----
-
-/** One annotation as window.__pacsViewer reports it (src/viewer/test-hook.ts). */
-export interface MeasurementState {
-  tool: string;
-  /** Handles moved and Cornerstone has not recomputed the stats yet (they are recomputed at the next annotation render). */
-  stale: boolean;
-  points: number[][];
-  stats: { length?: number; angle?: number; mean?: number; stdDev?: number; area?: number; unit?: string; modalityUnit?: string };
-  text: string;
-}
 
 export interface ViewerToolsState extends ViewerState {
   invert: boolean;

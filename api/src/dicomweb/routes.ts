@@ -62,19 +62,24 @@ async function sendCached(request: FastifyRequest, reply: FastifyReply, cached: 
 
 export default async function dicomwebRoutes(app: FastifyInstance) {
   const audited = new AuditedAccess();
-  const patientOf = new Map<string, string>();
-  /** Orthanc's id of an ingested study (stable: Orthanc derives it from the UIDs). */
-  const orthancIdOf = new Map<string, string>();
+  /** Patient id and Orthanc id of ingested studies (neither changes: Orthanc derives its id from the UIDs). */
+  const studies = new Map<string, { patientId: string; orthancId: string | null }>();
   const metadataCache = app.ingestion?.metadataCache ?? null;
 
-  async function orthancStudyId(studyUid: string): Promise<string | null> {
-    const known = orthancIdOf.get(studyUid);
+  /** One lookup serves the audit row and the metadata cache; a study not ingested yet is looked up again next time. */
+  async function studyRef(studyUid: string): Promise<{ patientId: string; orthancId: string | null }> {
+    const known = studies.get(studyUid);
     if (known) return known;
-    const study = await app.db.models.Study.findOne({ where: { studyInstanceUid: studyUid }, attributes: ['orthancId'], raw: true });
-    if (!study?.orthancId) return null;
-    if (orthancIdOf.size > 50_000) orthancIdOf.clear();
-    orthancIdOf.set(studyUid, study.orthancId);
-    return study.orthancId;
+    const row = await app.db.models.Study.findOne({
+      where: { studyInstanceUid: studyUid },
+      attributes: ['patientId', 'orthancId'],
+      raw: true,
+    });
+    if (!row) return { patientId: '', orthancId: null };
+    const ref = { patientId: row.patientId, orthancId: row.orthancId };
+    if (studies.size > 50_000) studies.clear();
+    studies.set(studyUid, ref);
+    return ref;
   }
 
   async function auditStudyAccess(request: FastifyRequest, studyUid: string): Promise<void> {
@@ -84,13 +89,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       request.auditRecorded = true;
       return;
     }
-    let patientId = patientOf.get(studyUid);
-    if (patientId === undefined) {
-      const study = await app.db.models.Study.findOne({ where: { studyInstanceUid: studyUid }, attributes: ['patientId'], raw: true });
-      patientId = study?.patientId ?? '';
-      if (patientOf.size > 50_000) patientOf.clear();
-      patientOf.set(studyUid, patientId);
-    }
+    const { patientId } = await studyRef(studyUid);
     request.auditSubject = { objectType: 'Study', studyUid, patientId: patientId || undefined, details: { via: 'dicom-web' } };
     try {
       await app.audit.record({
@@ -152,7 +151,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       metadataCache?.noteBase({ host, proto });
       const metadataOf = request.method === 'GET' && !request.headers.range ? STUDY_METADATA_PATH.exec(rest)?.[1] : undefined;
       if (metadataCache && metadataOf && wantsJson(request.headers.accept)) {
-        const orthancId = await orthancStudyId(metadataOf);
+        const { orthancId } = await studyRef(metadataOf);
         // Orthanc unreachable or the study not cacheable now: the plain proxy below answers (or says 502).
         const cached = orthancId ? await metadataCache.get(metadataOf, orthancId, { host, proto }).catch(() => null) : null;
         if (cached) return sendCached(request, reply, cached);

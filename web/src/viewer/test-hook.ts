@@ -56,6 +56,17 @@ function measurements(vp: StackViewport, element: HTMLElement): MeasurementState
     });
 }
 
+/** The rendered pixels of a viewport canvas (WebGL output copied through a 2D canvas to be readable). */
+function readCanvas(canvas: HTMLCanvasElement): ImageData | null {
+  const copy = document.createElement('canvas');
+  copy.width = canvas.width;
+  copy.height = canvas.height;
+  const ctx = copy.getContext('2d');
+  if (!ctx) return null;
+  ctx.drawImage(canvas, 0, 0);
+  return ctx.getImageData(0, 0, copy.width, copy.height);
+}
+
 export function installViewerHook(source: () => string | null, handles: () => readonly (StackViewerHandle | null)[]): void {
   const handle = (pane = 0) => handles()[pane] ?? null;
   const hook = {
@@ -109,14 +120,9 @@ export function installViewerHook(source: () => string | null, handles: () => re
     },
     canvasStats: (pane = 0) => {
       const canvas = handle(pane)?.element.querySelector('canvas');
-      if (!canvas) return null;
-      const copy = document.createElement('canvas');
-      copy.width = canvas.width;
-      copy.height = canvas.height;
-      const ctx = copy.getContext('2d');
-      if (!ctx) return null;
-      ctx.drawImage(canvas, 0, 0);
-      const { data } = ctx.getImageData(0, 0, copy.width, copy.height);
+      const pixels = canvas ? readCanvas(canvas) : null;
+      if (!pixels) return null;
+      const { data } = pixels;
       let nonBlack = 0;
       let hash = 2166136261;
       const levels = new Set<number>();
@@ -126,7 +132,7 @@ export function installViewerHook(source: () => string | null, handles: () => re
         levels.add(v);
         hash = Math.imul(hash ^ v, 16777619) >>> 0;
       }
-      return { width: copy.width, height: copy.height, nonBlackFraction: nonBlack / (data.length / 4), levels: levels.size, hash };
+      return { width: pixels.width, height: pixels.height, nonBlackFraction: nonBlack / (data.length / 4), levels: levels.size, hash };
     },
     /** Grey level (red channel) of the rendered canvas at an image pixel, to see inversion, rotation and flips. */
     canvasPixel: (x: number, y: number, pane = 0) => {
@@ -136,13 +142,12 @@ export function installViewerHook(source: () => string | null, handles: () => re
       const world = imageToWorld(metaData.get('imagePlaneModule', h.viewport.getCurrentImageId()) ?? {}, [x, y]) as Types.Point3;
       const [cx, cy] = h.viewport.worldToCanvas(world);
       const scale = canvas.width / canvas.getBoundingClientRect().width;
-      const copy = document.createElement('canvas');
-      copy.width = canvas.width;
-      copy.height = canvas.height;
-      const ctx = copy.getContext('2d');
-      if (!ctx) return null;
-      ctx.drawImage(canvas, 0, 0);
-      return ctx.getImageData(Math.floor(cx * scale), Math.floor(cy * scale), 1, 1).data[0] ?? null;
+      const pixels = readCanvas(canvas);
+      if (!pixels) return null;
+      const [px, py] = [Math.floor(cx * scale), Math.floor(cy * scale)];
+      // Outside the canvas reads as transparent black, as getImageData would.
+      if (px < 0 || py < 0 || px >= pixels.width || py >= pixels.height) return 0;
+      return pixels.data[4 * (py * pixels.width + px)] ?? null;
     },
   };
   (window as unknown as { __pacsViewer?: typeof hook }).__pacsViewer = hook;
