@@ -77,9 +77,12 @@ export function ensureDebianPackages(packages, reason) {
   if (!isRoot()) fail(`${reason} needs Debian packages that are missing. Run once:\n  sudo apt-get update && sudo ${command}`);
   log(`installing ${missing.join(' ')} (${reason})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Another apt (unattended upgrades on a new machine, another suite) may hold the dpkg lock:
+  // wait for it instead of failing at once.
+  const waitForLock = ['-o', 'DPkg::Lock::Timeout=600'];
   if (!aptUpdated) {
-    mustRun('apt-get', ['update', '-qq'], { env });
+    mustRun('apt-get', [...waitForLock, 'update', '-qq'], { env });
     aptUpdated = true;
   }
-  mustRun('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  mustRun('apt-get', [...waitForLock, 'install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
