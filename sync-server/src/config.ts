@@ -3,9 +3,11 @@
  * that names the variable (CONF-1). ENV_NAMES lists them for the deployment docs.
  */
 import { randomBytes } from 'node:crypto';
+import type { BlockList } from 'node:net';
 import path from 'node:path';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { parseTrustedProxies } from './client-address';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -28,7 +30,13 @@ export const ENV_SCHEMA = Type.Object({
   PACS_SYNC_SERVICE_TOKEN: Type.Optional(
     Type.String({ minLength: 32, description: 'bearer token of the internal API (the API holds it); required in production' }),
   ),
-  PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; open when unset' })),
+  PACS_METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'bearer token for /metrics; required in production, open when unset otherwise' }),
+  ),
+  PACS_SYNC_TRUSTED_PROXIES: Type.String({
+    default: '127.0.0.1,::1',
+    description: 'comma-separated addresses/CIDR ranges of reverse proxies whose X-Forwarded-For is believed (LIMIT-5)',
+  }),
   PACS_SYNC_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
   PACS_SYNC_MAX_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),
   PACS_SYNC_MAX_CONNECTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
@@ -64,6 +72,8 @@ export interface SyncConfig {
   /** Bearer of the internal API; undefined → the internal API answers 503 (development only). */
   serviceToken: string | undefined;
   metricsToken: string | undefined;
+  /** Reverse proxies whose X-Forwarded-For names the client (LIMIT-5). */
+  trustedProxies: BlockList;
   maxMessageBytes: number;
   maxMessagesPerSecond: number;
   maxConnectionsPerUser: number;
@@ -127,6 +137,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     checkStrong('PACS_DOCUMENT_TOKEN_SECRET', tokenSecret);
     if (!env.PACS_SYNC_SERVICE_TOKEN) throw new ConfigError('PACS_SYNC_SERVICE_TOKEN: required in production (protects the internal API)');
     checkStrong('PACS_SYNC_SERVICE_TOKEN', env.PACS_SYNC_SERVICE_TOKEN);
+    // OPS-2: metrics name documents' load and users' activity; never open in production.
+    if (!env.PACS_METRICS_TOKEN) throw new ConfigError('PACS_METRICS_TOKEN: required in production (protects /metrics)');
+  }
+  let trustedProxies: BlockList;
+  try {
+    trustedProxies = parseTrustedProxies(env.PACS_SYNC_TRUSTED_PROXIES);
+  } catch (error) {
+    throw new ConfigError(`PACS_SYNC_TRUSTED_PROXIES: ${(error as Error).message}`);
   }
   if (!tokenSecret) {
     // Development only: no token signed by the API verifies; tests sign with the config's key.
@@ -146,6 +164,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     tokenSecretGenerated,
     serviceToken: env.PACS_SYNC_SERVICE_TOKEN,
     metricsToken: env.PACS_METRICS_TOKEN,
+    trustedProxies,
     maxMessageBytes: env.PACS_SYNC_MAX_MESSAGE_BYTES,
     maxMessagesPerSecond: env.PACS_SYNC_MAX_MESSAGES_PER_SECOND,
     maxConnectionsPerUser: env.PACS_SYNC_MAX_CONNECTIONS_PER_USER,

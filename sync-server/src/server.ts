@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { CLOSE_CODES, parseReportDocumentName, SYNC_PATH_PREFIX } from '@pacs/shared';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { accessFor, bearerMatches, verifyDocumentToken } from './auth';
+import { clientAddress } from './client-address';
 import { ConfigError, loadConfig, type SyncConfig } from './config';
 import { Connection } from './connection';
 import { DocumentManager } from './documents';
@@ -173,8 +174,9 @@ export class SyncServer {
       refuseUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    // LIMIT-5: before any token work, addresses with too many failed authentications wait.
+    // LIMIT-5: before any token work, clients with too many failed authentications wait. Keyed on
+    // the client behind a trusted proxy: keyed on the proxy, one client would refuse everyone.
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.config.trustedProxies);
     if (this.authFailures.blocked(ip)) {
       this.metrics.connectionsRejected.inc({ reason: 'auth-failures' });
       refuseUpgrade(socket, 429, 'Too Many Requests');

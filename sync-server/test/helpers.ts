@@ -180,9 +180,13 @@ export async function rawSocket(
   port: number,
   docName: string,
   tok: string | null,
+  options: { headers?: Record<string, string>; localAddress?: string } = {},
 ): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }>; messages: Buffer[] }> {
   const query = tok === null ? '' : `?token=${encodeURIComponent(tok)}`;
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/${docName}${query}`);
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/sync/${docName}${query}`, {
+    headers: options.headers,
+    localAddress: options.localAddress,
+  });
   const messages: Buffer[] = [];
   ws.on('message', (data) => messages.push(data as Buffer));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
