@@ -42,6 +42,7 @@ export const ENV_SCHEMA = Type.Object({
   PACS_CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated allow-list; empty = same origin only' }),
   PACS_TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from the reverse proxy' }),
   PACS_COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Secure flag on the refresh cookie; default on in production' })),
+  PACS_API_DOCS: Type.Optional(Type.Boolean({ description: 'serve the interactive docs at /api/docs; default on except in production' })),
   PACS_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
   PACS_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, description: 'bearer token for /metrics; required in production' })),
   PACS_ORTHANC_URL: Type.Optional(Type.String({ pattern: '^https?://', description: "Orthanc's REST API; unset = no ingestion" })),
@@ -109,6 +110,8 @@ export interface Config {
   trustProxy: boolean;
   cookieSecure: boolean;
   bodyLimit: number;
+  /** Swagger UI and the OpenAPI document at /api/docs. */
+  apiDocs: boolean;
   metricsToken: string | undefined;
   logLevel: Env['PACS_LOG_LEVEL'];
   orthancUrl: string | undefined;
@@ -218,6 +221,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.PACS_TRUST_PROXY,
     cookieSecure: env.PACS_COOKIE_SECURE ?? production,
     bodyLimit: env.PACS_BODY_LIMIT,
+    apiDocs: env.PACS_API_DOCS ?? !production,
     metricsToken: env.PACS_METRICS_TOKEN,
     logLevel: env.PACS_LOG_LEVEL,
     orthancUrl: env.PACS_ORTHANC_URL?.replace(/\/+$/, ''),

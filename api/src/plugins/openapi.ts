@@ -2,9 +2,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fp from 'fastify-plugin';
 
-/** OpenAPI from the route schemas (the same TypeBox schemas that validate); UI at /api/docs. */
+/**
+ * OpenAPI from the route schemas (the same TypeBox schemas that validate); UI at /api/docs.
+ * Production serves no docs unless PACS_API_DOCS asks: they map every route for an attacker.
+ */
 export default fp(
   async (app) => {
+    if (!app.config.apiDocs) return;
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',

@@ -3,8 +3,9 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
+import { rejectNulCharacters } from '../validation';
 
-/** Security headers, CORS allow-list, cookies and the rate limiter (used per route). */
+/** Security headers, CORS allow-list, cookies, the rate limiter (used per route) and the refusal of NUL in any input. */
 export default fp(
   async (app) => {
     const { production, corsOrigins } = app.config;
@@ -38,6 +39,7 @@ export default fp(
       },
     });
     await app.register(cookie);
+    app.addHook('preValidation', rejectNulCharacters);
     // With several API instances the login limit is counted in their shared Redis; if Redis is
     // away the limit is skipped rather than refusing logins (account lock-out still applies).
     await app.register(rateLimit, {

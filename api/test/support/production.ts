@@ -1,0 +1,14 @@
+/** The settings a production start requires, with strong throwaway values for tests. */
+export const PRODUCTION_ADMIN_PASSWORD = 'Prod-admin-pass-7f3c9a21';
+
+export function productionEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PACS_ENV: 'production',
+    PACS_JWT_SECRET: 'c2V0LWluLXByb2R1Y3Rpb24tOTk4ODc3NjY1NTQ0MzMyMjExMDA',
+    PACS_ADMIN_PASSWORD: PRODUCTION_ADMIN_PASSWORD,
+    PACS_METRICS_TOKEN: 'metrics-token-0123456789abcdef',
+    PACS_SYNC_SERVICE_TOKEN: 'sync-service-token-0123456789abcdefghijklmnop',
+    PACS_DOCUMENT_TOKEN_SECRET: 'document-token-secret-0123456789abcdefghijkl',
+    ...extra,
+  };
+}
