@@ -31,6 +31,8 @@ export class RefreshRejected extends Error {
     readonly reason: RefreshFailure,
     readonly userId: string | null,
     readonly reuse: ReuseKind | null = null,
+    /** The session (refresh-token family) revoked because of a reuse. */
+    readonly familyId: string | null = null,
   ) {
     super(`refresh token ${reason}`);
   }
@@ -167,7 +169,7 @@ export class RefreshTokens {
 
   private async reuseDetected(row: Row, kind: ReuseKind): Promise<RefreshRejected> {
     await this.revokeFamily(row.familyId, 'reuse-detected');
-    return new RefreshRejected('reused', row.userId, kind);
+    return new RefreshRejected('reused', row.userId, kind, row.familyId);
   }
 
   private transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {

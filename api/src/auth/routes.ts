@@ -126,6 +126,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
         clearRefreshCookie(reply);
         request.auditSubject = { objectId: error.userId ?? undefined, details: { event: 'refresh', rejected: error.reason } };
         if (error.reason === 'reused') {
+          // The access tokens of the leaked session die with its refresh tokens.
+          if (error.familyId) app.sessionRevocations.revoke(error.familyId);
           // A leaked token: the family is revoked; record it as a security alert as well.
           await app.audit.record({
             eventId: 'SecurityAlert',
@@ -153,9 +155,15 @@ export default async function authRoutes(fastify: FastifyInstance) {
       const token = request.cookies[REFRESH_COOKIE];
       const principal = request.principal!;
       request.auditSubject = { objectId: principal.userId, details: { event: 'logout' } };
+      // The session of the access token, and the one of the cookie (the same one, from a browser).
+      const sessions = new Set(request.sessionId ? [request.sessionId] : []);
       if (token) {
         const family = await app.refreshTokens.familyOf(token);
-        if (family && family.userId === principal.userId) await app.refreshTokens.revokeFamily(family.familyId, 'logout');
+        if (family && family.userId === principal.userId) sessions.add(family.familyId);
+      }
+      for (const sessionId of sessions) {
+        await app.refreshTokens.revokeFamily(sessionId, 'logout');
+        app.sessionRevocations.revoke(sessionId);
       }
       clearRefreshCookie(reply);
       return reply.code(204).send(null);

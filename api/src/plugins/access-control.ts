@@ -4,13 +4,15 @@
  * - `access: 'public'` routes are open; every other route needs a valid access token of an
  *   active user whose current role the matrix allows for that action.
  * The user row is read on every request, so deactivation, a role change or a password change
- * takes effect at the next request rather than at token expiry.
+ * takes effect at the next request rather than at token expiry; so does a logout (the token's
+ * session id is refused).
  */
 import jwt from '@fastify/jwt';
 import { type Action, can, isRole } from '@pacs/shared';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PrincipalCache } from '../auth/principal-cache';
+import { SessionRevocations } from '../auth/session-revocations';
 import type { Principal, RouteAccess } from '../fastify-types';
 import { forbidden, unauthorized } from '../http-errors';
 
@@ -29,6 +31,8 @@ declare module 'fastify' {
     routeTable: RegisteredRoute[];
     signAccessToken(user: { id: string; role: string }, sessionId?: string): string;
     principals: PrincipalCache;
+    /** Sessions ended by logout: their access tokens are refused before they expire. */
+    sessionRevocations: SessionRevocations;
   }
 }
 
@@ -48,6 +52,13 @@ export default fp<{ principalCacheTtlMs?: number }>(
     });
 
     app.decorate('principals', new PrincipalCache(app.db.models, options.principalCacheTtlMs));
+
+    const sessionRevocations = new SessionRevocations(app.config.accessTokenTtl * 1000);
+    app.decorate('sessionRevocations', sessionRevocations);
+    // Before the first request: a logout just before a restart still counts.
+    app.addHook('onReady', async () => {
+      await sessionRevocations.loadFrom(app.db.models);
+    });
 
     app.decorate('signAccessToken', (user: { id: string; role: string }, sessionId?: string) =>
       app.jwt.sign({ sub: user.id, role: user.role as Principal['role'], ...(sessionId ? { sid: sessionId } : {}) }),
@@ -103,6 +114,9 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
     throw unauthorized('access token invalid', 'TOKEN_INVALID');
   }
   if (typeof claims.sub !== 'string' || !isRole(claims.role)) throw unauthorized('access token invalid', 'TOKEN_INVALID');
+  if (typeof claims.sid === 'string' && request.server.sessionRevocations.isRevoked(claims.sid)) {
+    throw unauthorized('session ended; log in again', 'SESSION_ENDED');
+  }
 
   const user = await request.server.principals.get(claims.sub);
   if (!user?.active) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
