@@ -5,7 +5,7 @@
  * `system` is the API itself moving a status as a consequence of another transition (a study
  * follows its report); no user can trigger a system transition directly.
  */
-import type { Role } from './permissions';
+import { can, type Role } from './permissions';
 
 export type Actor = Role | 'system';
 
@@ -111,4 +111,70 @@ export function reportTransition(from: ReportStatus, event: ReportEvent, actor: 
 /** Content of a report in these states can never change again. */
 export function isReportLocked(status: ReportStatus): boolean {
   return status === 'final' || status === 'addended';
+}
+
+// ---------------------------------------------------------------- who works on a report
+
+/** Whom a rule is asked about: the signed-in user. */
+export interface WorkflowUser {
+  readonly role: Role;
+  readonly userId: string;
+}
+
+/**
+ * A resident's own work: a report they wrote or a study assigned to them, and never a study
+ * assigned to someone else (an attending who takes a study over takes the draft with it).
+ */
+export function isResidentsWork(userId: string, report: { readonly authorId: string | null; readonly assigneeId: string | null }): boolean {
+  const assignedToOther = report.assigneeId !== null && report.assigneeId !== userId;
+  return !assignedToOther && (report.authorId === userId || report.assigneeId === userId);
+}
+
+/** What decides a report document's mode: the report, its study's assignee, a finalize in progress. */
+export interface ReportDocumentFacts {
+  readonly status: ReportStatus;
+  readonly authorId: string | null;
+  /** The study's assignee. */
+  readonly assigneeId: string | null;
+  /** An addendum (always written by an attending, draft → final). */
+  readonly isAddendum: boolean;
+  /** A finalize has claimed the report and is locking the document. */
+  readonly finalizing: boolean;
+}
+
+/**
+ * The one rule for the document session a user may open (`rw` edits, `ro` reads, null: none).
+ * Without `report:read` nothing; signed, finalizing or without `report:edit` read-only. Attendings
+ * (`report:finalize`) edit any open report and (`report:addendum`) any open addendum. Residents
+ * (`report:submit`) edit only their own work (isResidentsWork) while it is theirs to change
+ * (draft or returned): once submitted it belongs to the attending.
+ */
+export function documentModeFor(user: WorkflowUser, report: ReportDocumentFacts): 'rw' | 'ro' | null {
+  if (!can(user.role, 'report:read')) return null;
+  if (!can(user.role, 'report:edit') || isReportLocked(report.status) || report.finalizing) return 'ro';
+  if (report.isAddendum) return can(user.role, 'report:addendum') ? 'rw' : 'ro';
+  if (can(user.role, 'report:finalize')) return 'rw';
+  if (can(user.role, 'report:submit')) {
+    const residentsTurn = report.status === 'draft' || report.status === 'returned';
+    return residentsTurn && isResidentsWork(user.userId, report) ? 'rw' : 'ro';
+  }
+  return 'ro';
+}
+
+// ---------------------------------------------------------------- study assignment
+
+export type AssignmentResult = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+/**
+ * Who may set a study's assignee from `from` to `to` (null = nobody). `study:assign` is needed;
+ * residents only take an unassigned study for themselves and only give back their own: they never
+ * take a study from someone else, nor hand one to anyone.
+ */
+export function assignmentAllowed(user: WorkflowUser, from: string | null, to: string | null): AssignmentResult {
+  if (!can(user.role, 'study:assign')) return { ok: false, message: `role '${user.role}' may not assign studies` };
+  if (from === to || user.role !== 'resident') return { ok: true };
+  if (from === null && to === user.userId) return { ok: true };
+  if (from === user.userId && to === null) return { ok: true };
+  if (from !== null && from !== user.userId) return { ok: false, message: 'the study is assigned to someone else' };
+  return { ok: false, message: 'residents assign studies only to themselves' };
 }

@@ -19,10 +19,11 @@ import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   AddendumCreate,
-  can,
+  documentModeFor,
   ErrorResponse,
   IdParams,
   isReportLocked,
+  isResidentsWork,
   ReportConflict,
   ReportCreate,
   type ReportEvent,
@@ -95,11 +96,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   }
 
   const principalOf = (request: FastifyRequest) => request.principal!;
-
-  /** A resident works on a study assigned to them or to nobody. */
-  function assignedOrOpen(study: StudyAttributes, userId: string): boolean {
-    return study.assigneeId === null || study.assigneeId === userId;
-  }
 
   function check(from: ReportAttributes['status'], event: ReportEvent, request: FastifyRequest) {
     const step = reportTransition(from, event, principalOf(request).role);
@@ -314,18 +310,14 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       const study = (await loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
       const role = principal.role;
-      let mode: 'rw' | 'ro' = 'ro';
-      if (can(role, 'report:edit') && !isReportLocked(row.status) && !claimActive(row)) {
-        if (row.parentReportId) {
-          // Addenda are written by attendings.
-          if (can(role, 'report:addendum')) mode = 'rw';
-        } else if (can(role, 'report:finalize')) {
-          mode = 'rw';
-        } else if (can(role, 'report:submit')) {
-          // Residents: their draft or returned report, on a study assigned to them or to nobody.
-          if ((row.status === 'draft' || row.status === 'returned') && assignedOrOpen(study, principal.userId)) mode = 'rw';
-        }
-      }
+      const mode = documentModeFor(principal, {
+        status: row.status,
+        authorId: row.authorId,
+        assigneeId: study.assigneeId,
+        isAddendum: row.parentReportId !== null,
+        finalizing: claimActive(row),
+      });
+      if (mode === null) throw forbidden('no access to report documents', 'PERMISSION_DENIED');
       const document = reportDocumentName(row.id);
       const { token, expiresAt } = signDocumentToken(
         { userId: principal.userId, role, name: principal.name },
@@ -362,7 +354,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         subjectOf(request, row, study.get());
         if (row.parentReportId) throw conflict('addenda are finalized by an attending, not submitted', 'TRANSITION_NOT_ALLOWED');
         const to = check(row.status, 'submit', request);
-        if (!assignedOrOpen(study.get(), principal.userId)) throw forbidden('the study is assigned to someone else', 'NOT_ASSIGNED');
+        if (!isResidentsWork(principal.userId, { authorId: row.authorId, assigneeId: study.get('assigneeId') }))
+          throw forbidden('the report is neither yours nor on a study assigned to you', 'NOT_ASSIGNED');
         refuseWhileFinalizing(row);
         checkVersion(row, request.body?.version);
         const now = new Date();

@@ -7,6 +7,7 @@
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  assignmentAllowed,
   can,
   ErrorResponse,
   IdParams,
@@ -228,6 +229,9 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
           }
           const changes: Partial<StudyAttributes> = {};
           if (patch.assigneeId !== undefined && patch.assigneeId !== before.assigneeId) {
+            // Residents take only unassigned studies and give back only their own.
+            const assignment = assignmentAllowed(principal, before.assigneeId, patch.assigneeId);
+            if (!assignment.ok) throw forbidden(assignment.message, 'ASSIGNMENT_FORBIDDEN');
             if (patch.assigneeId !== null) {
               const assignee = await models.User.findByPk(patch.assigneeId, { transaction, raw: true });
               if (!assignee?.active || !can(assignee.role, 'report:edit'))
