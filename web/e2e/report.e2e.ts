@@ -1,90 +1,63 @@
 /**
  * Collaborative reporting (issue 8) in Debian's Chromium against the real API, gateway and
- * sync-server (startSystem({ sync: true })). A resident (two devices: a workstation and a tablet)
- * and an attending write one report; tests run in order and build on each other.
+ * sync-server (startSystem({ sync: true })). An attending and a resident (at a workstation, and on
+ * a tablet) write one report. The system and the browser are shared; every test seeds its own
+ * study, starts its own report through the API and signs in its own browser contexts
+ * (report-scene.ts), so each one passes alone and none builds on another.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Desks, openReport, reportScene, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorEditable, editorText, shownReportId } from './report-support';
-import { launchBrowser, RADIOLOGIST, RESIDENT, type System, signIn, startSystem } from './support';
+import { apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, startSystem } from './support';
 
 let system: System;
-let browser: Browser;
-let attendingContext: BrowserContext;
-let residentContext: BrowserContext;
-let tabletContext: BrowserContext;
-let attending: Page;
-let resident: Page;
-let tablet: Page;
-let studyId: string;
-let reportId: string;
+let desks: Desks;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-report-e2e-'));
-
-async function openReport(page: Page) {
-  await page.goto(`${new URL(page.url()).origin}/report/${studyId}?images=off`);
-}
-
-async function requireServiceWorker(page: Page) {
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
-}
-
-const link = (page: Page) => page.getByTestId('report-link').first();
-const pending = (page: Page) => page.getByTestId('report-pending').first();
-const text = (page: Page) => editorText(page, reportId);
 
 beforeAll(async () => {
   system = await startSystem({ sync: true });
-  ({ id: studyId } = await system.seed({
-    patientName: 'Test^Report',
-    modalities: ['CT'],
-    description: 'CT HEAD',
-    accessionNumber: 'E2E-R1',
-  }));
-  browser = await launchBrowser();
-  const viewport = { width: 1280, height: 860 };
-  attendingContext = await browser.newContext({ viewport, acceptDownloads: true });
-  residentContext = await browser.newContext({ viewport });
-  tabletContext = await browser.newContext({ viewport: { width: 1180, height: 820 } });
-  attending = await attendingContext.newPage();
-  resident = await residentContext.newPage();
-  tablet = await tabletContext.newPage();
-  await Promise.all([
-    signIn(attending, system.url, RADIOLOGIST),
-    signIn(resident, system.url, RESIDENT),
-    signIn(tablet, system.url, RESIDENT),
-  ]);
+  desks = new Desks(await launchBrowser(), system.url);
+});
+
+afterEach(async () => {
+  await desks.closeAll();
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await desks?.browser.close();
   await system?.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
+const link = (page: Page) => page.getByTestId('report-link').first();
+const pending = (page: Page) => page.getByTestId('report-pending').first();
+
 describe('collaborative report editor', () => {
   it('the resident starts the report from the CT template; the attending joins; presence shows both', async () => {
-    await openReport(resident);
-    await resident.getByRole('button', { name: 'Start report' }).click();
-    reportId = await shownReportId(resident);
-    await expect.poll(() => text(resident)).toContain('Clinical history');
-    expect(await text(resident)).toContain('Impression');
-    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
-    await openReport(attending);
-    expect(await shownReportId(attending)).toBe(reportId);
-    await expect.poll(() => link(attending).getAttribute('data-state')).toBe('live');
+    const studyId = await seedReportStudy(system);
+    const [resident, attending] = await Promise.all([desks.open(RESIDENT), desks.open(RADIOLOGIST)]);
+    await resident.page.goto(`${system.url}/report/${studyId}?images=off`);
+    await resident.page.getByRole('button', { name: 'Start report' }).click();
+    const reportId = await shownReportId(resident.page);
+    await expect.poll(() => editorText(resident.page, reportId)).toContain('Clinical history');
+    expect(await editorText(resident.page, reportId)).toContain('Impression');
+    await expect.poll(() => link(resident.page).getAttribute('data-state')).toBe('live');
+    expect(await openReport(attending.page, system.url, studyId)).toBe(reportId);
+    await expect.poll(() => link(attending.page).getAttribute('data-state')).toBe('live');
     await expect
-      .poll(() => attending.getByTestId('presence').allTextContents())
+      .poll(() => attending.page.getByTestId('presence').allTextContents())
       .toEqual([expect.stringContaining('Radiologist'), expect.stringContaining('Demo Resident')]);
-    expect((await attending.getByTestId('presence').allTextContents()).join(' ')).toContain('resident');
+    expect((await attending.page.getByTestId('presence').allTextContents()).join(' ')).toContain('resident');
   });
 
   it('both type at once and converge; the status counts nothing pending', async () => {
+    const { reportId, resident, attending } = await reportScene(system, desks, ['resident', 'attending']);
+    const text = (page: Page) => editorText(page, reportId);
     await caretAtSection(resident, reportId, 'Clinical history');
     await caretAtSection(attending, reportId, 'Findings');
     await Promise.all([
@@ -100,6 +73,8 @@ describe('collaborative report editor', () => {
   });
 
   it('undo takes back only your own edit', async () => {
+    const { reportId, resident, attending } = await reportScene(system, desks, ['resident', 'attending']);
+    const text = (page: Page) => editorText(page, reportId);
     await caretAtSection(attending, reportId, 'Findings');
     await attending.keyboard.type(' Midline shift absent.');
     await expect.poll(() => text(resident)).toContain('Midline shift absent.');
@@ -113,9 +88,11 @@ describe('collaborative report editor', () => {
   });
 
   it('offline: the resident types, reloads offline (text still there), goes online and the attending sees it', async () => {
+    const { reportId, resident, attending, contexts } = await reportScene(system, desks, ['resident', 'attending']);
+    const text = (page: Page) => editorText(page, reportId);
     await requireServiceWorker(resident);
     await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
-    await residentContext.setOffline(true);
+    await contexts.resident.setOffline(true);
     await expect.poll(() => link(resident).getAttribute('data-state')).toBe('offline');
     await caretAtSection(resident, reportId, 'Comparison');
     await resident.keyboard.press('Enter');
@@ -127,19 +104,21 @@ describe('collaborative report editor', () => {
     await expect.poll(() => resident.getByTestId('report-saved').first().getAttribute('data-on-device')).toBe('true');
 
     await resident.reload();
-    await expect.poll(() => text(resident), { timeout: 15_000 }).toBe(typedOffline);
+    await expect.poll(() => text(resident)).toBe(typedOffline);
     expect(await link(resident).getAttribute('data-state')).toBe('offline');
     // The debt survives the reload: it is computed from the stored server state vector.
     await expect.poll(async () => Number(await pending(resident).getAttribute('data-count'))).toBeGreaterThan(0);
 
-    await residentContext.setOffline(false);
-    await expect.poll(() => text(attending), { timeout: 20_000 }).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
-    await expect.poll(() => pending(resident).getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    await contexts.resident.setOffline(false);
+    await expect.poll(() => text(attending)).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    await expect.poll(() => pending(resident).getAttribute('data-count')).toBe('0');
     await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
     expect(await text(resident)).toBe(await text(attending));
   });
 
   it('a sync-server crash mid-session loses nothing and both editors reconnect by themselves', async () => {
+    const { reportId, resident, attending } = await reportScene(system, desks, ['resident', 'attending']);
+    const text = (page: Page) => editorText(page, reportId);
     await caretAtSection(attending, reportId, 'Technique');
     await attending.keyboard.type('Axial CT without contrast.');
     await expect.poll(() => text(resident)).toContain('Axial CT without contrast.');
@@ -147,27 +126,32 @@ describe('collaborative report editor', () => {
     await caretAtSection(resident, reportId, 'Impression');
     await resident.keyboard.type('No acute intracranial abnormality.');
     await restarted;
-    await expect.poll(() => text(attending), { timeout: 20_000 }).toContain('No acute intracranial abnormality.');
+    await expect.poll(() => text(attending)).toContain('No acute intracranial abnormality.');
     expect(await text(attending)).toContain('Axial CT without contrast.');
-    await expect.poll(() => link(resident).getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
-    await expect.poll(() => link(attending).getAttribute('data-state'), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
+    await expect.poll(() => link(attending).getAttribute('data-state')).toBe('live');
     await expect.poll(() => pending(resident).getAttribute('data-count')).toBe('0');
     expect(await text(resident)).toBe(await text(attending));
   });
 
   it('the resident tablet opens the report, then goes offline and keeps typing', async () => {
-    await openReport(tablet);
-    expect(await shownReportId(tablet)).toBe(reportId);
-    await expect.poll(() => text(tablet)).toBe(await text(attending));
-    await expect.poll(() => link(tablet).getAttribute('data-state')).toBe('live');
-    await tabletContext.setOffline(true);
+    const { reportId, tablet, attending, contexts } = await reportScene(system, desks, ['attending', 'tablet']);
+    await expect.poll(() => editorText(tablet, reportId)).toBe(await editorText(attending, reportId));
+    await contexts.tablet.setOffline(true);
     await expect.poll(() => link(tablet).getAttribute('data-state')).toBe('offline');
     await caretAtSection(tablet, reportId, 'Findings');
     await tablet.keyboard.press('Enter');
     await tablet.keyboard.type('Tablet note: small right frontal contusion.');
+    expect(await editorText(tablet, reportId)).toContain('Tablet note: small right frontal contusion.');
+    await expect.poll(async () => Number(await pending(tablet).getAttribute('data-count'))).toBeGreaterThan(0);
+    expect(await editorText(attending, reportId)).not.toContain('Tablet note');
   });
 
   it('signing while someone types: 409, the new text is shown, the attending signs again; the resident turns read-only', async () => {
+    const { reportId, resident, attending } = await reportScene(system, desks, ['resident', 'attending']);
+    await caretAtSection(resident, reportId, 'Clinical history');
+    await resident.keyboard.type('Fall from standing height.');
+    await expect.poll(() => editorText(attending, reportId)).toContain('Fall from standing height.');
     // Hold the first finalize request until the resident's edit has reached the server, so the
     // state vector it carries is stale.
     let held = false;
@@ -176,7 +160,7 @@ describe('collaborative report editor', () => {
       held = true;
       await caretAtSection(resident, reportId, 'Impression');
       await resident.keyboard.type(' Follow-up CT in 24 h.');
-      await expect.poll(() => text(attending)).toContain('Follow-up CT in 24 h.');
+      await expect.poll(() => editorText(attending, reportId)).toContain('Follow-up CT in 24 h.');
       await route.continue();
     });
     await expect.poll(() => pending(attending).getAttribute('data-count')).toBe('0');
@@ -197,14 +181,24 @@ describe('collaborative report editor', () => {
     // The banner can come a moment before the signed read-only editor has mounted.
     await expect.poll(() => editorText(attending, reportId, 'signed')).toContain('Follow-up CT in 24 h.');
     const signed = await editorText(attending, reportId, 'signed');
-    expect(signed).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    expect(signed).toContain('Fall from standing height.');
     await expect.poll(() => editorText(resident, reportId, 'signed')).toBe(signed);
   });
 
   it("the tablet's offline edits surface as late edits and become an addendum", async () => {
-    await tabletContext.setOffline(false);
+    const { reportId, tablet, attending, contexts } = await reportScene(system, desks, ['attending', 'tablet']);
+    await contexts.tablet.setOffline(true);
+    await expect.poll(() => link(tablet).getAttribute('data-state')).toBe('offline');
+    await caretAtSection(tablet, reportId, 'Findings');
+    await tablet.keyboard.press('Enter');
+    await tablet.keyboard.type('Tablet note: small right frontal contusion.');
+    await caretAtSection(attending, reportId, 'Impression');
+    await attending.keyboard.type('No acute intracranial abnormality.');
+    await signReport(attending, reportId);
+
+    await contexts.tablet.setOffline(false);
     const panel = tablet.getByTestId('late-edits');
-    await expect.poll(() => panel.textContent(), { timeout: 20_000 }).toContain('Tablet note: small right frontal contusion.');
+    await expect.poll(() => panel.textContent()).toContain('Tablet note: small right frontal contusion.');
     expect(await panel.textContent()).toContain('These edits were not applied because the report was signed at');
     // Residents read them; the addendum is the attending's.
     expect(await panel.getByRole('button', { name: 'Create addendum from these edits' }).count()).toBe(0);
@@ -213,25 +207,37 @@ describe('collaborative report editor', () => {
     expect(await editorText(tablet, reportId, 'signed')).not.toContain('Tablet note');
 
     const attendingPanel = attending.getByTestId('late-edits');
-    await expect.poll(() => attendingPanel.textContent(), { timeout: 20_000 }).toContain('Tablet note: small right frontal contusion.');
+    await expect.poll(() => attendingPanel.textContent()).toContain('Tablet note: small right frontal contusion.');
     await attendingPanel.getByRole('button', { name: 'Create addendum from these edits' }).click();
     const addendum = attending.locator('.report-addendum .report-document');
     await addendum.waitFor();
     const addendumId = (await addendum.getAttribute('data-report-id'))!;
-    await expect
-      .poll(() => editorText(attending, addendumId), { timeout: 20_000 })
-      .toContain('Findings: Tablet note: small right frontal contusion.');
+    await expect.poll(() => editorText(attending, addendumId)).toContain('Findings: Tablet note: small right frontal contusion.');
     await expect.poll(() => addendum.getByTestId('report-link').getAttribute('data-state')).toBe('live');
     await addendum.getByRole('button', { name: 'Sign addendum' }).click();
-    await expect
-      .poll(() => attending.locator('.report-addendum .final-banner').textContent(), { timeout: 20_000 })
-      .toMatch(/^Final — signed by/);
+    await expect.poll(() => attending.locator('.report-addendum .final-banner').textContent()).toMatch(/^Final — signed by/);
   });
 
   it('the downloaded PDF contains the signed text and the addendum', async () => {
+    const { reportId, attending } = await reportScene(system, desks, ['attending'], { acceptDownloads: true });
+    await caretAtSection(attending, reportId, 'Findings');
+    await attending.keyboard.type('Small right frontal contusion.');
+    await attending.keyboard.press('Enter');
+    await attending.keyboard.type('No midline shift.');
+    await signReport(attending, reportId);
+    const admin = await apiLogin(system.url, RADIOLOGIST);
+    await admin.call('POST', `/api/reports/${reportId}/addenda`, { text: 'Findings: follow-up CT shows no change.' });
+    // The page learns of the addendum at its next report poll; a reload shows it at once.
+    await attending.reload();
+    const addendum = attending.locator('.report-addendum .report-document');
+    await addendum.waitFor();
+    await expect.poll(() => addendum.getByTestId('report-link').getAttribute('data-state')).toBe('live');
+    await addendum.getByRole('button', { name: 'Sign addendum' }).click();
+    await expect.poll(() => attending.locator('.report-addendum .final-banner').textContent()).toMatch(/^Final — signed by/);
+
     const download = attending.waitForEvent('download');
     await attending.locator('.report-app > .report-document').getByRole('button', { name: 'Download PDF' }).click();
-    const file = path.join(tmp, 'report.pdf');
+    const file = path.join(tmp, `report-${reportId}.pdf`);
     await (await download).saveAs(file);
     const converted = spawnSync('pdftotext', [file, '-'], { encoding: 'utf8' });
     expect(converted.status).toBe(0);
@@ -242,9 +248,9 @@ describe('collaborative report editor', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    expect(lines).toContain('Offline paragraph: CT of 2025-03-01 reviewed.');
+    expect(lines).toContain('No midline shift.');
     for (const line of lines) expect(pdfText).toContain(line.replace(/\s+/g, ' '));
-    expect(pdfText).toContain('Findings: Tablet note: small right frontal contusion.');
+    expect(pdfText).toContain('Findings: follow-up CT shows no change.');
     expect(pdfText).toMatch(/Electronically signed: Demo Radiologist/);
     expect(readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
   });
@@ -252,17 +258,20 @@ describe('collaborative report editor', () => {
 
 describe('report route layout', () => {
   it('shows the report beside the images on a landscape screen and a toggle on portrait', async () => {
-    await attending.goto(`${system.url}/report/${studyId}`);
-    await attending.locator('.report-layout.split .report-images').waitFor();
-    await attending.locator('.report-layout.split .report-pane .report-app > .report-document').waitFor();
-    await attending.setViewportSize({ width: 800, height: 1100 });
-    const toggle = attending.getByRole('button', { name: 'Show images', exact: true });
+    const studyId = await seedReportStudy(system);
+    await startReportByApi(system, RADIOLOGIST, studyId);
+    const { page } = await desks.open(RADIOLOGIST);
+    await page.goto(`${system.url}/report/${studyId}`);
+    await page.locator('.report-layout.split .report-images').waitFor();
+    await page.locator('.report-layout.split .report-pane .report-app > .report-document').waitFor();
+    await page.setViewportSize({ width: 800, height: 1100 });
+    const toggle = page.getByRole('button', { name: 'Show images', exact: true });
     await toggle.waitFor();
-    expect(await attending.locator('.report-images').count()).toBe(0);
+    expect(await page.locator('.report-images').count()).toBe(0);
     await toggle.click();
-    await attending.locator('.report-images').waitFor();
-    expect(await attending.locator('.report-pane').count()).toBe(0);
-    await attending.getByRole('button', { name: 'Show report', exact: true }).click();
-    await attending.locator('.report-pane .report-app > .report-document').waitFor();
+    await page.locator('.report-images').waitFor();
+    expect(await page.locator('.report-pane').count()).toBe(0);
+    await page.getByRole('button', { name: 'Show report', exact: true }).click();
+    await page.locator('.report-pane .report-app > .report-document').waitFor();
   });
 });
