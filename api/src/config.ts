@@ -99,6 +99,8 @@ export interface Config {
   refreshReuseGraceSeconds: number;
   adminEmail: string;
   adminPassword: string;
+  /** PACS_ADMIN_PASSWORD was set: it replaces the admin's password while that is a development one. */
+  adminPasswordFromEnvironment: boolean;
   seedDemoUsers: boolean;
   bcryptCost: number;
   loginMaxFailures: number;
@@ -209,6 +211,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     refreshReuseGraceSeconds: env.PACS_REFRESH_REUSE_GRACE_SECONDS,
     adminEmail: env.PACS_ADMIN_EMAIL.toLowerCase(),
     adminPassword: env.PACS_ADMIN_PASSWORD ?? DEV_PASSWORDS.admin,
+    adminPasswordFromEnvironment: env.PACS_ADMIN_PASSWORD !== undefined,
     seedDemoUsers: !production,
     bcryptCost: env.PACS_BCRYPT_COST,
     loginMaxFailures: env.PACS_LOGIN_MAX_FAILURES,
