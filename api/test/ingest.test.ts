@@ -29,6 +29,7 @@ async function startApi(databaseUrl?: string): Promise<TestApp> {
       PACS_ORTHANC_PASSWORD: orthanc.password,
       PACS_WEBHOOK_SECRET: WEBHOOK_SECRET,
       PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+      PACS_PUBLIC_URL: 'http://localhost:80',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     },
     {},
@@ -348,7 +349,7 @@ describe('DICOMweb through the API', () => {
 });
 
 describe('study metadata cache', () => {
-  const base = { host: 'localhost:80', proto: 'http' };
+  const base = { host: 'localhost', proto: 'http' };
 
   it('answers from a cache filled at ingest: the same JSON as Orthanc, gzip with its real length, ETag revalidation; a new series shows at once', async () => {
     const cache = t.app.ingestion!.metadataCache;
@@ -367,7 +368,7 @@ describe('study metadata cache', () => {
       headers: {
         authorization: `Basic ${Buffer.from(`${orthanc.username}:${orthanc.password}`).toString('base64')}`,
         accept: 'application/dicom+json',
-        forwarded: 'host=localhost:80;proto=http',
+        forwarded: 'host=localhost;proto=http',
       },
     });
     const expected = await direct.json();

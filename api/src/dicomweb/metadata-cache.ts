@@ -7,8 +7,8 @@
  * is ingested.
  *
  * Orthanc writes absolute BulkDataURIs from the Forwarded header, so entries are per base URL
- * (scheme + host). Warming needs the base browsers use: the last one seen, kept in the database
- * (AppState) so studies ingested after a restart are warmed before anyone opens the viewer again.
+ * (scheme + host). Warming needs the base browsers use: the proxy notes the configured public
+ * origin (PACS_PUBLIC_URL) at start; the last one noted is also kept in the database (AppState).
  * Least recently used entries go first when the byte budget is exceeded.
  */
 import { createHash } from 'node:crypto';

@@ -1,21 +1,25 @@
 /**
  * /dicom-web/* → Orthanc's DICOMweb (QIDO-RS, WADO-RS metadata, frames, rendered, bulk data),
- * streamed, with Orthanc's credentials added here so none ever reaches a browser. Each study is
- * audited once per user session, not once per frame. Study metadata is answered from a cache
+ * streamed, with Orthanc's credentials added here so none ever reaches a browser. Only recognised
+ * DICOMweb routes go through, rebuilt from their parsed parts (route-parser.ts): the credentials
+ * open all of Orthanc's REST API, so nothing the client spells may choose another Orthanc route.
+ * Each study is audited once per user session, not once per frame; a search is audited with its
+ * criteria and the studies it returned. Study metadata is answered from a cache
  * (metadata-cache.ts) when Orthanc says the study has not changed.
  */
 import { Readable } from 'node:stream';
+import { outcomeForStatus } from '@pacs/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http-errors';
 import { OrthancUnavailable } from '../ingest/orthanc-client';
 import { type CachedMetadata, StudyMetadataCache } from './metadata-cache';
+import { DicomwebRequestError, type ParsedRequest, parseDicomwebRequest } from './route-parser';
+import { readBounded, resultsOf, SearchAnswerTooLarge, searchDetails } from './search-audit';
 
 /** Request headers a DICOMweb client needs passed on (transfer syntax in Accept, ranges, validators). */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'range', 'if-none-match', 'if-modified-since', 'if-range'];
 /** Response headers passed back (multipart boundary lives in content-type). */
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'content-range', 'accept-ranges', 'etag', 'last-modified'];
-const STUDY_PATH = /^\/studies\/([0-9.]{1,64})(?:\/|$)/;
-const STUDY_METADATA_PATH = /^\/studies\/([0-9.]{1,64})\/metadata$/;
 const SESSION_AUDIT_TTL_MS = 8 * 3600 * 1000;
 
 /** Remembers which (session, study) pairs were audited, so a viewer's hundreds of frame requests write one row. */
@@ -65,6 +69,9 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
   /** Patient id and Orthanc id of ingested studies (neither changes: Orthanc derives its id from the UIDs). */
   const studies = new Map<string, { patientId: string; orthancId: string | null }>();
   const metadataCache = app.ingestion?.metadataCache ?? null;
+  const base = app.config.publicUrl;
+  // Ingest-time warm-up writes BulkDataURIs for this origin from the start.
+  metadataCache?.noteBase(base);
 
   /** One lookup serves the audit row and the metadata cache; a study not ingested yet is looked up again next time. */
   async function studyRef(studyUid: string): Promise<{ patientId: string; orthancId: string | null }> {
@@ -112,77 +119,124 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
     }
   }
 
+  /** The request below /dicom-web, recognised and rebuilt, or a 4xx naming what is wrong. */
+  function parse(request: FastifyRequest): ParsedRequest {
+    try {
+      return parseDicomwebRequest(request.url.slice('/dicom-web'.length));
+    } catch (error) {
+      if (error instanceof DicomwebRequestError) {
+        request.failureReason = error.code;
+        throw new HttpError(error.statusCode, error.message, error.code);
+      }
+      throw error;
+    }
+  }
+
+  /** GET to Orthanc (HEAD too: Orthanc's DICOMweb answers only GET; the body is then dropped). */
+  async function forward(request: FastifyRequest, upstreamPath: string): Promise<Response> {
+    const headers: Record<string, string> = {
+      // Orthanc writes absolute BulkDataURIs from the RFC 7239 Forwarded header: the configured
+      // public origin, never a client's Host or X-Forwarded-Host.
+      forwarded: `host=${base.host};proto=${base.proto}`,
+      // fetch() would gunzip Orthanc's answer but keep its compressed Content-Length, which a
+      // browser refuses (ERR_CONTENT_LENGTH_MISMATCH). Loopback needs no compression.
+      'accept-encoding': 'identity',
+    };
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    try {
+      return await app.ingestion!.orthanc.fetch(`/dicom-web${upstreamPath}`, { method: 'GET', headers }, 60_000);
+    } catch (error) {
+      if (error instanceof OrthancUnavailable) throw new HttpError(502, 'image archive unreachable', 'ORTHANC_UNREACHABLE');
+      throw error;
+    }
+  }
+
+  function copyHeaders(reply: FastifyReply, upstream: Response, withLength: boolean): void {
+    reply.code(upstream.status);
+    const recoded = upstream.headers.has('content-encoding');
+    for (const name of FORWARDED_RESPONSE_HEADERS) {
+      const value = upstream.headers.get(name);
+      if (value && !(name === 'content-length' && (recoded || !withLength))) reply.header(name, value);
+    }
+    // Patient data: private to this user's browser, revalidated by ETag.
+    reply.header('cache-control', 'private, no-cache');
+  }
+
+  /** A search across studies: the answer is read, audited with what it names, then sent. */
+  async function search(request: FastifyRequest, reply: FastifyReply, parsed: ParsedRequest) {
+    const upstream = await forward(request, parsed.upstreamPath);
+    let body: Buffer;
+    try {
+      body = await readBounded(upstream);
+    } catch (error) {
+      if (error instanceof SearchAnswerTooLarge) {
+        throw new HttpError(422, 'search answer too large: narrow the criteria or pass limit', 'DICOMWEB_SEARCH_TOO_LARGE');
+      }
+      throw error;
+    }
+    const level = parsed.route.type === 'search' ? parsed.route.level : 'studies';
+    const details = searchDetails(level, parsed.query, resultsOf(body, upstream.headers.get('content-type')), upstream.status);
+    request.auditSubject = { objectType: 'DICOMweb', details };
+    // No audit row, no results.
+    await app.audit.record({
+      eventId: 'Query',
+      action: 'R',
+      outcome: outcomeForStatus(upstream.status),
+      userId: request.principal!.userId,
+      userRole: request.principal!.role,
+      networkAddress: request.ip,
+      requestId: request.id,
+      objectType: 'DICOMweb',
+      details,
+    });
+    request.auditRecorded = true;
+    copyHeaders(reply, upstream, false);
+    reply.header('content-length', body.length);
+    return reply.send(request.method === 'HEAD' ? undefined : body);
+  }
+
+  // HEAD is answered like GET without the body (Fastify would otherwise route it to GET with no
+  // upstream change; declared here so the route description lists it).
   app.route({
     method: ['GET', 'HEAD'],
     url: '/dicom-web/*',
     config: { access: 'images:read' },
-    schema: { tags: ['dicomweb'], summary: "Orthanc's DICOMweb, authenticated and audited", hide: false },
+    schema: {
+      tags: ['dicomweb'],
+      summary: "Orthanc's DICOMweb (QIDO-RS, WADO-RS), authenticated and audited",
+      description:
+        'QIDO-RS: /studies, /series, /instances, /studies/{study}/series, /studies/{study}/instances, ' +
+        '/studies/{study}/series/{series}/instances. WADO-RS: /studies/{study}[/series/{series}[/instances/{instance}]] ' +
+        'with nothing (DICOM), /metadata or /rendered; /studies/{study}/series/{series}/instances/{instance}/frames/{list}[/rendered] ' +
+        'and /bulk/{tag path}. UIDs are digits and dots (≤ 64 characters); anything else is refused (400/404) and never forwarded. ' +
+        'HEAD answers with the GET status and headers, without the body.',
+      hide: false,
+    },
     handler: async (request, reply) => {
-      const ingestion = app.ingestion;
-      if (!ingestion) throw new HttpError(503, 'Orthanc is not configured', 'ORTHANC_NOT_CONFIGURED');
-      const rest = request.url.slice('/dicom-web'.length);
-      const path = rest.split('?')[0] ?? '';
-      const studyUid = STUDY_PATH.exec(path)?.[1];
-      if (studyUid) {
-        // No audit row, no pixels.
-        await auditStudyAccess(request, studyUid);
-      } else {
-        request.auditSubject = { objectType: 'Query', details: { via: 'dicom-web', path } };
-        await app.audit.record({
-          eventId: 'Query',
-          action: 'R',
-          outcome: 0,
-          userId: request.principal!.userId,
-          userRole: request.principal!.role,
-          networkAddress: request.ip,
-          requestId: request.id,
-          objectType: 'DICOMweb',
-          details: { path },
-        });
-        request.auditRecorded = true;
-      }
+      if (!app.ingestion) throw new HttpError(503, 'Orthanc is not configured', 'ORTHANC_NOT_CONFIGURED');
+      const parsed = parse(request);
+      const { route } = parsed;
+      if (!route.study) return search(request, reply, parsed);
+      // No audit row, no pixels: the study audited is the one forwarded.
+      await auditStudyAccess(request, route.study);
 
-      // Orthanc writes absolute BulkDataURIs from the RFC 7239 Forwarded header: make them point
-      // at this origin's /dicom-web, never at Orthanc's internal address. Orthanc does not unquote
-      // values, so the host goes unquoted and is restricted to host characters.
-      const host = /^[A-Za-z0-9.:[\]-]{1,255}$/.test(request.host) ? request.host : 'localhost';
-      const proto = request.protocol === 'https' ? 'https' : 'http';
-
-      metadataCache?.noteBase({ host, proto });
-      const metadataOf = request.method === 'GET' && !request.headers.range ? STUDY_METADATA_PATH.exec(rest)?.[1] : undefined;
-      if (metadataCache && metadataOf && wantsJson(request.headers.accept)) {
+      const metadataOf = route.type === 'retrieve' && route.kind === 'metadata' && !route.series ? route.study : undefined;
+      if (metadataCache && metadataOf && !request.headers.range && wantsJson(request.headers.accept)) {
         const { orthancId } = await studyRef(metadataOf);
         // Orthanc unreachable or the study not cacheable now: the plain proxy below answers (or says 502).
-        const cached = orthancId ? await metadataCache.get(metadataOf, orthancId, { host, proto }).catch(() => null) : null;
+        const cached = orthancId ? await metadataCache.get(metadataOf, orthancId, base).catch(() => null) : null;
         if (cached) return sendCached(request, reply, cached);
       }
 
-      const headers: Record<string, string> = {
-        forwarded: `host=${host};proto=${proto}`,
-        // fetch() would gunzip Orthanc's answer but keep its compressed Content-Length, which a
-        // browser refuses (ERR_CONTENT_LENGTH_MISMATCH). Loopback needs no compression.
-        'accept-encoding': 'identity',
-      };
-      for (const name of FORWARDED_REQUEST_HEADERS) {
-        const value = request.headers[name];
-        if (typeof value === 'string') headers[name] = value;
+      const upstream = await forward(request, parsed.upstreamPath);
+      copyHeaders(reply, upstream, true);
+      if (!upstream.body || request.method === 'HEAD') {
+        await upstream.body?.cancel().catch(() => {});
+        return reply.send();
       }
-      let upstream: Response;
-      try {
-        upstream = await ingestion.orthanc.fetch(`/dicom-web${rest}`, { method: request.method, headers }, 60_000);
-      } catch (error) {
-        if (error instanceof OrthancUnavailable) throw new HttpError(502, 'image archive unreachable', 'ORTHANC_UNREACHABLE');
-        throw error;
-      }
-      reply.code(upstream.status);
-      const recoded = upstream.headers.has('content-encoding');
-      for (const name of FORWARDED_RESPONSE_HEADERS) {
-        const value = upstream.headers.get(name);
-        if (value && !(recoded && name === 'content-length')) reply.header(name, value);
-      }
-      // Patient data: private to this user's browser, revalidated by ETag.
-      reply.header('cache-control', 'private, no-cache');
-      if (!upstream.body || request.method === 'HEAD') return reply.send();
       return reply.send(Readable.fromWeb(upstream.body as import('node:stream/web').ReadableStream));
     },
   });
