@@ -56,6 +56,10 @@ export const ENV_SCHEMA = Type.Object({
     description: 'memory for cached study metadata (gzip-compressed; ~0.1 MB per 300-image CT); 0 = off',
   }),
   PACS_RECONCILE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 30 }),
+  PACS_PUBLIC_URL: Type.Optional(
+    Type.String({ pattern: '^https?://', description: 'origin browsers use (scheme, host, port): DICOMweb BulkDataURIs point there' }),
+  ),
+  PACS_HTTP_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080, description: "the gateway's port: default PACS_PUBLIC_URL" }),
   PACS_SYNC_URL: Type.String({
     pattern: '^https?://',
     default: 'http://127.0.0.1:1234',
@@ -123,6 +127,8 @@ export interface Config {
   reconcileIntervalSeconds: number;
   /** Bytes of gzip-compressed study metadata the DICOMweb proxy keeps (dicomweb/metadata-cache.ts). */
   metadataCacheBytes: number;
+  /** The origin browsers use (`http(s)://host[:port]`), never taken from request headers. */
+  publicUrl: { proto: 'http' | 'https'; host: string };
   syncUrl: string;
   /** Undefined: the reporting routes that need the sync-server answer 503. */
   syncServiceToken: string | undefined;
@@ -152,6 +158,22 @@ export const DEFAULT_PDF_FALLBACK_FONTS = [
 export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
 
 const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
+
+/** PACS_PUBLIC_URL: an origin only, and a host Orthanc can take unquoted in a Forwarded header. */
+function publicUrlOf(value: string | undefined, httpPort: number): Config['publicUrl'] {
+  if (value === undefined) return { proto: 'http', host: `localhost:${httpPort}` };
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`PACS_PUBLIC_URL: not a URL: "${value}"`);
+  }
+  const origin = (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password;
+  if (!origin || url.pathname !== '/' || url.search || url.hash || !/^[A-Za-z0-9.:[\]-]{1,255}$/.test(url.host)) {
+    throw new ConfigError('PACS_PUBLIC_URL: expected an origin such as https://pacs.example.org (no path, query or credentials)');
+  }
+  return { proto: url.protocol === 'https:' ? 'https' : 'http', host: url.host };
+}
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
@@ -234,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: env.PACS_WEBHOOK_SECRET ?? randomBytes(32).toString('hex'),
     reconcileIntervalSeconds: env.PACS_RECONCILE_INTERVAL_SECONDS,
     metadataCacheBytes: env.PACS_DICOMWEB_METADATA_CACHE_MB * 2 ** 20,
+    publicUrl: publicUrlOf(env.PACS_PUBLIC_URL, env.PACS_HTTP_PORT),
     syncUrl: env.PACS_SYNC_URL.replace(/\/+$/, ''),
     syncServiceToken: env.PACS_SYNC_SERVICE_TOKEN,
     syncTimeoutMs: env.PACS_SYNC_TIMEOUT_MS,
