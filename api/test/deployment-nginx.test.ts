@@ -13,7 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, type TestApp } from './support/app';
+import { type HostileContext, hostileTargets, rawRequest } from './support/dicomweb-hostile';
+import { type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NGINX_DIR = path.join(ROOT, 'web', 'nginx');
@@ -40,6 +43,11 @@ let echo: WebSocketServer;
 let nginx: ChildProcess | undefined;
 let nginxLog = '';
 let base: string;
+let nginxPort: number;
+let orthanc: OrthancInstance;
+let hostile: HostileContext;
+/** Every path the API sent to Orthanc's DICOMweb. */
+const forwarded: string[] = [];
 const upgrades: { url: string; forwardedFor: string | undefined }[] = [];
 
 beforeAll(async () => {
@@ -47,8 +55,23 @@ beforeAll(async () => {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) {
     execFileSync('pnpm', ['--filter', '@pacs/web', 'run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 240_000 });
   }
-  testApp = await createTestApp();
+  // A real Orthanc behind the API, holding two patients' studies: the DICOMweb traversal cases must
+  // show that nothing but DICOMweb is reachable through nginx.
+  orthanc = await startOrthanc({ stableAge: 1 });
+  testApp = await createTestApp({
+    PACS_ORTHANC_URL: orthanc.httpUrl,
+    PACS_ORTHANC_USER: orthanc.username,
+    PACS_ORTHANC_PASSWORD: orthanc.password,
+    PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+  });
   await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+  hostile = await storeTwoStudies();
+  const client = testApp.app.ingestion!.orthanc;
+  const original = client.fetch.bind(client);
+  client.fetch = (pathAndQuery, init, timeoutMs) => {
+    if (pathAndQuery.startsWith('/dicom-web')) forwarded.push(pathAndQuery);
+    return original(pathAndQuery, init, timeoutMs);
+  };
   const apiPort = (testApp.app.server.address() as AddressInfo).port;
 
   echo = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -61,6 +84,7 @@ beforeAll(async () => {
 
   dir = mkdtempSync(path.join(os.tmpdir(), 'pacs-nginx-'));
   const port = await freePort();
+  nginxPort = port;
   let conf = readFileSync(path.join(NGINX_DIR, 'nginx.conf'), 'utf8');
   conf = rewrite(conf, 'pid /tmp/nginx.pid;', `pid ${dir}/nginx.pid;`);
   conf = rewrite(conf, ' /tmp/nginx-', ` ${dir}/nginx-`);
@@ -104,8 +128,42 @@ afterAll(async () => {
   }
   await new Promise((resolve) => echo?.close(resolve));
   await testApp?.close();
+  await orthanc?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+async function storeTwoStudies(): Promise<HostileContext> {
+  const spec = (name: string, id: string): StudySpec => ({
+    patient: { name, id, birthDate: '19800214', sex: 'F' },
+    studyDate: '20261105',
+    studyTime: '101500',
+    accessionNumber: `ACC-${id}`,
+    description: 'CT HEAD',
+    priority: 'ROUTINE',
+    series: [{ modality: 'CT', description: 'Axial', instances: 1, rows: 64, columns: 64 }],
+  });
+  const a = generateStudy(spec('Proxy^Alice', 'PROXY-A'), 31);
+  const b = generateStudy(spec('Proxy^Bob', 'PROXY-B'), 32);
+  expect((await storeFiles(orthanc, [...a.files, ...b.files])).stored).toBe(2);
+  await waitFor(
+    async () => {
+      await testApp.app.ingestion!.reconciler.runOnce();
+      return (await testApp.app.db.models.Study.count()) === 2;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: 'both studies ingested' },
+  );
+  const find = async (level: string, value: string) =>
+    (await orthanc.getJson<{ ID: string; MainDicomTags: Record<string, string> }[]>(`/${level}?expand`)).find((r) =>
+      Object.values(r.MainDicomTags).includes(value),
+    )!.ID;
+  return {
+    studyA: a.studyInstanceUid,
+    studyB: b.studyInstanceUid,
+    seriesB: b.series[0]!.seriesInstanceUid,
+    orthancStudyA: await find('studies', a.studyInstanceUid),
+    orthancPatientB: await find('patients', 'PROXY-B'),
+  };
+}
 
 describe('nginx in front of the API, the PWA and the sync-server', () => {
   it('passes nginx -t with the shipped configuration', () => {
@@ -185,5 +243,36 @@ describe('nginx in front of the API, the PWA and the sync-server', () => {
     expect(await reply).toBe('ping through nginx');
     socket.close();
     expect(upgrades.at(-1)).toEqual({ url: '/sync/report:0000?token=abc', forwardedFor: '127.0.0.1' });
+  });
+});
+
+describe('DICOMweb through nginx reaches nothing but DICOMweb', () => {
+  it('refuses every traversal spelling (or serves the app shell where nginx itself resolved the dots), forwards nothing, leaks nothing', async () => {
+    const resident = await testApp.userWithToken('resident');
+    const auth = { authorization: `Bearer ${resident.token}` };
+    forwarded.length = 0;
+    const failures: string[] = [];
+    for (const target of hostileTargets(hostile)) {
+      const reply = await rawRequest(nginxPort, `/dicom-web${target}`, auth);
+      const shell = reply.status === 200 && reply.body.includes('<div id="root">');
+      const refused = reply.status >= 400 && reply.status < 500;
+      const leak = ['ApiVersion', 'DicomAet', 'PK\u0003\u0004', 'PROXY-B', 'Proxy^Bob', '"MainDicomTags"'].find((m) =>
+        reply.body.includes(m),
+      );
+      if (!(refused || shell) || leak) failures.push(`${target.slice(0, 100)} → ${reply.status} ${leak ?? ''}`);
+    }
+    expect(failures).toEqual([]);
+    expect(forwarded).toEqual([]);
+    // nginx itself turns away encoded dots, slashes and backslashes below /dicom-web (defence in depth).
+    const early = await rawRequest(nginxPort, '/dicom-web/..%5c..%5cpatients', auth);
+    expect(early.status).toBe(400);
+    expect(early.body).toContain('<center>nginx</center>');
+    // And DICOMweb itself still works through nginx.
+    const series = await rawRequest(nginxPort, `/dicom-web/studies/${hostile.studyA}/series`, {
+      ...auth,
+      accept: 'application/dicom+json',
+    });
+    expect(series.status).toBe(200);
+    expect(series.body).toContain(hostile.studyA);
   });
 });
