@@ -1,0 +1,22 @@
+import type { Server } from 'node:http';
+
+export interface Upstream {
+  host: string;
+  port: number;
+}
+
+export interface GatewayOptions {
+  port: number;
+  host: string;
+  /** A function is read per request. */
+  webRoot: string | (() => string);
+  upstreams: [prefix: string, target: Upstream][];
+  /** One line per failure, never with the URL; default: stderr. */
+  log?: (line: string) => void;
+  securityHeadersFile?: string;
+}
+
+export function startGateway(options: GatewayOptions): Promise<Server>;
+
+/** nginx's static-file security headers (web/nginx/security-headers.conf) for plain http. */
+export function readSecurityHeaders(file?: string): Record<string, string>;
