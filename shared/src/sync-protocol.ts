@@ -81,6 +81,11 @@ export const CLOSE_CODES = {
   documentLocked: 4423,
   /** Server shutting down or restarting. Retry. */
   serverRestart: 4503,
+  /**
+   * The user was deactivated or their role changed while connected (REVOKE-1). Do not retry with
+   * the same token: ask the API for a new session (which it refuses to a deactivated user).
+   */
+  accessRevoked: 4410,
 } as const;
 export type CloseCodeName = keyof typeof CLOSE_CODES;
 
@@ -97,7 +102,9 @@ export const MESSAGE_TYPE_NOTICE = 100;
 export type SyncNotice =
   | { readonly type: 'locked'; readonly reportId: string; readonly lockedAt: string }
   | { readonly type: 'unlocked'; readonly reportId: string }
-  | { readonly type: 'late-edit-stored'; readonly reportId: string };
+  | { readonly type: 'late-edit-stored'; readonly reportId: string }
+  /** This connection was made read-only (REVOKE-2, e.g. the resident submitted): further edits are not applied. */
+  | { readonly type: 'read-only'; readonly reportId: string };
 
 // ---------------------------------------------------------------- internal API (API → sync-server)
 // Service-authenticated (`Authorization: Bearer <PACS_SYNC_SERVICE_TOKEN>`), under
@@ -168,3 +175,32 @@ export const SyncLateEdit = Type.Object({
 export type SyncLateEdit = Static<typeof SyncLateEdit>;
 export const SyncLateEditsResponse = Type.Object({ lateEdits: Type.Array(SyncLateEdit) });
 export type SyncLateEditsResponse = Static<typeof SyncLateEditsResponse>;
+
+/**
+ * POST /internal/users/:userId/revoke (REVOKE-1): the user was deactivated or their role changed.
+ * Every instance closes the user's open connections with CLOSE_CODES.accessRevoked and refuses
+ * their document tokens issued up to now.
+ */
+export const SyncRevokeUserRequest = Type.Object(
+  { reason: Type.Union([Type.Literal('deactivated'), Type.Literal('role-changed')]) },
+  { additionalProperties: false },
+);
+export type SyncRevokeUserRequest = Static<typeof SyncRevokeUserRequest>;
+
+/**
+ * POST /internal/documents/:name/read-only (REVOKE-2): these users' connections to the document
+ * become read-only at once on every instance, and their tokens issued before now connect read-only.
+ */
+export const SyncReadOnlyRequest = Type.Object(
+  { userIds: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minItems: 1, maxItems: 16 }) },
+  { additionalProperties: false },
+);
+export type SyncReadOnlyRequest = Static<typeof SyncReadOnlyRequest>;
+
+/** 200 answer of revoke and read-only: connections changed here, and whether every other instance was told. */
+export const SyncRevocationResponse = Type.Object({
+  connections: Type.Integer({ minimum: 0 }),
+  /** False when the scale-out bus is down: other instances learn nothing until their tokens expire. */
+  propagated: Type.Boolean(),
+});
+export type SyncRevocationResponse = Static<typeof SyncRevocationResponse>;

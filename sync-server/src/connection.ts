@@ -26,12 +26,15 @@ export interface ConnectionLimits {
 export interface ConnectionInfo {
   userId: string;
   userName: string;
+  role: string;
   mode: 'rw' | 'ro';
   document: string;
 }
 
 let nextId = 1;
 const PING_INTERVAL_MS = 30_000;
+/** PRES-4: query-awareness answers per connection: at most one per this interval, later ones coalesced. */
+export const AWARENESS_QUERY_INTERVAL_MS = 1_000;
 
 /** Token bucket: `rate` tokens per second, bursts up to 2 × rate. */
 export class RateLimiter {
@@ -54,13 +57,17 @@ export class Connection implements Peer {
   readonly id = nextId++;
   readonly userId: string;
   readonly userName: string;
-  readonly mode: 'rw' | 'ro';
+  readonly role: string;
+  readonly document: string;
+  mode: 'rw' | 'ro';
   private doc: SyncDocument | null = null;
   private queue: Uint8Array[] = [];
   private closed = false;
   private readonly limiter: RateLimiter;
   private alive = true;
   private readonly ping: NodeJS.Timeout;
+  private lastAwarenessAnswer = 0;
+  private awarenessAnswerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -72,6 +79,8 @@ export class Connection implements Peer {
   ) {
     this.userId = info.userId;
     this.userName = info.userName;
+    this.role = info.role;
+    this.document = info.document;
     this.mode = info.mode;
     this.limiter = new RateLimiter(limits.maxMessagesPerSecond);
     ws.binaryType = 'nodebuffer';
@@ -158,15 +167,33 @@ export class Connection implements Peer {
         case 'awareness':
           doc.applyAwareness(this, message.update);
           break;
-        case 'query-awareness': {
-          const awareness = doc.awarenessMessage();
-          if (awareness) this.send(awareness);
+        case 'query-awareness':
+          this.answerAwarenessQuery();
           break;
-        }
       }
     } catch (err) {
       this.protocolError(err instanceof ProtocolError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : 'invalid');
     }
+  }
+
+  /**
+   * PRES-4: each answer carries every presence state of the document, so a flood of one-byte
+   * queries was a bandwidth amplifier. One answer per interval; queries meanwhile share the next.
+   */
+  private answerAwarenessQuery(): void {
+    if (this.awarenessAnswerTimer) {
+      this.metrics.awarenessDropped.inc({ reason: 'query-coalesced' });
+      return;
+    }
+    const send = () => {
+      this.awarenessAnswerTimer = null;
+      this.lastAwarenessAnswer = performance.now();
+      const awareness = this.doc?.awarenessMessage();
+      if (awareness) this.send(awareness);
+    };
+    const wait = this.lastAwarenessAnswer + AWARENESS_QUERY_INTERVAL_MS - performance.now();
+    if (this.lastAwarenessAnswer === 0 || wait <= 0) send();
+    else this.awarenessAnswerTimer = setTimeout(send, wait);
   }
 
   private protocolError(detail: string): void {
@@ -179,6 +206,14 @@ export class Connection implements Peer {
     this.metrics.connectionsRejected.inc({ reason });
     this.log.warn('connection limit exceeded; closing', { conn: this.id, user: this.userId, reason });
     this.close(code, message);
+  }
+
+  /** REVOKE-2: from now on nothing this connection sends is applied; it is told so. */
+  makeReadOnly(): boolean {
+    if (this.closed || this.mode === 'ro') return false;
+    this.mode = 'ro';
+    this.doc?.notify({ type: 'read-only', reportId: this.doc.reportId }, this);
+    return true;
   }
 
   send(message: Uint8Array): void {
@@ -212,6 +247,8 @@ export class Connection implements Peer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ping);
+    if (this.awarenessAnswerTimer) clearTimeout(this.awarenessAnswerTimer);
+    this.awarenessAnswerTimer = null;
     this.queue = [];
     this.doc?.removePeer(this);
     this.onClosed(this);

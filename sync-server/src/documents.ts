@@ -10,6 +10,7 @@
 import { parseReportDocumentName, type SyncNotice } from '@pacs/shared';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { filterAwarenessUpdate } from './awareness-policy';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
 import { encodeAwareness, encodeNotice, encodeUpdateMessage } from './protocol';
@@ -22,7 +23,9 @@ export interface Peer {
   readonly id: number;
   readonly userId: string;
   readonly userName: string;
-  /** What the token allows; a locked document overrides it to read-only. */
+  /** The token's role: shown in presence (PRES-2). */
+  readonly role: string;
+  /** What the token allows, lowered to read-only by the API (REVOKE-2); a locked document overrides it to read-only. */
   readonly mode: 'rw' | 'ro';
   send(message: Uint8Array): void;
   close(code: number, reason: string): void;
@@ -122,8 +125,10 @@ export class SyncDocument {
   readonly doc = new Y.Doc({ gc: true });
   readonly awareness = new awarenessProtocol.Awareness(this.doc);
   readonly reportId: string;
-  /** Connections and the awareness client ids each controls. */
+  /** Connections and the awareness client ids each controls (PRES-1). */
   readonly peers = new Map<Peer, Set<number>>();
+  /** Awareness client id → the connection that introduced it (PRES-1). */
+  private readonly awarenessOwners = new Map<number, Peer>();
   lock: LockRecord | null = null;
   /** Rows in the update log not yet folded into the snapshot. */
   logLength = 0;
@@ -221,6 +226,7 @@ export class SyncDocument {
     const controlled = this.peers.get(peer);
     if (!controlled) return;
     this.peers.delete(peer);
+    for (const id of controlled) this.awarenessOwners.delete(id);
     if (controlled.size > 0) awarenessProtocol.removeAwarenessStates(this.awareness, [...controlled], null);
     if (this.peers.size === 0) {
       // DUR-2: flush on last disconnect, then unload once stored (DOC-3).
@@ -233,8 +239,29 @@ export class SyncDocument {
     return Y.encodeStateAsUpdate(this.doc, stateVector);
   }
 
+  /** A peer's awareness update, filtered by PRES-1..PRES-3 first. Throws ProtocolError when malformed. */
   applyAwareness(peer: Peer, update: Uint8Array): void {
-    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer);
+    const controlled = this.peers.get(peer);
+    if (!controlled) return;
+    const filtered = filterAwarenessUpdate(
+      update,
+      peer,
+      {
+        ownerOf: (id) => this.awarenessOwners.get(id),
+        isShown: (id) => id === this.awareness.clientID || this.awareness.getStates().has(id),
+        owned: controlled,
+      },
+      peer,
+    );
+    for (const reason of filtered.dropped) this.metrics.awarenessDropped.inc({ reason });
+    if (filtered.dropped.length > 0) {
+      this.log.warn('awareness entries dropped', { doc: this.name, user: peer.userId, reasons: [...new Set(filtered.dropped)] });
+    }
+    for (const id of filtered.claimed) {
+      this.awarenessOwners.set(id, peer);
+      controlled.add(id);
+    }
+    if (filtered.update) awarenessProtocol.applyAwarenessUpdate(this.awareness, filtered.update, peer);
   }
 
   /** Awareness of this instance's own clients (for a resync through the bus). */
@@ -295,11 +322,7 @@ export class SyncDocument {
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    const controlled = this.peers.get(origin as Peer);
-    if (controlled) {
-      for (const id of added) controlled.add(id);
-      for (const id of removed) controlled.delete(id);
-    }
+    // Which peer controls which id is decided in applyAwareness (PRES-1), before this runs.
     const changed = [...added, ...updated, ...removed];
     const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed);
     const message = encodeAwareness(update);

@@ -4,15 +4,28 @@
  * document token or access token is refused like any other wrong bearer (API-1).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseReportDocumentName, SyncLockRequest, SyncSeedRequest } from '@pacs/shared';
+import {
+  parseReportDocumentName,
+  SyncLockRequest,
+  SyncReadOnlyRequest,
+  type SyncRevocationResponse,
+  SyncRevokeUserRequest,
+  SyncSeedRequest,
+} from '@pacs/shared';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { bearerMatches } from './auth';
 import { type DocumentManager, DocumentStateError, LockConflictError } from './documents';
 import type { Logger } from './log';
+import { nowSeconds, type Revocation } from './revocations';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
-const ROUTE = /^\/internal\/documents\/([^/]+)\/(lock|unlock|late-edits|seed|state)$/;
+const ROUTE = /^\/internal\/documents\/([^/]+)\/(lock|unlock|late-edits|seed|state|read-only)$/;
+const USER_ROUTE = /^\/internal\/users\/([^/]+)\/revoke$/;
+const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** REVOKE-*: applies a revocation here and tells the other instances (server.ts). */
+export type Revoke = (revocation: Revocation) => Promise<SyncRevocationResponse>;
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 
@@ -73,11 +86,28 @@ export async function handleInternal(
   serviceToken: string | undefined,
   documents: DocumentManager,
   log: Logger,
+  revoke: Revoke,
 ): Promise<void> {
   try {
     if (!serviceToken) throw new HttpError(503, 'Service Unavailable', 'internal API disabled: PACS_SYNC_SERVICE_TOKEN is not set');
     if (!bearerMatches(req.headers.authorization, serviceToken)) {
       throw new HttpError(401, 'Unauthorized', 'service token required');
+    }
+    const userMatch = USER_ROUTE.exec(path);
+    if (userMatch) {
+      if (req.method !== 'POST') throw new HttpError(405, 'Method Not Allowed', 'use POST');
+      let userId = '';
+      try {
+        userId = decodeURIComponent(userMatch[1]!);
+      } catch {
+        // not a user id: refused below
+      }
+      if (!USER_ID.test(userId)) throw new HttpError(404, 'Not Found', 'unknown user id');
+      const body = validate<SyncRevokeUserRequest>(SyncRevokeUserRequest, await readJson(req));
+      const result = await revoke({ kind: 'revoke-user', userId, at: nowSeconds() });
+      log.info('user sessions revoked', { user: userId, reason: body.reason, ...result });
+      sendJson(res, 200, result);
+      return;
     }
     const match = ROUTE.exec(path);
     if (!match) throw new HttpError(404, 'Not Found', 'no such internal route');
@@ -129,6 +159,20 @@ export async function handleInternal(
           lockedAt: state.lock ? state.lock.lockedAt.toISOString() : null,
           lockedBy: state.lock ? state.lock.lockedBy : null,
         });
+        return;
+      }
+      case 'read-only': {
+        const body = validate<SyncReadOnlyRequest>(SyncReadOnlyRequest, await readJson(req));
+        const at = nowSeconds();
+        let connections = 0;
+        let propagated = true;
+        for (const userId of new Set(body.userIds)) {
+          const result = await revoke({ kind: 'read-only', document: name, userId, at });
+          connections += result.connections;
+          propagated &&= result.propagated;
+        }
+        log.info('document made read-only for users', { doc: name, users: body.userIds.length, connections, propagated });
+        sendJson(res, 200, { connections, propagated });
         return;
       }
       case 'late-edits': {

@@ -57,6 +57,18 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
+    awarenessDropped: new Counter({
+      name: 'pacs_sync_awareness_dropped_total',
+      help: 'awareness entries and queries not relayed, by reason (PRES-*)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    revocations: new Counter({
+      name: 'pacs_sync_revocations_total',
+      help: 'REVOKE-*: revocations applied on this instance, by kind (revoke-user, read-only)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     protocolErrors: new Counter({ name: 'pacs_sync_protocol_errors_total', help: 'connections closed for a malformed message', registers }),
     locks: new Counter({ name: 'pacs_sync_locks_total', help: 'lock requests by outcome', labelNames: ['outcome'] as const, registers }),
     busConnected: new Gauge({ name: 'pacs_sync_bus_connected', help: 'scale-out: 1 while Redis is connected (SCALE-*)', registers }),

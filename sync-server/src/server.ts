@@ -27,6 +27,7 @@ import { DocumentManager } from './documents';
 import { handleInternal, isInternalPath, sendJson } from './internal-api';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';
+import { AccessRevocations, type Revocation } from './revocations';
 import { RedisBus } from './scale-out/redis-bus';
 import { type DocumentStore, SequelizeStore } from './store';
 
@@ -76,6 +77,7 @@ export class SyncServer {
   private readonly connections = new Set<Connection>();
   private readonly perUser = new Map<string, number>();
   private readonly authFailures: AuthFailureLimiter;
+  private readonly revocations = new AccessRevocations();
   private closing = false;
   private stopped: Promise<void> | null = null;
 
@@ -99,6 +101,7 @@ export class SyncServer {
     if (this.config.redisUrl) {
       // Not awaited beyond a short wait: without Redis this instance still serves its own clients (SCALE-6).
       this.bus = new RedisBus(this.config.redisUrl, this.log, this.metrics);
+      this.bus.onRevocation((revocation) => this.applyRevocation(revocation));
       if (!(await this.bus.waitConnected(5_000))) this.log.warn('redis not reachable yet; serving local clients, retrying');
     }
     this.documents = new DocumentManager(
@@ -151,7 +154,7 @@ export class SyncServer {
         res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
         res.end(text);
       } else if (isInternalPath(path)) {
-        await handleInternal(req, res, path, this.config.serviceToken, this.documents, this.log);
+        await handleInternal(req, res, path, this.config.serviceToken, this.documents, this.log, (r) => this.revoke(r));
         this.log.info('internal request', { method: req.method, path, status: res.statusCode });
       } else {
         sendJson(res, 404, { statusCode: 404, error: 'Not Found', message: 'not found' });
@@ -218,12 +221,18 @@ export class SyncServer {
       this.refuse(ws, CLOSE_CODES.notFound, 'unknown document', 'not-found', { ...fields, user: claims.sub });
       return;
     }
-    const access = accessFor(claims);
+    let access = accessFor(claims);
     if (claims.doc !== name || access === 'none') {
       this.authFailures.fail(ip);
       this.refuse(ws, CLOSE_CODES.forbidden, 'forbidden', 'forbidden', { ...fields, user: claims.sub, doc: name });
       return;
     }
+    // REVOKE-1/2: a token issued before the user lost access (or this document) no longer opens it.
+    if (this.revocations.userRevoked(claims)) {
+      this.refuse(ws, CLOSE_CODES.accessRevoked, 'access revoked', 'revoked', { ...fields, user: claims.sub });
+      return;
+    }
+    if (access === 'rw' && this.revocations.readOnlyFor(claims)) access = 'ro';
     // LIMIT-4: connections per user.
     const open = this.perUser.get(claims.sub) ?? 0;
     if (open >= this.config.maxConnectionsPerUser) {
@@ -233,7 +242,7 @@ export class SyncServer {
     this.perUser.set(claims.sub, open + 1);
     const conn = new Connection(
       ws,
-      { userId: claims.sub, userName: claims.name, mode: access, document: name },
+      { userId: claims.sub, userName: claims.name, role: claims.role, mode: access, document: name },
       {
         maxMessageBytes: this.config.maxMessageBytes,
         maxMessagesPerSecond: this.config.maxMessagesPerSecond,
@@ -254,6 +263,32 @@ export class SyncServer {
       },
       () => conn.close(CLOSE_CODES.serverRestart, 'document unavailable'),
     );
+  }
+
+  /** REVOKE-*: applies a revocation to this instance's connections; returns how many changed. */
+  private applyRevocation(revocation: Revocation): number {
+    this.revocations.record(revocation);
+    this.metrics.revocations.inc({ kind: revocation.kind });
+    let changed = 0;
+    for (const conn of [...this.connections]) {
+      if (conn.userId !== revocation.userId) continue;
+      if (revocation.kind === 'revoke-user') {
+        conn.close(CLOSE_CODES.accessRevoked, 'access revoked');
+        changed++;
+      } else if (conn.document === revocation.document && conn.makeReadOnly()) {
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  /** REVOKE-*: here at once, then every other instance through the bus (SCALE-*). */
+  private async revoke(revocation: Revocation): Promise<{ connections: number; propagated: boolean }> {
+    const connections = this.applyRevocation(revocation);
+    const propagated = this.bus ? await this.bus.publishRevocation(revocation) : true;
+    if (!propagated)
+      this.log.error('revocation not propagated: the scale-out bus is down', { kind: revocation.kind, user: revocation.userId });
+    return { connections, propagated };
   }
 
   private onClosed(conn: Connection): void {

@@ -90,12 +90,17 @@ describe('convergence (PROTO-1)', () => {
     expect(allEqual([a.doc, b.doc, serverDoc(server, name)!])).toBe(true);
   });
 
-  it('PROTO-1: awareness (presence) reaches other clients', async () => {
+  it('PROTO-1: awareness (presence) reaches other clients (PRES-2: under the name in the token)', async () => {
     const { port } = await setup();
     const name = newDocName();
-    const [a, b] = clients(port, name, 2) as [TestClient, TestClient];
+    const a = client(port, name, token(name, { name: 'Dr A' }));
+    const b = client(port, name, token(name));
+    cleanups.push(
+      () => a.destroy(),
+      () => b.destroy(),
+    );
     await waitFor(() => a.provider.synced && b.provider.synced, 'both synced');
-    a.provider.awareness.setLocalStateField('user', { name: 'Dr A' });
+    a.provider.awareness.setLocalStateField('user', { name: 'whatever the client says' });
     await waitFor(() => {
       const state = b.provider.awareness.getStates().get(a.doc.clientID) as { user?: { name: string } } | undefined;
       return state?.user?.name === 'Dr A';

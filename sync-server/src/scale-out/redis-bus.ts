@@ -12,11 +12,33 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import type { Revocation } from '../revocations';
 import { type BusHandler, type BusMessage, type DocumentBus, decodeBusMessage, encodeBusMessage } from './bus';
 
 const PREFIX = 'pacs:sync:';
 const channelOf = (document: string) => `${PREFIX}doc:${document}`;
 const freezeKeyOf = (document: string) => `${PREFIX}freeze:${document}`;
+/** Instance-wide messages (REVOKE-*), not tied to a loaded document. */
+const CONTROL_CHANNEL = `${PREFIX}control`;
+
+/** Parses a control message; null for anything malformed. */
+function parseRevocation(raw: Buffer): (Revocation & { from: string }) | null {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof m !== 'object' || m === null || typeof m.from !== 'string' || typeof m.userId !== 'string' || !Number.isSafeInteger(m.at)) {
+    return null;
+  }
+  const at = m.at as number;
+  if (m.kind === 'revoke-user') return { from: m.from, kind: 'revoke-user', userId: m.userId, at };
+  if (m.kind === 'read-only' && typeof m.document === 'string') {
+    return { from: m.from, kind: 'read-only', document: m.document, userId: m.userId, at };
+  }
+  return null;
+}
 
 export class RedisBus implements DocumentBus {
   readonly instanceId = randomUUID();
@@ -24,6 +46,7 @@ export class RedisBus implements DocumentBus {
   private readonly sub: Redis;
   private readonly handlers = new Map<string, { document: string; handler: BusHandler }>();
   private readonly reconnectListeners: (() => void)[] = [];
+  private revocationHandler: ((revocation: Revocation) => void) | null = null;
   private wasConnected = false;
   private closed = false;
   private lastErrorLog = 0;
@@ -43,6 +66,7 @@ export class RedisBus implements DocumentBus {
     // The subscriber queues SUBSCRIBE while down; ioredis re-subscribes on reconnect.
     this.sub = new Redis(url, { ...options, autoResubscribe: true });
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel.toString(), message));
+    this.sub.subscribe(CONTROL_CHANNEL).catch((err: Error) => this.logError('redis subscribe failed', err));
     for (const [role, client] of [
       ['publisher', this.pub],
       ['subscriber', this.sub],
@@ -108,8 +132,36 @@ export class RedisBus implements DocumentBus {
     return this.connected;
   }
 
+  /** REVOKE-*: called with every revocation another instance applied. */
+  onRevocation(handler: (revocation: Revocation) => void): void {
+    this.revocationHandler = handler;
+  }
+
+  /** Tells every other instance; false when Redis is down (they then never learn it). */
+  async publishRevocation(revocation: Revocation): Promise<boolean> {
+    if (this.pub.status !== 'ready') return false;
+    try {
+      await this.pub.publish(CONTROL_CHANNEL, JSON.stringify({ from: this.instanceId, ...revocation }));
+      this.metrics.busMessages.inc({ direction: 'out' });
+      return true;
+    } catch (err) {
+      this.metrics.busMessages.inc({ direction: 'dropped' });
+      this.logError('redis publish failed', err as Error);
+      return false;
+    }
+  }
+
   private onMessage(channel: string, raw: Buffer): void {
     this.metrics.busMessages.inc({ direction: 'in' });
+    if (channel === CONTROL_CHANNEL) {
+      const revocation = parseRevocation(raw);
+      if (!revocation) this.log.warn('malformed control message dropped', { bytes: raw.byteLength });
+      else if (revocation.from !== this.instanceId) {
+        const { from: _from, ...rest } = revocation;
+        this.revocationHandler?.(rest);
+      }
+      return;
+    }
     let message: BusMessage;
     try {
       message = decodeBusMessage(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
