@@ -2,7 +2,7 @@
  * One Sequelize instance from DATABASE_URL. Only SQLite, PostgreSQL and SQL Server (tedious) are
  * accepted, and all models and migrations stay within the types those three share.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { type Dialect, Sequelize, Transaction } from 'sequelize';
@@ -28,7 +28,7 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
   let sequelize: Sequelize;
   if (dialect === 'sqlite') {
     const storage = sqliteStorage(url);
-    if (storage !== ':memory:') mkdirSync(path.dirname(storage), { recursive: true });
+    if (storage !== ':memory:') restrictToOwner(storage);
     sequelize = new Sequelize({
       ...common,
       dialect,
@@ -56,6 +56,23 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
   }
   await sequelize.authenticate();
   return sequelize;
+}
+
+/**
+ * The database holds patient data: owner-only (0600), also when an older version left it 0644.
+ * SQLite creates a new file with the process umask and gives its -wal/-shm files the database
+ * file's mode, so the file is created (or tightened) before SQLite opens it.
+ */
+function restrictToOwner(storage: string): void {
+  mkdirSync(path.dirname(storage), { recursive: true, mode: 0o700 });
+  closeSync(openSync(storage, 'a', 0o600));
+  for (const file of [storage, `${storage}-wal`, `${storage}-shm`, `${storage}-journal`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
  * API (api/src/db/connect.ts): SQLite in WAL mode with a busy timeout (the API and the sync-server
  * may share one file), PostgreSQL, or SQL Server through tedious.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { type Dialect, Sequelize, Transaction } from 'sequelize';
 
@@ -30,7 +30,7 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
   if (dialect === 'sqlite') {
     const { default: sqlite3 } = await import('sqlite3');
     const storage = sqliteStorage(url);
-    if (storage !== ':memory:') mkdirSync(path.dirname(storage), { recursive: true });
+    if (storage !== ':memory:') restrictToOwner(storage);
     sequelize = new Sequelize({
       ...common,
       dialect,
@@ -59,6 +59,23 @@ export async function connectDatabase(url: string): Promise<Sequelize> {
   }
   await sequelize.authenticate();
   return sequelize;
+}
+
+/**
+ * The database holds patient data: owner-only (0600), also when an older version left it 0644.
+ * SQLite creates a new file with the process umask and gives its -wal/-shm files the database
+ * file's mode, so the file is created (or tightened) before SQLite opens it.
+ */
+function restrictToOwner(storage: string): void {
+  mkdirSync(path.dirname(storage), { recursive: true, mode: 0o700 });
+  closeSync(openSync(storage, 'a', 0o600));
+  for (const file of [storage, `${storage}-wal`, `${storage}-shm`, `${storage}-journal`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
 }
 
 /**
