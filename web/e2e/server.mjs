@@ -10,14 +10,18 @@
  * test helper (api/test/support/studies.ts; there is no HTTP endpoint that creates studies
  * without Orthanc); {"id":2,"seedMany":{"count":N}} inserts N routine studies.
  *
+ * PACS_E2E_SECURITY_HEADERS names another nginx-style headers file for the static files (the OHIF
+ * interop test serves OHIF's build, which needs inline scripts and WebAssembly, in place of ours).
+ *
  * Optional (viewer e2e, issue 7): with PACS_E2E_ORTHANC=1 a real Orthanc is started too
  * (api/test/support/orthanc.ts, DICOMweb plugin, free ports) and the API is configured to use it.
  * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (api/scripts/demo-studies.ts),
  * C-STOREs it with storescu, ingests it and answers {id, studyInstanceUid, series, files}.
  * Without PACS_E2E_ORTHANC nothing changes.
  * Also with Orthanc: {"orthancInfo":true} answers Orthanc's URL and credentials (loopback; tests upload
- * corpus files over REST with them); {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in
- * Orthanc and answers {id, orthancId}. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
+ * corpus files over REST with them); {"demoStudy":{"index":n,"seed":s}} stores study n of the demo set
+ * (api/scripts/demo-studies.ts) the same way and also answers its patientName and description;
+ * {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in Orthanc and answers {id, orthancId}. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,6 +83,8 @@ const gateway = await startGateway({
   port: 0,
   host: '127.0.0.1',
   webRoot: () => webRoot,
+  // Another app served in our place (the OHIF interop test) may need its own static headers.
+  ...(process.env.PACS_E2E_SECURITY_HEADERS ? { securityHeadersFile: process.env.PACS_E2E_SECURITY_HEADERS } : {}),
   upstreams: [
     ['/api', api],
     ['/health', api],
@@ -131,6 +137,12 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       result = { webRoot };
     } else if (command.dicomStudy) {
       result = await storeDicomStudy(command.dicomStudy);
+    } else if (command.demoStudy) {
+      // One of the demo set's studies (api/scripts/demo-studies.ts), as `npm run demo` would load it.
+      const { demoStudySpecs } = await import(path.join(root, 'api/scripts/demo-studies.ts'));
+      const { index, seed = 1 } = command.demoStudy;
+      const spec = demoStudySpecs(index + 1, { seed })[index];
+      result = { ...(await storeDicomStudy({ spec, seed })), patientName: spec.patient.name, description: spec.description };
     } else if (command.orthancInfo) {
       result = orthancInfo();
     } else if (command.ingestStudy) {

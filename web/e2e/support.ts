@@ -44,6 +44,8 @@ export interface System {
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
   storeStudy(spec: Record<string, unknown>, seed?: number): Promise<DicomStudy>;
+  /** Study `index` of the demo set (api/scripts/demo-studies.ts) stored into Orthanc and ingested (only with `orthanc: true`). */
+  storeDemoStudy(index: number, seed?: number): Promise<DicomStudy & { patientName: string; description: string }>;
   /** Serve another build from now on (same origin): a "new version" for the update prompt. */
   useWebRoot(dir: string): Promise<void>;
   /** Orthanc's loopback URL and credentials (only with `orthanc: true`). */
@@ -121,6 +123,8 @@ export async function startSystem(options: { orthanc?: boolean; sync?: boolean; 
       await command({ seedMany: { count, seed } });
     },
     storeStudy: (spec, seed = 1) => command({ dicomStudy: { spec, seed } }) as Promise<DicomStudy>,
+    storeDemoStudy: (index, seed = 1) =>
+      command({ demoStudy: { index, seed } }) as Promise<DicomStudy & { patientName: string; description: string }>,
     useWebRoot: async (dir) => {
       await command({ useWebRoot: dir });
     },
@@ -164,7 +168,7 @@ export async function apiLogin(url: string, who: { email: string; password: stri
     if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${await r.text()}`);
     return (await r.json()) as T;
   };
-  return { userId: session.user.id, call };
+  return { userId: session.user.id, accessToken: session.accessToken, call };
 }
 
 export async function signIn(page: Page, url: string, who: { email: string; password: string }) {
