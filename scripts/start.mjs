@@ -1,14 +1,17 @@
 /**
  * `npm start`: the whole system on one origin (http://localhost:8080 unless PACS_HTTP_PORT),
  * all data under PACS_DATA_DIR (default ./data). Development secrets are generated once into
- * the data directory and handed to the services through their environment.
+ * the data directory and handed to the services through their environment. The services run
+ * under a supervisor: one that crashes is started again while the others keep serving; Ctrl-C,
+ * SIGTERM or a failure of this process (the gateway) stops them all.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureDebianPackages, ensurePnpm, fail, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
+import { ensureDebianPackages, ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
+import { prepareDataDir } from './data-dir.mjs';
 import { startGateway } from './gateway.mjs';
+import { createSupervisor, stopServicesOnExit } from './supervisor.mjs';
 
 const httpPort = Number(process.env.PACS_HTTP_PORT ?? 8080);
 const httpHost = process.env.PACS_HTTP_HOST ?? '127.0.0.1';
@@ -46,40 +49,18 @@ function buildWebIfStale(pnpm) {
   const sources = Math.max(newest(path.join(ROOT, 'web', 'src')), newest(path.join(ROOT, 'shared', 'src')));
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   log('building the web app');
-  if (run(pnpm, ['--filter', '@pacs/web', 'run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0) fail('web build failed');
+  if (run(pnpm, ['--filter', '@pacs/web', 'run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }) !== 0)
+    throw new Error('web build failed');
 }
 
-const children = [];
-function startService(name, args, env, cwd = ROOT) {
-  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
-  child.on('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal ?? code}); stopping`);
-      stop(1);
-    }
-  });
-  children.push(child);
-  return child;
-}
-
-let stopping = false;
-function stop(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 5000).unref();
-  Promise.all(children.map((c) => new Promise((resolve) => (c.exitCode !== null ? resolve() : c.once('exit', resolve))))).then(() =>
-    process.exit(code),
-  );
-}
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
-
-/** True once `url` answers 2xx; false if the system is stopping (a service died) meanwhile. */
-async function waitForHealth(url, deadlineMs, headers = {}) {
+/**
+ * True once `url` answers 2xx (a service that crashes meanwhile is restarted and may still make
+ * it); false if the system is stopping.
+ */
+async function waitForHealth(supervisor, url, deadlineMs, headers = {}) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    if (stopping) return false;
+    if (supervisor.stopping) return false;
     try {
       const response = await fetch(url, { headers });
       if (response.ok) return true;
@@ -88,7 +69,7 @@ async function waitForHealth(url, deadlineMs, headers = {}) {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  fail(`${url} did not become ready in ${deadlineMs / 1000} s`);
+  throw new Error(`${url} did not become ready in ${deadlineMs / 1000} s`);
 }
 
 export async function start() {
@@ -96,7 +77,8 @@ export async function start() {
   installNodeModules(pnpm);
   ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python'], 'Orthanc, the image archive');
   ensureDebianPackages(['fonts-droid-fallback'], 'CJK glyphs in report PDFs');
-  mkdirSync(dataDir, { recursive: true });
+  const storageElsewhere = process.env.PACS_ORTHANC_STORAGE_DIR ? [path.resolve(process.env.PACS_ORTHANC_STORAGE_DIR)] : [];
+  prepareDataDir(dataDir, storageElsewhere);
   const secrets = developmentSecrets();
   const firstRun = !existsSync(path.join(dataDir, 'demo-studies-loaded'));
 
@@ -115,9 +97,24 @@ export async function start() {
     PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
   };
 
+  // Patient data and secrets: the umask 077 the services get makes every file and directory they
+  // create (database, Orthanc storage, logs) owner-only; this process keeps its own for web/dist.
+  const supervisor = createSupervisor({ log, childUmask: 0o077 });
+  const shutdown = stopServicesOnExit(supervisor, log);
+  try {
+    await startServices({ supervisor, shutdown, shared, secrets, firstRun, pnpm });
+  } catch (error) {
+    shutdown(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function startServices({ supervisor, shutdown, shared, secrets, firstRun, pnpm }) {
+  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+  const startService = (name, args, env, cwd = ROOT) =>
+    supervisor.start(name, tsx, args, { cwd, env: { ...process.env, ...env }, stdio: 'inherit' });
   startService('orthanc', [path.join('orthanc', 'run.ts')], { ...shared, TCP_NODELAY: '1' });
   if (
-    !(await waitForHealth(`http://127.0.0.1:${orthancHttpPort}/system`, 30_000, {
+    !(await waitForHealth(supervisor, `http://127.0.0.1:${orthancHttpPort}/system`, 30_000, {
       authorization: `Basic ${Buffer.from(`pacs-api:${shared.PACS_ORTHANC_PASSWORD}`).toString('base64')}`,
     }))
   )
@@ -141,27 +138,23 @@ export async function start() {
     { ...shared, PACS_SYNC_HOST: '127.0.0.1', PACS_SYNC_PORT: String(syncPort) },
     path.join(ROOT, 'sync-server'),
   );
-  if (!(await waitForHealth(`http://127.0.0.1:${apiPort}/health/live`, 60_000))) return;
-  if (!(await waitForHealth(`http://127.0.0.1:${syncPort}/health`, 60_000))) return;
+  if (!(await waitForHealth(supervisor, `http://127.0.0.1:${apiPort}/health/live`, 60_000))) return;
+  if (!(await waitForHealth(supervisor, `http://127.0.0.1:${syncPort}/health`, 60_000))) return;
 
   if (firstRun) {
     log(`loading ${DEMO_STUDIES} demo studies into Orthanc (first run)`);
     const target = `http://pacs-api:${encodeURIComponent(shared.PACS_ORTHANC_PASSWORD)}@127.0.0.1:${orthancHttpPort}`;
-    const status = run(
-      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-      ['scripts/demo-studies.ts', '--orthanc', target, '--count', String(DEMO_STUDIES), '--today', 'now'],
-      {
-        cwd: path.join(ROOT, 'api'),
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    );
-    if (status === 0) writeFileSync(path.join(dataDir, 'demo-studies-loaded'), `${new Date().toISOString()}\n`);
+    const status = run(tsx, ['scripts/demo-studies.ts', '--orthanc', target, '--count', String(DEMO_STUDIES), '--today', 'now'], {
+      cwd: path.join(ROOT, 'api'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (status === 0) writeFileSync(path.join(dataDir, 'demo-studies-loaded'), `${new Date().toISOString()}\n`, { mode: 0o600 });
     else log('demo studies could not be loaded; the system runs without them');
   }
 
   buildWebIfStale(pnpm);
   const api = { host: '127.0.0.1', port: apiPort };
-  await startGateway({
+  const gateway = await startGateway({
     port: httpPort,
     host: httpHost,
     webRoot: path.join(ROOT, 'web', 'dist'),
@@ -172,6 +165,8 @@ export async function start() {
       ['/sync', { host: '127.0.0.1', port: syncPort }],
     ],
   });
+  // Without the front door the system is unreachable: stop everything rather than run on headless.
+  gateway.on('error', (error) => shutdown(`the gateway failed (${error.code ?? error.name})`));
   const shown = httpHost === '0.0.0.0' || httpHost === '127.0.0.1' ? 'localhost' : httpHost;
   log(`PACS is up at http://${shown}:${httpPort}  (API docs: http://${shown}:${httpPort}/api/docs/)`);
   log(`modalities send to AE title ${process.env.PACS_DICOM_AET ?? 'ORTHANC'} on port ${dicomPort}`);
