@@ -31,7 +31,7 @@ export const ENV_SCHEMA = Type.Object({
   PACS_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 12, maxLength: 72 })),
   PACS_BCRYPT_COST: Type.Integer({ minimum: 12, maximum: 15, default: 12 }),
   PACS_LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
-  PACS_LOGIN_LOCKOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
+  PACS_LOGIN_BACKOFF_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 900 }),
   PACS_LOGIN_RATE_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
   PACS_REDIS_URL: Type.Optional(
     Type.String({
@@ -41,6 +41,11 @@ export const ENV_SCHEMA = Type.Object({
   ),
   PACS_CORS_ORIGINS: Type.String({ default: '', description: 'comma-separated allow-list; empty = same origin only' }),
   PACS_TRUST_PROXY: Type.Boolean({ default: false, description: 'trust X-Forwarded-* from the reverse proxy' }),
+  PACS_TRUSTED_PROXIES: Type.String({
+    minLength: 1,
+    default: 'loopback,uniquelocal',
+    description: 'with PACS_TRUST_PROXY: the proxies (addresses, CIDR ranges, loopback, uniquelocal) whose X-Forwarded-For is believed',
+  }),
   PACS_COOKIE_SECURE: Type.Optional(Type.Boolean({ description: 'Secure flag on the refresh cookie; default on in production' })),
   PACS_API_DOCS: Type.Optional(Type.Boolean({ description: 'serve the interactive docs at /api/docs; default on except in production' })),
   PACS_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 50 * 1024 * 1024, default: 1024 * 1024 }),
@@ -108,12 +113,14 @@ export interface Config {
   seedDemoUsers: boolean;
   bcryptCost: number;
   loginMaxFailures: number;
-  loginLockoutSeconds: number;
+  /** Longest wait imposed on one client address after failed logins (auth/login-throttle.ts). */
+  loginBackoffMaxSeconds: number;
   loginRatePerMinute: number;
   /** Several API instances share state through this Redis; undefined = a single instance. */
   redisUrl: string | undefined;
   corsOrigins: string[];
-  trustProxy: boolean;
+  /** Believe X-Forwarded-For only from these peers (proxy-addr syntax); false: from nobody. */
+  trustProxy: false | string;
   cookieSecure: boolean;
   bodyLimit: number;
   /** Swagger UI and the OpenAPI document at /api/docs. */
@@ -237,13 +244,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     seedDemoUsers: !production,
     bcryptCost: env.PACS_BCRYPT_COST,
     loginMaxFailures: env.PACS_LOGIN_MAX_FAILURES,
-    loginLockoutSeconds: env.PACS_LOGIN_LOCKOUT_SECONDS,
+    loginBackoffMaxSeconds: env.PACS_LOGIN_BACKOFF_MAX_SECONDS,
     loginRatePerMinute: env.PACS_LOGIN_RATE_PER_MINUTE,
     redisUrl: env.PACS_REDIS_URL,
     corsOrigins: env.PACS_CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),
-    trustProxy: env.PACS_TRUST_PROXY,
+    trustProxy: env.PACS_TRUST_PROXY ? env.PACS_TRUSTED_PROXIES : false,
     cookieSecure: env.PACS_COOKIE_SECURE ?? production,
     bodyLimit: env.PACS_BODY_LIMIT,
     apiDocs: env.PACS_API_DOCS ?? !production,

@@ -29,7 +29,7 @@ describe('configuration from the environment', () => {
       PACS_CORS_ORIGINS: 'https://a.example, https://b.example',
     });
     expect(config.port).toBe(4100);
-    expect(config.trustProxy).toBe(true);
+    expect(config.trustProxy).toBe('loopback,uniquelocal');
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
 

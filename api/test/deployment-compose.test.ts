@@ -245,7 +245,7 @@ describe('variables', () => {
   it('hands each service a configuration its own loader accepts, in production mode', () => {
     const env = (service: string) => compose.services[service]!.environment!;
     const api = loadApiConfig(env('api'));
-    expect(api).toMatchObject({ production: true, host: '0.0.0.0', port: 3000, trustProxy: true, cookieSecure: true });
+    expect(api).toMatchObject({ production: true, host: '0.0.0.0', port: 3000, trustProxy: 'loopback,uniquelocal', cookieSecure: true });
     expect(api.databaseUrl).toMatch(/^mssql:\/\/pacs:[^@]+@mssql:1433\/pacs$/);
     expect(new URL(api.databaseUrl).password).toBe(filled.get('PACS_DB_PASSWORD'));
     const sync = loadSyncConfig(env('sync-server'));

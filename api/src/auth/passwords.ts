@@ -13,9 +13,21 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
 
 /** A hash of a random string, compared against for unknown users so timing reveals nothing. */
 let dummyHash: Promise<string> | undefined;
-export async function burnPasswordCheck(password: string, cost: number): Promise<void> {
-  dummyHash ??= bcrypt.hash(randomBytes(16).toString('hex'), cost);
-  await bcrypt.compare(password, await dummyHash);
+let dummyCost = 0;
+
+/** Made at start, so the first unknown account is not the one answered slower. */
+export function warmDummyHash(cost: number): Promise<string> {
+  if (!dummyHash || dummyCost !== cost) {
+    dummyCost = cost;
+    dummyHash = bcrypt.hash(randomBytes(16).toString('hex'), cost);
+  }
+  return dummyHash;
+}
+
+/** Always false: the comparison only spends the time a real one would. */
+export async function burnPasswordCheck(password: string, cost: number): Promise<false> {
+  await bcrypt.compare(password, await warmDummyHash(cost));
+  return false;
 }
 
 /** Length rules the schema cannot express in bytes; bcrypt ignores everything past 72 bytes. */

@@ -10,7 +10,8 @@ import type { UserAttributes } from '../db/models';
 import { HttpError, unauthorized } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { presentUser } from '../users/present';
-import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword } from './passwords';
+import { LoginThrottle } from './login-throttle';
+import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword, warmDummyHash } from './passwords';
 import { RefreshRejected } from './refresh-tokens';
 
 export const REFRESH_COOKIE = 'pacs_refresh';
@@ -20,6 +21,12 @@ export default async function authRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config } = app;
   const { models, sequelize } = app.db;
+  const throttle = new LoginThrottle({
+    perAccountFromAddress: config.loginMaxFailures,
+    perAddress: config.loginMaxFailures * 4,
+    maxDelayMs: config.loginBackoffMaxSeconds * 1000,
+  });
+  warmDummyHash(config.bcryptCost);
 
   const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: Date) =>
     reply.setCookie(REFRESH_COOKIE, token, {
@@ -57,33 +64,28 @@ export default async function authRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const email = request.body.email.trim().toLowerCase();
       request.auditSubject.details = { email };
+      const waitMs = throttle.waitMs(email, request.ip);
+      if (waitMs > 0) {
+        // No password is checked while waiting, so a refused attempt neither counts nor tells anything.
+        throw new HttpError(429, 'too many failed logins; try again later', 'LOGIN_THROTTLED', {
+          'retry-after': String(Math.ceil(waitMs / 1000)),
+        });
+      }
       const user = await models.User.findOne({ where: { email } });
-      if (!user) {
-        await burnPasswordCheck(request.body.password, config.bcryptCost);
+      // Unknown accounts cost one hash comparison as well: the time taken does not tell them apart.
+      const passwordMatches = user
+        ? await verifyPassword(request.body.password, user.get('passwordHash'))
+        : await burnPasswordCheck(request.body.password, config.bcryptCost);
+      if (!user || !passwordMatches) {
+        throttle.failed(email, request.ip);
         throw unauthorized('invalid email or password', 'INVALID_CREDENTIALS');
       }
       const row = user.get();
       request.auditSubject.objectId = row.id;
-      if (row.lockedUntil && row.lockedUntil.getTime() > Date.now()) {
-        const retryAfter = Math.ceil((row.lockedUntil.getTime() - Date.now()) / 1000);
-        throw new HttpError(429, 'account temporarily locked after repeated failed logins', 'ACCOUNT_LOCKED', {
-          'retry-after': String(retryAfter),
-        });
-      }
-      if (!(await verifyPassword(request.body.password, row.passwordHash))) {
-        const failures = row.failedLoginCount + 1;
-        const lock = failures >= config.loginMaxFailures;
-        await user.update({
-          failedLoginCount: lock ? 0 : failures,
-          lockedUntil: lock ? new Date(Date.now() + config.loginLockoutSeconds * 1000) : row.lockedUntil,
-        });
-        if (lock) request.auditSubject.details = { email, lockedOut: true };
-        throw unauthorized('invalid email or password', 'INVALID_CREDENTIALS');
-      }
+      throttle.succeeded(email, request.ip);
       if (!row.active) throw unauthorized('account deactivated', 'ACCOUNT_INACTIVE');
 
       const issued = await sequelize.transaction(async (transaction) => {
-        await user.update({ failedLoginCount: 0, lockedUntil: null }, { transaction });
         const refresh = await app.refreshTokens.issue(row.id, undefined, transaction);
         request.principal = { userId: row.id, role: row.role, email: row.email, name: row.name };
         await auditInTransaction(request, transaction, {
