@@ -45,7 +45,7 @@ export interface OrthancSettings {
   webhookSecret: string;
   /** Accept HTTP from other hosts (Docker network). Off: loopback only, since Orthanc binds 0.0.0.0. */
   remoteAccessAllowed: boolean;
-  /** Folder holding libOrthancDicomWeb.so and libOrthancPython.so. */
+  /** Folder holding libOrthancDicomWeb.so, libOrthancPython.so and libOrthancGdcm.so. */
   pluginsDir: string;
   /** Path of webhook.py as Orthanc sees it (differs in a container); default: this folder's webhook.py. */
   webhookScript?: string;
@@ -171,6 +171,9 @@ export function orthancConfig(settings: OrthancSettings): Json {
     Plugins: [
       path.join(settings.pluginsDir, 'libOrthancDicomWeb.so'),
       path.join(settings.pluginsDir, 'libOrthancPython.so'),
+      // GDCM's codecs: Orthanc's own cannot decode JPEG 2000 (rendered frames, transcoding for
+      // clients that ask for another transfer syntax) nor some palette RLE and RT Dose images.
+      path.join(settings.pluginsDir, 'libOrthancGdcm.so'),
       // Opt-in, off by default: Orthanc's own Web Viewer (Debian orthanc-webviewer), the viewer benchmark's peer.
       ...(webViewerEnabled(settings) ? [path.join(settings.pluginsDir, 'libOrthancWebViewer.so')] : []),
     ],

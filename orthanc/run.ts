@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OrthancSettings, REPO_ROOT, settingsFromEnv, writeOrthancConfig } from './config';
 
-export const DEBIAN_PACKAGES = ['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'dcmtk'] as const;
+export const DEBIAN_PACKAGES = ['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'orthanc-gdcm', 'dcmtk'] as const;
 export const INSTALL_COMMAND = `apt-get update && apt-get install -y ${DEBIAN_PACKAGES.join(' ')}`;
 
 /** What is missing to run Orthanc with this configuration (empty when ready). */
@@ -25,6 +25,7 @@ export function missingPieces(settings: Pick<OrthancSettings, 'pluginsDir'>): st
   if (spawnSync('Orthanc', ['--version'], { stdio: 'ignore' }).error) missing.push('Orthanc (package orthanc)');
   if (!existsSync(path.join(settings.pluginsDir, 'libOrthancDicomWeb.so'))) missing.push('DICOMweb plugin (package orthanc-dicomweb)');
   if (!existsSync(path.join(settings.pluginsDir, 'libOrthancPython.so'))) missing.push('Python plugin (package orthanc-python)');
+  if (!existsSync(path.join(settings.pluginsDir, 'libOrthancGdcm.so'))) missing.push('GDCM codecs plugin (package orthanc-gdcm)');
   return missing;
 }
 

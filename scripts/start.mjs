@@ -75,7 +75,7 @@ async function waitForHealth(supervisor, url, deadlineMs, headers = {}) {
 export async function start() {
   const pnpm = ensurePnpm();
   installNodeModules(pnpm);
-  ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python'], 'Orthanc, the image archive');
+  ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'orthanc-gdcm'], 'Orthanc, the image archive');
   ensureDebianPackages(['fonts-droid-fallback'], 'CJK glyphs in report PDFs');
   const storageElsewhere = process.env.PACS_ORTHANC_STORAGE_DIR ? [path.resolve(process.env.PACS_ORTHANC_STORAGE_DIR)] : [];
   prepareDataDir(dataDir, storageElsewhere);

@@ -22,6 +22,7 @@ const TEST_PACKAGES = [
   'orthanc',
   'orthanc-dicomweb',
   'orthanc-python',
+  'orthanc-gdcm',
   'dcmtk',
   'chromium',
   'nginx',

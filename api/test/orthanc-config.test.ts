@@ -60,7 +60,11 @@ describe('orthanc/config.ts', () => {
       DicomWeb: { Enable: true, Root: '/dicom-web/' },
       PacsWebhook: { Url: 'http://api:3000/api/ingest/orthanc', Secret: 's3cret', TimeoutSeconds: 2 },
     });
-    expect(config.Plugins).toEqual(['/usr/share/orthanc/plugins/libOrthancDicomWeb.so', '/usr/share/orthanc/plugins/libOrthancPython.so']);
+    expect(config.Plugins).toEqual([
+      '/usr/share/orthanc/plugins/libOrthancDicomWeb.so',
+      '/usr/share/orthanc/plugins/libOrthancPython.so',
+      '/usr/share/orthanc/plugins/libOrthancGdcm.so',
+    ]);
     expect(existsSync(WEBHOOK_SCRIPT)).toBe(true);
   });
 

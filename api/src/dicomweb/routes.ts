@@ -15,6 +15,7 @@ import { OrthancUnavailable } from '../ingest/orthanc-client';
 import { type CachedMetadata, StudyMetadataCache } from './metadata-cache';
 import { DicomwebRequestError, type ParsedRequest, parseDicomwebRequest } from './route-parser';
 import { readBounded, resultsOf, SearchAnswerTooLarge, searchDetails } from './search-audit';
+import { TranscodingGuard, TranscodingRefused } from './transcoding-guard';
 
 /** Request headers a DICOMweb client needs passed on (transfer syntax in Accept, ranges, validators). */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'range', 'if-none-match', 'if-modified-since', 'if-range'];
@@ -70,6 +71,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
   const studies = new Map<string, { patientId: string; orthancId: string | null }>();
   const metadataCache = app.ingestion?.metadataCache ?? null;
   const base = app.config.publicUrl;
+  const transcoding = app.ingestion ? new TranscodingGuard(app.ingestion.orthanc) : null;
   // Ingest-time warm-up writes BulkDataURIs for this origin from the start.
   metadataCache?.noteBase(base);
 
@@ -231,6 +233,13 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
         if (cached) return sendCached(request, reply, cached);
       }
 
+      try {
+        await transcoding?.check(route, request.headers.accept);
+      } catch (error) {
+        if (error instanceof TranscodingRefused) throw new HttpError(406, error.message, 'DICOMWEB_TRANSCODING_UNAVAILABLE');
+        if (error instanceof OrthancUnavailable) throw new HttpError(502, 'image archive unreachable', 'ORTHANC_UNREACHABLE');
+        throw error;
+      }
       const upstream = await forward(request, parsed.upstreamPath);
       copyHeaders(reply, upstream, true);
       if (!upstream.body || request.method === 'HEAD') {
