@@ -227,13 +227,12 @@ function serveStatic(request, response, webRoot, pathname, securityHeaders) {
   const encoding = COMPRESSIBLE.has(ext) && stat.size > 1024 ? pickEncoding(request.headers['accept-encoding']) : null;
   if (COMPRESSIBLE.has(ext)) headers.vary = 'Accept-Encoding';
   if (encoding) {
-    compressedBody(file, stat, encoding).then(
-      (body) => {
+    compressedBody(file, stat, encoding)
+      .then((body) => {
         response.writeHead(200, { ...headers, 'content-encoding': encoding, 'content-length': body.length });
         response.end(request.method === 'HEAD' ? undefined : body);
-      },
-      () => sendError(response, securityHeaders, 500, 'STATIC_READ_FAILED', 'could not read file'),
-    );
+      })
+      .catch(() => sendError(response, securityHeaders, 500, 'STATIC_READ_FAILED', 'could not read file'));
     return;
   }
   response.writeHead(200, { ...headers, 'content-length': stat.size });
@@ -247,7 +246,13 @@ function proxyRequest(request, response, target, securityHeaders) {
   const upstream = http.request(
     { host: target.host, port: target.port, method: request.method, path: request.url, headers: forwarded },
     (reply) => {
-      response.writeHead(reply.statusCode ?? 502, reply.headers);
+      try {
+        response.writeHead(reply.statusCode ?? 502, reply.headers);
+      } catch {
+        // A header Node will not pass on: this answer fails, not the gateway.
+        reply.destroy();
+        return sendError(response, securityHeaders, 502, 'BAD_UPSTREAM_ANSWER', 'the service sent an answer that cannot be passed on');
+      }
       pipeline(reply, response, () => undefined);
     },
   );
@@ -322,6 +327,12 @@ export function startGateway({ port, host, webRoot, upstreams, log = defaultLog,
       log(`upgrade failed: ${describeFailure(error)}`);
       endSocketWithError(socket, securityHeaders, 500, 'GATEWAY_ERROR', 'the gateway could not handle this request');
     }
+  });
+
+  // CONNECT would make this a forward proxy: refused, with an answer rather than a dropped socket.
+  server.on('connect', (_request, socket) => {
+    socket.on('error', () => socket.destroy());
+    endSocketWithError(socket, securityHeaders, 400, 'BAD_REQUEST_TARGET', 'the request target must be a path');
   });
 
   // Unparseable requests (bad request line, oversize headers, TLS on the plain port) end with an

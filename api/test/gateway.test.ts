@@ -162,6 +162,12 @@ describe('hostile requests get an answer and never take the gateway down', () =>
     ['oversize headers', 431, get('/index.html', `X-Big: ${'b'.repeat(20_000)}\r\n`)],
     ['ten thousand headers', 431, get('/index.html', 'X-A: 1\r\n'.repeat(10_000))],
     ['a header line without a colon', 400, 'GET / HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n'],
+    ['a CONNECT (forward-proxy) request', 400, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n'],
+    [
+      'Content-Length together with Transfer-Encoding (request smuggling)',
+      400,
+      'GET /index.html HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ],
   ];
   it.each(badMessages)('%s → %i, and the gateway still serves', async (_name, status, bytes) => {
     const reply = await rawRequest(bytes);
