@@ -58,7 +58,10 @@ const syncSecrets = syncEnabled
     }
   : {};
 const syncPort = syncEnabled ? await freePort() : 0;
+// DICOMweb links (BulkDataURIs) are written for the gateway's origin: its port is chosen first.
+const gatewayPort = await freePort();
 const config = loadConfig({
+  PACS_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
   ...orthancEnv,
   ...(syncEnabled ? { ...syncSecrets, PACS_SYNC_URL: `http://127.0.0.1:${syncPort}` } : {}),
   PACS_ENV: 'development',
@@ -80,7 +83,7 @@ const api = { host: '127.0.0.1', port: apiPort };
 // {"useWebRoot": dir} switches the gateway to another build (the update-prompt e2e test).
 let webRoot = process.env.PACS_WEB_DIST ?? path.join(root, 'web', 'dist');
 const gateway = await startGateway({
-  port: 0,
+  port: gatewayPort,
   host: '127.0.0.1',
   webRoot: () => webRoot,
   // Another app served in our place (the OHIF interop test) may need its own static headers.
