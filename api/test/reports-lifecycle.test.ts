@@ -220,8 +220,9 @@ describe('report lifecycle with the real sync-server', () => {
 
     // A deletion adds no clock: only the snapshot shows the attending has not seen it.
     const seen = reviewed(attendingClient.doc);
-    deleteInSection(residentClient.doc, 'Clinical history', 'Headache'.length);
-    // (the resident's connection opened rw before the submit: still allowed by the sync-server)
+    // By a second attending: the resident's socket turned read-only at the submit (sync-server REVOKE-2).
+    const secondAttending = await connect(attending2, reportId);
+    deleteInSection(secondAttending.doc, 'Clinical history', 'Headache'.length);
     await waitFor(async () => !(await serverText(`report:${reportId}`)).includes('Headache'), 'deletion stored');
     await waitFor(() => !attendingClient.doc.getXmlFragment('default').toString().includes('Headache'), 'attending got the deletion');
     const unseenDeletion = await api(attending.token, 'POST', `/api/reports/${reportId}/finalize`, seen);

@@ -145,10 +145,14 @@ describe.each(BACKENDS)('scale-out through Redis (%s)', (_backend, databaseUrlFo
   it('SCALE-1: awareness crosses instances, and a departure is seen on the other instance', async () => {
     const { a, b } = await cluster(databaseUrlFor());
     const name = newDocName();
-    const [onA, onB] = clients([client(a.port, name, token(name)), client(b.port, name, token(name))]);
+    // PRES-2: the names shown are the tokens'.
+    const [onA, onB] = clients([
+      client(a.port, name, token(name, { name: 'resident on A' })),
+      client(b.port, name, token(name, { name: 'attending on B', role: 'attending' })),
+    ]);
     await waitFor(() => onA!.provider.synced && onB!.provider.synced, 'synced');
-    onA!.provider.awareness.setLocalStateField('user', { name: 'resident on A' });
-    onB!.provider.awareness.setLocalStateField('user', { name: 'attending on B' });
+    onA!.provider.awareness.setLocalStateField('user', { name: 'A' });
+    onB!.provider.awareness.setLocalStateField('user', { name: 'B' });
     const names = (c: TestClient) =>
       [...c.provider.awareness.getStates().values()].map((s) => (s as { user?: { name: string } }).user?.name).filter(Boolean);
     await waitFor(() => names(onB!).includes('resident on A'), 'B sees A');

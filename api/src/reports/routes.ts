@@ -381,6 +381,12 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         });
         return { row: report.get(), study: study.get() };
       });
+      // The report is the attending's now: the resident's open sockets stop editing at once (REVOKE-2).
+      try {
+        await sync.readOnly(reportDocumentName(updated.row.id), [...new Set([principal.userId, updated.row.authorId])]);
+      } catch (error) {
+        request.log.error({ err: error, reportId: updated.row.id }, 'document could not be made read-only after submit');
+      }
       return present(request, updated.row, updated.study);
     },
   );

@@ -2,7 +2,8 @@
  * The sync-server's internal API (sync-server/SPEC.md API-*), service-authenticated. Every call
  * has a deadline; a sync-server that is down or slow becomes a 503 for the user, never a hang.
  */
-import type { SyncLateEditsResponse, SyncLockResponse, SyncStateResponse } from '@pacs/shared';
+import type { SyncLateEditsResponse, SyncLockResponse, SyncRevocationResponse, SyncStateResponse } from '@pacs/shared';
+import type { FastifyBaseLogger } from 'fastify';
 import { HttpError } from '../http-errors';
 
 export class SyncServerError extends Error {
@@ -26,13 +27,17 @@ export class SyncClient {
     private readonly timeoutMs: number,
   ) {}
 
-  private async call<T>(method: 'GET' | 'POST', name: string, action: string, body?: unknown): Promise<T> {
+  private call<T>(method: 'GET' | 'POST', name: string, action: string, body?: unknown): Promise<T> {
+    return this.request(method, `/internal/documents/${encodeURIComponent(name)}/${action}`, body);
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
     if (!this.serviceToken) {
       throw new HttpError(503, 'reporting is not configured: PACS_SYNC_SERVICE_TOKEN is not set', 'SYNC_NOT_CONFIGURED');
     }
     let response: Response;
     try {
-      response = await fetch(`${this.baseUrl}/internal/documents/${encodeURIComponent(name)}/${action}`, {
+      response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${this.serviceToken}`,
@@ -71,10 +76,38 @@ export class SyncClient {
   lateEdits(name: string): Promise<SyncLateEditsResponse> {
     return this.call('GET', name, 'late-edits');
   }
+  /** REVOKE-2: these users' open connections to the document turn read-only at once. */
+  readOnly(name: string, userIds: string[]): Promise<SyncRevocationResponse> {
+    return this.call('POST', name, 'read-only', { userIds });
+  }
+  /** REVOKE-1: the user's open connections close, their document tokens issued so far are refused. */
+  revokeUser(userId: string, reason: 'deactivated' | 'role-changed'): Promise<SyncRevocationResponse> {
+    return this.request('POST', `/internal/users/${encodeURIComponent(userId)}/revoke`, { reason });
+  }
 }
 
 /** A sync-server failure the user cannot fix: 503 without internals. */
 export function unavailable(error: unknown): HttpError {
   const detail = error instanceof SyncServerError ? ` (${error.status || 'unreachable'})` : '';
   return new HttpError(503, `the document service is unavailable${detail}; try again`, 'SYNC_UNAVAILABLE');
+}
+
+/**
+ * Tells the sync-server that a user lost access (deactivated, role changed), so their open report
+ * sockets close now rather than when they disconnect. Never fails the caller: the change is already
+ * committed; a sync-server that cannot be told is logged (its sockets then live until they close).
+ */
+export async function revokeDocumentSessions(
+  config: { syncUrl: string; syncServiceToken: string | undefined; syncTimeoutMs: number },
+  log: FastifyBaseLogger,
+  userId: string,
+  reason: 'deactivated' | 'role-changed',
+): Promise<void> {
+  if (!config.syncServiceToken) return; // reporting is off: there are no report sockets
+  try {
+    const result = await new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs).revokeUser(userId, reason);
+    if (!result.propagated) log.error({ userId, reason }, 'document sessions revoked on one sync-server instance only');
+  } catch (error) {
+    log.error({ err: error, userId, reason }, 'document sessions could not be revoked');
+  }
 }

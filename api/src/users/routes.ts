@@ -19,6 +19,7 @@ import type { UserAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
 import { decodeCursor, encodeCursor } from '../pagination';
 import { auditInTransaction } from '../plugins/audit-trail';
+import { revokeDocumentSessions } from '../reports/sync-client';
 import { presentUser } from './present';
 
 export default async function userRoutes(fastify: FastifyInstance) {
@@ -114,6 +115,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       const { id } = request.params;
       const changes = request.body;
       request.auditSubject = { objectId: id };
+      let revokeSyncSessions: 'deactivated' | 'role-changed' | null = null;
       const updated = await sequelize.transaction(async (transaction) => {
         const user = await models.User.findByPk(id, { transaction });
         if (!user) throw notFound('user not found');
@@ -134,6 +136,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
           { transaction },
         );
         if (changes.active === false) await app.refreshTokens.revokeAllForUser(id, 'deactivated', transaction);
+        if (changes.active === false && before.active) revokeSyncSessions = 'deactivated';
+        else if (changes.role && changes.role !== before.role) revokeSyncSessions = 'role-changed';
         const diff: Record<string, unknown> = {};
         for (const key of ['name', 'role', 'active'] as const) {
           if (changes[key] !== undefined && changes[key] !== before[key]) diff[key] = { from: before[key], to: changes[key] };
@@ -147,6 +151,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
         });
         return user.get();
       });
+      if (revokeSyncSessions) await revokeDocumentSessions(app.config, request.log, id, revokeSyncSessions);
       return presentUser(updated);
     },
   );
