@@ -82,6 +82,18 @@ export const ENV_SCHEMA = Type.Object({
   PACS_PDF_FALLBACK_FONTS: Type.Optional(
     Type.String({ minLength: 1, description: 'colon-separated font files for glyphs DejaVu lacks (CJK), tried in order' }),
   ),
+  PACS_ANONYMOUS_REFUSALS_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 600,
+    description: 'refused unauthenticated requests per client address per minute before the rest are answered 429',
+  }),
+  PACS_AUDIT_FOLD_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 60,
+    description: 'repeats of one anonymous refusal (same address, route, outcome) within this window share one audit row with a count',
+  }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -127,6 +139,8 @@ export interface Config {
   apiDocs: boolean;
   metricsToken: string | undefined;
   logLevel: Env['PACS_LOG_LEVEL'];
+  auditFoldSeconds: number;
+  anonymousRefusalsPerMinute: number;
   orthancUrl: string | undefined;
   orthancUser: string;
   orthancPassword: string;
@@ -256,6 +270,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     apiDocs: env.PACS_API_DOCS ?? !production,
     metricsToken: env.PACS_METRICS_TOKEN,
     logLevel: env.PACS_LOG_LEVEL,
+    auditFoldSeconds: env.PACS_AUDIT_FOLD_SECONDS,
+    anonymousRefusalsPerMinute: env.PACS_ANONYMOUS_REFUSALS_PER_MINUTE,
     orthancUrl: env.PACS_ORTHANC_URL?.replace(/\/+$/, ''),
     orthancUser: env.PACS_ORTHANC_USER,
     orthancPassword: env.PACS_ORTHANC_PASSWORD ?? '',

@@ -11,10 +11,11 @@ import jwt from '@fastify/jwt';
 import { type Action, can, isRole } from '@pacs/shared';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { AnonymousRefusals } from '../auth/anonymous-refusals';
 import { PrincipalCache } from '../auth/principal-cache';
 import { SessionRevocations } from '../auth/session-revocations';
 import type { Principal, RouteAccess } from '../fastify-types';
-import { forbidden, unauthorized } from '../http-errors';
+import { forbidden, HttpError, unauthorized } from '../http-errors';
 
 export const ACCESS_TOKEN_AUDIENCE = 'pacs-api';
 export const TOKEN_ISSUER = 'pacs-api';
@@ -80,6 +81,7 @@ export default fp<{ principalCacheTtlMs?: number }>(
       }
     });
 
+    const anonymousRefusals = new AnonymousRefusals(app.config.anonymousRefusalsPerMinute);
     app.decorateRequest('principal', null);
     app.decorateRequest('sessionId', null);
     app.decorateRequest('auditRecorded', false);
@@ -90,7 +92,17 @@ export default fp<{ principalCacheTtlMs?: number }>(
       const access = request.routeOptions.config.access;
       // Undeclared only for the not-found handler and the static docs assets.
       if (access === undefined || access === 'public' || access === 'webhook') return;
-      request.principal = await authenticate(request);
+      try {
+        request.principal = await authenticate(request);
+      } catch (error) {
+        const retryAfter = anonymousRefusals.refuse(request.ip);
+        if (retryAfter > 0) {
+          throw new HttpError(429, 'too many unauthenticated requests from this address', 'TOO_MANY_REFUSALS', {
+            'retry-after': String(retryAfter),
+          });
+        }
+        throw error;
+      }
       request.sessionId = typeof request.user?.sid === 'string' ? request.user.sid : null;
       if (!can(request.principal.role, access as Action)) {
         throw forbidden(`role '${request.principal.role}' may not ${access}`, 'PERMISSION_DENIED');
