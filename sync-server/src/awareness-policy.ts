@@ -4,7 +4,8 @@
  * someone else, and make the server multiply megabytes. Each entry of a client's awareness update
  * passes here before the server's Awareness applies it:
  *  - PRES-1 a client id belongs to the first connection that introduced it; only that connection
- *    may change or remove it (an id someone else already shows is never taken over);
+ *    may change or remove it (an id someone else already shows is never taken over), except by
+ *    another connection of the same user (a reconnect while the old socket is not yet known dead);
  *  - PRES-2 `user.name` and `user.role` come from the connection's token, whatever the client wrote;
  *  - PRES-3 a state above MAX_AWARENESS_STATE_BYTES, or more than MAX_AWARENESS_IDS_PER_CONNECTION
  *    ids per connection, is dropped (counted in pacs_sync_awareness_dropped_total{reason}).
@@ -21,13 +22,14 @@ export const MAX_AWARENESS_IDS_PER_CONNECTION = 4;
 export type AwarenessDropReason = 'foreign-client' | 'too-large' | 'too-many-clients' | 'not-an-object';
 
 export interface AwarenessIdentity {
+  readonly userId: string;
   readonly userName: string;
   readonly role: string;
 }
 
 export interface AwarenessOwnership {
   /** The owner of a client id on this instance, if any. */
-  ownerOf(clientId: number): unknown;
+  ownerOf(clientId: number): { readonly userId: string } | undefined;
   /** True when a state for the id is shown (from another connection or another instance). */
   isShown(clientId: number): boolean;
   /** Ids this connection already owns. */
@@ -82,10 +84,11 @@ export function filterAwarenessUpdate(
       }
       const state: unknown = JSON.parse(json);
       const owner = ownership.ownerOf(clientId);
-      if (owner !== undefined && owner !== self) {
+      if (owner !== undefined && owner !== self && owner.userId !== identity.userId) {
         dropped.push('foreign-client');
         continue;
       }
+      const taken = owner === undefined || owner !== self;
       if (owner === undefined) {
         // Removing or taking over an id that is not ours (or not ours yet).
         if (state === null || ownership.isShown(clientId)) {
@@ -106,7 +109,7 @@ export function filterAwarenessUpdate(
         }
         out = JSON.stringify(rewritten);
       }
-      if (owner === undefined) claimed.push(clientId);
+      if (taken) claimed.push(clientId);
       entries.push({ clientId, clock, json: out });
     }
     if (decoding.hasContent(decoder)) throw new Error('trailing bytes');

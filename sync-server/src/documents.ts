@@ -258,6 +258,9 @@ export class SyncDocument {
       this.log.warn('awareness entries dropped', { doc: this.name, user: peer.userId, reasons: [...new Set(filtered.dropped)] });
     }
     for (const id of filtered.claimed) {
+      // A takeover by the same user (PRES-1): the old connection no longer removes it when it closes.
+      const previous = this.awarenessOwners.get(id);
+      if (previous && previous !== peer) this.peers.get(previous)?.delete(id);
       this.awarenessOwners.set(id, peer);
       controlled.add(id);
     }

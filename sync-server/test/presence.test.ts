@@ -133,6 +133,25 @@ describe('presence cannot be forged (PRES-1, PRES-2)', () => {
     expect(userOf(observer, 777)).toEqual(expected);
   });
 
+  it('PRES-1: the same user reconnecting takes its id over from a socket not yet known dead', async () => {
+    const { port, doc, observer } = await scene();
+    const userId = 'same-user-0001';
+    const first = client(port, doc, token(doc, { userId, name: 'Dr Same' }));
+    cleanups.push(() => first.destroy());
+    first.provider.awareness.setLocalStateField('user', { name: 'x', color: '#123456' });
+    const id = first.doc.clientID;
+    await waitFor(() => userOf(observer, id)?.name === 'Dr Same', 'first connection shown');
+    const second = await rawSocket(port, doc, token(doc, { userId, name: 'Dr Same' }));
+    cleanups.push(() => second.ws.close());
+    second.ws.send(awarenessFrame([{ clientId: id, clock: 1_000, state: { user: { name: 'x', color: '#654321' } } }]));
+    await waitFor(() => userOf(observer, id)?.color === '#654321', 'taken over by the same user');
+    // And keeps it after the old socket is gone.
+    first.provider.disconnect();
+    await roundTrip(second.ws, second.messages);
+    second.ws.send(awarenessFrame([{ clientId: id, clock: 1_001, state: { user: { name: 'x', color: '#abcdef' } } }]));
+    await waitFor(() => userOf(observer, id)?.color === '#abcdef', 'still owned by the new connection');
+  });
+
   it('PRES-1: the owner removes its own presence; it leaves with its connection', async () => {
     const { observer, attacker } = await scene();
     attacker.ws.send(awarenessFrame([{ clientId: 778, clock: 1, state: { user: { name: 'x' } } }]));
