@@ -200,8 +200,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
     return reply.send(request.method === 'HEAD' ? undefined : body);
   }
 
-  // HEAD is answered like GET without the body (Fastify would otherwise route it to GET with no
-  // upstream change; declared here so the route description lists it).
+  // HEAD: Orthanc's DICOMweb answers it 404, so it is asked as GET and answered without the body.
   app.route({
     method: ['GET', 'HEAD'],
     url: '/dicom-web/*',
