@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureOhifDist } from '../web/e2e/ohif-dist.mjs';
 import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT, run } from './bootstrap.mjs';
 import { startPostgres } from './postgres.mjs';
 
@@ -55,6 +56,13 @@ export async function test(args) {
     const pnpm = ensurePnpm();
     installNodeModules(pnpm);
     ensureDebianPackages(TEST_PACKAGES, 'the test suite');
+    // The OHIF interop e2e needs OHIF's prebuilt viewer from the npm registry, which the private
+    // network namespace cannot reach: fetch it (once, cached) now. Failing here only fails that test.
+    try {
+      ensureOhifDist();
+    } catch (error) {
+      log(error.message);
+    }
     if (canUseNetns()) {
       log('running the suite in a private network namespace (loopback only)');
       return run(
