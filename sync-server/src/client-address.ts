@@ -13,13 +13,21 @@ export function normaliseAddress(address: string): string {
   return mapped ? mapped[1]! : trimmed;
 }
 
+/** The names the API's PACS_TRUSTED_PROXIES also accepts (proxy-addr's), so one value fits both. */
+const NAMED_RANGES: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+};
+
 /**
- * Parses `PACS_SYNC_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges. Throws with the
- * offending entry on anything else.
+ * Parses `PACS_SYNC_TRUSTED_PROXIES`: comma-separated addresses, CIDR ranges or the names
+ * `loopback`, `linklocal`, `uniquelocal`. Throws with the offending entry on anything else.
  */
 export function parseTrustedProxies(list: string): BlockList {
   const blocks = new BlockList();
-  for (const raw of list.split(',')) {
+  const entries = list.split(',').flatMap((raw) => NAMED_RANGES[raw.trim().toLowerCase()] ?? [raw]);
+  for (const raw of entries) {
     const entry = raw.trim();
     if (entry === '') continue;
     const [address, prefix, extra] = entry.split('/');

@@ -35,7 +35,8 @@ export const ENV_SCHEMA = Type.Object({
   ),
   PACS_SYNC_TRUSTED_PROXIES: Type.String({
     default: '127.0.0.1,::1',
-    description: 'comma-separated addresses/CIDR ranges of reverse proxies whose X-Forwarded-For is believed (LIMIT-5)',
+    description:
+      'comma-separated addresses, CIDR ranges, loopback, linklocal, uniquelocal: reverse proxies whose X-Forwarded-For is believed (LIMIT-5)',
   }),
   PACS_SYNC_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
   PACS_SYNC_MAX_MESSAGES_PER_SECOND: Type.Integer({ minimum: 1, maximum: 100_000, default: 100 }),

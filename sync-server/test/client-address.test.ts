@@ -39,6 +39,20 @@ describe('client address (LIMIT-5)', () => {
     expect(() => loadConfig({ PACS_SYNC_TRUSTED_PROXIES: value })).toThrow(/PACS_SYNC_TRUSTED_PROXIES/);
   });
 
+  it.each([
+    { list: 'loopback', trusted: ['127.0.0.2', '::1'], untrusted: ['10.0.0.1', '198.51.100.7'] },
+    {
+      list: 'loopback,uniquelocal',
+      trusted: ['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', 'fd00::1'],
+      untrusted: ['172.32.0.1', '8.8.8.8'],
+    },
+    { list: 'linklocal', trusted: ['169.254.1.1', 'fe80::1'], untrusted: ['127.0.0.1'] },
+  ])('names the API also accepts: $list', ({ list, trusted: good, untrusted }) => {
+    const blocks = parseTrustedProxies(list);
+    for (const proxy of good) expect(clientAddress(proxy, '203.0.113.1', blocks), proxy).toBe('203.0.113.1');
+    for (const peer of untrusted) expect(clientAddress(peer, '203.0.113.1', blocks), peer).toBe(peer);
+  });
+
   it('defaults to loopback', () => {
     const config = loadConfig({});
     expect(clientAddress('127.0.0.1', '203.0.113.1', config.trustedProxies)).toBe('203.0.113.1');
