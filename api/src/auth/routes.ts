@@ -200,7 +200,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const principal = request.principal!;
       request.auditSubject = { objectId: principal.userId, details: { event: 'password-change' } };
-      assertAcceptablePassword(request.body.newPassword);
+      assertAcceptablePassword(request.body.newPassword, principal);
       const user = await models.User.findByPk(principal.userId);
       if (!user) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
       if (!(await verifyPassword(request.body.currentPassword, user.get('passwordHash')))) {

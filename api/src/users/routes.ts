@@ -74,7 +74,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const { email, name, role, password } = request.body;
-      assertAcceptablePassword(password);
+      assertAcceptablePassword(password, { email, name });
       const passwordHash = await hashPassword(password, app.config.bcryptCost);
       try {
         const created = await sequelize.transaction(async (transaction) => {
@@ -171,7 +171,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const { id } = request.params;
       request.auditSubject = { objectId: id };
-      assertAcceptablePassword(request.body.password);
+      const owner = await models.User.findByPk(id, { attributes: ['email', 'name'], raw: true });
+      assertAcceptablePassword(request.body.password, owner ?? undefined);
       const passwordHash = await hashPassword(request.body.password, app.config.bcryptCost);
       await sequelize.transaction(async (transaction) => {
         const user = await models.User.findByPk(id, { transaction });
