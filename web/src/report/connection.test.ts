@@ -69,6 +69,23 @@ describe('ReportConnection document token', () => {
     connection.destroy();
   });
 
+  it('asks for the document token while the device copy is still opening, not after', async () => {
+    const openSession = sessions();
+    const connection = new ReportConnection(options(openSession, '00000000-0000-4000-8000-000000000003'));
+    let loaded = false;
+    void connection.whenLoaded.then(() => {
+      loaded = true;
+    });
+    const started = connection.start();
+    expect(openSession).toHaveBeenCalledTimes(1);
+    expect(loaded).toBe(false);
+    await started;
+    // One request serves the first connection.
+    expect(openSession).toHaveBeenCalledTimes(1);
+    expect(connection.provider!.params).toEqual({ token: 'token-1' });
+    connection.destroy();
+  });
+
   it('after an unauthorized close (4401) fetches a new token and reconnects', async () => {
     const openSession = sessions();
     const connection = new ReportConnection(options(openSession, '00000000-0000-4000-8000-000000000002'));
