@@ -104,6 +104,26 @@ describe('open report sockets follow access changes', () => {
     expect(theirs.c.provider.wsconnected).toBe(true);
   });
 
+  it("an attending taking over the resident's study turns the resident's socket read-only at once", async () => {
+    const resident = await t.userWithToken('resident');
+    const attending = await t.userWithToken('attending');
+    const study = await seedStudy(t.app, { modalities: ['CT'], assigneeId: resident.id });
+    const created = await api(resident.token, 'POST', `/api/studies/${study.id}/report`);
+    expect(created.statusCode, created.body).toBe(201);
+    const reportId = created.json().id as string;
+    const { c } = await connect(resident, reportId, 'rw');
+    const taken = await api(attending.token, 'PATCH', `/api/studies/${study.id}`, { assigneeId: attending.id });
+    expect(taken.statusCode, taken.body).toBe(200);
+    await waitFor(() => c.notices.some((n) => n.type === 'read-only'), 'read-only notice');
+    const before = await refusedReadOnly();
+    appendToSection(c.doc, 'Findings', 'After the take-over.');
+    await waitFor(async () => (await refusedReadOnly()) > before, 'update refused by the sync-server');
+    expect(await serverText(reportId)).not.toContain('After the take-over.');
+    // Given back, a new session edits again.
+    expect((await api(attending.token, 'PATCH', `/api/studies/${study.id}`, { assigneeId: resident.id })).statusCode).toBe(200);
+    await connect(resident, reportId, 'rw');
+  });
+
   it("the resident's submit turns the resident's socket read-only at once", async () => {
     const resident = await t.userWithToken('resident');
     const reportId = await reportBy(resident);

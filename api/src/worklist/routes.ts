@@ -27,6 +27,7 @@ import { Op } from 'sequelize';
 import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
+import { downgradeAfterReassignment } from '../reports/hand-over';
 import { changeSequenceOf, nextChangeSeq } from './change-feed';
 import worklistEventRoutes from './events';
 import { assigneeNames, presentStudy } from './present';
@@ -218,6 +219,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       if (patch.status !== undefined && !can(principal.role, 'study:set-status'))
         throw forbidden(`role '${principal.role}' may not change status`, 'PERMISSION_DENIED');
 
+      let reassigned = null as { from: string | null; to: string | null } | null;
       try {
         const updated = await sequelize.transaction(async (transaction) => {
           const study = await models.Study.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
@@ -238,6 +240,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
                 throw badRequest('assignee must be an active attending or resident', 'BAD_ASSIGNEE');
             }
             changes.assigneeId = patch.assigneeId;
+            reassigned = { from: before.assigneeId, to: patch.assigneeId };
           }
           if (patch.priority !== undefined && patch.priority !== before.priority) {
             changes.priority = patch.priority;
@@ -273,6 +276,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
           }
           return study.get();
         });
+        if (reassigned) await downgradeAfterReassignment(app, request.log, updated.id, reassigned.from, reassigned.to);
         reply.header('etag', `"${updated.version}"`);
         return presentStudy(updated, await assigneeNames(models, [updated]));
       } catch (error) {
