@@ -90,13 +90,13 @@ export function createSupervisor({
     }
     service.child = child;
     service.startedAt = Date.now();
+    // Settles once the child has exited and what it left behind is stopped too.
     service.exited = new Promise((resolve) => {
       let done = false;
       const finish = (code, signal) => {
         if (done) return;
         done = true;
-        resolve();
-        onExit(service, child, code, signal);
+        onExit(service, child, code, signal).then(resolve, resolve);
       };
       child.once('exit', finish);
       // Spawning itself failed (no such command): there will be no 'exit'.
@@ -111,9 +111,9 @@ export function createSupervisor({
   }
 
   async function onExit(service, child, code, signal) {
+    service.child = null;
     // What the service started itself may outlive it and hold its ports: stop the rest of its group.
     if (child.pid !== undefined) await stopGroup(child.pid, stopping ? stopGraceMs : 1000);
-    service.child = null;
     if (stopping) return;
     if (Date.now() - service.startedAt >= stableAfterMs) service.delayMs = initialDelayMs;
     const restartInMs = service.delayMs;
@@ -169,8 +169,7 @@ export function createSupervisor({
         await Promise.all(
           all.map(async (service) => {
             const child = service.child;
-            if (!child || child.pid === undefined) return;
-            await stopGroup(child.pid, stopGraceMs);
+            if (child && child.pid !== undefined) await stopGroup(child.pid, stopGraceMs);
             await service.exited;
           }),
         );
