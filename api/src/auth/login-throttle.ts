@@ -37,7 +37,7 @@ export class LoginThrottle {
 
   constructor(
     private readonly options: LoginThrottleOptions,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {
     this.windowMs = Math.max(options.maxDelayMs, ACCOUNT_MAX_DELAY_MS) + 15 * 60_000;
   }
