@@ -68,6 +68,13 @@ describe('production start on a database seeded in development', () => {
     const { url } = await developmentDatabase();
     const error = await startError(url, { PACS_ADMIN_EMAIL: 'root@hospital.example' });
     expect(error?.message).toContain('admin@pacs.local (development password)');
+    // Its password changed and the demo accounts gone: the start goes ahead.
+    const changedHash = await hashPassword('a-changed-admin-password', 12);
+    await inDevelopment(url, async (m) => {
+      await m.User.update({ passwordHash: changedHash }, { where: { email: 'admin@pacs.local' } });
+      await m.User.update({ active: false }, { where: { email: DEMO_EMAILS } });
+    });
+    expect(await startError(url, { PACS_ADMIN_EMAIL: 'root@hospital.example' })).toBeNull();
   });
 
   it.each([
