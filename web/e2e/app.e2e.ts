@@ -213,7 +213,7 @@ describe('web app end to end', () => {
     await form.getByLabel('Email').fill(email);
     await form.getByLabel('Name').fill('Rita Resident');
     await form.getByLabel('Role').selectOption('resident');
-    await form.getByLabel('Initial password (12+ characters)').fill('resident-password-123');
+    await form.getByLabel('Initial password (12+ characters)').fill('amber-Tundra-kettle-58');
     await form.getByRole('button', { name: 'Create user' }).click();
     await adminPage.locator(`tr[data-email="${email}"]`).waitFor();
 
@@ -229,7 +229,7 @@ describe('web app end to end', () => {
 
     const residentContext = await browser.newContext({ viewport: { width: 768, height: 1024 } });
     const residentPage = await residentContext.newPage();
-    await signIn(residentPage, system.url, { email, password: 'resident-password-123' });
+    await signIn(residentPage, system.url, { email, password: 'amber-Tundra-kettle-58' });
     expect(await residentPage.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
     await residentPage.goto(`${system.url}/admin`);
     await residentPage.getByText('The admin view is for administrators only.').waitFor();
