@@ -102,7 +102,11 @@ async function runSuite() {
       return;
     }
     const json = JSON.parse(readFileSync(report, 'utf8'));
-    const failedFiles = json.testResults.filter((file) => file.status === 'failed' && file.assertionResults.length === 0).length;
+    // A file that failed outside its tests (a hook, an import) counts once, even when vitest then
+    // lists its tests as skipped: the corpus check once failed in its set-up with 265 tests skipped.
+    const failedFiles = json.testResults.filter(
+      (file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'),
+    ).length;
     results.push({
       name,
       passed: json.numPassedTests,

@@ -14,7 +14,9 @@ export default fp(
         useDefaults: false,
         directives: {
           defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
+          // The viewer's JPEG 2000, JPEG-LS and JPEG decoders are WebAssembly: without this a
+          // browser refuses to compile them and compressed images never render.
+          scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:', 'blob:'],
           connectSrc: ["'self'"],
