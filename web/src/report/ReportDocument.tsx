@@ -6,6 +6,7 @@ import { isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
 import { ApiError, NetworkError } from '../api/client';
+import { session } from '../auth/session';
 import { type ConnectionSnapshot, type PresenceUser, ReportConnection } from './connection';
 import type { Macro } from './MacroPicker';
 import { Presence } from './Presence';
@@ -68,6 +69,7 @@ function LiveStatus({ connection }: { connection: ReportConnection }) {
       lockedAt={snap.lockedAt}
       loaded={snap.loaded}
       onDevice={snap.onDevice}
+      readOnlyReason={snap.readOnlyReason}
     />
   );
 }
@@ -96,6 +98,8 @@ export function ReportDocument({ report, addendum = false, userId, user, online,
       user,
       openSession,
       onNotice: (notice) => noticeRef.current?.(notice),
+      // A deactivated user must be signed out, a changed role must get its new permissions.
+      onAccessRevoked: () => void session.boot(),
     });
     setConnection(created);
     void created.start();

@@ -43,6 +43,15 @@ describe('StatusIndicator', () => {
     expect(view.container.querySelector('.report-pending.warn')).not.toBeNull();
   });
 
+  it('shows why the report turned read-only and warns that unsent changes were not applied', () => {
+    view = render(<StatusIndicator {...base} pending={2} readOnlyReason="Read-only: submitted for review" />);
+    expect(text('report-read-only')).toBe('Read-only: submitted for review');
+    expect(text('report-pending')).toBe('2 changes not applied: the report became read-only');
+    expect(view.container.querySelector('.report-pending.warn')).not.toBeNull();
+    view.rerender(<StatusIndicator {...base} pending={0} readOnlyReason="Read-only: submitted for review" />);
+    expect(text('report-pending')).toBe('All changes on the server');
+  });
+
   it('shows the last saved time, and opening before the device copy is read', () => {
     const savedAt = new Date('2026-11-28T10:11:12Z').getTime();
     view = render(<StatusIndicator {...base} lastSavedAt={savedAt} />);

@@ -1,5 +1,6 @@
+import { CLOSE_CODES, MESSAGE_TYPE_NOTICE } from '@pacs/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ReportConnection } from './connection';
+import { ACCESS_REVOKED_PROBLEM, READ_ONLY_REASON, ReportConnection } from './connection';
 import type { ReportSession } from './report-api';
 
 /** A socket that never opens: these tests are about tokens, not the wire. */
@@ -100,6 +101,44 @@ describe('ReportConnection document token', () => {
     await vi.waitFor(() => expect(openSession).toHaveBeenCalledTimes(2));
     await vi.waitFor(() => expect(provider.shouldConnect).toBe(true));
     expect(provider.params).toEqual({ token: 'token-2' });
+    connection.destroy();
+  });
+});
+
+describe('ReportConnection access changes while open', () => {
+  it('a read-only notice makes the connection read-only at once, with the reason', async () => {
+    const openSession = sessions();
+    const connection = new ReportConnection(options(openSession, '00000000-0000-4000-8000-000000000004'));
+    await connection.start();
+    expect(connection.get().mode).toBe('rw');
+    const provider = connection.provider!;
+    const notice = JSON.stringify({ type: 'read-only', reportId: '00000000-0000-4000-8000-000000000004' });
+    // lib0 varString: a one-byte length (under 128) then UTF-8; the handler reads a lib0 decoder's `arr`/`pos`.
+    const bytes = new TextEncoder().encode(notice);
+    const decoder = { arr: Uint8Array.of(bytes.length, ...bytes), pos: 0 };
+    type Handler = (typeof provider.messageHandlers)[number];
+    const handle = provider.messageHandlers[MESSAGE_TYPE_NOTICE] as Handler;
+    handle(null as never, decoder as never, provider, false, MESSAGE_TYPE_NOTICE);
+    expect(connection.get().mode).toBe('ro');
+    expect(connection.get().readOnlyReason).toBe(READ_ONLY_REASON);
+    connection.destroy();
+  });
+
+  it('after an access-revoked close (4410) stops, says why and asks for the session to be checked', async () => {
+    const openSession = sessions();
+    const onAccessRevoked = vi.fn();
+    const connection = new ReportConnection({ ...options(openSession, '00000000-0000-4000-8000-000000000005'), onAccessRevoked });
+    await connection.start();
+    const provider = connection.provider!;
+    expect(provider.shouldReconnect({ code: CLOSE_CODES.accessRevoked } as CloseEvent, provider)).toBe(false);
+    provider.shouldConnect = false;
+    provider.emit('closed', [{ code: CLOSE_CODES.accessRevoked, reason: 'access revoked' }, provider]);
+    expect(connection.get().mode).toBe('ro');
+    expect(connection.get().problem).toBe(ACCESS_REVOKED_PROBLEM);
+    expect(onAccessRevoked).toHaveBeenCalledTimes(1);
+    // No new token, no reconnection loop.
+    expect(openSession).toHaveBeenCalledTimes(1);
+    expect(provider.shouldConnect).toBe(false);
     connection.destroy();
   });
 });

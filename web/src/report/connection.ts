@@ -59,6 +59,8 @@ export interface ConnectionSnapshot {
   /** Bumped on every `late-edit-stored` notice. */
   lateEditsStored: number;
   problem: string | null;
+  /** Why the server stopped applying this connection's edits while it was open; null while writable. */
+  readOnlyReason: string | null;
   peers: Peer[];
   /** Every local change so far is committed in IndexedDB (a reload or crash now loses nothing). */
   onDevice: boolean;
@@ -78,7 +80,12 @@ export interface ConnectionOptions {
   /** ws(s)://host/sync; defaults to this origin. */
   syncUrl?: string;
   onNotice?: (notice: SyncNotice) => void;
+  /** The server withdrew this user's access (4410): the sign-in itself must be checked again. */
+  onAccessRevoked?: () => void;
 }
+
+export const READ_ONLY_REASON = 'Read-only: submitted for review or taken over by an attending';
+export const ACCESS_REVOKED_PROBLEM = 'Your access to this report was withdrawn — sign in again.';
 
 interface Mark {
   clock: number;
@@ -114,6 +121,7 @@ export class ReportConnection {
     lockedAt: null,
     lateEditsStored: 0,
     problem: null,
+    readOnlyReason: null,
     peers: [],
     onDevice: true,
   };
@@ -130,6 +138,8 @@ export class ReportConnection {
   private sessionExpiresAt = 0;
   private authFailures = 0;
   private destroyed = false;
+  /** After 4410 no token is asked for again: only a new sign-in can restore access. */
+  private revoked = false;
   private deviceCheck = 0;
   private deviceTimer: ReturnType<typeof setTimeout> | null = null;
   readonly whenLoaded: Promise<void>;
@@ -212,7 +222,7 @@ export class ReportConnection {
   // ------------------------------------------------------------------ token and provider
 
   private async renew(requested?: Promise<ReportSession>): Promise<void> {
-    if (this.destroyed) return;
+    if (this.destroyed || this.revoked) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     let session: ReportSession;
@@ -224,10 +234,11 @@ export class ReportConnection {
       this.retryTimer = setTimeout(() => void this.renew(), navigator.onLine ? 5_000 : 30_000);
       return;
     }
-    if (this.destroyed) return;
+    if (this.destroyed || this.revoked) return;
     this.sessionExpiresAt = Date.parse(session.expiresAt);
     void this.persistence.set(META.mode, session.mode);
-    this.update({ mode: session.mode, problem: null });
+    // A writable token means the report is the user's to edit again (e.g. returned for changes).
+    this.update({ mode: session.mode, problem: null, ...(session.mode === 'rw' ? { readOnlyReason: null } : {}) });
     if (this.provider) {
       // The stock provider reads `params` at each (re)connection: no reload, no reconnect now.
       this.provider.params = { token: session.token };
@@ -277,7 +288,9 @@ export class ReportConnection {
       if (synced) this.sendMark();
     });
     provider.on('closed', ({ code }) => {
-      if (code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.forbidden) {
+      if (code === CLOSE_CODES.accessRevoked) {
+        this.revokeAccess();
+      } else if (code === CLOSE_CODES.unauthorized || code === CLOSE_CODES.forbidden) {
         // An expired token (e.g. after a long offline spell) or a changed mode: ask for a new one.
         this.authFailures += 1;
         if (this.authFailures <= 3) void this.renew();
@@ -291,6 +304,17 @@ export class ReportConnection {
     this.refreshLink();
   }
 
+  /** Deactivated or role changed: stop for good (no token, no reconnect) and say why. */
+  private revokeAccess(): void {
+    this.revoked = true;
+    for (const timer of [this.renewTimer, this.retryTimer]) if (timer) clearTimeout(timer);
+    this.renewTimer = null;
+    this.retryTimer = null;
+    this.provider?.disconnect();
+    this.update({ mode: 'ro', readOnlyReason: 'Read-only: access withdrawn', problem: ACCESS_REVOKED_PROBLEM });
+    this.options.onAccessRevoked?.();
+  }
+
   // ------------------------------------------------------------------ what the server holds
 
   private readonly onServerStateVector = (sv: StateVector): void => {
@@ -298,7 +322,7 @@ export class ReportConnection {
     this.serverSV = new Map(sv);
     this.serverStep1Seen = true;
     this.authFailures = 0;
-    if (this.snapshot.problem) this.update({ problem: null });
+    if (this.snapshot.problem && !this.revoked) this.update({ problem: null });
     this.schedulePersist();
     this.refreshPending();
   };
@@ -407,6 +431,9 @@ export class ReportConnection {
     if (notice.type === 'locked') this.update({ lockedAt: notice.lockedAt });
     else if (notice.type === 'unlocked') this.update({ lockedAt: null });
     else if (notice.type === 'late-edit-stored') this.update({ lateEditsStored: this.snapshot.lateEditsStored + 1 });
+    // The server drops this connection's edits from now on: stop taking them, and keep the ones it
+    // has not confirmed counted as pending so the status says they did not reach the report.
+    else if (notice.type === 'read-only') this.update({ mode: 'ro', readOnlyReason: READ_ONLY_REASON });
     this.refreshLink();
     this.options.onNotice?.(notice);
   }
@@ -457,6 +484,7 @@ export class ReportConnection {
   };
 
   private readonly onOnline = (): void => {
+    if (this.revoked) return;
     if (!this.provider || Date.now() > this.sessionExpiresAt - 5_000) void this.renew();
     else this.provider.connect();
     this.refreshLink();
