@@ -7,7 +7,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
-import { appStateBaseStore, StudyMetadataCache } from '../src/dicomweb/metadata-cache';
+import { StudyMetadataCache } from '../src/dicomweb/metadata-cache';
 import { signWebhook } from '../src/ingest/signature';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { corpusDir, generatedInvalidSamples, readManifest } from './support/dicom';
@@ -353,7 +353,7 @@ describe('study metadata cache', () => {
 
   it('answers from a cache filled at ingest: the same JSON as Orthanc, gzip with its real length, ETag revalidation; a new series shows at once', async () => {
     const cache = t.app.ingestion!.metadataCache;
-    // Warm-up writes links for the origin browsers use; any proxied request tells it.
+    // Warm-up writes links for the configured public origin, before or after any proxied request.
     expect((await t.app.inject({ url: '/dicom-web/studies', headers: bearer(attending.token) })).statusCode).toBe(200);
     const study = generateStudy(
       spec('Cache^Case', 'ING-4', [{ modality: 'CT', description: 'Axial', instances: 3, rows: 64, columns: 64 }]),
@@ -361,7 +361,7 @@ describe('study metadata cache', () => {
     );
     await storeFiles(orthanc, study.files);
     await waitFor(() => worklistRow(study.studyInstanceUid), { timeoutMs: 10_000, what: 'row' });
-    await waitFor(async () => cache.holds(study.studyInstanceUid, base) || undefined, { timeoutMs: 10_000, what: 'warm-up' });
+    await waitFor(async () => cache.holds(study.studyInstanceUid) || undefined, { timeoutMs: 10_000, what: 'warm-up' });
 
     const url = `/dicom-web/studies/${study.studyInstanceUid}/metadata`;
     const direct = await fetch(`${orthanc.httpUrl}${url}`, {
@@ -427,33 +427,19 @@ describe('study metadata cache', () => {
     expect(audits).toBe(1);
   });
 
-  it("keeps the browsers' base URL across a restart, so studies ingested before anyone opens the viewer are warmed", async () => {
+  it('a restarted API warms studies ingested before anyone opens the viewer (links for the configured public origin)', async () => {
     const row = (await t.app.db.models.Study.findOne({ where: { patientId: 'ING-4' }, raw: true }))!;
     const { orthanc: client } = t.app.ingestion!;
-    const restarted = new StudyMetadataCache(client, 2 ** 20, t.app.log, appStateBaseStore(t.app.db.models));
-    await restarted.restoreBase();
+    const restarted = new StudyMetadataCache(client, 2 ** 20, t.app.log, base);
     // (Warmed once Orthanc calls the study stable again after the previous test's late series.)
     await waitFor(
       async () => {
         restarted.warm(row.studyInstanceUid, row.orthancId!);
         await restarted.settled();
-        return restarted.holds(row.studyInstanceUid, base) || undefined;
+        return restarted.holds(row.studyInstanceUid) || undefined;
       },
       { timeoutMs: 10_000, what: 'warm-up after restart' },
     );
-    // A restarted API without the saved base cannot warm: it does not know the links to write.
-    const forgetful = new StudyMetadataCache(client, 2 ** 20, t.app.log);
-    forgetful.warm(row.studyInstanceUid, row.orthancId!);
-    await forgetful.settled();
-    expect(forgetful.holds(row.studyInstanceUid, base)).toBe(false);
-
-    // A stored value that is not a plain host is ignored.
-    await t.app.db.models.AppState.upsert({
-      key: 'dicomweb.publicBase',
-      value: '{"host":"evil.example/x?","proto":"http"}',
-      updatedAt: new Date(),
-    });
-    expect(await appStateBaseStore(t.app.db.models).load()).toBeNull();
   });
 });
 

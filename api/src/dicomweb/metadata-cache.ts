@@ -6,16 +6,14 @@
  * series and instance count (two database-only REST calls), and is filled ahead of time when a study
  * is ingested.
  *
- * Orthanc writes absolute BulkDataURIs from the Forwarded header, so entries are per base URL
- * (scheme + host). Warming needs the base browsers use: the proxy notes the configured public
- * origin (PACS_PUBLIC_URL) at start; the last one noted is also kept in the database (AppState).
+ * Orthanc writes absolute BulkDataURIs from the Forwarded header: every entry is written for the
+ * configured public origin (PACS_PUBLIC_URL), so warming at ingest needs no browser to have asked.
  * Least recently used entries go first when the byte budget is exceeded.
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Models } from '../db/models';
 import { type OrthancClient, OrthancNotFound } from '../ingest/orthanc-client';
 
 const gzip = promisify(zlib.gzip);
@@ -41,58 +39,20 @@ export interface BaseUrl {
   proto: string;
 }
 
-/** Where the base URL browsers use is kept between restarts. */
-export interface BaseUrlStore {
-  load(): Promise<BaseUrl | null>;
-  save(base: BaseUrl): Promise<void>;
-}
-
-const BASE_KEY = 'dicomweb.publicBase';
-const HOST = /^[A-Za-z0-9.:[\]-]{1,255}$/;
-
-/** The base URL in the AppState table; a stored value that is not a plain host and http(s) is ignored. */
-export function appStateBaseStore(models: Models): BaseUrlStore {
-  return {
-    async load() {
-      const row = await models.AppState.findByPk(BASE_KEY, { raw: true });
-      if (!row) return null;
-      try {
-        const value = JSON.parse(row.value) as Partial<BaseUrl>;
-        if (typeof value.host === 'string' && HOST.test(value.host) && (value.proto === 'http' || value.proto === 'https'))
-          return { host: value.host, proto: value.proto };
-      } catch {
-        // not JSON: treated as absent
-      }
-      return null;
-    },
-    async save(base) {
-      await models.AppState.upsert({ key: BASE_KEY, value: JSON.stringify(base), updatedAt: new Date() });
-    },
-  };
-}
-
 export class StudyMetadataCache {
   private readonly entries = new Map<string, Entry>();
   private readonly filling = new Map<string, Promise<Entry | null>>();
   private usedBytes = 0;
-  /** The last base URL a browser used: ingest-time warming writes BulkDataURIs for it. */
-  private lastBase: { host: string; proto: string } | null = null;
   private warming: Promise<void> = Promise.resolve();
   private warmQueue = 0;
-  private baseSavedAt = 0;
 
   constructor(
     private readonly orthanc: OrthancClient,
     private readonly maxBytes: number,
     private readonly log: FastifyBaseLogger,
-    private readonly baseStore: BaseUrlStore | null = null,
+    /** The origin BulkDataURIs are written for. */
+    private readonly base: BaseUrl,
   ) {}
-
-  /** Takes up the base URL saved before a restart, unless a browser has said one since. */
-  async restoreBase(): Promise<void> {
-    const saved = await this.baseStore?.load();
-    if (saved && !this.lastBase) this.lastBase = saved;
-  }
 
   get bytes(): number {
     return this.usedBytes;
@@ -107,11 +67,10 @@ export class StudyMetadataCache {
    * cached now (unknown to Orthanc, not stable yet, or Orthanc answered something other than 200):
    * the caller then proxies as usual.
    */
-  async get(studyUid: string, orthancStudyId: string, base: { host: string; proto: string }): Promise<CachedMetadata | null> {
+  async get(studyUid: string, orthancStudyId: string): Promise<CachedMetadata | null> {
     if (this.maxBytes <= 0) return null;
-    this.noteBase(base);
     const version = await this.version(orthancStudyId);
-    const key = `${base.proto}://${base.host}|${studyUid}`;
+    const key = studyUid;
     if (!version) {
       this.drop(key);
       return null;
@@ -123,35 +82,20 @@ export class StudyMetadataCache {
       this.entries.set(key, entry);
       return entry;
     }
-    return this.fill(key, studyUid, version, base);
+    return this.fill(key, studyUid, version);
   }
 
-  /** Remembers the base URL browsers use (every proxied request says it). */
-  noteBase(base: BaseUrl): void {
-    if (this.lastBase?.host === base.host && this.lastBase.proto === base.proto) return;
-    this.lastBase = { ...base };
-    // Two host names in use would flip it on every request: written at most once a minute.
-    if (!this.baseStore || Date.now() - this.baseSavedAt < 60_000) return;
-    this.baseSavedAt = Date.now();
-    this.baseStore
-      .save(this.lastBase)
-      .catch((error: Error) =>
-        this.log.warn({ err: { name: error.name, message: error.message } }, 'could not save the DICOMweb base URL'),
-      );
-  }
-
-  /** Whether a study's metadata for `base` is held (whatever its version). */
-  holds(studyUid: string, base: { host: string; proto: string }): boolean {
-    return this.entries.has(`${base.proto}://${base.host}|${studyUid}`);
+  /** Whether a study's metadata is held (whatever its version). */
+  holds(studyUid: string): boolean {
+    return this.entries.has(studyUid);
   }
 
   /** Fills the entry for a newly ingested or changed study in the background, one study at a time. */
   warm(studyUid: string, orthancStudyId: string): void {
-    const base = this.lastBase;
-    if (this.maxBytes <= 0 || !base || this.warmQueue >= 100) return;
+    if (this.maxBytes <= 0 || this.warmQueue >= 100) return;
     this.warmQueue += 1;
     this.warming = this.warming
-      .then(() => this.get(studyUid, orthancStudyId, base))
+      .then(() => this.get(studyUid, orthancStudyId))
       .then(
         () => undefined,
         (error: Error) => this.log.warn({ err: { name: error.name, message: error.message } }, 'study metadata warm-up failed'),
@@ -188,14 +132,18 @@ export class StudyMetadataCache {
     }
   }
 
-  private fill(key: string, studyUid: string, version: string, base: { host: string; proto: string }): Promise<Entry | null> {
+  private fill(key: string, studyUid: string, version: string): Promise<Entry | null> {
     const running = this.filling.get(key);
     if (running) return running;
     const run = (async (): Promise<Entry | null> => {
       const upstream = await this.orthanc.fetch(
         `/dicom-web/studies/${studyUid}/metadata`,
         {
-          headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity', forwarded: `host=${base.host};proto=${base.proto}` },
+          headers: {
+            accept: 'application/dicom+json',
+            'accept-encoding': 'identity',
+            forwarded: `host=${this.base.host};proto=${this.base.proto}`,
+          },
         },
         60_000,
       );

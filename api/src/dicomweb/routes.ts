@@ -72,8 +72,6 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
   const metadataCache = app.ingestion?.metadataCache ?? null;
   const base = app.config.publicUrl;
   const transcoding = app.ingestion ? new TranscodingGuard(app.ingestion.orthanc) : null;
-  // Ingest-time warm-up writes BulkDataURIs for this origin from the start.
-  metadataCache?.noteBase(base);
 
   /** One lookup serves the audit row and the metadata cache; a study not ingested yet is looked up again next time. */
   async function studyRef(studyUid: string): Promise<{ patientId: string; orthancId: string | null }> {
@@ -228,7 +226,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       if (metadataCache && metadataOf && !request.headers.range && wantsJson(request.headers.accept)) {
         const { orthancId } = await studyRef(metadataOf);
         // Orthanc unreachable or the study not cacheable now: the plain proxy below answers (or says 502).
-        const cached = orthancId ? await metadataCache.get(metadataOf, orthancId, base).catch(() => null) : null;
+        const cached = orthancId ? await metadataCache.get(metadataOf, orthancId).catch(() => null) : null;
         if (cached) return sendCached(request, reply, cached);
       }
 

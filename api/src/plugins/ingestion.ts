@@ -4,7 +4,7 @@
  * proxy (warmed as studies are ingested). Absent when PACS_ORTHANC_URL is unset.
  */
 import fp from 'fastify-plugin';
-import { appStateBaseStore, StudyMetadataCache } from '../dicomweb/metadata-cache';
+import { StudyMetadataCache } from '../dicomweb/metadata-cache';
 import { Ingestor } from '../ingest/ingest';
 import { OrthancClient } from '../ingest/orthanc-client';
 import { Reconciler } from '../ingest/reconciler';
@@ -38,13 +38,8 @@ export default fp(
       orthanc,
       config.metadataCacheBytes,
       app.log.child({ component: 'dicomweb' }),
-      appStateBaseStore(app.db.models),
+      config.publicUrl,
     );
-    app.addHook('onReady', async () => {
-      await metadataCache
-        .restoreBase()
-        .catch((error: Error) => app.log.warn({ err: { message: error.message } }, 'DICOMweb base URL not restored'));
-    });
     ingestor.onIngested(({ studyUid, orthancStudyId }) => metadataCache.warm(studyUid, orthancStudyId));
     app.decorate('ingestion', { orthanc, ingestor, reconciler, metadataCache });
     app.readinessChecks.push({
