@@ -16,7 +16,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, type TestApp } from './support/app';
 import { type HostileContext, hostileTargets, rawRequest } from './support/dicomweb-hostile';
-import { type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NGINX_DIR = path.join(ROOT, 'web', 'nginx');
@@ -59,10 +59,7 @@ beforeAll(async () => {
   // show that nothing but DICOMweb is reachable through nginx.
   orthanc = await startOrthanc({ stableAge: 1 });
   testApp = await createTestApp({
-    PACS_ORTHANC_URL: orthanc.httpUrl,
-    PACS_ORTHANC_USER: orthanc.username,
-    PACS_ORTHANC_PASSWORD: orthanc.password,
-    PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+    ...apiEnvFor(orthanc),
   });
   await testApp.app.listen({ host: '127.0.0.1', port: 0 });
   hostile = await storeTwoStudies();

@@ -15,7 +15,7 @@ import { startGateway } from '../../scripts/gateway.mjs';
 import { type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { hostileTargets, rawRequest } from './support/dicomweb-hostile';
-import { freePort, type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
+import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const PUBLIC_URL = 'https://pacs.example.org:8443';
 let orthanc: OrthancInstance;
@@ -48,10 +48,7 @@ async function orthancId(level: 'studies' | 'patients', match: string): Promise<
 beforeAll(async () => {
   orthanc = await startOrthanc({ stableAge: 1 });
   t = await createTestApp({
-    PACS_ORTHANC_URL: orthanc.httpUrl,
-    PACS_ORTHANC_USER: orthanc.username,
-    PACS_ORTHANC_PASSWORD: orthanc.password,
-    PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+    ...apiEnvFor(orthanc),
     PACS_TRUST_PROXY: 'true',
     PACS_PUBLIC_URL: PUBLIC_URL,
   });

@@ -11,7 +11,7 @@ import { StudyMetadataCache } from '../src/dicomweb/metadata-cache';
 import { signWebhook } from '../src/ingest/signature';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { corpusDir, generatedInvalidSamples, readManifest } from './support/dicom';
-import { freePort, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
+import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
 import { seedStudy } from './support/studies';
 
 const WEBHOOK_SECRET = 'ingest-test-webhook-secret-0123456789abcdef';
@@ -24,11 +24,8 @@ let attending: { id: string; token: string };
 async function startApi(databaseUrl?: string): Promise<TestApp> {
   const app = await createTestApp(
     {
-      PACS_ORTHANC_URL: orthanc.httpUrl,
-      PACS_ORTHANC_USER: orthanc.username,
-      PACS_ORTHANC_PASSWORD: orthanc.password,
+      ...apiEnvFor(orthanc),
       PACS_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      PACS_RECONCILE_INTERVAL_SECONDS: '3600',
       PACS_PUBLIC_URL: 'http://localhost:80',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     },

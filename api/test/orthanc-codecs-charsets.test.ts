@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GeneratedStudy, generateStudy, type PatientSpec, type StudySpec } from '../scripts/demo-studies';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { corpusDir } from './support/dicom';
-import { type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
 
 const run = promisify(execFile);
 let orthanc: OrthancInstance;
@@ -50,10 +50,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'pacs-codecs-'));
   orthanc = await startOrthanc({ stableAge: 1 });
   t = await createTestApp({
-    PACS_ORTHANC_URL: orthanc.httpUrl,
-    PACS_ORTHANC_USER: orthanc.username,
-    PACS_ORTHANC_PASSWORD: orthanc.password,
-    PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+    ...apiEnvFor(orthanc),
   });
   token = (await t.userWithToken('attending')).token;
 }, 60_000);

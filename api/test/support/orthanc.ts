@@ -68,6 +68,16 @@ export interface OrthancInstance {
   stop(): Promise<void>;
 }
 
+/** The API's settings for talking to this Orthanc (the reconciler left to the webhook and the test). */
+export function apiEnvFor(orthanc: Pick<OrthancInstance, 'httpUrl' | 'username' | 'password'>): Record<string, string> {
+  return {
+    PACS_ORTHANC_URL: orthanc.httpUrl,
+    PACS_ORTHANC_USER: orthanc.username,
+    PACS_ORTHANC_PASSWORD: orthanc.password,
+    PACS_RECONCILE_INTERVAL_SECONDS: '3600',
+  };
+}
+
 /** A port that was free a moment ago (the OS picks it; race-prone by nature, so start retries). */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
