@@ -23,6 +23,8 @@ const JPEG_2000 = new Set([
 ]);
 /** Instances looked at for one series or study retrieval; a larger one in a named syntax is refused. */
 const MAX_CHECKED_INSTANCES = 2000;
+/** Stored transfer syntaxes remembered (an instance's never changes): ~100 bytes each. */
+const MAX_REMEMBERED = 100_000;
 
 export class TranscodingRefused extends Error {
   override name = 'TranscodingRefused';
@@ -43,6 +45,9 @@ function namedSyntaxes(accept: string | undefined): Set<string> {
 }
 
 export class TranscodingGuard {
+  /** Orthanc instance id → stored transfer syntax, so a client fetching frame after frame asks Orthanc once. */
+  private readonly syntaxes = new Map<string, string>();
+
   constructor(private readonly orthanc: OrthancClient) {}
 
   /** Throws TranscodingRefused when `route` with this Accept would make Orthanc transcode JPEG 2000. */
@@ -85,9 +90,16 @@ export class TranscodingGuard {
   }
 
   private async transferSyntaxOf(instanceId: string): Promise<string> {
+    const known = this.syntaxes.get(instanceId);
+    if (known !== undefined) return known;
     const response = await this.orthanc.fetch(`/instances/${encodeURIComponent(instanceId)}/metadata/TransferSyntax`);
-    if (response.ok) return (await response.text()).trim();
-    await response.body?.cancel();
-    return '';
+    if (!response.ok) {
+      await response.body?.cancel();
+      return '';
+    }
+    const syntax = (await response.text()).trim();
+    if (this.syntaxes.size >= MAX_REMEMBERED) this.syntaxes.clear();
+    this.syntaxes.set(instanceId, syntax);
+    return syntax;
   }
 }
