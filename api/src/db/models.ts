@@ -17,6 +17,7 @@ export interface UserAttributes extends Timestamps {
   role: Role;
   passwordHash: string;
   active: boolean;
+  /** Left from the account lock-out that failed logins no longer cause (login back-off is in memory): unused. */
   failedLoginCount: number;
   lockedUntil: Date | null;
   passwordChangedAt: Date;

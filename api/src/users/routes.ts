@@ -177,7 +177,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       await sequelize.transaction(async (transaction) => {
         const user = await models.User.findByPk(id, { transaction });
         if (!user) throw notFound('user not found');
-        await user.update({ passwordHash, passwordChangedAt: new Date(), failedLoginCount: 0, lockedUntil: null }, { transaction });
+        await user.update({ passwordHash, passwordChangedAt: new Date() }, { transaction });
         await app.refreshTokens.revokeAllForUser(id, 'password-reset', transaction);
         await auditInTransaction(request, transaction, {
           eventId: 'SecurityAlert',
