@@ -35,22 +35,20 @@ import {
   ReportSubmit,
   reportDocumentName,
   reportTransition,
-  type StudyEvent,
-  studyTransition,
   type TemplateSection,
 } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type Transaction, UniqueConstraintError } from 'sequelize';
-import type { ReportAttributes, ReportRow, StudyAttributes, StudyRow } from '../db/models';
+import { UniqueConstraintError } from 'sequelize';
+import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
-import { nextChangeSeq } from '../worklist/change-feed';
 import { decodeModalities } from '../worklist/present';
 import { b64, contentFromUpdate, contentHash, coversLockedState, type PMNode, seedUpdate, unb64 } from './content';
 import { FALLBACK_SECTIONS } from './default-templates';
 import { signDocumentToken } from './document-token';
 import { defaultFontDir, type PdfReportPart, renderReportPdf } from './pdf';
 import { ATTESTATION, presentAddendum, presentReport, storedContent, verifyIntegrity } from './present';
+import { createReportStore } from './report-store';
 import { SyncClient, SyncServerError, unavailable } from './sync-client';
 
 class ReportConflictError extends HttpError {
@@ -65,7 +63,8 @@ class ReportConflictError extends HttpError {
 
 export default async function reportRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const { models, sequelize } = app.db;
+  const { models } = app.db;
+  const store = createReportStore(app.db);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
   const fontDir = config.pdfFontDir ?? defaultFontDir();
@@ -78,18 +77,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   }
 
   // ---------------------------------------------------------------- helpers
-
-  async function loadReport(id: string, transaction?: Transaction): Promise<ReportRow> {
-    const row = await models.Report.findByPk(id, transaction ? { transaction, lock: transaction.LOCK.UPDATE } : {});
-    if (!row) throw notFound('report not found');
-    return row;
-  }
-
-  async function loadStudy(id: string, transaction?: Transaction): Promise<StudyRow> {
-    const row = await models.Study.findByPk(id, transaction ? { transaction, lock: transaction.LOCK.UPDATE } : {});
-    if (!row) throw notFound('study not found');
-    return row;
-  }
 
   function subjectOf(request: FastifyRequest, report: Pick<ReportAttributes, 'id'>, study: StudyAttributes) {
     request.auditSubject = { objectType: 'Report', objectId: report.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
@@ -117,16 +104,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     if (version !== undefined && version !== row.version) throw conflict('the report changed since you loaded it', 'STALE_VERSION');
   }
 
-  /** The study follows its report: a system transition, version and change sequence bumped. */
-  async function followStudy(study: StudyRow, event: StudyEvent, transaction: Transaction): Promise<void> {
-    const step = studyTransition(study.get('status'), event, 'system');
-    if (!step.ok) return; // e.g. a technologist released it meanwhile; the report still moves
-    await study.update(
-      { status: step.to, version: study.get('version') + 1, changeSeq: await nextChangeSeq(models, transaction) },
-      { transaction },
-    );
-  }
-
   /** Verifies the signed hash; a mismatch is an alarm (audit outcome 12 + error log), never fixed. */
   async function integrityOf(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes): Promise<boolean | null> {
     const verified = verifyIntegrity(row);
@@ -150,13 +127,9 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     return verified;
   }
 
-  async function addendaOf(reportId: string): Promise<ReportAttributes[]> {
-    return models.Report.findAll({ where: { parentReportId: reportId }, order: [['createdAt', 'ASC']], raw: true });
-  }
-
   async function present(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes) {
     const verified = await integrityOf(request, row, study);
-    const addenda = row.parentReportId ? [] : await addendaOf(row.id);
+    const addenda = row.parentReportId ? [] : await store.addendaOf(row.id);
     const presented = [];
     for (const a of addenda) presented.push(presentAddendum(a, await integrityOf(request, a, study)));
     return presentReport(row, verified, presented);
@@ -204,9 +177,9 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const study = (await loadStudy(request.params.id)).get();
+      const study = (await store.loadStudy(request.params.id)).get();
       request.auditSubject = { objectType: 'Report', patientId: study.patientId, studyUid: study.studyInstanceUid };
-      const existing = await models.Report.findOne({ where: { primarySlot: study.id }, raw: true });
+      const existing = await store.primaryReportOf(study.id);
       if (existing) {
         subjectOf(request, existing, study);
         return present(request, existing, study);
@@ -221,13 +194,13 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         throw syncFailure(error);
       }
       try {
-        const created = await sequelize.transaction(async (transaction) => {
-          const row = await models.Report.create(
+        const created = await store.transaction(async (transaction) => {
+          const row = await store.createReport(
             { id, studyRef: study.id, primarySlot: study.id, status: 'draft', authorId: principal.userId, templateId },
-            { transaction },
+            transaction,
           );
-          const studyRow = await loadStudy(study.id, transaction);
-          await followStudy(studyRow, 'start-reading', transaction);
+          const studyRow = await store.loadStudy(study.id, transaction);
+          await store.followStudy(studyRow, 'start-reading', transaction);
           await auditInTransaction(request, transaction, {
             eventId: 'PatientRecord',
             action: 'C',
@@ -244,7 +217,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         return present(request, created, study);
       } catch (error) {
         if (!(error instanceof UniqueConstraintError)) throw error;
-        const winner = await models.Report.findOne({ where: { primarySlot: study.id }, raw: true });
+        const winner = await store.primaryReportOf(study.id);
         if (!winner) throw error;
         subjectOf(request, winner, study);
         return present(request, winner, study);
@@ -264,8 +237,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const study = (await loadStudy(request.params.id)).get();
-      const row = await models.Report.findOne({ where: { primarySlot: study.id }, raw: true });
+      const study = (await store.loadStudy(request.params.id)).get();
+      const row = await store.primaryReportOf(study.id);
       if (!row) throw notFound('the study has no report yet');
       subjectOf(request, row, study);
       return present(request, row, study);
@@ -284,8 +257,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const row = (await loadReport(request.params.id)).get();
-      const study = (await loadStudy(row.studyRef)).get();
+      const row = (await store.loadReport(request.params.id)).get();
+      const study = (await store.loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
       return present(request, row, study);
     },
@@ -306,8 +279,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const row = (await loadReport(request.params.id)).get();
-      const study = (await loadStudy(row.studyRef)).get();
+      const row = (await store.loadReport(request.params.id)).get();
+      const study = (await store.loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
       const role = principal.role;
       const mode = documentModeFor(principal, {
@@ -347,10 +320,10 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const updated = await sequelize.transaction(async (transaction) => {
-        const report = await loadReport(request.params.id, transaction);
+      const updated = await store.transaction(async (transaction) => {
+        const report = await store.loadReport(request.params.id, transaction);
         const row = report.get();
-        const study = await loadStudy(row.studyRef, transaction);
+        const study = await store.loadStudy(row.studyRef, transaction);
         subjectOf(request, row, study.get());
         if (row.parentReportId) throw conflict('addenda are finalized by an attending, not submitted', 'TRANSITION_NOT_ALLOWED');
         const to = check(row.status, 'submit', request);
@@ -369,7 +342,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           },
           { transaction },
         );
-        await followStudy(study, 'report-submitted', transaction);
+        await store.followStudy(study, 'report-submitted', transaction);
         await auditInTransaction(request, transaction, {
           eventId: 'PatientRecord',
           action: 'U',
@@ -405,10 +378,10 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const updated = await sequelize.transaction(async (transaction) => {
-        const report = await loadReport(request.params.id, transaction);
+      const updated = await store.transaction(async (transaction) => {
+        const report = await store.loadReport(request.params.id, transaction);
         const row = report.get();
-        const study = await loadStudy(row.studyRef, transaction);
+        const study = await store.loadStudy(row.studyRef, transaction);
         subjectOf(request, row, study.get());
         if (row.parentReportId) throw conflict('addenda cannot be returned', 'TRANSITION_NOT_ALLOWED');
         const to = check(row.status, 'return', request);
@@ -424,7 +397,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           },
           { transaction },
         );
-        await followStudy(study, 'report-returned', transaction);
+        await store.followStudy(study, 'report-returned', transaction);
         await auditInTransaction(request, transaction, {
           eventId: 'PatientRecord',
           action: 'U',
@@ -498,32 +471,21 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   ) {
     // 1. claim: plain reads, then one conditional UPDATE on (id, version, status). A concurrent
     // claim or transition bumps the version first, so exactly one claimant's UPDATE matches.
-    const row = (await loadReport((request.params as { id: string }).id)).get();
-    const study = (await loadStudy(row.studyRef)).get();
+    const row = (await store.loadReport((request.params as { id: string }).id)).get();
+    const study = (await store.loadStudy(row.studyRef)).get();
     subjectOf(request, row, study);
     check(row.status, 'finalize', request);
     if (row.parentReportId) {
-      const parent = await models.Report.findByPk(row.parentReportId, { raw: true });
+      const parent = await store.findReport(row.parentReportId);
       if (!parent || !isReportLocked(parent.status)) throw conflict('the original report is not final', 'TRANSITION_NOT_ALLOWED');
     }
     refuseWhileFinalizing(row);
-    const claim = { reportId: row.id, version: row.version + 1 };
-    // In a managed transaction although it is one statement: on SQLite that puts it in the
-    // process's write queue instead of into SQLite's sleeping busy handler.
-    const [claimed] = await sequelize.transaction((transaction) =>
-      models.Report.update(
-        { finalizingBy: principal.userId, finalizingAt: new Date(), version: claim.version },
-        { where: { id: row.id, version: row.version, status: row.status }, transaction },
-      ),
-    );
-    if (claimed !== 1) throw conflict('the report changed while you were signing it', 'FINALIZE_IN_PROGRESS');
+    const claim = await store.claimFinalize(row, principal.userId);
+    if (!claim) throw conflict('the report changed while you were signing it', 'FINALIZE_IN_PROGRESS');
     const name = reportDocumentName(claim.reportId);
     const release = async () => {
       try {
-        await models.Report.update(
-          { finalizingBy: null, finalizingAt: null },
-          { where: { id: claim.reportId, finalizingBy: principal.userId, version: claim.version } },
-        );
+        await store.releaseClaim(claim);
       } catch (error) {
         request.log.error({ err: error, reportId: claim.reportId }, 'could not release the finalize claim (expires by itself)');
       }
@@ -574,14 +536,14 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         signedAt,
         attestation: ATTESTATION,
       });
-      const result = await sequelize.transaction(async (transaction) => {
-        const report = await loadReport(claim.reportId, transaction);
+      const result = await store.transaction(async (transaction) => {
+        const report = await store.loadReport(claim.reportId, transaction);
         const row = report.get();
         if (row.finalizingBy !== principal.userId || row.version !== claim.version) {
           throw conflict('the report changed while it was being finalized', 'STALE_VERSION');
         }
         const to = check(row.status, 'finalize', request);
-        const study = await loadStudy(row.studyRef, transaction);
+        const study = await store.loadStudy(row.studyRef, transaction);
         await report.update(
           {
             status: to,
@@ -610,13 +572,13 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           details: { transition: 'finalize', from: row.status, to, hash, addendum: row.parentReportId !== null },
         });
         if (row.parentReportId) {
-          const parent = await loadReport(row.parentReportId, transaction);
+          const parent = await store.loadReport(row.parentReportId, transaction);
           const step = reportTransition(parent.get('status'), 'addendum-finalized', 'system');
           if (!step.ok) throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
           await parent.update({ status: step.to, version: parent.get('version') + 1 }, { transaction });
         } else {
           // Last: it takes the worklist counter's lock, which every other writer waits for until COMMIT.
-          await followStudy(study, 'report-finalized', transaction);
+          await store.followStudy(study, 'report-finalized', transaction);
         }
         return { row: report.get(), study: study.get() };
       });
@@ -654,8 +616,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const parent = (await loadReport(request.params.id)).get();
-      const study = (await loadStudy(parent.studyRef)).get();
+      const parent = (await store.loadReport(request.params.id)).get();
+      const study = (await store.loadStudy(parent.studyRef)).get();
       subjectOf(request, parent, study);
       if (parent.parentReportId) throw conflict('an addendum is added to the original report', 'TRANSITION_NOT_ALLOWED');
       if (!isReportLocked(parent.status)) throw conflict('addenda are added to final reports only', 'TRANSITION_NOT_ALLOWED');
@@ -665,10 +627,10 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       } catch (error) {
         throw syncFailure(error);
       }
-      const created = await sequelize.transaction(async (transaction) => {
-        const row = await models.Report.create(
+      const created = await store.transaction(async (transaction) => {
+        const row = await store.createReport(
           { id, studyRef: study.id, parentReportId: parent.id, primarySlot: id, status: 'draft', authorId: principal.userId },
-          { transaction },
+          transaction,
         );
         await auditInTransaction(request, transaction, {
           eventId: 'PatientRecord',
@@ -698,8 +660,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const row = (await loadReport(request.params.id)).get();
-      const study = (await loadStudy(row.studyRef)).get();
+      const row = (await store.loadReport(request.params.id)).get();
+      const study = (await store.loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
       try {
         return await sync.lateEdits(reportDocumentName(row.id));
@@ -718,9 +680,9 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       schema: { tags, summary: 'The report as PDF (PRELIMINARY watermark until final)', params: IdParams },
     },
     async (request, reply) => {
-      let row = (await loadReport(request.params.id)).get();
-      if (row.parentReportId) row = (await loadReport(row.parentReportId)).get();
-      const study = (await loadStudy(row.studyRef)).get();
+      let row = (await store.loadReport(request.params.id)).get();
+      if (row.parentReportId) row = (await store.loadReport(row.parentReportId)).get();
+      const study = (await store.loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
       const final = isReportLocked(row.status);
       const verified = await integrityOf(request, row, study);
@@ -752,7 +714,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       const addenda: PdfReportPart[] = [];
       let alarm = verified === false;
       let n = 0;
-      for (const a of await addendaOf(row.id)) {
+      for (const a of await store.addendaOf(row.id)) {
         if (!isReportLocked(a.status)) continue;
         n += 1;
         if ((await integrityOf(request, a, study)) === false) alarm = true;
@@ -765,7 +727,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       }
       // A final report's PDF depends only on immutable signed rows and the study row: cached by
       // their versions (the hashes above are still verified on every export).
-      const finalAddenda = (await addendaOf(row.id)).filter((a) => isReportLocked(a.status));
+      const finalAddenda = (await store.addendaOf(row.id)).filter((a) => isReportLocked(a.status));
       const cacheKey = final
         ? [
             row.id,
