@@ -9,7 +9,6 @@
  *
  * Conversion walks the Yjs types directly: no DOM, no ProseMirror schema.
  */
-import { createHash } from 'node:crypto';
 import { REPORT_DOCUMENT_SHAPE, REPORT_SECTIONS, type ReportSectionText, type TemplateSection } from '@pacs/shared';
 import * as Y from 'yjs';
 
@@ -181,7 +180,7 @@ export function plainText(sections: readonly ReportSectionText[]): string {
   return sections.map((s) => (s.title ? `${s.title}\n${s.text}` : s.text)).join('\n\n');
 }
 
-// ---------------------------------------------------------------- canonical form and hash
+// ---------------------------------------------------------------- canonical form
 
 /** JSON with object keys sorted at every level and no whitespace: the same content, the same bytes. */
 export function canonicalJson(value: unknown): string {
@@ -212,36 +211,6 @@ export function contentFromUpdate(update: Uint8Array): SignedContent {
   } finally {
     doc.destroy();
   }
-}
-
-export interface HashInput {
-  reportId: string;
-  contentJson: string;
-  contentText: string;
-  finalUpdate: string;
-  signerId: string;
-  signerName: string;
-  signedAt: Date;
-  attestation: string;
-}
-
-/**
- * SHA-256 (hex) of the canonical serialisation of the signed content and the signature: the
- * content (ProseMirror JSON + sections), the plain text, a digest of the locked Yjs state, the
- * signer, the time and the attestation line. Any change to a stored field changes the hash.
- */
-export function contentHash(input: HashInput): string {
-  const canonical = canonicalJson({
-    v: 1,
-    reportId: input.reportId,
-    content: input.contentJson,
-    text: input.contentText,
-    yjsState: createHash('sha256').update(input.finalUpdate).digest('hex'),
-    signer: { id: input.signerId, name: input.signerName },
-    signedAt: input.signedAt.toISOString(),
-    attestation: input.attestation,
-  });
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }
 
 /** "Sign what you saw" for an already-locked document: the locked state holds nothing unseen. */

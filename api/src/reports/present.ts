@@ -1,27 +1,9 @@
-/** Report rows → API shapes, and the integrity check of signed content. */
+/** Report rows → API shapes (the integrity verdict comes from signing.ts). */
 import { type Addendum, isReportLocked, type Report, reportDocumentName, type TemplateSection } from '@pacs/shared';
 import type { ReportAttributes, TemplateAttributes } from '../db/models';
-import { contentHash, type PMNode } from './content';
-
-export const ATTESTATION = 'I have personally reviewed the images and the report, and I approve this report as accurate and complete.';
+import type { PMNode } from './content';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
-
-/** true: the stored hash matches the stored content; false: ALARM; null: nothing signed. */
-export function verifyIntegrity(row: ReportAttributes): boolean | null {
-  if (!row.contentHash || !row.finalSignedAt || !row.finalSignerId) return isReportLocked(row.status) ? false : null;
-  const expected = contentHash({
-    reportId: row.id,
-    contentJson: row.contentJson ?? '',
-    contentText: row.contentText ?? '',
-    finalUpdate: row.finalUpdate ?? '',
-    signerId: row.finalSignerId,
-    signerName: row.finalSignerName ?? '',
-    signedAt: new Date(row.finalSignedAt),
-    attestation: row.finalAttestation ?? '',
-  });
-  return expected === row.contentHash && isReportLocked(row.status);
-}
 
 export function storedContent(row: ReportAttributes): { doc: PMNode; sections: { key: string; title: string; text: string }[] } | null {
   if (!row.contentJson) return null;

@@ -43,12 +43,13 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { decodeModalities } from '../worklist/present';
-import { b64, contentFromUpdate, contentHash, coversLockedState, type PMNode, seedUpdate, unb64 } from './content';
+import { b64, contentFromUpdate, coversLockedState, type PMNode, seedUpdate, unb64 } from './content';
 import { FALLBACK_SECTIONS } from './default-templates';
 import { signDocumentToken } from './document-token';
 import { defaultFontDir, type PdfReportPart, renderReportPdf } from './pdf';
-import { ATTESTATION, presentAddendum, presentReport, storedContent, verifyIntegrity } from './present';
+import { presentAddendum, presentReport, storedContent } from './present';
 import { createReportStore } from './report-store';
+import { signLockedState, verifyIntegrity } from './signing';
 import { SyncClient, SyncServerError, unavailable } from './sync-client';
 
 class ReportConflictError extends HttpError {
@@ -524,18 +525,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
 
     // 3. store, all or nothing
     try {
-      const content = contentFromUpdate(unb64(locked.update));
-      const signedAt = new Date();
-      const hash = contentHash({
-        reportId: claim.reportId,
-        contentJson: content.contentJson,
-        contentText: content.contentText,
-        finalUpdate: locked.update,
-        signerId: principal.userId,
-        signerName: principal.name,
-        signedAt,
-        attestation: ATTESTATION,
-      });
+      const signed = signLockedState(claim.reportId, locked, principal);
       const result = await store.transaction(async (transaction) => {
         const report = await store.loadReport(claim.reportId, transaction);
         const row = report.get();
@@ -544,24 +534,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         }
         const to = check(row.status, 'finalize', request);
         const study = await store.loadStudy(row.studyRef, transaction);
-        await report.update(
-          {
-            status: to,
-            contentJson: content.contentJson,
-            contentText: content.contentText,
-            contentHash: hash,
-            finalUpdate: locked.update,
-            finalStateVector: locked.stateVector,
-            finalSignerId: principal.userId,
-            finalSignerName: principal.name,
-            finalSignedAt: signedAt,
-            finalAttestation: ATTESTATION,
-            finalizingBy: null,
-            finalizingAt: null,
-            version: row.version + 1,
-          },
-          { transaction },
-        );
+        await report.update({ status: to, ...signed, finalizingBy: null, finalizingAt: null, version: row.version + 1 }, { transaction });
         await auditInTransaction(request, transaction, {
           eventId: 'PatientRecord',
           action: 'U',
@@ -569,7 +542,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
           objectId: row.id,
           patientId: study.get('patientId'),
           studyUid: study.get('studyInstanceUid'),
-          details: { transition: 'finalize', from: row.status, to, hash, addendum: row.parentReportId !== null },
+          details: { transition: 'finalize', from: row.status, to, hash: signed.contentHash, addendum: row.parentReportId !== null },
         });
         if (row.parentReportId) {
           const parent = await store.loadReport(row.parentReportId, transaction);
