@@ -43,14 +43,15 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { decodeModalities } from '../worklist/present';
-import { b64, contentFromUpdate, coversLockedState, type PMNode, seedUpdate, unb64 } from './content';
+import { b64, coversLockedState, seedUpdate, unb64 } from './content';
 import { FALLBACK_SECTIONS } from './default-templates';
 import { signDocumentToken } from './document-token';
-import { defaultFontDir, type PdfReportPart, renderReportPdf } from './pdf';
-import { presentAddendum, presentReport, storedContent } from './present';
+import { defaultFontDir } from './pdf';
+import { PdfExport } from './pdf-export';
+import { presentAddendum, presentReport } from './present';
 import { createReportStore } from './report-store';
 import { signLockedState, verifyIntegrity } from './signing';
-import { SyncClient, SyncServerError, unavailable } from './sync-client';
+import { SyncClient, SyncServerError, syncFailure } from './sync-client';
 
 class ReportConflictError extends HttpError {
   constructor(
@@ -68,10 +69,18 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const store = createReportStore(app.db);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
-  const fontDir = config.pdfFontDir ?? defaultFontDir();
+  const pdfExport = new PdfExport(
+    {
+      institutionName: config.institutionName,
+      logoPath: config.institutionLogo,
+      fontDir: config.pdfFontDir ?? defaultFontDir(),
+      fallbackFonts: config.pdfFallbackFonts,
+    },
+    store,
+    sync,
+  );
   const CLAIM_TTL_MS = Math.max(60_000, 3 * config.syncTimeoutMs);
   const tags = ['reports'];
-  const pdfCache = new Map<string, Buffer>();
   if (!config.syncServiceToken) app.log.warn('PACS_SYNC_SERVICE_TOKEN not set: report creation, finalize and PDF of drafts answer 503');
   if (config.documentTokenSecretGenerated) {
     app.log.warn('PACS_DOCUMENT_TOKEN_SECRET not set: document tokens use a random key the sync-server cannot verify');
@@ -152,8 +161,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     if (!best) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
     return { templateId: best.id, sections: JSON.parse(best.sections) as TemplateSection[] };
   }
-
-  const syncFailure = (error: unknown) => (error instanceof HttpError ? error : unavailable(error));
 
   // ---------------------------------------------------------------- create / read
 
@@ -657,96 +664,17 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       if (row.parentReportId) row = (await store.loadReport(row.parentReportId)).get();
       const study = (await store.loadStudy(row.studyRef)).get();
       subjectOf(request, row, study);
-      const final = isReportLocked(row.status);
-      const verified = await integrityOf(request, row, study);
-      let doc: PMNode;
-      if (final) {
-        doc = storedContent(row)?.doc ?? { type: 'doc', content: [] };
-      } else {
-        try {
-          doc = contentFromUpdate(unb64((await sync.state(reportDocumentName(row.id))).update)).doc;
-        } catch (error) {
-          throw syncFailure(error);
-        }
-      }
-      const signatures = (r: ReportAttributes) => [
-        ...(r.preliminarySignerId && r.preliminarySignedAt
-          ? [{ label: 'Preliminary report', name: r.preliminarySignerName ?? '', signedAt: new Date(r.preliminarySignedAt) }]
-          : []),
-        ...(r.finalSignerId && r.finalSignedAt
-          ? [
-              {
-                label: 'Electronically signed',
-                name: r.finalSignerName ?? '',
-                signedAt: new Date(r.finalSignedAt),
-                attestation: r.finalAttestation,
-              },
-            ]
-          : []),
-      ];
-      const addenda: PdfReportPart[] = [];
-      let alarm = verified === false;
-      let n = 0;
-      for (const a of await store.addendaOf(row.id)) {
-        if (!isReportLocked(a.status)) continue;
-        n += 1;
-        if ((await integrityOf(request, a, study)) === false) alarm = true;
-        addenda.push({
-          title: `Addendum ${n}`,
-          doc: storedContent(a)?.doc ?? { type: 'doc', content: [] },
-          signatures: signatures(a),
-          hash: a.contentHash,
-        });
-      }
-      // A final report's PDF depends only on immutable signed rows and the study row: cached by
-      // their versions (the hashes above are still verified on every export).
-      const finalAddenda = (await store.addendaOf(row.id)).filter((a) => isReportLocked(a.status));
-      const cacheKey = final
-        ? [
-            row.id,
-            row.version,
-            row.contentHash,
-            study.version,
-            new Date(study.updatedAt).getTime(),
-            alarm,
-            ...finalAddenda.map((a) => `${a.id}:${a.version}:${a.contentHash}`),
-          ].join('|')
-        : null;
-      const cached = cacheKey ? pdfCache.get(cacheKey) : undefined;
-      const pdf =
-        cached ??
-        (await renderReportPdf(
-          {
-            institutionName: config.institutionName,
-            logoPath: config.institutionLogo,
-            patient: { name: study.patientName, id: study.patientId, birthDate: study.patientBirthDate, sex: study.patientSex },
-            study: {
-              description: study.description,
-              date: study.studyDate,
-              accession: study.accessionNumber,
-              modalities: decodeModalities(study.modalities),
-              referringPhysician: study.referringPhysician,
-            },
-            status: row.status,
-            preliminary: !final,
-            integrityAlarm: alarm,
-            report: { title: 'Report', doc, signatures: signatures(row), hash: row.contentHash },
-            addenda,
-            generatedAt: new Date(),
-          },
-          fontDir,
-          config.pdfFallbackFonts,
-        ));
-      if (cacheKey && !cached) {
-        if (pdfCache.size >= 64) pdfCache.delete(pdfCache.keys().next().value as string);
-        pdfCache.set(cacheKey, pdf);
-      }
-      request.auditSubject.details = { status: row.status, addenda: addenda.length, integrity: alarm ? 'MISMATCH' : 'ok' };
+      const exported = await pdfExport.export(row, study, (r) => integrityOf(request, r, study));
+      request.auditSubject.details = {
+        status: row.status,
+        addenda: exported.addenda,
+        integrity: exported.integrityAlarm ? 'MISMATCH' : 'ok',
+      };
       reply.header('content-type', 'application/pdf');
       reply.header('content-disposition', `attachment; filename="report-${row.id}.pdf"`);
       reply.header('cache-control', 'no-store');
-      if (alarm) reply.header('x-report-integrity', 'mismatch');
-      return reply.send(pdf);
+      if (exported.integrityAlarm) reply.header('x-report-integrity', 'mismatch');
+      return reply.send(exported.pdf);
     },
   );
 }

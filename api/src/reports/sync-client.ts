@@ -92,6 +92,9 @@ export function unavailable(error: unknown): HttpError {
   return new HttpError(503, `the document service is unavailable${detail}; try again`, 'SYNC_UNAVAILABLE');
 }
 
+/** A sync-server call's failure as the user sees it: our own refusals (not configured) as they are, anything else 503. */
+export const syncFailure = (error: unknown): HttpError => (error instanceof HttpError ? error : unavailable(error));
+
 /**
  * Tells the sync-server that a user lost access (deactivated, role changed), so their open report
  * sockets close now rather than when they disconnect. Never fails the caller: the change is already

@@ -1,0 +1,134 @@
+/**
+ * What the report PDF shows and when it can be reused: the report with its signatures, every
+ * signed addendum, the signed content once final and the live document before (watermarked
+ * PRELIMINARY), an integrity alarm when any signed hash does not match. pdf.ts and pdf-text.ts
+ * draw it; this module decides its content and keeps the cache of final reports.
+ */
+import { isReportLocked, reportDocumentName } from '@pacs/shared';
+import type { ReportAttributes, StudyAttributes } from '../db/models';
+import { decodeModalities } from '../worklist/present';
+import { contentFromUpdate, type PMNode, unb64 } from './content';
+import { type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
+import { storedContent } from './present';
+import type { ReportStore } from './report-store';
+import { type SyncClient, syncFailure } from './sync-client';
+
+export interface PdfSettings {
+  institutionName: string;
+  logoPath?: string;
+  fontDir: string;
+  fallbackFonts: string[];
+}
+
+export interface ExportedPdf {
+  pdf: Buffer;
+  /** Some signed hash (report or addendum) does not match its content. */
+  integrityAlarm: boolean;
+  /** Signed addenda printed. */
+  addenda: number;
+}
+
+/** The integrity verdict of a row; the caller raises (audits) the alarm on a mismatch. */
+export type VerifyIntegrity = (row: ReportAttributes) => Promise<boolean | null>;
+
+const CACHED_PDFS = 64;
+const EMPTY_DOC: PMNode = { type: 'doc', content: [] };
+
+function signaturesOf(r: ReportAttributes): PdfSignature[] {
+  return [
+    ...(r.preliminarySignerId && r.preliminarySignedAt
+      ? [{ label: 'Preliminary report', name: r.preliminarySignerName ?? '', signedAt: new Date(r.preliminarySignedAt) }]
+      : []),
+    ...(r.finalSignerId && r.finalSignedAt
+      ? [
+          {
+            label: 'Electronically signed',
+            name: r.finalSignerName ?? '',
+            signedAt: new Date(r.finalSignedAt),
+            attestation: r.finalAttestation,
+          },
+        ]
+      : []),
+  ];
+}
+
+export class PdfExport {
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(
+    private readonly settings: PdfSettings,
+    private readonly store: Pick<ReportStore, 'addendaOf'>,
+    private readonly sync: Pick<SyncClient, 'state'>,
+  ) {}
+
+  /** The PDF of a primary report (an addendum prints as part of its original). */
+  async export(report: ReportAttributes, study: StudyAttributes, verify: VerifyIntegrity): Promise<ExportedPdf> {
+    const final = isReportLocked(report.status);
+    const verified = await verify(report);
+    const doc = final ? (storedContent(report)?.doc ?? EMPTY_DOC) : await this.liveDocument(report.id);
+    const signedAddenda = (await this.store.addendaOf(report.id)).filter((a) => isReportLocked(a.status));
+    const addenda: PdfReportPart[] = [];
+    let alarm = verified === false;
+    for (const [i, a] of signedAddenda.entries()) {
+      if ((await verify(a)) === false) alarm = true;
+      addenda.push({
+        title: `Addendum ${i + 1}`,
+        doc: storedContent(a)?.doc ?? EMPTY_DOC,
+        signatures: signaturesOf(a),
+        hash: a.contentHash,
+      });
+    }
+    // A final report's PDF depends only on immutable signed rows and the study row: cached by
+    // their versions (the hashes above are still verified on every export).
+    const cacheKey = final
+      ? [
+          report.id,
+          report.version,
+          report.contentHash,
+          study.version,
+          new Date(study.updatedAt).getTime(),
+          alarm,
+          ...signedAddenda.map((a) => `${a.id}:${a.version}:${a.contentHash}`),
+        ].join('|')
+      : null;
+    const cached = cacheKey ? this.cache.get(cacheKey) : undefined;
+    const pdf =
+      cached ??
+      (await renderReportPdf(
+        {
+          institutionName: this.settings.institutionName,
+          logoPath: this.settings.logoPath,
+          patient: { name: study.patientName, id: study.patientId, birthDate: study.patientBirthDate, sex: study.patientSex },
+          study: {
+            description: study.description,
+            date: study.studyDate,
+            accession: study.accessionNumber,
+            modalities: decodeModalities(study.modalities),
+            referringPhysician: study.referringPhysician,
+          },
+          status: report.status,
+          preliminary: !final,
+          integrityAlarm: alarm,
+          report: { title: 'Report', doc, signatures: signaturesOf(report), hash: report.contentHash },
+          addenda,
+          generatedAt: new Date(),
+        },
+        this.settings.fontDir,
+        this.settings.fallbackFonts,
+      ));
+    if (cacheKey && !cached) {
+      if (this.cache.size >= CACHED_PDFS) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(cacheKey, pdf);
+    }
+    return { pdf, integrityAlarm: alarm, addenda: addenda.length };
+  }
+
+  /** A report not yet final prints what its document holds now. */
+  private async liveDocument(reportId: string): Promise<PMNode> {
+    try {
+      return contentFromUpdate(unb64((await this.sync.state(reportDocumentName(reportId))).update)).doc;
+    } catch (error) {
+      throw syncFailure(error);
+    }
+  }
+}
