@@ -35,16 +35,13 @@ import {
   ReportSubmit,
   reportDocumentName,
   reportTransition,
-  type TemplateSection,
 } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
-import { decodeModalities } from '../worklist/present';
 import { b64, coversLockedState, seedUpdate, unb64 } from './content';
-import { FALLBACK_SECTIONS } from './default-templates';
 import { signDocumentToken } from './document-token';
 import { defaultFontDir } from './pdf';
 import { PdfExport } from './pdf-export';
@@ -52,6 +49,7 @@ import { presentAddendum, presentReport } from './present';
 import { createReportStore } from './report-store';
 import { signLockedState, verifyIntegrity } from './signing';
 import { SyncClient, SyncServerError, syncFailure } from './sync-client';
+import { chooseSections } from './templates';
 
 class ReportConflictError extends HttpError {
   constructor(
@@ -145,23 +143,6 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     return presentReport(row, verified, presented);
   }
 
-  async function chooseSections(study: StudyAttributes, templateId: string | undefined) {
-    if (templateId) {
-      const t = await models.Template.findByPk(templateId, { raw: true });
-      if (!t || t.retiredAt !== null) throw badRequest('template not found or retired', 'BAD_TEMPLATE');
-      return { templateId: t.id, sections: JSON.parse(t.sections) as TemplateSection[] };
-    }
-    const modalities = decodeModalities(study.modalities);
-    const candidates = (await models.Template.findAll({ where: { retiredAt: null }, order: [['createdAt', 'ASC']], raw: true })).filter(
-      (t) => t.modalities.split(',').some((m) => modalities.includes(m)),
-    );
-    const bodyPart = study.bodyPart.trim().toUpperCase();
-    const best =
-      candidates.find((t) => bodyPart !== '' && t.bodyPart.trim().toUpperCase() === bodyPart) ?? candidates.find((t) => t.bodyPart === '');
-    if (!best) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
-    return { templateId: best.id, sections: JSON.parse(best.sections) as TemplateSection[] };
-  }
-
   // ---------------------------------------------------------------- create / read
 
   const reportAudit = (action: 'C' | 'R' | 'U', phi = false) => ({
@@ -192,7 +173,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         subjectOf(request, existing, study);
         return present(request, existing, study);
       }
-      const { templateId, sections } = await chooseSections(study, request.body?.templateId);
+      const { templateId, sections } = await chooseSections(models, study, request.body?.templateId);
       const id = randomUUID();
       // Seeded before the row exists: a report is never visible with an empty document. If the
       // insert then loses a race, the seeded document is never referenced (and stays unused).

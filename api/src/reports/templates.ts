@@ -1,0 +1,37 @@
+/**
+ * Which template a new report starts from: the one the user picked, else the oldest active
+ * template for one of the study's modalities whose body part matches, else the oldest made for
+ * any body part, else the built-in fallback sections. Retired templates are never chosen.
+ */
+import type { TemplateSection } from '@pacs/shared';
+import type { Models, StudyAttributes } from '../db/models';
+import { badRequest } from '../http-errors';
+import { decodeModalities } from '../worklist/present';
+import { FALLBACK_SECTIONS } from './default-templates';
+
+export interface ChosenSections {
+  /** null: no template matched, the fallback sections were used. */
+  templateId: string | null;
+  sections: TemplateSection[];
+}
+
+export async function chooseSections(
+  models: Pick<Models, 'Template'>,
+  study: Pick<StudyAttributes, 'modalities' | 'bodyPart'>,
+  templateId: string | undefined,
+): Promise<ChosenSections> {
+  if (templateId) {
+    const t = await models.Template.findByPk(templateId, { raw: true });
+    if (!t || t.retiredAt !== null) throw badRequest('template not found or retired', 'BAD_TEMPLATE');
+    return { templateId: t.id, sections: JSON.parse(t.sections) as TemplateSection[] };
+  }
+  const modalities = decodeModalities(study.modalities);
+  const candidates = (await models.Template.findAll({ where: { retiredAt: null }, order: [['createdAt', 'ASC']], raw: true })).filter((t) =>
+    t.modalities.split(',').some((m) => modalities.includes(m)),
+  );
+  const bodyPart = study.bodyPart.trim().toUpperCase();
+  const best =
+    candidates.find((t) => bodyPart !== '' && t.bodyPart.trim().toUpperCase() === bodyPart) ?? candidates.find((t) => t.bodyPart === '');
+  if (!best) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
+  return { templateId: best.id, sections: JSON.parse(best.sections) as TemplateSection[] };
+}
