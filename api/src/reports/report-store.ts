@@ -19,29 +19,32 @@ export interface FinalizeClaim {
 
 export function createReportStore({ models, sequelize }: { models: Models; sequelize: Sequelize }) {
   const lockedIn = (transaction?: Transaction) => (transaction ? { transaction, lock: transaction.LOCK.UPDATE } : {});
+  /** null when there is no such report; in a transaction the row is locked. */
+  const findReport = (id: string, transaction?: Transaction): Promise<ReportRow | null> =>
+    models.Report.findByPk(id, lockedIn(transaction));
+  /** null when there is no such study; in a transaction the row is locked. */
+  const findStudy = (id: string, transaction?: Transaction): Promise<StudyRow | null> => models.Study.findByPk(id, lockedIn(transaction));
 
   return {
     transaction<T>(work: (transaction: Transaction) => Promise<T>): Promise<T> {
       return sequelize.transaction(work);
     },
 
+    findReport,
+    findStudy,
+
     /** 404 when the report does not exist. */
     async loadReport(id: string, transaction?: Transaction): Promise<ReportRow> {
-      const row = await models.Report.findByPk(id, lockedIn(transaction));
+      const row = await findReport(id, transaction);
       if (!row) throw notFound('report not found');
       return row;
     },
 
     /** 404 when the study does not exist. */
     async loadStudy(id: string, transaction?: Transaction): Promise<StudyRow> {
-      const row = await models.Study.findByPk(id, lockedIn(transaction));
+      const row = await findStudy(id, transaction);
       if (!row) throw notFound('study not found');
       return row;
-    },
-
-    /** A report's plain attributes, or null: for checks that are not worth a 404 of their own. */
-    findReport(id: string): Promise<ReportAttributes | null> {
-      return models.Report.findByPk(id, { raw: true });
     },
 
     /** The study's primary report (addenda have their own slot), or null. */

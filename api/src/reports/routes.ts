@@ -1,19 +1,9 @@
 /**
- * Reporting workflow: one primary report per study (plus addenda), its lifecycle from
+ * Reporting workflow over HTTP: one primary report per study (plus addenda), its lifecycle from
  * shared/src/workflow.ts (`reportTransition`, never a second matrix), document sessions for the
- * sync-server, the finalization lock, late edits and the PDF export.
- *
- * Finalize is all or nothing, in three steps, because the sync-server writes to the same database
- * (on SQLite a transaction held across its lock call would block it):
- *  1. claim: in a short transaction the report row is locked, the transition checked and a claim
- *     (finalizingBy/At, version + 1) stored. A second finalize, submit or return while the claim
- *     stands gets 409: two attendings signing at once give one 200 and one 409.
- *  2. the sync-server locks the document with the reviewed state vector (+ snapshot); its 409
- *     becomes ours with nothing locked, and the claim is released.
- *  3. one transaction stores content, hash, signer and time, moves report and study, audits. If it
- *     fails, the document is unlocked again (compensation) and the claim released.
- * A claim older than CLAIM_TTL_MS (a crashed API) may be taken over; the document may then already
- * be locked, which is accepted only when the locked state holds nothing the signer has not seen.
+ * sync-server, late edits and the PDF export. The handlers read and check the request, call the
+ * domain (report-store.ts, finalize.ts, signing.ts, templates.ts, pdf-export.ts) and answer; the
+ * finalize saga and its steps are described in finalize.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -41,14 +31,15 @@ import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
-import { b64, coversLockedState, seedUpdate, unb64 } from './content';
+import { b64, seedUpdate } from './content';
 import { signDocumentToken } from './document-token';
+import { claimStands, claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
 import { defaultFontDir } from './pdf';
 import { PdfExport } from './pdf-export';
 import { presentAddendum, presentReport } from './present';
 import { createReportStore } from './report-store';
-import { signLockedState, verifyIntegrity } from './signing';
-import { SyncClient, SyncServerError, syncFailure } from './sync-client';
+import { verifyIntegrity } from './signing';
+import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections } from './templates';
 
 class ReportConflictError extends HttpError {
@@ -58,6 +49,28 @@ class ReportConflictError extends HttpError {
     readonly stateVector?: string,
   ) {
     super(409, message, code);
+  }
+}
+
+/** The HTTP answer to a finalize that did not happen. */
+function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
+  switch (refusal.outcome) {
+    case 'not-found':
+      return notFound(refusal.message);
+    case 'transition-refused':
+      return refusal.reason === 'not-allowed-for-role'
+        ? forbidden(refusal.message, 'TRANSITION_FORBIDDEN')
+        : conflict(refusal.message, 'TRANSITION_NOT_ALLOWED');
+    case 'finalize-in-progress':
+      return conflict(refusal.message, 'FINALIZE_IN_PROGRESS');
+    case 'stale':
+      return conflict(refusal.message, 'STALE_VERSION');
+    case 'unseen-updates':
+      return new ReportConflictError(refusal.message, 'UNSEEN_UPDATES', refusal.stateVector);
+    case 'bad-state':
+      return badRequest(refusal.message, 'BAD_STATE');
+    case 'sync-failed':
+      return syncFailure(refusal.cause);
   }
 }
 
@@ -77,7 +90,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     store,
     sync,
   );
-  const CLAIM_TTL_MS = Math.max(60_000, 3 * config.syncTimeoutMs);
+  const CLAIM_TTL_MS = claimTtlFor(config.syncTimeoutMs);
   const tags = ['reports'];
   if (!config.syncServiceToken) app.log.warn('PACS_SYNC_SERVICE_TOKEN not set: report creation, finalize and PDF of drafts answer 503');
   if (config.documentTokenSecretGenerated) {
@@ -101,11 +114,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     return step.to;
   }
 
-  const claimActive = (row: ReportAttributes) =>
-    row.finalizingAt !== null && Date.now() - new Date(row.finalizingAt).getTime() < CLAIM_TTL_MS;
-
   function refuseWhileFinalizing(row: ReportAttributes) {
-    if (claimActive(row)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
+    if (claimStands(row, CLAIM_TTL_MS)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
   }
 
   function checkVersion(row: ReportAttributes, version: number | undefined) {
@@ -277,7 +287,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         authorId: row.authorId,
         assigneeId: study.assigneeId,
         isAddendum: row.parentReportId !== null,
-        finalizing: claimActive(row),
+        finalizing: claimStands(row, CLAIM_TTL_MS),
       });
       if (mode === null) throw forbidden('no access to report documents', 'PERMISSION_DENIED');
       const document = reportDocumentName(row.id);
@@ -411,6 +421,24 @@ export default async function reportRoutes(fastify: FastifyInstance) {
 
   // ---------------------------------------------------------------- finalize
 
+  const finalizeDeps = (request: FastifyRequest): FinalizeDeps => ({
+    store,
+    sync,
+    claimTtlMs: CLAIM_TTL_MS,
+    log: request.log,
+    audit: (transaction, report, study, details) =>
+      auditInTransaction(request, transaction, {
+        eventId: 'PatientRecord',
+        action: 'U',
+        objectType: 'Report',
+        objectId: report.id,
+        patientId: study.patientId,
+        studyUid: study.studyInstanceUid,
+        details,
+      }),
+    onLoaded: (report, study) => subjectOf(request, report, study),
+  });
+
   app.post(
     '/api/reports/:id/finalize',
     {
@@ -431,135 +459,25 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const principal = principalOf(request);
       const { stateVector, snapshot } = request.body;
-      try {
-        return await finalize(request, principal, stateVector, snapshot);
-      } catch (error) {
-        if (error instanceof ReportConflictError) {
-          request.failureReason = error.message;
-          return reply.code(409).send({
-            statusCode: 409 as const,
-            error: 'Conflict',
-            message: error.message,
-            code: error.code ?? 'CONFLICT',
-            requestId: request.id,
-            ...(error.stateVector ? { stateVector: error.stateVector } : {}),
-          });
-        }
-        throw error;
+      const input = { reportId: request.params.id, principal: principalOf(request), stateVector, snapshot };
+      const result = await finalizeReport(finalizeDeps(request), input);
+      if (result.outcome === 'finalized') return present(request, result.report, result.study);
+      const error = finalizeRefusal(result);
+      if (error instanceof ReportConflictError) {
+        request.failureReason = error.message;
+        return reply.code(409).send({
+          statusCode: 409 as const,
+          error: 'Conflict',
+          message: error.message,
+          code: error.code ?? 'CONFLICT',
+          requestId: request.id,
+          ...(error.stateVector ? { stateVector: error.stateVector } : {}),
+        });
       }
+      throw error;
     },
   );
-
-  async function finalize(
-    request: FastifyRequest,
-    principal: NonNullable<FastifyRequest['principal']>,
-    stateVector: string,
-    snapshot: string | undefined,
-  ) {
-    // 1. claim: plain reads, then one conditional UPDATE on (id, version, status). A concurrent
-    // claim or transition bumps the version first, so exactly one claimant's UPDATE matches.
-    const row = (await store.loadReport((request.params as { id: string }).id)).get();
-    const study = (await store.loadStudy(row.studyRef)).get();
-    subjectOf(request, row, study);
-    check(row.status, 'finalize', request);
-    if (row.parentReportId) {
-      const parent = await store.findReport(row.parentReportId);
-      if (!parent || !isReportLocked(parent.status)) throw conflict('the original report is not final', 'TRANSITION_NOT_ALLOWED');
-    }
-    refuseWhileFinalizing(row);
-    const claim = await store.claimFinalize(row, principal.userId);
-    if (!claim) throw conflict('the report changed while you were signing it', 'FINALIZE_IN_PROGRESS');
-    const name = reportDocumentName(claim.reportId);
-    const release = async () => {
-      try {
-        await store.releaseClaim(claim);
-      } catch (error) {
-        request.log.error({ err: error, reportId: claim.reportId }, 'could not release the finalize claim (expires by itself)');
-      }
-    };
-
-    // 2. lock at the reviewed state
-    let locked: Awaited<ReturnType<SyncClient['lock']>>;
-    try {
-      locked = await sync.lock(name, { stateVector, ...(snapshot ? { snapshot } : {}), lockedBy: principal.userId });
-    } catch (error) {
-      await release();
-      if (error instanceof SyncServerError && error.status === 409) {
-        throw new ReportConflictError(
-          'the document holds edits you have not seen; review them and sign again',
-          'UNSEEN_UPDATES',
-          typeof error.body.stateVector === 'string' ? error.body.stateVector : undefined,
-        );
-      }
-      if (error instanceof SyncServerError && error.status === 400)
-        throw badRequest('stateVector or snapshot is not a valid Yjs encoding', 'BAD_STATE');
-      throw syncFailure(error);
-    }
-    if (locked.alreadyLocked) {
-      let covered = false;
-      try {
-        covered = coversLockedState(unb64(locked.update), unb64(stateVector), snapshot ? unb64(snapshot) : undefined);
-      } catch {
-        await release();
-        throw badRequest('stateVector or snapshot is not a valid Yjs encoding', 'BAD_STATE');
-      }
-      if (!covered) {
-        await release();
-        throw new ReportConflictError('the document was locked at a state you have not seen', 'UNSEEN_UPDATES', locked.stateVector);
-      }
-    }
-
-    // 3. store, all or nothing
-    try {
-      const signed = signLockedState(claim.reportId, locked, principal);
-      const result = await store.transaction(async (transaction) => {
-        const report = await store.loadReport(claim.reportId, transaction);
-        const row = report.get();
-        if (row.finalizingBy !== principal.userId || row.version !== claim.version) {
-          throw conflict('the report changed while it was being finalized', 'STALE_VERSION');
-        }
-        const to = check(row.status, 'finalize', request);
-        const study = await store.loadStudy(row.studyRef, transaction);
-        await report.update({ status: to, ...signed, finalizingBy: null, finalizingAt: null, version: row.version + 1 }, { transaction });
-        await auditInTransaction(request, transaction, {
-          eventId: 'PatientRecord',
-          action: 'U',
-          objectType: 'Report',
-          objectId: row.id,
-          patientId: study.get('patientId'),
-          studyUid: study.get('studyInstanceUid'),
-          details: { transition: 'finalize', from: row.status, to, hash: signed.contentHash, addendum: row.parentReportId !== null },
-        });
-        if (row.parentReportId) {
-          const parent = await store.loadReport(row.parentReportId, transaction);
-          const step = reportTransition(parent.get('status'), 'addendum-finalized', 'system');
-          if (!step.ok) throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
-          await parent.update({ status: step.to, version: parent.get('version') + 1 }, { transaction });
-        } else {
-          // Last: it takes the worklist counter's lock, which every other writer waits for until COMMIT.
-          await store.followStudy(study, 'report-finalized', transaction);
-        }
-        return { row: report.get(), study: study.get() };
-      });
-      return present(request, result.row, result.study);
-    } catch (error) {
-      // Compensation: nothing is final, so the document must not stay locked.
-      if (!locked.alreadyLocked) {
-        try {
-          await sync.unlock(name);
-        } catch (unlockError) {
-          request.log.error(
-            { err: unlockError, reportId: claim.reportId },
-            'finalize failed and the unlock failed too: the document stays locked until the report is returned or finalized',
-          );
-        }
-      }
-      await release();
-      throw error;
-    }
-  }
 
   // ---------------------------------------------------------------- addenda and late edits
 
