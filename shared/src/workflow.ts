@@ -113,6 +113,25 @@ export function isReportLocked(status: ReportStatus): boolean {
   return status === 'final' || status === 'addended';
 }
 
+// ---------------------------------------------------------------- the finalize claim
+
+/**
+ * Finalize claims a report before it locks the report's document, and clears the claim when it
+ * stores the signature or gives up. While the claim stands the report is finalizing: submit,
+ * return and a second finalize are refused, and document sessions open read-only
+ * (documentModeFor). A claim older than its time to live was left by a crashed finalize and no
+ * longer stands, so another finalize may take it over.
+ */
+export interface FinalizeClaimFacts {
+  /** When a finalize claimed the report; null: not claimed. */
+  readonly finalizingAt: Date | string | null;
+}
+
+/** The report is finalizing: a claim stands, younger than `claimTtlMs`. */
+export function isFinalizing(report: FinalizeClaimFacts, claimTtlMs: number, now: number = Date.now()): boolean {
+  return report.finalizingAt !== null && now - new Date(report.finalizingAt).getTime() < claimTtlMs;
+}
+
 // ---------------------------------------------------------------- who works on a report
 
 /** Whom a rule is asked about: the signed-in user. */
@@ -138,7 +157,7 @@ export interface ReportDocumentFacts {
   readonly assigneeId: string | null;
   /** An addendum (always written by an attending, draft → final). */
   readonly isAddendum: boolean;
-  /** A finalize has claimed the report and is locking the document. */
+  /** The report is finalizing (isFinalizing): a finalize has claimed it and is locking the document. */
   readonly finalizing: boolean;
 }
 

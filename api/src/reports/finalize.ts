@@ -19,6 +19,7 @@
  * route maps to HTTP; only unexpected failures (the database) are thrown, after compensation.
  */
 import {
+  isFinalizing,
   isReportLocked,
   type ReportStatus,
   reportDocumentName,
@@ -77,10 +78,6 @@ export type FinalizeResult = { outcome: 'finalized'; report: ReportAttributes; s
 /** Long enough that a live finalize (at most a few sync-server deadlines) never loses its claim. */
 export const claimTtlFor = (syncTimeoutMs: number) => Math.max(60_000, 3 * syncTimeoutMs);
 
-/** A finalize claim stands while it is younger than the TTL. */
-export const claimStands = (row: Pick<ReportAttributes, 'finalizingAt'>, claimTtlMs: number) =>
-  row.finalizingAt !== null && Date.now() - new Date(row.finalizingAt).getTime() < claimTtlMs;
-
 const BAD_STATE: FinalizeRefusal = { outcome: 'bad-state', message: 'stateVector or snapshot is not a valid Yjs encoding' };
 
 const refusalOf = (step: Extract<TransitionResult<ReportStatus>, { ok: false }>): FinalizeRefusal => ({
@@ -123,7 +120,7 @@ async function claim(deps: FinalizeDeps, input: FinalizeInput): Promise<{ claim:
       return { refusal: { outcome: 'transition-refused', reason: 'not-allowed-from-state', message: 'the original report is not final' } };
     }
   }
-  if (claimStands(row, deps.claimTtlMs)) return { refusal: { outcome: 'finalize-in-progress', message: 'the report is being finalized' } };
+  if (isFinalizing(row, deps.claimTtlMs)) return { refusal: { outcome: 'finalize-in-progress', message: 'the report is being finalized' } };
   const held = await deps.store.claimFinalize(row, input.principal.userId);
   if (!held) return { refusal: { outcome: 'finalize-in-progress', message: 'the report changed while you were signing it' } };
   return { claim: held };

@@ -12,6 +12,7 @@ import {
   documentModeFor,
   ErrorResponse,
   IdParams,
+  isFinalizing,
   isReportLocked,
   isResidentsWork,
   ReportConflict,
@@ -33,7 +34,7 @@ import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-er
 import { auditInTransaction } from '../plugins/audit-trail';
 import { b64, seedUpdate } from './content';
 import { signDocumentToken } from './document-token';
-import { claimStands, claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
+import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
 import { defaultFontDir } from './pdf';
 import { PdfExport } from './pdf-export';
 import { presentAddendum, presentReport } from './present';
@@ -115,7 +116,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   }
 
   function refuseWhileFinalizing(row: ReportAttributes) {
-    if (claimStands(row, CLAIM_TTL_MS)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
+    if (isFinalizing(row, CLAIM_TTL_MS)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
   }
 
   function checkVersion(row: ReportAttributes, version: number | undefined) {
@@ -287,7 +288,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         authorId: row.authorId,
         assigneeId: study.assigneeId,
         isAddendum: row.parentReportId !== null,
-        finalizing: claimStands(row, CLAIM_TTL_MS),
+        finalizing: isFinalizing(row, CLAIM_TTL_MS),
       });
       if (mode === null) throw forbidden('no access to report documents', 'PERMISSION_DENIED');
       const document = reportDocumentName(row.id);
