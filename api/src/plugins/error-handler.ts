@@ -31,10 +31,12 @@ export default fp(
       let statusCode = 500;
       let message = 'Internal Server Error';
       let code: string | undefined;
+      let body: Record<string, unknown> = {};
       if (error instanceof HttpError) {
         statusCode = error.statusCode;
         message = error.message;
         code = error.code;
+        body = error.body;
         for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
       } else if ('validation' in error && error.validation) {
         statusCode = 400;
@@ -57,6 +59,7 @@ export default fp(
         message,
         ...(code ? { code } : {}),
         requestId: request.id,
+        ...body,
       });
     });
 

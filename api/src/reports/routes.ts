@@ -30,7 +30,7 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
-import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
+import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { b64, seedUpdate } from './content';
 import { signDocumentToken } from './document-token';
@@ -42,16 +42,6 @@ import { createReportStore } from './report-store';
 import { verifyIntegrity } from './signing';
 import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections } from './templates';
-
-class ReportConflictError extends HttpError {
-  constructor(
-    message: string,
-    code: string,
-    readonly stateVector?: string,
-  ) {
-    super(409, message, code);
-  }
-}
 
 /** The HTTP answer to a finalize that did not happen. */
 function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
@@ -67,7 +57,8 @@ function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
     case 'stale':
       return conflict(refusal.message, 'STALE_VERSION');
     case 'unseen-updates':
-      return new ReportConflictError(refusal.message, 'UNSEEN_UPDATES', refusal.stateVector);
+      // The sync-server's state vector lets the client fetch what it has not seen.
+      return conflict(refusal.message, 'UNSEEN_UPDATES', refusal.stateVector ? { stateVector: refusal.stateVector } : {});
     case 'bad-state':
       return badRequest(refusal.message, 'BAD_STATE');
     case 'sync-failed':
@@ -459,24 +450,12 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { stateVector, snapshot } = request.body;
       const input = { reportId: request.params.id, principal: principalOf(request), stateVector, snapshot };
       const result = await finalizeReport(finalizeDeps(request), input);
-      if (result.outcome === 'finalized') return present(request, result.report, result.study);
-      const error = finalizeRefusal(result);
-      if (error instanceof ReportConflictError) {
-        request.failureReason = error.message;
-        return reply.code(409).send({
-          statusCode: 409 as const,
-          error: 'Conflict',
-          message: error.message,
-          code: error.code ?? 'CONFLICT',
-          requestId: request.id,
-          ...(error.stateVector ? { stateVector: error.stateVector } : {}),
-        });
-      }
-      throw error;
+      if (result.outcome !== 'finalized') throw finalizeRefusal(result);
+      return present(request, result.report, result.study);
     },
   );
 

@@ -25,7 +25,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { Op } from 'sequelize';
 import type { StudyAttributes } from '../db/models';
-import { badRequest, conflict, forbidden, HttpError, notFound } from '../http-errors';
+import { badRequest, conflict, forbidden, notFound } from '../http-errors';
 import { auditInTransaction } from '../plugins/audit-trail';
 import { downgradeAfterReassignment } from '../reports/hand-over';
 import { changeSequenceOf, nextChangeSeq } from './change-feed';
@@ -67,12 +67,6 @@ class PageCache {
       this.computing.set(flightKey, flight);
     }
     return flight;
-  }
-}
-
-class StudyConflictError extends HttpError {
-  constructor(readonly current: WorklistStudy) {
-    super(409, 'the study changed since you loaded it', 'STALE_VERSION');
   }
 }
 
@@ -220,79 +214,65 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
         throw forbidden(`role '${principal.role}' may not change status`, 'PERMISSION_DENIED');
 
       let reassigned = null as { from: string | null; to: string | null } | null;
-      try {
-        const updated = await sequelize.transaction(async (transaction) => {
-          const study = await models.Study.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
-          if (!study) throw notFound('study not found');
-          const before = { ...study.get() };
-          request.auditSubject = { objectId: before.id, patientId: before.patientId, studyUid: before.studyInstanceUid };
-          if (expectedVersion !== undefined && expectedVersion !== before.version) {
-            throw new StudyConflictError(presentStudy(before, await assigneeNames(models, [before])));
+      const updated = await sequelize.transaction(async (transaction) => {
+        const study = await models.Study.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
+        if (!study) throw notFound('study not found');
+        const before = { ...study.get() };
+        request.auditSubject = { objectId: before.id, patientId: before.patientId, studyUid: before.studyInstanceUid };
+        if (expectedVersion !== undefined && expectedVersion !== before.version) {
+          const current = presentStudy(before, await assigneeNames(models, [before]));
+          throw conflict('the study changed since you loaded it', 'STALE_VERSION', { current });
+        }
+        const changes: Partial<StudyAttributes> = {};
+        if (patch.assigneeId !== undefined && patch.assigneeId !== before.assigneeId) {
+          // Residents take only unassigned studies and give back only their own.
+          const assignment = assignmentAllowed(principal, before.assigneeId, patch.assigneeId);
+          if (!assignment.ok) throw forbidden(assignment.message, 'ASSIGNMENT_FORBIDDEN');
+          if (patch.assigneeId !== null) {
+            const assignee = await models.User.findByPk(patch.assigneeId, { transaction, raw: true });
+            if (!assignee?.active || !can(assignee.role, 'report:edit'))
+              throw badRequest('assignee must be an active attending or resident', 'BAD_ASSIGNEE');
           }
-          const changes: Partial<StudyAttributes> = {};
-          if (patch.assigneeId !== undefined && patch.assigneeId !== before.assigneeId) {
-            // Residents take only unassigned studies and give back only their own.
-            const assignment = assignmentAllowed(principal, before.assigneeId, patch.assigneeId);
-            if (!assignment.ok) throw forbidden(assignment.message, 'ASSIGNMENT_FORBIDDEN');
-            if (patch.assigneeId !== null) {
-              const assignee = await models.User.findByPk(patch.assigneeId, { transaction, raw: true });
-              if (!assignee?.active || !can(assignee.role, 'report:edit'))
-                throw badRequest('assignee must be an active attending or resident', 'BAD_ASSIGNEE');
-            }
-            changes.assigneeId = patch.assigneeId;
-            reassigned = { from: before.assigneeId, to: patch.assigneeId };
+          changes.assigneeId = patch.assigneeId;
+          reassigned = { from: before.assigneeId, to: patch.assigneeId };
+        }
+        if (patch.priority !== undefined && patch.priority !== before.priority) {
+          changes.priority = patch.priority;
+          changes.priorityRank = PRIORITY_RANK[patch.priority];
+        }
+        if (patch.status !== undefined && patch.status !== before.status) {
+          const step = studyEventForTarget(before.status, patch.status, principal.role);
+          if (!step.ok) {
+            if (step.reason === 'not-allowed-for-role') throw forbidden(step.message, 'TRANSITION_FORBIDDEN');
+            throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
           }
-          if (patch.priority !== undefined && patch.priority !== before.priority) {
-            changes.priority = patch.priority;
-            changes.priorityRank = PRIORITY_RANK[patch.priority];
-          }
-          if (patch.status !== undefined && patch.status !== before.status) {
-            const step = studyEventForTarget(before.status, patch.status, principal.role);
-            if (!step.ok) {
-              if (step.reason === 'not-allowed-for-role') throw forbidden(step.message, 'TRANSITION_FORBIDDEN');
-              throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
-            }
-            changes.status = patch.status;
-          }
-          if (Object.keys(changes).length > 0) {
-            await study.update(
-              { ...changes, version: before.version + 1, changeSeq: await nextChangeSeq(models, transaction) },
-              { transaction },
-            );
-            const diff = Object.fromEntries(
-              Object.entries(changes)
-                .filter(([key]) => key !== 'priorityRank')
-                .map(([key, to]) => [key, { from: before[key as keyof StudyAttributes], to }]),
-            );
-            await auditInTransaction(request, transaction, {
-              eventId: 'PatientRecord',
-              action: 'U',
-              objectType: 'Study',
-              objectId: before.id,
-              patientId: before.patientId,
-              studyUid: before.studyInstanceUid,
-              details: { changes: diff },
-            });
-          }
-          return study.get();
-        });
-        if (reassigned) await downgradeAfterReassignment(app, request.log, updated.id, reassigned.from, reassigned.to);
-        reply.header('etag', `"${updated.version}"`);
-        return presentStudy(updated, await assigneeNames(models, [updated]));
-      } catch (error) {
-        if (error instanceof StudyConflictError) {
-          request.failureReason = error.message;
-          return reply.code(409).send({
-            statusCode: 409 as const,
-            error: 'Conflict',
-            message: error.message,
-            code: error.code ?? 'STALE_VERSION',
-            requestId: request.id,
-            current: error.current,
+          changes.status = patch.status;
+        }
+        if (Object.keys(changes).length > 0) {
+          await study.update(
+            { ...changes, version: before.version + 1, changeSeq: await nextChangeSeq(models, transaction) },
+            { transaction },
+          );
+          const diff = Object.fromEntries(
+            Object.entries(changes)
+              .filter(([key]) => key !== 'priorityRank')
+              .map(([key, to]) => [key, { from: before[key as keyof StudyAttributes], to }]),
+          );
+          await auditInTransaction(request, transaction, {
+            eventId: 'PatientRecord',
+            action: 'U',
+            objectType: 'Study',
+            objectId: before.id,
+            patientId: before.patientId,
+            studyUid: before.studyInstanceUid,
+            details: { changes: diff },
           });
         }
-        throw error;
-      }
+        return study.get();
+      });
+      if (reassigned) await downgradeAfterReassignment(app, request.log, updated.id, reassigned.from, reassigned.to);
+      reply.header('etag', `"${updated.version}"`);
+      return presentStudy(updated, await assigneeNames(models, [updated]));
     },
   );
 }
