@@ -6,8 +6,12 @@
  * but rows that arrive while a write is in flight share the next INSERT. Under load that is one
  * commit (one fsync) per batch instead of one per request, with no timer and no added delay when
  * idle.
+ *
+ * A request's row is built here too (`auditEntryFor`), so routes that write theirs inside their
+ * transaction (`auditInTransaction`) depend on the audit module, not on the audit-trail plugin.
  */
-import type { AuditAction, AuditEventId, AuditOutcome, Role } from '@pacs/shared';
+import { type AuditAction, type AuditEventId, type AuditOutcome, outcomeForStatus, type Role } from '@pacs/shared';
+import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'sequelize';
 import type { AuditLogAttributes, Models } from '../db/models';
 
@@ -90,4 +94,50 @@ export class AuditRecorder {
       this.writing = false;
     }
   }
+}
+
+// ---------------------------------------------------------------- rows of requests
+
+const ACTION_BY_METHOD: Record<string, AuditAction> = { GET: 'R', HEAD: 'R', POST: 'C', PUT: 'U', PATCH: 'U', DELETE: 'D' };
+
+/**
+ * The audit row of a request, from what it is (method, route, status, principal, address) and what
+ * the route learnt (`request.auditSubject`); `spec` is the route's declared audit event.
+ */
+export function auditEntryFor(
+  request: FastifyRequest,
+  statusCode: number,
+  spec: Pick<AuditEntryInput, 'eventId' | 'action' | 'objectType'> | undefined,
+): AuditEntryInput {
+  const denied = statusCode === 401 || statusCode === 403;
+  const subject = request.auditSubject ?? {};
+  const details: Record<string, unknown> = { method: request.method, route: request.routeOptions.url, status: statusCode };
+  if (request.failureReason) details.reason = request.failureReason;
+  return {
+    eventId: denied && !spec ? 'SecurityAlert' : (spec?.eventId ?? 'ApplicationActivity'),
+    action: spec?.action ?? ACTION_BY_METHOD[request.method] ?? 'E',
+    outcome: outcomeForStatus(statusCode),
+    userId: request.principal?.userId ?? null,
+    userRole: request.principal?.role ?? null,
+    networkAddress: request.ip,
+    requestId: request.id,
+    objectType: subject.objectType ?? spec?.objectType,
+    objectId: subject.objectId,
+    patientId: subject.patientId,
+    studyUid: subject.studyUid,
+    details: { ...details, ...subject.details },
+  };
+}
+
+/** For mutations: the audit row commits or rolls back with the change it describes. */
+export async function auditInTransaction(
+  request: FastifyRequest,
+  transaction: Transaction,
+  entry: Partial<AuditEntryInput> & Pick<AuditEntryInput, 'eventId' | 'action'>,
+): Promise<void> {
+  const base = auditEntryFor(request, 200, undefined);
+  await request.server.audit.record({ ...base, ...entry, details: { ...base.details, ...entry.details } }, transaction);
+  transaction.afterCommit(() => {
+    request.auditRecorded = true;
+  });
 }

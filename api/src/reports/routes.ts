@@ -29,9 +29,9 @@ import {
 } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
+import { auditInTransaction } from '../audit/recorder';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
-import { auditInTransaction } from '../plugins/audit-trail';
 import { b64, seedUpdate } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';

@@ -5,9 +5,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse, IdParams, Template, TemplateCreate, TemplateList, TemplateListQuery, TemplatePatch } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
+import { auditInTransaction } from '../audit/recorder';
 import type { TemplateAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
-import { auditInTransaction } from '../plugins/audit-trail';
 import { presentTemplate } from './present';
 
 export default async function templateRoutes(fastify: FastifyInstance) {

@@ -14,11 +14,11 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { col, fn, Op, Sequelize, UniqueConstraintError, type WhereOptions } from 'sequelize';
 import { Type } from 'typebox';
+import { auditInTransaction } from '../audit/recorder';
 import { assertAcceptablePassword, hashPassword } from '../auth/passwords';
 import type { UserAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
 import { decodeCursor, encodeCursor } from '../pagination';
-import { auditInTransaction } from '../plugins/audit-trail';
 import { revokeDocumentSessions } from '../reports/sync-client';
 import { presentUser } from './present';
 

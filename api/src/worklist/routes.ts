@@ -24,9 +24,9 @@ import {
 } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { Op } from 'sequelize';
+import { auditInTransaction } from '../audit/recorder';
 import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, notFound } from '../http-errors';
-import { auditInTransaction } from '../plugins/audit-trail';
 import { downgradeAfterReassignment } from '../reports/hand-over';
 import { changeSequenceOf, nextChangeSeq } from './change-feed';
 import worklistEventRoutes from './events';
