@@ -94,7 +94,7 @@ async function draftReport(overrides: Partial<ReportAttributes> = {}): Promise<{
   const study = await seedStudy(t.app);
   const id = randomUUID();
   await store.transaction((transaction) =>
-    store.createReport({ id, studyRef: study.id, primarySlot: study.id, status: 'draft', authorId: attending.userId }, transaction),
+    store.createPrimaryReport({ id, studyId: study.id, authorId: attending.userId, templateId: null }, transaction),
   );
   if (Object.keys(overrides).length > 0) await t.app.db.models.Report.update(overrides, { where: { id } });
   return { report: (await store.loadReport(id)).get(), study };
@@ -283,17 +283,7 @@ describe('finalizeReport', () => {
     const { report: original, study } = await draftReport();
     const addendumId = randomUUID();
     await store.transaction((transaction) =>
-      store.createReport(
-        {
-          id: addendumId,
-          studyRef: study.id,
-          parentReportId: original.id,
-          primarySlot: addendumId,
-          status: 'draft',
-          authorId: attending.userId,
-        },
-        transaction,
-      ),
+      store.createAddendum({ id: addendumId, parent: original, authorId: attending.userId }, transaction),
     );
     const seen = documentState('Addendum text.');
     const { sync } = fakeSync(async () => lockedAt(seen));

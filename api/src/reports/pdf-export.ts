@@ -5,20 +5,17 @@
  * draw it; this module decides its content and keeps the cache of final reports.
  */
 import { isReportLocked, reportDocumentName } from '@pacs/shared';
+import type { Config } from '../config';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { decodeModalities } from '../worklist/present';
 import { contentFromUpdate, type PMNode, unb64 } from './content';
-import { type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
+import { defaultFontDir, type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
 import { storedContent } from './present';
 import type { ReportStore } from './report-store';
 import { type SyncClient, syncFailure } from './sync-client';
 
-export interface PdfSettings {
-  institutionName: string;
-  logoPath?: string;
-  fontDir: string;
-  fallbackFonts: string[];
-}
+/** The export's settings from the API configuration. */
+export type PdfSettings = Pick<Config, 'institutionName' | 'institutionLogo' | 'pdfFontDir' | 'pdfFallbackFonts'>;
 
 export interface ExportedPdf {
   pdf: Buffer;
@@ -54,12 +51,15 @@ function signaturesOf(r: ReportAttributes): PdfSignature[] {
 
 export class PdfExport {
   private readonly cache = new Map<string, Buffer>();
+  private readonly fontDir: string;
 
   constructor(
     private readonly settings: PdfSettings,
     private readonly store: Pick<ReportStore, 'addendaOf'>,
     private readonly sync: Pick<SyncClient, 'state'>,
-  ) {}
+  ) {
+    this.fontDir = settings.pdfFontDir ?? defaultFontDir();
+  }
 
   /** The PDF of a primary report (an addendum prints as part of its original). */
   async export(report: ReportAttributes, study: StudyAttributes, verify: VerifyIntegrity): Promise<ExportedPdf> {
@@ -97,7 +97,7 @@ export class PdfExport {
       (await renderReportPdf(
         {
           institutionName: this.settings.institutionName,
-          logoPath: this.settings.logoPath,
+          logoPath: this.settings.institutionLogo,
           patient: { name: study.patientName, id: study.patientId, birthDate: study.patientBirthDate, sex: study.patientSex },
           study: {
             description: study.description,
@@ -113,8 +113,8 @@ export class PdfExport {
           addenda,
           generatedAt: new Date(),
         },
-        this.settings.fontDir,
-        this.settings.fallbackFonts,
+        this.fontDir,
+        this.settings.pdfFallbackFonts,
       ));
     if (cacheKey && !cached) {
       if (this.cache.size >= CACHED_PDFS) this.cache.delete(this.cache.keys().next().value as string);

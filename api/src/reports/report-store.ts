@@ -57,12 +57,28 @@ export function createReportStore({ models, sequelize }: { models: Models; seque
       return models.Report.findAll({ where: { parentReportId: reportId }, order: [['createdAt', 'ASC']], raw: true });
     },
 
-    createReport(
-      attributes: Pick<ReportAttributes, 'id' | 'studyRef' | 'primarySlot' | 'status' | 'authorId'> &
-        Partial<Pick<ReportAttributes, 'parentReportId' | 'templateId'>>,
+    /**
+     * A new draft as the study's primary report. Its slot is the study, so of two concurrent
+     * creates one fails on the unique slot (UniqueConstraintError) and the study keeps one report.
+     */
+    createPrimaryReport(
+      report: { id: string; studyId: string; authorId: string; templateId: string | null },
       transaction: Transaction,
     ): Promise<ReportRow> {
-      return models.Report.create(attributes, { transaction });
+      const { id, studyId, authorId, templateId } = report;
+      return models.Report.create({ id, studyRef: studyId, primarySlot: studyId, status: 'draft', authorId, templateId }, { transaction });
+    },
+
+    /** A new draft addendum to `parent`, in a slot of its own. */
+    createAddendum(
+      addendum: { id: string; parent: Pick<ReportAttributes, 'id' | 'studyRef'>; authorId: string },
+      transaction: Transaction,
+    ): Promise<ReportRow> {
+      const { id, parent, authorId } = addendum;
+      return models.Report.create(
+        { id, studyRef: parent.studyRef, parentReportId: parent.id, primarySlot: id, status: 'draft', authorId },
+        { transaction },
+      );
     },
 
     /**

@@ -1,9 +1,9 @@
 /**
  * Reporting workflow over HTTP: one primary report per study (plus addenda), its lifecycle from
  * shared/src/workflow.ts (`reportTransition`, never a second matrix), document sessions for the
- * sync-server, late edits and the PDF export. The handlers read and check the request, call the
- * domain (report-store.ts, finalize.ts, signing.ts, templates.ts, pdf-export.ts) and answer; the
- * finalize saga and its steps are described in finalize.ts.
+ * sync-server, late edits and the PDF export. Handlers read the request, call the domain and
+ * answer: report-store.ts (rows), review.ts (submit, return), finalize.ts (the signing saga),
+ * signing.ts (content hash), templates.ts (template choice), pdf-export.ts, report-audit.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,10 +14,8 @@ import {
   IdParams,
   isFinalizing,
   isReportLocked,
-  isResidentsWork,
   ReportConflict,
   ReportCreate,
-  type ReportEvent,
   ReportFinalize,
   ReportLateEdits,
   ReportReturn,
@@ -25,21 +23,19 @@ import {
   ReportSession,
   ReportSubmit,
   reportDocumentName,
-  reportTransition,
 } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
-import { auditInTransaction } from '../audit/recorder';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
 import { b64, seedUpdate } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
-import { defaultFontDir } from './pdf';
 import { PdfExport } from './pdf-export';
 import { presentAddendum, presentReport } from './present';
+import { checkIntegrity, recordReportChange, reportAudit, setReportSubject } from './report-audit';
 import { createReportStore } from './report-store';
-import { verifyIntegrity } from './signing';
+import { type ReviewDeps, returnReport, submitReport } from './review';
 import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections } from './templates';
 
@@ -72,16 +68,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const store = createReportStore(app.db);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
-  const pdfExport = new PdfExport(
-    {
-      institutionName: config.institutionName,
-      logoPath: config.institutionLogo,
-      fontDir: config.pdfFontDir ?? defaultFontDir(),
-      fallbackFonts: config.pdfFallbackFonts,
-    },
-    store,
-    sync,
-  );
+  const pdfExport = new PdfExport(config, store, sync);
   const CLAIM_TTL_MS = claimTtlFor(config.syncTimeoutMs);
   const tags = ['reports'];
   if (!config.syncServiceToken) app.log.warn('PACS_SYNC_SERVICE_TOKEN not set: report creation, finalize and PDF of drafts answer 503');
@@ -91,68 +78,45 @@ export default async function reportRoutes(fastify: FastifyInstance) {
 
   // ---------------------------------------------------------------- helpers
 
-  function subjectOf(request: FastifyRequest, report: Pick<ReportAttributes, 'id'>, study: StudyAttributes) {
-    request.auditSubject = { objectType: 'Report', objectId: report.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
-  }
-
   const principalOf = (request: FastifyRequest) => request.principal!;
 
-  function check(from: ReportAttributes['status'], event: ReportEvent, request: FastifyRequest) {
-    const step = reportTransition(from, event, principalOf(request).role);
-    if (!step.ok) {
-      if (step.reason === 'not-allowed-for-role') throw forbidden(step.message, 'TRANSITION_FORBIDDEN');
-      throw conflict(step.message, 'TRANSITION_NOT_ALLOWED');
-    }
-    return step.to;
+  /** The report and its study, read for a request that is then about them (its audit subject). */
+  async function loadForRequest(request: FastifyRequest, reportId: string) {
+    const row = (await store.loadReport(reportId)).get();
+    const study = (await store.loadStudy(row.studyRef)).get();
+    setReportSubject(request, row, study);
+    return { row, study };
   }
 
-  function refuseWhileFinalizing(row: ReportAttributes) {
-    if (isFinalizing(row, CLAIM_TTL_MS)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
-  }
-
-  function checkVersion(row: ReportAttributes, version: number | undefined) {
-    if (version !== undefined && version !== row.version) throw conflict('the report changed since you loaded it', 'STALE_VERSION');
-  }
-
-  /** Verifies the signed hash; a mismatch is an alarm (audit outcome 12 + error log), never fixed. */
-  async function integrityOf(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes): Promise<boolean | null> {
-    const verified = verifyIntegrity(row);
-    if (verified === false) {
-      request.log.error({ reportId: row.id }, 'report content hash mismatch: signed content was altered');
-      await app.audit.record({
-        eventId: 'SecurityAlert',
-        action: 'R',
-        outcome: 12,
-        userId: request.principal?.userId ?? null,
-        userRole: request.principal?.role ?? null,
-        networkAddress: request.ip,
-        requestId: request.id,
-        objectType: 'Report',
-        objectId: row.id,
-        patientId: study.patientId,
-        studyUid: study.studyInstanceUid,
-        details: { reason: 'report content hash mismatch', route: request.routeOptions.url },
-      });
-    }
-    return verified;
-  }
-
+  /** The report as the API shows it: integrity verified (alarm raised), with its addenda. */
   async function present(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes) {
-    const verified = await integrityOf(request, row, study);
+    const verified = await checkIntegrity(request, row, study);
     const addenda = row.parentReportId ? [] : await store.addendaOf(row.id);
     const presented = [];
-    for (const a of addenda) presented.push(presentAddendum(a, await integrityOf(request, a, study)));
+    for (const a of addenda) presented.push(presentAddendum(a, await checkIntegrity(request, a, study)));
     return presentReport(row, verified, presented);
   }
 
-  // ---------------------------------------------------------------- create / read
+  /** Seeds a new report document; a report is never visible with an empty document. */
+  async function seedDocument(reportId: string, sections: Parameters<typeof seedUpdate>[0]) {
+    try {
+      await sync.seed(reportDocumentName(reportId), b64(seedUpdate(sections)));
+    } catch (error) {
+      throw syncFailure(error);
+    }
+  }
 
-  const reportAudit = (action: 'C' | 'R' | 'U', phi = false) => ({
-    eventId: 'PatientRecord' as const,
-    action,
-    objectType: 'Report',
-    ...(phi ? { phi: true } : {}),
+  /** What the domain steps need from this request: where to audit, whose subject, which log. */
+  const domainFor = (request: FastifyRequest): FinalizeDeps & ReviewDeps => ({
+    store,
+    sync,
+    claimTtlMs: CLAIM_TTL_MS,
+    log: request.log,
+    audit: (transaction, report, study, details) => recordReportChange(request, transaction, 'U', report, study, details),
+    onLoaded: (report, study) => setReportSubject(request, report, study),
   });
+
+  // ---------------------------------------------------------------- create / read
 
   app.post(
     '/api/studies/:id/report',
@@ -172,45 +136,29 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       request.auditSubject = { objectType: 'Report', patientId: study.patientId, studyUid: study.studyInstanceUid };
       const existing = await store.primaryReportOf(study.id);
       if (existing) {
-        subjectOf(request, existing, study);
+        setReportSubject(request, existing, study);
         return present(request, existing, study);
       }
       const { templateId, sections } = await chooseSections(models, study, request.body?.templateId);
       const id = randomUUID();
-      // Seeded before the row exists: a report is never visible with an empty document. If the
-      // insert then loses a race, the seeded document is never referenced (and stays unused).
-      try {
-        await sync.seed(reportDocumentName(id), b64(seedUpdate(sections)));
-      } catch (error) {
-        throw syncFailure(error);
-      }
+      // Seeded before the row exists. If the insert then loses a race, the seeded document is
+      // never referenced (and stays unused).
+      await seedDocument(id, sections);
       try {
         const created = await store.transaction(async (transaction) => {
-          const row = await store.createReport(
-            { id, studyRef: study.id, primarySlot: study.id, status: 'draft', authorId: principal.userId, templateId },
-            transaction,
-          );
-          const studyRow = await store.loadStudy(study.id, transaction);
-          await store.followStudy(studyRow, 'start-reading', transaction);
-          await auditInTransaction(request, transaction, {
-            eventId: 'PatientRecord',
-            action: 'C',
-            objectType: 'Report',
-            objectId: id,
-            patientId: study.patientId,
-            studyUid: study.studyInstanceUid,
-            details: { templateId },
-          });
+          const row = await store.createPrimaryReport({ id, studyId: study.id, authorId: principal.userId, templateId }, transaction);
+          await store.followStudy(await store.loadStudy(study.id, transaction), 'start-reading', transaction);
+          await recordReportChange(request, transaction, 'C', { id }, study, { templateId });
           return row.get();
         });
-        subjectOf(request, created, study);
+        setReportSubject(request, created, study);
         reply.code(201);
         return present(request, created, study);
       } catch (error) {
-        if (!(error instanceof UniqueConstraintError)) throw error;
-        const winner = await store.primaryReportOf(study.id);
+        // Lost the race for the study's one primary report: the winner's is the answer.
+        const winner = error instanceof UniqueConstraintError ? await store.primaryReportOf(study.id) : null;
         if (!winner) throw error;
-        subjectOf(request, winner, study);
+        setReportSubject(request, winner, study);
         return present(request, winner, study);
       }
     },
@@ -231,7 +179,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       const study = (await store.loadStudy(request.params.id)).get();
       const row = await store.primaryReportOf(study.id);
       if (!row) throw notFound('the study has no report yet');
-      subjectOf(request, row, study);
+      setReportSubject(request, row, study);
       return present(request, row, study);
     },
   );
@@ -248,9 +196,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const row = (await store.loadReport(request.params.id)).get();
-      const study = (await store.loadStudy(row.studyRef)).get();
-      subjectOf(request, row, study);
+      const { row, study } = await loadForRequest(request, request.params.id);
       return present(request, row, study);
     },
   );
@@ -270,10 +216,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const principal = principalOf(request);
-      const row = (await store.loadReport(request.params.id)).get();
-      const study = (await store.loadStudy(row.studyRef)).get();
-      subjectOf(request, row, study);
-      const role = principal.role;
+      const { row, study } = await loadForRequest(request, request.params.id);
       const mode = documentModeFor(principal, {
         status: row.status,
         authorId: row.authorId,
@@ -283,13 +226,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       });
       if (mode === null) throw forbidden('no access to report documents', 'PERMISSION_DENIED');
       const document = reportDocumentName(row.id);
-      const { token, expiresAt } = signDocumentToken(
-        { userId: principal.userId, role, name: principal.name },
-        document,
-        mode,
-        config.documentTokenSecret,
-        config.documentTokenTtl,
-      );
+      const signer = { userId: principal.userId, role: principal.role, name: principal.name };
+      const { token, expiresAt } = signDocumentToken(signer, document, mode, config.documentTokenSecret, config.documentTokenTtl);
       request.auditSubject.details = { mode };
       return { token, document, mode, expiresAt: expiresAt.toISOString() };
     },
@@ -310,48 +248,9 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      const updated = await store.transaction(async (transaction) => {
-        const report = await store.loadReport(request.params.id, transaction);
-        const row = report.get();
-        const study = await store.loadStudy(row.studyRef, transaction);
-        subjectOf(request, row, study.get());
-        if (row.parentReportId) throw conflict('addenda are finalized by an attending, not submitted', 'TRANSITION_NOT_ALLOWED');
-        const to = check(row.status, 'submit', request);
-        if (!isResidentsWork(principal.userId, { authorId: row.authorId, assigneeId: study.get('assigneeId') }))
-          throw forbidden('the report is neither yours nor on a study assigned to you', 'NOT_ASSIGNED');
-        refuseWhileFinalizing(row);
-        checkVersion(row, request.body?.version);
-        const now = new Date();
-        await report.update(
-          {
-            status: to,
-            preliminarySignerId: principal.userId,
-            preliminarySignerName: principal.name,
-            preliminarySignedAt: now,
-            version: row.version + 1,
-          },
-          { transaction },
-        );
-        await store.followStudy(study, 'report-submitted', transaction);
-        await auditInTransaction(request, transaction, {
-          eventId: 'PatientRecord',
-          action: 'U',
-          objectType: 'Report',
-          objectId: row.id,
-          patientId: study.get('patientId'),
-          studyUid: study.get('studyInstanceUid'),
-          details: { transition: 'submit', from: row.status, to },
-        });
-        return { row: report.get(), study: study.get() };
-      });
-      // The report is the attending's now: the resident's open sockets stop editing at once (REVOKE-2).
-      try {
-        await sync.readOnly(reportDocumentName(updated.row.id), [...new Set([principal.userId, updated.row.authorId])]);
-      } catch (error) {
-        request.log.error({ err: error, reportId: updated.row.id }, 'document could not be made read-only after submit');
-      }
-      return present(request, updated.row, updated.study);
+      const input = { reportId: request.params.id, principal: principalOf(request), version: request.body?.version };
+      const { row, study } = await submitReport(domainFor(request), input);
+      return present(request, row, study);
     },
   );
 
@@ -368,68 +267,14 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      const updated = await store.transaction(async (transaction) => {
-        const report = await store.loadReport(request.params.id, transaction);
-        const row = report.get();
-        const study = await store.loadStudy(row.studyRef, transaction);
-        subjectOf(request, row, study.get());
-        if (row.parentReportId) throw conflict('addenda cannot be returned', 'TRANSITION_NOT_ALLOWED');
-        const to = check(row.status, 'return', request);
-        refuseWhileFinalizing(row);
-        checkVersion(row, request.body.version);
-        await report.update(
-          {
-            status: to,
-            returnComment: request.body.comment,
-            returnedById: principal.userId,
-            returnedAt: new Date(),
-            version: row.version + 1,
-          },
-          { transaction },
-        );
-        await store.followStudy(study, 'report-returned', transaction);
-        await auditInTransaction(request, transaction, {
-          eventId: 'PatientRecord',
-          action: 'U',
-          objectType: 'Report',
-          objectId: row.id,
-          patientId: study.get('patientId'),
-          studyUid: study.get('studyInstanceUid'),
-          details: { transition: 'return', from: row.status, to },
-        });
-        return { row: report.get(), study: study.get() };
-      });
-      // The document is normally unlocked before final; this clears a lock left by a finalize
-      // that crashed half-way (LOCK-7), so the resident can edit again.
-      try {
-        await sync.unlock(reportDocumentName(updated.row.id));
-      } catch (error) {
-        request.log.warn({ err: error, reportId: updated.row.id }, 'unlock after return failed');
-      }
-      return present(request, updated.row, updated.study);
+      const { comment, version } = request.body;
+      const input = { reportId: request.params.id, principal: principalOf(request), comment, version };
+      const { row, study } = await returnReport(domainFor(request), input);
+      return present(request, row, study);
     },
   );
 
   // ---------------------------------------------------------------- finalize
-
-  const finalizeDeps = (request: FastifyRequest): FinalizeDeps => ({
-    store,
-    sync,
-    claimTtlMs: CLAIM_TTL_MS,
-    log: request.log,
-    audit: (transaction, report, study, details) =>
-      auditInTransaction(request, transaction, {
-        eventId: 'PatientRecord',
-        action: 'U',
-        objectType: 'Report',
-        objectId: report.id,
-        patientId: study.patientId,
-        studyUid: study.studyInstanceUid,
-        details,
-      }),
-    onLoaded: (report, study) => subjectOf(request, report, study),
-  });
 
   app.post(
     '/api/reports/:id/finalize',
@@ -453,7 +298,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     async (request) => {
       const { stateVector, snapshot } = request.body;
       const input = { reportId: request.params.id, principal: principalOf(request), stateVector, snapshot };
-      const result = await finalizeReport(finalizeDeps(request), input);
+      const result = await finalizeReport(domainFor(request), input);
       if (result.outcome !== 'finalized') throw finalizeRefusal(result);
       return present(request, result.report, result.study);
     },
@@ -475,31 +320,14 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const parent = (await store.loadReport(request.params.id)).get();
-      const study = (await store.loadStudy(parent.studyRef)).get();
-      subjectOf(request, parent, study);
+      const { row: parent, study } = await loadForRequest(request, request.params.id);
       if (parent.parentReportId) throw conflict('an addendum is added to the original report', 'TRANSITION_NOT_ALLOWED');
       if (!isReportLocked(parent.status)) throw conflict('addenda are added to final reports only', 'TRANSITION_NOT_ALLOWED');
       const id = randomUUID();
-      try {
-        await sync.seed(reportDocumentName(id), b64(seedUpdate([{ title: 'Addendum', defaultText: request.body?.text ?? '' }])));
-      } catch (error) {
-        throw syncFailure(error);
-      }
+      await seedDocument(id, [{ title: 'Addendum', defaultText: request.body?.text ?? '' }]);
       const created = await store.transaction(async (transaction) => {
-        const row = await store.createReport(
-          { id, studyRef: study.id, parentReportId: parent.id, primarySlot: id, status: 'draft', authorId: principal.userId },
-          transaction,
-        );
-        await auditInTransaction(request, transaction, {
-          eventId: 'PatientRecord',
-          action: 'C',
-          objectType: 'Report',
-          objectId: id,
-          patientId: study.patientId,
-          studyUid: study.studyInstanceUid,
-          details: { addendumTo: parent.id },
-        });
+        const row = await store.createAddendum({ id, parent, authorId: principal.userId }, transaction);
+        await recordReportChange(request, transaction, 'C', { id }, study, { addendumTo: parent.id });
         return row.get();
       });
       reply.code(201);
@@ -519,9 +347,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const row = (await store.loadReport(request.params.id)).get();
-      const study = (await store.loadStudy(row.studyRef)).get();
-      subjectOf(request, row, study);
+      const { row } = await loadForRequest(request, request.params.id);
       try {
         return await sync.lateEdits(reportDocumentName(row.id));
       } catch (error) {
@@ -542,8 +368,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       let row = (await store.loadReport(request.params.id)).get();
       if (row.parentReportId) row = (await store.loadReport(row.parentReportId)).get();
       const study = (await store.loadStudy(row.studyRef)).get();
-      subjectOf(request, row, study);
-      const exported = await pdfExport.export(row, study, (r) => integrityOf(request, r, study));
+      setReportSubject(request, row, study);
+      const exported = await pdfExport.export(row, study, (r) => checkIntegrity(request, r, study));
       request.auditSubject.details = {
         status: row.status,
         addenda: exported.addenda,
