@@ -1,6 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { App } from './App';
+import { App } from './app/App';
 import { session } from './auth/session';
 import { registerServiceWorker } from './pwa/register';
 import './styles.css';

@@ -1,10 +1,10 @@
 /**
  * Admin view (role admin only; the API enforces the same through `can()`). Online only. Loaded as
- * its own chunk (Shell lazy-imports pages/Admin, which re-exports this).
+ * its own chunk (the route table, app/routes.tsx, lazy-imports this module).
  */
 import { can } from '@pacs/shared';
+import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
-import { useWorkspace } from '../workspace';
 import { AuditPanel } from './AuditPanel';
 import { SystemPanel } from './SystemPanel';
 import { TemplatesPanel } from './TemplatesPanel';

@@ -13,7 +13,7 @@
  */
 import { ApiError, api, NetworkError, sessionRejected } from '../api/client';
 import type { SessionResponse, User } from '../api/types';
-import { rememberDb, wipeAllWorklistDbs } from '../db/db';
+import { rememberDb, wipeAllWorklistDbs } from '../device/db';
 
 const HOUR = 3_600_000;
 export const OFFLINE_LIMIT_MS = Number(import.meta.env.VITE_PACS_OFFLINE_LIMIT_HOURS ?? 12) * HOUR;

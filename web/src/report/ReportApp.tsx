@@ -6,7 +6,7 @@ import { can, isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { NetworkError } from '../api/client';
 import { session } from '../auth/session';
-import { useWorkspace } from '../workspace';
+import { useWorkspace } from '../device/workspace';
 import type { PresenceUser } from './connection';
 import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';

@@ -22,7 +22,7 @@ import { IndexeddbPersistence, storeState } from 'y-indexeddb';
 import { Awareness } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { DB_PREFIX } from '../db/db';
+import { DB_PREFIX } from '../device/db';
 import type { ReportSession } from './report-api';
 import {
   awarenessClockOf,

@@ -1,8 +1,8 @@
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError } from '../api/client';
-import { openWorklistDb, overlay, type WorklistDb } from '../db/db';
-import { SyncEngine, satisfies } from '../sync/engine';
+import { openWorklistDb, overlay, type WorklistDb } from '../device/db';
+import { SyncEngine, satisfies } from '../device/engine';
 import { FakeServer, makeStudy } from './fake-server';
 
 const ME = { id: '11111111-1111-4111-8111-111111111111', name: 'Dr Me' };

@@ -9,9 +9,9 @@ import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState, useS
 import { api, NetworkError } from '../api/client';
 import type { StudyDetail, WorklistStudy } from '../api/types';
 import { OFFLINE_LIMIT_MS, session } from '../auth/session';
-import type { OfflineStudyRow, WorklistDb } from '../db/db';
+import type { OfflineStudyRow, WorklistDb } from '../device/db';
+import { useWorklist, useWorkspace } from '../device/workspace';
 import { Link } from '../router';
-import { useWorklist, useWorkspace } from '../workspace';
 import { authFetch } from './auth';
 import { offlineBudgetBytes } from './config';
 import { addInstanceMetadata, initCornerstone, instanceFramePixels, OFFLINE_SCHEME, preloadImage, setOfflineStore } from './cornerstone';

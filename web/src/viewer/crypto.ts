@@ -8,7 +8,7 @@
  * included. Every record gets its own random 96-bit IV; the record's id is bound as additional data,
  * so ciphertext moved to another record does not decrypt.
  */
-import type { OfflineKeyRow, WorklistDb } from '../db/db';
+import type { OfflineKeyRow, WorklistDb } from '../device/db';
 
 const KEY_ID = 'offline-data-key';
 

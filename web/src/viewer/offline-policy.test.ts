@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorklistStudy } from '../api/types';
-import { openWorklistDb, type WorklistDb } from '../db/db';
+import { openWorklistDb, type WorklistDb } from '../device/db';
 import { dataKey } from './crypto';
 import type { DicomJson } from './dicom-json';
 import { assignedStudies, hasOpenReportDraft, keepAssignedEnabled, keepAssignedOffline, setKeepAssigned } from './offline-policy';

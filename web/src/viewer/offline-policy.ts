@@ -6,7 +6,7 @@
  *   studies while the budget has room. No Cornerstone here.
  */
 import type { WorklistStudy } from '../api/types';
-import type { WorklistDb } from '../db/db';
+import type { WorklistDb } from '../device/db';
 import type { OfflineProgress, OfflineStore } from './offline-store';
 
 /** Study statuses whose report is open: being drafted (in_progress) or submitted but not signed (preliminary). */

@@ -1,6 +1,6 @@
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openWorklistDb, type WorklistDb, wipeAllWorklistDbs } from '../db/db';
+import { openWorklistDb, type WorklistDb, wipeAllWorklistDbs } from '../device/db';
 import { dataKey, decrypt, encrypt, OfflineKeyExpired } from './crypto';
 import { type DicomJson, extractFrame, layoutStudy } from './dicom-json';
 import { OfflineStore, type PathFetcher } from './offline-store';

@@ -12,7 +12,7 @@
  */
 
 import type * as dicomParser from 'dicom-parser';
-import type { OfflineStudyRow, WorklistDb } from '../db/db';
+import type { OfflineStudyRow, WorklistDb } from '../device/db';
 import { decrypt, decryptJson, encrypt, encryptJson } from './crypto';
 import { resolvePaletteData } from './decoding/bulkdata';
 import { type FrameRoute, fetchDecodableFrame, type Getter, instanceKey, STORED_ACCEPT } from './decoding/frames';

@@ -1,8 +1,8 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
-import { openWorklistDb, type WorklistDb } from '../db/db';
 import { FakeServer, makeStudy } from '../test/fake-server';
+import { openWorklistDb, type WorklistDb } from './db';
 import { SyncEngine } from './engine';
 import { LiveStream, parseEvents } from './live';
 

@@ -1,6 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import { session } from '../auth/session';
-import { useSyncStatus, useWorklist, useWorkspace } from '../workspace';
+import { useSyncStatus, useWorklist, useWorkspace } from '../device/workspace';
 
 function time(iso: string | null): string {
   if (!iso) return 'never';

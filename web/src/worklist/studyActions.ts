@@ -1,6 +1,6 @@
 import { can, STUDY_PRIORITIES, STUDY_STATUSES, type StudyPriority, type StudyStatus, studyEventForTarget } from '@pacs/shared';
 import type { User, WorklistStudy } from '../api/types';
-import type { SyncEngine } from '../sync/engine';
+import type { SyncEngine } from '../device/engine';
 
 export const STATUS_LABEL: Record<StudyStatus, string> = {
   unread: 'Unread',

@@ -1,4 +1,4 @@
-import { useSyncStatus } from '../workspace';
+import { useSyncStatus } from '../device/workspace';
 
 export function StorageBanner() {
   const { storageError } = useSyncStatus();

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { ApiError, NetworkError } from '../api/client';
-import { session } from '../auth/session';
+import { session } from './session';
 
 export function LoginPage({ message }: { message: string | null }) {
   const [email, setEmail] = useState('');

@@ -1,10 +1,10 @@
 import { formatPersonName, STUDY_PRIORITIES, STUDY_STATUSES, type StudyPriority, type StudyStatus, type WorklistSort } from '@pacs/shared';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
-import { StudyDetailPanel } from '../components/StudyDetail';
-import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from '../components/studyActions';
-import { useScrollIntoView, useVirtualWindow } from '../components/VirtualRows';
-import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from '../sync/filter';
-import { useWorklist, useWorkspace } from '../workspace';
+import { useWorklist, useWorkspace } from '../device/workspace';
+import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
+import { StudyDetailPanel } from './StudyDetail';
+import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from './studyActions';
+import { useScrollIntoView, useVirtualWindow } from './VirtualRows';
 
 const ROW_HEIGHT = 48;
 const FILTER_KEY = 'pacs.worklistFilter';

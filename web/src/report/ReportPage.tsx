@@ -4,8 +4,8 @@
  * portrait: one pane at a time with a toggle. `?images=off` hides the images (tests, benchmarks).
  */
 import { lazy, Suspense, useEffect, useState } from 'react';
-import { ReportApp } from '../report/ReportApp';
 import { Link, usePath } from '../router';
+import { ReportApp } from './ReportApp';
 
 const ViewerApp = lazy(() => import('../viewer/ViewerApp').then((m) => ({ default: m.ViewerApp })));
 const WIDE = '(orientation: landscape) and (min-width: 900px)';

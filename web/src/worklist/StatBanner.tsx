@@ -1,6 +1,6 @@
 import { formatPersonName } from '@pacs/shared';
+import { useWorklist, useWorkspace } from '../device/workspace';
 import { navigate } from '../router';
-import { useWorklist, useWorkspace } from '../workspace';
 
 export function StatBanner() {
   const { store } = useWorkspace();

@@ -1,10 +1,10 @@
 /** Everything a signed-in user's pages share: their database, the sync engine and the worklist store. */
 import { createContext, useContext, useSyncExternalStore } from 'react';
-import { api } from './api/client';
-import type { User } from './api/types';
-import { openWorklistDb, type WorklistDb } from './db/db';
-import { SyncEngine, type SyncStatus } from './sync/engine';
-import { type WorklistSnapshot, WorklistStore } from './sync/store';
+import { api } from '../api/client';
+import type { User } from '../api/types';
+import { openWorklistDb, type WorklistDb } from './db';
+import { SyncEngine, type SyncStatus } from './engine';
+import { type WorklistSnapshot, WorklistStore } from './store';
 
 export interface Workspace {
   user: User;

@@ -3,7 +3,7 @@
  * /viewer alone lists the studies on this device. Everything here is in the lazy viewer chunk.
  */
 import { Link, usePath } from '../router';
-import { OfflineStudies, ViewerApp } from '../viewer/ViewerApp';
+import { OfflineStudies, ViewerApp } from './ViewerApp';
 
 export default function ViewerPage() {
   const path = usePath();

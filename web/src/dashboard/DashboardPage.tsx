@@ -2,10 +2,10 @@ import { formatPersonName, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } fro
 import { useEffect, useMemo, useState } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { Turnaround, WorklistStudy } from '../api/types';
-import { PRIORITY_LABEL, STATUS_LABEL } from '../components/studyActions';
+import { useWorklist, useWorkspace } from '../device/workspace';
 import { formatBytes, readStorage, requestPersistence, type StorageInfo } from '../pwa/storage';
 import { Link } from '../router';
-import { useWorklist, useWorkspace } from '../workspace';
+import { PRIORITY_LABEL, STATUS_LABEL } from '../worklist/studyActions';
 
 /**
  * Median study-to-final time, last 7 local days, from the API (`/api/dashboard/turnaround`): it

@@ -1,10 +1,12 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { session } from './auth/session';
-import { Shell } from './components/Shell';
-import { UpdatePrompt } from './components/UpdatePrompt';
-import { LoginPage } from './pages/Login';
-import { createWorkspace, type Workspace, WorkspaceContext } from './workspace';
+import { LockedPage } from '../auth/LockedPage';
+import { LoginPage } from '../auth/LoginPage';
+import { session } from '../auth/session';
+import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
+import { Shell } from './Shell';
+import { UpdatePrompt } from './UpdatePrompt';
 
+/** The application: the update prompt, then the session's screen (sign-in, locked) or the signed-in frame. */
 export function App() {
   const state = useSyncExternalStore(session.subscribe, session.get, session.get);
   return (
@@ -25,6 +27,7 @@ export function App() {
   );
 }
 
+/** One signed-in user's workspace (device database, sync engine, worklist), opened for as long as they stay signed in. */
 function SignedIn({ userId }: { userId: string }) {
   const [workspace, setWorkspace] = useState<Workspace | null>(null);
   useEffect(() => {
@@ -45,22 +48,5 @@ function SignedIn({ userId }: { userId: string }) {
     <WorkspaceContext.Provider value={workspace}>
       <Shell />
     </WorkspaceContext.Provider>
-  );
-}
-
-function LockedPage() {
-  return (
-    <main className="login" id="main">
-      <div className="card login-card">
-        <h1>Offline session limit reached</h1>
-        <p>
-          This device has been offline longer than the allowed offline period. Worklist data stays on the device but is hidden until you
-          reconnect and sign in. Pending changes are kept.
-        </p>
-        <button type="button" className="primary" onClick={() => void session.reconnect()}>
-          Try to reconnect
-        </button>
-      </div>
-    </main>
   );
 }

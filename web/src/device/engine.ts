@@ -12,7 +12,7 @@
  */
 import { ApiError, type Client, NetworkError } from '../api/client';
 import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
-import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from '../db/db';
+import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from './db';
 import { LiveStream } from './live';
 
 export interface SyncStatus {

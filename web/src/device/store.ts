@@ -5,7 +5,7 @@
  */
 import { liveQuery, type Subscription } from 'dexie';
 import type { WorklistStudy } from '../api/types';
-import { type OutboxEntry, overlay, type WorklistDb } from '../db/db';
+import { type OutboxEntry, overlay, type WorklistDb } from './db';
 
 export interface WorklistSnapshot {
   loaded: boolean;

@@ -2,9 +2,9 @@ import { formatPersonName, type StudyPriority, type StudyStatus } from '@pacs/sh
 import { useEffect, useState } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { StudyDetail, WorklistStudy } from '../api/types';
-import type { CachedDetail } from '../db/db';
-import { isQuotaError } from '../sync/engine';
-import { useWorkspace } from '../workspace';
+import type { CachedDetail } from '../device/db';
+import { isQuotaError } from '../device/engine';
+import { useWorkspace } from '../device/workspace';
 import {
   assignToMe,
   canAssignSelf,

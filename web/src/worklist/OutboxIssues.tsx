@@ -1,7 +1,7 @@
 import { formatPersonName } from '@pacs/shared';
 import type { WorklistStudy } from '../api/types';
-import type { OutboxEntry } from '../db/db';
-import { useWorklist, useWorkspace } from '../workspace';
+import type { OutboxEntry } from '../device/db';
+import { useWorklist, useWorkspace } from '../device/workspace';
 
 function describeRow(row: WorklistStudy | undefined): string {
   if (!row) return 'unknown';

@@ -1,2 +1,0 @@
-/** The admin view's lazy chunk entry (see ../admin/). */
-export { default } from '../admin/AdminPage';
