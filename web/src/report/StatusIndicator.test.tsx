@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Rendered, render } from './render.test-util';
+import { type Rendered, render } from '../test/render';
 import { pendingText, StatusIndicator, type StatusIndicatorProps } from './StatusIndicator';
 
 const base: StatusIndicatorProps = { link: 'live', pending: 0, lastSavedAt: null, lockedAt: null, loaded: true };

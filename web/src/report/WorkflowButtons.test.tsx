@@ -1,6 +1,6 @@
 import type { ReportStatus, Role } from '@pacs/shared';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { click, type Rendered, render, type } from './render.test-util';
+import { click, type Rendered, render, type } from '../test/render';
 import { WorkflowButtons } from './WorkflowButtons';
 
 let view: Rendered | null = null;

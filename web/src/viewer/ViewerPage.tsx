@@ -3,7 +3,8 @@
  * /viewer alone lists the studies on this device. Everything here is in the lazy viewer chunk.
  */
 import { Link, usePath } from '../router';
-import { OfflineStudies, ViewerApp } from './ViewerApp';
+import { OfflineStudiesPage } from './OfflineStudiesPage';
+import { ViewerApp } from './ViewerApp';
 
 export default function ViewerPage() {
   const path = usePath();
@@ -25,11 +26,5 @@ export default function ViewerPage() {
         />
       </div>
     );
-  return (
-    <section className="page" aria-labelledby="viewer-title">
-      <h1 id="viewer-title">Viewer</h1>
-      <p>Open a study from the worklist. Studies on this device (readable without network):</p>
-      <OfflineStudies />
-    </section>
-  );
+  return <OfflineStudiesPage />;
 }
