@@ -263,6 +263,10 @@ describe('report lifecycle with the real sync-server', () => {
       raw: true,
     });
     expect(audit.some((a) => JSON.parse(a.details ?? '{}').transition === 'finalize')).toBe(true);
+    // Each transition's row records where the report came from, not only where it went.
+    const moves = audit.map((a) => JSON.parse(a.details ?? '{}') as { transition?: string; from?: string; to?: string });
+    expect(moves.find((m) => m.transition === 'submit')).toMatchObject({ from: 'draft', to: 'preliminary' });
+    expect(moves.find((m) => m.transition === 'finalize')).toMatchObject({ from: 'preliminary', to: 'final' });
   });
 
   it("the resident's offline edits, replayed after the lock, become late edits", async () => {

@@ -199,10 +199,12 @@ async function storeSigned(
       if (!step.ok) throw new Refused(refusalOf(step));
       const to = step.to;
       const study = await deps.store.loadStudy(row.studyRef, transaction);
+      // `row` is the model's live values: read the old status before the update overwrites it.
+      const from = row.status;
       await report.update({ status: to, ...signed, finalizingBy: null, finalizingAt: null, version: row.version + 1 }, { transaction });
       await deps.audit(transaction, row, study.get(), {
         transition: 'finalize',
-        from: row.status,
+        from,
         to,
         hash: signed.contentHash,
         addendum: row.parentReportId !== null,

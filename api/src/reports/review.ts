@@ -111,9 +111,11 @@ function move(
     if (isFinalizing(row, deps.claimTtlMs)) throw conflict('the report is being finalized', 'FINALIZE_IN_PROGRESS');
     if (rules.version !== undefined && rules.version !== row.version)
       throw conflict('the report changed since you loaded it', 'STALE_VERSION');
+    // `row` is the model's live values: read the old status before the update overwrites it.
+    const from = row.status;
     await report.update({ status: to, ...rules.changes(), version: row.version + 1 }, { transaction });
     await store.followStudy(study, rules.studyEvent, transaction);
-    await deps.audit(transaction, row, study.get(), { transition: event, from: row.status, to });
+    await deps.audit(transaction, row, study.get(), { transition: event, from, to });
     return { row: report.get(), study: study.get() };
   });
 }
