@@ -34,12 +34,12 @@ function SignedIn({ userId }: { userId: string }) {
     const user = session.get().user;
     if (!user || user.id !== userId) return;
     const created = createWorkspace(user);
-    created.store.start();
+    created.worklist.start();
     void created.engine.start();
     setWorkspace(created);
     return () => {
       created.engine.stop();
-      created.store.stop();
+      created.worklist.stop();
       created.db.close();
     };
   }, [userId]);

@@ -31,14 +31,15 @@ export interface SessionState {
   message: string | null;
 }
 
-interface StoredSession {
+/** The last session the server confirmed on this device (localStorage), what an offline start falls back to. */
+interface LastSession {
   user: User;
   verifiedAt: string;
 }
 
-function readStored(): StoredSession | null {
+function readLastSession(): LastSession | null {
   try {
-    const parsed = JSON.parse(localStorage.getItem(LAST_SESSION) ?? 'null') as StoredSession | null;
+    const parsed = JSON.parse(localStorage.getItem(LAST_SESSION) ?? 'null') as LastSession | null;
     return parsed?.user?.id && parsed.verifiedAt ? parsed : null;
   } catch {
     return null;
@@ -49,7 +50,8 @@ export function offlineAllowed(verifiedAt: string, now = Date.now(), limit = OFF
   return now - Date.parse(verifiedAt) < limit;
 }
 
-class SessionStore {
+/** The session state and its changes, read by React through useSyncExternalStore (`subscribe`, `get`). */
+class Session {
   private state: SessionState = { mode: 'loading', user: null, verifiedAt: null, message: null };
   private readonly listeners = new Set<() => void>();
   private limitTimer: ReturnType<typeof setInterval> | null = null;
@@ -66,7 +68,7 @@ class SessionStore {
     api.onConfirmed((confirmed) => {
       if (this.state.user?.id !== confirmed.user.id) return;
       const verifiedAt = new Date().toISOString();
-      localStorage.setItem(LAST_SESSION, JSON.stringify({ user: confirmed.user, verifiedAt } satisfies StoredSession));
+      localStorage.setItem(LAST_SESSION, JSON.stringify({ user: confirmed.user, verifiedAt } satisfies LastSession));
       this.state = { ...this.state, verifiedAt, user: confirmed.user };
       if (this.state.mode === 'offline' || this.state.mode === 'locked') this.set({ mode: 'online' });
     });
@@ -91,7 +93,7 @@ class SessionStore {
 
   private confirmed(session: SessionResponse): void {
     const verifiedAt = new Date().toISOString();
-    localStorage.setItem(LAST_SESSION, JSON.stringify({ user: session.user, verifiedAt } satisfies StoredSession));
+    localStorage.setItem(LAST_SESSION, JSON.stringify({ user: session.user, verifiedAt } satisfies LastSession));
     localStorage.removeItem(LOGGED_OUT);
     rememberDb(session.user.id);
     this.set({ mode: 'online', user: session.user, verifiedAt, message: null });
@@ -113,7 +115,7 @@ class SessionStore {
     }
     // No session was ever confirmed on this device (or the user logged out): there is no
     // refresh cookie worth trying, and the refused request would only add a console error.
-    if (!readStored()) {
+    if (!readLastSession()) {
       this.set({ mode: 'anonymous', user: null, verifiedAt: null });
       return;
     }
@@ -125,12 +127,12 @@ class SessionStore {
   }
 
   private fallBack(error: unknown): void {
-    const stored = readStored();
+    const last = readLastSession();
     // Only a refused refresh ends the session; a lost or failed one (network, 5xx) keeps the
     // device's copy, as the server may well have rotated the cookie and forgive the retry.
-    if (!sessionRejected(error) && stored) {
-      if (offlineAllowed(stored.verifiedAt)) this.set({ mode: 'offline', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
-      else this.set({ mode: 'locked', user: stored.user, verifiedAt: stored.verifiedAt, message: null });
+    if (!sessionRejected(error) && last) {
+      if (offlineAllowed(last.verifiedAt)) this.set({ mode: 'offline', user: last.user, verifiedAt: last.verifiedAt, message: null });
+      else this.set({ mode: 'locked', user: last.user, verifiedAt: last.verifiedAt, message: null });
       return;
     }
     this.set({
@@ -199,4 +201,4 @@ class SessionStore {
   }
 }
 
-export const session = new SessionStore();
+export const session = new Session();

@@ -119,7 +119,7 @@ export class SyncEngine {
     };
   }
 
-  // ------------------------------------------------------------------ status store (React)
+  // ------------------------------------------------------------------ status (React reads it through useSyncExternalStore)
 
   getStatus = (): SyncStatus => this.status;
 

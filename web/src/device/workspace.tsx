@@ -1,24 +1,24 @@
-/** Everything a signed-in user's pages share: their database, the sync engine and the worklist store. */
+/** Everything a signed-in user's pages share: their device database, the worklist sync engine and the worklist view. */
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import { api } from '../api/client';
 import type { User } from '../api/types';
 import { openWorklistDb, type WorklistDb } from './db';
 import { SyncEngine, type SyncStatus } from './engine';
-import { type WorklistSnapshot, WorklistStore } from './store';
+import { type WorklistSnapshot, WorklistView } from './worklist-view';
 
 export interface Workspace {
   user: User;
   db: WorklistDb;
   engine: SyncEngine;
-  store: WorklistStore;
+  worklist: WorklistView;
 }
 
 export function createWorkspace(user: User): Workspace {
   const db = openWorklistDb(user.id);
   const engine = new SyncEngine(db, { id: user.id, name: user.name }, api);
-  const store = new WorklistStore(db, { id: user.id, name: user.name });
-  engine.onStatArrival((arrivals) => store.highlight(arrivals.map((a) => a.id)));
-  return { user, db, engine, store };
+  const worklist = new WorklistView(db, { id: user.id, name: user.name });
+  engine.onStatArrival((arrivals) => worklist.highlight(arrivals.map((a) => a.id)));
+  return { user, db, engine, worklist };
 }
 
 export const WorkspaceContext = createContext<Workspace | null>(null);
@@ -30,8 +30,8 @@ export function useWorkspace(): Workspace {
 }
 
 export function useWorklist(): WorklistSnapshot {
-  const { store } = useWorkspace();
-  return useSyncExternalStore(store.subscribe, store.get, store.get);
+  const { worklist } = useWorkspace();
+  return useSyncExternalStore(worklist.subscribe, worklist.get, worklist.get);
 }
 
 export function useSyncStatus(): SyncStatus {

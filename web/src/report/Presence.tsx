@@ -1,14 +1,14 @@
 /** Who is in the report right now (awareness states), with their caret colour. */
-import type { Peer } from './connection';
+import type { PresenceUser } from './connection';
 
-export function Presence({ peers }: { peers: readonly Peer[] }) {
+export function Presence({ users }: { users: readonly PresenceUser[] }) {
   return (
     <ul className="report-presence" aria-label="People in this report">
-      {peers.map((peer) => (
-        <li key={peer.clientId} data-testid="presence">
-          <span className="swatch" style={{ background: peer.color }} aria-hidden="true" />
-          {peer.name}
-          {peer.self ? ' (you)' : ''} <span className="muted">· {peer.role}</span>
+      {users.map((user) => (
+        <li key={user.clientId} data-testid="presence">
+          <span className="swatch" style={{ background: user.color }} aria-hidden="true" />
+          {user.name}
+          {user.self ? ' (you)' : ''} <span className="muted">· {user.role}</span>
         </li>
       ))}
     </ul>

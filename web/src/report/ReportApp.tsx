@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 
 import { NetworkError } from '../api/client';
 import { session } from '../auth/session';
 import { useWorkspace } from '../device/workspace';
-import type { PresenceUser } from './connection';
+import type { AwarenessUser } from './connection';
 import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
 import { ReportDocument } from './ReportDocument';
@@ -58,7 +58,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [template, setTemplate] = useState<Template | null>(null);
   const [lateEditsStored, setLateEditsStored] = useState(0);
-  const presence: PresenceUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
+  const announced: AwarenessUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
 
   const adopt = useCallback(
     (next: Report | null) => {
@@ -169,7 +169,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
       <ReportDocument
         report={report}
         userId={user.id}
-        user={presence}
+        user={announced}
         online={online}
         macros={macros}
         onReport={onReport}
@@ -185,7 +185,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
             report={addendum}
             addendum
             userId={user.id}
-            user={presence}
+            user={announced}
             online={online}
             macros={macros}
             onReport={() => void reload()}

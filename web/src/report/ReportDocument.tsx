@@ -7,7 +7,7 @@ import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
 import { ApiError, NetworkError } from '../api/client';
 import { session } from '../auth/session';
-import { type ConnectionSnapshot, type PresenceUser, ReportConnection } from './connection';
+import { type AwarenessUser, type ConnectionSnapshot, ReportConnection } from './connection';
 import type { Macro } from './MacroPicker';
 import { Presence } from './Presence';
 import { ReportEditor, SignedContent } from './ReportEditor';
@@ -22,7 +22,7 @@ export interface ReportDocumentProps {
   report: ReportLike;
   addendum?: boolean;
   userId: string;
-  user: PresenceUser;
+  user: AwarenessUser;
   online: boolean;
   macros: readonly Macro[];
   onReport: (report: Report | null) => void;
@@ -75,8 +75,8 @@ function LiveStatus({ connection }: { connection: ReportConnection }) {
 }
 
 function LivePresence({ connection }: { connection: ReportConnection }) {
-  const peers = useSyncExternalStore(connection.subscribe, () => connection.get().peers);
-  return <Presence peers={peers} />;
+  const users = useSyncExternalStore(connection.subscribe, () => connection.get().presence);
+  return <Presence users={users} />;
 }
 
 function describe(error: unknown): string {

@@ -7,7 +7,7 @@ import { CollaborationCaret } from '@tiptap/extension-collaboration-caret';
 import { type Editor, EditorContent, useEditor } from '@tiptap/react';
 import { StarterKit } from '@tiptap/starter-kit';
 import { useEffect } from 'react';
-import type { PresenceUser, ReportConnection } from './connection';
+import type { AwarenessUser, ReportConnection } from './connection';
 import { type Macro, MacroPicker } from './MacroPicker';
 import { registerTestEditor } from './test-hook';
 
@@ -32,7 +32,7 @@ export function ReportEditor({
   label,
 }: {
   connection: ReportConnection;
-  user: PresenceUser;
+  user: AwarenessUser;
   editable: boolean;
   macros: readonly Macro[];
   hookKey: string;

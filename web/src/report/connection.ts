@@ -39,7 +39,8 @@ import {
 
 export type LinkState = 'offline' | 'connecting' | 'syncing' | 'live';
 
-export interface Peer {
+/** One user in the report right now, as the awareness states list them (this device's own entry has `self`). */
+export interface PresenceUser {
   clientId: number;
   name: string;
   role: string;
@@ -61,12 +62,14 @@ export interface ConnectionSnapshot {
   problem: string | null;
   /** Why the server stopped applying this connection's edits while it was open; null while writable. */
   readOnlyReason: string | null;
-  peers: Peer[];
+  /** Who is in the report now: this device's user first, then by name. */
+  presence: PresenceUser[];
   /** Every local change so far is committed in IndexedDB (a reload or crash now loses nothing). */
   onDevice: boolean;
 }
 
-export interface PresenceUser {
+/** What this device announces in its awareness state (`user`): the name, role and caret colour others see. */
+export interface AwarenessUser {
   name: string;
   role: Role;
   color: string;
@@ -75,7 +78,7 @@ export interface PresenceUser {
 export interface ConnectionOptions {
   reportId: string;
   userId: string;
-  user: PresenceUser;
+  user: AwarenessUser;
   openSession: (reportId: string) => Promise<ReportSession>;
   /** ws(s)://host/sync; defaults to this origin. */
   syncUrl?: string;
@@ -122,7 +125,7 @@ export class ReportConnection {
     lateEditsStored: 0,
     problem: null,
     readOnlyReason: null,
-    peers: [],
+    presence: [],
     onDevice: true,
   };
   private readonly listeners = new Set<() => void>();
@@ -338,7 +341,7 @@ export class ReportConnection {
 
   /**
    * y-indexeddb writes each update in its own transaction but says nothing when it commits. A
-   * read-only transaction on the same store, opened after them, completes only after they have
+   * read-only transaction on the same object store, opened after them, completes only after they have
    * (IndexedDB runs overlapping transactions in creation order), so its completion means "on the device".
    */
   private checkOnDevice(): void {
@@ -467,20 +470,26 @@ export class ReportConnection {
   }
 
   private readonly onPresence = (): void => {
-    const peers: Peer[] = [];
+    const presence: PresenceUser[] = [];
     for (const [clientId, state] of this.awareness.getStates()) {
-      const user = (state as { user?: Partial<PresenceUser> }).user;
+      const user = (state as { user?: Partial<AwarenessUser> }).user;
       if (!user?.name) continue;
-      peers.push({ clientId, name: user.name, role: user.role ?? '', color: user.color ?? '#888', self: clientId === this.doc.clientID });
+      presence.push({
+        clientId,
+        name: user.name,
+        role: user.role ?? '',
+        color: user.color ?? '#888',
+        self: clientId === this.doc.clientID,
+      });
     }
-    peers.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
+    presence.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
     const same =
-      peers.length === this.snapshot.peers.length &&
-      peers.every((p, i) => {
-        const q = this.snapshot.peers[i]!;
+      presence.length === this.snapshot.presence.length &&
+      presence.every((p, i) => {
+        const q = this.snapshot.presence[i]!;
         return p.clientId === q.clientId && p.name === q.name && p.role === q.role && p.color === q.color;
       });
-    if (!same) this.update({ peers });
+    if (!same) this.update({ presence });
   };
 
   private readonly onOnline = (): void => {

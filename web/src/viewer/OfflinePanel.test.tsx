@@ -5,7 +5,7 @@ import type { WorklistStudy } from '../api/types';
 import type { OfflineStudyRow } from '../device/db';
 import { click, render } from '../test/render';
 import { OfflinePanel } from './OfflinePanel';
-import type { OfflineStore } from './offline-store';
+import type { OfflineStudies } from './offline-studies';
 
 const ROW = { id: 's1', studyInstanceUid: '1.2.3', modalities: ['CT'], studyDate: '20260101' } as WorklistStudy;
 
@@ -25,7 +25,7 @@ function deviceCopy(state: OfflineStudyRow['state'], doneFrames: number): Offlin
   };
 }
 
-function fakeStore(copy: OfflineStudyRow | undefined) {
+function fakeOfflineStudies(copy: OfflineStudyRow | undefined) {
   let current = copy;
   return {
     get: vi.fn(async () => current),
@@ -42,10 +42,10 @@ const settle = () =>
     await new Promise((resolve) => setTimeout(resolve, 0));
   });
 
-function renderPanel(store: ReturnType<typeof fakeStore>, online = true) {
+function renderPanel(offlineStudies: ReturnType<typeof fakeOfflineStudies>, online = true) {
   return render(
     <OfflinePanel
-      store={store as unknown as OfflineStore}
+      offlineStudies={offlineStudies as unknown as OfflineStudies}
       studyId="s1"
       row={ROW}
       source="online"
@@ -58,7 +58,7 @@ function renderPanel(store: ReturnType<typeof fakeStore>, online = true) {
 
 describe('OfflinePanel', () => {
   it('offers the download for a study not on the device', async () => {
-    const view = renderPanel(fakeStore(undefined));
+    const view = renderPanel(fakeOfflineStudies(undefined));
     await settle();
     expect(view.container.querySelector('[data-testid="source"]')?.textContent).toBe('Streaming from the archive');
     expect(view.buttons()).toEqual(['Make available offline']);
@@ -69,7 +69,7 @@ describe('OfflinePanel', () => {
   });
 
   it('offers to resume a paused download and to remove what is stored', async () => {
-    const view = renderPanel(fakeStore(deviceCopy('paused', 4)));
+    const view = renderPanel(fakeOfflineStudies(deviceCopy('paused', 4)));
     await settle();
     expect(view.buttons()).toEqual(['Resume offline download', 'Remove from device']);
     expect(view.container.querySelector('[data-testid="offline-state"]')?.textContent).toBe('Paused at 4/10 images');
@@ -77,18 +77,18 @@ describe('OfflinePanel', () => {
   });
 
   it('shows a complete copy, and removes it (online only)', async () => {
-    const store = fakeStore(deviceCopy('complete', 10));
-    const view = renderPanel(store);
+    const offlineStudies = fakeOfflineStudies(deviceCopy('complete', 10));
+    const view = renderPanel(offlineStudies);
     await settle();
     expect(view.container.querySelector('[data-testid="offline-state"]')?.textContent).toBe('Available offline');
     expect(view.container.textContent).toContain('2.0 MB');
     click(view.button('Remove from device'));
     await settle();
-    expect(store.remove).toHaveBeenCalledWith('s1');
+    expect(offlineStudies.remove).toHaveBeenCalledWith('s1');
     expect(view.buttons()).toEqual(['Make available offline']);
     view.unmount();
 
-    const offline = renderPanel(fakeStore(deviceCopy('complete', 10)), false);
+    const offline = renderPanel(fakeOfflineStudies(deviceCopy('complete', 10)), false);
     await settle();
     expect(offline.buttons()).toEqual([]);
     offline.unmount();

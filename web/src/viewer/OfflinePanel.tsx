@@ -8,12 +8,12 @@ import type { WorklistStudy } from '../api/types';
 import type { OfflineStudyRow } from '../device/db';
 import { formatBytes } from './format';
 import { KeepAssignedToggle } from './KeepAssignedToggle';
-import type { OfflineProgress, OfflineStore } from './offline-store';
+import type { OfflineProgress, OfflineStudies } from './offline-studies';
 import type { KeepAssigned } from './use-keep-assigned';
 import type { Source } from './use-study';
 
 export function OfflinePanel({
-  store,
+  offlineStudies,
   studyId,
   row,
   source,
@@ -21,7 +21,7 @@ export function OfflinePanel({
   keepAssigned,
   actions,
 }: {
-  store: OfflineStore;
+  offlineStudies: OfflineStudies;
   studyId: string;
   /** The study's worklist row: needed to download it (null when the device copy has none). */
   row: WorklistStudy | null;
@@ -36,10 +36,10 @@ export function OfflinePanel({
   const controller = useRef<AbortController | null>(null);
 
   const refreshOffline = useCallback(async () => {
-    setOffline((await store.get(studyId)) ?? null);
+    setOffline((await offlineStudies.get(studyId)) ?? null);
     const estimate = await navigator.storage?.estimate?.().catch(() => null);
     if (estimate?.quota) setQuota({ usage: estimate.usage ?? 0, quota: estimate.quota });
-  }, [store, studyId]);
+  }, [offlineStudies, studyId]);
 
   useEffect(() => {
     void refreshOffline();
@@ -51,7 +51,7 @@ export function OfflinePanel({
     const abort = new AbortController();
     controller.current = abort;
     try {
-      await store.download(
+      await offlineStudies.download(
         {
           id: studyId,
           studyInstanceUid: row.studyInstanceUid,
@@ -70,13 +70,13 @@ export function OfflinePanel({
   const cancel = () => controller.current?.abort();
   const remove = async () => {
     controller.current?.abort();
-    await store.remove(studyId);
+    await offlineStudies.remove(studyId);
     setProgress(null);
     await refreshOffline();
   };
 
   const shown = progress && progress.studyId === studyId ? progress : offline;
-  const downloading = store.isDownloading(studyId);
+  const downloading = offlineStudies.isDownloading(studyId);
   return (
     <div className="viewer-offline" aria-live="polite">
       <span data-testid="source">{source === 'offline' ? 'Opened from this device' : 'Streaming from the archive'}</span>

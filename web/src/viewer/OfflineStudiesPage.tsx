@@ -7,28 +7,28 @@ import { Link } from '../router';
 import { formatBytes } from './format';
 import { KeepAssignedToggle } from './KeepAssignedToggle';
 import { useKeepAssigned } from './use-keep-assigned';
-import { useOfflineStore } from './use-offline-store';
+import { useOfflineStudies } from './use-offline-studies';
 
 export function OfflineStudiesPage() {
   return (
     <section className="page" aria-labelledby="viewer-title">
       <h1 id="viewer-title">Viewer</h1>
       <p>Open a study from the worklist. Studies on this device (readable without network):</p>
-      <OfflineStudies />
+      <OfflineStudyList />
     </section>
   );
 }
 
-function OfflineStudies() {
+function OfflineStudyList() {
   const { db, user } = useWorkspace();
-  const store = useOfflineStore();
+  const offlineStudies = useOfflineStudies();
   const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
-  const keepAssigned = useKeepAssigned(store, db, user.id, sessionState.mode === 'online');
+  const keepAssigned = useKeepAssigned(offlineStudies, db, user.id, sessionState.mode === 'online');
   const [rows, setRows] = useState<OfflineStudyRow[] | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new keep-assigned status means the list may have changed
   useEffect(() => {
-    void store.list().then(setRows);
-  }, [store, keepAssigned.status]);
+    void offlineStudies.list().then(setRows);
+  }, [offlineStudies, keepAssigned.status]);
   if (!rows) return null;
   return (
     <>

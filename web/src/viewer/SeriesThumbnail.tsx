@@ -1,6 +1,6 @@
 /**
  * A series thumbnail: the middle image rendered by Cornerstone into a small canvas, through the same
- * image loader as the viewport (`wadors:` online, `pacsoff:` from the encrypted store offline), so it
+ * image loader as the viewport (`wadors:` online, `pacsoff:` from the device's encrypted copy offline), so it
  * needs no server-side rendering and works without a network. Rendered only once the viewport's first
  * image is shown, at thumbnail priority, so it never delays the image the radiologist is waiting for.
  */

@@ -19,7 +19,7 @@ import type { ViewerAction } from './shortcuts';
 import { installViewerHook } from './test-hook';
 import { useKeepAssigned } from './use-keep-assigned';
 import { useLinkedScroll, type ViewportHandles } from './use-linked-scroll';
-import { useOfflineStore } from './use-offline-store';
+import { useOfflineStudies } from './use-offline-studies';
 import { usePaneLayout } from './use-pane-layout';
 import { usePriors } from './use-priors';
 import { useShortcuts } from './use-shortcuts';
@@ -38,14 +38,14 @@ export function ViewerApp({
   actions?: ReactNode;
 }) {
   const { db, user } = useWorkspace();
-  const store = useOfflineStore();
+  const offlineStudies = useOfflineStudies();
   const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
   const online = sessionState.mode === 'online';
-  const keepAssigned = useKeepAssigned(store, db, user.id, online);
-  const { panes, setPanes, main, problem } = useStudy(store, studyId, prefer);
+  const keepAssigned = useKeepAssigned(offlineStudies, db, user.id, online);
+  const { panes, setPanes, main, problem } = useStudy(offlineStudies, studyId, prefer);
   const layout = usePaneLayout(panes, setPanes);
   const { activePane, series, twoUp } = layout;
-  const priors = usePriors(store, main, layout.openBeside);
+  const priors = usePriors(offlineStudies, main, layout.openBeside);
   const [views, setViews] = useState<[ViewState | null, ViewState | null]>([null, null]);
   const [firstImageShown, setFirstImageShown] = useState(false);
   const handles = useRef<ViewportHandles>([null, null]);
@@ -160,7 +160,7 @@ export function ViewerApp({
         Viewer: {study.patientName} {study.studyDescription}
       </h1>
       <OfflinePanel
-        store={store}
+        offlineStudies={offlineStudies}
         studyId={studyId}
         row={main.row}
         source={main.source}

@@ -5,7 +5,7 @@
  * made a second refresh on every page load.
  */
 import { api } from '../api/client';
-import type { PathFetcher } from './offline-store';
+import type { PathFetcher } from './offline-studies';
 
 const MARGIN_MS = 15_000;
 

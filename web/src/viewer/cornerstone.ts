@@ -1,7 +1,7 @@
 /**
  * Cornerstone3D set-up, once per page: core, tools, the DICOM image loader (decoding in web workers),
  * the WADO-RS loader authenticated with the user's token, and `pacsoff:` — the same frames read from
- * the encrypted offline store. Both schemes share the WADO-RS metadata (keyed by URI, scheme stripped),
+ * the encrypted offline studies. Both schemes share the WADO-RS metadata (keyed by URI, scheme stripped),
  * so an offline image is decoded exactly like the online one.
  */
 import { Enums as CoreEnums, cache, init as coreInit, imageLoader, metaData, type Types } from '@cornerstonejs/core';
@@ -24,14 +24,14 @@ import { JPEG_LS, jpegLsPlanar } from './decoding/jpegls';
 import { normalizeForImageLoader } from './decoding/metadata';
 import { type DicomJson, extractFrame } from './dicom-json';
 import { guardLoader } from './load-guard';
-import type { OfflineStore } from './offline-store';
+import type { OfflineStudies } from './offline-studies';
 
 export const OFFLINE_SCHEME = 'pacsoff';
 let ready: Promise<void> | null = null;
-let offlineStore: OfflineStore | null = null;
+let offlineStudies: OfflineStudies | null = null;
 
-export function setOfflineStore(store: OfflineStore | null): void {
-  offlineStore = store;
+export function setOfflineStudies(studies: OfflineStudies | null): void {
+  offlineStudies = studies;
 }
 
 export function initCornerstone(): Promise<void> {
@@ -61,10 +61,10 @@ export function initCornerstone(): Promise<void> {
 
 function loadOfflineImage(imageId: string, options: Record<string, unknown>): Types.IImageLoadObject {
   const promise = (async () => {
-    if (!offlineStore) throw new Error('offline store not open');
+    if (!offlineStudies) throw new Error('offline store not open');
     const uri = imageId.slice(OFFLINE_SCHEME.length + 1);
     const path = new URL(uri, window.location.origin).pathname;
-    const stored = await offlineStore.readFrame(path);
+    const stored = await offlineStudies.readFrame(path);
     if (!stored) throw new Error('This image is not on the device.');
     const frame = decodableFrame(stored); // 12-bit JPEG: decoded here (decoding/jpeg-extended.ts)
     const image = (await dicomImageLoader.createImage(imageId, frame.pixelData, frame.transferSyntax, options)) as Types.IImage;

@@ -5,7 +5,7 @@ import { openWorklistDb, type WorklistDb } from '../device/db';
 import { dataKey } from './crypto';
 import type { DicomJson } from './dicom-json';
 import { assignedStudies, hasOpenReportDraft, keepAssignedEnabled, keepAssignedOffline, setKeepAssigned } from './offline-policy';
-import { OfflineStore, type PathFetcher } from './offline-store';
+import { OfflineStudies, type PathFetcher } from './offline-studies';
 
 const ME = '00000000-0000-4000-8000-00000000000a';
 const OTHER = '00000000-0000-4000-8000-00000000000b';
@@ -64,7 +64,7 @@ const budget = { bytes: 10 * 1024 * 1024 };
 let clock = 1_000_000;
 
 function makeStore(fetcher: PathFetcher) {
-  return new OfflineStore(db, fetcher, {
+  return new OfflineStudies(db, fetcher, {
     key: () => dataKey(db, clock + 3_600_000, clock),
     budgetBytes: () => budget.bytes,
     now: () => clock,

@@ -1,5 +1,5 @@
 /**
- * Which offline studies the device keeps, beyond the least-recently-opened budget rule of the store:
+ * Which offline studies the device keeps, beyond the least-recently-opened budget rule of OfflineStudies:
  * - eviction never removes a study whose report is still open (a draft being written or awaiting the
  *   attending), read from the synced worklist row;
  * - "keep my assigned studies offline" (a per-device setting) downloads the user's assigned, unsigned
@@ -7,12 +7,12 @@
  */
 import type { WorklistStudy } from '../api/types';
 import type { WorklistDb } from '../device/db';
-import type { OfflineProgress, OfflineStore } from './offline-store';
+import type { OfflineProgress, OfflineStudies } from './offline-studies';
 
 /** Study statuses whose report is open: being drafted (in_progress) or submitted but not signed (preliminary). */
 export const OPEN_REPORT_STATUSES: ReadonlySet<WorklistStudy['status']> = new Set(['in_progress', 'preliminary']);
 
-/** The store's `isProtected` rule: true while the study's report is open (a draft not yet signed). */
+/** OfflineStudies' `isProtected` rule: true while the study's report is open (a draft not yet signed). */
 export function hasOpenReportDraft(db: WorklistDb): (studyId: string) => Promise<boolean> {
   return async (studyId) => {
     const row = await db.studies.get(studyId);
@@ -63,7 +63,7 @@ export interface KeepAssignedResult {
  * to fit another (which would download them in turn for ever).
  */
 export async function keepAssignedOffline(
-  store: OfflineStore,
+  offlineStudies: OfflineStudies,
   db: WorklistDb,
   userId: string,
   { budgetBytes, signal, onProgress }: { budgetBytes: () => number; signal?: AbortSignal; onProgress?: (p: OfflineProgress) => void },
@@ -71,14 +71,14 @@ export async function keepAssignedOffline(
   const result: KeepAssignedResult = { downloaded: [], skippedForBudget: [], failed: [] };
   for (const study of await assignedStudies(db, userId)) {
     if (signal?.aborted) break;
-    const existing = await store.get(study.id);
+    const existing = await offlineStudies.get(study.id);
     if (existing?.state === 'complete') continue;
-    if ((await store.usedBytes()) >= budgetBytes()) {
+    if ((await offlineStudies.usedBytes()) >= budgetBytes()) {
       result.skippedForBudget.push(study.id);
       continue;
     }
     try {
-      const row = await store.download(
+      const row = await offlineStudies.download(
         {
           id: study.id,
           studyInstanceUid: study.studyInstanceUid,

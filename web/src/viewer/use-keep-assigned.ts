@@ -3,7 +3,7 @@ import type { WorklistDb } from '../device/db';
 import { useWorklist } from '../device/workspace';
 import { offlineBudgetBytes } from './config';
 import { keepAssignedEnabled, keepAssignedOffline, setKeepAssigned } from './offline-policy';
-import type { OfflineStore } from './offline-store';
+import type { OfflineStudies } from './offline-studies';
 
 /**
  * "Keep my assigned studies offline": the setting and, while it is on and the session online, one
@@ -11,7 +11,7 @@ import type { OfflineStore } from './offline-store';
  */
 let keepAssignedRun: Promise<unknown> | null = null;
 let keepAssignedAbort: AbortController | null = null;
-export function useKeepAssigned(store: OfflineStore, db: WorklistDb, userId: string, online: boolean) {
+export function useKeepAssigned(offlineStudies: OfflineStudies, db: WorklistDb, userId: string, online: boolean) {
   const [enabled, setEnabled] = useState(keepAssignedEnabled);
   const [status, setStatus] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
@@ -35,7 +35,7 @@ export function useKeepAssigned(store: OfflineStore, db: WorklistDb, userId: str
     if (!enabled || !online || keepAssignedRun) return;
     const startedFor = latestKey.current;
     keepAssignedAbort = new AbortController();
-    keepAssignedRun = keepAssignedOffline(store, db, userId, {
+    keepAssignedRun = keepAssignedOffline(offlineStudies, db, userId, {
       budgetBytes: offlineBudgetBytes,
       signal: keepAssignedAbort.signal,
       onProgress: (p) => mounted.current && setStatus(`Downloading an assigned study: ${p.doneFrames}/${p.totalFrames} images`),
@@ -53,7 +53,7 @@ export function useKeepAssigned(store: OfflineStore, db: WorklistDb, userId: str
         // assignments changed while it ran: run again for the new ones
         if (mounted.current && latestKey.current !== startedFor) setGeneration((g) => g + 1);
       });
-  }, [enabled, online, store, db, userId, assignedKey, generation]);
+  }, [enabled, online, offlineStudies, db, userId, assignedKey, generation]);
   const toggle = (on: boolean) => {
     setKeepAssigned(on);
     setEnabled(on);

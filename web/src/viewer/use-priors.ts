@@ -5,12 +5,12 @@
 import { useEffect, useState } from 'react';
 import type { WorklistStudy } from '../api/types';
 import { useWorklist, useWorkspace } from '../device/workspace';
-import type { OfflineStore } from './offline-store';
+import type { OfflineStudies } from './offline-studies';
 import { type Loaded, loadStudy } from './use-study';
 
 export type Prior = WorklistStudy & { onDevice: boolean };
 
-export function usePriors(store: OfflineStore, main: Loaded | null, onOpened: (loaded: Loaded) => void) {
+export function usePriors(offlineStudies: OfflineStudies, main: Loaded | null, onOpened: (loaded: Loaded) => void) {
   const { db } = useWorkspace();
   const [priors, setPriors] = useState<Prior[]>([]);
   const [problem, setProblem] = useState<string | null>(null);
@@ -23,7 +23,7 @@ export function usePriors(store: OfflineStore, main: Loaded | null, onOpened: (l
     const earlier = worklistRows
       .filter((s) => s.patientId === patientId && s.id !== main.studyId && (!date || !s.studyDate || s.studyDate <= date))
       .sort((a, b) => (b.studyDate ?? '').localeCompare(a.studyDate ?? '') || b.receivedAt.localeCompare(a.receivedAt));
-    Promise.all(earlier.map(async (s) => ({ ...s, onDevice: (await store.get(s.id))?.state === 'complete' })))
+    Promise.all(earlier.map(async (s) => ({ ...s, onDevice: (await offlineStudies.get(s.id))?.state === 'complete' })))
       .then((list) => {
         if (!cancelled) setPriors(list);
       })
@@ -31,13 +31,13 @@ export function usePriors(store: OfflineStore, main: Loaded | null, onOpened: (l
     return () => {
       cancelled = true;
     };
-  }, [store, main, worklistRows]);
+  }, [offlineStudies, main, worklistRows]);
 
   /** Loads a prior and hands it to `onOpened`; `problem` says why it could not. */
   const open = async (prior: WorklistStudy) => {
     setProblem(null);
     try {
-      onOpened(await loadStudy(db, store, prior.id, null));
+      onOpened(await loadStudy(db, offlineStudies, prior.id, null));
     } catch (error) {
       setProblem((error as Error).message || String(error));
     }

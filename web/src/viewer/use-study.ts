@@ -9,9 +9,9 @@ import type { StudyDetail, WorklistStudy } from '../api/types';
 import type { WorklistDb } from '../device/db';
 import { useWorkspace } from '../device/workspace';
 import { authFetch } from './auth';
-import { addInstanceMetadata, initCornerstone, OFFLINE_SCHEME, preloadImage, setOfflineStore } from './cornerstone';
+import { addInstanceMetadata, initCornerstone, OFFLINE_SCHEME, preloadImage, setOfflineStudies } from './cornerstone';
 import { type DicomJson, layoutStudy, sameOrientation, type ViewerSeries, type ViewerStudy } from './dicom-json';
-import { METADATA_ACCEPT, type OfflineStore } from './offline-store';
+import { METADATA_ACCEPT, type OfflineStudies } from './offline-studies';
 
 export type Source = 'online' | 'offline';
 
@@ -37,14 +37,19 @@ async function worklistRow(db: WorklistDb, studyId: string): Promise<WorklistStu
 }
 
 /** A study's metadata from the device when it is complete there (unless `prefer` is online), else WADO-RS. */
-export async function loadStudy(db: WorklistDb, store: OfflineStore, studyId: string, prefer: Source | null | undefined): Promise<Loaded> {
+export async function loadStudy(
+  db: WorklistDb,
+  offlineStudies: OfflineStudies,
+  studyId: string,
+  prefer: Source | null | undefined,
+): Promise<Loaded> {
   await initCornerstone();
-  const local = await store.get(studyId);
+  const local = await offlineStudies.get(studyId);
   let instances: DicomJson[];
   let row: WorklistStudy | null = null;
   let source: Source;
   if (local?.state === 'complete' && prefer !== 'online') {
-    const content = await store.open<WorklistStudy | null>(studyId);
+    const content = await offlineStudies.open<WorklistStudy | null>(studyId);
     instances = content?.instances ?? [];
     row = content?.extra ?? null;
     source = 'offline';
@@ -98,22 +103,22 @@ export function matchingSeries(study: ViewerStudy, like: ViewerSeries | undefine
 }
 
 /** Loads `studyId` into the first viewport (again when it changes); `problem` says why it could not. */
-export function useStudy(store: OfflineStore, studyId: string, prefer: Source | null | undefined) {
+export function useStudy(offlineStudies: OfflineStudies, studyId: string, prefer: Source | null | undefined) {
   const { db } = useWorkspace();
   const [panes, setPanes] = useState<Panes>([null, null]);
   const [problem, setProblem] = useState<string | null>(null);
 
-  // The offline image loader (pacsoff:) reads frames from this store.
+  // The offline image loader (pacsoff:) reads frames from these offline studies.
   useEffect(() => {
-    setOfflineStore(store);
-  }, [store]);
+    setOfflineStudies(offlineStudies);
+  }, [offlineStudies]);
 
   useEffect(() => {
     let cancelled = false;
     setPanes([null, null]);
     setProblem(null);
     (async () => {
-      const loaded = await loadStudy(db, store, studyId, prefer);
+      const loaded = await loadStudy(db, offlineStudies, studyId, prefer);
       if (cancelled) return;
       // The first image loads while React mounts the viewport and Cornerstone sets it up.
       const first = imageIdsOf(loaded, loaded.study.series[0])[0];
@@ -125,7 +130,7 @@ export function useStudy(store: OfflineStore, studyId: string, prefer: Source | 
     return () => {
       cancelled = true;
     };
-  }, [db, store, studyId, prefer]);
+  }, [db, offlineStudies, studyId, prefer]);
 
   return { panes, setPanes, main: panes[0]?.loaded ?? null, problem };
 }

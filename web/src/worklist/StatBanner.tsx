@@ -3,7 +3,7 @@ import { useWorklist, useWorkspace } from '../device/workspace';
 import { navigate } from '../router';
 
 export function StatBanner() {
-  const { store } = useWorkspace();
+  const { worklist } = useWorkspace();
   const { highlighted, byId } = useWorklist();
   const rows = [...highlighted].map((id) => byId.get(id)).filter((r) => r !== undefined);
   if (rows.length === 0) return null;
@@ -18,7 +18,7 @@ export function StatBanner() {
         <button type="button" onClick={() => navigate('/worklist')}>
           Show in worklist
         </button>
-        <button type="button" onClick={() => store.acknowledge()}>
+        <button type="button" onClick={() => worklist.acknowledge()}>
           Dismiss
         </button>
       </span>

@@ -23,7 +23,7 @@ export function formatStudyDate(value: string | null): string {
 }
 
 export function WorklistPage() {
-  const { user, engine, store } = useWorkspace();
+  const { user, engine, worklist } = useWorkspace();
   const { rows, loaded, pendingByStudy, highlighted } = useWorklist();
   const [filter, setFilter] = useState<WorklistFilter>(loadFilter);
   const [selectedId, setSelectedId] = useState<string | null>(null);
@@ -215,7 +215,7 @@ export function WorklistPage() {
                         onClick={() => {
                           setSelectedId(row.id);
                           setDetailOpen(true);
-                          store.acknowledge(row.id);
+                          worklist.acknowledge(row.id);
                         }}
                       >
                         {formatPersonName(row.patientName)}

@@ -40,7 +40,7 @@ export function isServerFailure(error: unknown): boolean {
 
 /**
  * GET with an Accept header; a failure carries the HTTP `status` (see isServerFailure). The functions
- * below take either request headers (global fetch) or such a getter (the offline store's authenticated one).
+ * below take either request headers (global fetch) or such a getter (the authenticated one of OfflineStudies).
  */
 export type Getter = (uri: string, accept: string) => Promise<{ contentType: string; body: Uint8Array<ArrayBuffer> }>;
 

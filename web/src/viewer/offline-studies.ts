@@ -42,7 +42,7 @@ export interface OfflineStudyContent<Extra = unknown> {
   extra: Extra;
 }
 
-export interface OfflineStoreOptions {
+export interface OfflineStudiesOptions {
   /** The data key (crypto.ts dataKey bound to the session). */
   key: () => Promise<CryptoKey>;
   budgetBytes: () => number;
@@ -61,14 +61,14 @@ export class DownloadError extends Error {
   override name = 'DownloadError';
 }
 
-export class OfflineStore {
+export class OfflineStudies {
   private readonly now: () => number;
   private readonly running = new Map<string, Promise<OfflineStudyRow>>();
 
   constructor(
     readonly db: WorklistDb,
     private readonly fetcher: PathFetcher,
-    private readonly options: OfflineStoreOptions,
+    private readonly options: OfflineStudiesOptions,
   ) {
     this.now = options.now ?? Date.now;
   }

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openWorklistDb, type WorklistDb, wipeAllWorklistDbs } from '../device/db';
 import { dataKey, decrypt, encrypt, OfflineKeyExpired } from './crypto';
 import { type DicomJson, extractFrame, layoutStudy } from './dicom-json';
-import { OfflineStore, type PathFetcher } from './offline-store';
+import { OfflineStudies, type PathFetcher } from './offline-studies';
 
 const STUDY = '1.2.3.4';
 const SERIES = '1.2.3.4.5';
@@ -68,7 +68,7 @@ let clock = 1_000_000;
 const budget = { bytes: 10 * 1024 * 1024 };
 
 function store(fetcher: PathFetcher, notAfter = () => clock + 3_600_000) {
-  return new OfflineStore(db, fetcher, {
+  return new OfflineStudies(db, fetcher, {
     key: () => dataKey(db, notAfter(), clock),
     budgetBytes: () => budget.bytes,
     concurrency: 3,
@@ -315,7 +315,7 @@ describe('offline store: frames the archive cannot send as stored, palette table
   it('stores a big endian or deflated instance’s frames as Explicit VR Little Endian (asking `*` once per instance)', async () => {
     const instances = [sized(1), sized(2, 3)];
     const server = awkwardServer(instances, 'transcodes');
-    const s = new OfflineStore(db, server.fetcher, {
+    const s = new OfflineStudies(db, server.fetcher, {
       key: () => dataKey(db, clock + 3_600_000, clock),
       budgetBytes: () => budget.bytes,
       concurrency: 1,
@@ -337,7 +337,7 @@ describe('offline store: frames the archive cannot send as stored, palette table
     const instances = [sized(1)];
     const server = awkwardServer(instances, 'htj2k');
     const cut: number[] = [];
-    const s = new OfflineStore(db, server.fetcher, {
+    const s = new OfflineStudies(db, server.fetcher, {
       key: () => dataKey(db, clock + 3_600_000, clock),
       budgetBytes: () => budget.bytes,
       framePixels: (dataSet, index) => {
@@ -359,7 +359,7 @@ describe('offline store: frames the archive cannot send as stored, palette table
     const instances = [sized(1)];
     const server = awkwardServer(instances, 'htj2k');
     // no framePixels: the instance route is not available
-    const s = new OfflineStore(db, server.fetcher, { key: () => dataKey(db, clock + 3_600_000, clock), budgetBytes: () => budget.bytes });
+    const s = new OfflineStudies(db, server.fetcher, { key: () => dataKey(db, clock + 3_600_000, clock), budgetBytes: () => budget.bytes });
     await expect(s.download({ id: 'ht', studyInstanceUid: STUDY, label: 'CT' })).rejects.toThrow(/HTTP 500/);
     expect((await s.get('ht'))?.state).toBe('paused');
   });

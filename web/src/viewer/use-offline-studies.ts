@@ -6,14 +6,14 @@ import { offlineBudgetBytes } from './config';
 import { instanceFramePixels } from './cornerstone';
 import { dataKey } from './crypto';
 import { hasOpenReportDraft } from './offline-policy';
-import { OfflineStore } from './offline-store';
+import { OfflineStudies } from './offline-studies';
 
 /** The signed-in user's offline studies, one instance per component (and per database). */
-export function useOfflineStore(): OfflineStore {
+export function useOfflineStudies(): OfflineStudies {
   const { db } = useWorkspace();
   return useMemo(
     () =>
-      new OfflineStore(db, authFetch, {
+      new OfflineStudies(db, authFetch, {
         key: () => {
           const { verifiedAt, mode } = session.get();
           // Online: the key lives for the offline limit from now; offline: until the limit of the last confirmation.

@@ -17,7 +17,7 @@ export interface WorklistSnapshot {
   highlighted: ReadonlySet<string>;
 }
 
-export class WorklistStore {
+export class WorklistView {
   private serverRows: WorklistStudy[] = [];
   private outbox: OutboxEntry[] = [];
   private rowsLoaded = false;
