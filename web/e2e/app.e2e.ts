@@ -1,13 +1,15 @@
 /**
  * The PWA in Debian's Chromium against the real API and gateway (see support.ts). One system and
- * one browser for the file; tests run in order and build on each other (the radiologist's
- * device goes offline, queues changes, comes back).
+ * one browser for the file; every test opens its own signed-in browser context (closed after it),
+ * seeds its own studies and sets up its own service worker and offline state, so each test runs
+ * alone as well as in the file, in any order.
  */
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireServiceWorker } from './report-scene';
 import {
   ADMIN,
   apiLogin,
@@ -28,44 +30,135 @@ interface Row {
   assignee: { id: string; name: string } | null;
 }
 
+type Credentials = { email: string; password: string };
+type Viewport = { width: number; height: number };
+
+/** The radiologist's tablet. */
+const TABLET: Viewport = { width: 1180, height: 820 };
+
+interface Device {
+  context: BrowserContext;
+  page: Page;
+}
+
+/** The browser contexts (and anything else) a test sets up, undone after it (call `closeAll` in afterEach). */
+class Devices {
+  private readonly cleanups: (() => Promise<void>)[] = [];
+  constructor(
+    readonly browser: Browser,
+    readonly url: string,
+  ) {}
+
+  /** A fresh incognito context, not signed in. */
+  async blank(viewport: Viewport = TABLET): Promise<Device> {
+    const context = await this.browser.newContext({ viewport });
+    this.defer(() => context.close());
+    return { context, page: await context.newPage() };
+  }
+
+  async signedIn(who: Credentials, viewport: Viewport = TABLET): Promise<Device> {
+    const device = await this.blank(viewport);
+    await signIn(device.page, this.url, who);
+    return device;
+  }
+
+  /** A persistent profile of its own, signed in: an incognito context is never installable. */
+  async installable(who: Credentials, viewport: Viewport = TABLET): Promise<Device> {
+    const profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-profile-'));
+    const context = await launchPersistentProfile(profileDir, viewport);
+    this.defer(async () => {
+      await context.close();
+      rmSync(profileDir, { recursive: true, force: true });
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    await signIn(page, this.url, who);
+    return { context, page };
+  }
+
+  /** Runs after the test, before the contexts opened earlier are closed. */
+  defer(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async closeAll(): Promise<void> {
+    const failures: unknown[] = [];
+    for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => failures.push(error));
+    if (failures.length) throw failures[0];
+  }
+}
+
 let system: System;
 let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let profileDir: string | undefined;
-let newBuildDir: string | undefined;
-const seeded: string[] = [];
+let devices: Devices;
 
 beforeAll(async () => {
   system = await startSystem();
-  for (let i = 0; i < 12; i++) {
+  browser = await launchBrowser();
+  devices = new Devices(browser, system.url);
+});
+
+afterEach(async () => {
+  await devices?.closeAll();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+const WORKLIST_SIZE = 12;
+
+/** The time limit of the test that signs in two users and runs seven accessibility scans. */
+const TWO_USERS_SEVEN_SCANS = 180_000;
+
+/**
+ * Twelve studies of one test (one STAT, two urgent, alternating CT and MR) whose accession numbers
+ * start with `E2E-<tag>-`: searching for that prefix shows exactly these, whatever other tests seeded.
+ * Answers the prefix to search for and the study ids in seeding order.
+ */
+async function seedWorklist(tag: string): Promise<{ search: string; ids: string[] }> {
+  const search = `E2E-${tag.toUpperCase()}-`;
+  const ids: string[] = [];
+  for (let i = 0; i < WORKLIST_SIZE; i++) {
     const { id } = await system.seed({
       patientName: `Test^Patient${String(i).padStart(2, '0')}`,
-      accessionNumber: `E2E-${i}`,
+      accessionNumber: `${search}${i}`,
       priority: i === 0 ? 'stat' : i < 3 ? 'urgent' : 'routine',
       modalities: [i % 2 ? 'MR' : 'CT'],
       description: i % 2 ? 'MR BRAIN' : 'CT CHEST',
     });
-    seeded.push(id);
+    ids.push(id);
   }
-  browser = await launchBrowser();
-  // The radiologist's tablet: a persistent profile (an incognito context is never installable).
-  profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-profile-'));
-  context = await launchPersistentProfile(profileDir, { width: 1180, height: 820 });
-  page = context.pages()[0] ?? (await context.newPage());
-});
+  return { search, ids };
+}
 
-afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-  if (newBuildDir) rmSync(newBuildDir, { recursive: true, force: true });
-  await system?.stop();
-});
+/** How many studies the server holds: what a synced device shows as "N of N studies" unfiltered. */
+async function studiesOnServer(): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const admin = await apiLogin(system.url, ADMIN);
+      const { total } = await admin.call<{ total: number }>('GET', '/api/studies?limit=1');
+      return total;
+    } catch (error) {
+      // Node's fetch may reuse a pooled connection just as the gateway closes it for idling (the
+      // gateway passes on the API's longer keep-alive hint): the request was never answered.
+      const closedUnanswered = (error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET';
+      if (attempt > 1 || !closedUnanswered) throw error;
+    }
+  }
+}
 
-const rows = () => page.getByTestId('worklist-row');
-const pendingCount = () => page.getByTestId('pending-count');
-const rowFor = (id: string) => page.locator(`[data-testid="worklist-row"][data-study-id="${id}"]`);
+const rows = (page: Page) => page.getByTestId('worklist-row');
+const pendingCount = (page: Page) => page.getByTestId('pending-count');
+const connectionState = (page: Page) => page.getByTestId('connection-state');
+const rowFor = (page: Page, id: string) => page.locator(`[data-testid="worklist-row"][data-study-id="${id}"]`);
+
+/** Opens the worklist from the main navigation and searches for `search`; waits for `expected` rows. */
+async function openWorklist(page: Page, search: string, expected = WORKLIST_SIZE): Promise<void> {
+  await page.getByRole('link', { name: 'Worklist', exact: true }).click();
+  await page.getByTestId('worklist-search').fill(search);
+  await expect.poll(() => rows(page).count()).toBe(expected);
+}
 
 async function expectNoSeriousA11yIssues(p: Page) {
   expect(await seriousViolations(p)).toEqual([]);
@@ -73,40 +166,57 @@ async function expectNoSeriousA11yIssues(p: Page) {
 
 describe('web app end to end', () => {
   it('login page is accessible and a radiologist signs in and sees the worklist', async () => {
+    const { search } = await seedWorklist('signin');
+    const total = await studiesOnServer();
+    const { page } = await devices.blank();
     await page.goto(system.url);
     await page.getByLabel('Email').waitFor();
     await expectNoSeriousA11yIssues(page);
     await signIn(page, system.url, RADIOLOGIST);
     await expectNoSeriousA11yIssues(page); // dashboard
     await page.getByRole('link', { name: 'Worklist', exact: true }).click();
-    await expect.poll(() => rows().count()).toBe(12);
-    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe('12 of 12 studies');
+    // Every study on the server reaches the device.
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${total} of ${total} studies`);
+    await page.getByTestId('worklist-search').fill(search);
+    await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${WORKLIST_SIZE} of ${total} studies`);
     // STAT first
-    expect(await rows().first().getAttribute('data-priority')).toBe('stat');
+    expect(await rows(page).first().getAttribute('data-priority')).toBe('stat');
     await expectNoSeriousA11yIssues(page);
   });
 
   it('filters and searches locally', async () => {
-    await page.getByTestId('worklist-search').fill('patient03');
-    await expect.poll(() => rows().count()).toBe(1);
-    await page.getByTestId('worklist-search').fill('');
+    const { search } = await seedWorklist('filters');
+    const total = await studiesOnServer();
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    await page.getByTestId('worklist-search').fill(`${search} patient03`);
+    await expect.poll(() => rows(page).count()).toBe(1);
+    await page.getByTestId('worklist-search').fill(search);
     await page.getByLabel('Modality').selectOption('MR');
-    await expect.poll(() => rows().count()).toBe(6);
+    await expect.poll(() => rows(page).count()).toBe(6);
     await page.getByRole('button', { name: 'Clear' }).click();
-    await expect.poll(() => rows().count()).toBe(12);
+    // Clear drops the search as well as the modality: every study on the device shows again.
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${total} of ${total} studies`);
+    expect(await page.getByTestId('worklist-search').inputValue()).toBe('');
+    await page.getByTestId('worklist-search').fill(search);
+    await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
   });
 
   it('shows a colleague’s change through the event stream, well before the fallback poll', async () => {
+    const { search, ids } = await seedWorklist('stream');
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
     const connection = page.getByTestId('connection');
     await expect.poll(() => connection.getAttribute('data-live'), { timeout: 20_000 }).toBe('true');
     const nudgesBefore = Number(await connection.getAttribute('data-nudges'));
-    const target = seeded[9]!;
-    expect(await rowFor(target).getAttribute('data-priority')).toBe('routine');
+    const target = ids[9]!;
+    expect(await rowFor(page, target).getAttribute('data-priority')).toBe('routine');
     const admin = await apiLogin(system.url, ADMIN);
     const { study } = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
     const changedAt = Date.now();
     await admin.call('PATCH', `/api/studies/${target}`, { priority: 'urgent', version: study.version });
-    await expect.poll(() => rowFor(target).getAttribute('data-priority'), { timeout: 10_000 }).toBe('urgent');
+    await expect.poll(() => rowFor(page, target).getAttribute('data-priority'), { timeout: 10_000 }).toBe('urgent');
     // While the stream is up the engine does not poll at all (the fallback poll is every 30 s):
     // the change came in through a nudge, in well under the poll interval.
     expect(Date.now() - changedAt).toBeLessThan(10_000);
@@ -115,6 +225,7 @@ describe('web app end to end', () => {
   });
 
   it('has a valid manifest, is installable and the service worker controls the page', async () => {
+    const { context, page } = await devices.installable(RADIOLOGIST);
     const manifest = await page.evaluate(async () => {
       const link = document.querySelector<HTMLLinkElement>('link[rel="manifest"]');
       return link ? ((await (await fetch(link.href)).json()) as Record<string, unknown>) : null;
@@ -131,9 +242,7 @@ describe('web app end to end', () => {
     }
     // The worker claims open pages on first install (clientsClaim); a page that was loaded before
     // it activated may still be uncontrolled, so reload once if needed, then require control.
-    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) await page.reload();
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await requireServiceWorker(page);
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: unknown[] };
     expect(installabilityErrors).toEqual([]);
@@ -147,33 +256,53 @@ describe('web app end to end', () => {
   });
 
   it('reloads offline with the worklist still there', async () => {
+    const { search } = await seedWorklist('reload');
+    const total = await studiesOnServer();
+    const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    await requireServiceWorker(page); // what answers the offline reload
     await context.setOffline(true);
     await page.reload();
-    await expect.poll(() => rows().count()).toBe(12);
-    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Offline');
+    await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${WORKLIST_SIZE} of ${total} studies`);
+    await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
   });
 
   it('assigns a study offline, shows it pending and delivers it when back online', async () => {
-    const target = seeded[5]!;
-    await rowFor(target).getByRole('button', { name: 'Assign to me' }).click();
-    await expect.poll(() => pendingCount().getAttribute('data-count')).toBe('1');
-    await rowFor(target).getByTestId('row-pending').waitFor();
-    expect(await rowFor(target).getByTestId('assignee').textContent()).toBe('Me');
+    const { search, ids } = await seedWorklist('queue');
+    const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    // The device went offline and the app was reopened from the service worker's cache.
+    await requireServiceWorker(page);
+    await context.setOffline(true);
+    await page.reload();
+    await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
+    await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
+
+    const target = ids[5]!;
+    await rowFor(page, target).getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => pendingCount(page).getAttribute('data-count')).toBe('1');
+    await rowFor(page, target).getByTestId('row-pending').waitFor();
+    expect(await rowFor(page, target).getByTestId('assignee').textContent()).toBe('Me');
 
     await context.setOffline(false);
-    await expect.poll(() => pendingCount().getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    await expect.poll(() => pendingCount(page).getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
     const radiologist = await apiLogin(system.url, RADIOLOGIST);
     const { study } = await radiologist.call<{ study: Row }>('GET', `/api/studies/${target}`);
     expect(study.assignee?.id).toBe(radiologist.userId);
-    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Online');
+    await expect.poll(() => connectionState(page).textContent()).toBe('Online');
   });
 
   it('shows a conflict view when another user changed the study meanwhile', async () => {
-    const target = seeded[7]!;
+    const { search, ids } = await seedWorklist('conflict');
+    const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    await requireServiceWorker(page);
+    const target = ids[7]!;
     await context.setOffline(true);
-    await expect.poll(() => page.getByTestId('connection-state').textContent()).toBe('Offline');
-    await rowFor(target).getByRole('button', { name: 'Assign to me' }).click();
-    await expect.poll(() => pendingCount().getAttribute('data-count')).toBe('1');
+    await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
+    await rowFor(page, target).getByRole('button', { name: 'Assign to me' }).click();
+    await expect.poll(() => pendingCount(page).getAttribute('data-count')).toBe('1');
 
     const admin = await apiLogin(system.url, ADMIN);
     const { study } = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
@@ -188,67 +317,78 @@ describe('web app end to end', () => {
 
     await view.getByRole('button', { name: 'Apply my change anyway' }).click();
     await view.waitFor({ state: 'detached', timeout: 20_000 });
-    await expect.poll(() => pendingCount().getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    await expect.poll(() => pendingCount(page).getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
     const after = await admin.call<{ study: Row }>('GET', `/api/studies/${target}`);
     expect(after.study.priority).toBe('stat');
     expect(after.study.assignee?.name).toBeTruthy();
   });
 
   it('highlights a STAT study that arrives while the worklist is open', async () => {
-    const { id } = await system.seed({ patientName: 'Urgent^Arrival', priority: 'stat', description: 'CT HEAD STROKE' });
+    const { search } = await seedWorklist('arrival');
+    const total = await studiesOnServer();
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    // Synced once already: only what comes after the first sync is an arrival.
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${WORKLIST_SIZE} of ${total} studies`);
+    const accessionNumber = 'E2E-STAT-ARRIVAL';
+    await page.getByTestId('worklist-search').fill(accessionNumber); // the new row shows whatever else is STAT
+    const { id } = await system.seed({ patientName: 'Urgent^Arrival', priority: 'stat', description: 'CT HEAD STROKE', accessionNumber });
     await page.getByTestId('stat-banner').waitFor({ timeout: 20_000 });
     expect(await page.getByTestId('stat-banner').textContent()).toContain('Urgent, Arrival');
-    expect(await rowFor(id).getAttribute('class')).toContain('highlight');
+    await expect.poll(() => rowFor(page, id).getAttribute('class')).toContain('highlight');
   });
 
-  it('admin creates a user who can sign in; a resident cannot open the admin view', async () => {
-    const adminContext = await browser.newContext({ viewport: { width: 1366, height: 1024 } });
-    const adminPage = await adminContext.newPage();
-    await signIn(adminPage, system.url, ADMIN);
-    await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
-    await adminPage.getByTestId('users-table').waitFor();
-    await expectNoSeriousA11yIssues(adminPage);
-    const email = `resident-${Date.now()}@pacs.local`;
-    const form = adminPage.getByRole('form', { name: 'Create a user' });
-    await form.getByLabel('Email').fill(email);
-    await form.getByLabel('Name').fill('Rita Resident');
-    await form.getByLabel('Role').selectOption('resident');
-    await form.getByLabel('Initial password (12+ characters)').fill('amber-Tundra-kettle-58');
-    await form.getByRole('button', { name: 'Create user' }).click();
-    await adminPage.locator(`tr[data-email="${email}"]`).waitFor();
+  // Two users' sign-ins and seven accessibility scans: on a loaded two-core machine this one test
+  // alone can take the suite's usual two minutes.
+  it(
+    'admin creates a user who can sign in; a resident cannot open the admin view',
+    async () => {
+      const { search } = await seedWorklist('resident');
+      const total = await studiesOnServer();
+      const { page: adminPage } = await devices.signedIn(ADMIN, { width: 1366, height: 1024 });
+      await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
+      await adminPage.getByTestId('users-table').waitFor();
+      await expectNoSeriousA11yIssues(adminPage);
+      const email = `resident-${Date.now()}@pacs.local`;
+      const form = adminPage.getByRole('form', { name: 'Create a user' });
+      await form.getByLabel('Email').fill(email);
+      await form.getByLabel('Name').fill('Rita Resident');
+      await form.getByLabel('Role').selectOption('resident');
+      await form.getByLabel('Initial password (12+ characters)').fill('amber-Tundra-kettle-58');
+      await form.getByRole('button', { name: 'Create user' }).click();
+      await adminPage.locator(`tr[data-email="${email}"]`).waitFor();
 
-    await adminPage.getByRole('tab', { name: 'Audit log' }).click();
-    await adminPage.getByTestId('audit-table').locator('tbody tr').first().waitFor();
-    await expectNoSeriousA11yIssues(adminPage);
-    await adminPage.getByRole('tab', { name: 'System status' }).click();
-    await adminPage.getByTestId('system-table').waitFor();
-    await expectNoSeriousA11yIssues(adminPage);
-    await adminPage.getByRole('tab', { name: 'Report templates' }).click();
-    await expectNoSeriousA11yIssues(adminPage);
-    await adminContext.close();
+      await adminPage.getByRole('tab', { name: 'Audit log' }).click();
+      await adminPage.getByTestId('audit-table').locator('tbody tr').first().waitFor();
+      await expectNoSeriousA11yIssues(adminPage);
+      await adminPage.getByRole('tab', { name: 'System status' }).click();
+      await adminPage.getByTestId('system-table').waitFor();
+      await expectNoSeriousA11yIssues(adminPage);
+      await adminPage.getByRole('tab', { name: 'Report templates' }).click();
+      await expectNoSeriousA11yIssues(adminPage);
 
-    const residentContext = await browser.newContext({ viewport: { width: 768, height: 1024 } });
-    const residentPage = await residentContext.newPage();
-    await signIn(residentPage, system.url, { email, password: 'amber-Tundra-kettle-58' });
-    expect(await residentPage.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
-    await residentPage.goto(`${system.url}/admin`);
-    await residentPage.getByText('The admin view is for administrators only.').waitFor();
-    await residentPage.getByRole('link', { name: 'Worklist', exact: true }).click();
-    await expect.poll(() => residentPage.getByTestId('worklist-row').count()).toBe(13);
-    await expectNoSeriousA11yIssues(residentPage); // worklist in tablet portrait
-    await residentPage.getByRole('link', { name: 'Viewer', exact: true }).click();
-    await residentPage.getByRole('heading', { name: 'Viewer' }).waitFor();
-    await expectNoSeriousA11yIssues(residentPage);
-    await residentPage.getByRole('link', { name: 'Report', exact: true }).click();
-    await residentPage.getByRole('heading', { name: 'Report' }).waitFor();
-    await expectNoSeriousA11yIssues(residentPage);
-    await residentContext.close();
-  });
+      const { page: residentPage } = await devices.signedIn({ email, password: 'amber-Tundra-kettle-58' }, { width: 768, height: 1024 });
+      expect(await residentPage.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
+      await residentPage.goto(`${system.url}/admin`);
+      await residentPage.getByText('The admin view is for administrators only.').waitFor();
+      await residentPage.getByRole('link', { name: 'Worklist', exact: true }).click();
+      // The resident's device gets every study, like the radiologist's.
+      await expect.poll(() => residentPage.getByTestId('worklist-count').textContent()).toBe(`${total} of ${total} studies`);
+      await residentPage.getByTestId('worklist-search').fill(search);
+      await expect.poll(() => residentPage.getByTestId('worklist-row').count()).toBe(WORKLIST_SIZE);
+      await expectNoSeriousA11yIssues(residentPage); // worklist in tablet portrait
+      await residentPage.getByRole('link', { name: 'Viewer', exact: true }).click();
+      await residentPage.getByRole('heading', { name: 'Viewer' }).waitFor();
+      await expectNoSeriousA11yIssues(residentPage);
+      await residentPage.getByRole('link', { name: 'Report', exact: true }).click();
+      await residentPage.getByRole('heading', { name: 'Report' }).waitFor();
+      await expectNoSeriousA11yIssues(residentPage);
+    },
+    TWO_USERS_SEVEN_SCANS,
+  );
 
   it('admin creates, edits and retires a report template, with the API’s validation shown inline', async () => {
-    const adminContext = await browser.newContext({ viewport: { width: 1366, height: 1024 } });
-    const adminPage = await adminContext.newPage();
-    await signIn(adminPage, system.url, ADMIN);
+    const { page: adminPage } = await devices.signedIn(ADMIN, { width: 1366, height: 1024 });
     await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
     await adminPage.getByRole('tab', { name: 'Report templates' }).click();
     await adminPage.getByTestId('templates-table').locator('tbody tr').first().waitFor();
@@ -313,17 +453,22 @@ describe('web app end to end', () => {
     await adminPage.getByLabel('Show retired templates').check();
     await expect.poll(() => row(renamed).getAttribute('data-retired')).toBe('true');
     await expectNoSeriousA11yIssues(adminPage);
-    await adminContext.close();
   });
 
   it('offers "a new version is ready — reload" when a new service worker waits, and swaps only on the user’s click', async () => {
-    await page.goto(`${system.url}/worklist`);
-    await rows().first().waitFor();
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const { search } = await seedWorklist('update');
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    await requireServiceWorker(page);
     expect(await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active !== null)).toBe(true);
     // A new build on the same origin: a copy of the app whose service worker differs by a byte
     // (what every deploy changes: the precache revisions in sw.js).
-    newBuildDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-newbuild-'));
+    const newBuildDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-newbuild-'));
+    // The gateway serves the original build again afterwards: later tests install that one.
+    devices.defer(async () => {
+      await system.useWebRoot(WEB_DIST);
+      rmSync(newBuildDir, { recursive: true, force: true });
+    });
     cpSync(WEB_DIST, newBuildDir, { recursive: true });
     appendFileSync(path.join(newBuildDir, 'sw.js'), '\n// e2e: a newer build\n');
     await system.useWebRoot(newBuildDir);
@@ -340,7 +485,7 @@ describe('web app end to end', () => {
 
     await prompt.getByRole('button', { name: 'Reload' }).click();
     await page.waitForFunction(() => !(window as unknown as { pageBeforeUpdate?: boolean }).pageBeforeUpdate);
-    await rows().first().waitFor();
+    await rows(page).first().waitFor();
     const after = await page.evaluate(async () => {
       const registration = await navigator.serviceWorker.getRegistration();
       return { waiting: registration?.waiting ?? null, controlled: navigator.serviceWorker.controller !== null };
@@ -350,8 +495,10 @@ describe('web app end to end', () => {
   });
 
   it('locks the device after the offline limit and shows no patient data', async () => {
-    await page.goto(`${system.url}/worklist`);
-    await rows().first().waitFor();
+    const { search } = await seedWorklist('lock');
+    const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    await requireServiceWorker(page); // what answers the offline reload
     // The last server confirmation was 13 hours ago (the limit is 12 h).
     await page.evaluate(() => {
       const stored = JSON.parse(localStorage.getItem('pacs.lastSession') ?? '{}') as { verifiedAt: string };
@@ -364,7 +511,7 @@ describe('web app end to end', () => {
     // textContent, not innerText: hidden text (screen-reader only, collapsed) counts too.
     const text = (await page.locator('body').textContent()) ?? '';
     for (const phi of ['Patient', 'Test', 'E2E-', 'CT CHEST', 'MR BRAIN', 'Urgent']) expect(text).not.toContain(phi);
-    expect(await rows().count()).toBe(0);
+    expect(await rows(page).count()).toBe(0);
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
     await expectNoSeriousA11yIssues(page);
     // Back online the session is confirmed again (the refresh cookie is still valid) and the data returns.
@@ -383,14 +530,18 @@ describe('web app end to end', () => {
         { timeout: 20_000 },
       )
       .toBe('signed in');
-    await expect.poll(() => rows().count()).toBeGreaterThan(0);
+    await expect.poll(() => rows(page).count()).toBeGreaterThan(0);
   });
 
   it('logout wipes the worklist databases from the device', async () => {
+    const { search } = await seedWorklist('logout');
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    const worklistDatabases = () =>
+      page.evaluate(async () => (await indexedDB.databases()).filter((d) => d.name?.startsWith('pacs-worklist-')).length);
+    expect(await worklistDatabases()).toBeGreaterThan(0); // there is something to wipe
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Email').waitFor();
-    await expect
-      .poll(() => page.evaluate(async () => (await indexedDB.databases()).filter((d) => d.name?.startsWith('pacs-worklist-')).length))
-      .toBe(0);
+    await expect.poll(worklistDatabases).toBe(0);
   });
 });

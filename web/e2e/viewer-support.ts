@@ -3,15 +3,84 @@
  * Orthanc (PACS_E2E_ORTHANC=1) so studies go the whole way: generated DICOM → C-STORE → ingestion →
  * /dicom-web proxy → Cornerstone3D in Chromium.
  */
-import type { Page } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { MeasurementState } from '../src/viewer/test-hook';
-import { type System, startSystem } from './support';
+import { launchBrowser, launchPersistentProfile, RADIOLOGIST, type System, signIn, startSystem } from './support';
 
 export type { DicomStudy } from './support';
 export type ViewerSystem = System;
 
 /** The e2e system with a real Orthanc, so studies go generated DICOM → C-STORE → ingestion → viewer. */
 export const startViewerSystem = () => startSystem({ orthanc: true });
+
+/** A signed-in browser of one test: its context and the page it signed in on. */
+export interface ViewerDesk {
+  context: BrowserContext;
+  page: Page;
+}
+
+/**
+ * Opens what each viewer test runs in and closes it after the test (`closeAll` in afterEach), so no
+ * test sees another's page, viewer state, IndexedDB or service worker. The studies stay shared: they
+ * are read-only inputs, stored once per file.
+ */
+export class ViewerDesks {
+  private browser: Promise<Browser> | undefined;
+  private readonly contexts: BrowserContext[] = [];
+  private readonly dirs: string[] = [];
+  constructor(readonly url: string) {}
+
+  /**
+   * A fresh browser context signed in as the radiologist: for everything that stays online. Without the
+   * service worker: these tests do not use it, and its install would download the whole app a second time
+   * in every test's fresh context, while the page loads.
+   */
+  async open(viewport: { width: number; height: number }): Promise<ViewerDesk> {
+    // One browser process per file, started by the first test that needs it.
+    this.browser ??= launchBrowser();
+    const context = await (await this.browser).newContext({ viewport, serviceWorkers: 'block' });
+    this.contexts.push(context);
+    const page = await context.newPage();
+    await signIn(page, this.url, RADIOLOGIST);
+    return { context, page };
+  }
+
+  /**
+   * A fresh persistent Chromium profile signed in as the radiologist: for the offline tests, whose
+   * encrypted IndexedDB, "available offline" marks and service worker must start empty and end with the test.
+   */
+  async openProfile(viewport: { width: number; height: number }): Promise<ViewerDesk> {
+    const context = await launchPersistentProfile(this.scratchDir('pacs-e2e-viewer-profile-'), viewport);
+    this.contexts.push(context);
+    const page = context.pages()[0] ?? (await context.newPage());
+    await signIn(page, this.url, RADIOLOGIST);
+    return { context, page };
+  }
+
+  /** A temporary directory removed after the test. */
+  scratchDir(prefix = 'pacs-e2e-viewer-'): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  async closeAll(): Promise<void> {
+    const contexts = this.contexts.splice(0);
+    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** After the file: the test contexts and the browser. */
+  async stop(): Promise<void> {
+    await this.closeAll();
+    const browser = this.browser;
+    this.browser = undefined;
+    await (await browser?.catch(() => undefined))?.close();
+  }
+}
 
 export interface ViewerState {
   index: number;
@@ -44,6 +113,13 @@ export function scalarHash(page: Page) {
 export function imageToPage(page: Page, x: number, y: number) {
   return page.evaluate(([px, py]) => (window as unknown as { __pacsViewer?: Hook }).__pacsViewer?.imageToPage(px!, py!) ?? null, [x, y]);
 }
+
+/**
+ * How long a test's first viewer page may take to show its image. Each test's context starts with nothing
+ * cached, so the page first downloads and compiles the viewer bundle (3.7 MB): on the shared two-core
+ * machine that download alone has taken 16 s.
+ */
+export const FIRST_IMAGE_TIMEOUT_MS = 60_000;
 
 /** Waits until the viewport shows an image (no loading/error message, a state to read). */
 export async function waitForImage(page: Page, timeout = 30_000): Promise<ViewerState> {

@@ -6,22 +6,24 @@
  *
  * The synthetic CT (api/scripts/demo-studies.ts, chest phantom, 256×256) has air of −1000 ± 5 HU outside
  * the body and a heart of 40 ± 10 HU (centre ≈ (136.6, 129.5), radii 21.5 × 23 pixels) on every slice.
+ *
+ * The studies are stored once for the file (read-only inputs); each test signs in in a browser context of
+ * its own and opens what it needs (the offline setting in a fresh Chromium profile).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiLogin, launchPersistentProfile, RADIOLOGIST, seriousViolations, signIn } from './support';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { apiLogin, RADIOLOGIST, seriousViolations } from './support';
 import {
   type DicomStudy,
   dragImage,
+  FIRST_IMAGE_TIMEOUT_MS,
   paneCanvasPixel,
   paneCanvasStats,
   paneImageToPage,
   paneState,
   settledMeasurements,
   startViewerSystem,
+  ViewerDesks,
   type ViewerSystem,
   waitForPaneImage,
 } from './viewer-support';
@@ -40,10 +42,10 @@ function chestCt(accession: string, studyDate: string, instances: number) {
   };
 }
 
+const SCREEN = { width: 1400, height: 900 };
+
 let system: ViewerSystem;
-let context: BrowserContext;
-let page: Page;
-let profileDir: string;
+let desks: ViewerDesks;
 let current: DicomStudy;
 let prior: DicomStudy;
 let us: DicomStudy;
@@ -64,25 +66,43 @@ beforeAll(async () => {
     },
     23,
   );
-  profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-viewer-tools-'));
-  context = await launchPersistentProfile(profileDir, { width: 1400, height: 900 });
-  page = context.pages()[0] ?? (await context.newPage());
-  await signIn(page, system.url, RADIOLOGIST);
+  desks = new ViewerDesks(system.url);
+});
+
+afterEach(async () => {
+  await desks?.closeAll();
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await desks?.stop();
   await system?.stop();
 });
 
-async function viewportCentre(pane = 0) {
+/** A signed-in page of this test's own showing the current CT (from the archive), its first image drawn. */
+async function openCurrent(): Promise<Page> {
+  const { page } = await desks.open(SCREEN);
+  await page.goto(`${system.url}/viewer/${current.id}?source=online`);
+  await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
+  return page;
+}
+
+/** The current CT in the first viewport and the prior, opened with Compare, in the second. */
+async function openCurrentBesidePrior(): Promise<Page> {
+  const page = await openCurrent();
+  const priors = page.getByRole('list', { name: 'Earlier studies of this patient' });
+  await expect.poll(() => priors.textContent(), { timeout: 20_000 }).toContain('2025-06-01');
+  await priors.getByRole('button', { name: 'Compare' }).click();
+  expect((await waitForPaneImage(page, 1)).imageId).toContain(prior.studyInstanceUid);
+  return page;
+}
+
+async function viewportCentre(page: Page, pane = 0) {
   const box = (await page.getByTestId(pane === 0 ? 'viewport' : `viewport-${pane + 1}`).boundingBox())!;
   return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
 }
 
 /** The whole image is visible in viewport `pane` and fills most of its smaller side (fitted, not cropped). */
-async function expectImageInside(pane: number) {
+async function expectImageInside(page: Page, pane: number) {
   const box = (await page.getByTestId(pane === 0 ? 'viewport' : `viewport-${pane + 1}`).boundingBox())!;
   await expect
     .poll(async () => {
@@ -109,8 +129,9 @@ async function expectImageInside(pane: number) {
 
 describe('viewer tools on a CT', () => {
   it('opens the study with decoding in web workers and the configured cache budget', async () => {
+    const { page } = await desks.open(SCREEN);
     await page.goto(`${system.url}/viewer/${current.id}?source=online`);
-    const state = await waitForPaneImage(page, 0);
+    const state = await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
     expect(state.count).toBe(12);
     // The DICOM image loader decodes in dedicated workers, not on the main thread.
     await expect.poll(() => page.workers().some((w) => /decodeImageFrameWorker/.test(w.url()))).toBe(true);
@@ -121,6 +142,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('measures mean and SD in HU with the ellipse ROI on regions of known value', async () => {
+    const page = await openCurrent();
     await page.getByRole('button', { name: 'Ellipse ROI' }).click();
     // Drawn from the centre outwards: radius 8 pixels inside the heart (40 ± 10 HU)…
     await dragImage(page, [136, 130], [144, 138]);
@@ -148,6 +170,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('measures an angle of known size (45°)', async () => {
+    const page = await openCurrent();
     await page.getByTestId('viewport').focus();
     await page.keyboard.press('a'); // the Angle tool's shortcut
     await expect.poll(() => page.getByRole('button', { name: 'Angle' }).getAttribute('aria-pressed')).toBe('true');
@@ -167,6 +190,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('inverts, rotates and flips the rendered image, and resets', async () => {
+    const page = await openCurrent();
     await page.getByRole('button', { name: 'W/L' }).click();
     await page.getByTestId('viewport').focus();
     await page.keyboard.press('4'); // abdomen window 400/40: air is black
@@ -179,7 +203,7 @@ describe('viewer tools on a CT', () => {
     await expect.poll(() => paneCanvasPixel(page, 20, 20)).toBeLessThan(10);
 
     // A point on the left of the image (its right side: radiological convention) moves to the top on rotation.
-    const centre = await viewportCentre();
+    const centre = await viewportCentre(page);
     const before = (await paneImageToPage(page, 40, 128))!;
     expect(before.x).toBeLessThan(centre.x - 50);
     const hashBefore = (await paneCanvasStats(page))!.hash;
@@ -213,6 +237,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('documents the shortcuts in a help popover and in the buttons', async () => {
+    const page = await openCurrent();
     expect(await page.getByRole('button', { name: 'Rotate' }).getAttribute('title')).toContain('(T)');
     expect(await page.getByRole('button', { name: 'Ellipse ROI' }).getAttribute('aria-keyshortcuts')).toBe('E');
     await page.getByTestId('viewport').focus();
@@ -226,6 +251,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('shows the slice position and the W/L in the overlay', async () => {
+    const page = await openCurrent();
     await page.getByTestId('viewport').focus();
     await page.keyboard.press('Home');
     // 12 slices of 5 mm centred on 0, head first: the first is at +27.5 mm
@@ -236,6 +262,7 @@ describe('viewer tools on a CT', () => {
   });
 
   it('renders a thumbnail per series', async () => {
+    const page = await openCurrent();
     const thumbnail = page.getByRole('navigation', { name: 'Series' }).locator('.viewer-thumb').first();
     await expect.poll(() => thumbnail.getAttribute('data-state'), { timeout: 20_000 }).toBe('shown');
     const nonBlack = await thumbnail.locator('canvas').evaluate((canvas: HTMLCanvasElement) => {
@@ -253,6 +280,7 @@ describe('viewer tools on a CT', () => {
 
 describe('two viewports and priors', () => {
   it('lists the earlier study of the patient and opens it beside the current one, each with its own W/L', async () => {
+    const page = await openCurrent();
     const priors = page.getByRole('list', { name: 'Earlier studies of this patient' });
     await expect.poll(() => priors.textContent(), { timeout: 20_000 }).toContain('2025-06-01');
     expect(await priors.getByRole('listitem').count()).toBe(1);
@@ -274,11 +302,12 @@ describe('two viewports and priors', () => {
     expect((await paneState(page, 0))!.voi).toEqual({ lower: -1350, upper: 150 });
     expect((await paneCanvasStats(page, 1))!.nonBlackFraction).toBeGreaterThan(0.02);
     // both images are fitted to their (now narrower) boxes, not cropped
-    for (const pane of [0, 1]) await expectImageInside(pane);
+    for (const pane of [0, 1]) await expectImageInside(page, pane);
     expect(await seriousViolations(page)).toEqual([]);
   });
 
   it('links scrolling between the two series of the same orientation, keeping their offset', async () => {
+    const page = await openCurrentBesidePrior();
     await page.getByTestId('viewport-2').focus();
     await page.keyboard.press('Home');
     await expect.poll(async () => (await paneState(page, 1))?.index).toBe(0);
@@ -303,13 +332,14 @@ describe('two viewports and priors', () => {
   });
 
   it('goes back to one viewport, keeping the rotation and flip of the first, fitted to its wider box', async () => {
+    const page = await openCurrentBesidePrior();
     await page.getByTestId('viewport').focus();
     await page.keyboard.press('t');
     await page.keyboard.press('h');
     await expect.poll(async () => (await paneState(page, 0))?.flipHorizontal).toBe(true);
     const before = (await paneState(page, 0))!;
     const side = async () => {
-      const centre = await viewportCentre(0);
+      const centre = await viewportCentre(page, 0);
       const p = (await paneImageToPage(page, 40, 128, 0))!;
       return [Math.sign(Math.round((p.x - centre.x) / 20)) || 0, Math.sign(Math.round((p.y - centre.y) / 20)) || 0]; // -0 → 0
     };
@@ -317,7 +347,7 @@ describe('two viewports and priors', () => {
     await page.getByRole('button', { name: 'Two viewports' }).click();
     await expect.poll(() => page.getByTestId('viewport-2').count()).toBe(0);
     expect((await paneState(page, 0))!.count).toBe(12);
-    await expectImageInside(0);
+    await expectImageInside(page, 0);
     const after = (await paneState(page, 0))!;
     expect({ rotation: after.rotation, flipHorizontal: after.flipHorizontal }).toEqual({
       rotation: before.rotation,
@@ -331,15 +361,16 @@ describe('two viewports and priors', () => {
 
 describe('touch', () => {
   it('one finger uses the tool, two fingers pinch-zoom and pan, and the page itself does not zoom', async () => {
+    const { context, page } = await desks.open(SCREEN);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
     try {
       // a fresh page load with touch emulation on, as a tablet would start
       await page.goto(`${system.url}/viewer/${current.id}?source=online`);
-      await waitForPaneImage(page, 0);
+      await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
       await page.getByRole('button', { name: 'W/L' }).click();
       expect(await page.getByTestId('viewport').evaluate((el) => getComputedStyle(el).touchAction)).toBe('none');
-      const { x, y } = await viewportCentre();
+      const { x, y } = await viewportCentre(page);
       const touch = async (type: 'touchStart' | 'touchMove' | 'touchEnd', points: { x: number; y: number }[]) =>
         cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map((p, id) => ({ x: p.x, y: p.y, id })) });
 
@@ -396,27 +427,24 @@ describe('touch', () => {
 
 describe('a tablet held upright', () => {
   it('puts the series above the image, which gets the full width, and the page does not scroll', async () => {
-    await page.setViewportSize({ width: 820, height: 1180 });
-    try {
-      await page.goto(`${system.url}/viewer/${current.id}?source=online`);
-      await waitForPaneImage(page, 0);
-      const viewport = (await page.getByTestId('viewport').boundingBox())!;
-      const series = (await page.getByRole('navigation', { name: 'Series' }).boundingBox())!;
-      expect(viewport.width).toBeGreaterThan(820 * 0.9);
-      expect(series.y + series.height).toBeLessThanOrEqual(viewport.y);
-      expect(viewport.height).toBeGreaterThan(500);
-      expect(viewport.y + viewport.height).toBeLessThanOrEqual(1180);
-      expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight)).toBe(true);
-    } finally {
-      await page.setViewportSize({ width: 1400, height: 900 });
-    }
+    const { page } = await desks.open({ width: 820, height: 1180 });
+    await page.goto(`${system.url}/viewer/${current.id}?source=online`);
+    await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
+    const viewport = (await page.getByTestId('viewport').boundingBox())!;
+    const series = (await page.getByRole('navigation', { name: 'Series' }).boundingBox())!;
+    expect(viewport.width).toBeGreaterThan(820 * 0.9);
+    expect(series.y + series.height).toBeLessThanOrEqual(viewport.y);
+    expect(viewport.height).toBeGreaterThan(500);
+    expect(viewport.y + viewport.height).toBeLessThanOrEqual(1180);
+    expect(await page.evaluate(() => document.scrollingElement!.scrollHeight <= window.innerHeight)).toBe(true);
   });
 });
 
 describe('cine', () => {
   it('plays a multi-frame US loop and stops', async () => {
+    const { page } = await desks.open(SCREEN);
     await page.goto(`${system.url}/viewer/${us.id}?source=online`);
-    const state = await waitForPaneImage(page, 0);
+    const state = await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
     expect(state.count).toBe(12);
     expect(await page.getByRole('navigation', { name: 'Series' }).textContent()).toContain('1 image · 12 frames');
     expect(await page.getByTestId('overlay-image').textContent()).toContain('frame 1');
@@ -455,6 +483,8 @@ describe('cine', () => {
 
 describe('keep my assigned studies offline', () => {
   it('downloads a study once it is assigned to me, when the setting is on', async () => {
+    // a fresh profile: nothing offline yet, the setting off, and the download gone with the test
+    const { page } = await desks.openProfile(SCREEN);
     const radiologist = await apiLogin(system.url, RADIOLOGIST);
     const { study } = await radiologist.call<{ study: { version: number } }>('GET', `/api/studies/${us.id}`);
     await radiologist.call('PATCH', `/api/studies/${us.id}`, { assigneeId: radiologist.userId, version: study.version });

@@ -7,62 +7,72 @@
  * download of a study stored in Explicit VR Big Endian (which Orthanc cannot send as stored) and of a
  * palette colour image whose tables the metadata links as bulk data. A frame
  * that never arrives ends in the viewport message after the load timeout.
+ *
+ * The studies are stored once for the file (read-only inputs); each test signs in in a browser context of
+ * its own, the offline ones in a fresh Chromium profile, so none depends on what another left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { colourBmp, orthancFetch, studyInstanceUid, uploadInstance } from './corpus-support';
-import { launchPersistentProfile, RADIOLOGIST, signIn } from './support';
 import {
   CT_PIXEL_SPACING_MM,
   canvasStats,
   ctSpec,
   type DicomStudy,
   dragImage,
+  FIRST_IMAGE_TIMEOUT_MS,
   paneImageToPage,
   paneState,
   scalarHash,
   settledMeasurements,
   startViewerSystem,
+  ViewerDesks,
   type ViewerSystem,
   viewerState,
   waitForImage,
 } from './viewer-support';
 
 let system: ViewerSystem;
-let context: BrowserContext;
-let page: Page;
-let profileDir: string;
+let desks: ViewerDesks;
 let ct: DicomStudy;
 let nonSquare: DicomStudy;
 /** PixelSpacing (0028,0030) of the non-square CT: [row spacing (vertical), column spacing (horizontal)] in mm. */
 const NON_SQUARE: [number, number] = [0.5, 1.0];
+const SCREEN = { width: 1180, height: 820 };
 
 beforeAll(async () => {
   system = await startViewerSystem();
   ct = await system.storeStudy(ctSpec('E2E-VIEW-1', 12), 11);
   const spec = ctSpec('E2E-VIEW-NSQ', 1);
   nonSquare = await system.storeStudy({ ...spec, series: [{ ...spec.series[0]!, pixelSpacing: NON_SQUARE }] }, 12);
-  profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-viewer-'));
-  context = await launchPersistentProfile(profileDir, { width: 1180, height: 820 });
-  page = context.pages()[0] ?? (await context.newPage());
-  await signIn(page, system.url, RADIOLOGIST);
+  desks = new ViewerDesks(system.url);
+});
+
+afterEach(async () => {
+  await desks?.closeAll();
 });
 
 afterAll(async () => {
-  await context?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await desks?.stop();
   await system?.stop();
 });
 
+/** A signed-in page of this test's own showing the study (from the archive), its first image drawn. */
+async function openStudy(id: string): Promise<{ page: Page; context: BrowserContext }> {
+  const desk = await desks.open(SCREEN);
+  await desk.page.goto(`${system.url}/viewer/${id}?source=online`);
+  await waitForImage(desk.page, FIRST_IMAGE_TIMEOUT_MS);
+  return desk;
+}
+
 /**
- * Back on the app after the offline round trips, still signed in: a refresh lost while the network was
+ * Back on the app after an offline round trip, still signed in: a refresh lost while the network was
  * off is forgiven by the API's reuse grace, so ending signed out here would be a session bug.
  */
-async function signedIn(): Promise<void> {
+async function expectStillSignedIn(page: Page): Promise<void> {
   await page.goto(system.url);
   const state = await page
     .waitForFunction(() =>
@@ -73,11 +83,10 @@ async function signedIn(): Promise<void> {
 }
 
 describe('viewer', () => {
-  let online: { scalar: { hash: number; length: number } | null; canvas: { hash: number } | null };
-
   it('opens a CT study through /dicom-web: series panel, overlay, a non-blank image', async () => {
+    const { page } = await desks.open(SCREEN);
     await page.goto(`${system.url}/viewer/${ct.id}?source=online`);
-    const state = await waitForImage(page);
+    const state = await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS);
     expect(state.count).toBe(12);
     expect(state.index).toBe(0);
     expect(state.dimensions?.slice(0, 2)).toEqual([256, 256]);
@@ -88,7 +97,7 @@ describe('viewer', () => {
     expect(stats!.width).toBeGreaterThan(100);
     expect(stats!.nonBlackFraction).toBeGreaterThan(0.05);
     expect(stats!.levels).toBeGreaterThan(10);
-    online = { scalar: await scalarHash(page), canvas: await canvasStats(page) };
+    const online = { scalar: await scalarHash(page), canvas: await canvasStats(page) };
     console.log(
       `viewer: first image online (setStack → rendered) ${await page.evaluate(() => (window as unknown as { __pacsViewerFirstImageMs?: number }).__pacsViewerFirstImageMs?.toFixed(0))} ms`,
     );
@@ -96,6 +105,7 @@ describe('viewer', () => {
   });
 
   it('decodes the rest of the series ahead of scrolling (stack prefetch)', async () => {
+    const { page } = await openStudy(ct.id);
     const decoded = () =>
       page.evaluate(() => (window as unknown as { __pacsViewer: { decodedInStack(): number } }).__pacsViewer.decodedInStack());
     await expect.poll(decoded).toBe(12);
@@ -103,6 +113,7 @@ describe('viewer', () => {
   });
 
   it('scrolls the stack with the keyboard and the wheel', async () => {
+    const { page } = await openStudy(ct.id);
     await page.getByTestId('viewport').focus();
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
     await expect.poll(async () => (await viewerState(page))?.index).toBe(3);
@@ -116,6 +127,7 @@ describe('viewer', () => {
   });
 
   it('changes window/level with a preset and by dragging', async () => {
+    const { page } = await openStudy(ct.id);
     await page.getByLabel('Window preset').selectOption('lung');
     await expect.poll(async () => (await viewerState(page))?.voi).toEqual({ lower: -1350, upper: 150 });
     await expect.poll(() => page.getByTestId('overlay-voi').textContent()).toContain('W 1500 L -600');
@@ -132,6 +144,7 @@ describe('viewer', () => {
   });
 
   it('measures a length of known size: 100 image pixels at PixelSpacing 380/256 mm = 148.4 mm (±1 pixel)', async () => {
+    const { page } = await openStudy(ct.id);
     await page.getByRole('button', { name: 'Reset' }).click();
     await page.getByRole('button', { name: 'Length' }).click();
     const state = (await viewerState(page))!;
@@ -157,13 +170,23 @@ describe('viewer', () => {
   });
 
   it('clears measurements', async () => {
+    const { page } = await openStudy(ct.id);
+    // a length to clear
+    await page.getByRole('button', { name: 'Length' }).click();
+    await dragImage(page, [60, 128], [160, 128]);
+    await settledMeasurements(page, 1);
+    expect((await viewerState(page))!.lengths).toHaveLength(1);
     await page.getByRole('button', { name: 'Clear measurements' }).click();
     await expect.poll(async () => (await viewerState(page))?.lengths.length).toBe(0);
   });
 
   it('makes the study available offline, then opens it with the network off: same pixels', async () => {
+    const { context, page } = await desks.openProfile(SCREEN);
     await page.goto(`${system.url}/viewer/${ct.id}?source=online`);
-    await waitForImage(page);
+    await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS);
+    // what the device must show offline: the first image as it comes from the archive
+    const online = { scalar: await scalarHash(page), canvas: await canvasStats(page) };
+    expect(online.scalar!.length).toBe(256 * 256);
     await page.getByRole('button', { name: 'Make available offline' }).click();
     await expect.poll(() => page.getByTestId('offline-state').textContent(), { timeout: 60_000 }).toContain('Available offline');
     // the rows at rest are ciphertext
@@ -215,17 +238,17 @@ describe('viewer', () => {
     } finally {
       await context.setOffline(false);
     }
+    await expectStillSignedIn(page);
   });
 });
 
 describe('viewer, non-square pixels (PixelSpacing 0.5\\1.0)', () => {
   const [ROW_MM, COLUMN_MM] = NON_SQUARE;
 
-  beforeAll(signedIn);
-
   it('draws the image 256 mm wide and 128 mm high, where the test hook says it is', async () => {
+    const { page } = await desks.open(SCREEN);
     await page.goto(`${system.url}/viewer/${nonSquare.id}?source=online`);
-    const state = await waitForImage(page).catch(async (error: Error) => {
+    const state = await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS).catch(async (error: Error) => {
       const shown = await page.evaluate(() => ({
         url: location.pathname,
         message: document.querySelector('[data-testid="viewport-message"]')?.textContent ?? null,
@@ -279,6 +302,7 @@ describe('viewer, non-square pixels (PixelSpacing 0.5\\1.0)', () => {
   });
 
   it('measures a horizontal length of 100 columns as 100 mm and a vertical one of 100 rows as 50 mm (±1 pixel)', async () => {
+    const { page } = await openStudy(nonSquare.id);
     await page.getByRole('button', { name: 'Clear measurements' }).click();
     await page.getByRole('button', { name: 'Length' }).click();
     await dragImage(page, [60, 100], [160, 100]);
@@ -336,10 +360,14 @@ async function storeAsIs(files: string[]): Promise<{ id: string; instances: stri
   return { id, instances };
 }
 
-/** Opens the study online, makes it available offline, opens it with the network off: same pixels, every image. */
+/**
+ * In a fresh profile: opens the study online, makes it available offline, opens it with the network off:
+ * same pixels, every image; back online, still signed in.
+ */
 async function offlineRoundTrip(id: string, count: number): Promise<void> {
+  const { context, page } = await desks.openProfile(SCREEN);
   await page.goto(`${system.url}/viewer/${id}?source=online`);
-  expect((await waitForImage(page)).count).toBe(count);
+  expect((await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS)).count).toBe(count);
   const onlineHash = await scalarHash(page);
   expect(onlineHash?.length).toBeGreaterThan(0);
   await page.getByRole('button', { name: 'Make available offline' }).click();
@@ -369,19 +397,19 @@ async function offlineRoundTrip(id: string, count: number): Promise<void> {
   } finally {
     await context.setOffline(false);
   }
+  await expectStillSignedIn(page);
 }
 
 describe('offline download of what Orthanc cannot send as stored', () => {
-  beforeAll(signedIn);
-
   it('a study stored in Explicit VR Big Endian (500 to transfer-syntax=*): same pixels from the device', async () => {
     // The synthetic CT (3 slices) converted with DCMTK's dcmconv +tb.
     const { generateStudy } = (await import(path.resolve(import.meta.dirname, '../../api/scripts/demo-studies.ts'))) as {
       generateStudy(spec: Record<string, unknown>, seed: number): { files: Buffer[] };
     };
+    const scratch = desks.scratchDir();
     const files = generateStudy(ctSpec('E2E-VIEW-BE', 3), 13).files.map((file, i) => {
-      const little = path.join(profileDir, `be-${i}-le.dcm`);
-      const big = path.join(profileDir, `be-${i}.dcm`);
+      const little = path.join(scratch, `be-${i}-le.dcm`);
+      const big = path.join(scratch, `be-${i}.dcm`);
       writeFileSync(little, file);
       dcmtk('dcmconv', ['+tb', little, big]);
       return big;
@@ -396,10 +424,11 @@ describe('offline download of what Orthanc cannot send as stored', () => {
 
   it('a palette colour image whose lookup tables the metadata links as bulk data: same pixels from the device', async () => {
     // A colour test pattern (BMP → img2dcm) quantised to PALETTE COLOR with 16-bit table entries (dcmquant +pe).
-    const bmpFile = path.join(profileDir, 'pattern.bmp');
+    const scratch = desks.scratchDir();
+    const bmpFile = path.join(scratch, 'pattern.bmp');
     writeFileSync(bmpFile, colourBmp(96, 64));
-    const rgb = path.join(profileDir, 'pattern-rgb.dcm');
-    const palette = path.join(profileDir, 'pattern-palette.dcm');
+    const rgb = path.join(scratch, 'pattern-rgb.dcm');
+    const palette = path.join(scratch, 'pattern-palette.dcm');
     dcmtk('img2dcm', ['-q', '-i', 'BMP', bmpFile, rgb]);
     dcmtk('dcmquant', ['+pe', rgb, palette]);
     const { id, instances } = await storeAsIs([palette]);
@@ -421,9 +450,8 @@ describe('offline download of what Orthanc cannot send as stored', () => {
 });
 
 describe('a frame that never arrives', () => {
-  beforeAll(signedIn);
-
   it('ends in the viewport message after the load timeout, not in "Loading image…" for ever', async () => {
+    const { context, page } = await desks.open(SCREEN);
     const hang = () => {}; // requests routed here are never answered
     await context.route('**/frames/**', hang);
     try {
