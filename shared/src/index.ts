@@ -1,5 +1,6 @@
 export * from './audit-vocabulary';
 export * from './dicom-text';
+export * from './error-codes';
 export * from './permissions';
 export * from './schemas/audit';
 export * from './schemas/auth';

@@ -3,7 +3,7 @@
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ErrorResponse, LoginRequest, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
+import { type ErrorCode, ErrorResponse, LoginRequest, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { auditInTransaction } from '../audit/recorder';
@@ -12,10 +12,19 @@ import { HttpError, unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
 import { LoginThrottle } from './login-throttle';
 import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword, warmDummyHash } from './passwords';
-import { RefreshRejected } from './refresh-tokens';
+import { type RefreshFailure, RefreshRejected } from './refresh-tokens';
 
 export const REFRESH_COOKIE = 'pacs_refresh';
 const COOKIE_PATH = '/api/auth';
+
+/** The code of each way a refresh token is refused: REFRESH_ and the reason. */
+const REFRESH_REFUSAL_CODES: Record<RefreshFailure, ErrorCode> = {
+  unknown: 'REFRESH_UNKNOWN',
+  reused: 'REFRESH_REUSED',
+  expired: 'REFRESH_EXPIRED',
+  revoked: 'REFRESH_REVOKED',
+  inactive: 'REFRESH_INACTIVE',
+};
 
 export default async function authRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -142,7 +151,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
             details: { reason: 'refresh token reuse; session family revoked', reuse: error.reuse },
           });
         }
-        throw unauthorized(`refresh token ${error.reason}`, `REFRESH_${error.reason.toUpperCase()}`);
+        throw unauthorized(`refresh token ${error.reason}`, REFRESH_REFUSAL_CODES[error.reason]);
       }
     },
   );

@@ -10,6 +10,8 @@
  * Pure: no I/O, so every hostile spelling can be tested on its own (test/dicomweb-route-parser.test.ts).
  */
 
+import type { ErrorCode } from '@pacs/shared';
+
 export type SearchLevel = 'studies' | 'series' | 'instances';
 /** What a WADO-RS request asks of its resource. */
 export type RetrieveKind = 'dicom' | 'metadata' | 'rendered' | 'frames' | 'bulk';
@@ -36,11 +38,14 @@ export interface ParsedRequest {
   upstreamPath: string;
 }
 
+/** The ERROR_CODES this parser refuses with. */
+export type DicomwebRequestErrorCode = Extract<ErrorCode, `DICOMWEB_${string}`>;
+
 export class DicomwebRequestError extends Error {
   override name = 'DicomwebRequestError';
   constructor(
     readonly statusCode: 400 | 404 | 414,
-    readonly code: string,
+    readonly code: DicomwebRequestErrorCode,
     message: string,
   ) {
     super(message);

@@ -2,6 +2,7 @@
  * The one error handler: 4xx answers say what was wrong; 5xx answers say nothing about internals
  * (the log has the error, keyed by request id).
  */
+import { type ErrorCode, type ErrorResponse, isErrorCode } from '@pacs/shared';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpError } from '../http-errors';
@@ -30,7 +31,7 @@ export default fp(
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
       let statusCode = 500;
       let message = 'Internal Server Error';
-      let code: string | undefined;
+      let code: ErrorCode | undefined;
       let body: Record<string, unknown> = {};
       if (error instanceof HttpError) {
         statusCode = error.statusCode;
@@ -45,7 +46,11 @@ export default fp(
       } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
         statusCode = error.statusCode;
         message = error.message;
-        code = error.code;
+        // Fastify's own refusals (body parsing) carry its codes; ERROR_CODES lists the ones that occur.
+        if (isErrorCode(error.code)) code = error.code;
+        else if (error.code !== undefined) {
+          request.log.warn({ statusCode, frameworkCode: error.code }, 'error code not in ERROR_CODES: answered without it');
+        }
       }
       request.failureReason = statusCode >= 500 ? 'internal error' : message;
       if (statusCode >= 500) {
@@ -53,14 +58,14 @@ export default fp(
       } else {
         request.log.info({ statusCode, code }, 'request refused');
       }
-      reply.code(statusCode).send({
+      const answer: ErrorResponse = {
         statusCode,
         error: STATUS_TEXT[statusCode] ?? 'Error',
         message,
         ...(code ? { code } : {}),
         requestId: request.id,
-        ...body,
-      });
+      };
+      reply.code(statusCode).send({ ...answer, ...body });
     });
 
     app.setNotFoundHandler((request, reply) => {

@@ -178,7 +178,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     async (request) => {
       const study = (await store.loadStudy(request.params.id)).get();
       const row = await store.primaryReportOf(study.id);
-      if (!row) throw notFound('the study has no report yet');
+      if (!row) throw notFound('the study has no report yet', 'NO_REPORT_YET');
       setReportSubject(request, row, study);
       return present(request, row, study);
     },

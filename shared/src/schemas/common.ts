@@ -1,8 +1,12 @@
 import { type Static, Type } from 'typebox';
+import { ERROR_CODE_NAMES } from '../error-codes';
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
 
 export const IsoDateTime = Type.String({ format: 'date-time' });
+
+/** One of ERROR_CODES: what the API sends in an error body's `code`. */
+export const ErrorCodeSchema = Type.Enum(ERROR_CODE_NAMES);
 
 /** Every 4xx/5xx body. `message` says what was wrong; 5xx bodies never carry internals. */
 export const ErrorResponse = Type.Object(
@@ -10,7 +14,7 @@ export const ErrorResponse = Type.Object(
     statusCode: Type.Integer(),
     error: Type.String(),
     message: Type.String(),
-    code: Type.Optional(Type.String()),
+    code: Type.Optional(ErrorCodeSchema),
     requestId: Type.Optional(Type.String()),
   },
   { $id: 'ErrorResponse' },

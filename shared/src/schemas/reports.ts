@@ -7,7 +7,7 @@
 import { type Static, Type } from 'typebox';
 import { DOCUMENT_MODES } from '../sync-protocol';
 import { REPORT_STATUSES } from '../workflow';
-import { IsoDateTime, Uuid } from './common';
+import { ErrorCodeSchema, IsoDateTime, Uuid } from './common';
 
 /**
  * The Yjs document of a report is what Tiptap's Collaboration extension (y-prosemirror) edits:
@@ -217,7 +217,7 @@ export const ReportConflict = Type.Object({
   statusCode: Type.Literal(409),
   error: Type.String(),
   message: Type.String(),
-  code: Type.String(),
+  code: ErrorCodeSchema,
   requestId: Type.Optional(Type.String()),
   /** The server's state vector (base64) when code is UNSEEN_UPDATES. */
   stateVector: Type.Optional(Type.String()),

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { STUDY_PRIORITIES, STUDY_STATUSES } from '../workflow';
-import { Cursor, IsoDateTime, Uuid } from './common';
+import { Cursor, ErrorCodeSchema, IsoDateTime, Uuid } from './common';
 
 export const StudyStatusSchema = Type.Enum(STUDY_STATUSES);
 export const StudyPrioritySchema = Type.Enum(STUDY_PRIORITIES);
@@ -95,7 +95,7 @@ export const StudyConflict = Type.Object({
   statusCode: Type.Literal(409),
   error: Type.String(),
   message: Type.String(),
-  code: Type.String(),
+  code: ErrorCodeSchema,
   requestId: Type.Optional(Type.String()),
   current: WorklistStudy,
 });

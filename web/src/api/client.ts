@@ -16,7 +16,7 @@ export class ApiError extends Error {
   ) {
     super(body.message || `HTTP ${status}`);
   }
-  get code(): string | undefined {
+  get code(): ErrorResponse['code'] {
     return this.body.code;
   }
 }

@@ -10,7 +10,7 @@ export async function fetchStudyReport(studyId: string): Promise<Report | null> 
   try {
     return await api.request<Report>('GET', `/api/studies/${encodeURIComponent(studyId)}/report`);
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404 && error.code !== 'STUDY_NOT_FOUND' && /report/i.test(error.message)) return null;
+    if (error instanceof ApiError && error.code === 'NO_REPORT_YET') return null;
     throw error;
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * Every `code` an API error body can carry, with when it is sent. The API's HttpError takes only
+ * these, and ErrorResponse.code is typed with them, so a client matches a code the API really
+ * sends or does not compile. The HTTP status comes first in each `when`; the status is what a
+ * client checks for the kind of failure, the code for which one.
+ */
+export const ERROR_CODES = [
+  // Request shape
+  { code: 'VALIDATION_FAILED', when: '400: body, query or path parameters do not match the route schema' },
+  { code: 'NUL_CHARACTER', when: '400: a NUL character in any text of the request' },
+  { code: 'BAD_CURSOR', when: '400: a page cursor the server did not hand out' },
+  { code: 'BAD_DATE', when: '400: worklist dateFrom or dateTo is not a date' },
+  { code: 'BAD_IF_MATCH', when: '400: an If-Match header without a version' },
+  { code: 'NOT_FOUND', when: '404: the study, report, user or template named in the path does not exist' },
+  { code: 'NO_REPORT_YET', when: '404: the study exists but no report has been started on it' },
+
+  // Framework refusals Fastify sends with its own codes, before a handler runs
+  { code: 'FST_ERR_CTP_INVALID_JSON_BODY', when: '400: content-type is JSON but the body is not valid JSON' },
+  { code: 'FST_ERR_CTP_EMPTY_JSON_BODY', when: '400: content-type is JSON but the body is empty' },
+  { code: 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', when: '400: the body size differs from Content-Length' },
+  { code: 'FST_ERR_CTP_BODY_TOO_LARGE', when: '413: the body exceeds the body limit' },
+  { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', when: '415: a content-type the route does not parse' },
+  { code: 'FST_ERR_BAD_URL', when: '400: malformed percent-encoding in the path' },
+  { code: 'FST_ERR_MAX_PARAM_LENGTH', when: '414: a path parameter longer than the router accepts' },
+
+  // Signing in and access tokens
+  { code: 'INVALID_CREDENTIALS', when: '401: login with an unknown e-mail or a wrong password' },
+  { code: 'ACCOUNT_INACTIVE', when: '401: the account is deactivated (login, refresh or any authenticated call)' },
+  { code: 'LOGIN_THROTTLED', when: '429: too many failed logins for this e-mail or address; Retry-After says how long' },
+  { code: 'TOKEN_MISSING', when: '401: no bearer access token' },
+  { code: 'TOKEN_EXPIRED', when: '401: the access token expired; refresh it' },
+  { code: 'TOKEN_INVALID', when: '401: the access token is forged, malformed or carries unknown claims' },
+  { code: 'SESSION_ENDED', when: '401: the session behind the access token was revoked (logout, refresh-token reuse)' },
+  { code: 'ROLE_CHANGED', when: "401: the account's role changed since the token was issued; refresh" },
+  { code: 'PASSWORD_CHANGED', when: '401: the password changed since the token was issued; log in again' },
+  { code: 'TOO_MANY_REFUSALS', when: '429: too many unauthenticated requests from this address; Retry-After says how long' },
+  { code: 'REFRESH_MISSING', when: '401: refresh without the refresh cookie' },
+  { code: 'REFRESH_UNKNOWN', when: '401: a refresh token the server never issued' },
+  { code: 'REFRESH_REUSED', when: '401: a rotated refresh token presented again; its whole session is revoked' },
+  { code: 'REFRESH_EXPIRED', when: '401: the refresh token expired' },
+  { code: 'REFRESH_REVOKED', when: '401: the refresh token was revoked (logout, password change or reset, deactivation)' },
+  { code: 'REFRESH_INACTIVE', when: "401: the refresh token's account is deactivated" },
+
+  // Passwords
+  { code: 'WRONG_PASSWORD', when: '400: password change with a wrong current password' },
+  { code: 'WEAK_PASSWORD', when: '400: a new password shorter than the minimum length' },
+  { code: 'PASSWORD_TOO_LONG', when: '400: a new password longer than bcrypt can hash' },
+  { code: 'COMMON_PASSWORD', when: '400: a new password that is common or easy to guess' },
+  { code: 'PASSWORD_MATCHES_ACCOUNT', when: "400: a new password containing the account's e-mail or name" },
+
+  // Users
+  { code: 'EMAIL_TAKEN', when: '409: a user with this e-mail exists' },
+  { code: 'SELF_LOCKOUT', when: '409: an admin removing their own admin access' },
+  { code: 'LAST_ADMIN', when: '409: removing the last active admin' },
+
+  // Permissions and the worklist
+  { code: 'PERMISSION_DENIED', when: '403: the role may not do this (route access, or a worklist field it may not change)' },
+  { code: 'STALE_VERSION', when: '409: the study, report or template changed since the client loaded it' },
+  { code: 'ASSIGNMENT_FORBIDDEN', when: '403: an assignment the user may not make (a resident assigning others or taking a taken study)' },
+  { code: 'BAD_ASSIGNEE', when: '400: the assignee is not an active attending or resident' },
+  { code: 'TRANSITION_FORBIDDEN', when: '403: a study or report status change the role may not make' },
+  { code: 'TRANSITION_NOT_ALLOWED', when: '409: a status change not allowed from the current status, or an addendum where none fits' },
+
+  // Reports
+  { code: 'NOT_ASSIGNED', when: "403: the report is neither the user's nor on a study assigned to them" },
+  { code: 'FINALIZE_IN_PROGRESS', when: '409: another finalize of this report is under way' },
+  { code: 'UNSEEN_UPDATES', when: '409: finalize refused: the document holds edits the signer has not seen (body carries stateVector)' },
+  { code: 'BAD_STATE', when: '400: finalize with a stateVector or snapshot that is not a valid Yjs encoding' },
+  { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
+  { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },
+  { code: 'SYNC_UNAVAILABLE', when: '503: the sync-server (document service) failed or is unreachable; try again' },
+
+  // Ingestion
+  { code: 'WEBHOOK_REFUSED', when: '401: an Orthanc webhook whose signature is missing, wrong, too old or replayed' },
+  { code: 'BAD_WEBHOOK', when: '400: a webhook body that is not JSON or not a webhook event' },
+  { code: 'ORTHANC_NOT_CONFIGURED', when: '400 (webhook) or 503 (DICOMweb): this API has no Orthanc configured' },
+
+  // DICOMweb proxy
+  { code: 'ORTHANC_UNREACHABLE', when: '502: the image archive did not answer' },
+  { code: 'DICOMWEB_ROUTE_UNKNOWN', when: '404: not a DICOMweb route' },
+  { code: 'DICOMWEB_BAD_ENCODING', when: '400: malformed percent-encoding in the DICOMweb path or query' },
+  { code: 'DICOMWEB_BAD_UID', when: '400: a path segment that is not a DICOM UID' },
+  { code: 'DICOMWEB_BAD_FRAME_LIST', when: '400: a frame list that is not comma-separated frame numbers from 1' },
+  { code: 'DICOMWEB_BAD_BULK_PATH', when: '400: a bulk data path that is not tags and item numbers' },
+  { code: 'DICOMWEB_BAD_PARAMETER', when: '400: a query parameter with a bad name or value, or too many of them' },
+  { code: 'DICOMWEB_PATH_TOO_LONG', when: '414: DICOMweb path too long' },
+  { code: 'DICOMWEB_QUERY_TOO_LONG', when: '414: DICOMweb query string too long' },
+  { code: 'DICOMWEB_SEARCH_TOO_LARGE', when: '422: a search answer too large to relay; narrow it or pass limit' },
+  { code: 'DICOMWEB_TRANSCODING_UNAVAILABLE', when: '406: the Accept header asks for a transfer syntax the archive cannot transcode to' },
+] as const satisfies readonly { code: string; when: string }[];
+
+export type ErrorCode = (typeof ERROR_CODES)[number]['code'];
+
+export const ERROR_CODE_NAMES: readonly ErrorCode[] = ERROR_CODES.map((entry) => entry.code);
+
+const KNOWN = new Set<string>(ERROR_CODE_NAMES);
+
+/** For codes that come from elsewhere (a framework error): only a listed one goes into an answer. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && KNOWN.has(value);
+}
