@@ -108,6 +108,11 @@ export function reportTransition(from: ReportStatus, event: ReportEvent, actor: 
   return transitionIn(REPORT_TRANSITIONS, from, event, actor);
 }
 
+/** A study still to be read or signed: on someone's list, kept offline, announced when STAT. */
+export function isStudyOpen(status: StudyStatus): boolean {
+  return status !== 'final';
+}
+
 /** Content of a report in these states can never change again. */
 export function isReportLocked(status: ReportStatus): boolean {
   return status === 'final' || status === 'addended';

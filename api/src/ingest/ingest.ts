@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Op, type Transaction, UniqueConstraintError } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models, StudyAttributes } from '../db/models';
-import { nextChangeSeq } from '../worklist/change-feed';
+import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
 import { type OrthancClient, OrthancNotFound, tag } from './orthanc-client';
 
@@ -249,8 +249,7 @@ export class Ingestor {
       {
         ...values,
         updatedAfterArrival: before.updatedAfterArrival || (grew && !wasDeleted),
-        version: before.version + 1,
-        changeSeq: await nextChangeSeq(this.models, transaction),
+        ...(await studyChangeStamp(this.models, before, transaction)),
       },
       { transaction },
     );
@@ -329,7 +328,7 @@ export class Ingestor {
     return sequelize.transaction(async (transaction) => {
       const study = await this.models.Study.findOne({ where: { orthancId: orthancStudyId }, transaction });
       if (!study) return 'unchanged' as const;
-      await study.update({ changeSeq: await nextChangeSeq(this.models, transaction), version: study.get('version') + 1 }, { transaction });
+      await study.update(await studyChangeStamp(this.models, study.get(), transaction), { transaction });
       await study.destroy({ transaction });
       await this.audit.record(
         {

@@ -4,6 +4,7 @@
  * whose webhook was lost) appear anyway, and studies deleted in Orthanc become tombstones.
  * The cursor only moves past changes that were applied.
  */
+import type { IngestionStatus } from '@pacs/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import { Op } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
@@ -16,14 +17,8 @@ const STATUS_KEY = 'orthanc.reconcile.status';
 const PAGE = 500;
 const SWEEP_EVERY_MS = 3600_000;
 
-export interface ReconcileStatus {
-  cursor: number;
-  lastRunAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  ingested: number;
-  deleted: number;
-}
+/** What the admin view shows of ingestion (the shared IngestionStatus schema). */
+export type ReconcileStatus = IngestionStatus;
 
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;

@@ -8,7 +8,7 @@ import { type StudyEvent, studyTransition } from '@pacs/shared';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Models, ReportAttributes, ReportRow, StudyRow } from '../db/models';
 import { notFound } from '../http-errors';
-import { nextChangeSeq } from '../worklist/change-feed';
+import { studyChangeStamp } from '../worklist/change-feed';
 
 /** A finalize's hold on a report: who claimed it and the version the claim wrote. */
 export interface FinalizeClaim {
@@ -110,10 +110,7 @@ export function createReportStore({ models, sequelize }: { models: Models; seque
     async followStudy(study: StudyRow, event: StudyEvent, transaction: Transaction): Promise<void> {
       const step = studyTransition(study.get('status'), event, 'system');
       if (!step.ok) return; // e.g. a technologist released it meanwhile; the report still moves
-      await study.update(
-        { status: step.to, version: study.get('version') + 1, changeSeq: await nextChangeSeq(models, transaction) },
-        { transaction },
-      );
+      await study.update({ status: step.to, ...(await studyChangeStamp(models, study.get(), transaction)) }, { transaction });
     },
   };
 }

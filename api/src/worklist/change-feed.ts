@@ -31,6 +31,19 @@ export async function nextChangeSeq(models: Models, transaction: Transaction): P
   return seq;
 }
 
+/**
+ * What every change to a worklist row writes: its version (optimistic concurrency for clients
+ * holding the row) and its place in the change feed (what devices sync from). Spread into the
+ * update, last, for the reason nextChangeSeq gives.
+ */
+export async function studyChangeStamp(
+  models: Models,
+  current: { version: number },
+  transaction: Transaction,
+): Promise<{ version: number; changeSeq: number }> {
+  return { version: current.version + 1, changeSeq: await nextChangeSeq(models, transaction) };
+}
+
 export class ChangeSequence {
   private known = 0;
   private readAt = 0;

@@ -28,7 +28,7 @@ import { auditInTransaction } from '../audit/recorder';
 import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, notFound } from '../http-errors';
 import { downgradeAfterReassignment } from '../reports/hand-over';
-import { changeSequenceOf, nextChangeSeq } from './change-feed';
+import { changeSequenceOf, studyChangeStamp } from './change-feed';
 import worklistEventRoutes from './events';
 import { assigneeNames, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
@@ -249,10 +249,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
           changes.status = patch.status;
         }
         if (Object.keys(changes).length > 0) {
-          await study.update(
-            { ...changes, version: before.version + 1, changeSeq: await nextChangeSeq(models, transaction) },
-            { transaction },
-          );
+          await study.update({ ...changes, ...(await studyChangeStamp(models, before, transaction)) }, { transaction });
           const diff = Object.fromEntries(
             Object.entries(changes)
               .filter(([key]) => key !== 'priorityRank')

@@ -12,3 +12,21 @@ export const HealthResponse = Type.Object({
   checks: Type.Record(Type.String(), HealthCheck),
 });
 export type HealthResponse = Static<typeof HealthResponse>;
+
+/** Where ingestion stands: Orthanc's change cursor and the reconciler's last run. */
+export const IngestionStatus = Type.Object({
+  cursor: Type.Integer(),
+  lastRunAt: Type.Union([Type.String(), Type.Null()]),
+  lastSuccessAt: Type.Union([Type.String(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  ingested: Type.Integer(),
+  deleted: Type.Integer(),
+});
+export type IngestionStatus = Static<typeof IngestionStatus>;
+
+/** GET /api/system/status (admins): every readiness check, and ingestion when this API runs it. */
+export const SystemStatus = Type.Object({
+  health: HealthResponse,
+  ingestion: Type.Union([IngestionStatus, Type.Null()]),
+});
+export type SystemStatus = Static<typeof SystemStatus>;

@@ -1,6 +1,6 @@
 /**
- * Types the web app uses. Most come from @pacs/shared (type-only imports, erased at build).
- * Local additions are marked LOCAL: candidates for @pacs/shared (listed in the report for the lead).
+ * Types the web app uses, all from @pacs/shared (type-only imports, erased at build): what the
+ * API validates and serialises is what the web reads.
  */
 export type {
   AuditEntry,
@@ -14,6 +14,7 @@ export type {
   StudyDetail,
   StudyPatch,
   StudyTombstone,
+  SystemStatus,
   Template,
   TemplateCreate,
   TemplatePatch,
@@ -25,19 +26,3 @@ export type {
   UserUpdateRequest,
   WorklistStudy,
 } from '@pacs/shared';
-
-/** LOCAL: the body of GET /api/system/status (the API declares it inline in health/system-routes.ts). */
-export interface SystemStatus {
-  health: {
-    status: 'ok' | 'degraded' | 'down';
-    checks: Record<string, { status: 'ok' | 'degraded' | 'down'; latencyMs?: number; message?: string }>;
-  };
-  ingestion: {
-    cursor: number;
-    lastRunAt: string | null;
-    lastSuccessAt: string | null;
-    lastError: string | null;
-    ingested: number;
-    deleted: number;
-  } | null;
-}

@@ -1,4 +1,4 @@
-import { formatPersonName, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } from '@pacs/shared';
+import { formatPersonName, isStudyOpen, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } from '@pacs/shared';
 import { useEffect, useMemo, useState } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { Turnaround, WorklistStudy } from '../api/types';
@@ -135,9 +135,9 @@ export function DashboardPage() {
         tone: `prio-${p}`,
       })),
       modality: [...byModality.entries()].sort((a, b) => b[1] - a[1]).map(([label, value]) => ({ label, value })),
-      mine: rows.filter((r) => r.assignee?.id === user.id && r.status !== 'final').sort(byReceived),
-      unassignedStat: rows.filter((r) => r.priority === 'stat' && !r.assignee && r.status !== 'final').sort(byReceived),
-      finalCount: rows.filter((r) => r.status === 'final').length,
+      mine: rows.filter((r) => r.assignee?.id === user.id && isStudyOpen(r.status)).sort(byReceived),
+      unassignedStat: rows.filter((r) => r.priority === 'stat' && !r.assignee && isStudyOpen(r.status)).sort(byReceived),
+      finalCount: rows.filter((r) => !isStudyOpen(r.status)).length,
     };
   }, [rows, user.id]);
 

@@ -10,6 +10,7 @@
  * When: at start, on `online`, on becoming visible, on *Sync now*, on each change-stream nudge
  * (live.ts), and by polling every 30 s while the stream is down.
  */
+import { isStudyOpen } from '@pacs/shared';
 import { ApiError, type Client, NetworkError } from '../api/client';
 import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
 import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from './db';
@@ -280,7 +281,7 @@ export class SyncEngine {
               continue;
             }
             const before = existing.get(change.id);
-            if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && change.status !== 'final') {
+            if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && isStudyOpen(change.status)) {
               arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
             }
             puts.push(change);

@@ -5,6 +5,7 @@
  * - "keep my assigned studies offline" (a per-device setting) downloads the user's assigned, unsigned
  *   studies while the budget has room. No Cornerstone here.
  */
+import { isStudyOpen } from '@pacs/shared';
 import type { WorklistStudy } from '../api/types';
 import type { WorklistDb } from '../device/db';
 import type { OfflineProgress, OfflineStudies } from './offline-studies';
@@ -44,7 +45,7 @@ export async function assignedStudies(db: WorklistDb, userId: string): Promise<W
   const rows = await db.studies.where('assignee.id').equals(userId).toArray();
   const rank = { stat: 0, urgent: 1, routine: 2 } as const;
   return rows
-    .filter((s) => s.status !== 'final')
+    .filter((s) => isStudyOpen(s.status))
     .sort((a, b) => rank[a.priority] - rank[b.priority] || a.receivedAt.localeCompare(b.receivedAt));
 }
 

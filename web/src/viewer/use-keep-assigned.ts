@@ -1,3 +1,4 @@
+import { isStudyOpen } from '@pacs/shared';
 import { useEffect, useRef, useState } from 'react';
 import type { WorklistDb } from '../device/db';
 import { useWorklist } from '../device/workspace';
@@ -17,7 +18,7 @@ export function useKeepAssigned(offlineStudies: OfflineStudies, db: WorklistDb, 
   const [generation, setGeneration] = useState(0);
   const rows = useWorklist().rows;
   const assignedKey = rows
-    .filter((r) => r.assignee?.id === userId && r.status !== 'final')
+    .filter((r) => r.assignee?.id === userId && isStudyOpen(r.status))
     .map((r) => r.id)
     .sort()
     .join(',');
