@@ -128,6 +128,7 @@ async function runSuite() {
   const pgEnv = postgres ? { TEST_POSTGRES_URL: postgres.url } : {};
   try {
     vitest('shared', '@pacs/shared');
+    vitest('server-kit', '@pacs/server-kit');
     vitest('api on SQLite', '@pacs/api');
     // Again on PostgreSQL, without the files that never touch the API's database (Orthanc alone,
     // config, docs, deployment files, Swagger UI): they already ran above.

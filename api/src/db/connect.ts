@@ -1,120 +1,12 @@
 /**
- * One Sequelize instance from DATABASE_URL. Only SQLite, PostgreSQL and SQL Server (tedious) are
- * accepted, and all models and migrations stay within the types those three share.
+ * The API's database (DATABASE_URL), opened by the connector it shares with the sync-server
+ * (server-kit/src/database). Many requests run at once here: a pool of 10 connections.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
-import { type Dialect, Sequelize, Transaction } from 'sequelize';
-import sqlite3 from 'sqlite3';
-import * as tedious from 'tedious';
+import { connectDatabase as connectSharedDatabase } from '@pacs/server-kit/database';
+import type { Sequelize } from 'sequelize';
 
-export function dialectOf(url: string): Dialect {
-  if (url.startsWith('sqlite:')) return 'sqlite';
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return 'postgres';
-  if (url.startsWith('mssql://')) return 'mssql';
-  throw new Error(`DATABASE_URL: unsupported scheme (use sqlite:, postgres:// or mssql://)`);
-}
+const POOL_MAX = 10;
 
-/** `sqlite:/abs/path.db`, `sqlite:relative.db` or `sqlite::memory:`. */
-function sqliteStorage(url: string): string {
-  const rest = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-  return rest === ':memory:' ? rest : path.resolve(rest);
-}
-
-export async function connectDatabase(url: string): Promise<Sequelize> {
-  const dialect = dialectOf(url);
-  const common = { logging: false as const, benchmark: false };
-  let sequelize: Sequelize;
-  if (dialect === 'sqlite') {
-    const storage = sqliteStorage(url);
-    if (storage !== ':memory:') restrictToOwner(storage);
-    sequelize = new Sequelize({
-      ...common,
-      dialect,
-      dialectModule: sqlite3,
-      storage,
-      // IMMEDIATE takes the write lock at BEGIN, so two writers queue on busy_timeout instead of
-      // failing with SQLITE_BUSY when both try to upgrade a read lock.
-      transactionType: Transaction.TYPES.IMMEDIATE,
-      retry: { max: 5, match: [/SQLITE_BUSY/] },
-    });
-    configureSqliteConnections(sequelize);
-    serialiseSqliteTransactions(sequelize);
-    await sequelize.query('PRAGMA journal_mode=WAL');
-    await sequelize.query('PRAGMA synchronous=NORMAL');
-  } else if (dialect === 'postgres') {
-    sequelize = new Sequelize(url, { ...common, dialect, dialectModule: pg, pool: { max: 10, min: 0, idle: 10_000 } });
-  } else {
-    sequelize = new Sequelize(url, {
-      ...common,
-      dialect,
-      dialectModule: tedious,
-      dialectOptions: { options: { encrypt: true, trustServerCertificate: process.env.PACS_MSSQL_TRUST_CERT === 'true' } },
-      pool: { max: 10, min: 0, idle: 10_000 },
-    });
-  }
-  await sequelize.authenticate();
-  return sequelize;
-}
-
-/**
- * The database holds patient data: owner-only (0600), also when an older version left it 0644.
- * SQLite creates a new file with the process umask and gives its -wal/-shm files the database
- * file's mode, so the file is created (or tightened) before SQLite opens it.
- */
-function restrictToOwner(storage: string): void {
-  mkdirSync(path.dirname(storage), { recursive: true, mode: 0o700 });
-  closeSync(openSync(storage, 'a', 0o600));
-  for (const file of [storage, `${storage}-wal`, `${storage}-shm`, `${storage}-journal`]) {
-    try {
-      chmodSync(file, 0o600);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
-  }
-}
-
-/**
- * Sequelize's SQLite dialect opens a fresh sqlite3 connection per transaction and exposes no
- * connect hook, so the busy timeout (wait for the writer instead of failing) is set here.
- */
-function configureSqliteConnections(sequelize: Sequelize): void {
-  type SqliteConnection = { configure(option: 'busyTimeout', ms: number): void };
-  const manager = sequelize.connectionManager as unknown as {
-    getConnection(options?: unknown): Promise<SqliteConnection>;
-  };
-  const original = manager.getConnection.bind(manager);
-  const configured = new WeakSet<SqliteConnection>();
-  manager.getConnection = async (options?: unknown) => {
-    const connection = await original(options);
-    if (!configured.has(connection)) {
-      connection.configure('busyTimeout', 10_000);
-      configured.add(connection);
-    }
-    return connection;
-  };
-}
-
-/**
- * One managed transaction at a time per process on SQLite. SQLite has one writer anyway, and
- * node-sqlite3 runs every statement on libuv's pool (4 threads): four transactions waiting in
- * BEGIN IMMEDIATE would hold all four threads while the transaction that owns the write lock
- * cannot get one to COMMIT, and everything stalls until the busy timeout. Managed transactions
- * must not nest (none in this code base does).
- */
-function serialiseSqliteTransactions(sequelize: Sequelize): void {
-  const original = sequelize.transaction.bind(sequelize) as (...args: unknown[]) => Promise<unknown>;
-  let tail: Promise<unknown> = Promise.resolve();
-  const queued = (...args: unknown[]) => {
-    const managed = args.some((arg) => typeof arg === 'function');
-    if (!managed) return original(...args);
-    const run = tail.then(
-      () => original(...args),
-      () => original(...args),
-    );
-    tail = run.catch(() => undefined);
-    return run;
-  };
-  (sequelize as unknown as { transaction: typeof queued }).transaction = queued;
+export function connectDatabase(url: string): Promise<Sequelize> {
+  return connectSharedDatabase(url, { poolMax: POOL_MAX, trustServerCertificate: process.env.PACS_MSSQL_TRUST_CERT === 'true' });
 }

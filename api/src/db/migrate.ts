@@ -1,35 +1,23 @@
 /**
- * Migrations run at start-up, in order, each once (umzug keeps the ledger in `pacs_migrations`).
- * They are listed here rather than globbed so the type checker sees every one.
+ * The API's migrations, run at start-up in order, each once, by the runner it shares with the
+ * sync-server (ledger `pacs_migrations`).
  */
-import type { QueryInterface, Sequelize } from 'sequelize';
-import { SequelizeStorage, Umzug } from 'umzug';
+import { type Migration, type MigrationPlan, migrator as planMigrator, runMigrations } from '@pacs/server-kit/database';
+import type { Sequelize } from 'sequelize';
 import * as initial from './migrations/0001-initial';
 import * as worklistFeed from './migrations/0002-worklist-feed';
 import * as reporting from './migrations/0003-reporting';
 
-export interface MigrationContext {
-  context: { queryInterface: QueryInterface; sequelize: Sequelize };
-}
-
-const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [
+const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-worklist-feed', up: worklistFeed.up },
   { name: '0003-reporting', up: reporting.up },
 ];
 
-export function migrator(sequelize: Sequelize) {
-  return new Umzug({
-    migrations: MIGRATIONS.map((m) => ({ name: m.name, up: (params: MigrationContext) => m.up(params) })),
-    context: { queryInterface: sequelize.getQueryInterface(), sequelize },
-    storage: new SequelizeStorage({ sequelize, tableName: 'pacs_migrations' }),
-    logger: undefined,
-  });
-}
+const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };
 
-export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  const done = await migrator(sequelize).up();
-  return done.map((m) => m.name);
-}
+export const migrator = (sequelize: Sequelize) => planMigrator(sequelize, PLAN);
+
+export const migrate = (sequelize: Sequelize): Promise<string[]> => runMigrations(sequelize, PLAN);
 
 export const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);

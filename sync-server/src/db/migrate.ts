@@ -1,43 +1,20 @@
 /**
  * The sync-server's own migrations (DUR-2): tables prefixed `sync_`, ledger `sync_migrations`, so
- * they never collide with the API's (`pacs_migrations`). Listed, not globbed, so tsc sees each one.
+ * they never collide with the API's (`pacs_migrations`). The runner, shared with the API, retries
+ * when several instances start together on a fresh database (SCALE-*).
  */
-import type { QueryInterface, Sequelize } from 'sequelize';
-import { SequelizeStorage, Umzug } from 'umzug';
+import { type Migration, type MigrationPlan, migrator as planMigrator, runMigrations } from '@pacs/server-kit/database';
+import type { Sequelize } from 'sequelize';
 import * as initial from './migrations/0001-sync-initial';
 
-export interface MigrationContext {
-  context: { queryInterface: QueryInterface; sequelize: Sequelize };
-}
-
-const MIGRATIONS: { name: string; up: (params: MigrationContext) => Promise<void> }[] = [{ name: '0001-sync-initial', up: initial.up }];
+const MIGRATIONS: Migration[] = [{ name: '0001-sync-initial', up: initial.up }];
 
 export const MIGRATION_TABLE = 'sync_migrations';
 
-export function migrator(sequelize: Sequelize) {
-  return new Umzug({
-    migrations: MIGRATIONS.map((m) => ({ name: m.name, up: (params: MigrationContext) => m.up(params) })),
-    context: { queryInterface: sequelize.getQueryInterface(), sequelize },
-    storage: new SequelizeStorage({ sequelize, tableName: MIGRATION_TABLE }),
-    logger: undefined,
-  });
-}
+const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: MIGRATION_TABLE };
 
-/**
- * Several instances starting together on a fresh database (scale-out, SCALE-*) race on the same
- * migration: the loser fails on an object the winner just created. It retries a few times, by
- * which point the winner has recorded the migration in the ledger and nothing is pending.
- */
-export async function migrate(sequelize: Sequelize, attempts = 6): Promise<string[]> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const done = await migrator(sequelize).up();
-      return done.map((m) => m.name);
-    } catch (err) {
-      if (attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 150 * attempt + Math.random() * 250));
-    }
-  }
-}
+export const migrator = (sequelize: Sequelize) => planMigrator(sequelize, PLAN);
+
+export const migrate = (sequelize: Sequelize, attempts?: number): Promise<string[]> => runMigrations(sequelize, PLAN, attempts);
 
 export const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);

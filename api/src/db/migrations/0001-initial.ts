@@ -2,8 +2,9 @@
  * Initial schema. Only types SQLite, PostgreSQL and SQL Server share; UIDs are VARCHAR(64) (the
  * DICOM UI maximum) with unique keys; soft delete (deletedAt) on patients, studies and reports.
  */
+
+import type { MigrationContext } from '@pacs/server-kit/database';
 import { DataTypes, type QueryInterface } from 'sequelize';
-import type { MigrationContext } from '../migrate';
 import { sequenceType } from '../types';
 
 const timestamps = {

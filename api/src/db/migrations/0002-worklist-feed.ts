@@ -5,8 +5,9 @@
  *   N has seen every change ≤ N (no gaps from in-flight transactions).
  * - `app_state`: small persistent key/values (the Orthanc /changes cursor, last reconcile).
  */
+
+import type { MigrationContext } from '@pacs/server-kit/database';
 import { DataTypes } from 'sequelize';
-import type { MigrationContext } from '../migrate';
 
 export async function up({ context: { queryInterface: qi } }: MigrationContext): Promise<void> {
   await qi.createTable('counters', {

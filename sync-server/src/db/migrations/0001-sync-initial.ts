@@ -3,8 +3,9 @@
  * BIGINT identity, VARCHAR, BLOB (BYTEA / VARBINARY(MAX)), DATE, INTEGER. Document names are
  * `report:<uuid>` (43 chars); 200 leaves room for future document kinds.
  */
+
+import type { MigrationContext } from '@pacs/server-kit/database';
 import { DataTypes } from 'sequelize';
-import type { MigrationContext } from '../migrate';
 
 const documentName = { type: DataTypes.STRING(200), allowNull: false };
 
