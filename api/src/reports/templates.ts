@@ -1,13 +1,21 @@
 /**
  * Which template a new report starts from: the one the user picked, else the oldest active
  * template for one of the study's modalities whose body part matches, else the oldest made for
- * any body part, else the built-in fallback sections. Retired templates are never chosen.
+ * any body part, else the fallback sections below. Retired templates are never chosen.
  */
 import type { TemplateSection } from '@pacs/shared';
 import type { Models, StudyAttributes } from '../db/models';
 import { badRequest } from '../http-errors';
 import { decodeModalities } from '../worklist/present';
-import { FALLBACK_SECTIONS } from './default-templates';
+
+/** Used when no template fits the study. */
+const FALLBACK_SECTIONS: readonly TemplateSection[] = [
+  { key: 'clinical-history', title: 'Clinical history' },
+  { key: 'technique', title: 'Technique' },
+  { key: 'comparison', title: 'Comparison' },
+  { key: 'findings', title: 'Findings' },
+  { key: 'impression', title: 'Impression' },
+];
 
 export interface ChosenSections {
   /** null: no template matched, the fallback sections were used. */

@@ -9,9 +9,9 @@
  * not express the rule there.
  */
 import { randomUUID } from 'node:crypto';
+import type { MigrationContext } from '@pacs/server-kit/database';
 import { DataTypes } from 'sequelize';
-import { DEFAULT_TEMPLATES } from '../../reports/default-templates';
-import type { MigrationContext } from '../migrate';
+import { BUILT_IN_TEMPLATES } from './0003-reporting.templates';
 
 export async function up({ context: { queryInterface: qi, sequelize } }: MigrationContext): Promise<void> {
   await qi.createTable('report_templates', {
@@ -55,7 +55,7 @@ export async function up({ context: { queryInterface: qi, sequelize } }: Migrati
   const now = new Date();
   await qi.bulkInsert(
     'report_templates',
-    DEFAULT_TEMPLATES.map((t) => ({
+    BUILT_IN_TEMPLATES.map((t) => ({
       id: randomUUID(),
       name: t.name,
       modalities: t.modalities.join(','),
