@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { bearerMatches } from '@pacs/server-kit/secrets';
 import fp from 'fastify-plugin';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -34,9 +34,7 @@ export default fp(
     const token = app.config.metricsToken;
     app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
       if (token) {
-        const given = Buffer.from(request.headers.authorization ?? '');
-        const expected = Buffer.from(`Bearer ${token}`);
-        if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        if (!bearerMatches(request.headers.authorization, token)) {
           return reply.code(401).send({ statusCode: 401, error: 'Unauthorized', message: 'metrics token required' });
         }
       }
