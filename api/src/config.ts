@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
-import { Value } from 'typebox/value';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -165,20 +165,16 @@ export interface Config {
   pdfFallbackFonts: string[];
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
-/** Names of every variable the API reads (for docs and tests). */
 /** Debian's fonts-droid-fallback: Han and kana (the full face), then Hangul (the smaller face has it). */
 export const DEFAULT_PDF_FALLBACK_FONTS = [
   '/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf',
   '/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf',
 ];
 
+/** Names of every variable the API reads (for docs and tests). */
 export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
-
-const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
 
 /** PACS_PUBLIC_URL: an origin only, and a host Orthanc can take unquoted in a Forwarded header. */
 function publicUrlOf(value: string | undefined, httpPort: number): Config['publicUrl'] {
@@ -197,26 +193,12 @@ function publicUrlOf(value: string | undefined, httpPort: number): Config['publi
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const raw: Record<string, unknown> = {};
-  for (const name of ENV_NAMES) {
-    const value = source[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
-  if (!Value.Check(ENV_SCHEMA, converted)) {
-    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => `${e.instancePath.replace(/^\//, '')}: ${e.message}`);
-    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const env = converted;
+  const env = readEnvironment(ENV_SCHEMA, source);
   const production = env.PACS_ENV === 'production';
 
-  let jwtSecret = env.PACS_JWT_SECRET;
-  let jwtSecretGenerated = false;
   if (production) {
-    if (!jwtSecret) throw new ConfigError('PACS_JWT_SECRET: required in production (at least 32 random characters)');
-    if (WEAK_SECRETS.test(jwtSecret) || new Set(jwtSecret).size < 10) {
-      throw new ConfigError('PACS_JWT_SECRET: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)');
-    }
+    if (!env.PACS_JWT_SECRET) throw new ConfigError('PACS_JWT_SECRET: required in production (at least 32 random characters)');
+    assertStrongSecret('PACS_JWT_SECRET', env.PACS_JWT_SECRET);
     if (!env.PACS_ADMIN_PASSWORD) throw new ConfigError('PACS_ADMIN_PASSWORD: required in production');
     if ((Object.values(DEV_PASSWORDS) as string[]).includes(env.PACS_ADMIN_PASSWORD)) {
       throw new ConfigError('PACS_ADMIN_PASSWORD: the development default is refused in production');
@@ -228,16 +210,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     for (const name of ['PACS_SYNC_SERVICE_TOKEN', 'PACS_DOCUMENT_TOKEN_SECRET'] as const) {
       const value = env[name];
       if (!value) throw new ConfigError(`${name}: required in production`);
-      if (WEAK_SECRETS.test(value) || new Set(value).size < 10) {
-        throw new ConfigError(`${name}: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)`);
-      }
+      assertStrongSecret(name, value);
     }
   }
-  if (!jwtSecret) {
-    // Development only: tokens die with the process, which is acceptable for a laptop.
-    jwtSecret = randomBytes(48).toString('base64url');
-    jwtSecretGenerated = true;
-  }
+  // Development only without one: tokens die with the process, which is acceptable for a laptop.
+  const { secret: jwtSecret, generated: jwtSecretGenerated } = secretOrRandom(env.PACS_JWT_SECRET);
 
   const dataDir = path.resolve(env.PACS_DATA_DIR);
   return {
@@ -246,7 +223,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     host: env.PACS_API_HOST,
     port: env.PACS_API_PORT,
     dataDir,
-    databaseUrl: env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'pacs.sqlite')}`,
+    databaseUrl: databaseUrlOf(env.DATABASE_URL, dataDir),
     jwtSecret,
     jwtSecretGenerated,
     accessTokenTtl: env.PACS_ACCESS_TOKEN_TTL,

@@ -2,11 +2,10 @@
  * Every setting the sync-server reads, validated at boot. A bad value stops start-up with a message
  * that names the variable (CONF-1). ENV_NAMES lists them for the deployment docs.
  */
-import { randomBytes } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import path from 'node:path';
+import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
-import { Value } from 'typebox/value';
 import { parseTrustedProxies } from './client-address';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -90,9 +89,7 @@ export interface SyncConfig {
   logLevel: LogLevel;
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Names of every variable the sync-server reads (for docs and tests). */
 export const ENV_NAMES = Object.keys(ENV_SCHEMA.properties);
@@ -105,39 +102,16 @@ export function describeEnv(): { name: string; default: unknown; description: st
   });
 }
 
-const WEAK_SECRETS = /^(secret|changeme|change-me|password|development|test)+$/i;
-
-function checkStrong(name: string, value: string): void {
-  if (WEAK_SECRETS.test(value) || new Set(value).size < 10) {
-    throw new ConfigError(`${name}: too weak; use at least 32 random characters (e.g. openssl rand -base64 48)`);
-  }
-}
-
 export function loadConfig(source: Record<string, string | undefined> = process.env): SyncConfig {
-  const raw: Record<string, unknown> = {};
-  for (const name of ENV_NAMES) {
-    const value = source[name];
-    if (value !== undefined && value !== '') raw[name] = value;
-  }
-  const converted = Value.Default(ENV_SCHEMA, Value.Convert(ENV_SCHEMA, raw));
-  if (!Value.Check(ENV_SCHEMA, converted)) {
-    const problems = Value.Errors(ENV_SCHEMA, converted).map((e) => {
-      const name = e.instancePath.replace(/^\//, '');
-      return `${name || '(root)'}: ${e.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  const env = converted as Env;
+  const env: Env = readEnvironment(ENV_SCHEMA, source);
   const production = env.PACS_ENV === 'production';
 
-  let tokenSecret = env.PACS_DOCUMENT_TOKEN_SECRET;
-  let tokenSecretGenerated = false;
   if (production) {
-    if (!tokenSecret)
+    if (!env.PACS_DOCUMENT_TOKEN_SECRET)
       throw new ConfigError('PACS_DOCUMENT_TOKEN_SECRET: required in production (the key the API signs document tokens with)');
-    checkStrong('PACS_DOCUMENT_TOKEN_SECRET', tokenSecret);
+    assertStrongSecret('PACS_DOCUMENT_TOKEN_SECRET', env.PACS_DOCUMENT_TOKEN_SECRET);
     if (!env.PACS_SYNC_SERVICE_TOKEN) throw new ConfigError('PACS_SYNC_SERVICE_TOKEN: required in production (protects the internal API)');
-    checkStrong('PACS_SYNC_SERVICE_TOKEN', env.PACS_SYNC_SERVICE_TOKEN);
+    assertStrongSecret('PACS_SYNC_SERVICE_TOKEN', env.PACS_SYNC_SERVICE_TOKEN);
     // OPS-2: metrics name documents' load and users' activity; never open in production.
     if (!env.PACS_METRICS_TOKEN) throw new ConfigError('PACS_METRICS_TOKEN: required in production (protects /metrics)');
   }
@@ -147,11 +121,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   } catch (error) {
     throw new ConfigError(`PACS_SYNC_TRUSTED_PROXIES: ${(error as Error).message}`);
   }
-  if (!tokenSecret) {
-    // Development only: no token signed by the API verifies; tests sign with the config's key.
-    tokenSecret = randomBytes(48).toString('base64url');
-    tokenSecretGenerated = true;
-  }
+  // Development only without one: no token signed by the API verifies; tests sign with the config's key.
+  const { secret: tokenSecret, generated: tokenSecretGenerated } = secretOrRandom(env.PACS_DOCUMENT_TOKEN_SECRET);
 
   const dataDir = path.resolve(env.PACS_DATA_DIR);
   return {
@@ -160,7 +131,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: env.PACS_SYNC_HOST,
     port: env.PACS_SYNC_PORT,
     dataDir,
-    databaseUrl: env.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'pacs.sqlite')}`,
+    databaseUrl: databaseUrlOf(env.DATABASE_URL, dataDir),
     tokenSecret,
     tokenSecretGenerated,
     serviceToken: env.PACS_SYNC_SERVICE_TOKEN,
