@@ -1,24 +1,14 @@
 /**
- * Small Yjs helpers for the report editor: base64, state-vector arithmetic, reading the section
- * text of a report document (REPORT_DOCUMENT_SHAPE) and peeking at y-websocket frames.
+ * Small Yjs helpers for the report editor: state-vector arithmetic, the sections of a report
+ * document as the signed content and the PDF have them (the shared reader), and peeking at
+ * y-websocket frames. Base64 and `covers` are the shared report-document's.
  */
-import { REPORT_DOCUMENT_SHAPE } from '@pacs/shared';
-import * as Y from 'yjs';
+import { reportSections } from '@pacs/shared/report-document';
+import type * as Y from 'yjs';
+
+export { covers, fromBase64, toBase64 } from '@pacs/shared/report-document';
 
 export type StateVector = Map<number, number>;
-
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
 
 /** Every clock of `b` raised into `a` (in place). Returns whether anything grew. */
 export function mergeInto(a: StateVector, b: ReadonlyMap<number, number>): boolean {
@@ -39,12 +29,6 @@ export function itemsAhead(local: ReadonlyMap<number, number>, server: ReadonlyM
   return n;
 }
 
-/** True when `have` holds every clock of `want`. */
-export function covers(have: ReadonlyMap<number, number>, want: ReadonlyMap<number, number>): boolean {
-  for (const [client, clock] of want) if ((have.get(client) ?? 0) < clock) return false;
-  return true;
-}
-
 // ---------------------------------------------------------------- document text
 
 export interface SectionText {
@@ -52,43 +36,12 @@ export interface SectionText {
   text: string;
 }
 
-function inline(node: Y.XmlElement | Y.XmlText | Y.XmlHook): string {
-  if (node instanceof Y.XmlText) {
-    return (node.toDelta() as { insert: unknown }[]).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
-  }
-  if (node instanceof Y.XmlElement) {
-    const parts = node.toArray().map((child) => inline(child as Y.XmlElement | Y.XmlText));
-    return node.nodeName === 'paragraph' || node.nodeName === 'heading' ? parts.join('') : parts.filter(Boolean).join('\n');
-  }
-  return '';
-}
-
 /**
- * The report as sections: each level-2 heading starts one; blocks before the first heading form
- * an untitled section. A section's text is its blocks' text, one line per block.
+ * The report as sections, split and worded as the signed content and the PDF split them (the one
+ * shared reader): the late-edits panel compares exactly what was signed.
  */
 export function sectionTexts(doc: Y.Doc): SectionText[] {
-  const fragment = doc.getXmlFragment(REPORT_DOCUMENT_SHAPE.fragment);
-  const sections: SectionText[] = [];
-  let current: { title: string; lines: string[] } | null = null;
-  const flush = () => {
-    if (current) sections.push({ title: current.title, text: current.lines.join('\n').trim() });
-  };
-  for (const node of fragment.toArray()) {
-    if (
-      node instanceof Y.XmlElement &&
-      node.nodeName === 'heading' &&
-      Number(node.getAttribute('level')) === REPORT_DOCUMENT_SHAPE.sectionHeadingLevel
-    ) {
-      flush();
-      current = { title: inline(node), lines: [] };
-      continue;
-    }
-    if (!current) current = { title: '', lines: [] };
-    current.lines.push(inline(node as Y.XmlElement));
-  }
-  flush();
-  return sections;
+  return reportSections(doc).map(({ title, text }) => ({ title, text }));
 }
 
 export interface SectionChange {

@@ -1,0 +1,5 @@
+/** The report document: its shape and seeding, the one sections reader, the "what you saw" check, base64. */
+export { fromBase64, toBase64 } from './base64';
+export { type PMMark, type PMNode, proseMirrorJson, seedReportUpdate } from './document';
+export { blockText, inlineText, plainText, reportSections, sectionsOf } from './sections';
+export { covers, holdsUnseen, isAheadOf } from './seen';
