@@ -35,7 +35,7 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,woff2,wasm}'],
-        // The viewer chunk (issue 7) will be several MB; precache it too.
+        // The viewer chunk is several MB; precache it too.
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         navigateFallback: '/index.html',
         navigateFallbackDenylist: NOT_THE_SHELL,
@@ -57,8 +57,8 @@ export default defineConfig({
       treeshake: { moduleSideEffects: (id: string) => !/[\\/]shared[\\/]src[\\/]/.test(id) && !/[\\/]typebox[\\/]/.test(id) },
     },
   },
-  // Dev server only (issue 7): pre-bundle the image loader's codec glue, or the decode worker hangs
-  // silently (see /work/shared/SETUP-NOTES.md). `vite build` needs nothing special.
+  // Dev server only: pre-bundle the image loader's codec glue, or the decode worker hangs silently
+  // (ARCHITECTURE.md, decisions). `vite build` needs nothing special.
   optimizeDeps: {
     include: [
       'dicom-parser',

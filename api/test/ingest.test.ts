@@ -194,7 +194,7 @@ describe('deletion sweep', () => {
 
 describe('real-world files', () => {
   /**
-   * Every valid file of the shared corpus (../shared/dicom, via PACS_DICOM_CORPUS), or on a fresh
+   * Every valid file of the DICOM corpus (PACS_DICOM_CORPUS), or on a fresh
    * clone without it the generated demo set: each study must reach the worklist with its patient
    * id, its number of distinct instances and, for an empty StudyDate, no date.
    */

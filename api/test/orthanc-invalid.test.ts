@@ -1,6 +1,6 @@
 /**
  * Bad input to a real Orthanc: non-DICOM, truncated and corrupt files are refused (REST and C-STORE),
- * nothing is indexed, Orthanc keeps running. Uses ../shared/dicom/invalid when PACS_DICOM_CORPUS is set,
+ * nothing is indexed, Orthanc keeps running. Uses the corpus's invalid/ files when PACS_DICOM_CORPUS is set,
  * and always the invalid files made from generated data (so a fresh clone still tests something real).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

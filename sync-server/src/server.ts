@@ -2,7 +2,7 @@
  * The sync-server: a small Hocuspocus-style core on `ws` + `y-protocols`, speaking the standard
  * y-websocket protocol so the stock `y-websocket` WebsocketProvider connects unmodified.
  *
- * Why not `@y/websocket-server` (0.1.1; 0.1.5 is broken, see ../shared/SETUP-NOTES.md)? Its
+ * Why not `@y/websocket-server` (0.1.1; 0.1.5 is broken, see ARCHITECTURE.md, decisions)? Its
  * `setupWSConnection` keeps documents in a module-global map, applies every message with
  * `readSyncMessage` (no read-only mode, no place to divert updates of a locked document into late
  * edits), persists through a fire-and-forget `bindState` with no retry or flush-before-unload, logs

@@ -1,5 +1,5 @@
 /**
- * Viewer benchmarks (issue 7) in Debian's Chromium against the e2e system with a real Orthanc:
+ * Viewer benchmarks in Debian's Chromium against the e2e system with a real Orthanc:
  *   cd web && npx vite build && npx tsx bench/viewer-bench.ts
  * (run it inside a private network namespace like the e2e suite: Orthanc listens on 0.0.0.0).
  *

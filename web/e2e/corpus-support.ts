@@ -1,5 +1,5 @@
 /**
- * Transfer-syntax corpus check (issue 7, "Decoding"): which files to render, their references, how they
+ * Transfer-syntax corpus check: which files to render, their references, how they
  * reach Orthanc, and how a rendered viewport is compared with a reference.
  *
  * Method. The viewer renders a frame with its own window (the VOI it chose: the file's window, else

@@ -1,6 +1,6 @@
 /**
- * Transfer-syntax corpus check (issue 7, "Decoding") in Debian's Chromium: every valid image file of the
- * DICOM corpus (PACS_DICOM_CORPUS, e.g. ../shared/dicom) is stored in a real Orthanc over REST, ingested,
+ * Transfer-syntax corpus check in Debian's Chromium: every valid image file of the
+ * DICOM corpus (PACS_DICOM_CORPUS, set by .ci/run) is stored in a real Orthanc over REST, ingested,
  * opened in the viewer through /dicom-web, and every frame the viewport renders is compared with DCMTK's
  * `dcm2pnm` rendering of the same frame with the same window (method and tolerances: corpus-support.ts
  * and web/README.md). DCMTK 3.6.7 cannot decode JPEG 2000 or HTJ2K: those are decoded by GDCM (then

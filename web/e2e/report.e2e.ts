@@ -1,5 +1,5 @@
 /**
- * Collaborative reporting (issue 8) in Debian's Chromium against the real API, gateway and
+ * Collaborative reporting in Debian's Chromium against the real API, gateway and
  * sync-server (startSystem({ sync: true })). An attending and a resident (at a workstation, and on
  * a tablet) write one report. The system and the browser are shared; every test seeds its own
  * study, starts its own report through the API and signs in its own browser contexts

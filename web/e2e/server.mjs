@@ -13,7 +13,7 @@
  * PACS_E2E_SECURITY_HEADERS names another nginx-style headers file for the static files (the OHIF
  * interop test serves OHIF's build, which needs inline scripts and WebAssembly, in place of ours).
  *
- * Optional (viewer e2e, issue 7): with PACS_E2E_ORTHANC=1 a real Orthanc is started too
+ * Optional (viewer e2e): with PACS_E2E_ORTHANC=1 a real Orthanc is started too
  * (api/test/support/orthanc.ts, DICOMweb plugin, free ports) and the API is configured to use it.
  * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (api/scripts/demo-studies.ts),
  * C-STOREs it with storescu, ingests it and answers {id, studyInstanceUid, series, files}.

@@ -148,7 +148,7 @@ export function ctSpec(accession: string, instances = 12) {
 }
 export const CT_PIXEL_SPACING_MM = 380 / 256;
 
-// ---- viewer tools (issue 7 "Viewing"): two viewports, measurements, view state ----
+// ---- viewer tools: two viewports, measurements, view state ----
 
 export interface ViewerToolsState extends ViewerState {
   invert: boolean;

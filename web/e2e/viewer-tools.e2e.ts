@@ -1,5 +1,5 @@
 /**
- * The viewer's tools (issue 7, "Viewing") in Debian's Chromium on generated studies stored in a real
+ * The viewer's tools in Debian's Chromium on generated studies stored in a real
  * Orthanc: ellipse ROI mean/SD in HU on regions of known value, an angle of known size, invert,
  * rotate/flip, presets, shortcut help, cine on a multi-frame US, series thumbnails, two viewports with
  * a prior and linked scrolling, touch (one finger, pinch, two-finger pan) and decoding in web workers.

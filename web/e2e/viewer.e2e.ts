@@ -1,5 +1,5 @@
 /**
- * The viewer (issue 7) in Debian's Chromium: a generated CT study stored in a real Orthanc, ingested
+ * The viewer in Debian's Chromium: a generated CT study stored in a real Orthanc, ingested
  * by the API, streamed through /dicom-web with the user's token; stack scroll, W/L, a length of known
  * size, a non-blank canvas; then "Make available offline", offline reload, same pixels from IndexedDB.
  * Non-square pixels: a CT with PixelSpacing 0.5\1.0 (rows 0.5 mm apart, columns 1.0 mm) is drawn

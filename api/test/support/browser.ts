@@ -1,4 +1,4 @@
-/** Debian's Chromium, as these machines run it (see ../shared/SETUP-NOTES.md). Never a downloaded browser. */
+/** Debian's Chromium, launched by path (ARCHITECTURE.md, decisions). Never a downloaded browser. */
 export const CHROMIUM_PATH = process.env.PACS_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',

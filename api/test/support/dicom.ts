@@ -57,7 +57,7 @@ export function storescuFlagFor(transferSyntaxUid: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The shared corpus (../shared/dicom): see its README.md and MANIFEST.tsv.
+// The DICOM corpus PACS_DICOM_CORPUS points at (ARCHITECTURE.md, decisions): its MANIFEST.tsv lists the files.
 
 /** The corpus folder from PACS_DICOM_CORPUS, or undefined when unset or missing. */
 export function corpusDir(env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * /report/:studyId (also /report?study=…): the collaborative report editor (issue 8), in this lazy
+ * /report/:studyId (also /report?study=…): the collaborative report editor, in this lazy
  * chunk. Landscape tablet or desktop: split view beside the images (the viewer, lazily loaded);
  * portrait: one pane at a time with a toggle. `?images=off` hides the images (tests, benchmarks).
  */

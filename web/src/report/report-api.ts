@@ -1,4 +1,4 @@
-/** The reporting routes of the API (issue 5) as the editor uses them. */
+/** The reporting routes of the API as the editor uses them. */
 import type { Report, ReportLateEdits, ReportSession, Template } from '@pacs/shared';
 import { ApiError, api } from '../api/client';
 

@@ -1,5 +1,5 @@
 /**
- * /viewer/:studyId (also /viewer?study=…, the worklist's link) → the Cornerstone3D viewer (issue 7).
+ * /viewer/:studyId (also /viewer?study=…, the worklist's link) → the Cornerstone3D viewer.
  * /viewer alone lists the studies on this device. Everything here is in the lazy viewer chunk.
  */
 import { Link, usePath } from '../router';

@@ -1,5 +1,5 @@
 /**
- * Palette colour lookup tables sent as bulk data (issue 7, "Decoding"). Orthanc's WADO-RS metadata gives
+ * Palette colour lookup tables sent as bulk data. Orthanc's WADO-RS metadata gives
  * the Red/Green/Blue Palette Color Lookup Table Data (0028,1201-1203) as a BulkDataURI (or, from other
  * servers, InlineBinary), but the DICOM image loader reads only a `Value` array there: it then throws
  * "does not have a complete color palette" inside its loader and the viewport never leaves "Loading".

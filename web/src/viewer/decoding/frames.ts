@@ -1,5 +1,5 @@
 /**
- * Frames Orthanc cannot send as stored (issue 7, "Decoding").
+ * Frames Orthanc cannot send as stored.
  *
  * - Orthanc 1.10 with DICOMweb 1.7 answers HTTP 500 to `transfer-syntax=*` for an instance stored in
  *   Explicit VR Big Endian or Deflated Explicit VR Little Endian, but transcodes it to Explicit VR

@@ -1,6 +1,6 @@
 /**
  * 12-bit lossy JPEG (JPEG Extended, process 4: DCT, Huffman, sequential) decoded here rather than by the
- * DICOM image loader (issue 7, "Decoding").
+ * DICOM image loader.
  *
  * The loader (5.14) hands 1.2.840.10008.1.2.4.51 to a pdf.js-derived JpegImage whose last IDCT stage
  * level-shifts by `2056 / bitConversion` (bitConversion = 255 / 4095 for 12 bits): 33016 instead of

@@ -1,5 +1,5 @@
 /**
- * WADO-RS metadata fixes applied before the DICOM image loader sees an instance (issue 7, "Decoding").
+ * WADO-RS metadata fixes applied before the DICOM image loader sees an instance.
  * Each one is a file that exists in the wild and made the loader throw inside its metadata provider,
  * which leaves the viewport loading for ever. Pure function, returns a copy; the original is untouched.
  */
