@@ -3,6 +3,7 @@
  * application's own (database, access control, audit trail, errors), then the capability routes.
  */
 import { randomUUID } from 'node:crypto';
+import { addressPredicate } from '@pacs/server-kit/address-list';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import auditRoutes from './audit/routes';
 import authRoutes from './auth/routes';
@@ -58,7 +59,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger: loggerOptions(config, options.logStream),
     bodyLimit: config.bodyLimit,
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    // The same address-list reader as the sync-server's, so one value means the same to both.
+    trustProxy: config.trustProxy === false ? false : addressPredicate(config.trustProxy),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
 
@@ -131,7 +132,7 @@ export interface Config {
   /** Several API instances share state through this Redis; undefined = a single instance. */
   redisUrl: string | undefined;
   corsOrigins: string[];
-  /** Believe X-Forwarded-For only from these peers (proxy-addr syntax); false: from nobody. */
+  /** Believe X-Forwarded-For only from these peers (an address list, as the sync-server reads its own); false: from nobody. */
   trustProxy: false | string;
   cookieSecure: boolean;
   bodyLimit: number;
@@ -166,6 +167,16 @@ export interface Config {
 }
 
 export { ConfigError };
+
+/** A setting that lists addresses, checked at boot: the value back, or a ConfigError naming the bad entry. */
+function addressListSetting(name: string, value: string): string {
+  try {
+    parseAddressList(value);
+    return value;
+  } catch (error) {
+    throw new ConfigError(`${name}: ${(error as Error).message}`);
+  }
+}
 
 /** Debian's fonts-droid-fallback: Han and kana (the full face), then Hangul (the smaller face has it). */
 export const DEFAULT_PDF_FALLBACK_FONTS = [
@@ -241,7 +252,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: env.PACS_CORS_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),
-    trustProxy: env.PACS_TRUST_PROXY ? env.PACS_TRUSTED_PROXIES : false,
+    trustProxy: env.PACS_TRUST_PROXY ? addressListSetting('PACS_TRUSTED_PROXIES', env.PACS_TRUSTED_PROXIES) : false,
     cookieSecure: env.PACS_COOKIE_SECURE ?? production,
     bodyLimit: env.PACS_BODY_LIMIT,
     apiDocs: env.PACS_API_DOCS ?? !production,

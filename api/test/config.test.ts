@@ -33,6 +33,13 @@ describe('configuration from the environment', () => {
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
   });
 
+  it.each(['10.0.0.0/33', 'proxy.example', '127.0.0.1/8/1', 'loopback,::1/129'])(
+    'stops start-up on a trusted-proxy list entry the sync-server would refuse too (%s)',
+    (list) => {
+      expect(() => loadConfig({ PACS_TRUST_PROXY: 'true', PACS_TRUSTED_PROXIES: list })).toThrow(/PACS_TRUSTED_PROXIES/);
+    },
+  );
+
   it.each([
     ['PACS_API_PORT', 'eighty'],
     ['PACS_API_PORT', '70000'],

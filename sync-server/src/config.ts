@@ -4,9 +4,9 @@
  */
 import type { BlockList } from 'node:net';
 import path from 'node:path';
+import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
-import { parseTrustedProxies } from './client-address';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -117,7 +117,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   }
   let trustedProxies: BlockList;
   try {
-    trustedProxies = parseTrustedProxies(env.PACS_SYNC_TRUSTED_PROXIES);
+    trustedProxies = parseAddressList(env.PACS_SYNC_TRUSTED_PROXIES);
   } catch (error) {
     throw new ConfigError(`PACS_SYNC_TRUSTED_PROXIES: ${(error as Error).message}`);
   }

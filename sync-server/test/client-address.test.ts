@@ -4,9 +4,10 @@
  * Other loopback addresses (127.0.0.2, …) stand in for distinct machines: the default trusted
  * proxies are 127.0.0.1 and ::1 only.
  */
+
+import { clientAddress, parseAddressList } from '@pacs/server-kit/address-list';
 import { CLOSE_CODES } from '@pacs/shared';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientAddress, parseTrustedProxies } from '../src/client-address';
 import { loadConfig } from '../src/config';
 import { newDocName, rawSocket, startServer, token, waitFor } from './helpers';
 
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 describe('client address (LIMIT-5)', () => {
-  const trusted = parseTrustedProxies('127.0.0.1,::1,10.0.0.0/8');
+  const trusted = parseAddressList('127.0.0.1,::1,10.0.0.0/8');
   it.each([
     { what: 'direct client, no header', socket: '198.51.100.7', xff: undefined, expected: '198.51.100.7' },
     { what: 'forged header from an untrusted socket', socket: '198.51.100.7', xff: '203.0.113.1', expected: '198.51.100.7' },
@@ -48,7 +49,7 @@ describe('client address (LIMIT-5)', () => {
     },
     { list: 'linklocal', trusted: ['169.254.1.1', 'fe80::1'], untrusted: ['127.0.0.1'] },
   ])('names the API also accepts: $list', ({ list, trusted: good, untrusted }) => {
-    const blocks = parseTrustedProxies(list);
+    const blocks = parseAddressList(list);
     for (const proxy of good) expect(clientAddress(proxy, '203.0.113.1', blocks), proxy).toBe('203.0.113.1');
     for (const peer of untrusted) expect(clientAddress(peer, '203.0.113.1', blocks), peer).toBe(peer);
   });

@@ -1,8 +1,9 @@
 /**
- * The address a connection really comes from (LIMIT-5). Behind nginx or the gateway every socket
- * comes from the proxy, so a limiter keyed on the socket address lets one client refuse everyone.
- * X-Forwarded-For is believed only from a configured trusted proxy, and only up to the right-most
- * address that is not itself a trusted proxy: everything left of that was written by the client.
+ * Lists of IP addresses and ranges from settings (trusted proxies, allowed HL7 senders), and the
+ * address a connection really comes from. Behind nginx or the gateway every socket comes from the
+ * proxy, so a limiter keyed on the socket address lets one client refuse everyone. X-Forwarded-For
+ * is believed only from a configured trusted proxy, and only up to the right-most address that is
+ * not itself a trusted proxy: everything left of that was written by the client.
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -21,10 +22,10 @@ const NAMED_RANGES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Parses `PACS_SYNC_TRUSTED_PROXIES`: comma-separated addresses, CIDR ranges or the names
- * `loopback`, `linklocal`, `uniquelocal`. Throws with the offending entry on anything else.
+ * Parses a setting such as `PACS_SYNC_TRUSTED_PROXIES`: comma-separated addresses, CIDR ranges or
+ * the names `loopback`, `linklocal`, `uniquelocal`. Throws with the offending entry on anything else.
  */
-export function parseTrustedProxies(list: string): BlockList {
+export function parseAddressList(list: string): BlockList {
   const blocks = new BlockList();
   const entries = list.split(',').flatMap((raw) => NAMED_RANGES[raw.trim().toLowerCase()] ?? [raw]);
   for (const raw of entries) {
@@ -45,10 +46,12 @@ export function parseTrustedProxies(list: string): BlockList {
   return blocks;
 }
 
-function isTrusted(trusted: BlockList, address: string): boolean {
-  const family = isIP(address);
+/** The address (after normaliseAddress) is in the list; anything that is not an IP address is not. */
+export function isListed(list: BlockList, address: string): boolean {
+  const normalised = normaliseAddress(address);
+  const family = isIP(normalised);
   if (family === 0) return false;
-  return trusted.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(normalised, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /**
@@ -58,7 +61,7 @@ function isTrusted(trusted: BlockList, address: string): boolean {
  */
 export function clientAddress(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trusted: BlockList): string {
   let client = normaliseAddress(socketAddress ?? '') || 'unknown';
-  if (!isTrusted(trusted, client) || forwardedFor === undefined) return client;
+  if (!isListed(trusted, client) || forwardedFor === undefined) return client;
   const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
     .split(',')
     .map(normaliseAddress)
@@ -67,7 +70,13 @@ export function clientAddress(socketAddress: string | undefined, forwardedFor: s
     const hop = hops[i]!;
     if (isIP(hop) === 0) return client;
     client = hop;
-    if (!isTrusted(trusted, hop)) return hop;
+    if (!isListed(trusted, hop)) return hop;
   }
   return client;
+}
+
+/** The list as a predicate, for frameworks that ask about each hop (Fastify's `trustProxy`). */
+export function addressPredicate(list: string): (address: string) => boolean {
+  const blocks = parseAddressList(list);
+  return (address) => isListed(blocks, address);
 }
