@@ -8,6 +8,8 @@ export const AUDIT_EVENT_IDS = [
   'UserAuthentication',
   /** DCM 110110: create, read, update of patient/study records (worklist, reports). */
   'PatientRecord',
+  /** DCM 110109: orders received from the hospital (HL7 ORM, OMI) and their changes. */
+  'OrderRecord',
   /** DCM 110112: queries over patient data (worklist lists, audit search). */
   'Query',
   /** DCM 110103: access to DICOM instances (viewer, DICOMweb). */

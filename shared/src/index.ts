@@ -1,6 +1,7 @@
 export * from './audit-vocabulary';
 export * from './dicom-text';
 export * from './error-codes';
+export * from './orders';
 export * from './permissions';
 export * from './schemas/audit';
 export * from './schemas/auth';

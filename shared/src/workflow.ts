@@ -39,7 +39,8 @@ function transitionIn<S extends string, E extends string>(
 
 // ---------------------------------------------------------------- study status (worklist)
 
-export const STUDY_STATUSES = ['unread', 'in_progress', 'preliminary', 'final'] as const;
+/** `scheduled`: ordered, no image yet (orders.ts); it becomes `unread` when its images arrive. */
+export const STUDY_STATUSES = ['scheduled', 'unread', 'in_progress', 'preliminary', 'final'] as const;
 export type StudyStatus = (typeof STUDY_STATUSES)[number];
 
 export const STUDY_PRIORITIES = ['stat', 'urgent', 'routine'] as const;
@@ -48,9 +49,10 @@ export type StudyPriority = (typeof STUDY_PRIORITIES)[number];
 /** Sort rank: STAT first. Stored beside the priority so the worklist index can order by it. */
 export const PRIORITY_RANK: Readonly<Record<StudyPriority, number>> = { stat: 0, urgent: 1, routine: 2 };
 
-export type StudyEvent = 'start-reading' | 'release' | 'report-submitted' | 'report-returned' | 'report-finalized';
+export type StudyEvent = 'images-arrived' | 'start-reading' | 'release' | 'report-submitted' | 'report-returned' | 'report-finalized';
 
 export const STUDY_TRANSITIONS: readonly Transition<StudyStatus, StudyEvent>[] = [
+  { from: 'scheduled', event: 'images-arrived', to: 'unread', actors: ['system'] },
   { from: 'unread', event: 'start-reading', to: 'in_progress', actors: ['attending', 'resident', 'system'] },
   { from: 'in_progress', event: 'release', to: 'unread', actors: ['attending', 'resident', 'technologist'] },
   { from: 'unread', event: 'report-submitted', to: 'preliminary', actors: ['system'] },
@@ -110,7 +112,7 @@ export function reportTransition(from: ReportStatus, event: ReportEvent, actor: 
 
 /** A study still to be read or signed: on someone's list, kept offline, announced when STAT. */
 export function isStudyOpen(status: StudyStatus): boolean {
-  return status !== 'final';
+  return status !== 'final' && status !== 'scheduled';
 }
 
 /** Content of a report in these states can never change again. */

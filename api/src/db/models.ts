@@ -3,12 +3,9 @@
  * classes) so several databases can live in one process, as the test suite does.
  */
 import type { AuditAction, AuditEventId, AuditOutcome, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
-import { type CreationOptional, DataTypes, type Model, type ModelStatic, type Sequelize } from 'sequelize';
-import { sequenceType } from './types';
-
-/** A model instance: Sequelize's methods plus the attribute getters it defines for each column. */
-type Row<T extends object, Optional extends keyof T = never> = Model<T, Omit<T, Optional> & Partial<Pick<T, Optional>>> & T;
-type Timestamps = { createdAt: Date; updatedAt: Date };
+import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
+import { defineOrderModels, type Hl7MessageRow, type OrderRow } from './order-models';
+import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface UserAttributes extends Timestamps {
   id: string;
@@ -75,6 +72,10 @@ export interface StudyAttributes extends Timestamps {
   changeSeq: number | string;
   patientBirthDate: string | null;
   patientSex: string | null;
+  /** The order this row was scheduled from (migration 0004); null: the images came unordered. */
+  orderRef: string | null;
+  /** Why the study was ordered (the order's reason for exam). */
+  indication: string;
   deletedAt: Date | null;
 }
 export type StudyRow = Row<
@@ -99,6 +100,8 @@ export type StudyRow = Row<
   | 'changeSeq'
   | 'patientBirthDate'
   | 'patientSex'
+  | 'orderRef'
+  | 'indication'
   | 'deletedAt'
   | keyof Timestamps
 >;
@@ -249,6 +252,8 @@ export interface Models {
   Report: ModelStatic<ReportRow>;
   Template: ModelStatic<TemplateRow>;
   AuditLog: ModelStatic<AuditLogRow>;
+  Order: ModelStatic<OrderRow>;
+  Hl7Message: ModelStatic<Hl7MessageRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -338,6 +343,8 @@ export function defineModels(sequelize: Sequelize): Models {
       changeSeq: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
       patientBirthDate: { type: DataTypes.STRING(8), allowNull: true },
       patientSex: { type: DataTypes.STRING(16), allowNull: true },
+      orderRef: { type: DataTypes.UUID, allowNull: true },
+      indication: { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
       deletedAt: DataTypes.DATE,
@@ -472,5 +479,18 @@ export function defineModels(sequelize: Sequelize): Models {
     { tableName: 'app_state', createdAt: false },
   );
 
-  return { User, RefreshToken, Patient, Study, Series, Instance, Report, Template, AuditLog, Counter, AppState };
+  return {
+    User,
+    RefreshToken,
+    Patient,
+    Study,
+    Series,
+    Instance,
+    Report,
+    Template,
+    AuditLog,
+    Counter,
+    AppState,
+    ...defineOrderModels(sequelize),
+  };
 }

@@ -1,4 +1,8 @@
-import { DataTypes, type Sequelize } from 'sequelize';
+import { DataTypes, type Model, type Sequelize } from 'sequelize';
+
+/** A model instance: Sequelize's methods plus the attribute getters it defines for each column. */
+export type Row<T extends object, Optional extends keyof T = never> = Model<T, Omit<T, Optional> & Partial<Pick<T, Optional>>> & T;
+export type Timestamps = { createdAt: Date; updatedAt: Date };
 
 /**
  * Column types shared by all three dialects. Audit and outbox sequences are BIGINT on the server

@@ -36,6 +36,7 @@ export function presentStudy(row: StudyAttributes, names: AssigneeNames): Workli
     modalities: decodeModalities(row.modalities),
     bodyPart: row.bodyPart,
     referringPhysician: row.referringPhysician,
+    indication: row.indication ?? '',
     numberOfSeries: row.numberOfSeries,
     numberOfInstances: row.numberOfInstances,
     status: row.status,

@@ -20,6 +20,7 @@ export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy
     modalities: ['CT'],
     bodyPart: '',
     referringPhysician: '',
+    indication: '',
     numberOfSeries: 1,
     numberOfInstances: 3,
     status: 'unread',

@@ -25,6 +25,7 @@ function study(id: string, overrides: Partial<WorklistStudy> = {}): WorklistStud
     modalities: ['CT'],
     bodyPart: 'CHEST',
     referringPhysician: '',
+    indication: '',
     numberOfSeries: 1,
     numberOfInstances: 2,
     status: 'unread',

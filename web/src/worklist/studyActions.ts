@@ -3,6 +3,7 @@ import type { User, WorklistStudy } from '../api/types';
 import type { SyncEngine } from '../device/engine';
 
 export const STATUS_LABEL: Record<StudyStatus, string> = {
+  scheduled: 'Scheduled',
   unread: 'Unread',
   in_progress: 'In progress',
   preliminary: 'Preliminary',
