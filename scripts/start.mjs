@@ -19,6 +19,7 @@ const apiPort = Number(process.env.PACS_API_PORT ?? 3000);
 const syncPort = Number(process.env.PACS_SYNC_PORT ?? 1234);
 const orthancHttpPort = Number(process.env.PACS_ORTHANC_HTTP_PORT ?? 8042);
 const dicomPort = Number(process.env.PACS_DICOM_PORT ?? 4242);
+const hl7Port = Number(process.env.PACS_HL7_PORT ?? 2575);
 const DEMO_STUDIES = 8;
 const dataDir = path.resolve(process.env.PACS_DATA_DIR ?? path.join(ROOT, 'data'));
 
@@ -129,6 +130,7 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
       PACS_API_PORT: String(apiPort),
       PACS_JWT_SECRET: process.env.PACS_JWT_SECRET ?? secrets.jwtSecret,
       PACS_TRUST_PROXY: 'true',
+      PACS_HL7_PORT: String(hl7Port),
     },
     path.join(ROOT, 'api'),
   );
@@ -170,6 +172,7 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
   const shown = httpHost === '0.0.0.0' || httpHost === '127.0.0.1' ? 'localhost' : httpHost;
   log(`PACS is up at http://${shown}:${httpPort}  (API docs: http://${shown}:${httpPort}/api/docs/)`);
   log(`modalities send to AE title ${process.env.PACS_DICOM_AET ?? 'ORTHANC'} on port ${dicomPort}`);
+  log(`HL7 v2 orders and patient updates over MLLP on port ${hl7Port} (from ${process.env.PACS_HL7_ALLOWED_SENDERS ?? 'loopback'})`);
   log('development logins: admin@pacs.local / pacs-admin-dev-password, radiologist@pacs.local / pacs-radiologist-dev-password');
   log(`data: ${dataDir}   stop with Ctrl-C`);
 }

@@ -18,6 +18,7 @@ import auditTrail from './plugins/audit-trail';
 import clusterBus from './plugins/cluster-bus';
 import database from './plugins/database';
 import errorHandler from './plugins/error-handler';
+import hl7Interface from './plugins/hl7-interface';
 import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
@@ -97,6 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(errorHandler);
   await app.register(healthRoutes);
   await app.register(ingestion);
+  await app.register(hl7Interface);
   // Capabilities
   await app.register(authRoutes);
   await app.register(userRoutes);

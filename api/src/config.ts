@@ -95,6 +95,32 @@ export const ENV_SCHEMA = Type.Object({
     default: 60,
     description: 'repeats of one anonymous refusal (same address, route, outcome) within this window share one audit row with a count',
   }),
+  PACS_HL7_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'MLLP port for HL7 v2 orders and patient updates (npm start: 2575); unset = no listener',
+    }),
+  ),
+  PACS_HL7_HOST: Type.Optional(Type.String({ minLength: 1, description: 'address the HL7 listener binds; default PACS_API_HOST' })),
+  PACS_HL7_ALLOWED_SENDERS: Type.String({
+    minLength: 1,
+    default: 'loopback',
+    description: 'addresses and CIDR ranges that may connect (MLLP has no authentication): the interface engine',
+  }),
+  PACS_HL7_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+  PACS_HL7_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+  PACS_HL7_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 10_000, default: 32 }),
+  PACS_HL7_APPLICATION: Type.String({ minLength: 1, maxLength: 180, default: 'PACS', description: 'our MSH-3 in acknowledgements' }),
+  PACS_HL7_FACILITY: Type.String({ minLength: 1, maxLength: 180, default: 'RADIOLOGY', description: 'our MSH-4 in acknowledgements' }),
+  PACS_HL7_FALLBACK_CHARSET: Type.Enum(['latin1', 'windows-1252', 'iso-8859-15', 'utf8'], {
+    default: 'latin1',
+    description: 'how a message without MSH-18 is read when its bytes are not valid UTF-8',
+  }),
+  PACS_HL7_PATIENTS_FROM_ORDERS: Type.Boolean({
+    default: true,
+    description: 'an order may introduce a patient; false: orders only for patients an ADT message registered',
+  }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -164,6 +190,22 @@ export interface Config {
   pdfFontDir: string | undefined;
   /** Font files tried, in order, for characters DejaVu has no glyph for. */
   pdfFallbackFonts: string[];
+  hl7: Hl7Config;
+}
+
+/** The HL7 v2 interface (hl7/, orders/). */
+export interface Hl7Config {
+  /** Null: no listener (server.ts starts it when set). */
+  port: number | null;
+  host: string;
+  allowedSenders: string;
+  maxMessageBytes: number;
+  idleTimeoutMs: number;
+  maxConnections: number;
+  application: string;
+  facility: string;
+  fallbackCharset: string;
+  patientsFromOrders: boolean;
 }
 
 export { ConfigError };
@@ -283,5 +325,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           .filter(Boolean)
           .map((p) => path.resolve(p))
       : DEFAULT_PDF_FALLBACK_FONTS,
+    hl7: {
+      port: env.PACS_HL7_PORT ?? null,
+      host: env.PACS_HL7_HOST ?? env.PACS_API_HOST,
+      allowedSenders: addressListSetting('PACS_HL7_ALLOWED_SENDERS', env.PACS_HL7_ALLOWED_SENDERS),
+      maxMessageBytes: env.PACS_HL7_MAX_MESSAGE_BYTES,
+      idleTimeoutMs: env.PACS_HL7_IDLE_TIMEOUT_SECONDS * 1000,
+      maxConnections: env.PACS_HL7_MAX_CONNECTIONS,
+      application: env.PACS_HL7_APPLICATION,
+      facility: env.PACS_HL7_FACILITY,
+      fallbackCharset: env.PACS_HL7_FALLBACK_CHARSET,
+      patientsFromOrders: env.PACS_HL7_PATIENTS_FROM_ORDERS,
+    },
   };
 }

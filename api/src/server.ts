@@ -30,6 +30,7 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   await app.listen({ host: config.host, port: config.port });
+  if (config.hl7.port !== null) await app.hl7.listen();
 }
 
 main().catch((error) => {

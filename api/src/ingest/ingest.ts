@@ -3,11 +3,13 @@
  * on the DICOM UIDs. Idempotent: the same study twice changes nothing; a late series updates the
  * counts and flags the worklist row "updated". Calls for one study are serialised in-process.
  */
-import { foldForSearch, normaliseDicomDate, normaliseDicomTime, PRIORITY_RANK, type StudyPriority } from '@pacs/shared';
+import { normaliseDicomDate, normaliseDicomTime, PRIORITY_RANK, type StudyPriority, studyTransition } from '@pacs/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import { Op, type Transaction, UniqueConstraintError } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models, StudyAttributes } from '../db/models';
+import { orderArrived, scheduledRowByAccession } from '../orders/order-matching';
+import { studySearchText, upsertPatient } from '../patients/patient-store';
 import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
 import { type OrthancClient, OrthancNotFound, tag } from './orthanc-client';
@@ -168,22 +170,17 @@ export class Ingestor {
 
   private async upsertPatient(study: { PatientMainDicomTags: Record<string, unknown> }, transaction: Transaction): Promise<string> {
     const p = study.PatientMainDicomTags;
-    const values = {
-      patientId: tag(p, 'PatientID').slice(0, 64),
-      issuerOfPatientId: tag(p, 'IssuerOfPatientID').slice(0, 64),
-      name: tag(p, 'PatientName').slice(0, 324),
-      birthDate: normaliseDicomDate(tag(p, 'PatientBirthDate')),
-      sex: tag(p, 'PatientSex').slice(0, 16) || null,
-    };
-    const existing = await this.models.Patient.findOne({
-      where: { patientId: values.patientId, issuerOfPatientId: values.issuerOfPatientId },
-      paranoid: false,
+    return upsertPatient(
+      this.models,
+      {
+        patientId: tag(p, 'PatientID').slice(0, 64),
+        issuerOfPatientId: tag(p, 'IssuerOfPatientID').slice(0, 64),
+        name: tag(p, 'PatientName').slice(0, 324),
+        birthDate: normaliseDicomDate(tag(p, 'PatientBirthDate')),
+        sex: tag(p, 'PatientSex').slice(0, 16) || null,
+      },
       transaction,
-    });
-    if (!existing) return (await this.models.Patient.create(values, { transaction })).get('id');
-    if (existing.get('deletedAt')) await existing.restore({ transaction });
-    await existing.update({ name: values.name, birthDate: values.birthDate, sex: values.sex }, { transaction });
-    return existing.get('id');
+    );
   }
 
   private async upsertStudy(
@@ -216,15 +213,13 @@ export class Ingestor {
       modalities,
       bodyPart: (tag(firstTags, 'BodyPartExamined') || tag(series[0]?.MainDicomTags, 'BodyPartExamined')).slice(0, 64),
       referringPhysician: tag(m, 'ReferringPhysicianName').slice(0, 324),
-      searchText: foldForSearch([patientName, patientId, accessionNumber, description].join(' ')).slice(0, 1024),
+      searchText: studySearchText({ patientName, patientId, accessionNumber, description }),
       numberOfSeries: series.length,
       numberOfInstances: instanceCount,
     };
-    const existing = await this.models.Study.findOne({
-      where: { studyInstanceUid: values.studyInstanceUid },
-      paranoid: false,
-      transaction,
-    });
+    const existing =
+      (await this.models.Study.findOne({ where: { studyInstanceUid: values.studyInstanceUid }, paranoid: false, transaction })) ??
+      (await scheduledRowByAccession(this.models, accessionNumber, patientId, transaction));
     if (!existing) {
       const priority = priorityFromDicom(findPriority(firstTags));
       const created = await this.models.Study.create(
@@ -245,15 +240,21 @@ export class Ingestor {
     const changed = (Object.keys(values) as (keyof typeof values)[]).filter((key) => values[key] !== before[key]);
     if (changed.length === 0 && !wasDeleted) return { row: before, outcome: 'unchanged' };
     const grew = values.numberOfInstances > before.numberOfInstances || values.numberOfSeries > before.numberOfSeries;
+    // A scheduled row's first images: it becomes the study, to be read from now (the order's priority stays).
+    const arrival = studyTransition(before.status, 'images-arrived', 'system');
+    const arriving = arrival.ok;
     await existing.update(
       {
         ...values,
-        updatedAfterArrival: before.updatedAfterArrival || (grew && !wasDeleted),
+        ...(arrival.ok
+          ? { status: arrival.to, receivedAt: new Date(), updatedAfterArrival: false }
+          : { updatedAfterArrival: before.updatedAfterArrival || (grew && !wasDeleted) }),
         ...(await studyChangeStamp(this.models, before, transaction)),
       },
       { transaction },
     );
-    return { row: existing.get(), outcome: 'updated' };
+    if (arriving) await orderArrived(this.models, before.orderRef, transaction);
+    return { row: existing.get(), outcome: arriving ? 'created' : 'updated' };
   }
 
   private async upsertSeries(
