@@ -72,7 +72,14 @@ describe('PDF with Chinese, Japanese, Korean, Hebrew and Arabic text', () => {
   const input: PdfInput = {
     institutionName: 'מרכז רפואי',
     patient: { name: 'Yamada^Tarou=山田^太郎', id: 'P-CJK-1', birthDate: '19700101', sex: 'M' },
-    study: { description: 'CT 胸部', date: '20260101', accession: 'ACC-I18N', modalities: ['CT'], referringPhysician: 'כהן^דוד' },
+    study: {
+      description: 'CT 胸部',
+      date: '20260101',
+      accession: 'ACC-I18N',
+      modalities: ['CT'],
+      referringPhysician: 'כהן^דוד',
+      indication: '咳嗽が3週間続く',
+    },
     status: 'final',
     preliminary: false,
     integrityAlarm: false,
@@ -102,7 +109,18 @@ describe('PDF with Chinese, Japanese, Korean, Hebrew and Arabic text', () => {
     expect(fonts).toMatch(/DejaVuSans/);
     // pdftotext marks right-to-left runs with embedding controls; the words themselves must be there.
     const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/[\u202a-\u202e]/g, '');
-    for (const expected of ['山田', '所見', '肺野に異常陰影なし', '김철수', '정상', 'תסחיף', 'כהן', 'ACC-I18N']) {
+    for (const expected of [
+      '山田',
+      '所見',
+      '肺野に異常陰影なし',
+      '김철수',
+      '정상',
+      'תסחיף',
+      'כהן',
+      'ACC-I18N',
+      'Indication:',
+      '咳嗽が3週間続く',
+    ]) {
       expect(text).toContain(expected);
     }
     expect(text).toMatch(/سليمتان/);

@@ -105,6 +105,7 @@ export class PdfExport {
             accession: study.accessionNumber,
             modalities: decodeModalities(study.modalities),
             referringPhysician: study.referringPhysician,
+            indication: study.indication,
           },
           status: report.status,
           preliminary: !final,

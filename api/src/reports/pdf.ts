@@ -33,7 +33,15 @@ export interface PdfInput {
   institutionName: string;
   logoPath?: string;
   patient: { name: string; id: string; birthDate: string | null; sex: string | null };
-  study: { description: string; date: string | null; accession: string; modalities: string[]; referringPhysician: string };
+  study: {
+    description: string;
+    date: string | null;
+    accession: string;
+    modalities: string[];
+    referringPhysician: string;
+    /** Why the study was ordered; printed under the study block when there is one. */
+    indication?: string;
+  };
   status: string;
   preliminary: boolean;
   integrityAlarm: boolean;
@@ -218,6 +226,12 @@ export function renderReportPdf(
     doc.y = y;
     write([{ text: v2, font: 'r' }], left + col + 72, col - 72);
     doc.y = Math.max(y1, doc.y) + 1;
+  }
+  if (input.study.indication) {
+    const y = doc.y;
+    doc.font('b').text('Indication:', left, y, { width: 70 });
+    doc.y = y;
+    write([{ text: input.study.indication, font: 'r' }], left + 72, width - 72);
   }
   doc.moveDown(0.6);
   doc

@@ -6,7 +6,7 @@
  */
 import { type StudyEvent, studyTransition } from '@pacs/shared';
 import type { Sequelize, Transaction } from 'sequelize';
-import type { Models, ReportAttributes, ReportRow, StudyRow } from '../db/models';
+import type { Models, ReportAttributes, ReportRow, StudyAttributes, StudyRow } from '../db/models';
 import { notFound } from '../http-errors';
 import { studyChangeStamp } from '../worklist/change-feed';
 
@@ -45,6 +45,12 @@ export function createReportStore({ models, sequelize }: { models: Models; seque
       const row = await findStudy(id, transaction);
       if (!row) throw notFound('study not found');
       return row;
+    },
+
+    /** What the order says about why the study was done: its indication, then its clinical history. */
+    async clinicalHistoryOf(study: Pick<StudyAttributes, 'orderRef' | 'indication'>): Promise<string> {
+      const order = study.orderRef ? await models.Order.findByPk(study.orderRef, { raw: true }) : null;
+      return [study.indication, order?.clinicalHistory ?? ''].filter((part) => part.trim() !== '').join('\n');
     },
 
     /** The study's primary report (addenda have their own slot), or null. */

@@ -37,7 +37,7 @@ import { checkIntegrity, recordReportChange, reportAudit, setReportSubject } fro
 import { createReportStore } from './report-store';
 import { type ReviewDeps, returnReport, submitReport } from './review';
 import { SyncClient, syncFailure } from './sync-client';
-import { chooseSections } from './templates';
+import { chooseSections, withClinicalHistory } from './templates';
 
 /** The HTTP answer to a finalize that did not happen. */
 function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
@@ -127,7 +127,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         summary: "Create the study's report from a template (or return the existing one)",
         params: IdParams,
         body: ReportCreate,
-        response: { 200: ReportSchema, 201: ReportSchema, 400: ErrorResponse, 404: ErrorResponse, 503: ErrorResponse },
+        response: { 200: ReportSchema, 201: ReportSchema, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 503: ErrorResponse },
       },
     },
     async (request, reply) => {
@@ -139,7 +139,10 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         setReportSubject(request, existing, study);
         return present(request, existing, study);
       }
-      const { templateId, sections } = await chooseSections(models, study, request.body?.templateId);
+      if (study.status === 'scheduled') throw conflict('the study is scheduled: its images have not arrived yet', 'NO_IMAGES_YET');
+      const chosen = await chooseSections(models, study, request.body?.templateId);
+      const { templateId } = chosen;
+      const sections = withClinicalHistory(chosen.sections, await store.clinicalHistoryOf(study));
       const id = randomUUID();
       // Seeded before the row exists. If the insert then loses a race, the seeded document is
       // never referenced (and stays unused).

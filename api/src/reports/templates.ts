@@ -43,3 +43,14 @@ export async function chooseSections(
   if (!best) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
   return { templateId: best.id, sections: JSON.parse(best.sections) as TemplateSection[] };
 }
+
+/**
+ * The order's reason for the exam and clinical history, filled into the template's
+ * "Clinical history" section (key `clinical-history`) unless the template gives it a text of its own.
+ */
+export function withClinicalHistory(sections: TemplateSection[], history: string): TemplateSection[] {
+  if (history.trim() === '') return sections;
+  return sections.map((section) =>
+    section.key === 'clinical-history' && !section.defaultText ? { ...section, defaultText: history.trim() } : section,
+  );
+}

@@ -70,6 +70,8 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
         <dd>
           {study.description || '—'} ({study.modalities.join('/')}, {study.bodyPart || 'body part n/a'})
         </dd>
+        <dt>Indication</dt>
+        <dd>{study.indication || '—'}</dd>
         <dt>Referring</dt>
         <dd>{study.referringPhysician ? formatPersonName(study.referringPhysician) : '—'}</dd>
         <dt>Priority / status</dt>

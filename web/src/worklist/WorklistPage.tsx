@@ -224,6 +224,11 @@ export function WorklistPage() {
                     </td>
                     <td>
                       {row.description || '—'} <span className="muted small">{row.modalities.join('/')}</span>
+                      {row.indication && (
+                        <span className="muted small indication" title={row.indication}>
+                          {row.indication}
+                        </span>
+                      )}
                     </td>
                     <td className="col-acc">{row.accessionNumber}</td>
                     <td className="col-date">{formatStudyDate(row.studyDate)}</td>
