@@ -23,9 +23,11 @@ import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import redis from './plugins/redis';
+import resultsOut from './plugins/results-out';
 import security from './plugins/security';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
+import resultRoutes from './results/routes';
 import userRoutes from './users/routes';
 import { validatorCompiler } from './validation';
 import worklistRoutes from './worklist/routes';
@@ -99,6 +101,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(healthRoutes);
   await app.register(ingestion);
   await app.register(hl7Interface);
+  await app.register(resultsOut);
   // Capabilities
   await app.register(authRoutes);
   await app.register(userRoutes);
@@ -109,6 +112,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(systemRoutes);
   await app.register(templateRoutes);
   await app.register(reportRoutes);
+  await app.register(resultRoutes);
 
   await app.ready();
   return app;

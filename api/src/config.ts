@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
+import { parseDestinations, type ResultDestination } from './results/destinations';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -121,6 +122,13 @@ export const ENV_SCHEMA = Type.Object({
     default: true,
     description: 'an order may introduce a patient; false: orders only for patients an ADT message registered',
   }),
+  PACS_HL7_RESULT_DESTINATIONS: Type.String({
+    default: '',
+    description: 'where signed results go as ORU^R01: comma-separated NAME@host:port (NAME is MSH-5); empty = none',
+  }),
+  PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+  PACS_HL7_RESULT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
+  PACS_HL7_RESULT_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -206,9 +214,24 @@ export interface Hl7Config {
   facility: string;
   fallbackCharset: string;
   patientsFromOrders: boolean;
+  /** Results out (ORU^R01), see results/. */
+  results: {
+    destinations: ResultDestination[];
+    ackTimeoutMs: number;
+    maxAttempts: number;
+    retryMaxMs: number;
+  };
 }
 
 export { ConfigError };
+
+function destinationsSetting(value: string): ResultDestination[] {
+  try {
+    return parseDestinations(value);
+  } catch (error) {
+    throw new ConfigError(`PACS_HL7_RESULT_DESTINATIONS: ${(error as Error).message}`);
+  }
+}
 
 /** A setting that lists addresses, checked at boot: the value back, or a ConfigError naming the bad entry. */
 function addressListSetting(name: string, value: string): string {
@@ -336,6 +359,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       facility: env.PACS_HL7_FACILITY,
       fallbackCharset: env.PACS_HL7_FALLBACK_CHARSET,
       patientsFromOrders: env.PACS_HL7_PATIENTS_FROM_ORDERS,
+      results: {
+        destinations: destinationsSetting(env.PACS_HL7_RESULT_DESTINATIONS),
+        ackTimeoutMs: env.PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS * 1000,
+        maxAttempts: env.PACS_HL7_RESULT_MAX_ATTEMPTS,
+        retryMaxMs: env.PACS_HL7_RESULT_RETRY_MAX_SECONDS * 1000,
+      },
     },
   };
 }

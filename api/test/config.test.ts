@@ -40,6 +40,21 @@ describe('configuration from the environment', () => {
     },
   );
 
+  it.each(['RIS', 'RIS@host', 'RIS@host:0', 'RIS@host:70000', '@host:2575', 'R IS@host:2575', 'RIS@host:2575;rm'])(
+    'stops start-up on a result destination that is not NAME@host:port (%s)',
+    (entry) => {
+      expect(() => loadConfig({ PACS_HL7_RESULT_DESTINATIONS: `EMR@emr.example:6661,${entry}` })).toThrow(/PACS_HL7_RESULT_DESTINATIONS/);
+    },
+  );
+
+  it('reads result destinations, IPv6 in brackets included', () => {
+    const config = loadConfig({ PACS_HL7_RESULT_DESTINATIONS: 'RIS@10.1.2.3:2576, EMR@[::1]:6661' });
+    expect(config.hl7.results.destinations).toEqual([
+      { name: 'RIS', host: '10.1.2.3', port: 2576 },
+      { name: 'EMR', host: '::1', port: 6661 },
+    ]);
+  });
+
   it.each([
     ['PACS_API_PORT', 'eighty'],
     ['PACS_API_PORT', '70000'],

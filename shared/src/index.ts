@@ -7,6 +7,7 @@ export * from './schemas/audit';
 export * from './schemas/auth';
 export * from './schemas/common';
 export * from './schemas/health';
+export * from './schemas/interfaces';
 export * from './schemas/reports';
 export * from './schemas/studies';
 export * from './schemas/users';

@@ -27,6 +27,8 @@ export const ACTIONS = [
   'user:manage',
   'audit:read',
   'system:read',
+  /** The hospital interfaces: the results outbox, resending what could not be delivered. */
+  'interface:manage',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -55,6 +57,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'user:manage': ['admin'],
   'audit:read': ['admin'],
   'system:read': ['admin'],
+  'interface:manage': ['admin'],
 };
 
 export function isRole(value: unknown): value is Role {

@@ -8,12 +8,14 @@ import * as initial from './migrations/0001-initial';
 import * as worklistFeed from './migrations/0002-worklist-feed';
 import * as reporting from './migrations/0003-reporting';
 import * as orders from './migrations/0004-orders';
+import * as resultsOutbox from './migrations/0005-results-outbox';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
   { name: '0002-worklist-feed', up: worklistFeed.up },
   { name: '0003-reporting', up: reporting.up },
   { name: '0004-orders', up: orders.up },
+  { name: '0005-results-outbox', up: resultsOutbox.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

@@ -4,7 +4,7 @@
  */
 import type { AuditAction, AuditEventId, AuditOutcome, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
-import { defineOrderModels, type Hl7MessageRow, type OrderRow } from './order-models';
+import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface UserAttributes extends Timestamps {
@@ -254,6 +254,7 @@ export interface Models {
   AuditLog: ModelStatic<AuditLogRow>;
   Order: ModelStatic<OrderRow>;
   Hl7Message: ModelStatic<Hl7MessageRow>;
+  Outbox: ModelStatic<OutboxRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };

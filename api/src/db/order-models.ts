@@ -1,7 +1,7 @@
-/** Models over migration 0004's tables: orders from the hospital and the HL7 messages that carried them. */
+/** Models over migrations 0004 and 0005: orders from the hospital, the HL7 messages that carried them, results to send back. */
 import type { OrderStatus, StudyPriority } from '@pacs/shared';
 import { DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
-import type { Row, Timestamps } from './types';
+import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface OrderAttributes extends Timestamps {
   id: string;
@@ -48,9 +48,36 @@ export interface Hl7MessageAttributes {
 }
 export type Hl7MessageRow = Row<Hl7MessageAttributes, 'id'>;
 
+export type OutboxStatus = 'pending' | 'sent' | 'dead';
+
+export interface OutboxAttributes {
+  id: number;
+  destination: string;
+  patientKey: string;
+  reportId: string;
+  controlId: string;
+  messageType: string;
+  text: string;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  claimedUntil: Date | null;
+  lastError: string;
+  ackCode: string;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+export type OutboxRow = Row<OutboxAttributes, 'id' | 'attempts' | 'claimedUntil' | 'lastError' | 'ackCode' | 'createdAt' | 'sentAt'>;
+
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
 
-export function defineOrderModels(sequelize: Sequelize): { Order: ModelStatic<OrderRow>; Hl7Message: ModelStatic<Hl7MessageRow> } {
+export interface OrderModels {
+  Order: ModelStatic<OrderRow>;
+  Hl7Message: ModelStatic<Hl7MessageRow>;
+  Outbox: ModelStatic<OutboxRow>;
+}
+
+export function defineOrderModels(sequelize: Sequelize): OrderModels {
   const Order = sequelize.define<OrderRow>(
     'Order',
     {
@@ -100,5 +127,26 @@ export function defineOrderModels(sequelize: Sequelize): { Order: ModelStatic<Or
     },
     { tableName: 'hl7_messages', timestamps: false },
   );
-  return { Order, Hl7Message };
+  const Outbox = sequelize.define<OutboxRow>(
+    'Outbox',
+    {
+      id: { type: sequenceType(sequelize), primaryKey: true, autoIncrement: true },
+      destination: { type: DataTypes.STRING(64), allowNull: false },
+      patientKey: { type: DataTypes.STRING(140), allowNull: false },
+      reportId: { type: DataTypes.UUID, allowNull: false },
+      controlId: { type: DataTypes.STRING(64), allowNull: false },
+      messageType: { type: DataTypes.STRING(20), allowNull: false },
+      text: { type: DataTypes.TEXT, allowNull: false },
+      status: { type: DataTypes.STRING(10), allowNull: false },
+      attempts: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
+      nextAttemptAt: { type: DataTypes.DATE, allowNull: false },
+      claimedUntil: { type: DataTypes.DATE, allowNull: true },
+      lastError: { type: DataTypes.STRING(400), allowNull: false, defaultValue: '' },
+      ackCode: { type: DataTypes.STRING(2), allowNull: false, defaultValue: '' },
+      createdAt: DataTypes.DATE,
+      sentAt: { type: DataTypes.DATE, allowNull: true },
+    },
+    { tableName: 'hl7_outbox', updatedAt: false },
+  );
+  return { Order, Hl7Message, Outbox };
 }

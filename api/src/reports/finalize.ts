@@ -46,6 +46,11 @@ export interface FinalizeDeps {
   audit(transaction: Transaction, report: ReportAttributes, study: StudyAttributes, details: Record<string, unknown>): Promise<void>;
   /** Told the report and its study as soon as they are read, before anything can be refused. */
   onLoaded?(report: ReportAttributes, study: StudyAttributes): void;
+  /** Inside the signing transaction, once signed (the results outbox writes the ORU here). */
+  onSigned?(
+    transaction: Transaction,
+    signed: { report: ReportAttributes; study: StudyAttributes; original?: ReportAttributes },
+  ): Promise<void>;
 }
 
 export interface FinalizeInput {
@@ -214,7 +219,9 @@ async function storeSigned(
         const followed = reportTransition(parent.get('status'), 'addendum-finalized', 'system');
         if (!followed.ok) throw new Refused(refusalOf(followed));
         await parent.update({ status: followed.to, version: parent.get('version') + 1 }, { transaction });
+        await deps.onSigned?.(transaction, { report: report.get(), study: study.get(), original: parent.get() });
       } else {
+        await deps.onSigned?.(transaction, { report: report.get(), study: study.get() });
         // Last: it takes the worklist counter's lock, which every other writer waits for until COMMIT.
         await deps.store.followStudy(study, 'report-finalized', transaction);
       }

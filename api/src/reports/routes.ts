@@ -114,6 +114,9 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     log: request.log,
     audit: (transaction, report, study, details) => recordReportChange(request, transaction, 'U', report, study, details),
     onLoaded: (report, study) => setReportSubject(request, report, study),
+    onSigned: async (transaction, signed) => {
+      await app.results.outbox.enqueue(signed, transaction);
+    },
   });
 
   // ---------------------------------------------------------------- create / read

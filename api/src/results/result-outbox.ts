@@ -1,0 +1,103 @@
+/**
+ * Results out: when a report is signed (final, or an addendum), one ORU
+ * per configured destination is written to the outbox inside the signing transaction, so a result
+ * is sent if and only if the signature committed. The dispatcher (result-dispatcher.ts) sends it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'sequelize';
+import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
+import type { ResultDestination } from './destinations';
+import { buildOru, type ResultStatus } from './oru-message';
+
+export interface ResultSettings {
+  destinations: ResultDestination[];
+  sender: { application: string; facility: string };
+}
+
+export interface SignedReport {
+  report: ReportAttributes;
+  study: StudyAttributes;
+  /** For an addendum: the report it adds to. */
+  original?: ReportAttributes;
+}
+
+function resultText({ report, original }: SignedReport): string {
+  const own = report.contentText ?? '';
+  if (!original) return own;
+  const signed = report.finalSignedAt ? new Date(report.finalSignedAt).toISOString() : '';
+  return `${original.contentText ?? ''}\n\nADDENDUM signed by ${report.finalSignerName ?? ''} ${signed}\n${own}`;
+}
+
+export class ResultOutbox {
+  /** Called after a commit that wrote rows, so the dispatcher sends them without waiting for its timer. */
+  onEnqueued: () => void = () => {};
+
+  constructor(
+    private readonly models: Models,
+    private readonly settings: ResultSettings,
+  ) {}
+
+  get enabled(): boolean {
+    return this.settings.destinations.length > 0;
+  }
+
+  async enqueue(signed: SignedReport, transaction: Transaction): Promise<number> {
+    if (!this.enabled) return 0;
+    const status: ResultStatus = signed.original ? 'C' : 'F';
+    const { report, study } = signed;
+    const patient = await this.models.Patient.findByPk(study.patientRef, { transaction, paranoid: false, raw: true });
+    const order = study.orderRef ? await this.models.Order.findByPk(study.orderRef, { transaction, raw: true }) : null;
+    const signer = { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' };
+    const signedAt = new Date(report.finalSignedAt ?? Date.now());
+    const now = new Date();
+    for (const destination of this.settings.destinations) {
+      const controlId = `R${randomUUID().replace(/-/g, '').slice(0, 19)}`;
+      const message = buildOru({
+        controlId,
+        sender: this.settings.sender,
+        destination: destination.name,
+        patient: {
+          id: study.patientId,
+          issuer: patient?.issuerOfPatientId ?? '',
+          name: study.patientName,
+          birthDate: study.patientBirthDate,
+          sex: study.patientSex,
+        },
+        order: order
+          ? {
+              placerNamespace: order.placerNamespace,
+              placerOrderNumber: order.placerOrderNumber,
+              fillerOrderNumber: order.fillerOrderNumber,
+            }
+          : null,
+        study: {
+          accessionNumber: study.accessionNumber,
+          studyInstanceUid: study.studyInstanceUid,
+          procedureCode: order?.procedureCode ?? '',
+          procedureText: order?.procedureText || study.description,
+          studyDate: study.studyDate,
+          studyTime: study.studyTime,
+        },
+        status,
+        signer,
+        signedAt,
+        text: resultText(signed),
+      });
+      await this.models.Outbox.create(
+        {
+          destination: destination.name,
+          patientKey: `${patient?.issuerOfPatientId ?? ''}|${study.patientId}`.slice(0, 140),
+          reportId: report.id,
+          controlId,
+          messageType: 'ORU^R01',
+          text: message.toString(),
+          status: 'pending',
+          nextAttemptAt: now,
+        },
+        { transaction },
+      );
+    }
+    transaction.afterCommit(() => this.onEnqueued());
+    return this.settings.destinations.length;
+  }
+}
