@@ -247,8 +247,7 @@ describe('bad messages: the right refusal, nothing half-written, an audit row', 
     const auditBefore = await models.AuditLog.count({ where: { outcome: 4 } });
     // The independent client refuses to send what it cannot parse itself: those go over a raw socket.
     const text = sample(file, v);
-    const ack =
-      CLIENT_REFUSES.has(file) ? await rawAck(text) : ackOf(await sendWithClient(port, text));
+    const ack = CLIENT_REFUSES.has(file) ? await rawAck(text) : ackOf(await sendWithClient(port, text));
     expect(ack).toMatchObject({ code, errorCode });
     expect(ack.text.length).toBeGreaterThan(5);
     expect(await counts()).toEqual(before);

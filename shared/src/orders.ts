@@ -36,7 +36,9 @@ export type OrderTransitionResult = { readonly ok: true; readonly to: OrderStatu
 
 export function orderTransition(from: OrderStatus, event: OrderEvent): OrderTransitionResult {
   const match = ORDER_TRANSITIONS.find((t) => t.from === from && t.event === event);
-  return match ? { ok: true, to: match.to } : { ok: false, message: `'${event}' is not possible for an order that is ${from.replace('_', ' ')}` };
+  return match
+    ? { ok: true, to: match.to }
+    : { ok: false, message: `'${event}' is not possible for an order that is ${from.replace('_', ' ')}` };
 }
 
 /** On the worklist and the modality worklist: a procedure still to be performed. */

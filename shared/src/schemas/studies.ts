@@ -23,7 +23,7 @@ export const WorklistStudy = Type.Object(
     modalities: Type.Array(Type.String()),
     bodyPart: Type.String(),
     referringPhysician: Type.String(),
-    indication: Type.String({ description: 'why the study was ordered (the order\'s reason for exam); empty without an order' }),
+    indication: Type.String({ description: "why the study was ordered (the order's reason for exam); empty without an order" }),
     numberOfSeries: Type.Integer(),
     numberOfInstances: Type.Integer(),
     status: StudyStatusSchema,
