@@ -164,6 +164,7 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
       ['/api', api],
       ['/health', api],
       ['/dicom-web', api],
+      ['/fhir', api],
       ['/sync', { host: '127.0.0.1', port: syncPort }],
     ],
   });

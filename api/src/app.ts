@@ -10,6 +10,7 @@ import authRoutes from './auth/routes';
 import type { Config } from './config';
 import './fastify-types';
 import dicomwebRoutes from './dicomweb/routes';
+import fhirRoutes from './fhir/routes';
 import healthRoutes from './health/routes';
 import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(worklistRoutes);
   await app.register(ingestRoutes);
   await app.register(dicomwebRoutes);
+  await app.register(fhirRoutes);
   await app.register(systemRoutes);
   await app.register(templateRoutes);
   await app.register(reportRoutes);

@@ -92,6 +92,7 @@ const gateway = await startGateway({
     ['/api', api],
     ['/health', api],
     ['/dicom-web', api],
+    ['/fhir', api],
     ...(syncEnabled ? [['/sync', { host: '127.0.0.1', port: syncPort }]] : []),
   ],
 });

@@ -1,10 +1,11 @@
 /**
  * The one error handler: 4xx answers say what was wrong; 5xx answers say nothing about internals
- * (the log has the error, keyed by request id).
+ * (the log has the error, keyed by request id). Under /fhir the same answer is an OperationOutcome.
  */
 import { type ErrorCode, type ErrorResponse, isErrorCode } from '@pacs/shared';
 import type { FastifyError } from 'fastify';
 import fp from 'fastify-plugin';
+import { FHIR_JSON, isFhirRequest, operationOutcome } from '../fhir/operation-outcome';
 import { HttpError } from '../http-errors';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -58,6 +59,13 @@ export default fp(
       } else {
         request.log.info({ statusCode, code }, 'request refused');
       }
+      if (isFhirRequest(request.url)) {
+        reply
+          .code(statusCode)
+          .type(FHIR_JSON)
+          .send(operationOutcome(statusCode, message, code));
+        return;
+      }
       const answer: ErrorResponse = {
         statusCode,
         error: STATUS_TEXT[statusCode] ?? 'Error',
@@ -69,6 +77,13 @@ export default fp(
     });
 
     app.setNotFoundHandler((request, reply) => {
+      if (isFhirRequest(request.url)) {
+        reply
+          .code(404)
+          .type(FHIR_JSON)
+          .send(operationOutcome(404, `no FHIR interaction ${request.method} ${request.url.split('?')[0]}`));
+        return;
+      }
       reply.code(404).send({
         statusCode: 404,
         error: 'Not Found',
