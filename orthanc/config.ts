@@ -53,6 +53,11 @@ export interface OrthancSettings {
   webhook?: Partial<WebhookTuning>;
   /** Also load Orthanc's Web Viewer plugin (default: PACS_ORTHANC_WEBVIEWER=1, else off). */
   webViewer?: boolean;
+  /**
+   * Folder of modality worklist items the API writes (PACS_MWL_DIR): Orthanc's worklist plugin answers
+   * modalities' C-FIND from it. Unset: no modality worklist.
+   */
+  worklistsDir?: string;
 }
 
 export interface WebhookTuning {
@@ -77,6 +82,7 @@ export const ORTHANC_ENV_NAMES = [
   'PACS_ORTHANC_USER',
   'PACS_ORTHANC_PASSWORD',
   'PACS_ORTHANC_STORAGE_DIR',
+  'PACS_MWL_DIR',
   'PACS_STABLE_AGE',
   'PACS_WEBHOOK_URL',
   'PACS_WEBHOOK_SECRET',
@@ -139,6 +145,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): OrthancSe
     remoteAccessAllowed: boolVar(env, 'PACS_ORTHANC_REMOTE_ACCESS', false),
     pluginsDir: env.PACS_ORTHANC_PLUGINS_DIR || '/usr/share/orthanc/plugins',
     webhookScript: env.PACS_ORTHANC_WEBHOOK_SCRIPT || WEBHOOK_SCRIPT,
+    worklistsDir: path.resolve(env.PACS_MWL_DIR || path.join(dataDir, 'worklists')),
   };
 }
 
@@ -176,7 +183,9 @@ export function orthancConfig(settings: OrthancSettings): Json {
       path.join(settings.pluginsDir, 'libOrthancGdcm.so'),
       // Opt-in, off by default: Orthanc's own Web Viewer (Debian orthanc-webviewer), the viewer benchmark's peer.
       ...(webViewerEnabled(settings) ? [path.join(settings.pluginsDir, 'libOrthancWebViewer.so')] : []),
+      ...(settings.worklistsDir ? [path.join(settings.pluginsDir, 'libModalityWorklists.so')] : []),
     ],
+    ...(settings.worklistsDir ? { Worklists: { Enable: true, Database: settings.worklistsDir, FilterIssuerAet: false } } : {}),
     PythonScript: settings.webhookScript ?? WEBHOOK_SCRIPT,
     DicomWeb: { ...dicomWeb, Enable: true, Root: '/dicom-web/' },
     PacsWebhook: { ...webhookBase, ...settings.webhook, Url: settings.webhookUrl, Secret: settings.webhookSecret },
@@ -197,6 +206,7 @@ export async function writeOrthancConfig(settings: OrthancSettings, file: string
   const target = path.resolve(file);
   await mkdir(path.dirname(target), { recursive: true });
   await mkdir(settings.storageDir, { recursive: true });
+  if (settings.worklistsDir) await mkdir(settings.worklistsDir, { recursive: true });
   await writeFile(target, serializeConfig(orthancConfig(settings)), { mode: 0o600 });
   await chmod(target, 0o600);
   return target;

@@ -88,6 +88,8 @@ export async function start() {
     PACS_DATA_DIR: dataDir,
     PACS_ORTHANC_HTTP_PORT: String(orthancHttpPort),
     PACS_DICOM_PORT: String(dicomPort),
+    // Written by the API (scheduled orders), read by Orthanc's worklist plugin (modalities' C-FIND).
+    PACS_MWL_DIR: process.env.PACS_MWL_DIR ?? path.join(dataDir, 'worklists'),
     PACS_ORTHANC_USER: 'pacs-api',
     PACS_ORTHANC_PASSWORD: process.env.PACS_ORTHANC_PASSWORD ?? secrets.orthancPassword,
     PACS_WEBHOOK_SECRET: process.env.PACS_WEBHOOK_SECRET ?? secrets.webhookSecret,

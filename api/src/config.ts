@@ -122,6 +122,9 @@ export const ENV_SCHEMA = Type.Object({
     default: true,
     description: 'an order may introduce a patient; false: orders only for patients an ADT message registered',
   }),
+  PACS_MWL_DIR: Type.Optional(
+    Type.String({ minLength: 1, description: "folder of Orthanc's worklist plugin: scheduled orders are written there as worklist items" }),
+  ),
   PACS_HL7_RESULT_DESTINATIONS: Type.String({
     default: '',
     description: 'where signed results go as ORU^R01: comma-separated NAME@host:port (NAME is MSH-5); empty = none',
@@ -214,6 +217,8 @@ export interface Hl7Config {
   facility: string;
   fallbackCharset: string;
   patientsFromOrders: boolean;
+  /** Orthanc's worklist folder (PACS_MWL_DIR); undefined: no modality worklist. */
+  worklistDir: string | undefined;
   /** Results out (ORU^R01), see results/. */
   results: {
     destinations: ResultDestination[];
@@ -359,6 +364,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       facility: env.PACS_HL7_FACILITY,
       fallbackCharset: env.PACS_HL7_FALLBACK_CHARSET,
       patientsFromOrders: env.PACS_HL7_PATIENTS_FROM_ORDERS,
+      worklistDir: env.PACS_MWL_DIR ? path.resolve(env.PACS_MWL_DIR) : undefined,
       results: {
         destinations: destinationsSetting(env.PACS_HL7_RESULT_DESTINATIONS),
         ackTimeoutMs: env.PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS * 1000,

@@ -44,6 +44,7 @@ describe('orthanc/config.ts', () => {
       PACS_WEBHOOK_URL: 'http://api:3000/api/ingest/orthanc',
       PACS_WEBHOOK_SECRET: 's3cret',
       PACS_ORTHANC_REMOTE_ACCESS: 'true',
+      PACS_MWL_DIR: '/data/worklists',
     });
     const config = orthancConfig(s);
     expect(config).toMatchObject({
@@ -59,11 +60,14 @@ describe('orthanc/config.ts', () => {
       PythonScript: WEBHOOK_SCRIPT,
       DicomWeb: { Enable: true, Root: '/dicom-web/' },
       PacsWebhook: { Url: 'http://api:3000/api/ingest/orthanc', Secret: 's3cret', TimeoutSeconds: 2 },
+      Worklists: { Enable: true, Database: '/data/worklists' },
+      DicomAlwaysAllowFindWorklist: true,
     });
     expect(config.Plugins).toEqual([
       '/usr/share/orthanc/plugins/libOrthancDicomWeb.so',
       '/usr/share/orthanc/plugins/libOrthancPython.so',
       '/usr/share/orthanc/plugins/libOrthancGdcm.so',
+      '/usr/share/orthanc/plugins/libModalityWorklists.so',
     ]);
     expect(existsSync(WEBHOOK_SCRIPT)).toBe(true);
   });

@@ -1,5 +1,6 @@
 /**
- * The HL7 v2 interface: inbound messages (orders, patient administration) handled and answered,
+ * The HL7 v2 interface: inbound messages (orders, patient administration) handled and answered, the
+ * modality worklist folder kept equal to the scheduled orders,
  * and the MLLP listener that carries them, created here and started by server.ts (as the HTTP
  * port is) when PACS_HL7_PORT is set, so building the app opens no port. Connection refusals
  * (sender not allowed, framing faults, silence) are audited, repeats folded per window.
@@ -9,12 +10,16 @@ import fp from 'fastify-plugin';
 import { RefusalFolder } from '../audit/refusal-folder';
 import { type InboundHandlers, InboundMessages } from '../hl7/inbound';
 import { MllpListener } from '../hl7/mllp-listener';
+import { ModalityWorklistFolder } from '../orders/modality-worklist';
 import { OrderBook } from '../orders/order-book';
 import { readOrderMessage } from '../orders/order-message';
 import { applyPatientMerge, applyPatientUpdate } from '../patients/adt';
+import { changeSequenceOf } from '../worklist/change-feed';
 
 export interface Hl7Interface {
   inbound: InboundMessages;
+  /** The modality worklist folder, when PACS_MWL_DIR is set. */
+  worklist: ModalityWorklistFolder | null;
   /** Starts the MLLP listener on the configured port (0: any free port); resolves with the port. */
   listen(): Promise<number>;
   /** Open MLLP connections (0 before listen). */
@@ -70,10 +75,23 @@ export default fp(
       { responder: { application: config.hl7.application, facility: config.hl7.facility }, fallbackCharset: config.hl7.fallbackCharset },
       log,
     );
+    // The modality worklist follows every committed change to the worklist, and every order message.
+    const worklist = config.hl7.worklistDir ? new ModalityWorklistFolder(models, config.hl7.worklistDir, log) : null;
+    if (worklist) {
+      const unsubscribe = changeSequenceOf(models).onAdvance(() => worklist.schedule());
+      app.addHook('onReady', async () => {
+        await worklist.sync();
+      });
+      app.addHook('onClose', async () => {
+        unsubscribe();
+        await worklist.stop();
+      });
+    }
     const refusals = new RefusalFolder(app.audit, config.auditFoldSeconds * 1000, log);
     let listener: MllpListener | null = null;
     app.decorate('hl7', {
       inbound,
+      worklist,
       get connections() {
         return listener?.connections ?? 0;
       },
@@ -89,7 +107,11 @@ export default fp(
             maxConnections: config.hl7.maxConnections,
           },
           {
-            message: (frame, peer) => inbound.handle(frame, peer),
+            async message(frame, peer) {
+              const answer = await inbound.handle(frame, peer);
+              worklist?.schedule();
+              return answer;
+            },
             refused(peer, refusal) {
               log.warn({ peer, refusal }, 'hl7 connection refused');
               void refusals.record({

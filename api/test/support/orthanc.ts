@@ -22,6 +22,8 @@ import { storescuFlagFor, transferSyntaxOf } from './dicom';
 export interface StartOrthancOptions {
   /** Seconds (default 1 in tests). */
   stableAge?: number;
+  /** Serve the modality worklist from this folder (Orthanc's worklist plugin); default: none. */
+  worklistsDir?: string;
   /** Where the webhook script POSTs; '' (default) disables it. */
   webhookUrl?: string;
   webhookSecret?: string;
@@ -155,6 +157,7 @@ async function startOnce(options: StartOrthancOptions, dir: string, attempt: num
     remoteAccessAllowed: false,
     pluginsDir: process.env.PACS_ORTHANC_PLUGINS_DIR || '/usr/share/orthanc/plugins',
     webhook: options.webhook,
+    worklistsDir: options.worklistsDir,
   };
   const configFile = await writeOrthancConfig(settings, path.join(dir, 'orthanc.json'));
   const logFile = path.join(dir, `orthanc-${attempt}.log`);
