@@ -75,6 +75,18 @@ async function order(file: string, values: Record<string, string>, encoding = 'u
 }
 
 describe('modality worklist through Orthanc', () => {
+  it('syncs asked for together all finish (one pass after another, never chasing each other)', async () => {
+    const v = uniqueOrderValues();
+    await order('orm-o01-control.hl7', { ...v, ORDER_CONTROL: 'NW', PRIORITY: 'R' });
+    const folder = t.app.hl7.worklist!;
+    let settled = 0;
+    const all = Promise.all(Array.from({ length: 20 }, () => folder.sync().then(() => (settled += 1))));
+    folder.schedule();
+    await all;
+    expect(settled).toBe(20);
+    expect((await readdir(path.join(dir, 'worklists'))).filter((f) => f.endsWith('.wl')).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('a scheduled order is found by a modality with its patient, accession, UID and step; filtered by modality, date and station', async () => {
     const mr = uniqueOrderValues();
     const ct = uniqueOrderValues();

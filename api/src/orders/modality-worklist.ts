@@ -83,8 +83,8 @@ export function worklistItem(order: OrderAttributes, study: StudyAttributes, iss
 
 export class ModalityWorklistFolder {
   private timer: NodeJS.Timeout | null = null;
-  private syncing: Promise<void> | null = null;
-  private again = false;
+  private running: Promise<void> | null = null;
+  private dirty = false;
   /** What each item file was last written from (order and row versions): unchanged items are not rewritten. */
   private readonly writtenFrom = new Map<string, string>();
 
@@ -106,36 +106,33 @@ export class ModalityWorklistFolder {
     this.timer.unref();
   }
 
-  /** Makes the folder hold exactly the items of scheduled orders; one sync at a time. */
-  async sync(): Promise<{ written: number; removed: number }> {
-    if (this.syncing) {
-      this.again = true;
-      await this.syncing;
-      return this.sync();
+  /**
+   * Makes the folder hold exactly the items of scheduled orders. One pass runs at a time; a call
+   * while one runs is served by another pass after it (so it sees every change committed before
+   * the call), and calls that arrive together share that pass.
+   */
+  sync(): Promise<void> {
+    this.dirty = true;
+    this.running ??= this.passes().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async passes(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      await this.syncNow();
     }
-    let result = { written: 0, removed: 0 };
-    this.syncing = (async () => {
-      result = await this.syncNow();
-    })();
-    try {
-      await this.syncing;
-    } finally {
-      this.syncing = null;
-    }
-    if (this.again) {
-      this.again = false;
-      return this.sync();
-    }
-    return result;
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.syncing;
+    await this.running;
   }
 
-  private async syncNow(): Promise<{ written: number; removed: number }> {
+  private async syncNow(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o750 });
     const orders = await this.models.Order.findAll({ where: { status: 'scheduled', studyRef: { [Op.ne]: null } }, raw: true });
     const studies = new Map(
@@ -149,7 +146,6 @@ export class ModalityWorklistFolder {
       ),
     );
     const wanted = new Set<string>();
-    let written = 0;
     for (const order of orders) {
       const study = studies.get(order.studyRef!);
       if (!study) continue;
@@ -162,15 +158,11 @@ export class ModalityWorklistFolder {
       await writeFile(partial, worklistItem(order, study, patients.get(order.patientRef)?.issuerOfPatientId ?? ''), { mode: 0o640 });
       await rename(partial, file);
       this.writtenFrom.set(name, from);
-      written += 1;
     }
-    let removed = 0;
     for (const entry of await readdir(this.dir)) {
       if (!entry.endsWith('.wl') || wanted.has(entry)) continue;
       await rm(path.join(this.dir, entry), { force: true });
       this.writtenFrom.delete(entry);
-      removed += 1;
     }
-    return { written, removed };
   }
 }
