@@ -14,6 +14,7 @@ import fhirRoutes from './fhir/routes';
 import healthRoutes from './health/routes';
 import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
+import reconciliationRoutes from './orders/reconciliation-routes';
 import accessControl from './plugins/access-control';
 import auditTrail from './plugins/audit-trail';
 import clusterBus from './plugins/cluster-bus';
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auditRoutes);
   await app.register(worklistRoutes);
   await app.register(ingestRoutes);
+  await app.register(reconciliationRoutes);
   await app.register(dicomwebRoutes);
   await app.register(fhirRoutes);
   await app.register(systemRoutes);

@@ -102,6 +102,7 @@ describe('orders meet their images', () => {
       priority: 'stat',
       indication: 'Follow-up of nodule',
       updatedAfterArrival: false,
+      orderMatch: 'matched',
     });
     if (withScheduledUid) expect(rows[0]!.studyInstanceUid).toBe(scheduled!.studyInstanceUid);
     else expect(rows[0]!.studyInstanceUid).not.toBe(scheduled!.studyInstanceUid);
@@ -121,5 +122,7 @@ describe('orders meet their images', () => {
       ['unread', `${v.MRN}X`],
     ]);
     expect((await t.app.db.models.Order.findOne({ where: { accessionNumber: v.ACCESSION }, raw: true }))?.status).toBe('scheduled');
+    // Orders are received here, so images without one wait for a person to reconcile them.
+    expect(rows.find((r) => r.status === 'unread')?.orderMatch).toBe('unmatched');
   });
 });

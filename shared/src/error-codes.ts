@@ -59,6 +59,9 @@ export const ERROR_CODES = [
   { code: 'ASSIGNMENT_FORBIDDEN', when: '403: an assignment the user may not make (a resident assigning others or taking a taken study)' },
   { code: 'BAD_ASSIGNEE', when: '400: the assignee is not an active attending or resident' },
   { code: 'TRANSITION_FORBIDDEN', when: '403: a study or report status change the role may not make' },
+  { code: 'NOT_UNMATCHED', when: '409: reconciling a study that is not waiting for reconciliation' },
+  { code: 'ORDER_NOT_PENDING', when: '409: attaching a study to an order that is cancelled or already has its images' },
+  { code: 'PATIENT_MISMATCH', when: "409: attaching a study to another patient's order (correct the images' patient first)" },
   { code: 'NO_IMAGES_YET', when: '409: a report started on a scheduled study, whose images have not arrived' },
   { code: 'TRANSITION_NOT_ALLOWED', when: '409: a status change not allowed from the current status, or an addendum where none fits' },
 

@@ -41,6 +41,14 @@ export function orderTransition(from: OrderStatus, event: OrderEvent): OrderTran
     : { ok: false, message: `'${event}' is not possible for an order that is ${from.replace('_', ' ')}` };
 }
 
+/**
+ * Whether a worklist row has its order: `matched`; `unmatched` (images came without one where orders
+ * are received, for a person to reconcile); `unordered` (a person confirmed it needs none); '' where
+ * no orders are received at all.
+ */
+export const ORDER_MATCHES = ['', 'matched', 'unmatched', 'unordered'] as const;
+export type OrderMatch = (typeof ORDER_MATCHES)[number];
+
 /** On the worklist and the modality worklist: a procedure still to be performed. */
 export function isOrderPending(status: OrderStatus): boolean {
   return status === 'scheduled' || status === 'on_hold';

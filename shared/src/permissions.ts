@@ -29,6 +29,8 @@ export const ACTIONS = [
   'system:read',
   /** The hospital interfaces: the results outbox, resending what could not be delivered. */
   'interface:manage',
+  /** Studies whose images came without an order: attach them to their order, or confirm them unordered. */
+  'order:reconcile',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -58,6 +60,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'audit:read': ['admin'],
   'system:read': ['admin'],
   'interface:manage': ['admin'],
+  'order:reconcile': ['admin', 'technologist'],
 };
 
 export function isRole(value: unknown): value is Role {

@@ -38,8 +38,15 @@ describe('permission matrix', () => {
     }
   });
 
-  it('gives technologists images and the worklist but no reports', () => {
-    expect(actionsFor('technologist')).toEqual(['session:self', 'study:read', 'study:prioritize', 'study:set-status', 'images:read']);
+  it('gives technologists images, the worklist and order reconciliation but no reports', () => {
+    expect(actionsFor('technologist')).toEqual([
+      'session:self',
+      'study:read',
+      'study:prioritize',
+      'study:set-status',
+      'images:read',
+      'order:reconcile',
+    ]);
   });
 
   it('recognises roles and nothing else', () => {

@@ -2,7 +2,7 @@
  * Models over the tables of the migrations. Defined per Sequelize instance (not as global
  * classes) so several databases can live in one process, as the test suite does.
  */
-import type { AuditAction, AuditEventId, AuditOutcome, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
+import type { AuditAction, AuditEventId, AuditOutcome, OrderMatch, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { type Row, sequenceType, type Timestamps } from './types';
@@ -76,6 +76,8 @@ export interface StudyAttributes extends Timestamps {
   orderRef: string | null;
   /** Why the study was ordered (the order's reason for exam). */
   indication: string;
+  /** See migration 0004. */
+  orderMatch: OrderMatch;
   deletedAt: Date | null;
 }
 export type StudyRow = Row<
@@ -102,6 +104,7 @@ export type StudyRow = Row<
   | 'patientSex'
   | 'orderRef'
   | 'indication'
+  | 'orderMatch'
   | 'deletedAt'
   | keyof Timestamps
 >;
@@ -346,6 +349,7 @@ export function defineModels(sequelize: Sequelize): Models {
       patientSex: { type: DataTypes.STRING(16), allowNull: true },
       orderRef: { type: DataTypes.UUID, allowNull: true },
       indication: { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' },
+      orderMatch: { type: DataTypes.STRING(12), allowNull: false, defaultValue: '' },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
       deletedAt: DataTypes.DATE,

@@ -8,7 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Op, type Transaction, UniqueConstraintError } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models, StudyAttributes } from '../db/models';
-import { orderArrived, scheduledRowByAccession } from '../orders/order-matching';
+import { orderArrived, orderMatchOfUnorderedStudy, scheduledRowByAccession } from '../orders/order-matching';
 import { studySearchText, upsertPatient } from '../patients/patient-store';
 import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
@@ -225,6 +225,7 @@ export class Ingestor {
       const created = await this.models.Study.create(
         {
           ...values,
+          orderMatch: await orderMatchOfUnorderedStudy(this.models, transaction),
           priority,
           priorityRank: PRIORITY_RANK[priority],
           receivedAt: new Date(),

@@ -139,6 +139,7 @@ export class OrderBook {
       await arrived.update(
         {
           orderRef: orderId,
+          orderMatch: 'matched',
           indication: request.reasonForExam,
           referringPhysician: arrived.get('referringPhysician') || request.referringPhysician,
           ...(await studyChangeStamp(this.models, arrived.get(), transaction)),
@@ -172,6 +173,7 @@ export class OrderBook {
           status: 'scheduled',
           receivedAt: new Date(),
           orderRef: orderId,
+          orderMatch: 'matched',
           changeSeq: await nextChangeSeq(this.models, transaction),
         },
         { transaction },

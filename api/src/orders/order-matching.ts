@@ -5,7 +5,7 @@
  * patient is the match (a different patient under the same accession is not: that is for a person
  * to reconcile). The scheduled row becomes the study; its order is then `arrived`.
  */
-import { orderTransition } from '@pacs/shared';
+import { type OrderMatch, orderTransition } from '@pacs/shared';
 import type { Transaction } from 'sequelize';
 import type { Models } from '../db/models';
 
@@ -21,4 +21,13 @@ export async function orderArrived(models: Models, orderRef: string | null, tran
   if (!order) return;
   const transition = orderTransition(order.get('status'), 'images-arrived');
   if (transition.ok) await order.update({ status: transition.to, version: order.get('version') + 1 }, { transaction });
+}
+
+/**
+ * A study that came without an order is `unmatched` (for a person to reconcile) where the hospital
+ * sends orders at all, that is once any order was ever received; elsewhere it has no match state.
+ */
+export async function orderMatchOfUnorderedStudy(models: Models, transaction: Transaction): Promise<OrderMatch> {
+  const anyOrder = await models.Order.findOne({ attributes: ['id'], transaction, raw: true });
+  return anyOrder ? 'unmatched' : '';
 }

@@ -37,6 +37,7 @@ export function presentStudy(row: StudyAttributes, names: AssigneeNames): Workli
     bodyPart: row.bodyPart,
     referringPhysician: row.referringPhysician,
     indication: row.indication ?? '',
+    orderMatch: row.orderMatch ?? '',
     numberOfSeries: row.numberOfSeries,
     numberOfInstances: row.numberOfInstances,
     status: row.status,

@@ -35,3 +35,26 @@ export type OutboxQuery = Static<typeof OutboxQuery>;
 
 export const OutboxPage = Type.Object({ items: Type.Array(OutboxEntry) });
 export type OutboxPage = Static<typeof OutboxPage>;
+
+/** A person's decision on a study that came without its order: attach it to one, or confirm it needs none. */
+export const OrderMatchDecision = Type.Union(
+  [
+    Type.Object({ orderId: Uuid }, { additionalProperties: false }),
+    Type.Object({ unordered: Type.Literal(true) }, { additionalProperties: false }),
+  ],
+  { $id: 'OrderMatchDecision' },
+);
+export type OrderMatchDecision = Static<typeof OrderMatchDecision>;
+
+/** An order still waiting for its images, as a reconciliation candidate. */
+export const PendingOrder = Type.Object({
+  id: Uuid,
+  accessionNumber: Type.String(),
+  placerOrderNumber: Type.String(),
+  patientId: Type.String(),
+  patientName: Type.String(),
+  procedureText: Type.String(),
+  modality: Type.String(),
+  scheduledAt: Type.Union([IsoDateTime, Type.Null()]),
+});
+export type PendingOrder = Static<typeof PendingOrder>;

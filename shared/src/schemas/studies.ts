@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { ORDER_MATCHES } from '../orders';
 import { STUDY_PRIORITIES, STUDY_STATUSES } from '../workflow';
 import { Cursor, ErrorCodeSchema, IsoDateTime, Uuid } from './common';
 
@@ -23,6 +24,9 @@ export const WorklistStudy = Type.Object(
     modalities: Type.Array(Type.String()),
     bodyPart: Type.String(),
     referringPhysician: Type.String(),
+    orderMatch: Type.Enum(ORDER_MATCHES, {
+      description: "'matched', 'unmatched' (to reconcile), 'unordered' (confirmed), or '' without orders",
+    }),
     indication: Type.String({ description: "why the study was ordered (the order's reason for exam); empty without an order" }),
     numberOfSeries: Type.Integer(),
     numberOfInstances: Type.Integer(),

@@ -21,6 +21,7 @@ export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy
     bodyPart: '',
     referringPhysician: '',
     indication: '',
+    orderMatch: '',
     numberOfSeries: 1,
     numberOfInstances: 3,
     status: 'unread',

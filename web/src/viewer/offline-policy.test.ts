@@ -26,6 +26,7 @@ function study(id: string, overrides: Partial<WorklistStudy> = {}): WorklistStud
     bodyPart: 'CHEST',
     referringPhysician: '',
     indication: '',
+    orderMatch: '',
     numberOfSeries: 1,
     numberOfInstances: 2,
     status: 'unread',

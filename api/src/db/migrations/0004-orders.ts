@@ -8,6 +8,9 @@
  *   control id for a readable message, the row's own id for one that is not, or a repeat.
  * - `studies.orderRef` and `studies.indication`: the order behind a worklist row and why it was
  *   ordered, kept beside the row so the worklist shows it without a join.
+ * - `studies.orderMatch`: `matched` (the row has its order), `unmatched` (images came without one
+ *   where orders are received: a person reconciles it), `unordered` (a person confirmed it needs none);
+ *   empty where no orders are received.
  */
 import type { MigrationContext } from '@pacs/server-kit/database';
 import { DataTypes } from 'sequelize';
@@ -67,4 +70,6 @@ export async function up({ context: { queryInterface: qi } }: MigrationContext):
 
   await qi.addColumn('studies', 'orderRef', { type: DataTypes.UUID, allowNull: true });
   await qi.addColumn('studies', 'indication', { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' });
+  await qi.addColumn('studies', 'orderMatch', { type: DataTypes.STRING(12), allowNull: false, defaultValue: '' });
+  await qi.addIndex('studies', ['orderMatch', 'receivedAt'], { name: 'studies_order_match' });
 }
