@@ -72,6 +72,12 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
         </dd>
         <dt>Indication</dt>
         <dd>{study.indication || '—'}</dd>
+        {study.orderMatch === 'unmatched' && (
+          <>
+            <dt>Order</dt>
+            <dd>none matched yet: the images came without an order, for an admin or technologist to reconcile</dd>
+          </>
+        )}
         <dt>Referring</dt>
         <dd>{study.referringPhysician ? formatPersonName(study.referringPhysician) : '—'}</dd>
         <dt>Priority / status</dt>

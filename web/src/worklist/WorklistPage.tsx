@@ -234,6 +234,11 @@ export function WorklistPage() {
                     <td className="col-date">{formatStudyDate(row.studyDate)}</td>
                     <td>
                       <span className={`status st-${row.status}`}>{STATUS_LABEL[row.status]}</span>
+                      {row.orderMatch === 'unmatched' && (
+                        <span className="badge unmatched-badge" title="The images came without an order: to be reconciled">
+                          no order
+                        </span>
+                      )}
                     </td>
                     <td className="col-assignee" data-testid="assignee">
                       {row.assignee ? (mine ? 'Me' : row.assignee.name) : '—'}
