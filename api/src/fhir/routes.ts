@@ -174,12 +174,22 @@ export default async function fhirRoutes(app: FastifyInstance) {
         raw: true,
       });
       const { rows: shown, next } = page(rows, params.count);
+      // One query for the page's studies and one for their addenda, not two per report.
+      const studies = new Map(
+        (
+          await models.Study.findAll({ where: { id: { [Op.in]: [...new Set(shown.map((r) => r.studyRef))] } }, paranoid: false, raw: true })
+        ).map((study) => [study.id, study]),
+      );
+      const addenda = await addendaOf(
+        models,
+        shown.map((r) => r.id),
+      );
       const resources: FhirResource[] = [];
       const patientIds: string[] = [];
       for (const report of shown) {
-        const study = await models.Study.findByPk(report.studyRef, { raw: true, paranoid: false });
+        const study = studies.get(report.studyRef);
         if (!study) continue;
-        resources.push(diagnosticReportResource(report, study, await addendaOf(models, report.id)));
+        resources.push(diagnosticReportResource(report, study, addenda.get(report.id) ?? []));
         patientIds.push(study.patientId);
       }
       return { resources, next, patientIds };
@@ -208,7 +218,7 @@ export default async function fhirRoutes(app: FastifyInstance) {
       const study = await models.Study.findByPk(report.studyRef, { raw: true, paranoid: false });
       if (!study) return null;
       request.auditSubject = { objectType: 'Report', objectId: id, patientId: study.patientId, studyUid: study.studyInstanceUid };
-      return diagnosticReportResource(report, study, await addendaOf(models, report.id));
+      return diagnosticReportResource(report, study, (await addendaOf(models, [report.id])).get(report.id) ?? []);
     },
   };
 
@@ -259,6 +269,15 @@ async function patientIdsOf(models: Models, refs: string[]): Promise<string[]> {
   return rows.map((r) => r.patientId);
 }
 
-async function addendaOf(models: Models, reportId: string): Promise<ReportAttributes[]> {
-  return models.Report.findAll({ where: { parentReportId: reportId, status: 'final' }, order: [['finalSignedAt', 'ASC']], raw: true });
+/** The signed addenda of these reports, oldest first, by the report they add to. */
+async function addendaOf(models: Models, reportIds: string[]): Promise<Map<string, ReportAttributes[]>> {
+  const byParent = new Map<string, ReportAttributes[]>();
+  if (reportIds.length === 0) return byParent;
+  const rows = await models.Report.findAll({
+    where: { parentReportId: { [Op.in]: reportIds }, status: 'final' },
+    order: [['finalSignedAt', 'ASC']],
+    raw: true,
+  });
+  for (const row of rows) byParent.set(row.parentReportId!, [...(byParent.get(row.parentReportId!) ?? []), row]);
+  return byParent;
 }

@@ -16,7 +16,7 @@ import type { AuditRecorder } from '../audit/recorder';
 import type { Models } from '../db/models';
 import type { Hl7Outcome } from '../db/order-models';
 import { type AckContent, acknowledgement, type Responder } from './acknowledgement';
-import { encodeText, type MessageHeader, readMessage } from './message-reader';
+import { encodeText, type MessageHeader, messageTypeOf, readMessage } from './message-reader';
 
 export type HandlerResult =
   | { readonly ok: true; readonly patientId?: string; readonly studyUid?: string; readonly details: Record<string, unknown> }
@@ -69,10 +69,8 @@ export class InboundMessages {
       return encodeText(answer.toString(), read.charset);
     } catch (error) {
       this.log.error({ err: { type: (error as Error).name, message: (error as Error).message }, peer }, 'hl7 message not processed');
-      const header = read.ok ? read.header : {};
-      const message = read.ok ? read.message : read.message;
       const ack = acknowledgement(
-        { message, header },
+        { message: read.message, header: read.header },
         { code: 'AE', errorCode: '207', reason: 'internal error; send again later' },
         this.options.responder,
       );
@@ -83,18 +81,17 @@ export class InboundMessages {
   private async process(read: ReturnType<typeof readMessage>, peer: string): Promise<Hl7Message> {
     const sequelize = this.models.Hl7Message.sequelize!;
     if (!read.ok) {
-      const header = read.message ? headerOf(read.message) : {};
       return this.store(
         peer,
-        this.answer(read.message, header, { code: 'AR', errorCode: read.errorCode, reason: read.reason }, read),
+        this.answer(read.message, read.header, { code: 'AR', errorCode: read.errorCode, reason: read.reason }, read),
         null,
       );
     }
     const { message, header } = read;
     const dedupKey = `in|${header.sendingApplication}|${header.sendingFacility}|${header.controlId}`.slice(0, 400);
-    const earlier = await this.models.Hl7Message.findOne({ where: { dedupKey } });
-    if (earlier) return this.repeat(earlier.get('ack'), read, peer);
-    const handler = this.handlers[`${header.messageCode}^${header.triggerEvent}`];
+    const earlier = await this.storedAnswer(dedupKey);
+    if (earlier) return this.repeat(earlier, read, peer);
+    const handler = this.handlers[messageTypeOf(header)];
     if (!handler) {
       const known = Object.keys(this.handlers).some((type) => type.startsWith(`${header.messageCode}^`));
       const content: AckContent = known
@@ -114,7 +111,7 @@ export class InboundMessages {
             action: 'U',
             outcome: 0,
             objectType: 'HL7Message',
-            objectId: `${header.messageCode}^${header.triggerEvent}`,
+            objectId: messageTypeOf(header),
             patientId: result.patientId,
             studyUid: result.studyUid,
             networkAddress: peer,
@@ -127,8 +124,8 @@ export class InboundMessages {
     } catch (error) {
       if (error instanceof UniqueConstraintError) {
         // The same message on two connections at once: the other one stored it first.
-        const winner = await this.models.Hl7Message.findOne({ where: { dedupKey } });
-        if (winner) return this.repeat(winner.get('ack'), read, peer);
+        const winner = await this.storedAnswer(dedupKey);
+        if (winner) return this.repeat(winner, read, peer);
       }
       if (!(error instanceof Refused)) throw error;
       const { errorCode, reason } = error.result;
@@ -159,12 +156,16 @@ export class InboundMessages {
     };
   }
 
+  /** The answer stored for a message already received under this key, parsed; null when none was. */
+  private async storedAnswer(dedupKey: string): Promise<Hl7Message | null> {
+    const row = await this.models.Hl7Message.findOne({ where: { dedupKey }, attributes: ['ack'], raw: true });
+    return row ? Hl7Message.parse(row.ack) : null;
+  }
+
   /** A repeat: stored as such, audited, answered exactly as the first time. */
-  private async repeat(ackText: string, read: Extract<ReturnType<typeof readMessage>, { ok: true }>, peer: string): Promise<Hl7Message> {
-    const { Hl7Message: Rows } = this.models;
+  private async repeat(ack: Hl7Message, read: Extract<ReturnType<typeof readMessage>, { ok: true }>, peer: string): Promise<Hl7Message> {
     const { header } = read;
-    const ack = Hl7Message.parse(ackText);
-    await Rows.sequelize!.transaction(async (transaction) => {
+    await this.models.Hl7Message.sequelize!.transaction(async (transaction) => {
       await this.insert(
         peer,
         { outcome: 'duplicate', ack, ackContent: { code: 'AA' }, header, text: read.text, charset: read.charset },
@@ -177,7 +178,7 @@ export class InboundMessages {
           action: 'R',
           outcome: 0,
           objectType: 'HL7Message',
-          objectId: `${header.messageCode}^${header.triggerEvent}`,
+          objectId: messageTypeOf(header),
           networkAddress: peer,
           details: { controlId: header.controlId, sendingApplication: header.sendingApplication, repeat: true },
         },
@@ -205,7 +206,7 @@ export class InboundMessages {
             action: 'U',
             outcome: 4,
             objectType: 'HL7Message',
-            objectId: stored.header.messageCode ? `${stored.header.messageCode}^${stored.header.triggerEvent ?? ''}` : undefined,
+            objectId: messageTypeOf(stored.header) || undefined,
             patientId,
             networkAddress: peer,
             details: {
@@ -221,8 +222,8 @@ export class InboundMessages {
       });
     } catch (error) {
       if (!(error instanceof UniqueConstraintError) || dedupKey === null) throw error;
-      const winner = await this.models.Hl7Message.findOne({ where: { dedupKey } });
-      if (winner) return Hl7Message.parse(winner.get('ack'));
+      const winner = await this.storedAnswer(dedupKey);
+      if (winner) return winner;
       throw error;
     }
     return stored.ack;
@@ -237,7 +238,7 @@ export class InboundMessages {
         controlId: (header.controlId ?? '').slice(0, 64),
         sendingApplication: (header.sendingApplication ?? '').slice(0, 180),
         sendingFacility: (header.sendingFacility ?? '').slice(0, 180),
-        messageType: header.messageCode ? `${header.messageCode}^${header.triggerEvent ?? ''}`.slice(0, 20) : '',
+        messageType: messageTypeOf(header).slice(0, 20),
         peerAddress: peer.slice(0, 64),
         charset: stored.charset.slice(0, 32),
         // As received, but for NUL, which no database column type holds (PostgreSQL refuses it).
@@ -251,19 +252,4 @@ export class InboundMessages {
       { transaction },
     );
   }
-}
-
-/** What can be read of a header that failed the checks (for the ACK's addressing and the stored row). */
-function headerOf(message: Hl7Message): Partial<MessageHeader> {
-  const msh = message.header;
-  const text = (n: number, c = 1) => msh.getField(n)?.getComponent(c) ?? '';
-  return {
-    sendingApplication: text(3),
-    sendingFacility: text(4),
-    messageCode: text(9, 1),
-    triggerEvent: text(9, 2),
-    controlId: text(10).slice(0, 64),
-    processingId: text(11),
-    version: text(12),
-  };
 }

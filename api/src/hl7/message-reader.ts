@@ -51,6 +51,8 @@ export type ReadOutcome =
       readonly charset: string;
       /** The message when it parsed far enough to be answered by its control id. */
       readonly message: Hl7Message | null;
+      /** What its header says, as far as it was read (empty when it did not parse). */
+      readonly header: Partial<MessageHeader>;
     };
 
 /** Decodes a frame: MSH-18's character set; without one, UTF-8 if the bytes are valid UTF-8, else `fallback`. */
@@ -91,13 +93,14 @@ function delimitersValid(text: string): boolean {
 
 export function readMessage(frame: Buffer, fallbackCharset: string): ReadOutcome {
   const { text, charset, known } = decodeFrame(frame, fallbackCharset);
-  const refuse = (errorCode: string, reason: string, message: Hl7Message | null = null): ReadOutcome => ({
+  const refuse = (errorCode: string, reason: string, parsed?: { message: Hl7Message; header: MessageHeader }): ReadOutcome => ({
     ok: false,
     errorCode,
     reason,
     text,
     charset,
-    message,
+    message: parsed?.message ?? null,
+    header: parsed ? { ...parsed.header, controlId: parsed.header.controlId.slice(0, 64) } : {},
   });
   if (!text.startsWith('MSH')) return refuse('100', 'the message does not start with an MSH segment');
   if (!delimitersValid(text)) return refuse('102', 'MSH-1/MSH-2 do not hold a field separator and four distinct encoding characters');
@@ -122,12 +125,15 @@ export function readMessage(frame: Buffer, fallbackCharset: string): ReadOutcome
     version: field(12),
   };
   if (header.controlId === '') return refuse('101', 'MSH-10 (message control id) is missing');
-  if (header.controlId.length > 64) return refuse('102', 'MSH-10 (message control id) is longer than 64 characters', message);
-  if (!known) return refuse('103', `MSH-18: character set '${charset.slice(0, 40)}' is not supported`, message);
-  if (header.messageCode === '' || header.triggerEvent === '') return refuse('101', 'MSH-9 (message type) is missing', message);
-  if (header.processingId === '') return refuse('101', 'MSH-11 (processing id) is missing', message);
+  if (header.controlId.length > 64) return refuse('102', 'MSH-10 (message control id) is longer than 64 characters', { message, header });
+  if (!known) return refuse('103', `MSH-18: character set '${charset.slice(0, 40)}' is not supported`, { message, header });
+  if (header.messageCode === '' || header.triggerEvent === '') return refuse('101', 'MSH-9 (message type) is missing', { message, header });
+  if (header.processingId === '') return refuse('101', 'MSH-11 (processing id) is missing', { message, header });
   if (!(HL7_VERSIONS as readonly string[]).includes(header.version)) {
-    return refuse('203', `MSH-12: version '${header.version.slice(0, 20)}' is not supported (${HL7_VERSIONS.join(', ')})`, message);
+    return refuse('203', `MSH-12: version '${header.version.slice(0, 20)}' is not supported (${HL7_VERSIONS.join(', ')})`, {
+      message,
+      header,
+    });
   }
   return { ok: true, message, header, text, charset };
 }
@@ -140,6 +146,11 @@ export function fieldText(segment: Hl7Segment | undefined, field: number, compon
   if (!segment) return '';
   const raw = segment.getField(field)?.getComponent(component, subcomponent, repetition) ?? '';
   return unescapeHl7(raw, segment.context).trim();
+}
+
+/** MSH-9 as one string, `ORM^O01`; empty when the header was not read. */
+export function messageTypeOf(header: Partial<MessageHeader>): string {
+  return header.messageCode ? `${header.messageCode}^${header.triggerEvent ?? ''}` : '';
 }
 
 /** How many repetitions a field has (0 when absent). */

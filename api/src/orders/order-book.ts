@@ -96,7 +96,7 @@ export class OrderBook {
     }
     // An order refreshes the patient's demographics only on the patient row: the worklist copies
     // follow ADT updates, which are the hospital's authoritative source.
-    const patientRef = await upsertPatient(this.models, patient, transaction);
+    const patientRef = await upsertPatient(this.models, patient, transaction, known);
     const applied: AppliedOrder[] = [];
     for (const request of reading.requests) {
       const result =

@@ -18,7 +18,7 @@ export async function applyPatientUpdate(models: Models, message: Hl7Message, tr
   const patient = demographicsFromPid(message.getSegment('PID'));
   if (!patient) return { ok: false, errorCode: '101', reason: 'PID-3 (patient identifier) is missing' };
   const known = await findPatient(models, patient, transaction);
-  const patientRef = await upsertPatient(models, patient, transaction);
+  const patientRef = await upsertPatient(models, patient, transaction, known);
   const studies = await copyDemographicsToStudies(models, patientRef, patient, transaction);
   return { ok: true, patientId: patient.patientId, details: { created: !known, studiesUpdated: studies.length } };
 }

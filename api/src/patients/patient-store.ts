@@ -5,7 +5,7 @@
  */
 import { foldForSearch } from '@pacs/shared';
 import type { Transaction } from 'sequelize';
-import type { Models, StudyRow } from '../db/models';
+import type { Models, PatientRow, StudyRow } from '../db/models';
 import { studyChangeStamp } from '../worklist/change-feed';
 import type { PatientDemographics, PatientIdentity } from './patient-identity';
 
@@ -21,13 +21,23 @@ export async function findPatient(models: Models, identity: PatientIdentity, tra
   });
 }
 
-/** The patient's row id: created, restored or brought up to date with `values`. */
-export async function upsertPatient(models: Models, values: PatientDemographics, transaction: Transaction): Promise<string> {
-  const existing = await models.Patient.findOne({
-    where: { patientId: values.patientId, issuerOfPatientId: values.issuerOfPatientId },
-    paranoid: false,
-    transaction,
-  });
+/**
+ * The patient's row id: created, restored or brought up to date with `values`. `known` is the row
+ * a caller already read with findPatient, so the hot path does not read it twice.
+ */
+export async function upsertPatient(
+  models: Models,
+  values: PatientDemographics,
+  transaction: Transaction,
+  known?: PatientRow | null,
+): Promise<string> {
+  const existing =
+    known ??
+    (await models.Patient.findOne({
+      where: { patientId: values.patientId, issuerOfPatientId: values.issuerOfPatientId },
+      paranoid: false,
+      transaction,
+    }));
   if (!existing) return (await models.Patient.create(values, { transaction })).get('id');
   if (existing.get('deletedAt')) await existing.restore({ transaction });
   await existing.update({ name: values.name, birthDate: values.birthDate, sex: values.sex }, { transaction });

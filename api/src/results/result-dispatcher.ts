@@ -15,6 +15,7 @@ import type { AuditRecorder } from '../audit/recorder';
 import type { Models } from '../db/models';
 import type { OutboxRow } from '../db/order-models';
 import type { ResultDestination } from './destinations';
+import { patientIdOfKey } from './result-outbox';
 
 export interface DispatcherOptions {
   destinations: ResultDestination[];
@@ -204,7 +205,7 @@ export class ResultDispatcher {
       outcome,
       objectType: 'HL7Message',
       objectId: row.get('controlId'),
-      patientId: row.get('patientKey').split('|').slice(1).join('|'),
+      patientId: patientIdOfKey(row.get('patientKey')),
       details: {
         destination: row.get('destination'),
         messageType: row.get('messageType'),

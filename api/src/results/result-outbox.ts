@@ -14,6 +14,19 @@ export interface ResultSettings {
   sender: { application: string; facility: string };
 }
 
+/**
+ * The outbox's per-patient ordering key: the issuer of the patient id, then the id. A '|' in the
+ * issuer is replaced, so the id is always what follows the first '|'.
+ */
+export function patientKeyOf(issuer: string, patientId: string): string {
+  return `${issuer.replaceAll('|', '/')}|${patientId}`.slice(0, 140);
+}
+
+/** The patient id an ordering key was made from. */
+export function patientIdOfKey(key: string): string {
+  return key.slice(key.indexOf('|') + 1);
+}
+
 export interface SignedReport {
   report: ReportAttributes;
   study: StudyAttributes;
@@ -86,7 +99,7 @@ export class ResultOutbox {
       await this.models.Outbox.create(
         {
           destination: destination.name,
-          patientKey: `${patient?.issuerOfPatientId ?? ''}|${study.patientId}`.slice(0, 140),
+          patientKey: patientKeyOf(patient?.issuerOfPatientId ?? '', study.patientId),
           reportId: report.id,
           controlId,
           messageType: 'ORU^R01',

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { OutboxAttributes } from '../db/order-models';
 import { conflict, notFound } from '../http-errors';
+import { patientIdOfKey } from './result-outbox';
 
 const OutboxId = Type.Object({ id: Type.Integer({ minimum: 1 }) }, { additionalProperties: false });
 
@@ -19,7 +20,7 @@ function present(row: OutboxAttributes): OutboxEntry {
     lastError: row.lastError,
     ackCode: row.ackCode,
     reportId: row.reportId,
-    patientId: row.patientKey.split('|').slice(1).join('|'),
+    patientId: patientIdOfKey(row.patientKey),
     createdAt: new Date(row.createdAt).toISOString(),
     nextAttemptAt: new Date(row.nextAttemptAt).toISOString(),
     sentAt: row.sentAt ? new Date(row.sentAt).toISOString() : null,
