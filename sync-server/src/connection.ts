@@ -9,9 +9,10 @@
 import { CLOSE_CODES } from '@pacs/shared';
 import type { WebSocket } from 'ws';
 import * as Y from 'yjs';
-import type { Peer, SyncDocument } from './documents';
+import type { SyncDocument } from './documents';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
+import type { Peer } from './peer';
 import { type ClientMessage, decodeClientMessage, encodeSyncStep1, encodeSyncStep2, ProtocolError } from './protocol';
 
 export interface ConnectionLimits {

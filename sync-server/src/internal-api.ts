@@ -15,7 +15,8 @@ import {
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { bearerMatches } from './auth';
-import { type DocumentManager, DocumentStateError, LockConflictError } from './documents';
+import { DocumentStateError, LockConflictError } from './document-errors';
+import type { DocumentManager } from './document-manager';
 import type { Logger } from './log';
 import { nowSeconds, type Revocation } from './revocations';
 

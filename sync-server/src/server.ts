@@ -23,7 +23,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { accessFor, bearerMatches, verifyDocumentToken } from './auth';
 import { ConfigError, loadConfig, type SyncConfig } from './config';
 import { Connection } from './connection';
-import { DocumentManager } from './documents';
+import { DocumentManager } from './document-manager';
 import { handleInternal, isInternalPath, sendJson } from './internal-api';
 import { createLogger, type Logger } from './log';
 import { createMetrics, type Metrics } from './metrics';

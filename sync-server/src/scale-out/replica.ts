@@ -1,8 +1,9 @@
 /**
  * One loaded document's membership in the scale-out bus (SPEC.md SCALE-*): the protocol between
- * instances, on top of the hooks SyncDocument calls (`doc.replica?.…`). The document layer keeps
- * the state (Y.Doc, lock, holding queue, unconfirmed remote updates); this class only turns bus
- * messages into calls on it and its calls into bus messages.
+ * instances. It turns bus messages into calls on its host document and the document's calls into
+ * bus messages, and keeps the bookkeeping that exists only because there are other instances: the
+ * numbering of own updates, and the updates of others not yet confirmed stored by their instance.
+ * It knows its document only through `ReplicaHost` (host.ts).
  *
  *   load:    join (subscribe, buffering messages) → read the freeze marker → load from the
  *            database → replay the buffer → `sync1` (peers answer `sync2` with what it lacks, and
@@ -15,14 +16,19 @@
 import { randomUUID } from 'node:crypto';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import type { SyncDocument } from '../documents';
 import type { LockRecord } from '../store';
 import type { BusMessage, DocumentBus } from './bus';
+import { RemoteOrigin, type Replica, type ReplicaHost } from './host';
 
 /** How long the locking instance waits for every other instance's answer to a freeze. */
 export const FREEZE_ACK_TIMEOUT_MS = 5_000;
 /** Lifetime of the freeze marker in Redis (a crashed locker's marker disappears by itself). */
 export const FREEZE_MARKER_TTL_MS = 15_000;
+/**
+ * SCALE-3: an update another instance applied is stored by that instance; this one keeps it until
+ * that instance says `stored`, and stores it itself after this long without.
+ */
+export const UNCONFIRMED_STORE_AFTER_MS = 2_000;
 
 interface AckWaiter {
   lockId: string;
@@ -32,16 +38,37 @@ interface AckWaiter {
   done: () => void;
 }
 
-export class DocumentReplica {
+interface UnconfirmedUpdate {
+  from: string;
+  seq: number;
+  update: Uint8Array;
+  at: number;
+}
+
+export class DocumentReplica implements Replica {
   /** Messages received while the document loads; replayed in order once it is loaded. */
   private buffer: BusMessage[] | null = [];
   private waiter: AckWaiter | null = null;
   private closed = false;
+  /** Number of the last update this instance applied from its own clients. */
+  private seq = 0;
+  private storedSeqAnnounced = 0;
+  /** Updates from other instances that their instance has not yet confirmed as stored. */
+  private unconfirmed: UnconfirmedUpdate[] = [];
+  private unconfirmedTimer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly doc: SyncDocument,
+    private readonly doc: ReplicaHost,
     private readonly bus: DocumentBus,
   ) {}
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get unconfirmedCount(): number {
+    return this.unconfirmed.length;
+  }
 
   get instanceId(): string {
     return this.bus.instanceId;
@@ -97,13 +124,13 @@ export class DocumentReplica {
     if (doc.destroyed) return;
     switch (m.t) {
       case 'update':
-        doc.applyRemoteUpdate(m.from, m.seq, m.update);
+        doc.applyRemoteUpdate(new RemoteOrigin(m.from, m.seq), m.update);
         break;
       case 'sync2':
         // A sync answer may carry what its sender itself only holds unconfirmed (from a third
         // instance, possibly dead): never cleared by the sender's `stored`, so always stored here
         // after the delay unless it was already known (SCALE-3; a duplicate row is harmless).
-        doc.applyRemoteUpdate(m.from, Number.MAX_SAFE_INTEGER, m.update);
+        doc.applyRemoteUpdate(new RemoteOrigin(m.from, Number.MAX_SAFE_INTEGER), m.update);
         break;
       case 'awareness':
         doc.applyRemoteAwareness(m.update);
@@ -115,7 +142,7 @@ export class DocumentReplica {
         } catch {
           return;
         }
-        this.send({ t: 'sync2', from: this.instanceId, to: m.from, seq: doc.seq, update: diff });
+        this.send({ t: 'sync2', from: this.instanceId, to: m.from, seq: this.seq, update: diff });
         if (m.askBack) this.resync(false);
         const states = doc.awareness.getStates();
         if (states.size > 0) {
@@ -128,7 +155,7 @@ export class DocumentReplica {
         break;
       }
       case 'stored':
-        doc.confirmStored(m.from, m.seq);
+        this.confirmStored(m.from, m.seq);
         break;
       case 'freeze': {
         doc.enterRemoteFreeze(m.lockId);
@@ -161,10 +188,61 @@ export class DocumentReplica {
     if (w.received >= w.expected) w.done();
   }
 
-  // ------------------------------------------------------------------ hooks SyncDocument calls
+  // ------------------------------------------------------------------ unconfirmed updates (SCALE-3)
 
-  publishUpdate(update: Uint8Array, seq: number): void {
-    this.send({ t: 'update', from: this.instanceId, seq, update });
+  received(origin: RemoteOrigin, update: Uint8Array): void {
+    this.unconfirmed.push({ from: origin.from, seq: origin.seq, update, at: Date.now() });
+    this.scheduleUnconfirmedCheck();
+  }
+
+  /** `from` has stored its own updates up to `seq`: they no longer need us. */
+  private confirmStored(from: string, seq: number): void {
+    if (this.unconfirmed.length === 0) return;
+    this.unconfirmed = this.unconfirmed.filter((u) => u.from !== from || u.seq > seq);
+    if (this.unconfirmed.length === 0) {
+      this.clearUnconfirmedTimer();
+      this.doc.othersSettled();
+    }
+  }
+
+  takeUnconfirmed(): Uint8Array[] {
+    const all = this.unconfirmed;
+    this.unconfirmed = [];
+    this.clearUnconfirmedTimer();
+    return all.map((u) => u.update);
+  }
+
+  private scheduleUnconfirmedCheck(): void {
+    if (this.unconfirmedTimer || this.closed) return;
+    this.unconfirmedTimer = setTimeout(() => {
+      this.unconfirmedTimer = null;
+      this.storeUnconfirmed(Date.now() - UNCONFIRMED_STORE_AFTER_MS);
+    }, UNCONFIRMED_STORE_AFTER_MS);
+  }
+
+  /**
+   * Remote updates received before `receivedBefore` whose instance never confirmed them (it died,
+   * or Redis or its database failed) are stored by this instance. A duplicate row is harmless:
+   * applying a Yjs update twice changes nothing.
+   */
+  private storeUnconfirmed(receivedBefore: number): void {
+    const late = this.unconfirmed.filter((u) => u.at <= receivedBefore);
+    if (late.length > 0) {
+      this.unconfirmed = this.unconfirmed.filter((u) => u.at > receivedBefore);
+      this.doc.storeForOthers(late.map((u) => u.update));
+    }
+    if (this.unconfirmed.length > 0) this.scheduleUnconfirmedCheck();
+  }
+
+  private clearUnconfirmedTimer(): void {
+    if (this.unconfirmedTimer) clearTimeout(this.unconfirmedTimer);
+    this.unconfirmedTimer = null;
+  }
+
+  // ------------------------------------------------------------------ calls from the document
+
+  publishUpdate(update: Uint8Array): void {
+    this.send({ t: 'update', from: this.instanceId, seq: ++this.seq, update });
   }
 
   publishAwareness(update: Uint8Array): void {
@@ -172,6 +250,8 @@ export class DocumentReplica {
   }
 
   publishStored(seq: number): void {
+    if (seq <= this.storedSeqAnnounced) return;
+    this.storedSeqAnnounced = seq;
     this.send({ t: 'stored', from: this.instanceId, seq });
   }
 
@@ -242,6 +322,7 @@ export class DocumentReplica {
     if (this.closed) return;
     this.closed = true;
     this.buffer = null;
+    this.clearUnconfirmedTimer();
     this.bus.leave(this.doc.name);
   }
 }
