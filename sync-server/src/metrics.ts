@@ -74,7 +74,7 @@ export function createMetrics() {
     busConnected: new Gauge({ name: 'pacs_sync_bus_connected', help: 'scale-out: 1 while Redis is connected (SCALE-*)', registers }),
     busMessages: new Counter({
       name: 'pacs_sync_bus_messages_total',
-      help: 'scale-out: Redis pub/sub messages, by direction (in, out, dropped while Redis is down)',
+      help: 'scale-out: Redis pub/sub messages, by direction (in, out, dropped: Redis down or a message this instance cannot read)',
       labelNames: ['direction'] as const,
       registers,
     }),

@@ -61,11 +61,36 @@ export interface DocumentBus {
   close(): Promise<void>;
 }
 
-const TYPES = ['update', 'awareness', 'sync1', 'sync2', 'stored', 'freeze', 'ack', 'locked', 'release', 'unlocked', 'late'] as const;
+/**
+ * Version of the encoding below, the first byte of every message. Instances of different versions
+ * (a rolling upgrade) drop each other's messages instead of misreading them; the database still
+ * holds everything each stores, and clients resend what they hold when they reconnect.
+ */
+export const BUS_PROTOCOL_VERSION = 1;
+
+/** The number each message type travels as. Numbers are never reused or renumbered within a version. */
+export const BUS_MESSAGE_TYPES = {
+  update: 0,
+  awareness: 1,
+  sync1: 2,
+  sync2: 3,
+  stored: 4,
+  freeze: 5,
+  ack: 6,
+  locked: 7,
+  release: 8,
+  unlocked: 9,
+  late: 10,
+} as const satisfies Record<BusMessage['t'], number>;
+
+const TYPE_BY_NUMBER = new Map<number, BusMessage['t']>(
+  Object.entries(BUS_MESSAGE_TYPES).map(([name, number]) => [number, name as BusMessage['t']]),
+);
 
 export function encodeBusMessage(m: BusMessage): Uint8Array {
   const e = encoding.createEncoder();
-  encoding.writeVarUint(e, TYPES.indexOf(m.t));
+  encoding.writeUint8(e, BUS_PROTOCOL_VERSION);
+  encoding.writeVarUint(e, BUS_MESSAGE_TYPES[m.t]);
   encoding.writeVarString(e, m.from);
   switch (m.t) {
     case 'update':
@@ -115,7 +140,9 @@ export function encodeBusMessage(m: BusMessage): Uint8Array {
 /** Throws on anything malformed (the bus logs and drops it). */
 export function decodeBusMessage(bytes: Uint8Array): BusMessage {
   const d = decoding.createDecoder(bytes);
-  const t = TYPES[decoding.readVarUint(d)];
+  const version = decoding.readUint8(d);
+  if (version !== BUS_PROTOCOL_VERSION) throw new Error(`bus message version ${version}, this instance speaks ${BUS_PROTOCOL_VERSION}`);
+  const t = TYPE_BY_NUMBER.get(decoding.readVarUint(d));
   const from = decoding.readVarString(d);
   let m: BusMessage;
   switch (t) {

@@ -155,8 +155,10 @@ export class RedisBus implements DocumentBus {
     this.metrics.busMessages.inc({ direction: 'in' });
     if (channel === CONTROL_CHANNEL) {
       const revocation = parseRevocation(raw);
-      if (!revocation) this.log.warn('malformed control message dropped', { bytes: raw.byteLength });
-      else if (revocation.from !== this.instanceId) {
+      if (!revocation) {
+        this.metrics.busMessages.inc({ direction: 'dropped' });
+        this.log.warn('malformed control message dropped', { bytes: raw.byteLength });
+      } else if (revocation.from !== this.instanceId) {
         const { from: _from, ...rest } = revocation;
         this.revocationHandler?.(rest);
       }
@@ -166,6 +168,8 @@ export class RedisBus implements DocumentBus {
     try {
       message = decodeBusMessage(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
     } catch (err) {
+      // SCALE-7: another version (a rolling upgrade) or garbage: dropped whole, never half-applied.
+      this.metrics.busMessages.inc({ direction: 'dropped' });
       this.log.warn('malformed bus message dropped', { bytes: raw.byteLength, err });
       return;
     }
