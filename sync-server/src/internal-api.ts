@@ -12,6 +12,7 @@ import {
   SyncRevokeUserRequest,
   SyncSeedRequest,
 } from '@pacs/shared';
+import { fromBase64, toBase64 } from '@pacs/shared/report-document';
 import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { bearerMatches } from './auth';
@@ -27,8 +28,15 @@ const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /** REVOKE-*: applies a revocation here and tells the other instances (server.ts). */
 export type Revoke = (revocation: Revocation) => Promise<SyncRevocationResponse>;
-const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
-const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+const b64 = toBase64;
+/** The schemas admit only base64's alphabet; a length no base64 can have is still refused here, as a 400. */
+function unb64(field: string, text: string): Uint8Array {
+  try {
+    return fromBase64(text);
+  } catch {
+    throw new HttpError(400, 'Bad Request', `${field} is not valid base64`, 'bad-request');
+  }
+}
 
 class HttpError extends Error {
   constructor(
@@ -127,9 +135,9 @@ export async function handleInternal(
     switch (action) {
       case 'lock': {
         const body = validate<SyncLockRequest>(SyncLockRequest, await readJson(req));
-        const result = await documents.use(name, (doc) =>
-          doc.lockDocument(unb64(body.stateVector), body.snapshot ? unb64(body.snapshot) : undefined, body.lockedBy),
-        );
+        const stateVector = unb64('stateVector', body.stateVector);
+        const snapshot = body.snapshot ? unb64('snapshot', body.snapshot) : undefined;
+        const result = await documents.use(name, (doc) => doc.lockDocument(stateVector, snapshot, body.lockedBy));
         sendJson(res, 200, {
           update: b64(result.update),
           stateVector: b64(result.stateVector),
@@ -147,7 +155,8 @@ export async function handleInternal(
       }
       case 'seed': {
         const body = validate<SyncSeedRequest>(SyncSeedRequest, await readJson(req));
-        const stateVector = await documents.use(name, (doc) => doc.seed(unb64(body.update)));
+        const update = unb64('update', body.update);
+        const stateVector = await documents.use(name, (doc) => doc.seed(update));
         sendJson(res, 200, { seeded: true, stateVector: b64(stateVector) });
         return;
       }

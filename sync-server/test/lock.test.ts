@@ -44,6 +44,21 @@ describe('internal API access (API-1)', () => {
     expect((await internal(url, 'POST', docPath(name, 'lock'), { stateVector: 'AA==', lockedBy: 'u', extra: 1 })).status).toBe(400);
   });
 
+  it.each([
+    ['a length no base64 has', 'lock', { stateVector: 'AAAAA', lockedBy: 'u' }],
+    ['a snapshot of a length no base64 has', 'lock', { stateVector: 'AA==', snapshot: 'A', lockedBy: 'u' }],
+    ['an update of a length no base64 has', 'seed', { update: 'AAAAA' }],
+  ])('API-1: binary fields with %s are a 400 naming the field, and change nothing', async (_what, action, body) => {
+    const { url } = await setup();
+    const name = newDocName();
+    const answer = await internal(url, 'POST', docPath(name, action), body);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^(stateVector|snapshot|update) is not valid base64$/) });
+    const state = await internal(url, 'GET', docPath(name, 'state'));
+    expect(state.json.locked).toBe(false);
+    expect(unb64(state.json.update)).toEqual(new Uint8Array([0, 0]));
+  });
+
   it('API-1: without PACS_SYNC_SERVICE_TOKEN the internal API answers 503', async () => {
     const { url } = await setup({ PACS_SYNC_SERVICE_TOKEN: '' });
     expect((await internal(url, 'GET', docPath(newDocName(), 'state'))).status).toBe(503);
