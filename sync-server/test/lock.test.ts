@@ -53,7 +53,10 @@ describe('internal API access (API-1)', () => {
     const name = newDocName();
     const answer = await internal(url, 'POST', docPath(name, action), body);
     expect(answer.status).toBe(400);
-    expect(answer.json).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^(stateVector|snapshot|update) is not valid base64$/) });
+    expect(answer.json).toMatchObject({
+      code: 'bad-request',
+      message: expect.stringMatching(/^(stateVector|snapshot|update) is not valid base64$/),
+    });
     const state = await internal(url, 'GET', docPath(name, 'state'));
     expect(state.json.locked).toBe(false);
     expect(unb64(state.json.update)).toEqual(new Uint8Array([0, 0]));
