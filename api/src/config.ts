@@ -132,6 +132,10 @@ export const ENV_SCHEMA = Type.Object({
   PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
   PACS_HL7_RESULT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
   PACS_HL7_RESULT_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  PACS_ARCHIVE_SIGNED_REPORTS: Type.Boolean({
+    default: true,
+    description: 'store every signed report and addendum in Orthanc as an Encapsulated PDF in its study (with PACS_ORTHANC_URL)',
+  }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 });
 type Env = Static<typeof ENV_SCHEMA>;
@@ -219,9 +223,11 @@ export interface Hl7Config {
   patientsFromOrders: boolean;
   /** Orthanc's worklist folder (PACS_MWL_DIR); undefined: no modality worklist. */
   worklistDir: string | undefined;
-  /** Results out (ORU^R01), see results/. */
+  /** Results out (ORU^R01, and the archive's copy), see results/. */
   results: {
     destinations: ResultDestination[];
+    /** Signed reports go into Orthanc as Encapsulated PDF (on by default when Orthanc is configured). */
+    archive: boolean;
     ackTimeoutMs: number;
     maxAttempts: number;
     retryMaxMs: number;
@@ -367,6 +373,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       worklistDir: env.PACS_MWL_DIR ? path.resolve(env.PACS_MWL_DIR) : undefined,
       results: {
         destinations: destinationsSetting(env.PACS_HL7_RESULT_DESTINATIONS),
+        archive: env.PACS_ARCHIVE_SIGNED_REPORTS && Boolean(env.PACS_ORTHANC_URL),
         ackTimeoutMs: env.PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS * 1000,
         maxAttempts: env.PACS_HL7_RESULT_MAX_ATTEMPTS,
         retryMaxMs: env.PACS_HL7_RESULT_RETRY_MAX_SECONDS * 1000,

@@ -12,7 +12,7 @@ import { orderArrived, orderMatchOfUnorderedStudy, scheduledRowByAccession } fro
 import { studySearchText, upsertPatient } from '../patients/patient-store';
 import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
-import { type OrthancClient, OrthancNotFound, tag } from './orthanc-client';
+import { type OrthancClient, type OrthancInstance, OrthancNotFound, type OrthancSeries, tag } from './orthanc-client';
 
 export type IngestSource = 'webhook' | 'reconcile' | 'manual';
 export type IngestOutcome = 'created' | 'updated' | 'unchanged' | 'deleted';
@@ -66,6 +66,22 @@ export interface IngestedStudy {
   outcome: 'created' | 'updated';
 }
 
+/** Modalities of series that hold documents, not images: the signed reports this PACS archives among them. */
+const DOCUMENT_MODALITIES = new Set(['DOC']);
+
+/**
+ * The study's image series and their instance count: what the worklist row counts and lists as
+ * modalities. A report archived into the study is no new image, so it does not mark the study as
+ * updated after arrival.
+ */
+function imagesOf(series: OrthancSeries[], instances: OrthancInstance[]) {
+  const images = series.filter((s) => !DOCUMENT_MODALITIES.has(tag(s.MainDicomTags, 'Modality')));
+  // A study of documents only is still listed, with what it holds.
+  const counted = images.length > 0 ? images : series;
+  const seriesIds = new Set(counted.map((s) => s.ID));
+  return { series: counted, seriesIds, instanceCount: instances.filter((i) => seriesIds.has(i.ParentSeries)).length };
+}
+
 export class Ingestor {
   private readonly inFlight = new Map<string, Promise<IngestOutcome>>();
   private readonly ingestedListeners = new Set<(study: IngestedStudy) => void>();
@@ -108,14 +124,14 @@ export class Ingestor {
       if (error instanceof OrthancNotFound) return this.markDeleted(orthancStudyId, source);
       throw error;
     }
-    const { study, series, instances, firstTags } = fetched;
+    const { study, series, instances, firstTags, images } = fetched;
     const studyUid = tag(study.MainDicomTags, 'StudyInstanceUID');
     if (!studyUid) throw new Error('Orthanc study without StudyInstanceUID');
     const sequelize = this.models.Study.sequelize!;
     const outcome = await this.retryOnConflict(() =>
       sequelize.transaction(async (transaction) => {
         const patientRef = await this.upsertPatient(study, transaction);
-        const { row, outcome } = await this.upsertStudy(study, series, instances.length, firstTags, patientRef, transaction);
+        const { row, outcome } = await this.upsertStudy(study, images.series, images.instances, firstTags, patientRef, transaction);
         const seriesIds = await this.upsertSeries(row.id, series, transaction);
         await this.insertMissingInstances(seriesIds, instances, transaction);
         if (outcome !== 'unchanged') {
@@ -163,9 +179,11 @@ export class Ingestor {
       this.orthanc.studySeries(id),
       this.orthanc.studyInstances(id),
     ]);
-    // Tags not in Orthanc's main tags (priority, SOP class) come from one instance.
-    const firstTags = instances[0] ? await this.orthanc.instanceTags(instances[0].ID).catch(() => ({})) : {};
-    return { study, series, instances, firstTags };
+    const images = imagesOf(series, instances);
+    // Tags not in Orthanc's main tags (priority, SOP class) come from one image.
+    const first = instances.find((instance) => images.seriesIds.has(instance.ParentSeries));
+    const firstTags = first ? await this.orthanc.instanceTags(first.ID).catch(() => ({})) : {};
+    return { study, series, instances, firstTags, images: { series: images.series, instances: images.instanceCount } };
   }
 
   private async upsertPatient(study: { PatientMainDicomTags: Record<string, unknown> }, transaction: Transaction): Promise<string> {

@@ -8,37 +8,18 @@
  */
 
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { Op } from 'sequelize';
 import type { Models, StudyAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
+import { da, tm, writePart10 } from '../dicom/part10';
 
-// dcmjs ships no type declarations: the entry points used here.
-interface Dcmjs {
-  data: {
-    DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(): ArrayBuffer };
-    DicomMetaDictionary: { denaturalizeDataset(dataset: Record<string, unknown>): Record<string, unknown> };
-  };
-}
-const dcmjs = createRequire(import.meta.url)('dcmjs') as Dcmjs;
-
-const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** Modality Worklist Information Model – FIND, the SOP class a worklist item answers. */
 const MWL_FIND = '1.2.840.10008.5.1.4.31';
 const DEBOUNCE_MS = 200;
 
 const DICOM_PRIORITY = { stat: 'STAT', urgent: 'HIGH', routine: 'ROUTINE' } as const;
-
-function da(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}`;
-}
-function tm(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
-}
 
 /** One scheduled order as a worklist item (Part 10 bytes). */
 export function worklistItem(order: OrderAttributes, study: StudyAttributes, issuer: string): Buffer {
@@ -66,19 +47,9 @@ export function worklistItem(order: OrderAttributes, study: StudyAttributes, iss
     RequestedProcedureID: order.placerOrderNumber.slice(0, 16),
     RequestedProcedurePriority: DICOM_PRIORITY[order.priority],
     ReasonForTheRequestedProcedure: order.reasonForExam || undefined,
-    ScheduledProcedureStepSequence: [Object.fromEntries(Object.entries(step).filter(([, v]) => v !== undefined))],
+    ScheduledProcedureStepSequence: [step],
   };
-  const meta = {
-    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
-    MediaStorageSOPClassUID: MWL_FIND,
-    MediaStorageSOPInstanceUID: study.studyInstanceUid,
-    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: '2.25.229463578917305627312424003958317213421',
-  };
-  const { DicomDict, DicomMetaDictionary } = dcmjs.data;
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(Object.fromEntries(Object.entries(dataset).filter(([, v]) => v !== undefined)));
-  return Buffer.from(dict.write());
+  return writePart10(MWL_FIND, study.studyInstanceUid, dataset);
 }
 
 export class ModalityWorklistFolder {

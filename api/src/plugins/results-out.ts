@@ -1,9 +1,15 @@
 /**
- * Results out: the outbox the signing transaction writes ORU messages into, and the dispatcher
- * that sends them (started when the app is ready, stopped on close) when PACS_HL7_RESULT_DESTINATIONS
- * names any destination.
+ * Results out: the outbox the signing transaction writes into, and the dispatcher that delivers it
+ * (started when the app is ready, stopped on close) to each HL7 receiver named in
+ * PACS_HL7_RESULT_DESTINATIONS and, with PACS_ARCHIVE_SIGNED_REPORTS and Orthanc, to the archive.
  */
 import fp from 'fastify-plugin';
+import { PdfExport } from '../reports/pdf-export';
+import { createReportStore } from '../reports/report-store';
+import { SyncClient } from '../reports/sync-client';
+import { ArchiveDestination } from '../results/archive-destination';
+import type { Destination } from '../results/destinations';
+import { MllpDestination } from '../results/mllp-destination';
 import { ResultDispatcher } from '../results/result-dispatcher';
 import { ResultOutbox } from '../results/result-outbox';
 
@@ -22,15 +28,27 @@ export default fp(
   async (app) => {
     const { config } = app;
     const settings = config.hl7.results;
+    const archive = settings.archive && app.ingestion !== null;
     const outbox = new ResultOutbox(app.db.models, {
       destinations: settings.destinations,
+      archive,
       sender: { application: config.hl7.application, facility: config.hl7.facility },
     });
+    const destinations: Destination[] = settings.destinations.map((target) => new MllpDestination(target, settings.ackTimeoutMs));
+    if (archive && app.ingestion) {
+      // Only signed (stored) content is archived: the sync-server is never asked for a live document.
+      const pdfExport = new PdfExport(
+        config,
+        createReportStore(app.db),
+        new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs),
+      );
+      destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName));
+    }
     const dispatcher = new ResultDispatcher(
+      destinations,
       app.db.models,
       app.audit,
       {
-        destinations: settings.destinations,
         ackTimeoutMs: settings.ackTimeoutMs,
         maxAttempts: settings.maxAttempts,
         retryBaseMs: 1000,
@@ -44,5 +62,5 @@ export default fp(
     if (outbox.enabled) app.addHook('onReady', async () => dispatcher.start());
     app.addHook('onClose', async () => dispatcher.stop());
   },
-  { name: 'results-out', dependencies: ['database'] },
+  { name: 'results-out', dependencies: ['database', 'ingestion'] },
 );

@@ -61,12 +61,17 @@ export class PdfExport {
     this.fontDir = settings.pdfFontDir ?? defaultFontDir();
   }
 
-  /** The PDF of a primary report (an addendum prints as part of its original). */
-  async export(report: ReportAttributes, study: StudyAttributes, verify: VerifyIntegrity): Promise<ExportedPdf> {
+  /**
+   * The PDF of a primary report (an addendum prints as part of its original). With `signedUpTo`,
+   * the report as it stood then: only the addenda signed by that moment.
+   */
+  async export(report: ReportAttributes, study: StudyAttributes, verify: VerifyIntegrity, signedUpTo?: Date): Promise<ExportedPdf> {
     const final = isReportLocked(report.status);
     const verified = await verify(report);
     const doc = final ? (storedContent(report)?.doc ?? EMPTY_DOC) : await this.liveDocument(report.id);
-    const signedAddenda = (await this.store.addendaOf(report.id)).filter((a) => isReportLocked(a.status));
+    const signedAddenda = (await this.store.addendaOf(report.id)).filter(
+      (a) => isReportLocked(a.status) && (!signedUpTo || (a.finalSignedAt !== null && new Date(a.finalSignedAt) <= signedUpTo)),
+    );
     const addenda: PdfReportPart[] = [];
     let alarm = verified === false;
     for (const [i, a] of signedAddenda.entries()) {

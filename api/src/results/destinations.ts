@@ -1,4 +1,7 @@
-/** Where signed results are sent (PACS_HL7_RESULT_DESTINATIONS). */
+/** Where signed results go: HL7 receivers (PACS_HL7_RESULT_DESTINATIONS) and the DICOM archive. */
+import type { OutboxAttributes } from '../db/order-models';
+
+/** An HL7 receiver as configured. */
 export interface ResultDestination {
   /** MSH-5, and how the admin view names it. */
   name: string;
@@ -18,4 +21,19 @@ export function parseDestinations(value: string): ResultDestination[] {
       if (!match || port < 1 || port > 65535) throw new Error(`'${entry}' is not NAME@host:port`);
       return { name: match[1]!, host: match[2]!.replace(/^\[|\]$/g, ''), port };
     });
+}
+
+/** The outbox's name for the DICOM archive; the colon keeps it apart from any HL7 destination's name. */
+export const ARCHIVE_DESTINATION = 'archive:orthanc';
+/** The outbox's message type of a signed report stored in the archive as an Encapsulated PDF. */
+export const ARCHIVE_MESSAGE_TYPE = 'DICOM-PDF';
+
+/** How one attempt went. `permanent` failures are not retried (the row dies for an admin to see). */
+export type Delivery = { ok: true; ackCode: string } | { ok: false; ackCode: string; error: string; permanent: boolean };
+
+/** One place the dispatcher delivers outbox rows to. */
+export interface Destination {
+  readonly name: string;
+  deliver(row: OutboxAttributes): Promise<Delivery>;
+  close(): Promise<void>;
 }

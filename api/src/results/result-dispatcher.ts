@@ -1,24 +1,22 @@
 /**
- * Sends the results outbox to each destination over MLLP (@medplum/hl7's client), one message at a
- * time per destination. Order is kept per patient: a message waits while an earlier one for the
+ * Delivers the results outbox to each destination (HL7 receivers over MLLP, the DICOM archive), one
+ * message at a time per destination. Order is kept per patient: a message waits while an earlier one for the
  * same patient is pending; other patients' results pass it. AA (or CA) marks a message sent; AE, a
  * timeout or a refused connection retries with doubling back-off; AR, or too many attempts, makes
  * it dead (listed for admins, who can resend it). Rows are claimed before sending, so API instances
  * sharing the database never send one twice; a crashed instance's claim runs out.
  * Every delivery and every death is audited (an export of patient data).
  */
-import { Hl7Message } from '@medplum/core';
-import { Hl7Client } from '@medplum/hl7';
 import type { FastifyBaseLogger } from 'fastify';
 import { Op } from 'sequelize';
 import type { AuditRecorder } from '../audit/recorder';
 import type { Models } from '../db/models';
 import type { OutboxRow } from '../db/order-models';
-import type { ResultDestination } from './destinations';
+import { ARCHIVE_MESSAGE_TYPE, type Delivery, type Destination } from './destinations';
 import { patientIdOfKey } from './result-outbox';
 
 export interface DispatcherOptions {
-  destinations: ResultDestination[];
+  /** A claim outlives the longest delivery it covers: twice this plus a margin. */
   ackTimeoutMs: number;
   maxAttempts: number;
   /** First retry delay; doubles per attempt up to retryMaxMs. */
@@ -28,8 +26,6 @@ export interface DispatcherOptions {
   intervalMs: number;
 }
 
-type Delivery = { ok: true; ackCode: string } | { ok: false; ackCode: string; error: string; permanent: boolean };
-
 /** A claim outlives the longest send it covers. */
 const claimMs = (options: DispatcherOptions) => options.ackTimeoutMs * 2 + 10_000;
 
@@ -38,9 +34,9 @@ export class ResultDispatcher {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
-  private readonly clients = new Map<string, Hl7Client>();
 
   constructor(
+    private readonly destinations: Destination[],
     private readonly models: Models,
     private readonly audit: AuditRecorder,
     private readonly options: DispatcherOptions,
@@ -87,21 +83,20 @@ export class ResultDispatcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    await Promise.all([...this.clients.values()].map((client) => client.close().catch(() => {})));
-    this.clients.clear();
+    await Promise.all(this.destinations.map((destination) => destination.close()));
   }
 
   /** One pass over every destination's due messages; resolves with when the earliest retry falls due. */
   async runOnce(): Promise<number> {
     let dueAt = Number.POSITIVE_INFINITY;
-    for (const destination of this.options.destinations) {
+    for (const destination of this.destinations) {
       if (this.stopped) break;
       dueAt = Math.min(dueAt, await this.drain(destination));
     }
     return dueAt;
   }
 
-  private async drain(destination: ResultDestination): Promise<number> {
+  private async drain(destination: Destination): Promise<number> {
     let dueAt = Number.POSITIVE_INFINITY;
     const { Outbox } = this.models;
     const rows = await Outbox.findAll({ where: { destination: destination.name, status: 'pending' }, order: [['id', 'ASC']], limit: 500 });
@@ -120,7 +115,7 @@ export class ResultDispatcher {
         blocked.add(patient);
         continue;
       }
-      const delivery = await this.send(destination, row.get('text'));
+      const delivery = await this.deliver(destination, row);
       if (delivery.ok) {
         await row.update({
           status: 'sent',
@@ -171,30 +166,12 @@ export class ResultDispatcher {
     return claimed === 1;
   }
 
-  private async send(destination: ResultDestination, text: string): Promise<Delivery> {
-    let client = this.clients.get(destination.name);
-    if (!client) {
-      client = new Hl7Client({
-        host: destination.host,
-        port: destination.port,
-        encoding: 'utf-8',
-        keepAlive: true,
-        connectTimeout: this.options.ackTimeoutMs,
-      });
-      this.clients.set(destination.name, client);
-    }
+  private async deliver(destination: Destination, row: OutboxRow): Promise<Delivery> {
     try {
-      const ack = await client.sendAndWait(Hl7Message.parse(text), { timeoutMs: this.options.ackTimeoutMs });
-      const msa = ack.getSegment('MSA');
-      const ackCode = (msa?.getField(1)?.toString() ?? '').toUpperCase();
-      if (ackCode === 'AA' || ackCode === 'CA') return { ok: true, ackCode };
-      const reason = `${ackCode || 'no MSA'}: ${msa?.getField(3)?.toString() ?? ''}`.trim();
-      return { ok: false, ackCode, error: reason, permanent: ackCode === 'AR' || ackCode === 'CR' };
+      return await destination.deliver(row.get());
     } catch (error) {
-      // The connection is in an unknown state: the next attempt opens a new one.
-      this.clients.delete(destination.name);
-      await client.close().catch(() => {});
-      return { ok: false, ackCode: '', error: (error as Error).message || 'connection failed', permanent: false };
+      // A destination that throws instead of answering is retried like an unreachable one.
+      return { ok: false, ackCode: '', error: (error as Error).message || 'delivery failed', permanent: false };
     }
   }
 
@@ -203,7 +180,7 @@ export class ResultDispatcher {
       eventId: 'Export',
       action: 'E',
       outcome,
-      objectType: 'HL7Message',
+      objectType: row.get('messageType') === ARCHIVE_MESSAGE_TYPE ? 'DICOMInstance' : 'HL7Message',
       objectId: row.get('controlId'),
       patientId: patientIdOfKey(row.get('patientKey')),
       details: {

@@ -1,16 +1,20 @@
 /**
- * Results out: when a report is signed (final, or an addendum), one ORU
- * per configured destination is written to the outbox inside the signing transaction, so a result
- * is sent if and only if the signature committed. The dispatcher (result-dispatcher.ts) sends it.
+ * Results out: when a report is signed (final, or an addendum), one ORU per configured destination,
+ * and one row for the DICOM archive's copy, are written to the outbox inside the signing
+ * transaction, so a result is sent if and only if the signature committed. The dispatcher
+ * (result-dispatcher.ts) delivers them.
  */
 import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
-import type { ResultDestination } from './destinations';
+import { ARCHIVE_DESTINATION, ARCHIVE_MESSAGE_TYPE, type ResultDestination } from './destinations';
+import { reportInstanceUid } from './encapsulated-report';
 import { buildOru, type ResultStatus } from './oru-message';
 
 export interface ResultSettings {
   destinations: ResultDestination[];
+  /** Store the signed report in the DICOM archive too. */
+  archive: boolean;
   sender: { application: string; facility: string };
 }
 
@@ -51,7 +55,7 @@ export class ResultOutbox {
   ) {}
 
   get enabled(): boolean {
-    return this.settings.destinations.length > 0;
+    return this.settings.destinations.length > 0 || this.settings.archive;
   }
 
   async enqueue(signed: SignedReport, transaction: Transaction): Promise<number> {
@@ -110,7 +114,23 @@ export class ResultOutbox {
         { transaction },
       );
     }
+    if (this.settings.archive) {
+      await this.models.Outbox.create(
+        {
+          destination: ARCHIVE_DESTINATION,
+          patientKey: patientKeyOf(patient?.issuerOfPatientId ?? '', study.patientId),
+          reportId: report.id,
+          // The SOP Instance UID the archive will hold: what an admin finds it by.
+          controlId: reportInstanceUid(report.id),
+          messageType: ARCHIVE_MESSAGE_TYPE,
+          text: '',
+          status: 'pending',
+          nextAttemptAt: now,
+        },
+        { transaction },
+      );
+    }
     transaction.afterCommit(() => this.onEnqueued());
-    return this.settings.destinations.length;
+    return this.settings.destinations.length + (this.settings.archive ? 1 : 0);
   }
 }

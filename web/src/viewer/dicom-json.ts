@@ -35,6 +35,7 @@ export const TAG = {
   StudyInstanceUID: '0020000D',
   SeriesInstanceUID: '0020000E',
   SOPInstanceUID: '00080018',
+  SOPClassUID: '00080016',
   SeriesNumber: '00200011',
   SeriesDescription: '0008103E',
   Modality: '00080060',
@@ -132,9 +133,24 @@ export function cineFrameRate(ds: DicomJson, fallback = 10): number {
   return fallback;
 }
 
-/** Groups WADO-RS study metadata into series (ordered by series number) and frames (ordered in the stack). */
-export function layoutStudy(instances: DicomJson[]): ViewerStudy {
-  const first = instances[0] ?? {};
+/** Modalities and SOP class roots of objects without pixels: documents (the signed report PDF), SR, key objects, presentation states. */
+const NOT_IMAGE_MODALITIES = new Set(['DOC', 'SR', 'KO', 'PR']);
+const NOT_IMAGE_CLASS_ROOTS = ['1.2.840.10008.5.1.4.1.1.104.', '1.2.840.10008.5.1.4.1.1.88.', '1.2.840.10008.5.1.4.1.1.11.'];
+
+/** Whether an instance has frames to show (a stack would otherwise ask the archive for frames it does not have). */
+export function isImage(ds: DicomJson): boolean {
+  const sopClass = str(ds, TAG.SOPClassUID);
+  return !NOT_IMAGE_MODALITIES.has(str(ds, TAG.Modality)) && !NOT_IMAGE_CLASS_ROOTS.some((root) => sopClass.startsWith(root));
+}
+
+/**
+ * Groups WADO-RS study metadata into series (ordered by series number) and frames (ordered in the
+ * stack). Objects without pixels are left out.
+ */
+export function layoutStudy(all: DicomJson[]): ViewerStudy {
+  const instances = all.filter(isImage);
+  // A study of documents only still shows whose and what it is (with no series).
+  const first = instances[0] ?? all[0] ?? {};
   const bySeries = new Map<string, DicomJson[]>();
   for (const ds of instances) {
     const uid = str(ds, TAG.SeriesInstanceUID);

@@ -65,6 +65,29 @@ describe('slice position, orientation and cine rate', () => {
     expect(sameOrientation(axialA, noPosition)).toBe(false);
   });
 
+  it('leaves objects without pixels out of the stacks: the archived report PDF, SR, key objects, presentation states', () => {
+    const withClass = (series: string, modality: string, sopClass: string): DicomJson => ({
+      ...slice(series, 1, 0),
+      '00080060': { vr: 'CS', Value: [modality] },
+      '00080016': { vr: 'UI', Value: [sopClass] },
+    });
+    const ct = '1.2.840.10008.5.1.4.1.1.2';
+    const study = layoutStudy([
+      withClass('9.1', 'DOC', '1.2.840.10008.5.1.4.1.1.104.1'),
+      withClass('1.1', 'CT', ct),
+      withClass('9.2', 'SR', '1.2.840.10008.5.1.4.1.1.88.22'),
+      withClass('9.3', 'KO', '1.2.840.10008.5.1.4.1.1.88.59'),
+      withClass('9.4', 'PR', '1.2.840.10008.5.1.4.1.1.11.1'),
+      // A document under an image modality's name is still a document.
+      withClass('9.5', 'OT', '1.2.840.10008.5.1.4.1.1.104.2'),
+    ]);
+    expect(study.series.map((s) => s.seriesInstanceUid)).toEqual(['1.1']);
+    expect(study.totalFrames).toBe(1);
+    const documentsOnly = layoutStudy([withClass('9.1', 'DOC', '1.2.840.10008.5.1.4.1.1.104.1')]);
+    expect(documentsOnly.series).toEqual([]);
+    expect(documentsOnly.studyInstanceUid).toBe('1.2.3');
+  });
+
   it('plays cine at the recommended rate, else from FrameTime, else the fallback', () => {
     expect(cineFrameRate({ '00082144': { vr: 'IS', Value: [30] } })).toBe(30);
     expect(cineFrameRate({ '00181063': { vr: 'DS', Value: [40] } })).toBe(25);
