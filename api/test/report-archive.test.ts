@@ -14,6 +14,10 @@ import type { Report, StudyDetail, WorklistStudy } from '@pacs/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { generateStudy } from '../scripts/demo-studies';
+import { PdfExport } from '../src/reports/pdf-export';
+import { createReportStore } from '../src/reports/report-store';
+import { SyncClient } from '../src/reports/sync-client';
+import { ArchiveDestination } from '../src/results/archive-destination';
 import { ARCHIVE_DESTINATION } from '../src/results/destinations';
 import { ENCAPSULATED_PDF_STORAGE, REPORT_SERIES_NUMBER, reportInstanceUid, reportSeriesUid } from '../src/results/encapsulated-report';
 import { bearer, createTestApp, type TestApp } from './support/app';
@@ -204,6 +208,30 @@ describe('signed reports in the archive', () => {
       raw: true,
     });
     expect(audited.map((a) => [a.eventId, a.outcome])).toEqual([['Export', 0]]);
+  });
+
+  it('a report whose signed hash no longer matches its content is never archived: the delivery is refused for good, with the reason', async () => {
+    const { row, studyUid } = await studyInOrthanc();
+    const created = await api('POST', `/api/studies/${row.id}/report`, {});
+    const reportId = (created.json() as Report).id;
+    const c = await connect(reportId);
+    appendToSection(c.doc, 'Impression', 'Content that will be tampered with.');
+    await sign(reportId, c);
+    await waitFor(async () => (await archiveRow(reportId))?.status === 'sent', 'archived', 30_000);
+    // Someone edits the signed row behind the application's back; the copy is asked for again.
+    await t.app.db.models.Report.update({ contentText: 'Tampered.' }, { where: { id: reportId } });
+    const { models } = t.app.db;
+    const destination = new ArchiveDestination(
+      models,
+      new PdfExport(t.config, createReportStore(t.app.db), new SyncClient(t.config.syncUrl, t.config.syncServiceToken, 5_000)),
+      t.app.ingestion!.orthanc,
+      '',
+    );
+    const before = await orthanc.getJson<unknown[]>(`/dicom-web/studies/${studyUid}/series/${reportSeriesUid(studyUid)}/instances`);
+    const delivery = await destination.deliver((await archiveRow(reportId))!);
+    expect(delivery).toMatchObject({ ok: false, permanent: true, error: expect.stringMatching(/integrity alarm/) });
+    const after = await orthanc.getJson<unknown[]>(`/dicom-web/studies/${studyUid}/series/${reportSeriesUid(studyUid)}/instances`);
+    expect(after).toHaveLength(before.length);
   });
 
   it('with the archive unreachable the signature stands and the copy waits in the outbox with the reason', async () => {
