@@ -148,8 +148,8 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
   if (firstRun) {
     log(`loading ${DEMO_STUDIES} demo studies into Orthanc (first run)`);
     const target = `http://pacs-api:${encodeURIComponent(shared.PACS_ORTHANC_PASSWORD)}@127.0.0.1:${orthancHttpPort}`;
-    const status = run(tsx, ['scripts/demo-studies.ts', '--orthanc', target, '--count', String(DEMO_STUDIES), '--today', 'now'], {
-      cwd: path.join(ROOT, 'api'),
+    const status = run(tsx, ['src/demo-studies/cli.ts', '--orthanc', target, '--count', String(DEMO_STUDIES), '--today', 'now'], {
+      cwd: path.join(ROOT, 'test-kit'),
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     if (status === 0) writeFileSync(path.join(dataDir, 'demo-studies-loaded'), `${new Date().toISOString()}\n`, { mode: 0o600 });

@@ -131,13 +131,13 @@ async function runSuite() {
     vitest('server-kit', '@pacs/server-kit');
     vitest('api on SQLite', '@pacs/api');
     // Again on PostgreSQL, without the files that never touch the API's database (Orthanc alone,
-    // config, docs, deployment files, Swagger UI): they already ran above.
-    const databaseFree = ['orthanc-*', 'config', 'docs', 'deployment-*', 'mssql-ddl', 'swagger-ui'].flatMap((name) => [
-      '--exclude',
-      `test/${name}.test.ts`,
-    ]);
+    // config, docs, Swagger UI): they already ran above.
+    const databaseFree = ['orthanc-*', 'config', 'docs', 'swagger-ui'].flatMap((name) => ['--exclude', `test/${name}.test.ts`]);
     if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' }, databaseFree);
     vitest('sync-server', '@pacs/sync-server', pgEnv);
+    // The whole system: compose, nginx and the gateway in front, Orthanc's configuration, the
+    // supervisor, SQL Server DDL.
+    vitest('system', '@pacs/system-tests');
     vitest('web', '@pacs/web');
     // End to end in Debian's Chromium against the real API and gateway, on the built app.
     check('web build (vite)', pnpm, ['--filter', '@pacs/web', 'run', 'build']);

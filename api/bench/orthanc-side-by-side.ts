@@ -11,10 +11,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateStudy } from '../scripts/demo-studies';
+import { generateStudy } from '@pacs/test-kit/demo-studies';
+import { startOrthanc } from '@pacs/test-kit/orthanc';
 import { connectDatabase } from '../src/db/connect';
 import { defineModels } from '../src/db/models';
-import { startOrthanc } from '../test/support/orthanc';
 import { type LoadResult, load, machine, startServer, table } from './support';
 
 const { values } = parseArgs({ options: { studies: { type: 'string', default: '10000' }, duration: { type: 'string', default: '10' } } });

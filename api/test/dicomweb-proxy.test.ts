@@ -10,12 +10,12 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type GeneratedStudy, generateStudy, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../scripts/gateway.mjs';
-import { type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { hostileTargets, rawRequest } from './support/dicomweb-hostile';
-import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const PUBLIC_URL = 'https://pacs.example.org:8443';
 let orthanc: OrthancInstance;

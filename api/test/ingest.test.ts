@@ -5,13 +5,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { corpusDir, readManifest } from '@pacs/test-kit/corpus';
+import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
 import { StudyMetadataCache } from '../src/dicomweb/metadata-cache';
 import { signWebhook } from '../src/ingest/signature';
 import { bearer, createTestApp, type TestApp } from './support/app';
-import { corpusDir, generatedInvalidSamples, readManifest } from './support/dicom';
-import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
+import { generatedInvalidSamples } from './support/dicom';
 import { seedStudy } from './support/studies';
 
 const WEBHOOK_SECRET = 'ingest-test-webhook-secret-0123456789abcdef';
@@ -205,17 +206,17 @@ describe('real-world files', () => {
     const withoutHierarchy: Buffer[] = [];
     if (dir) {
       for (const row of readManifest(dir)) {
-        if (row.intentionally_invalid !== 'no' || row.sop_class_uid === '1.2.840.10008.1.3.10') continue; // DICOMDIRs are not instances
+        if (row.invalid || row.sopClassUid === '1.2.840.10008.1.3.10') continue; // DICOMDIRs are not instances
         const bytes = readFileSync(path.join(dir, row.path));
         // Codec samples without study/series UIDs decode fine but cannot be archived.
-        if (!row.study_instance_uid || !row.series_instance_uid) {
+        if (!row.studyUid || !row.seriesUid) {
           withoutHierarchy.push(bytes);
           continue;
         }
         files.push(bytes);
-        const entry = expected.get(row.study_instance_uid!) ?? { patientId: row.patient_id!, sops: new Set<string>(), studyDate: null };
-        entry.sops.add(row.sop_instance_uid!);
-        expected.set(row.study_instance_uid!, entry);
+        const entry = expected.get(row.studyUid) ?? { patientId: row.patientId, sops: new Set<string>(), studyDate: null };
+        entry.sops.add(row.sopUid);
+        expected.set(row.studyUid, entry);
       }
     } else {
       for (const generated of demoStudySet(4, { seed: 21 })) {

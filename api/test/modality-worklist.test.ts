@@ -9,10 +9,10 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { apiEnvFor, type OrthancInstance, startOrthanc } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './support/app';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
-import { apiEnvFor, type OrthancInstance, startOrthanc } from './support/orthanc';
 
 const run = promisify(execFile);
 const dcmjs = createRequire(import.meta.url)('dcmjs') as {

@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { WorklistPage, WorklistStudy } from '@pacs/shared';
+import { generateStudy } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStudy } from '../scripts/demo-studies';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
-import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles } from './support/orthanc';
 
 const run = promisify(execFile);
 

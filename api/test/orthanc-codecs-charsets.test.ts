@@ -10,11 +10,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { corpusDir } from '@pacs/test-kit/corpus';
+import { type GeneratedStudy, generateStudy, type PatientSpec, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GeneratedStudy, generateStudy, type PatientSpec, type StudySpec } from '../scripts/demo-studies';
 import { bearer, createTestApp, type TestApp } from './support/app';
-import { corpusDir } from './support/dicom';
-import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
 
 const run = promisify(execFile);
 let orthanc: OrthancInstance;

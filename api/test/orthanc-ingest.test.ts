@@ -8,10 +8,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { corpusDir } from '@pacs/test-kit/corpus';
+import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { transferSyntaxOf } from '@pacs/test-kit/dicom-files';
+import { type OrthancInstance, startOrthanc, storeFiles, storeFilesRest } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoStudySet, type GeneratedStudy, generateStudy, type StudySpec } from '../scripts/demo-studies';
-import { corpusDir, transferSyntaxOf } from './support/dicom';
-import { type OrthancInstance, startOrthanc, storeFiles, storeFilesRest } from './support/orthanc';
 
 const run = promisify(execFile);
 

@@ -3,10 +3,12 @@
  * nothing is indexed, Orthanc keeps running. Uses the corpus's invalid/ files when PACS_DICOM_CORPUS is set,
  * and always the invalid files made from generated data (so a fresh clone still tests something real).
  */
+
+import { corpusDir } from '@pacs/test-kit/corpus';
+import { generateStudy } from '@pacs/test-kit/demo-studies';
+import { type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStudy } from '../scripts/demo-studies';
-import { corpusDir, corpusInvalidSamples, generatedInvalidSamples, type InvalidSample } from './support/dicom';
-import { type OrthancInstance, startOrthanc, storeFiles, storeFilesRest, waitFor } from './support/orthanc';
+import { corpusInvalidSamples, generatedInvalidSamples, type InvalidSample } from './support/dicom';
 
 const corpus = corpusDir();
 const samples: InvalidSample[] = [...generatedInvalidSamples(), ...(corpus ? corpusInvalidSamples(corpus) : [])];

@@ -5,9 +5,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { generateStudy, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { type OrthancInstance, startOrthanc, storeFiles, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateStudy, type StudySpec } from '../scripts/demo-studies';
-import { type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const SECRET = 'test-webhook-secret-0123456789abcdef';
 const STABLE_AGE = 1;

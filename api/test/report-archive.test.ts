@@ -11,9 +11,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Report, StudyDetail, WorklistStudy } from '@pacs/shared';
+import { generateStudy } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { generateStudy } from '../scripts/demo-studies';
 import { PdfExport } from '../src/reports/pdf-export';
 import { createReportStore } from '../src/reports/report-store';
 import { SyncClient } from '../src/reports/sync-client';
@@ -21,7 +22,6 @@ import { ArchiveDestination } from '../src/results/archive-destination';
 import { ARCHIVE_DESTINATION } from '../src/results/destinations';
 import { ENCAPSULATED_PDF_STORAGE, REPORT_SERIES_NUMBER, reportInstanceUid, reportSeriesUid } from '../src/results/encapsulated-report';
 import { bearer, createTestApp, type TestApp } from './support/app';
-import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles } from './support/orthanc';
 import { seedStudy } from './support/studies';
 import {
   appendToSection,

@@ -3,10 +3,10 @@
  * the token, call /api/auth/me. Also proves the CSP lets the docs page work.
  */
 import type { AddressInfo } from 'node:net';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@pacs/test-kit/browser';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, type TestApp } from './support/app';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from './support/browser';
 
 let t: TestApp;
 let browser: Browser;

@@ -3,7 +3,7 @@
  *   cd web && npx vite build && npx tsx bench/viewer-bench.ts
  * (run it inside a private network namespace like the e2e suite: Orthanc listens on 0.0.0.0).
  *
- * Synthetic 512×512 CT series (api/scripts/demo-studies.ts) C-STOREd into Orthanc and ingested:
+ * Synthetic 512×512 CT series (the test kit's demo studies) C-STOREd into Orthanc and ingested:
  * - time to first image, 300 images, online through /dicom-web: from a route change (worklist →
  *   viewer, in-page) and from a full page load; offline from IndexedDB (network off), route change;
  * - stack scroll rate (images shown per second, keyboard-driven as fast as the viewer renders):
@@ -17,6 +17,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { StudySpec } from '@pacs/test-kit/demo-studies';
 import type { Page } from 'playwright-core';
 import { launchBrowser, launchPersistentProfile, RADIOLOGIST, signIn, startSystem } from '../e2e/support';
 
@@ -26,7 +27,7 @@ const LARGE = Number(process.env.BENCH_LARGE_IMAGES ?? 600);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 
-function ctSpec(accession: string, instances: number) {
+function ctSpec(accession: string, instances: number): StudySpec {
   return {
     patient: { name: 'Bench^Viewer', id: `PID-${accession}`, birthDate: '19700101', sex: 'O' },
     studyDate: '20261101',

@@ -19,58 +19,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readManifest } from '@pacs/test-kit/corpus';
 import type { Page } from 'playwright-core';
 import { gdcmUncompressed, openjpegColourFrame, TOOL_PACKAGES } from './j2k-references';
-
-const WEB = path.resolve(import.meta.dirname, '..');
-const ROOT = path.resolve(WEB, '..');
 
 // ---------------------------------------------------------------------------------------------
 // The corpus
 
-/** The corpus folder from PACS_DICOM_CORPUS (absolute, or relative to the repository root or web/), or null. */
-export function corpusDir(): string | null {
-  const raw = process.env.PACS_DICOM_CORPUS;
-  if (!raw) return null;
-  const candidates = path.isAbsolute(raw) ? [raw] : [path.resolve(ROOT, raw), path.resolve(WEB, raw), path.resolve(raw)];
-  const found = candidates.find((dir) => existsSync(path.join(dir, 'MANIFEST.tsv')));
-  if (!found) throw new Error(`PACS_DICOM_CORPUS=${raw}: no MANIFEST.tsv in ${candidates.join(' or ')}`);
-  return found;
-}
-
-export interface ManifestRow {
-  path: string;
-  modality: string;
-  transferSyntax: string;
-  transferSyntaxUid: string;
-  size: string;
-  frames: number;
-  studyUid: string;
-  seriesUid: string;
-  sopUid: string;
-  invalid: boolean;
-}
-
-export function readManifest(dir: string): ManifestRow[] {
-  const [header, ...lines] = readFileSync(path.join(dir, 'MANIFEST.tsv'), 'utf8').trimEnd().split('\n');
-  const names = header!.split('\t');
-  const col = (cells: string[], name: string) => cells[names.indexOf(name)] ?? '';
-  return lines.map((line) => {
-    const cells = line.split('\t');
-    return {
-      path: col(cells, 'path'),
-      modality: col(cells, 'modality'),
-      transferSyntax: col(cells, 'transfer_syntax'),
-      transferSyntaxUid: col(cells, 'transfer_syntax_uid'),
-      size: col(cells, 'rows_x_cols'),
-      frames: Number(col(cells, 'frames')) || 0,
-      studyUid: col(cells, 'study_instance_uid'),
-      seriesUid: col(cells, 'series_instance_uid'),
-      sopUid: col(cells, 'sop_instance_uid'),
-      invalid: col(cells, 'intentionally_invalid') === 'yes',
-    };
-  });
-}
+export { type CorpusFile as ManifestRow, corpusDir, readManifest } from '@pacs/test-kit/corpus';
 
 export const TS = {
   implicitLE: '1.2.840.10008.1.2',
@@ -782,7 +738,7 @@ interface GeneratedFile {
 }
 
 /**
- * Generated files (no corpus): a synthetic CT (api/scripts/demo-studies.ts) in explicit LE, big endian,
+ * Generated files (no corpus): a synthetic CT (the test kit's demo studies) in explicit LE, big endian,
  * deflated, RLE, JPEG lossless and JPEG-LS lossless (DCMTK's dcmconv/dcmcrle/dcmcjpeg/dcmcjpls), and a
  * colour image (img2dcm from a BMP) as RGB and as lossy JPEG baseline YBR_FULL_422; JPEG 2000 from GDCM's
  * encoder (no tool here encodes HTJ2K: OpenJPEG 2.5.0 only decodes it): the CT lossless and the colour
@@ -879,9 +835,7 @@ export function plannedGeneratedCases(dir: string): Case[] {
  * answers one undecodable file (JPEG lossless with its codestream zeroed, DICOM structure intact).
  */
 export async function generatedCases(dir: string): Promise<{ cases: Case[]; undecodable: string }> {
-  const { generateStudy } = (await import(path.join(ROOT, 'api/scripts/demo-studies.ts'))) as {
-    generateStudy(spec: Record<string, unknown>, seed: number): { files: Buffer[] };
-  };
+  const { generateStudy } = await import('@pacs/test-kit/demo-studies');
   const study = generateStudy(
     {
       patient: { name: 'Corpus^Synthetic', id: 'CORPUS-SYNTH', birthDate: '19700101', sex: 'O' },

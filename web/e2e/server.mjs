@@ -14,13 +14,13 @@
  * interop test serves OHIF's build, which needs inline scripts and WebAssembly, in place of ours).
  *
  * Optional (viewer e2e): with PACS_E2E_ORTHANC=1 a real Orthanc is started too
- * (api/test/support/orthanc.ts, DICOMweb plugin, free ports) and the API is configured to use it.
- * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (api/scripts/demo-studies.ts),
+ * (the test kit's Orthanc, DICOMweb plugin, free ports) and the API is configured to use it.
+ * Then {"id":3,"dicomStudy":{"spec":…StudySpec,"seed":1}} generates the study (the test kit's demo studies),
  * C-STOREs it with storescu, ingests it and answers {id, studyInstanceUid, series, files}.
  * Without PACS_E2E_ORTHANC nothing changes.
  * Also with Orthanc: {"orthancInfo":true} answers Orthanc's URL and credentials (loopback; tests upload
  * corpus files over REST with them); {"demoStudy":{"index":n,"seed":s}} stores study n of the demo set
- * (api/scripts/demo-studies.ts) the same way and also answers its patientName and description;
+ * (the test kit's demo studies) the same way and also answers its patientName and description;
  * {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in Orthanc and answers {id, orthancId}. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
 import { spawn } from 'node:child_process';
@@ -42,7 +42,7 @@ const orthancEnv = {};
 if (process.env.PACS_E2E_ORTHANC === '1') {
   // Opt-in (benchmarks): also load Orthanc's own Web Viewer plugin (orthanc/config.ts reads PACS_ORTHANC_WEBVIEWER).
   if (process.env.PACS_E2E_ORTHANC_WEBVIEWER === '1') process.env.PACS_ORTHANC_WEBVIEWER = '1';
-  const { startOrthanc } = await import(path.join(root, 'api/test/support/orthanc.ts'));
+  const { startOrthanc } = await import(path.join(root, 'test-kit/src/orthanc/index.ts'));
   orthanc = await startOrthanc({ stableAge: 1, username: 'pacs-api', password: `e2e-${Math.random().toString(36).slice(2)}` });
   Object.assign(orthancEnv, {
     PACS_ORTHANC_URL: orthanc.httpUrl,
@@ -142,8 +142,8 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
     } else if (command.dicomStudy) {
       result = await storeDicomStudy(command.dicomStudy);
     } else if (command.demoStudy) {
-      // One of the demo set's studies (api/scripts/demo-studies.ts), as `npm run demo` would load it.
-      const { demoStudySpecs } = await import(path.join(root, 'api/scripts/demo-studies.ts'));
+      // One of the demo set's studies (the test kit's demo studies), as `npm run demo` would load it.
+      const { demoStudySpecs } = await import(path.join(root, 'test-kit/src/demo-studies/index.ts'));
       const { index, seed = 1 } = command.demoStudy;
       const spec = demoStudySpecs(index + 1, { seed })[index];
       result = { ...(await storeDicomStudy({ spec, seed })), patientName: spec.patient.name, description: spec.description };
@@ -161,8 +161,8 @@ process.stdin.on('end', stop);
 
 async function storeDicomStudy({ spec, seed = 1 }) {
   if (!orthanc) throw new Error('start the e2e server with PACS_E2E_ORTHANC=1');
-  const { generateStudy } = await import(path.join(root, 'api/scripts/demo-studies.ts'));
-  const { storeFiles } = await import(path.join(root, 'api/test/support/orthanc.ts'));
+  const { generateStudy } = await import(path.join(root, 'test-kit/src/demo-studies/index.ts'));
+  const { storeFiles } = await import(path.join(root, 'test-kit/src/orthanc/index.ts'));
   const study = generateStudy(spec, seed);
   const stored = await storeFiles(orthanc, study.files);
   if (stored.stored !== study.files.length) throw new Error(`stored ${stored.stored}/${study.files.length}: ${stored.output.slice(-500)}`);

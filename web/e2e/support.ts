@@ -13,7 +13,8 @@ const ROOT = path.resolve(WEB, '..');
 export const WEB_DIST = process.env.PACS_WEB_DIST ?? path.join(WEB, 'dist');
 
 // One definition of how Debian's Chromium is launched here, shared with the API's browser tests.
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../api/test/support/browser';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@pacs/test-kit/browser';
+import type { StudySpec } from '@pacs/test-kit/demo-studies';
 
 export { CHROMIUM_ARGS, CHROMIUM_PATH };
 
@@ -43,8 +44,8 @@ export interface System {
   seed(seed: Record<string, unknown>): Promise<{ id: string; version: number }>;
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
-  storeStudy(spec: Record<string, unknown>, seed?: number): Promise<DicomStudy>;
-  /** Study `index` of the demo set (api/scripts/demo-studies.ts) stored into Orthanc and ingested (only with `orthanc: true`). */
+  storeStudy(spec: StudySpec, seed?: number): Promise<DicomStudy>;
+  /** Study `index` of the demo set (the test kit's demo studies) stored into Orthanc and ingested (only with `orthanc: true`). */
   storeDemoStudy(index: number, seed?: number): Promise<DicomStudy & { patientName: string; description: string }>;
   /** Serve another build from now on (same origin): a "new version" for the update prompt. */
   useWebRoot(dir: string): Promise<void>;

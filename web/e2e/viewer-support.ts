@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { StudySpec } from '@pacs/test-kit/demo-studies';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { MeasurementState } from '../src/viewer/test-hook';
 import { launchBrowser, launchPersistentProfile, RADIOLOGIST, type System, signIn, startSystem } from './support';
@@ -135,7 +136,7 @@ export async function waitForImage(page: Page, timeout = 30_000): Promise<Viewer
 }
 
 /** A generated CT study: 256×256, chest phantom (PixelSpacing 380/256 mm), HU with RescaleIntercept -1024. */
-export function ctSpec(accession: string, instances = 12) {
+export function ctSpec(accession: string, instances = 12): StudySpec {
   return {
     patient: { name: 'Viewer^Test', id: `PID-${accession}`, birthDate: '19700101', sex: 'F' },
     studyDate: '20261101',

@@ -4,12 +4,13 @@
  * rotate/flip, presets, shortcut help, cine on a multi-frame US, series thumbnails, two viewports with
  * a prior and linked scrolling, touch (one finger, pinch, two-finger pan) and decoding in web workers.
  *
- * The synthetic CT (api/scripts/demo-studies.ts, chest phantom, 256×256) has air of −1000 ± 5 HU outside
+ * The synthetic CT (the test kit's demo studies, chest phantom, 256×256) has air of −1000 ± 5 HU outside
  * the body and a heart of 40 ± 10 HU (centre ≈ (136.6, 129.5), radii 21.5 × 23 pixels) on every slice.
  *
  * The studies are stored once for the file (read-only inputs); each test signs in in a browser context of
  * its own and opens what it needs (the offline setting in a fresh Chromium profile).
  */
+import type { StudySpec } from '@pacs/test-kit/demo-studies';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { apiLogin, RADIOLOGIST, seriousViolations } from './support';
@@ -28,9 +29,9 @@ import {
   waitForPaneImage,
 } from './viewer-support';
 
-const PATIENT = { name: 'Tools^Test', id: 'PID-E2E-TOOLS', birthDate: '19650301', sex: 'M' };
+const PATIENT: StudySpec['patient'] = { name: 'Tools^Test', id: 'PID-E2E-TOOLS', birthDate: '19650301', sex: 'M' };
 
-function chestCt(accession: string, studyDate: string, instances: number) {
+function chestCt(accession: string, studyDate: string, instances: number): StudySpec {
   return {
     patient: PATIENT,
     studyDate,

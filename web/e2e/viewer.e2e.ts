@@ -403,9 +403,7 @@ async function offlineRoundTrip(id: string, count: number): Promise<void> {
 describe('offline download of what Orthanc cannot send as stored', () => {
   it('a study stored in Explicit VR Big Endian (500 to transfer-syntax=*): same pixels from the device', async () => {
     // The synthetic CT (3 slices) converted with DCMTK's dcmconv +tb.
-    const { generateStudy } = (await import(path.resolve(import.meta.dirname, '../../api/scripts/demo-studies.ts'))) as {
-      generateStudy(spec: Record<string, unknown>, seed: number): { files: Buffer[] };
-    };
+    const { generateStudy } = await import('@pacs/test-kit/demo-studies');
     const scratch = desks.scratchDir();
     const files = generateStudy(ctSpec('E2E-VIEW-BE', 3), 13).files.map((file, i) => {
       const little = path.join(scratch, `be-${i}-le.dcm`);

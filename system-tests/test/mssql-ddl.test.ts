@@ -10,13 +10,13 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { MIGRATION_NAMES, migrator } from '@pacs/api/db/migrate';
+import { defineModels } from '@pacs/api/db/models';
+import { MIGRATION_NAMES as SYNC_MIGRATION_NAMES, migrator as syncMigrator } from '@pacs/sync-server/db/migrate';
+import { SequelizeStore } from '@pacs/sync-server/store';
 import { Op, Sequelize } from 'sequelize';
 import * as tedious from 'tedious';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATION_NAMES as SYNC_MIGRATION_NAMES, migrator as syncMigrator } from '../../sync-server/src/db/migrate';
-import { SequelizeStore } from '../../sync-server/src/store';
-import { MIGRATION_NAMES, migrator } from '../src/db/migrate';
-import { defineModels } from '../src/db/models';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 

@@ -1,5 +1,5 @@
 /**
- * orthanc/config.ts (the generated Orthanc configuration) and scripts/demo-studies.ts (the generator).
+ * orthanc/config.ts (the generated Orthanc configuration) and the test kit's demo-studies generator.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,11 +7,18 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import {
+  characterSetFor,
+  DEMO_PATIENTS,
+  demoStudySpecs,
+  deterministicUid,
+  generateStudy,
+  type StudySpec,
+} from '@pacs/test-kit/demo-studies';
+import { transferSyntaxOf } from '@pacs/test-kit/dicom-files';
+import { startOrthanc } from '@pacs/test-kit/orthanc';
 import { describe, expect, it } from 'vitest';
 import { ORTHANC_DEV_DEFAULTS, orthancConfig, settingsFromEnv, WEBHOOK_SCRIPT, writeOrthancConfig } from '../../orthanc/config';
-import { characterSetFor, DEMO_PATIENTS, demoStudySpecs, deterministicUid, generateStudy, type StudySpec } from '../scripts/demo-studies';
-import { transferSyntaxOf } from './support/dicom';
-import { startOrthanc } from './support/orthanc';
 
 const run = promisify(execFile);
 
@@ -109,7 +116,7 @@ describe('orthanc/config.ts', () => {
   });
 });
 
-describe('scripts/demo-studies.ts', () => {
+describe('the demo studies generator (test-kit)', () => {
   const spec: StudySpec = {
     patient: { name: 'Øster^Åse', id: 'GEN-1', birthDate: '20010318', sex: 'F', charset: 'ISO_IR 100' },
     studyDate: '20261102',

@@ -11,12 +11,12 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, type TestApp } from '@pacs/api/testing';
+import { type HostileContext, hostileTargets, rawRequest } from '@pacs/api/testing/dicomweb-hostile';
+import { generateStudy, type StudySpec } from '@pacs/test-kit/demo-studies';
+import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { generateStudy, type StudySpec } from '../scripts/demo-studies';
-import { ADMIN_EMAIL, ADMIN_PASSWORD, createTestApp, type TestApp } from './support/app';
-import { type HostileContext, hostileTargets, rawRequest } from './support/dicomweb-hostile';
-import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles, waitFor } from './support/orthanc';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const NGINX_DIR = path.join(ROOT, 'web', 'nginx');

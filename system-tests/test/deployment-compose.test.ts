@@ -10,12 +10,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ENV_NAMES as API_ENV_NAMES, loadConfig as loadApiConfig } from '@pacs/api/config';
+import { loadConfig as loadSyncConfig, ENV_NAMES as SYNC_ENV_NAMES } from '@pacs/sync-server/config';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ORTHANC_ENV_NAMES, settingsFromEnv } from '../../orthanc/config';
-import { loadConfig as loadSyncConfig, ENV_NAMES as SYNC_ENV_NAMES } from '../../sync-server/src/config';
-import { ENV_NAMES as API_ENV_NAMES, loadConfig as loadApiConfig } from '../src/config';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -101,7 +101,7 @@ beforeAll(() => {
 });
 
 describe('docker-compose.yml against the Compose Specification', () => {
-  const schema = JSON.parse(read('api/node_modules/dclint/schemas/compose.schema.json')) as Json;
+  const schema = JSON.parse(read('system-tests/node_modules/dclint/schemas/compose.schema.json')) as Json;
   // Its $schema is draft-07 spelled with https and no '#', which Ajv does not map to the draft-07
   // meta-schema it bundles; the schema body is plain draft-07, so compile it without that line.
   const { $schema: _metaSchema, ...body } = schema;
