@@ -2,7 +2,7 @@
  * Transfer-syntax corpus check in Debian's Chromium: every valid image file of the
  * DICOM corpus (PACS_DICOM_CORPUS, set by .ci/run) is stored in a real Orthanc over REST, ingested,
  * opened in the viewer through /dicom-web, and every frame the viewport renders is compared with DCMTK's
- * `dcm2pnm` rendering of the same frame with the same window (method and tolerances: corpus-support.ts
+ * `dcm2pnm` rendering of the same frame with the same window (method and tolerances: corpus/index.ts
  * and web/README.md). DCMTK 3.6.7 cannot decode JPEG 2000 or HTJ2K: those are decoded by GDCM (then
  * rendered by DCMTK) or OpenJPEG (j2k-references.ts), and compared with their twin in the corpus too where
  * there is one; Deflated Image Frame files only with their twin. Each test title names its references.
@@ -41,7 +41,7 @@ import {
   UNDECODABLE_CANDIDATES,
   uploadInstance,
   withStudyUids,
-} from './corpus-support';
+} from './corpus';
 import { launchBrowser, RADIOLOGIST, signIn } from './support';
 import { startViewerSystem, type ViewerSystem } from './viewer-support';
 
@@ -272,7 +272,7 @@ function report(): string {
 const SUITE = CORPUS ? 'transfer-syntax corpus (PACS_DICOM_CORPUS)' : 'transfer syntaxes, files made here with DCMTK and GDCM (no corpus)';
 describe(SUITE, () => {
   const known = ([name]: [string, string]) => !!KNOWN_DEFECTS[name];
-  // Known defects (corpus-support.ts KNOWN_DEFECTS): it.fails, so they turn red once fixed.
+  // Known defects (corpus/cases.ts KNOWN_DEFECTS): it.fails, so they turn red once fixed.
   it.fails.each(CASE_TITLES.filter(known))('%s renders like %s (known defect)', (name) => check(name));
   it.each(CASE_TITLES.filter((t) => !known(t)))('%s renders like %s', (name) => check(name));
 

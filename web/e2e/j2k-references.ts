@@ -11,7 +11,7 @@
  * (@cornerstonejs/codec-openjpeg) and HTJ2K with OpenJPH (@cornerstonejs/codec-openjph). GDCM's JPEG 2000
  * codec is Debian's OpenJPEG: another build and another DICOM pipeline (fragments, colour transform,
  * photometric interpretation, bits, sign) but the same wavelet decoder, so where the corpus holds the same
- * image in another encoding that twin stays a second reference (corpus-support.ts TWINS). For HTJ2K the two
+ * image in another encoding that twin stays a second reference (corpus/cases.ts TWINS). For HTJ2K the two
  * decoders (OpenJPEG, OpenJPH) are separate implementations.
  */
 import { spawnSync } from 'node:child_process';

@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { colourBmp, orthancFetch, studyInstanceUid, uploadInstance } from './corpus-support';
+import { colourBmp, orthancFetch, studyInstanceUid, uploadInstance } from './corpus';
 import {
   CT_PIXEL_SPACING_MM,
   canvasStats,
