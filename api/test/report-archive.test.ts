@@ -14,7 +14,6 @@ import type { Report, StudyDetail, WorklistStudy } from '@pacs/shared';
 import { generateStudy } from '@pacs/test-kit/demo-studies';
 import { apiEnvFor, type OrthancInstance, startOrthanc, storeFiles } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { PdfExport } from '../src/reports/pdf-export';
 import { createReportStore } from '../src/reports/report-store';
 import { SyncClient } from '../src/reports/sync-client';
@@ -32,8 +31,8 @@ import {
   reviewed,
   SERVICE_TOKEN,
   type SyncProcess,
-  serverState,
   startSyncServer,
+  untilServerHolds,
   waitFor,
 } from './support/sync-server';
 
@@ -108,13 +107,7 @@ async function connect(reportId: string): Promise<EditorClient> {
 
 /** Signs what the client holds once the server holds it too. */
 async function sign(reportId: string, c: EditorClient): Promise<void> {
-  const expected = c.doc.getXmlFragment('default').toString();
-  await waitFor(async () => {
-    const state = await serverState(sync.url, `report:${reportId}`);
-    const server = new Y.Doc();
-    Y.applyUpdate(server, Buffer.from(state.update, 'base64'));
-    return server.getXmlFragment('default').toString() === expected;
-  }, 'edit stored');
+  await untilServerHolds(sync.url, `report:${reportId}`, c.doc);
   const signed = await api('POST', `/api/reports/${reportId}/finalize`, reviewed(c.doc));
   expect(signed.statusCode, signed.body).toBe(200);
 }
@@ -254,13 +247,7 @@ describe('signed reports in the archive', () => {
       clients.push(c);
       await waitFor(() => c.synced(), 'provider synced');
       appendToSection(c.doc, 'Impression', 'Signed while the archive is down.');
-      const expected = c.doc.getXmlFragment('default').toString();
-      await waitFor(async () => {
-        const state = await serverState(otherSync.url, session.document);
-        const server = new Y.Doc();
-        Y.applyUpdate(server, Buffer.from(state.update, 'base64'));
-        return server.getXmlFragment('default').toString() === expected;
-      }, 'edit stored');
+      await untilServerHolds(otherSync.url, session.document, c.doc);
       const signed = await call('POST', `/api/reports/${reportId}/finalize`, reviewed(c.doc));
       expect(signed.statusCode, signed.body).toBe(200);
       const { Outbox, Report: Reports } = offline.app.db.models;

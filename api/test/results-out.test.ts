@@ -9,7 +9,6 @@ import type { Hl7Message } from '@medplum/core';
 import { type Hl7Connection, type Hl7MessageEvent, Hl7Server } from '@medplum/hl7';
 import type { OutboxPage, Report, WorklistPage } from '@pacs/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
 import {
@@ -21,8 +20,8 @@ import {
   reviewed,
   SERVICE_TOKEN,
   type SyncProcess,
-  serverState,
   startSyncServer,
+  untilServerHolds,
   waitFor,
 } from './support/sync-server';
 
@@ -114,14 +113,7 @@ async function connect(reportId: string): Promise<EditorClient> {
 
 /** Signs what the client holds, once the server holds it too (the signer saw what is stored). */
 async function finalize(reportId: string, c: EditorClient) {
-  const document = `report:${reportId}`;
-  const expected = c.doc.getXmlFragment('default').toString();
-  await waitFor(async () => {
-    const state = await serverState(sync.url, document);
-    const server = new Y.Doc();
-    Y.applyUpdate(server, Buffer.from(state.update, 'base64'));
-    return server.getXmlFragment('default').toString() === expected;
-  }, 'edit stored');
+  await untilServerHolds(sync.url, `report:${reportId}`, c.doc);
   return api(attending.token, 'POST', `/api/reports/${reportId}/finalize`, reviewed(c.doc));
 }
 

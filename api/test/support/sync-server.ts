@@ -154,6 +154,16 @@ export async function serverState(syncUrl: string, document: string): Promise<{ 
   return (await response.json()) as { update: string; stateVector: string; locked: boolean };
 }
 
+/** Waits until the sync-server holds what `doc` shows: a signer signs only what the server has seen too. */
+export async function untilServerHolds(syncUrl: string, document: string, doc: Y.Doc): Promise<void> {
+  const expected = doc.getXmlFragment('default').toString();
+  await waitFor(async () => {
+    const server = new Y.Doc();
+    Y.applyUpdate(server, Buffer.from((await serverState(syncUrl, document)).update, 'base64'));
+    return server.getXmlFragment('default').toString() === expected;
+  }, 'edit stored');
+}
+
 // ---------------------------------------------------------------- editing the report like Tiptap would
 
 function headingIndex(fragment: Y.XmlFragment, title: string): number {
