@@ -7,6 +7,8 @@ import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 
 import { NetworkError } from '../api/client';
 import { session } from '../auth/session';
 import { useWorkspace } from '../device/workspace';
+import { StudyIndication } from '../worklist/StudyIndication';
+import { useStudyRow } from '../worklist/study-row';
 import type { AwarenessUser } from './connection';
 import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
@@ -58,6 +60,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [template, setTemplate] = useState<Template | null>(null);
   const [lateEditsStored, setLateEditsStored] = useState(0);
+  const study = useStudyRow(studyId);
   const announced: AwarenessUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
 
   const adopt = useCallback(
@@ -155,6 +158,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const final = isReportLocked(report.status);
   return (
     <div className="report-app" data-status={report.status}>
+      <StudyIndication indication={study?.indication} />
       <p className="report-meta muted">
         Status: <strong data-testid="report-status-name">{report.status}</strong>
         {fromCache && ' · from this device (offline copy)'}

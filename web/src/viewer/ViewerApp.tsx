@@ -11,6 +11,7 @@ import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState, useS
 import { session } from '../auth/session';
 import { useWorkspace } from '../device/workspace';
 import { Link } from '../router';
+import { StudyIndication } from '../worklist/StudyIndication';
 import { cineFrameRate, sliceLocationLabel, type ViewerSeries } from './dicom-json';
 import { OfflinePanel } from './OfflinePanel';
 import { SeriesPanel } from './SeriesPanel';
@@ -159,6 +160,7 @@ export function ViewerApp({
       <h1 id="viewer-title" className="sr-only">
         Viewer: {study.patientName} {study.studyDescription}
       </h1>
+      <StudyIndication indication={main.row?.indication} />
       <OfflinePanel
         offlineStudies={offlineStudies}
         studyId={studyId}

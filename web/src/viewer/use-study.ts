@@ -4,10 +4,11 @@
  * the second. The loading functions are shared with the priors (use-priors.ts).
  */
 import { useEffect, useState } from 'react';
-import { api, NetworkError } from '../api/client';
-import type { StudyDetail, WorklistStudy } from '../api/types';
+import { NetworkError } from '../api/client';
+import type { WorklistStudy } from '../api/types';
 import type { WorklistDb } from '../device/db';
 import { useWorkspace } from '../device/workspace';
+import { worklistRow } from '../worklist/study-row';
 import { authFetch } from './auth';
 import { addInstanceMetadata, initCornerstone, OFFLINE_SCHEME, preloadImage, setOfflineStudies } from './cornerstone';
 import { type DicomJson, layoutStudy, sameOrientation, type ViewerSeries, type ViewerStudy } from './dicom-json';
@@ -28,13 +29,6 @@ export interface Pane {
 }
 
 export type Panes = [Pane | null, Pane | null];
-
-async function worklistRow(db: WorklistDb, studyId: string): Promise<WorklistStudy | null> {
-  const local = await db.studies.get(studyId);
-  if (local) return local;
-  const detail = await api.request<StudyDetail>('GET', `/api/studies/${encodeURIComponent(studyId)}`);
-  return detail.study;
-}
 
 /** A study's metadata from the device when it is complete there (unless `prefer` is online), else WADO-RS. */
 export async function loadStudy(
