@@ -21,7 +21,9 @@
  * Also with Orthanc: {"orthancInfo":true} answers Orthanc's URL and credentials (loopback; tests upload
  * corpus files over REST with them); {"demoStudy":{"index":n,"seed":s}} stores study n of the demo set
  * (the test kit's demo studies) the same way and also answers its patientName and description;
- * {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in Orthanc and answers {id, orthancId}. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
+ * {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in Orthanc and answers {id, orthancId}.
+ * Always: {"hl7":"MSH|…"} hands a message to the API's HL7 inbound pipeline (as MLLP would) and
+ * answers {ack}; {"deadResult":{"patientId":…}} writes an undeliverable result into the outbox. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -149,6 +151,25 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       result = { ...(await storeDicomStudy({ spec, seed })), patientName: spec.patient.name, description: spec.description };
     } else if (command.orthancInfo) {
       result = orthancInfo();
+    } else if (command.hl7) {
+      // A message as the hospital's interface engine would send it over MLLP: answered with its ACK.
+      result = { ack: (await app.hl7.inbound.handle(Buffer.from(command.hl7, 'utf8'), '127.0.0.1')).toString('utf8') };
+    } else if (command.deadResult) {
+      // A result the hospital's system refused for good, as the dispatcher leaves it (admin view test).
+      const row = await app.db.models.Outbox.create({
+        destination: 'RIS',
+        patientKey: `|${command.deadResult.patientId}`,
+        reportId: '00000000-0000-4000-8000-000000000001',
+        controlId: `E2E${Date.now()}`,
+        messageType: 'ORU^R01',
+        text: 'MSH|^~\\&|PACS|RAD|RIS|HOSP|20261203120000||ORU^R01|E2E|P|2.5.1',
+        status: 'dead',
+        attempts: 3,
+        ackCode: 'AR',
+        lastError: 'AR: unknown patient',
+        nextAttemptAt: new Date(),
+      });
+      result = { id: row.get('id') };
     } else if (command.ingestStudy) {
       result = await ingestStudy(command.ingestStudy.studyInstanceUid);
     }

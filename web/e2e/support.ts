@@ -53,6 +53,10 @@ export interface System {
   orthancInfo(): Promise<OrthancInfo>;
   /** Ingests a study the test stored into Orthanc itself; answers the API's study id. */
   ingestStudy(studyInstanceUid: string): Promise<{ id: string; orthancId: string }>;
+  /** An HL7 v2 message through the API's inbound pipeline (as over MLLP); answers the ACK's text. */
+  hl7(message: string): Promise<string>;
+  /** An undeliverable result in the outbox (for the admin view). */
+  deadResult(patientId: string): Promise<{ id: number }>;
   /** Stops the sync-server (SIGTERM, or SIGKILL with `crash`) and starts it again (only with `sync: true`). */
   restartSync(options?: { crash?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -133,6 +137,8 @@ export async function startSystem(options: { orthanc?: boolean; sync?: boolean; 
       await command({ restartSync: { crash: restart.crash ?? false } });
     },
     orthancInfo: () => command({ orthancInfo: true }) as Promise<OrthancInfo>,
+    hl7: async (message) => ((await command({ hl7: message })) as { ack: string }).ack,
+    deadResult: (patientId) => command({ deadResult: { patientId } }) as Promise<{ id: number }>,
     ingestStudy: (studyInstanceUid) => command({ ingestStudy: { studyInstanceUid } }) as Promise<{ id: string; orthancId: string }>,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 /** Worklist rows written straight into the database (no Orthanc), for worklist tests and benchmarks. */
 import { randomUUID } from 'node:crypto';
-import { foldForSearch, PRIORITY_RANK, type StudyPriority, type StudyStatus } from '@pacs/shared';
+import { foldForSearch, type OrderMatch, PRIORITY_RANK, type StudyPriority, type StudyStatus } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { nextChangeSeq } from '../../src/worklist/change-feed';
 import { encodeModalities } from '../../src/worklist/present';
@@ -17,6 +17,10 @@ export interface StudySeed {
   assigneeId?: string | null;
   receivedAt?: Date;
   series?: { modality: string; description?: string; instances: number }[];
+  /** Whether the study has its order (reconciliation); 'none' by default. */
+  orderMatch?: OrderMatch;
+  /** File the study under the patient already registered with `patientId` (say, by an HL7 order) instead of a new one. */
+  existingPatient?: boolean;
 }
 
 let n = 0;
@@ -31,10 +35,10 @@ export async function seedStudy(app: FastifyInstance, seed: StudySeed = {}) {
     seed.series ?? (seed.modalities ?? ['CT']).map((modality) => ({ modality, instances: 3 }));
   const priority = seed.priority ?? 'routine';
   return sequelize.transaction(async (transaction) => {
-    const patient = await models.Patient.create(
-      { patientId: `${patientId}-${randomUUID().slice(0, 8)}`, name: patientName },
-      { transaction },
-    );
+    const known = seed.existingPatient ? await models.Patient.findOne({ where: { patientId }, transaction }) : null;
+    if (seed.existingPatient && !known) throw new Error(`no patient ${patientId} is registered`);
+    const patient =
+      known ?? (await models.Patient.create({ patientId: `${patientId}-${randomUUID().slice(0, 8)}`, name: patientName }, { transaction }));
     const study = await models.Study.create(
       {
         studyInstanceUid: `1.2.826.0.1.3680043.10.${Date.now()}.${n}.${Math.floor(Math.random() * 1e6)}`,
@@ -52,6 +56,7 @@ export async function seedStudy(app: FastifyInstance, seed: StudySeed = {}) {
         priority,
         priorityRank: PRIORITY_RANK[priority],
         assigneeId: seed.assigneeId ?? null,
+        ...(seed.orderMatch ? { orderMatch: seed.orderMatch } : {}),
         receivedAt: seed.receivedAt ?? new Date(Date.now() - 3_600_000 + n * 1000),
         changeSeq: await nextChangeSeq(models, transaction),
       },

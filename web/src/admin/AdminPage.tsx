@@ -6,6 +6,7 @@ import { can } from '@pacs/shared';
 import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
 import { AuditPanel } from './AuditPanel';
+import { InterfacesPanel } from './InterfacesPanel';
 import { SystemPanel } from './SystemPanel';
 import { TemplatesPanel } from './TemplatesPanel';
 import { UsersPanel } from './UsersPanel';
@@ -14,6 +15,7 @@ const TABS = [
   { id: 'users', label: 'Users' },
   { id: 'audit', label: 'Audit log' },
   { id: 'templates', label: 'Report templates' },
+  { id: 'interfaces', label: 'Interfaces' },
   { id: 'system', label: 'System status' },
 ] as const;
 
@@ -50,6 +52,7 @@ export default function AdminPage() {
         {tab === 'users' && <UsersPanel me={user} />}
         {tab === 'audit' && <AuditPanel />}
         {tab === 'templates' && <TemplatesPanel />}
+        {tab === 'interfaces' && <InterfacesPanel />}
         {tab === 'system' && <SystemPanel />}
       </div>
     </section>

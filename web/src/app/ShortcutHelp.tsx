@@ -10,8 +10,8 @@ export function ShortcutHelp({ onClose }: { onClose: () => void }) {
     <dialog ref={ref} className="card dialog" aria-labelledby="shortcuts-title" onClose={onClose}>
       <h2 id="shortcuts-title">Keyboard shortcuts</h2>
       <dl className="shortcuts">
-        <dt>Alt+1 … Alt+5</dt>
-        <dd>Dashboard, Worklist, Viewer, Report, Admin</dd>
+        <dt>Alt+1 … Alt+6</dt>
+        <dd>Dashboard, Worklist, Viewer, Report, Admin, Reconcile (what your role may open)</dd>
         <dt>Alt+S</dt>
         <dd>Sync now</dd>
         <dt>/</dt>

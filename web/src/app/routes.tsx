@@ -13,6 +13,7 @@ import { lazyPage, PageLoader } from './lazy-page';
 const admin = lazyPage(() => import('../admin/AdminPage'));
 const viewer = lazyPage(() => import('../viewer/ViewerPage'));
 const report = lazyPage(() => import('../report/ReportPage'));
+const reconcile = lazyPage(() => import('../orders/ReconciliationPage'));
 
 /** The page a reload or a deep link opens: its chunk starts loading with the app, not after sign-in. */
 const startSection = `/${window.location.pathname.split('/')[1] ?? ''}`;
@@ -48,6 +49,7 @@ export function navItems(role: Role): NavItem[] {
     { href: '/worklist', label: 'Worklist', key: '2', show: can(role, 'study:read') },
     { href: '/viewer', label: 'Viewer', key: '3', show: true },
     { href: '/report', label: 'Report', key: '4', show: true },
+    { href: '/reconcile', label: 'Reconcile', key: '6', show: can(role, 'order:reconcile') },
     { href: '/admin', label: 'Admin', key: '5', show: can(role, 'user:manage') },
   ];
 }
@@ -63,6 +65,7 @@ export function sectionContent(section: string, role: Role): ReactNode {
   if (section === '/worklist') return <WorklistPage />;
   if (section === '/viewer') return <PageLoader key="viewer" page={viewer} />;
   if (section === '/report') return <PageLoader key="report" page={report} />;
+  if (section === '/reconcile') return <PageLoader key="reconcile" page={reconcile} />;
   if (section === '/admin')
     return can(role, 'user:manage') ? (
       <PageLoader key="admin" page={admin} />
