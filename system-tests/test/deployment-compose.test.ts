@@ -90,9 +90,14 @@ function interpolateDeep<T>(value: T, env: Map<string, string>): T {
 const rawText = read('docker-compose.yml');
 const raw = parse(rawText) as Compose;
 const example = parseDotEnv(read('.env.example'));
-/** .env.example with every empty value filled as an operator would (random-looking, policy-compliant). */
+/** What compose refuses to start without (`${NAME:?…}`): the secrets the operator must fill in. */
+const requiredByCompose = new Set([...rawText.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!));
+/** .env.example as an operator fills it: every required value random-looking and policy-compliant, optional ones left as they are. */
 const filled = new Map(
-  [...example].map(([k, v]) => [k, v !== '' ? v : `P${Buffer.from(k).toString('hex').slice(0, 40)}-Zx9q${k.length}abcdefghijklmnop`]),
+  [...example].map(([k, v]) => [
+    k,
+    v !== '' || !requiredByCompose.has(k) ? v : `P${Buffer.from(k).toString('hex').slice(0, 40)}-Zx9q${k.length}abcdefghijklmnop`,
+  ]),
 );
 let compose: Compose;
 
@@ -192,10 +197,11 @@ describe('services, images and Dockerfiles', () => {
 });
 
 describe('ports, networks and volumes', () => {
-  it('publishes only nginx and the DICOM port', () => {
+  it('publishes only nginx, the DICOM port and the HL7 port', () => {
     const published = Object.entries(compose.services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name} ${p}`));
     expect(published).toEqual([
       `orthanc ${filled.get('PACS_DICOM_PUBLISHED_PORT')}:4242`,
+      `api ${filled.get('PACS_HL7_PUBLISHED_PORT')}:2575`,
       `web ${filled.get('PACS_HTTP_PUBLISHED_PORT')}:8080`,
     ]);
     expect(compose.services.orthanc!.environment!.PACS_DICOM_PORT).toBe('4242');
@@ -223,7 +229,14 @@ describe('ports, networks and volumes', () => {
     expect([...used].sort()).toEqual(Object.keys(raw.volumes).sort());
     expect(compose.services.mssql!.volumes).toEqual(['mssql-data:/var/opt/mssql']);
     const orthanc = compose.services.orthanc!;
-    expect(orthanc.volumes).toEqual([`orthanc-storage:${orthanc.environment!.PACS_ORTHANC_STORAGE_DIR}`]);
+    const api = compose.services.api!;
+    expect(orthanc.volumes).toEqual([
+      `orthanc-storage:${orthanc.environment!.PACS_ORTHANC_STORAGE_DIR}`,
+      `worklists:${orthanc.environment!.PACS_MWL_DIR}`,
+    ]);
+    // The modality worklist: the API writes the items where Orthanc's worklist plugin reads them.
+    expect(api.volumes).toEqual([`worklists:${api.environment!.PACS_MWL_DIR}`]);
+    expect(api.environment!.PACS_HL7_PORT).toBe('2575');
   });
 });
 
