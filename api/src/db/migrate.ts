@@ -9,6 +9,7 @@ import * as worklistFeed from './migrations/0002-worklist-feed';
 import * as reporting from './migrations/0003-reporting';
 import * as orders from './migrations/0004-orders';
 import * as resultsOutbox from './migrations/0005-results-outbox';
+import * as ordersChanged from './migrations/0006-orders-changed';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -16,6 +17,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0003-reporting', up: reporting.up },
   { name: '0004-orders', up: orders.up },
   { name: '0005-results-outbox', up: resultsOutbox.up },
+  { name: '0006-orders-changed', up: ordersChanged.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

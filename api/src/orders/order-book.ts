@@ -10,7 +10,7 @@ import { type OrderEvent, orderTransition, PRIORITY_RANK } from '@pacs/shared';
 import { Op, type Transaction } from 'sequelize';
 import type { Models, StudyRow } from '../db/models';
 import type { OrderRow } from '../db/order-models';
-import { findPatient, studySearchText, upsertPatient } from '../patients/patient-store';
+import { findPatient, isLivePatient, studySearchText, upsertPatient } from '../patients/patient-store';
 import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
 import type { OrderMessageReading, OrderRequest } from './order-message';
@@ -87,7 +87,8 @@ export class OrderBook {
   async apply(reading: Extract<OrderMessageReading, { ok: true }>, transaction: Transaction): Promise<OrderBookResult> {
     const { patient } = reading;
     const refuse = ({ errorCode, reason }: Refusal): OrderBookResult => ({ ok: false, errorCode, reason, patientId: patient.patientId });
-    const known = await findPatient(this.models, patient, transaction);
+    const found = await findPatient(this.models, patient, transaction);
+    const known = isLivePatient(found);
     if (!known && reading.requests.some((r) => r.action !== 'new')) {
       return refuse({ errorCode: '204', reason: `patient '${patient.patientId}' is not known here` });
     }
@@ -96,7 +97,7 @@ export class OrderBook {
     }
     // An order refreshes the patient's demographics only on the patient row: the worklist copies
     // follow ADT updates, which are the hospital's authoritative source.
-    const patientRef = await upsertPatient(this.models, patient, transaction, known);
+    const patientRef = await upsertPatient(this.models, patient, transaction, found);
     const applied: AppliedOrder[] = [];
     for (const request of reading.requests) {
       const result =
@@ -116,16 +117,22 @@ export class OrderBook {
     transaction: Transaction,
   ): Promise<AppliedOrder | Refusal> {
     const { Order, Study } = this.models;
-    const existing = await Order.findOne({
-      where: { placerNamespace: request.placerNamespace, placerOrderNumber: request.placerOrderNumber },
+    // One read for both refusals: the placer's number taken, or the accession held by a pending order.
+    const conflicts = await Order.findAll({
+      where: {
+        [Op.or]: [
+          { placerNamespace: request.placerNamespace, placerOrderNumber: request.placerOrderNumber },
+          { accessionNumber: request.accessionNumber, status: { [Op.in]: ['scheduled', 'on_hold'] } },
+        ],
+      },
+      attributes: ['placerNamespace', 'placerOrderNumber'],
+      limit: 2,
+      raw: true,
       transaction,
     });
-    if (existing) return { errorCode: '205', reason: `order '${request.placerOrderNumber}' already exists` };
-    const pendingWithAccession = await Order.findOne({
-      where: { accessionNumber: request.accessionNumber, status: { [Op.in]: ['scheduled', 'on_hold'] } },
-      transaction,
-    });
-    if (pendingWithAccession)
+    if (conflicts.some((o) => o.placerNamespace === request.placerNamespace && o.placerOrderNumber === request.placerOrderNumber))
+      return { errorCode: '205', reason: `order '${request.placerOrderNumber}' already exists` };
+    if (conflicts.length > 0)
       return { errorCode: '205', reason: `accession '${request.accessionNumber}' belongs to another pending order` };
 
     const orderId = randomUUID();

@@ -7,7 +7,7 @@ import type { Hl7Message } from '@medplum/core';
 import type { Transaction } from 'sequelize';
 import type { Models } from '../db/models';
 import { demographicsFromPid, identityFrom } from './patient-identity';
-import { copyDemographicsToStudies, findPatient, mergePatients, upsertPatient } from './patient-store';
+import { copyDemographicsToStudies, findPatient, isLivePatient, mergePatients, upsertPatient } from './patient-store';
 
 export type AdtResult =
   | { readonly ok: true; readonly patientId: string; readonly details: Record<string, unknown> }
@@ -17,10 +17,10 @@ export type AdtResult =
 export async function applyPatientUpdate(models: Models, message: Hl7Message, transaction: Transaction): Promise<AdtResult> {
   const patient = demographicsFromPid(message.getSegment('PID'));
   if (!patient) return { ok: false, errorCode: '101', reason: 'PID-3 (patient identifier) is missing' };
-  const known = await findPatient(models, patient, transaction);
-  const patientRef = await upsertPatient(models, patient, transaction, known);
+  const found = await findPatient(models, patient, transaction);
+  const patientRef = await upsertPatient(models, patient, transaction, found);
   const studies = await copyDemographicsToStudies(models, patientRef, patient, transaction);
-  return { ok: true, patientId: patient.patientId, details: { created: !known, studiesUpdated: studies.length } };
+  return { ok: true, patientId: patient.patientId, details: { created: !isLivePatient(found), studiesUpdated: studies.length } };
 }
 
 /** ADT^A40: MRG-1's record merged into PID-3's. */
@@ -34,7 +34,7 @@ export async function applyPatientMerge(models: Models, message: Hl7Message, tra
     return { ok: false, errorCode: '205', reason: 'MRG-1 names the surviving patient itself', patientId: surviving.patientId };
   }
   const prior = await findPatient(models, priorIdentity, transaction);
-  if (!prior) {
+  if (!isLivePatient(prior)) {
     return {
       ok: false,
       errorCode: '204',

@@ -14,30 +14,31 @@ export function studySearchText(study: { patientName: string; patientId: string;
   return foldForSearch([study.patientName, study.patientId, study.accessionNumber, study.description].join(' ')).slice(0, 1024);
 }
 
-export async function findPatient(models: Models, identity: PatientIdentity, transaction: Transaction) {
+/** The row of this identity, one merged away (deleted) included; null when there is none. */
+export async function findPatient(models: Models, identity: PatientIdentity, transaction: Transaction): Promise<PatientRow | null> {
   return models.Patient.findOne({
     where: { patientId: identity.patientId, issuerOfPatientId: identity.issuerOfPatientId },
+    paranoid: false,
     transaction,
   });
 }
 
+/** A patient the hospital still uses: there is a row, and it was not merged away. */
+export function isLivePatient(row: PatientRow | null): row is PatientRow {
+  return row !== null && row.get('deletedAt') === null;
+}
+
 /**
- * The patient's row id: created, restored or brought up to date with `values`. `known` is the row
- * a caller already read with findPatient, so the hot path does not read it twice.
+ * The patient's row id: created, restored or brought up to date with `values`. `found` is what a
+ * caller already read with findPatient (null: nothing), so the hot path does not read it twice.
  */
 export async function upsertPatient(
   models: Models,
   values: PatientDemographics,
   transaction: Transaction,
-  known?: PatientRow | null,
+  found?: PatientRow | null,
 ): Promise<string> {
-  const existing =
-    known ??
-    (await models.Patient.findOne({
-      where: { patientId: values.patientId, issuerOfPatientId: values.issuerOfPatientId },
-      paranoid: false,
-      transaction,
-    }));
+  const existing = found === undefined ? await findPatient(models, values, transaction) : found;
   if (!existing) return (await models.Patient.create(values, { transaction })).get('id');
   if (existing.get('deletedAt')) await existing.restore({ transaction });
   await existing.update({ name: values.name, birthDate: values.birthDate, sex: values.sex }, { transaction });
