@@ -140,7 +140,7 @@ export default async function fhirRoutes(app: FastifyInstance) {
       return { resources: shown.map(imagingStudyResource), next, patientIds: shown.map((s) => s.patientId) };
     },
     async DiagnosticReport(params) {
-      const conditions: WhereOptions[] = [...keyset(params), { parentReportId: null }];
+      const conditions: WhereOptions[] = [...keyset(params)];
       const statuses = statusesFor(FHIR_TO_REPORT, params.status) ?? [...RESULT_STATUSES];
       conditions.push({ status: { [Op.in]: statuses } });
       if (params.patient || params.identifier) {
@@ -148,7 +148,11 @@ export default async function fhirRoutes(app: FastifyInstance) {
         if (params.patient) studyWhere.push({ patientRef: params.patient });
         if (params.identifier) studyWhere.push({ accessionNumber: params.identifier.value });
         const studies = await models.Study.findAll({ where: { [Op.and]: studyWhere }, attributes: ['id'], raw: true });
-        conditions.push({ studyRef: { [Op.in]: studies.map((s) => s.id) } });
+        // A study's primary report holds the study's id as its slot (addenda their own): one lookup
+        // in a unique index. `parentReportId IS NULL` would lead SQLite to the index of all NULLs.
+        conditions.push({ primarySlot: { [Op.in]: studies.map((s) => s.id) } });
+      } else {
+        conditions.push({ parentReportId: null });
       }
       for (const bound of params.dates) {
         const on = (column: 'finalSignedAt' | 'preliminarySignedAt') => {
