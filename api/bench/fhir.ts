@@ -19,7 +19,7 @@ import { migrate } from '../src/db/migrate';
 import { DEMO_ATTENDING_EMAIL } from '../src/db/seed';
 import { encodeModalities } from '../src/worklist/present';
 import { freePort } from '../test/support/sync-server';
-import { load, machine, startServer, table } from './support';
+import { benchApiEnv, load, machine, startServer, table } from './support';
 
 const { values } = parseArgs({
   options: {
@@ -186,12 +186,7 @@ async function seed(databaseUrl: string): Promise<string[]> {
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pacs-bench-fhir-'));
 const databaseUrl = `sqlite:${path.join(dir, 'pacs.sqlite')}`;
 try {
-  const env = {
-    DATABASE_URL: databaseUrl,
-    PACS_ENV: 'development',
-    PACS_DATA_DIR: dir,
-    PACS_JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
-  };
+  const env = benchApiEnv(dir, databaseUrl);
   await (await startServer(env, await freePort())).stop();
   const started = Date.now();
   const patients = await seed(databaseUrl);

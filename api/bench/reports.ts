@@ -24,7 +24,7 @@ import { defineModels } from '../src/db/models';
 import { DEMO_ATTENDING_EMAIL } from '../src/db/seed';
 import { seedStudy } from '../test/support/studies';
 import { DOCUMENT_SECRET, freePort, SERVICE_TOKEN, serverState, startSyncServer } from '../test/support/sync-server';
-import { machine } from './support';
+import { benchApiEnv, machine } from './support';
 
 const API_DIR = path.resolve(import.meta.dirname, '..');
 
@@ -134,16 +134,7 @@ async function main() {
   const apiPort = await freePort();
   const sync = await startSyncServer(databaseUrl, syncPort);
   const api = await startApi(
-    {
-      DATABASE_URL: databaseUrl,
-      PACS_ENV: 'development',
-      PACS_JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
-      PACS_DATA_DIR: dir,
-      PACS_SYNC_URL: sync.url,
-      PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-      PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
-      PACS_LOGIN_RATE_PER_MINUTE: '1000',
-    },
+    benchApiEnv(dir, databaseUrl, { url: sync.url, serviceToken: SERVICE_TOKEN, documentSecret: DOCUMENT_SECRET }),
     apiPort,
   );
   try {

@@ -22,7 +22,7 @@ import { defineModels } from '../src/db/models';
 import { DEMO_ATTENDING_EMAIL } from '../src/db/seed';
 import { seedStudy } from '../test/support/studies';
 import { DOCUMENT_SECRET, freePort, SERVICE_TOKEN, serverState, startSyncServer } from '../test/support/sync-server';
-import { machine, startServer } from './support';
+import { benchApiEnv, machine, startServer } from './support';
 
 const { values } = parseArgs({ options: { reports: { type: 'string', default: '200' } } });
 const REPORTS = Number(values.reports);
@@ -59,14 +59,7 @@ async function main() {
   const sync = await startSyncServer(databaseUrl, await freePort());
   const api = await startServer(
     {
-      DATABASE_URL: databaseUrl,
-      PACS_ENV: 'development',
-      PACS_JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
-      PACS_DATA_DIR: dir,
-      PACS_SYNC_URL: sync.url,
-      PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-      PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
-      PACS_LOGIN_RATE_PER_MINUTE: '1000',
+      ...benchApiEnv(dir, databaseUrl, { url: sync.url, serviceToken: SERVICE_TOKEN, documentSecret: DOCUMENT_SECRET }),
       PACS_HL7_RESULT_DESTINATIONS: `RIS@127.0.0.1:${receiverPort}`,
     },
     await freePort(),

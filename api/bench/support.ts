@@ -43,6 +43,20 @@ export async function startServer(env: Record<string, string>, port: number): Pr
   };
 }
 
+/** The API's settings for a benchmark: its data folder and database, development mode, and the real sync-server when given. */
+export function benchApiEnv(dir: string, databaseUrl: string, sync?: { url: string; serviceToken: string; documentSecret: string }) {
+  return {
+    DATABASE_URL: databaseUrl,
+    PACS_ENV: 'development',
+    PACS_JWT_SECRET: 'bench-secret-that-is-long-enough-0123456789',
+    PACS_DATA_DIR: dir,
+    PACS_LOGIN_RATE_PER_MINUTE: '1000',
+    ...(sync
+      ? { PACS_SYNC_URL: sync.url, PACS_SYNC_SERVICE_TOKEN: sync.serviceToken, PACS_DOCUMENT_TOKEN_SECRET: sync.documentSecret }
+      : {}),
+  };
+}
+
 export interface LoadResult {
   title: string;
   requests: number;
