@@ -132,6 +132,10 @@ export const ENV_SCHEMA = Type.Object({
   PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
   PACS_HL7_RESULT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000 }),
   PACS_HL7_RESULT_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  PACS_HL7_RESULT_PRELIMINARY: Type.Boolean({
+    default: false,
+    description: "also send a resident's preliminary report, as submitted, as ORU^R01 with result status P (the final report follows as F)",
+  }),
   PACS_ARCHIVE_SIGNED_REPORTS: Type.Boolean({
     default: true,
     description: 'store every signed report and addendum in Orthanc as an Encapsulated PDF in its study (with PACS_ORTHANC_URL)',
@@ -228,6 +232,8 @@ export interface Hl7Config {
     destinations: ResultDestination[];
     /** Signed reports go into Orthanc as Encapsulated PDF (on by default when Orthanc is configured). */
     archive: boolean;
+    /** Preliminary reports go out too (OBR-25 P). */
+    preliminary: boolean;
     ackTimeoutMs: number;
     maxAttempts: number;
     retryMaxMs: number;
@@ -374,6 +380,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       results: {
         destinations: destinationsSetting(env.PACS_HL7_RESULT_DESTINATIONS),
         archive: env.PACS_ARCHIVE_SIGNED_REPORTS && Boolean(env.PACS_ORTHANC_URL),
+        preliminary: env.PACS_HL7_RESULT_PRELIMINARY,
         ackTimeoutMs: env.PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS * 1000,
         maxAttempts: env.PACS_HL7_RESULT_MAX_ATTEMPTS,
         retryMaxMs: env.PACS_HL7_RESULT_RETRY_MAX_SECONDS * 1000,

@@ -70,6 +70,7 @@ beforeAll(async () => {
     PACS_HL7_RESULT_RETRY_MAX_SECONDS: '1',
     PACS_HL7_RESULT_ACK_TIMEOUT_SECONDS: '5',
     PACS_HL7_RESULT_MAX_ATTEMPTS: '1000',
+    PACS_HL7_RESULT_PRELIMINARY: 'true',
   });
   sync = await startSyncServer(t.database.url, syncPort);
   hl7Port = await t.app.hl7.listen();
@@ -103,8 +104,8 @@ async function signedReport(text: string, mrn?: string): Promise<{ reportId: str
   return { reportId, accession: v.ACCESSION, placer: v.PLACER, mrn: v.MRN };
 }
 
-async function connect(reportId: string): Promise<EditorClient> {
-  const session = (await api(attending.token, 'POST', `/api/reports/${reportId}/session`)).json() as { token: string; document: string };
+async function connect(reportId: string, token = attending.token): Promise<EditorClient> {
+  const session = (await api(token, 'POST', `/api/reports/${reportId}/session`)).json() as { token: string; document: string };
   const c = editorClient(sync.port, session.document, session.token);
   clients.push(c);
   await waitFor(() => c.synced(), 'provider synced');
@@ -197,5 +198,41 @@ describe('results out as ORU^R01', () => {
     expect(resend.statusCode, resend.body).toBe(200);
     await waitFor(() => receiver.forReport(accession).length === 2, 'delivered after resend', 30_000);
     expect((await t.app.db.models.Outbox.findByPk(dead.items[0]!.id, { raw: true }))?.status).toBe('sent');
+  });
+
+  it('with PACS_HL7_RESULT_PRELIMINARY a resident’s submitted report goes out as P, and the signed one follows as F', async () => {
+    const v = uniqueOrderValues();
+    expect(ackOf(await sendWithClient(hl7Port, sample('orm-o01-control.hl7', { ...v, ORDER_CONTROL: 'NW', PRIORITY: 'R' }))).code).toBe(
+      'AA',
+    );
+    const list = await api(attending.token, 'GET', `/api/studies?q=${v.ACCESSION}`);
+    const studyId = (list.json() as WorklistPage).items.find((s) => s.accessionNumber === v.ACCESSION)!.id;
+    await t.app.db.models.Study.update({ status: 'unread', numberOfInstances: 1, numberOfSeries: 1 }, { where: { id: studyId } });
+    const resident = await t.userWithToken('resident');
+    const created = await api(resident.token, 'POST', `/api/studies/${studyId}/report`, {});
+    expect(created.statusCode, created.body).toBe(201);
+    const reportId = (created.json() as Report).id;
+    const c = await connect(reportId, resident.token);
+    appendToSection(c.doc, 'Impression', 'Preliminary: small left pleural effusion.');
+    await untilServerHolds(sync.url, `report:${reportId}`, c.doc);
+    const submitted = await api(resident.token, 'POST', `/api/reports/${reportId}/submit`, {});
+    expect(submitted.statusCode, submitted.body).toBe(200);
+
+    await waitFor(() => receiver.forReport(v.ACCESSION).length === 1, 'preliminary received', 30_000);
+    const preliminary = receiver.forReport(v.ACCESSION)[0]!;
+    expect(preliminary.getSegment('OBR')!.getField(25).toString()).toBe('P');
+    expect(preliminary.getSegment('OBR')!.getField(32).toString()).toContain(resident.id);
+    const text = preliminary
+      .getAllSegments('OBX')
+      .map((obx) => obx.getField(5).toString())
+      .join('\n');
+    expect(text).toContain('Preliminary: small left pleural effusion.');
+    // No archive copy of a preliminary report, and one row per destination.
+    expect((await t.app.db.models.Outbox.findAll({ where: { reportId }, raw: true })).map((r) => r.destination)).toEqual(['RIS']);
+
+    const signed = await finalize(reportId, await connect(reportId));
+    expect(signed.statusCode, signed.body).toBe(200);
+    await waitFor(() => receiver.forReport(v.ACCESSION).length === 2, 'final received', 30_000);
+    expect(receiver.forReport(v.ACCESSION)[1]!.getSegment('OBR')!.getField(25).toString()).toBe('F');
   });
 });

@@ -32,6 +32,7 @@ export default fp(
     const outbox = new ResultOutbox(app.db.models, {
       destinations: settings.destinations,
       archive,
+      preliminary: settings.preliminary,
       sender: { application: config.hl7.application, facility: config.hl7.facility },
     });
     const destinations: Destination[] = settings.destinations.map((target) => new MllpDestination(target, settings.ackTimeoutMs));

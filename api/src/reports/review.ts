@@ -25,6 +25,8 @@ export interface ReviewDeps {
   audit(transaction: Transaction, report: ReportAttributes, study: StudyAttributes, details: Record<string, unknown>): Promise<void>;
   /** Told the report and its study as soon as they are read, before anything can be refused. */
   onLoaded?(report: ReportAttributes, study: StudyAttributes): void;
+  /** After a submit committed and the document turned read-only for the resident (preliminary results out). */
+  onSubmitted?(report: ReportAttributes, study: StudyAttributes): Promise<void>;
 }
 
 type Reviewer = Pick<Principal, 'userId' | 'role' | 'name'>;
@@ -55,6 +57,12 @@ export async function submitReport(
     await deps.sync.readOnly(reportDocumentName(moved.row.id), [...new Set([principal.userId, moved.row.authorId])]);
   } catch (error) {
     deps.log.error({ err: error, reportId: moved.row.id }, 'document could not be made read-only after submit');
+  }
+  try {
+    await deps.onSubmitted?.(moved.row, moved.study);
+  } catch (error) {
+    // The submit stands; only the preliminary result is not sent.
+    deps.log.error({ err: error, reportId: moved.row.id }, 'preliminary result not sent');
   }
   return moved;
 }

@@ -28,7 +28,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
-import { b64, seedUpdate } from './content';
+import { b64, contentFromUpdate, seedUpdate, unb64 } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
 import { PdfExport } from './pdf-export';
@@ -116,6 +116,13 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     onLoaded: (report, study) => setReportSubject(request, report, study),
     onSigned: async (transaction, signed) => {
       await app.results.outbox.enqueue(signed, transaction);
+    },
+    onSubmitted: async (report, study) => {
+      if (!config.hl7.results.preliminary) return;
+      // The text as submitted: the document the resident can no longer change.
+      const state = await sync.state(reportDocumentName(report.id));
+      const text = contentFromUpdate(unb64(state.update)).contentText;
+      await store.transaction((transaction) => app.results.outbox.enqueuePreliminary(report, study, text, transaction));
     },
   });
 

@@ -15,6 +15,8 @@ export interface ResultSettings {
   destinations: ResultDestination[];
   /** Store the signed report in the DICOM archive too. */
   archive: boolean;
+  /** Send the resident's preliminary report too (OBR-25 P). */
+  preliminary: boolean;
   sender: { application: string; facility: string };
 }
 
@@ -58,14 +60,48 @@ export class ResultOutbox {
     return this.settings.destinations.length > 0 || this.settings.archive;
   }
 
+  /** The final report (F) or an addendum (C, the whole report with it), to every destination and the archive. */
   async enqueue(signed: SignedReport, transaction: Transaction): Promise<number> {
     if (!this.enabled) return 0;
-    const status: ResultStatus = signed.original ? 'C' : 'F';
-    const { report, study } = signed;
+    const { report } = signed;
+    return this.write(
+      signed,
+      {
+        status: signed.original ? 'C' : 'F',
+        signer: { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' },
+        signedAt: new Date(report.finalSignedAt ?? Date.now()),
+        text: resultText(signed),
+      },
+      transaction,
+    );
+  }
+
+  /**
+   * A resident's preliminary report (P) as submitted, when the setting asks for it: to the HL7
+   * destinations only (the archive keeps signed reports). The final report follows as F.
+   */
+  async enqueuePreliminary(report: ReportAttributes, study: StudyAttributes, text: string, transaction: Transaction): Promise<number> {
+    if (!this.settings.preliminary || this.settings.destinations.length === 0) return 0;
+    return this.write(
+      { report, study },
+      {
+        status: 'P',
+        signer: { id: report.preliminarySignerId ?? '', name: report.preliminarySignerName ?? '' },
+        signedAt: new Date(report.preliminarySignedAt ?? Date.now()),
+        text,
+      },
+      transaction,
+    );
+  }
+
+  private async write(
+    { report, study }: SignedReport,
+    result: { status: ResultStatus; signer: { id: string; name: string }; signedAt: Date; text: string },
+    transaction: Transaction,
+  ): Promise<number> {
+    const { status, signer, signedAt } = result;
     const patient = await this.models.Patient.findByPk(study.patientRef, { transaction, paranoid: false, raw: true });
     const order = study.orderRef ? await this.models.Order.findByPk(study.orderRef, { transaction, raw: true }) : null;
-    const signer = { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' };
-    const signedAt = new Date(report.finalSignedAt ?? Date.now());
     const now = new Date();
     for (const destination of this.settings.destinations) {
       const controlId = `R${randomUUID().replace(/-/g, '').slice(0, 19)}`;
@@ -98,7 +134,7 @@ export class ResultOutbox {
         status,
         signer,
         signedAt,
-        text: resultText(signed),
+        text: result.text,
       });
       await this.models.Outbox.create(
         {
@@ -114,7 +150,8 @@ export class ResultOutbox {
         { transaction },
       );
     }
-    if (this.settings.archive) {
+    const archived = this.settings.archive && status !== 'P';
+    if (archived) {
       await this.models.Outbox.create(
         {
           destination: ARCHIVE_DESTINATION,
@@ -131,6 +168,6 @@ export class ResultOutbox {
       );
     }
     transaction.afterCommit(() => this.onEnqueued());
-    return this.settings.destinations.length + (this.settings.archive ? 1 : 0);
+    return this.settings.destinations.length + (archived ? 1 : 0);
   }
 }
