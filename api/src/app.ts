@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import auditRoutes from './audit/routes';
 import authRoutes from './auth/routes';
 import type { Config } from './config';
+import criticalResultRoutes from './critical-results/routes';
 import './fastify-types';
 import dicomwebRoutes from './dicomweb/routes';
 import fhirRoutes from './fhir/routes';
@@ -18,6 +19,7 @@ import reconciliationRoutes from './orders/reconciliation-routes';
 import accessControl from './plugins/access-control';
 import auditTrail from './plugins/audit-trail';
 import clusterBus from './plugins/cluster-bus';
+import criticalResults from './plugins/critical-results';
 import database from './plugins/database';
 import errorHandler from './plugins/error-handler';
 import hl7Interface from './plugins/hl7-interface';
@@ -104,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(ingestion);
   await app.register(hl7Interface);
   await app.register(resultsOut);
+  await app.register(criticalResults);
   // Capabilities
   await app.register(authRoutes);
   await app.register(userRoutes);
@@ -117,6 +120,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(templateRoutes);
   await app.register(reportRoutes);
   await app.register(resultRoutes);
+  await app.register(criticalResultRoutes);
 
   await app.ready();
   return app;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
+import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -141,6 +142,7 @@ export const ENV_SCHEMA = Type.Object({
     description: 'store every signed report and addendum in Orthanc as an Encapsulated PDF in its study (with PACS_ORTHANC_URL)',
   }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  ...CRITICAL_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -210,6 +212,8 @@ export interface Config {
   /** Font files tried, in order, for characters DejaVu has no glyph for. */
   pdfFallbackFonts: string[];
   hl7: Hl7Config;
+  critical: CriticalConfig;
+  mail: MailConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -386,5 +390,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         retryMaxMs: env.PACS_HL7_RESULT_RETRY_MAX_SECONDS * 1000,
       },
     },
+    critical: criticalConfigOf(env),
+    mail: mailConfigOf(env, production),
   };
 }

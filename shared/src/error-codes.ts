@@ -74,6 +74,15 @@ export const ERROR_CODES = [
   { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },
   { code: 'SYNC_UNAVAILABLE', when: '503: the sync-server (document service) failed or is unreachable; try again' },
 
+  // Critical results
+  { code: 'CRITICAL_CLOSED', when: '409: acknowledging or withdrawing a critical result that is already acknowledged or withdrawn' },
+  { code: 'CRITICAL_ID_REUSED', when: "409: a flag's clientId already names a critical result on another report" },
+  { code: 'NOT_RECIPIENT', when: '403: a referrer acknowledging or reading a critical result that is not for their orders' },
+  {
+    code: 'ACK_NEEDS_RECEIVER',
+    when: '400: a radiologist recording an acknowledgement must name who received it (and, by phone, that it was read back); a referrer acknowledges in the app',
+  },
+
   // Ingestion
   { code: 'WEBHOOK_REFUSED', when: '401: an Orthanc webhook whose signature is missing, wrong, too old or replayed' },
   { code: 'BAD_WEBHOOK', when: '400: a webhook body that is not JSON or not a webhook event' },

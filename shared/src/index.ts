@@ -1,4 +1,5 @@
 export * from './audit-vocabulary';
+export * from './critical-results';
 export * from './dicom-text';
 export * from './error-codes';
 export * from './orders';
@@ -6,6 +7,7 @@ export * from './permissions';
 export * from './schemas/audit';
 export * from './schemas/auth';
 export * from './schemas/common';
+export * from './schemas/critical-results';
 export * from './schemas/health';
 export * from './schemas/interfaces';
 export * from './schemas/reports';

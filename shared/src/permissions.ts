@@ -2,7 +2,11 @@
  * Roles and the ONE permission matrix. The API guards every route with `can()`, the sync-server
  * derives document access from it, and the web app hides what a role cannot do.
  */
-export const ROLES = ['admin', 'attending', 'resident', 'technologist'] as const;
+/**
+ * `referrer`: an ordering physician outside radiology, linked to the hospital's provider id; sees
+ * only the final reports and critical results of their own orders, nothing of the worklist.
+ */
+export const ROLES = ['admin', 'attending', 'resident', 'technologist', 'referrer'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const ACTIONS = [
@@ -31,6 +35,14 @@ export const ACTIONS = [
   'interface:manage',
   /** Studies whose images came without an order: attach them to their order, or confirm them unordered. */
   'order:reconcile',
+  /** Raise a critical result on a report (the clock starts at the server), or withdraw one raised in error. */
+  'critical:flag',
+  /** Acknowledge a critical result: the recipient in the app, or a radiologist recording a call. */
+  'critical:acknowledge',
+  /** Critical results and their clocks: all of them, or for a referrer, their own orders'. */
+  'critical:read',
+  /** A referrer's own orders' final reports. */
+  'result:read-own',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -61,6 +73,10 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'system:read': ['admin'],
   'interface:manage': ['admin'],
   'order:reconcile': ['admin', 'technologist'],
+  'critical:flag': CLINICAL,
+  'critical:acknowledge': [...CLINICAL, 'referrer'],
+  'critical:read': ['admin', ...CLINICAL, 'referrer'],
+  'result:read-own': ['referrer'],
 };
 
 export function isRole(value: unknown): value is Role {

@@ -49,6 +49,18 @@ describe('permission matrix', () => {
     ]);
   });
 
+  it('gives referrers their own results and critical results, nothing of the worklist, images or reports', () => {
+    expect(actionsFor('referrer')).toEqual(['session:self', 'critical:acknowledge', 'critical:read', 'result:read-own']);
+    expect(ROLES.filter((role) => can(role, 'result:read-own'))).toEqual(['referrer']);
+  });
+
+  it('lets only radiologists flag critical results, and keeps admins to reading the clocks', () => {
+    expect(ROLES.filter((role) => can(role, 'critical:flag'))).toEqual(['attending', 'resident']);
+    expect(can('admin', 'critical:read')).toBe(true);
+    expect(can('admin', 'critical:acknowledge')).toBe(false);
+    expect(can('technologist', 'critical:read')).toBe(false);
+  });
+
   it('recognises roles and nothing else', () => {
     for (const role of ROLES) expect(isRole(role)).toBe(true);
     for (const value of ['Admin', 'root', '', null, 3, undefined]) expect(isRole(value)).toBe(false);

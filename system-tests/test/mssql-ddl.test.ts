@@ -192,6 +192,7 @@ describe('mssql DDL of every migration', () => {
     for (const [run, table] of [
       [api, 'audit_logs'],
       [api, 'hl7_outbox'],
+      [api, 'critical_result_events'],
       [sync, 'sync_updates'],
       [sync, 'sync_late_edits'],
     ] as const) {
@@ -202,7 +203,7 @@ describe('mssql DDL of every migration', () => {
     const identities = [...api.tables.values(), ...sync.tables.values()].flatMap((t) =>
       [...t.columns.values()].filter((c) => c.identity).map((c) => `${t.name}.${c.name}`),
     );
-    expect(identities.sort()).toEqual(['audit_logs.id', 'hl7_outbox.id', 'sync_late_edits.id', 'sync_updates.id']);
+    expect(identities.sort()).toEqual(['audit_logs.id', 'critical_result_events.id', 'hl7_outbox.id', 'sync_late_edits.id', 'sync_updates.id']);
   });
 
   it('keeps every index and key within SQL Server key-size limits, never on MAX columns', () => {

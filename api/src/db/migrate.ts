@@ -10,6 +10,7 @@ import * as reporting from './migrations/0003-reporting';
 import * as orders from './migrations/0004-orders';
 import * as resultsOutbox from './migrations/0005-results-outbox';
 import * as ordersChanged from './migrations/0006-orders-changed';
+import * as criticalResults from './migrations/0007-critical-results';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -18,6 +19,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0004-orders', up: orders.up },
   { name: '0005-results-outbox', up: resultsOutbox.up },
   { name: '0006-orders-changed', up: ordersChanged.up },
+  { name: '0007-critical-results', up: criticalResults.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

@@ -4,6 +4,7 @@
  */
 import type { AuditAction, AuditEventId, AuditOutcome, OrderMatch, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
+import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
@@ -18,8 +19,13 @@ export interface UserAttributes extends Timestamps {
   failedLoginCount: number;
   lockedUntil: Date | null;
   passwordChangedAt: Date;
+  /** A referrer's provider id at the hospital (ORC-12.1 of their orders); '' for everyone else. */
+  providerId: string;
 }
-export type UserRow = Row<UserAttributes, 'id' | 'active' | 'failedLoginCount' | 'lockedUntil' | 'passwordChangedAt' | keyof Timestamps>;
+export type UserRow = Row<
+  UserAttributes,
+  'id' | 'active' | 'failedLoginCount' | 'lockedUntil' | 'passwordChangedAt' | 'providerId' | keyof Timestamps
+>;
 
 export interface RefreshTokenAttributes extends Timestamps {
   id: string;
@@ -258,6 +264,8 @@ export interface Models {
   Order: ModelStatic<OrderRow>;
   Hl7Message: ModelStatic<Hl7MessageRow>;
   Outbox: ModelStatic<OutboxRow>;
+  CriticalResult: ModelStatic<CriticalResultRow>;
+  CriticalEvent: ModelStatic<CriticalEventRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -279,6 +287,7 @@ export function defineModels(sequelize: Sequelize): Models {
       failedLoginCount: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
       lockedUntil: { type: DataTypes.DATE, allowNull: true },
       passwordChangedAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
+      providerId: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -497,5 +506,6 @@ export function defineModels(sequelize: Sequelize): Models {
     Counter,
     AppState,
     ...defineOrderModels(sequelize),
+    ...defineCriticalModels(sequelize),
   };
 }

@@ -19,12 +19,14 @@ export interface OrderAttributes extends Timestamps {
   scheduledAt: Date | null;
   scheduledStationAet: string;
   orderingPhysician: string;
+  /** ORC-12.1 (or OBR-16.1): links the order to a referrer account. */
+  orderingPhysicianId: string;
   referringPhysician: string;
   reasonForExam: string;
   clinicalHistory: string | null;
   version: number;
 }
-export type OrderRow = Row<OrderAttributes, 'id' | 'studyRef' | 'version' | keyof Timestamps>;
+export type OrderRow = Row<OrderAttributes, 'id' | 'studyRef' | 'version' | 'orderingPhysicianId' | keyof Timestamps>;
 
 export type Hl7Direction = 'in' | 'out';
 export type Hl7Outcome = 'accepted' | 'error' | 'rejected' | 'duplicate';
@@ -96,6 +98,7 @@ export function defineOrderModels(sequelize: Sequelize): OrderModels {
       scheduledAt: { type: DataTypes.DATE, allowNull: true },
       scheduledStationAet: { type: DataTypes.STRING(16), allowNull: false, defaultValue: '' },
       orderingPhysician: { type: DataTypes.STRING(324), allowNull: false, defaultValue: '' },
+      orderingPhysicianId: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
       referringPhysician: { type: DataTypes.STRING(324), allowNull: false, defaultValue: '' },
       reasonForExam: { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' },
       clinicalHistory: { type: DataTypes.TEXT, allowNull: true },

@@ -57,6 +57,7 @@ function orderValues(request: OrderRequest) {
     scheduledAt: request.scheduledAt,
     scheduledStationAet: request.scheduledStationAet,
     orderingPhysician: request.orderingPhysician,
+    orderingPhysicianId: request.orderingPhysicianId,
     referringPhysician: request.referringPhysician,
     reasonForExam: request.reasonForExam,
     clinicalHistory: request.clinicalHistory || null,

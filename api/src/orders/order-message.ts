@@ -28,6 +28,8 @@ export interface OrderRequest {
   scheduledAt: Date | null;
   scheduledStationAet: string;
   orderingPhysician: string;
+  /** XCN.1 of the same field the name came from. */
+  orderingPhysicianId: string;
   referringPhysician: string;
   reasonForExam: string;
   clinicalHistory: string;
@@ -103,6 +105,7 @@ function requestFrom(
   if (uid !== '' && (uid.length > 64 || !UID.test(uid)))
     return { errorCode: '102', reason: 'IPC-3 / ZDS-1 is not a valid Study Instance UID' };
   const orderingPhysician = firstOf(personNameFromXcn(orc, 12), personNameFromXcn(obr, 16));
+  const orderingPhysicianId = (fieldText(orc, 12, 1) || fieldText(obr, 16, 1)).trim().slice(0, 64);
   const clinical = [fieldText(obr, 13), ...group.notes].filter((line) => line !== '').join('\n');
   return {
     orderControl,
@@ -119,6 +122,7 @@ function requestFrom(
     scheduledAt: hl7Timestamp(firstOf(fieldText(tq1, 7), fieldText(orc, 7, 4), fieldText(obr, 27, 4), fieldText(obr, 36))),
     scheduledStationAet: fieldText(ipc, 9).slice(0, 16),
     orderingPhysician,
+    orderingPhysicianId,
     referringPhysician: firstOf(personNameFromXcn(pv1, 8), orderingPhysician),
     reasonForExam: firstOf(fieldText(obr, 31, 2), fieldText(obr, 31, 1), fieldText(dg1, 4), fieldText(dg1, 3, 2)).slice(0, 1024),
     clinicalHistory: clinical.slice(0, 8000),

@@ -1,7 +1,8 @@
 /**
  * Results out: the outbox the signing transaction writes into, and the dispatcher that delivers it
  * (started when the app is ready, stopped on close) to each HL7 receiver named in
- * PACS_HL7_RESULT_DESTINATIONS and, with PACS_ARCHIVE_SIGNED_REPORTS and Orthanc, to the archive.
+ * PACS_HL7_RESULT_DESTINATIONS, with PACS_ARCHIVE_SIGNED_REPORTS and Orthanc to the archive, and with
+ * PACS_SMTP_URL to the mail server (notifications).
  */
 import fp from 'fastify-plugin';
 import { PdfExport } from '../reports/pdf-export';
@@ -9,6 +10,7 @@ import { createReportStore } from '../reports/report-store';
 import { SyncClient } from '../reports/sync-client';
 import { ArchiveDestination } from '../results/archive-destination';
 import type { Destination } from '../results/destinations';
+import { MailDestination } from '../results/mail-destination';
 import { MllpDestination } from '../results/mllp-destination';
 import { ResultDispatcher } from '../results/result-dispatcher';
 import { ResultOutbox } from '../results/result-outbox';
@@ -33,6 +35,7 @@ export default fp(
       destinations: settings.destinations,
       archive,
       preliminary: settings.preliminary,
+      mail: config.mail.smtpUrl !== undefined,
       sender: { application: config.hl7.application, facility: config.hl7.facility },
     });
     const destinations: Destination[] = settings.destinations.map((target) => new MllpDestination(target, settings.ackTimeoutMs));
@@ -44,6 +47,14 @@ export default fp(
         new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs),
       );
       destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName));
+    }
+    if (config.mail.smtpUrl) {
+      destinations.push(
+        new MailDestination(config.mail.smtpUrl, config.mail.from, {
+          requireTls: config.mail.requireTls,
+          timeoutMs: settings.ackTimeoutMs,
+        }),
+      );
     }
     const dispatcher = new ResultDispatcher(
       destinations,
@@ -60,7 +71,7 @@ export default fp(
     );
     outbox.onEnqueued = () => dispatcher.kick();
     app.decorate('results', { outbox, dispatcher });
-    if (outbox.enabled) app.addHook('onReady', async () => dispatcher.start());
+    if (outbox.delivering) app.addHook('onReady', async () => dispatcher.start());
     app.addHook('onClose', async () => dispatcher.stop());
   },
   { name: 'results-out', dependencies: ['database', 'ingestion'] },

@@ -2,7 +2,8 @@
  * A signed report as an HL7 v2.5.1 ORU^R01 for the hospital: the patient (PID), the order it
  * answers (ORC/OBR with placer and filler numbers and the accession), the result status (F final,
  * C corrected by an addendum, P preliminary), who signed it and when (OBR-32, OBR-22), and the
- * signed text, one OBX per line. Written in UTF-8 (MSH-18), built with @medplum/core's model.
+ * signed text, one OBX per line. A report with a critical result carries the abnormal flag AA
+ * (HL7 table 0078, critically abnormal) on every OBX and the finding in an NTE. Written in UTF-8 (MSH-18), built with @medplum/core's model.
  */
 import { formatHl7DateTime, Hl7Context, Hl7Message, Hl7Segment } from '@medplum/core';
 import { escapeHl7 } from '../hl7/message-reader';
@@ -28,6 +29,8 @@ export interface OruContent {
   signedAt: Date;
   /** The text as signed (with an addendum: the original, then the addendum). */
   text: string;
+  /** The report's critical results (not withdrawn), as one line each for the NTE. */
+  critical?: string[];
 }
 
 /** DICOM PN family^given^middle^prefix^suffix → HL7 XPN family^given^middle^suffix^prefix. */
@@ -64,6 +67,8 @@ export function buildOru(content: OruContent): Hl7Message {
   obr[25] = content.status;
   obr[32] = [esc(content.signer.id), esc(content.signer.name)].join(s);
   const lines = content.text.split('\n');
+  const critical = content.critical ?? [];
+  const abnormal = critical.length > 0 ? 'AA' : '';
   return new Hl7Message(
     [
       segment([
@@ -99,6 +104,7 @@ export function buildOru(content: OruContent): Hl7Message {
       ]),
       segment(['ORC', 'RE', placer, filler, '', 'CM']),
       segment(obr),
+      ...critical.map((line, i) => segment(['NTE', String(i + 1), 'L', esc(line)])),
       ...lines.map((line, i) =>
         segment([
           'OBX',
@@ -109,7 +115,7 @@ export function buildOru(content: OruContent): Hl7Message {
           esc(line),
           '',
           '',
-          '',
+          abnormal,
           '',
           '',
           content.status,

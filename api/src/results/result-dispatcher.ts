@@ -13,7 +13,11 @@ import type { AuditRecorder } from '../audit/recorder';
 import type { Models } from '../db/models';
 import type { OutboxRow } from '../db/order-models';
 import { ARCHIVE_MESSAGE_TYPE, type Delivery, type Destination } from './destinations';
+import { MAIL_MESSAGE_TYPE } from './mail-destination';
 import { patientIdOfKey } from './result-outbox';
+
+/** What the audit trail calls what left. */
+const OBJECT_TYPES: Record<string, string> = { [ARCHIVE_MESSAGE_TYPE]: 'DICOMInstance', [MAIL_MESSAGE_TYPE]: 'Email' };
 
 export interface DispatcherOptions {
   /** A claim outlives the longest delivery it covers: twice this plus a margin. */
@@ -180,7 +184,7 @@ export class ResultDispatcher {
       eventId: 'Export',
       action: 'E',
       outcome,
-      objectType: row.get('messageType') === ARCHIVE_MESSAGE_TYPE ? 'DICOMInstance' : 'HL7Message',
+      objectType: OBJECT_TYPES[row.get('messageType')] ?? 'HL7Message',
       objectId: row.get('controlId'),
       patientId: patientIdOfKey(row.get('patientKey')),
       details: {

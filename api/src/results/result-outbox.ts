@@ -5,10 +5,12 @@
  * (result-dispatcher.ts) delivers them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'sequelize';
+import { Op, type Transaction } from 'sequelize';
+import { criticalLines } from '../critical-results/communication-record';
 import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
 import { ARCHIVE_DESTINATION, ARCHIVE_MESSAGE_TYPE, type ResultDestination } from './destinations';
 import { reportInstanceUid } from './encapsulated-report';
+import { MAIL_DESTINATION, MAIL_MESSAGE_TYPE, type OutgoingMail } from './mail-destination';
 import { buildOru, type ResultStatus } from './oru-message';
 
 export interface ResultSettings {
@@ -17,6 +19,8 @@ export interface ResultSettings {
   archive: boolean;
   /** Send the resident's preliminary report too (OBR-25 P). */
   preliminary: boolean;
+  /** An SMTP server is configured: notifications go out as e-mail. */
+  mail: boolean;
   sender: { application: string; facility: string };
 }
 
@@ -60,6 +64,60 @@ export class ResultOutbox {
     return this.settings.destinations.length > 0 || this.settings.archive;
   }
 
+  /** Anything to deliver at all (results or mail): whether the dispatcher runs. */
+  get delivering(): boolean {
+    return this.enabled || this.settings.mail;
+  }
+
+  get mailEnabled(): boolean {
+    return this.settings.mail;
+  }
+
+  /** The names of the HL7 destinations (what a communication record says an ORU went to). */
+  get hl7Destinations(): string[] {
+    return this.settings.destinations.map((destination) => destination.name);
+  }
+
+  /** One e-mail, delivered by the dispatcher after the transaction commits. False when no SMTP server is configured. */
+  async enqueueMail(mail: OutgoingMail, about: { reportId: string; patientKey: string }, transaction: Transaction): Promise<boolean> {
+    if (!this.settings.mail) return false;
+    await this.models.Outbox.create(
+      {
+        destination: MAIL_DESTINATION,
+        patientKey: about.patientKey,
+        reportId: about.reportId,
+        controlId: `M${randomUUID().replace(/-/g, '').slice(0, 19)}`,
+        messageType: MAIL_MESSAGE_TYPE,
+        text: JSON.stringify(mail),
+        status: 'pending',
+        nextAttemptAt: new Date(),
+      },
+      { transaction },
+    );
+    transaction.afterCommit(() => this.onEnqueued());
+    return true;
+  }
+
+  /**
+   * A signed report flagged critical after its signature: sent again as corrected (C) with the
+   * abnormal flag, to the HL7 destinations (the archive keeps the signed copy).
+   */
+  async enqueueCriticalUpdate(signed: SignedReport, transaction: Transaction): Promise<number> {
+    if (this.settings.destinations.length === 0) return 0;
+    const { report } = signed;
+    return this.write(
+      signed,
+      {
+        status: 'C',
+        signer: { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' },
+        signedAt: new Date(report.finalSignedAt ?? Date.now()),
+        text: resultText(signed),
+        archive: false,
+      },
+      transaction,
+    );
+  }
+
   /** The final report (F) or an addendum (C, the whole report with it), to every destination and the archive. */
   async enqueue(signed: SignedReport, transaction: Transaction): Promise<number> {
     if (!this.enabled) return 0;
@@ -95,11 +153,19 @@ export class ResultOutbox {
   }
 
   private async write(
-    { report, study }: SignedReport,
-    result: { status: ResultStatus; signer: { id: string; name: string }; signedAt: Date; text: string },
+    signed: SignedReport,
+    result: { status: ResultStatus; signer: { id: string; name: string }; signedAt: Date; text: string; archive?: boolean },
     transaction: Transaction,
   ): Promise<number> {
     const { status, signer, signedAt } = result;
+    const { report, study } = signed;
+    const reportIds = [report.id, ...(signed.original ? [signed.original.id] : [])];
+    const critical = await this.models.CriticalResult.findAll({
+      where: { reportId: { [Op.in]: reportIds }, status: { [Op.ne]: 'withdrawn' } },
+      order: [['flaggedAt', 'ASC']],
+      transaction,
+      raw: true,
+    });
     const patient = await this.models.Patient.findByPk(study.patientRef, { transaction, paranoid: false, raw: true });
     const order = study.orderRef ? await this.models.Order.findByPk(study.orderRef, { transaction, raw: true }) : null;
     const now = new Date();
@@ -135,6 +201,7 @@ export class ResultOutbox {
         signer,
         signedAt,
         text: result.text,
+        critical: criticalLines(critical),
       });
       await this.models.Outbox.create(
         {
@@ -150,7 +217,7 @@ export class ResultOutbox {
         { transaction },
       );
     }
-    const archived = this.settings.archive && status !== 'P';
+    const archived = this.settings.archive && status !== 'P' && result.archive !== false;
     if (archived) {
       await this.models.Outbox.create(
         {

@@ -2,13 +2,16 @@ import type { User } from '@pacs/shared';
 import type { UserAttributes } from '../db/models';
 
 /** The public shape of a user: never the hash, the lockout counters or token data. */
-export function presentUser(user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'createdAt' | 'updatedAt'>): User {
+export function presentUser(
+  user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'createdAt' | 'updatedAt'>,
+): User {
   return {
     id: user.id,
     email: user.email,
     name: user.name,
     role: user.role,
     active: Boolean(user.active),
+    providerId: user.providerId ?? '',
     createdAt: new Date(user.createdAt).toISOString(),
     updatedAt: new Date(user.updatedAt).toISOString(),
   };

@@ -73,13 +73,13 @@ export default async function userRoutes(fastify: FastifyInstance) {
       schema: { tags, summary: 'Create a user', body: UserCreateRequest, response: { 201: User, 400: ErrorResponse, 409: ErrorResponse } },
     },
     async (request, reply) => {
-      const { email, name, role, password } = request.body;
+      const { email, name, role, password, providerId = '' } = request.body;
       assertAcceptablePassword(password, { email, name });
       const passwordHash = await hashPassword(password, app.config.bcryptCost);
       try {
         const created = await sequelize.transaction(async (transaction) => {
           const user = await models.User.create(
-            { email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash },
+            { email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash, providerId },
             { transaction },
           );
           await auditInTransaction(request, transaction, {
@@ -105,7 +105,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       config: { access: 'user:manage', audit: { eventId: 'SecurityAlert', action: 'U', objectType: 'User' } },
       schema: {
         tags,
-        summary: 'Change name or role, deactivate or reactivate',
+        summary: 'Change name, role or provider id, deactivate or reactivate',
         params: IdParams,
         body: UserUpdateRequest,
         response: { 200: User, 404: ErrorResponse, 409: ErrorResponse },
@@ -132,6 +132,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
             ...(changes.name ? { name: changes.name.trim() } : {}),
             ...(changes.role ? { role: changes.role } : {}),
             ...(changes.active !== undefined ? { active: changes.active } : {}),
+            ...(changes.providerId !== undefined ? { providerId: changes.providerId } : {}),
           },
           { transaction },
         );
@@ -139,7 +140,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
         if (changes.active === false && before.active) revokeSyncSessions = 'deactivated';
         else if (changes.role && changes.role !== before.role) revokeSyncSessions = 'role-changed';
         const diff: Record<string, unknown> = {};
-        for (const key of ['name', 'role', 'active'] as const) {
+        for (const key of ['name', 'role', 'active', 'providerId'] as const) {
           if (changes[key] !== undefined && changes[key] !== before[key]) diff[key] = { from: before[key], to: changes[key] };
         }
         await auditInTransaction(request, transaction, {

@@ -15,7 +15,7 @@ export interface TestApp {
   config: Config;
   database: TestDatabase;
   /** Creates an active user of `role` and returns it with a valid access token. */
-  userWithToken(role: Role, overrides?: { email?: string }): Promise<{ id: string; email: string; token: string }>;
+  userWithToken(role: Role, overrides?: { email?: string; providerId?: string }): Promise<{ id: string; email: string; token: string }>;
   login(email: string, password: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
@@ -42,7 +42,13 @@ export async function createTestApp(env: Record<string, string> = {}, options: P
     async userWithToken(role, overrides = {}) {
       counter += 1;
       const email = overrides.email ?? `${role}-${counter}-${Date.now()}@test.local`;
-      const user = await app.db.models.User.create({ email, name: `Test ${role} ${counter}`, role, passwordHash: sharedHash });
+      const user = await app.db.models.User.create({
+        email,
+        name: `Test ${role} ${counter}`,
+        role,
+        passwordHash: sharedHash,
+        providerId: overrides.providerId ?? '',
+      });
       return { id: user.get('id'), email, token: app.signAccessToken(user.get()) };
     },
     login: (email, password) => app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } }),

@@ -2,7 +2,7 @@ import { type Static, Type } from 'typebox';
 import { ROLES } from '../permissions';
 import { IsoDateTime, Uuid } from './common';
 
-export const RoleSchema = Type.Enum(ROLES, { description: 'admin, attending, resident or technologist' });
+export const RoleSchema = Type.Enum(ROLES, { description: 'admin, attending, resident, technologist or referrer' });
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 
@@ -21,6 +21,8 @@ export const User = Type.Object(
     name: Type.String(),
     role: RoleSchema,
     active: Type.Boolean(),
+    /** A referrer's provider id at the hospital; '' for everyone else. */
+    providerId: Type.String(),
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
   },

@@ -3,9 +3,11 @@ import { Email, NewPassword, RoleSchema, User } from './auth';
 import { Cursor, PageLimit } from './common';
 
 export const UserName = Type.String({ minLength: 1, maxLength: 200 });
+/** The hospital's id of an ordering physician (ORC-12.1 of their orders); '' unlinks. */
+export const ProviderId = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9._-]*$' });
 
 export const UserCreateRequest = Type.Object(
-  { email: Email, name: UserName, role: RoleSchema, password: NewPassword },
+  { email: Email, name: UserName, role: RoleSchema, password: NewPassword, providerId: Type.Optional(ProviderId) },
   { additionalProperties: false },
 );
 export type UserCreateRequest = Static<typeof UserCreateRequest>;
@@ -16,6 +18,7 @@ export const UserUpdateRequest = Type.Object(
     name: Type.Optional(UserName),
     role: Type.Optional(RoleSchema),
     active: Type.Optional(Type.Boolean()),
+    providerId: Type.Optional(ProviderId),
   },
   { additionalProperties: false, minProperties: 1 },
 );

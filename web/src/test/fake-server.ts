@@ -125,6 +125,7 @@ export const TEST_USER = {
   active: true,
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
+  providerId: '',
 } satisfies User;
 
 export const jsonResponse = (status: number, body: unknown) =>
