@@ -5,11 +5,16 @@
  * e-mail), their acknowledgement stops the clock, and a result nobody acknowledges escalates to the
  * attending and then to the department list, each step in the record and the audit trail.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Hl7Message } from '@medplum/core';
 import { type Hl7Connection, type Hl7MessageEvent, Hl7Server } from '@medplum/hl7';
 import type { CriticalResult, CriticalResultList, Report, WorklistPage } from '@pacs/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from './support/app';
+import { fhirSchemaErrors } from './support/fhir-schema';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
 import { MailSink } from './support/smtp';
 import {
@@ -271,6 +276,47 @@ describe('the hospital’s copy', () => {
     const corrected = forAccession()[1]!;
     expect(corrected.getSegment('OBR')!.getField(25).toString()).toBe('C');
     expect(corrected.getSegment('OBX')!.getField(8).toString()).toBe('AA');
+  });
+});
+
+describe('the communication record in the PDF and in FHIR', () => {
+  it('prints it after the report and contains it in the DiagnosticReport as a Communication that validates', async () => {
+    const c = await orderedStudyWithReport();
+    const result = (await flag(c.reportId, { category: 'red', message: 'Aortic dissection, Stanford A.' })).json() as CriticalResult;
+    await api(attending.token, 'POST', `/api/critical-results/${result.id}/acknowledge`, {
+      channel: 'phone',
+      receivedBy: 'Dr Marcus Welby',
+      readBack: true,
+    });
+    await signed(c.reportId);
+
+    const pdf = await api(attending.token, 'GET', `/api/reports/${c.reportId}/pdf`);
+    expect(pdf.statusCode).toBe(200);
+    const dir = mkdtempSync(path.join(tmpdir(), 'critical-pdf-'));
+    const file = path.join(dir, 'report.pdf');
+    writeFileSync(file, pdf.rawPayload);
+    const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+    rmSync(dir, { recursive: true, force: true });
+    expect(text).toContain('Critical result communication');
+    expect(text).toContain('CRITICAL RESULT (red)');
+    expect(text).toContain('Aortic dissection, Stanford A.');
+    expect(text).toContain('received by Dr Marcus Welby');
+    expect(text).toContain('(phone, read back)');
+
+    const fhir = await api(attending.token, 'GET', `/fhir/DiagnosticReport/${c.reportId}`);
+    expect(fhir.statusCode, fhir.body).toBe(200);
+    const report = fhir.json() as { resourceType: string; contained?: Record<string, unknown>[] };
+    expect(fhirSchemaErrors(report)).toEqual([]);
+    expect(report.contained).toHaveLength(1);
+    expect(report.contained![0]).toMatchObject({
+      resourceType: 'Communication',
+      status: 'completed',
+      priority: 'stat',
+      about: [{ reference: '#' }],
+      recipient: [{ display: 'Dr Marcus Welby' }],
+      payload: [{ contentString: 'Aortic dissection, Stanford A.' }],
+    });
+    expect(Date.parse(String(report.contained![0]!.received))).toBeGreaterThanOrEqual(Date.parse(result.flaggedAt));
   });
 });
 

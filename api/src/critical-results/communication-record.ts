@@ -3,8 +3,9 @@
  * and the lines the ORU, the PDF and FHIR carry.
  */
 import type { CriticalEvent, CriticalResult } from '@pacs/shared';
+import { Op, type Transaction } from 'sequelize';
 import type { CriticalEventAttributes, CriticalResultAttributes } from '../db/critical-models';
-import type { StudyAttributes } from '../db/models';
+import type { Models, StudyAttributes } from '../db/models';
 
 const iso = (value: Date | string) => new Date(value).toISOString();
 
@@ -20,6 +21,16 @@ export function criticalLine(result: CriticalResultAttributes): string {
   const how = [result.ackChannel ?? '', result.readBack ? 'read back' : ''].filter(Boolean).join(', ');
   const receiver = result.receivedBy && result.receivedBy !== result.acknowledgedByName ? ` received by ${result.receivedBy},` : '';
   return `${flagged} Acknowledged${receiver} recorded by ${result.acknowledgedByName} (${how}) ${when(result.acknowledgedAt)}.`;
+}
+
+/** The critical results raised on these reports (not withdrawn), oldest first: their communication record. */
+export function criticalResultsOf(models: Models, reportIds: string[], transaction?: Transaction): Promise<CriticalResultAttributes[]> {
+  return models.CriticalResult.findAll({
+    where: { reportId: { [Op.in]: reportIds }, status: { [Op.ne]: 'withdrawn' } },
+    order: [['flaggedAt', 'ASC']],
+    transaction,
+    raw: true,
+  });
 }
 
 export function criticalLines(results: CriticalResultAttributes[]): string[] {

@@ -285,15 +285,6 @@ export class CriticalResults {
     );
   }
 
-  /** The report's critical results (not withdrawn), for its PDF and FHIR record. */
-  forReports(reportIds: string[]): Promise<CriticalResultAttributes[]> {
-    return this.models.CriticalResult.findAll({
-      where: { reportId: { [Op.in]: reportIds }, status: { [Op.ne]: 'withdrawn' } },
-      order: [['flaggedAt', 'ASC']],
-      raw: true,
-    });
-  }
-
   /** One pass: every open result whose next escalation is due moves one level up. Resolves with how many moved. */
   async escalateDue(now = new Date()): Promise<number> {
     const due = await this.models.CriticalResult.findAll({

@@ -1,8 +1,11 @@
 /**
  * Our rows as FHIR R4 resources (read-only): Patient, ServiceRequest (an order), ImagingStudy (a
- * study) and DiagnosticReport (a signed or preliminary report). Pure functions; the tests validate
+ * study) and DiagnosticReport (a signed or preliminary report, with its critical-result
+ * communications contained). Pure functions; the tests validate
  * every resource they get against the official FHIR R4 JSON schema.
  */
+import { criticalLine } from '../critical-results/communication-record';
+import type { CriticalResultAttributes } from '../db/critical-models';
 import type { PatientAttributes, ReportAttributes, StudyAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
 import { decodeModalities } from '../worklist/present';
@@ -148,7 +151,38 @@ export function diagnosticReportStatus(status: ReportAttributes['status']): stri
   return REPORT_STATUS[status] ?? null;
 }
 
-export function diagnosticReportResource(report: ReportAttributes, study: StudyAttributes, addenda: ReportAttributes[]): FhirResource {
+const COMMUNICATION_PRIORITY: Record<CriticalResultAttributes['category'], string> = { red: 'stat', orange: 'asap', yellow: 'urgent' };
+
+/**
+ * A critical result's communication as a contained Communication about its report: sent when the
+ * server received the flag, received when acknowledged (status completed), still in progress when not.
+ */
+export function criticalCommunication(result: CriticalResultAttributes, study: StudyAttributes): FhirResource {
+  const resource: FhirResource = {
+    resourceType: 'Communication',
+    id: `critical-${result.id}`,
+    status: result.status === 'acknowledged' ? 'completed' : 'in-progress',
+    category: [{ text: `Critical result (${result.category})` }],
+    priority: COMMUNICATION_PRIORITY[result.category],
+    subject: { reference: `Patient/${study.patientRef}` },
+    about: [{ reference: '#' }],
+    sent: new Date(result.flaggedAt).toISOString(),
+    sender: { display: result.flaggedByName },
+    payload: [{ contentString: result.message }],
+    note: [{ text: criticalLine(result) }],
+  };
+  const recipient = result.receivedBy || result.recipientName;
+  if (recipient) resource.recipient = [{ display: recipient }];
+  if (result.acknowledgedAt) resource.received = new Date(result.acknowledgedAt).toISOString();
+  return resource;
+}
+
+export function diagnosticReportResource(
+  report: ReportAttributes,
+  study: StudyAttributes,
+  addenda: ReportAttributes[],
+  critical: CriticalResultAttributes[] = [],
+): FhirResource {
   const final = report.status === 'final' || report.status === 'addended';
   const resource: FhirResource = {
     resourceType: 'DiagnosticReport',
@@ -178,5 +212,6 @@ export function diagnosticReportResource(report: ReportAttributes, study: StudyA
     .filter((part) => part.trim() !== '')
     .join('\n\n');
   if (text) resource.conclusion = text;
+  if (critical.length) resource.contained = critical.map((result) => criticalCommunication(result, study));
   return resource;
 }

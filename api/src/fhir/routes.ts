@@ -7,6 +7,8 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { col, fn, Op, where as sqlWhere, type WhereOptions } from 'sequelize';
+import { criticalResultsOf } from '../critical-results/communication-record';
+import type { CriticalResultAttributes } from '../db/critical-models';
 import type { Models, ReportAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
 import { notFound } from '../http-errors';
@@ -188,12 +190,13 @@ export default async function fhirRoutes(app: FastifyInstance) {
         models,
         shown.map((r) => r.id),
       );
+      const critical = await criticalOf(models, shown, addenda);
       const resources: FhirResource[] = [];
       const patientIds: string[] = [];
       for (const report of shown) {
         const study = studies.get(report.studyRef);
         if (!study) continue;
-        resources.push(diagnosticReportResource(report, study, addenda.get(report.id) ?? []));
+        resources.push(diagnosticReportResource(report, study, addenda.get(report.id) ?? [], critical.get(report.id)));
         patientIds.push(study.patientId);
       }
       return { resources, next, patientIds };
@@ -222,7 +225,13 @@ export default async function fhirRoutes(app: FastifyInstance) {
       const study = await models.Study.findByPk(report.studyRef, { raw: true, paranoid: false });
       if (!study) return null;
       request.auditSubject = { objectType: 'Report', objectId: id, patientId: study.patientId, studyUid: study.studyInstanceUid };
-      return diagnosticReportResource(report, study, (await addendaOf(models, [report.id])).get(report.id) ?? []);
+      const addenda = await addendaOf(models, [report.id]);
+      return diagnosticReportResource(
+        report,
+        study,
+        addenda.get(report.id) ?? [],
+        (await criticalOf(models, [report], addenda)).get(report.id),
+      );
     },
   };
 
@@ -284,4 +293,24 @@ async function addendaOf(models: Models, reportIds: string[]): Promise<Map<strin
   });
   for (const row of rows) byParent.set(row.parentReportId!, [...(byParent.get(row.parentReportId!) ?? []), row]);
   return byParent;
+}
+
+/** Each primary report's critical results, its addenda's included, by the primary report's id. */
+async function criticalOf(
+  models: Models,
+  reports: ReportAttributes[],
+  addenda: Map<string, ReportAttributes[]>,
+): Promise<Map<string, CriticalResultAttributes[]>> {
+  const parentOf = new Map<string, string>();
+  for (const report of reports) {
+    parentOf.set(report.id, report.id);
+    for (const addendum of addenda.get(report.id) ?? []) parentOf.set(addendum.id, report.id);
+  }
+  const byReport = new Map<string, CriticalResultAttributes[]>();
+  if (parentOf.size === 0) return byReport;
+  for (const result of await criticalResultsOf(models, [...parentOf.keys()])) {
+    const parent = parentOf.get(result.reportId)!;
+    byReport.set(parent, [...(byReport.get(parent) ?? []), result]);
+  }
+  return byReport;
 }

@@ -6,6 +6,7 @@
  */
 import { isReportLocked, reportDocumentName } from '@pacs/shared';
 import type { Config } from '../config';
+import { criticalLines } from '../critical-results/communication-record';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { decodeModalities } from '../worklist/present';
 import { contentFromUpdate, type PMNode, unb64 } from './content';
@@ -55,7 +56,7 @@ export class PdfExport {
 
   constructor(
     private readonly settings: PdfSettings,
-    private readonly store: Pick<ReportStore, 'addendaOf'>,
+    private readonly store: Pick<ReportStore, 'addendaOf' | 'criticalResultsOf'>,
     private readonly sync: Pick<SyncClient, 'state'>,
   ) {
     this.fontDir = settings.pdfFontDir ?? defaultFontDir();
@@ -83,8 +84,9 @@ export class PdfExport {
         hash: a.contentHash,
       });
     }
-    // A final report's PDF depends only on immutable signed rows and the study row: cached by
-    // their versions (the hashes above are still verified on every export).
+    const critical = await this.store.criticalResultsOf([report.id, ...signedAddenda.map((a) => a.id)]);
+    // A final report's PDF depends only on immutable signed rows, the study row and the critical
+    // results' record: cached by their versions (the hashes above are still verified on every export).
     const cacheKey = final
       ? [
           report.id,
@@ -94,6 +96,7 @@ export class PdfExport {
           new Date(study.updatedAt).getTime(),
           alarm,
           ...signedAddenda.map((a) => `${a.id}:${a.version}:${a.contentHash}`),
+          ...critical.map((c) => `${c.id}:${c.status}:${new Date(c.updatedAt).getTime()}`),
         ].join('|')
       : null;
     const cached = cacheKey ? this.cache.get(cacheKey) : undefined;
@@ -117,6 +120,7 @@ export class PdfExport {
           integrityAlarm: alarm,
           report: { title: 'Report', doc, signatures: signaturesOf(report), hash: report.contentHash },
           addenda,
+          criticalCommunication: criticalLines(critical),
           generatedAt: new Date(),
         },
         this.fontDir,

@@ -47,6 +47,8 @@ export interface PdfInput {
   integrityAlarm: boolean;
   report: PdfReportPart;
   addenda: PdfReportPart[];
+  /** The critical-result communication record, one line per result; printed after the report when any. */
+  criticalCommunication?: string[];
   generatedAt: Date;
 }
 
@@ -342,6 +344,17 @@ export function renderReportPdf(
 
   part(input.report, false);
   for (const addendum of input.addenda) part(addendum, true);
+  if (input.criticalCommunication?.length) {
+    doc.moveDown(0.8);
+    doc.fontSize(12).fillColor('#a00000');
+    write([{ text: 'Critical result communication', font: 'b' }], left, width);
+    doc.moveDown(0.2);
+    doc.fontSize(9.5).fillColor('#000');
+    for (const line of input.criticalCommunication) {
+      write([{ text: line, font: 'r' }], left, width);
+      doc.moveDown(0.2);
+    }
+  }
 
   // Page numbers and the watermark on every page.
   const range = doc.bufferedPageRange();

@@ -6,6 +6,8 @@
  */
 import { type StudyEvent, studyTransition } from '@pacs/shared';
 import type { Sequelize, Transaction } from 'sequelize';
+import { criticalResultsOf } from '../critical-results/communication-record';
+import type { CriticalResultAttributes } from '../db/critical-models';
 import type { Models, ReportAttributes, ReportRow, StudyAttributes, StudyRow } from '../db/models';
 import { notFound } from '../http-errors';
 import { studyChangeStamp } from '../worklist/change-feed';
@@ -61,6 +63,11 @@ export function createReportStore({ models, sequelize }: { models: Models; seque
     /** Oldest first: the order they are shown and numbered in. */
     addendaOf(reportId: string): Promise<ReportAttributes[]> {
       return models.Report.findAll({ where: { parentReportId: reportId }, order: [['createdAt', 'ASC']], raw: true });
+    },
+
+    /** The critical results raised on these reports (not withdrawn), oldest first: their communication record. */
+    criticalResultsOf(reportIds: string[]): Promise<CriticalResultAttributes[]> {
+      return criticalResultsOf(models, reportIds);
     },
 
     /**

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Op, type Transaction } from 'sequelize';
-import { criticalLines } from '../critical-results/communication-record';
+import { criticalLines, criticalResultsOf } from '../critical-results/communication-record';
 import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
 import { ARCHIVE_DESTINATION, ARCHIVE_MESSAGE_TYPE, type ResultDestination } from './destinations';
 import { reportInstanceUid } from './encapsulated-report';
@@ -160,12 +160,7 @@ export class ResultOutbox {
     const { status, signer, signedAt } = result;
     const { report, study } = signed;
     const reportIds = [report.id, ...(signed.original ? [signed.original.id] : [])];
-    const critical = await this.models.CriticalResult.findAll({
-      where: { reportId: { [Op.in]: reportIds }, status: { [Op.ne]: 'withdrawn' } },
-      order: [['flaggedAt', 'ASC']],
-      transaction,
-      raw: true,
-    });
+    const critical = await criticalResultsOf(this.models, reportIds, transaction);
     const patient = await this.models.Patient.findByPk(study.patientRef, { transaction, paranoid: false, raw: true });
     const order = study.orderRef ? await this.models.Order.findByPk(study.orderRef, { transaction, raw: true }) : null;
     const now = new Date();
