@@ -29,6 +29,7 @@ import openapi from './plugins/openapi';
 import redis from './plugins/redis';
 import resultsOut from './plugins/results-out';
 import security from './plugins/security';
+import referrerRoutes from './referrer/routes';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
 import resultRoutes from './results/routes';
@@ -121,6 +122,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(reportRoutes);
   await app.register(resultRoutes);
   await app.register(criticalResultRoutes);
+  await app.register(referrerRoutes);
 
   await app.ready();
   return app;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Hl7Message } from '@medplum/core';
 import { type Hl7Connection, type Hl7MessageEvent, Hl7Server } from '@medplum/hl7';
-import type { CriticalResult, CriticalResultList, Report, WorklistPage } from '@pacs/shared';
+import type { CriticalResult, CriticalResultList, ReferrerReportPage, Report, WorklistPage } from '@pacs/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { fhirSchemaErrors } from './support/fhir-schema';
@@ -276,6 +276,30 @@ describe('the hospital’s copy', () => {
     const corrected = forAccession()[1]!;
     expect(corrected.getSegment('OBR')!.getField(25).toString()).toBe('C');
     expect(corrected.getSegment('OBX')!.getField(8).toString()).toBe('AA');
+  });
+});
+
+describe('the referrer', () => {
+  it('reads the signed reports of their own orders, and nothing of the worklist, images or other physicians’ patients', async () => {
+    const c = await orderedStudyWithReport();
+    await signed(c.reportId);
+    const page = (await api(c.referrer.token, 'GET', '/api/referrer/reports')).json() as ReferrerReportPage;
+    expect(page.items.map((r) => r.reportId)).toEqual([c.reportId]);
+    expect(page.items[0]).toMatchObject({ accessionNumber: c.accession, patientId: c.mrn, studyDescription: 'CT head without contrast' });
+    expect(page.items[0]!.text).toContain('Acute subdural haematoma');
+    const other = await t.userWithToken('referrer', { providerId: 'DR-NOBODY' });
+    expect(((await api(other.token, 'GET', '/api/referrer/reports')).json() as ReferrerReportPage).items).toEqual([]);
+    for (const url of [
+      '/api/studies',
+      `/api/reports/${c.reportId}`,
+      `/api/reports/${c.reportId}/pdf`,
+      '/api/studies/events',
+      `/fhir/DiagnosticReport/${c.reportId}`,
+    ]) {
+      expect((await api(c.referrer.token, 'GET', url)).statusCode, url).toBe(403);
+    }
+    expect((await api(attending.token, 'GET', '/api/referrer/reports')).statusCode).toBe(403);
+    expect((await api(c.referrer.token, 'GET', '/api/referrer/reports?before=yesterday')).statusCode).toBe(400);
   });
 });
 
