@@ -13,6 +13,7 @@ import {
   type CriticalFlagRequest,
   type CriticalResult,
   type CriticalStatus,
+  formatPersonName,
   nextEscalationAt,
   type Role,
 } from '@pacs/shared';
@@ -109,7 +110,7 @@ export class CriticalResults {
           level: 0,
           nextEscalationAt: nextEscalationAt(now, limit, 0),
           recipientProviderId: order?.orderingPhysicianId ?? '',
-          recipientName: (order?.orderingPhysician || order?.referringPhysician || '').replace(/\^+/g, ' ').trim(),
+          recipientName: formatPersonName(order?.orderingPhysician || order?.referringPhysician || ''),
         },
         { transaction },
       );

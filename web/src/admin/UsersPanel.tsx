@@ -1,4 +1,7 @@
-/** Users: list and find, create, change role, deactivate / reactivate, reset password. */
+/**
+ * Users: list and find, create, change role, deactivate / reactivate, reset password, and link a
+ * referrer to the hospital's provider id (what their orders name as the ordering physician).
+ */
 import { ROLES, type Role } from '@pacs/shared';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
@@ -30,7 +33,7 @@ export function UsersPanel({ me }: { me: User }) {
     void load(q);
   }, [load, q]);
 
-  const patch = (user: User, body: { role?: Role; active?: boolean }) =>
+  const patch = (user: User, body: { role?: Role; active?: boolean; providerId?: string }) =>
     reportingErrors(setError, async () => {
       const updated = await api.request<User>('PATCH', `/api/users/${user.id}`, body);
       setUsers((list) => list.map((u) => (u.id === updated.id ? updated : u)));
@@ -70,6 +73,7 @@ export function UsersPanel({ me }: { me: User }) {
               <th scope="col">Name</th>
               <th scope="col">Email</th>
               <th scope="col">Role</th>
+              <th scope="col">Provider id</th>
               <th scope="col">Active</th>
               <th scope="col">Actions</th>
             </tr>
@@ -88,6 +92,19 @@ export function UsersPanel({ me }: { me: User }) {
                   >
                     <RoleOptions />
                   </select>
+                </td>
+                <td>
+                  {(u.role === 'referrer' || u.providerId) && (
+                    <input
+                      aria-label={`Provider id of ${u.name}`}
+                      defaultValue={u.providerId}
+                      maxLength={64}
+                      pattern="[A-Za-z0-9._\-]*"
+                      onBlur={(e) => {
+                        if (e.target.value !== u.providerId && e.target.checkValidity()) void patch(u, { providerId: e.target.value });
+                      }}
+                    />
+                  )}
                 </td>
                 <td>{u.active ? 'yes' : 'no'}</td>
                 <td className="actions">
@@ -113,16 +130,18 @@ export function UsersPanel({ me }: { me: User }) {
 }
 
 function CreateUser({ onCreated }: { onCreated: (user: User) => void }) {
-  const [form, setForm] = useState({ email: '', name: '', role: 'resident' as Role, password: '' });
+  const empty = { email: '', name: '', role: 'resident' as Role, password: '', providerId: '' };
+  const [form, setForm] = useState(empty);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     try {
-      const created = await api.request<User>('POST', '/api/users', form);
+      const { providerId, ...rest } = form;
+      const created = await api.request<User>('POST', '/api/users', form.role === 'referrer' ? form : rest);
       onCreated(created);
-      setForm({ email: '', name: '', role: 'resident', password: '' });
+      setForm(empty);
       setError(null);
     } catch (e) {
       setError(errorText(e));
@@ -147,6 +166,18 @@ function CreateUser({ onCreated }: { onCreated: (user: User) => void }) {
           <RoleOptions />
         </select>
       </label>
+      {form.role === 'referrer' && (
+        <label>
+          Provider id (ORC-12 of their orders)
+          <input
+            required
+            maxLength={64}
+            pattern="[A-Za-z0-9._\-]+"
+            value={form.providerId}
+            onChange={(e) => setForm({ ...form, providerId: e.target.value })}
+          />
+        </label>
+      )}
       <label>
         Initial password (12+ characters)
         <input

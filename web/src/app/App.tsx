@@ -1,10 +1,14 @@
+import { can } from '@pacs/shared';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { LockedPage } from '../auth/LockedPage';
 import { LoginPage } from '../auth/LoginPage';
 import { session } from '../auth/session';
+import { flushFlags } from '../critical/flag-outbox';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
 import { Shell } from './Shell';
 import { UpdatePrompt } from './UpdatePrompt';
+
+const FLAG_RETRY_MS = 30_000;
 
 /** The application: the update prompt, then the session's screen (sign-in, locked) or the signed-in frame. */
 export function App() {
@@ -35,9 +39,17 @@ function SignedIn({ userId }: { userId: string }) {
     if (!user || user.id !== userId) return;
     const created = createWorkspace(user);
     created.worklist.start();
-    void created.engine.start();
+    // A referrer has no worklist to mirror.
+    if (can(user.role, 'study:read')) void created.engine.start();
+    // Critical-result flags raised offline leave as soon as the connection returns, whatever page is open.
+    const flush = () => void flushFlags(created.db).catch(() => undefined);
+    window.addEventListener('online', flush);
+    const timer = window.setInterval(flush, FLAG_RETRY_MS);
+    flush();
     setWorkspace(created);
     return () => {
+      window.removeEventListener('online', flush);
+      window.clearInterval(timer);
       created.engine.stop();
       created.worklist.stop();
       created.db.close();

@@ -14,6 +14,8 @@ const admin = lazyPage(() => import('../admin/AdminPage'));
 const viewer = lazyPage(() => import('../viewer/ViewerPage'));
 const report = lazyPage(() => import('../report/ReportPage'));
 const reconcile = lazyPage(() => import('../orders/ReconciliationPage'));
+const critical = lazyPage(() => import('../critical/CriticalResultsPage'));
+const referrerResults = lazyPage(() => import('../referrer/ReferrerResultsPage'));
 
 /** The page a reload or a deep link opens: its chunk starts loading with the app, not after sign-in. */
 const startSection = `/${window.location.pathname.split('/')[1] ?? ''}`;
@@ -44,11 +46,14 @@ export interface NavItem {
 }
 
 export function navItems(role: Role): NavItem[] {
+  // A referrer's app is their own results and critical results, nothing of the department's.
+  const department = can(role, 'study:read');
   return [
-    { href: '/', label: 'Dashboard', key: '1', show: true },
-    { href: '/worklist', label: 'Worklist', key: '2', show: can(role, 'study:read') },
-    { href: '/viewer', label: 'Viewer', key: '3', show: true },
-    { href: '/report', label: 'Report', key: '4', show: true },
+    { href: '/', label: department ? 'Dashboard' : 'My results', key: '1', show: true },
+    { href: '/worklist', label: 'Worklist', key: '2', show: department },
+    { href: '/viewer', label: 'Viewer', key: '3', show: can(role, 'images:read') },
+    { href: '/report', label: 'Report', key: '4', show: can(role, 'report:read') },
+    { href: '/critical', label: 'Critical', key: '7', show: can(role, 'critical:read') },
     { href: '/reconcile', label: 'Reconcile', key: '6', show: can(role, 'order:reconcile') },
     { href: '/admin', label: 'Admin', key: '5', show: can(role, 'user:manage') },
   ];
@@ -61,7 +66,8 @@ export function sectionOf(path: string): string {
 
 /** What the section shows: its page, "Not allowed" for the admin view without the right, else "Not found". */
 export function sectionContent(section: string, role: Role): ReactNode {
-  if (section === '/') return <DashboardPage />;
+  if (section === '/') return can(role, 'study:read') ? <DashboardPage /> : <PageLoader key="results" page={referrerResults} />;
+  if (section === '/critical') return <PageLoader key="critical" page={critical} />;
   if (section === '/worklist') return <WorklistPage />;
   if (section === '/viewer') return <PageLoader key="viewer" page={viewer} />;
   if (section === '/report') return <PageLoader key="report" page={report} />;

@@ -3,6 +3,8 @@
  * pending changes never mix with another's on a shared tablet). Rows are the server's truth;
  * pending changes live in the outbox and are overlaid for display until the server accepts them.
  */
+
+import type { CriticalCategory } from '@pacs/shared';
 import Dexie, { type EntityTable } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
 
@@ -68,6 +70,21 @@ export interface OfflineFrameRow {
   bytes: number;
 }
 
+/**
+ * A critical-result flag raised without a connection: it waits here and is sent, with its own id,
+ * when the device is back online. Its clock starts when the server receives it.
+ */
+export interface PendingCriticalFlag {
+  clientId: string;
+  reportId: string;
+  category: CriticalCategory;
+  message: string;
+  /** When the user raised it on this device. */
+  raisedAt: string;
+  state: 'pending' | 'failed';
+  error?: string;
+}
+
 /** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
 export interface OfflineKeyRow {
   id: string;
@@ -83,6 +100,7 @@ export type WorklistDb = Dexie & {
   offlineStudies: EntityTable<OfflineStudyRow, 'id'>;
   offlineFrames: EntityTable<OfflineFrameRow, 'key'>;
   offlineKeys: EntityTable<OfflineKeyRow, 'id'>;
+  criticalFlags: EntityTable<PendingCriticalFlag, 'clientId'>;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -113,6 +131,7 @@ export function openWorklistDb(userId: string): WorklistDb {
     offlineFrames: 'key, studyId',
     offlineKeys: 'id',
   });
+  db.version(3).stores({ criticalFlags: 'clientId, reportId' });
   return db;
 }
 

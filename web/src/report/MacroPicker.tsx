@@ -63,7 +63,7 @@ export function MacroPicker({
           setActive(0);
         }}
         onKeyDown={onKey}
-        aria-controls={`${id}-list`}
+        aria-controls={query ? `${id}-list` : undefined}
       />
       {query && (
         <ul id={`${id}-list`} className="macro-list">

@@ -6,6 +6,7 @@ import { can, isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { NetworkError } from '../api/client';
 import { session } from '../auth/session';
+import { CriticalPanel } from '../critical/CriticalPanel';
 import { useWorkspace } from '../device/workspace';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { useStudyRow } from '../worklist/study-row';
@@ -179,6 +180,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
         onReport={onReport}
         onNotice={onNotice}
       />
+      <CriticalPanel reportId={report.id} role={role} online={online} />
       {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}
       {report.addenda.map((addendum, i) => (
         <section key={addendum.id} className="report-addendum" aria-label={`Addendum ${i + 1}`}>
