@@ -96,6 +96,8 @@ describe('critical results', () => {
     expect(await card.getByTestId('critical-clock').textContent()).toMatch(/left$/);
     expect(await seriousViolations(attending)).toEqual([]);
     expect(await card.textContent()).toContain('for Welby, Dr Marcus');
+    await attending.getByRole('link', { name: 'Dashboard' }).click();
+    await expect.poll(() => attending.getByTestId('critical-summary').textContent()).toContain('Critical, Carla');
 
     const doctor = await signedIn(credentials);
     const nav = doctor.getByRole('navigation', { name: 'Main' });
@@ -110,7 +112,7 @@ describe('critical results', () => {
     await inbox.getByRole('button', { name: 'Acknowledge' }).click();
     await expect.poll(() => inbox.getByTestId('critical-status').textContent()).toBe('acknowledged');
 
-    await attending.reload();
+    await attending.goto(`${system.url}/report/${studyId}?images=off`);
     await expect.poll(() => attending.getByTestId('critical-status').textContent(), { timeout: 20_000 }).toBe('acknowledged');
     expect(await attending.getByTestId('critical-ack').textContent()).toContain('Acknowledged by Marcus Welby (in-app)');
   });

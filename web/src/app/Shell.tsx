@@ -1,5 +1,6 @@
 import { Suspense, useEffect, useRef, useState } from 'react';
 import { session } from '../auth/session';
+import { CriticalBanner } from '../critical/CriticalBanner';
 import { useWorkspace } from '../device/workspace';
 import { Link, navigate, usePath } from '../router';
 import { OutboxIssues } from '../worklist/OutboxIssues';
@@ -87,6 +88,7 @@ export function Shell() {
       </header>
       <StorageBanner />
       <StatBanner />
+      <CriticalBanner role={user.role} />
       <OutboxIssues />
       <main id="main" ref={mainRef} tabIndex={-1}>
         <Suspense

@@ -2,6 +2,7 @@ import { formatPersonName, isStudyOpen, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_S
 import { useEffect, useMemo, useState } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { Turnaround, WorklistStudy } from '../api/types';
+import { CriticalSummaryCard } from '../critical/CriticalSummaryCard';
 import { useWorklist, useWorkspace } from '../device/workspace';
 import { formatBytes, readStorage, requestPersistence, type StorageInfo } from '../pwa/storage';
 import { Link } from '../router';
@@ -157,6 +158,7 @@ export function DashboardPage() {
           <h2 id="stat-title">Unassigned STAT ({stats.unassignedStat.length})</h2>
           <StudyList rows={stats.unassignedStat} empty="No unassigned STAT studies." />
         </section>
+        <CriticalSummaryCard role={user.role} />
         <Bars title="By status" data={stats.status} />
         <Bars title="By priority" data={stats.priority} />
         <Bars title="By modality" data={stats.modality} />

@@ -1,18 +1,16 @@
 /**
  * /results: a referring physician's own results, the signed reports of the studies they ordered,
- * newest first, with their addenda; and a line to their open critical results. Online only.
+ * newest first, with their addenda (their critical results are in the banner above every page). Online only.
  */
 import { formatPersonName } from '@pacs/shared';
 import { useCallback, useEffect, useState } from 'react';
 import { errorText } from '../admin/errors';
 import { api } from '../api/client';
-import type { CriticalResultList, ReferrerReport, ReferrerReportPage } from '../api/types';
-import { Link } from '../router';
+import type { ReferrerReport, ReferrerReportPage } from '../api/types';
 
 export default function ReferrerResultsPage() {
   const [reports, setReports] = useState<ReferrerReport[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
-  const [openCritical, setOpenCritical] = useState(0);
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(async (before: string | null) => {
@@ -21,7 +19,6 @@ export default function ReferrerResultsPage() {
       const page = await api.request<ReferrerReportPage>('GET', `/api/referrer/reports${query}`);
       setReports((list) => (before ? [...(list ?? []), ...page.items] : page.items));
       setNext(page.nextBefore);
-      if (!before) setOpenCritical((await api.request<CriticalResultList>('GET', '/api/critical-results?status=open')).items.length);
       setError(null);
     } catch (e) {
       setError(errorText(e).replace('The admin view needs', 'Your results need'));
@@ -36,12 +33,6 @@ export default function ReferrerResultsPage() {
       <div className="page-head">
         <h1 id="results-title">My patients’ results</h1>
       </div>
-      {openCritical > 0 && (
-        <p className="banner danger" role="alert">
-          {openCritical} critical result{openCritical === 1 ? '' : 's'} waiting for your acknowledgement.{' '}
-          <Link href="/critical">Open them</Link>
-        </p>
-      )}
       {error && <p role="alert">{error}</p>}
       {reports?.length === 0 && <p className="muted">No signed reports for studies you ordered.</p>}
       {reports?.map((report) => (

@@ -1,0 +1,51 @@
+/** The dashboard's card of open critical results: the most urgent first, each with its clock. */
+import { CRITICAL_CATEGORY_LABELS, type CriticalResult, can, formatPersonName, type Role } from '@pacs/shared';
+import { useEffect, useState } from 'react';
+import { api } from '../api/client';
+import type { CriticalResultList } from '../api/types';
+import { Link } from '../router';
+import { Clock } from './Clock';
+
+const POLL_MS = 15_000;
+
+export function CriticalSummaryCard({ role }: { role: Role }) {
+  const [open, setOpen] = useState<CriticalResult[] | null>(null);
+  const allowed = can(role, 'critical:read');
+  useEffect(() => {
+    if (!allowed) return;
+    let cancelled = false;
+    const look = () =>
+      api
+        .request<CriticalResultList>('GET', '/api/critical-results?status=open&limit=200')
+        .then((list) => !cancelled && setOpen(list.items))
+        .catch(() => undefined);
+    void look();
+    const timer = setInterval(() => document.visibilityState === 'visible' && void look(), POLL_MS);
+    return () => {
+      cancelled = true;
+      clearInterval(timer);
+    };
+  }, [allowed]);
+  if (!allowed) return null;
+  return (
+    <section className="card" aria-labelledby="critical-card-title" data-testid="critical-summary">
+      <h2 id="critical-card-title">Open critical results ({open?.length ?? '…'})</h2>
+      {open === null ? (
+        <p className="muted">Needs a connection to the server.</p>
+      ) : open.length === 0 ? (
+        <p className="muted">None open.</p>
+      ) : (
+        <ul className="study-list">
+          {open.slice(0, 6).map((result) => (
+            <li key={result.id}>
+              <span className={`badge critical-${result.category}`}>{CRITICAL_CATEGORY_LABELS[result.category].split(':')[0]}</span>{' '}
+              {formatPersonName(result.patientName)} <span className="muted">· for {result.recipientName || 'the ordering physician'}</span>
+              <Clock result={result} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <Link href="/critical">All critical results</Link>
+    </section>
+  );
+}
