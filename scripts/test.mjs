@@ -33,6 +33,10 @@ const TEST_PACKAGES = [
   'fonts-droid-fallback',
   'libgdcm-tools',
   'libopenjp2-tools',
+  // The audit repository of the ATNA export tests (syslog over TLS) and the schema check of its messages.
+  'rsyslog',
+  'rsyslog-gnutls',
+  'libxml2-utils',
 ];
 
 /**

@@ -17,6 +17,7 @@ import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
 import reconciliationRoutes from './orders/reconciliation-routes';
 import accessControl from './plugins/access-control';
+import auditExport from './plugins/audit-export';
 import auditTrail from './plugins/audit-trail';
 import clusterBus from './plugins/cluster-bus';
 import criticalResults from './plugins/critical-results';
@@ -102,6 +103,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(accessControl, { principalCacheTtlMs: options.principalCacheTtlMs });
   await app.register(clusterBus);
   await app.register(auditTrail);
+  await app.register(auditExport);
   await app.register(errorHandler);
   await app.register(healthRoutes);
   await app.register(ingestion);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
+import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
@@ -143,6 +144,7 @@ export const ENV_SCHEMA = Type.Object({
   }),
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   ...CRITICAL_ENV_SCHEMA.properties,
+  ...ATNA_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -214,6 +216,8 @@ export interface Config {
   hl7: Hl7Config;
   critical: CriticalConfig;
   mail: MailConfig;
+  /** Undefined: the audit trail is not exported. */
+  atna: AtnaConfig | undefined;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -392,5 +396,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     critical: criticalConfigOf(env),
     mail: mailConfigOf(env, production),
+    atna: atnaConfigOf(env),
   };
 }

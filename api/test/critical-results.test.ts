@@ -131,7 +131,13 @@ describe('flagging and acknowledging a critical result', () => {
     const response = await flag(c.reportId, { category: 'red', message: 'Acute subdural haematoma with midline shift.' });
     expect(response.statusCode, response.body).toBe(201);
     const result = response.json() as CriticalResult;
-    expect(result).toMatchObject({ status: 'open', category: 'red', level: 0, recipientName: 'Welby, Dr Marcus', recipientReachable: true });
+    expect(result).toMatchObject({
+      status: 'open',
+      category: 'red',
+      level: 0,
+      recipientName: 'Welby, Dr Marcus',
+      recipientReachable: true,
+    });
     expect(Date.parse(result.dueAt) - Date.parse(result.flaggedAt)).toBe(3000);
     expect(result.events.map((e) => `${e.kind}/${e.channel}`)).toEqual(['flagged/in-app', 'notified/in-app', 'notified/email']);
 

@@ -1,4 +1,4 @@
-/** System status for the admin view: every readiness check plus the ingestion cursor and last reconcile. */
+/** System status for the admin view: every readiness check, the ingestion cursor and last reconcile, the audit export. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SystemStatus } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +19,7 @@ export default async function systemRoutes(fastify: FastifyInstance) {
     async () => ({
       health: await checkReadiness(app.readinessChecks),
       ingestion: app.ingestion ? await app.ingestion.reconciler.status() : null,
+      auditExport: app.auditExport ? await app.auditExport.status() : null,
     }),
   );
 }

@@ -24,9 +24,22 @@ export const IngestionStatus = Type.Object({
 });
 export type IngestionStatus = Static<typeof IngestionStatus>;
 
-/** GET /api/system/status (admins): every readiness check, and ingestion when this API runs it. */
+/** The audit trail's export to the hospital's audit repository (ATNA). */
+export const AuditExportStatus = Type.Object({
+  target: Type.String(),
+  connected: Type.Boolean(),
+  exportedUpTo: Type.Integer(),
+  /** Audit rows not yet handed to the repository: more than a few means it is down or slow. */
+  pending: Type.Integer(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastErrorAt: Type.Union([Type.String(), Type.Null()]),
+});
+export type AuditExportStatus = Static<typeof AuditExportStatus>;
+
+/** GET /api/system/status (admins): every readiness check, ingestion when this API runs it, the audit export when configured. */
 export const SystemStatus = Type.Object({
   health: HealthResponse,
   ingestion: Type.Union([IngestionStatus, Type.Null()]),
+  auditExport: Type.Union([AuditExportStatus, Type.Null()]),
 });
 export type SystemStatus = Static<typeof SystemStatus>;

@@ -1,4 +1,4 @@
-/** System status: health of each part, ingestion cursor and last reconcile. */
+/** System status: health of each part, ingestion cursor and last reconcile, the audit export's backlog and last error. */
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { SystemStatus } from '../api/types';
@@ -70,6 +70,21 @@ export function SystemPanel() {
             <p className="muted">
               Ingestion is not configured on this API (no Orthanc URL). Sync-server health is not reported by the API yet.
             </p>
+          )}
+          <h2>Audit export</h2>
+          {status.auditExport ? (
+            <dl className="facts" data-testid="audit-export">
+              <dt>Audit repository</dt>
+              <dd>{status.auditExport.target}</dd>
+              <dt>Waiting to be sent</dt>
+              <dd className={status.auditExport.pending > 1000 || status.auditExport.lastError ? 'health-down' : undefined}>
+                {status.auditExport.pending} audit rows
+              </dd>
+              <dt>Last error</dt>
+              <dd>{status.auditExport.lastError ? `${status.auditExport.lastError} (${status.auditExport.lastErrorAt})` : 'none'}</dd>
+            </dl>
+          ) : (
+            <p className="muted">The audit trail is not exported (no PACS_ATNA_URL): it stays in this system's database.</p>
           )}
         </>
       )}
