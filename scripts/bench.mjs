@@ -16,6 +16,7 @@ const BENCHMARKS = {
   reports: { dir: 'api', script: 'bench/reports.ts' },
   'hl7-orders': { dir: 'api', script: 'bench/hl7-orders.ts' },
   'results-out': { dir: 'api', script: 'bench/results-out.ts' },
+  'audit-export': { dir: 'api', script: 'bench/audit-export.ts' },
   fhir: { dir: 'api', script: 'bench/fhir.ts' },
   'sync-propagation': { dir: 'sync-server', script: 'bench/propagation.ts' },
   'sync-scale-out': { dir: 'sync-server', script: 'bench/scale-out.ts' },

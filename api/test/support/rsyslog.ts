@@ -88,6 +88,8 @@ export class Rsyslog {
     private readonly dir: string,
     readonly port: number,
     private readonly pki: Pki,
+    /** Prefix each line with rsyslog's receipt time (RFC 3339, microseconds), for lag measurements. */
+    private readonly receiptTimes = false,
   ) {
     this.output = path.join(dir, 'received.log');
   }
@@ -106,7 +108,7 @@ export class Rsyslog {
 )
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="x509/certvalid")
 input(type="imtcp" port="${this.port}" address="127.0.0.1")
-template(name="textOnly" type="string" string="%msg%\\n")
+template(name="textOnly" type="string" string="${this.receiptTimes ? '%timegenerated:::date-rfc3339% ' : ''}%msg%\\n")
 action(type="omfile" file="${this.output}" template="textOnly")
 `,
     );
