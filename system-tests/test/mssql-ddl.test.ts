@@ -203,7 +203,13 @@ describe('mssql DDL of every migration', () => {
     const identities = [...api.tables.values(), ...sync.tables.values()].flatMap((t) =>
       [...t.columns.values()].filter((c) => c.identity).map((c) => `${t.name}.${c.name}`),
     );
-    expect(identities.sort()).toEqual(['audit_logs.id', 'critical_result_events.id', 'hl7_outbox.id', 'sync_late_edits.id', 'sync_updates.id']);
+    expect(identities.sort()).toEqual([
+      'audit_logs.id',
+      'critical_result_events.id',
+      'hl7_outbox.id',
+      'sync_late_edits.id',
+      'sync_updates.id',
+    ]);
   });
 
   it('keeps every index and key within SQL Server key-size limits, never on MAX columns', () => {

@@ -5,7 +5,7 @@
  * (result-dispatcher.ts) delivers them.
  */
 import { randomUUID } from 'node:crypto';
-import { Op, type Transaction } from 'sequelize';
+import type { Transaction } from 'sequelize';
 import { criticalLines, criticalResultsOf } from '../critical-results/communication-record';
 import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
 import { ARCHIVE_DESTINATION, ARCHIVE_MESSAGE_TYPE, type ResultDestination } from './destinations';
