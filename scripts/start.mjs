@@ -29,7 +29,7 @@ function developmentSecrets() {
   const secrets = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const secret = () => randomBytes(36).toString('base64url');
   let changed = false;
-  for (const key of ['jwtSecret', 'orthancPassword', 'webhookSecret', 'documentTokenSecret', 'syncServiceToken']) {
+  for (const key of ['jwtSecret', 'orthancPassword', 'webhookSecret', 'documentTokenSecret', 'syncServiceToken', 'mfaSecretKey']) {
     if (!secrets[key]) {
       secrets[key] = secret();
       changed = true;
@@ -98,6 +98,7 @@ export async function start() {
     PACS_DOCUMENT_TOKEN_SECRET: process.env.PACS_DOCUMENT_TOKEN_SECRET ?? secrets.documentTokenSecret,
     PACS_SYNC_SERVICE_TOKEN: process.env.PACS_SYNC_SERVICE_TOKEN ?? secrets.syncServiceToken,
     PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
+    PACS_MFA_SECRET_KEY: process.env.PACS_MFA_SECRET_KEY ?? secrets.mfaSecretKey,
   };
 
   // Patient data and secrets: the umask 077 the services get makes every file and directory they
@@ -176,6 +177,8 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
   log(`PACS is up at http://${shown}:${httpPort}  (API docs: http://${shown}:${httpPort}/api/docs/)`);
   log(`modalities send to AE title ${process.env.PACS_DICOM_AET ?? 'ORTHANC'} on port ${dicomPort}`);
   log(`HL7 v2 orders and patient updates over MLLP on port ${hl7Port} (from ${process.env.PACS_HL7_ALLOWED_SENDERS ?? 'loopback'})`);
-  log('development logins: admin@pacs.local / pacs-admin-dev-password, radiologist@pacs.local / pacs-radiologist-dev-password');
+  log(
+    'development logins: admin@pacs.local / pacs-admin-dev-password (sets up an authenticator app at the first sign-in), radiologist@pacs.local / pacs-radiologist-dev-password',
+  );
   log(`data: ${dataDir}   stop with Ctrl-C`);
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { addressPredicate } from '@pacs/server-kit/address-list';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import auditRoutes from './audit/routes';
+import mfaRoutes from './auth/mfa/routes';
 import authRoutes from './auth/routes';
 import type { Config } from './config';
 import criticalResultRoutes from './critical-results/routes';
@@ -29,6 +30,7 @@ import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import redis from './plugins/redis';
 import resultsOut from './plugins/results-out';
+import secondFactor from './plugins/second-factor';
 import security from './plugins/security';
 import referrerRoutes from './referrer/routes';
 import reportRoutes from './reports/routes';
@@ -105,6 +107,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auditTrail);
   await app.register(auditExport);
   await app.register(errorHandler);
+  await app.register(secondFactor);
   await app.register(healthRoutes);
   await app.register(ingestion);
   await app.register(hl7Interface);
@@ -112,6 +115,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(criticalResults);
   // Capabilities
   await app.register(authRoutes);
+  await app.register(mfaRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
   await app.register(worklistRoutes);

@@ -8,6 +8,7 @@ import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
 import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/settings';
+import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
@@ -145,6 +146,7 @@ export const ENV_SCHEMA = Type.Object({
   PACS_LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   ...CRITICAL_ENV_SCHEMA.properties,
   ...ATNA_ENV_SCHEMA.properties,
+  ...MFA_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -218,6 +220,7 @@ export interface Config {
   mail: MailConfig;
   /** Undefined: the audit trail is not exported. */
   atna: AtnaConfig | undefined;
+  mfa: MfaConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -397,5 +400,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     critical: criticalConfigOf(env),
     mail: mailConfigOf(env, production),
     atna: atnaConfigOf(env),
+    mfa: mfaConfigOf(env, production),
   };
 }

@@ -41,6 +41,17 @@ export const ERROR_CODES = [
   { code: 'REFRESH_REVOKED', when: '401: the refresh token was revoked (logout, password change or reset, deactivation)' },
   { code: 'REFRESH_INACTIVE', when: "401: the refresh token's account is deactivated" },
 
+  // Second factor (TOTP)
+  {
+    code: 'MFA_CHALLENGE_INVALID',
+    when: '401: the second-factor step is forged, expired, or its password has changed since; log in again',
+  },
+  { code: 'MFA_CODE_INVALID', when: '401: a wrong, expired or already used authenticator code, or an unknown or used recovery code' },
+  { code: 'MFA_THROTTLED', when: '429: too many wrong codes for this account; Retry-After says how long' },
+  { code: 'MFA_ALREADY_ENABLED', when: '409: enrolling a second factor while one is in force (an admin resets it first)' },
+  { code: 'MFA_NOT_ENROLLING', when: '409: confirming an enrolment that was not started' },
+  { code: 'MFA_REQUIRED', when: '409: turning off the second factor of a role that must use one' },
+
   // Passwords
   { code: 'WRONG_PASSWORD', when: '400: password change with a wrong current password' },
   { code: 'WEAK_PASSWORD', when: '400: a new password shorter than the minimum length' },

@@ -10,6 +10,7 @@ export * from './schemas/common';
 export * from './schemas/critical-results';
 export * from './schemas/health';
 export * from './schemas/interfaces';
+export * from './schemas/mfa';
 export * from './schemas/referrer';
 export * from './schemas/reports';
 export * from './schemas/studies';

@@ -75,6 +75,8 @@ const config = loadConfig({
   PACS_TRUST_PROXY: 'true',
   PACS_LOGIN_RATE_PER_MINUTE: '1000',
   PACS_RECONCILE_INTERVAL_SECONDS: '0',
+  // Admins sign in with a password alone unless the test is about the second factor.
+  PACS_MFA_REQUIRED_ROLES: process.env.PACS_E2E_MFA_REQUIRED_ROLES ?? 'none',
 });
 const app = await buildApp(config);
 await app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,19 +3,19 @@
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type ErrorCode, ErrorResponse, LoginRequest, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type ErrorCode, ErrorResponse, LoginRequest, LoginResponse, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
+import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { auditInTransaction } from '../audit/recorder';
-import type { UserAttributes } from '../db/models';
 import { HttpError, unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
 import { LoginThrottle } from './login-throttle';
+import { CHALLENGE_TTL_MS, ChallengeSigner } from './mfa/challenge';
 import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword, warmDummyHash } from './passwords';
 import { type RefreshFailure, RefreshRejected } from './refresh-tokens';
+import { createSessionIssuer, MFA_DEVICE_COOKIE, REFRESH_COOKIE } from './session-issuer';
 
-export const REFRESH_COOKIE = 'pacs_refresh';
-const COOKIE_PATH = '/api/auth';
+export { REFRESH_COOKIE };
 
 /** The code of each way a refresh token is refused: REFRESH_ and the reason. */
 const REFRESH_REFUSAL_CODES: Record<RefreshFailure, ErrorCode> = {
@@ -37,23 +37,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
   });
   warmDummyHash(config.bcryptCost);
 
-  const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: Date) =>
-    reply.setCookie(REFRESH_COOKIE, token, {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: config.cookieSecure,
-      path: COOKIE_PATH,
-      expires: expiresAt,
-    });
-  const clearRefreshCookie = (reply: FastifyReply) =>
-    reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: config.cookieSecure });
-
-  const session = (user: UserAttributes, sessionId: string) => ({
-    accessToken: app.signAccessToken(user, sessionId),
-    tokenType: 'Bearer' as const,
-    expiresIn: config.accessTokenTtl,
-    user: presentUser(user),
-  });
+  const { setRefreshCookie, clearRefreshCookie, session, signIn } = createSessionIssuer(app);
+  const challenges = new ChallengeSigner(config.jwtSecret);
 
   app.post(
     '/api/auth/login',
@@ -67,7 +52,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         tags: ['auth'],
         summary: 'Log in; sets the refresh cookie',
         body: LoginRequest,
-        response: { 200: SessionResponse, 401: ErrorResponse, 429: ErrorResponse },
+        response: { 200: LoginResponse, 401: ErrorResponse, 429: ErrorResponse },
       },
     },
     async (request, reply) => {
@@ -94,20 +79,17 @@ export default async function authRoutes(fastify: FastifyInstance) {
       throttle.succeeded(email, request.ip);
       if (!row.active) throw unauthorized('account deactivated', 'ACCOUNT_INACTIVE');
 
-      const issued = await sequelize.transaction(async (transaction) => {
-        const refresh = await app.refreshTokens.issue(row.id, undefined, transaction);
-        request.principal = { userId: row.id, role: row.role, email: row.email, name: row.name };
-        await auditInTransaction(request, transaction, {
-          eventId: 'UserAuthentication',
-          action: 'E',
-          objectType: 'User',
-          objectId: row.id,
-          details: { event: 'login' },
-        });
-        return refresh;
-      });
-      setRefreshCookie(reply, issued.token, issued.expiresAt);
-      return session(user.get(), issued.familyId);
+      // A second factor in force (or one the role must have): the session waits for it, unless this
+      // device passed it recently.
+      const step = app.secondFactor.due(row);
+      if (step === 'verify' && (await app.secondFactor.isRememberedDevice(row.id, request.cookies[MFA_DEVICE_COOKIE]))) {
+        return signIn(request, reply, row, { secondFactor: 'remembered device' });
+      }
+      if (step) {
+        request.auditSubject.details = { email, event: 'password-accepted', secondFactor: step };
+        return { mfa: step, challenge: challenges.sign(row.id, row.passwordChangedAt), expiresIn: CHALLENGE_TTL_MS / 1000 };
+      }
+      return signIn(request, reply, row);
     },
   );
 

@@ -11,6 +11,7 @@ import * as orders from './migrations/0004-orders';
 import * as resultsOutbox from './migrations/0005-results-outbox';
 import * as ordersChanged from './migrations/0006-orders-changed';
 import * as criticalResults from './migrations/0007-critical-results';
+import * as mfa from './migrations/0008-mfa';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -20,6 +21,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0005-results-outbox', up: resultsOutbox.up },
   { name: '0006-orders-changed', up: ordersChanged.up },
   { name: '0007-critical-results', up: criticalResults.up },
+  { name: '0008-mfa', up: mfa.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

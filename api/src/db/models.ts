@@ -5,6 +5,7 @@
 import type { AuditAction, AuditEventId, AuditOutcome, OrderMatch, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
+import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
@@ -21,10 +22,24 @@ export interface UserAttributes extends Timestamps {
   passwordChangedAt: Date;
   /** A referrer's provider id at the hospital (ORC-12.1 of their orders); '' for everyone else. */
   providerId: string;
+  /** The TOTP secret, sealed (auth/mfa/secret-box.ts); set at enrolment, in force once mfaEnabledAt is. */
+  mfaSecret: string | null;
+  mfaEnabledAt: Date | null;
+  /** The last TOTP time step accepted: a code is never accepted twice. */
+  mfaLastTimeStep: number | null;
 }
 export type UserRow = Row<
   UserAttributes,
-  'id' | 'active' | 'failedLoginCount' | 'lockedUntil' | 'passwordChangedAt' | 'providerId' | keyof Timestamps
+  | 'id'
+  | 'active'
+  | 'failedLoginCount'
+  | 'lockedUntil'
+  | 'passwordChangedAt'
+  | 'providerId'
+  | 'mfaSecret'
+  | 'mfaEnabledAt'
+  | 'mfaLastTimeStep'
+  | keyof Timestamps
 >;
 
 export interface RefreshTokenAttributes extends Timestamps {
@@ -266,6 +281,8 @@ export interface Models {
   Outbox: ModelStatic<OutboxRow>;
   CriticalResult: ModelStatic<CriticalResultRow>;
   CriticalEvent: ModelStatic<CriticalEventRow>;
+  MfaRecoveryCode: ModelStatic<MfaRecoveryCodeRow>;
+  MfaDevice: ModelStatic<MfaDeviceRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -288,6 +305,9 @@ export function defineModels(sequelize: Sequelize): Models {
       lockedUntil: { type: DataTypes.DATE, allowNull: true },
       passwordChangedAt: { type: DataTypes.DATE, allowNull: false, defaultValue: DataTypes.NOW },
       providerId: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
+      mfaSecret: { type: DataTypes.STRING(255), allowNull: true },
+      mfaEnabledAt: { type: DataTypes.DATE, allowNull: true },
+      mfaLastTimeStep: { type: DataTypes.INTEGER, allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -507,5 +527,6 @@ export function defineModels(sequelize: Sequelize): Models {
     AppState,
     ...defineOrderModels(sequelize),
     ...defineCriticalModels(sequelize),
+    ...defineMfaModels(sequelize),
   };
 }

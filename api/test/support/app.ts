@@ -30,6 +30,8 @@ export async function createTestApp(env: Record<string, string> = {}, options: P
     PACS_JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     PACS_DATA_DIR: '/tmp/pacs-test-data-unused',
     DATABASE_URL: database.url,
+    // Tests that are not about the second factor sign admins in with a password alone.
+    PACS_MFA_REQUIRED_ROLES: 'none',
     ...env,
   });
   const app = await buildApp(config, options);

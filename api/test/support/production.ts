@@ -9,6 +9,7 @@ export function productionEnv(extra: Record<string, string> = {}): Record<string
     PACS_METRICS_TOKEN: 'metrics-token-0123456789abcdef',
     PACS_SYNC_SERVICE_TOKEN: 'sync-service-token-0123456789abcdefghijklmnop',
     PACS_DOCUMENT_TOKEN_SECRET: 'document-token-secret-0123456789abcdefghijkl',
+    PACS_MFA_SECRET_KEY: 'mfa-secret-key-0123456789abcdefghijklmnopq',
     ...extra,
   };
 }

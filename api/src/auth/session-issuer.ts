@@ -1,0 +1,54 @@
+/**
+ * How a sign-in ends: a refresh token family (its token in an httpOnly cookie scoped to
+ * /api/auth), an access token, and the login's audit row, in one transaction. Shared by the
+ * password login and the second-factor step.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { auditInTransaction } from '../audit/recorder';
+import type { UserAttributes } from '../db/models';
+import { presentUser } from '../users/present';
+
+export const REFRESH_COOKIE = 'pacs_refresh';
+export const AUTH_COOKIE_PATH = '/api/auth';
+/** A device that passed the second factor recently (auth/mfa/). */
+export const MFA_DEVICE_COOKIE = 'pacs_mfa_device';
+
+export function createSessionIssuer(app: FastifyInstance) {
+  const { config } = app;
+  const setRefreshCookie = (reply: FastifyReply, token: string, expiresAt: Date) =>
+    reply.setCookie(REFRESH_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: config.cookieSecure,
+      path: AUTH_COOKIE_PATH,
+      expires: expiresAt,
+    });
+  const clearRefreshCookie = (reply: FastifyReply) =>
+    reply.clearCookie(REFRESH_COOKIE, { path: AUTH_COOKIE_PATH, httpOnly: true, sameSite: 'strict', secure: config.cookieSecure });
+  const session = (user: UserAttributes, sessionId: string) => ({
+    accessToken: app.signAccessToken(user, sessionId),
+    tokenType: 'Bearer' as const,
+    expiresIn: config.accessTokenTtl,
+    user: presentUser(user),
+  });
+
+  /** A new session for `user`, audited as a login with `details`. */
+  async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserAttributes, details: Record<string, unknown> = {}) {
+    const issued = await app.db.sequelize.transaction(async (transaction) => {
+      const refresh = await app.refreshTokens.issue(user.id, undefined, transaction);
+      request.principal = { userId: user.id, role: user.role, email: user.email, name: user.name };
+      await auditInTransaction(request, transaction, {
+        eventId: 'UserAuthentication',
+        action: 'E',
+        objectType: 'User',
+        objectId: user.id,
+        details: { event: 'login', ...details },
+      });
+      return refresh;
+    });
+    setRefreshCookie(reply, issued.token, issued.expiresAt);
+    return session(user, issued.familyId);
+  }
+
+  return { setRefreshCookie, clearRefreshCookie, session, signIn };
+}
