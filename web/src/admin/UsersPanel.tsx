@@ -114,6 +114,17 @@ export function UsersPanel({ me }: { me: User }) {
                   <button type="button" onClick={() => setResetFor(u)}>
                     Reset password
                   </button>
+                  <button
+                    type="button"
+                    onClick={() =>
+                      void reportingErrors(setError, async () => {
+                        await api.request('POST', `/api/users/${u.id}/mfa/reset`);
+                        setNotice(`Second factor of ${u.email} reset: they set up a new one at their next sign-in.`);
+                      })
+                    }
+                  >
+                    Reset second factor
+                  </button>
                 </td>
               </tr>
             ))}

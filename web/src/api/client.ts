@@ -6,7 +6,7 @@
  * at all. Only the server refusing the refresh (401) ends the session; a refresh lost to the
  * network (even after the server rotated the cookie, which its reuse grace forgives) leaves it.
  */
-import type { ErrorResponse, SessionResponse } from './types';
+import type { ErrorResponse, MfaChallenge, SessionResponse } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -102,10 +102,16 @@ class Client {
     if (broadcastLogout) this.channel?.postMessage({ type: 'logout' });
   }
 
-  async login(email: string, password: string): Promise<SessionResponse> {
-    const session = await this.raw<SessionResponse>('POST', '/api/auth/login', { email, password }, false);
-    this.adopt(session);
-    return session;
+  /** A session, or the second-factor step the account needs first. */
+  async login(email: string, password: string): Promise<SessionResponse | MfaChallenge> {
+    const answer = await this.raw<SessionResponse | MfaChallenge>('POST', '/api/auth/login', { email, password }, false);
+    if ('accessToken' in answer) this.adopt(answer);
+    return answer;
+  }
+
+  /** A step of the second factor at login (`/api/auth/mfa/…`), without an access token. */
+  secondFactorStep<T>(path: string, body: object): Promise<T> {
+    return this.raw<T>('POST', path, body, false);
   }
 
   /** Exchanges the refresh cookie for a new access token, one refresh at a time across tabs. */

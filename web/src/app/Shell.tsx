@@ -78,9 +78,9 @@ export function Shell() {
         </nav>
         <ConnectionIndicator />
         <div className="user">
-          <span className="user-name" title={user.email}>
+          <Link className="user-name" href="/account" title={`${user.email}: my account`}>
             {user.name} <span className="muted">· {user.role}</span>
-          </span>
+          </Link>
           <button type="button" onClick={() => void session.logout()}>
             Sign out
           </button>

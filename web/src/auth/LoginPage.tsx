@@ -1,5 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { ApiError, NetworkError } from '../api/client';
+import type { MfaChallenge } from '../api/types';
+import { SecondFactorStep } from './SecondFactorStep';
 import { session } from './session';
 
 export function LoginPage({ message }: { message: string | null }) {
@@ -7,13 +9,14 @@ export function LoginPage({ message }: { message: string | null }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [challenge, setChallenge] = useState<MfaChallenge | null>(null);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      await session.login(email, password);
+      setChallenge(await session.login(email, password));
     } catch (e) {
       if (e instanceof NetworkError) setError('No connection to the server. Signing in needs the network once.');
       else if (e instanceof ApiError) setError(e.message);
@@ -23,6 +26,22 @@ export function LoginPage({ message }: { message: string | null }) {
     }
   };
 
+  if (challenge) {
+    return (
+      <main className="login" id="main">
+        <div className="card login-card">
+          <h1>PACS Reading Room</h1>
+          <SecondFactorStep
+            challenge={challenge}
+            onCancel={() => {
+              setChallenge(null);
+              setPassword('');
+            }}
+          />
+        </div>
+      </main>
+    );
+  }
   return (
     <main className="login" id="main">
       <form className="card login-card" onSubmit={submit} aria-labelledby="login-title">

@@ -12,7 +12,7 @@
  * long network outage. Logout wipes the device's worklist databases.
  */
 import { ApiError, api, NetworkError, sessionRejected } from '../api/client';
-import type { SessionResponse, User } from '../api/types';
+import type { MfaChallenge, SessionResponse, User } from '../api/types';
 import { rememberDb, wipeAllWorklistDbs } from '../device/db';
 
 const HOUR = 3_600_000;
@@ -169,8 +169,17 @@ class Session {
     }
   }
 
-  async login(email: string, password: string): Promise<void> {
-    this.confirmed(await api.login(email, password));
+  /** Signs in, or answers the second-factor step the account needs first (then `completeSignIn`). */
+  async login(email: string, password: string): Promise<MfaChallenge | null> {
+    const answer = await api.login(email, password);
+    if (!('accessToken' in answer)) return answer;
+    this.completeSignIn(answer);
+    return null;
+  }
+
+  /** The session a login (or its second-factor step) ended with. */
+  completeSignIn(confirmed: SessionResponse): void {
+    this.confirmed(confirmed);
     void navigator.storage?.persist?.().catch(() => false);
   }
 
