@@ -4,9 +4,10 @@
  * is visible and online, so a new flag reaches its recipient without a reload.
  */
 import { type CriticalResult, can, criticalClock, type Role } from '@pacs/shared';
-import { useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useState, useSyncExternalStore } from 'react';
 import { api } from '../api/client';
 import type { CriticalResultList } from '../api/types';
+import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { Link } from '../router';
 
@@ -16,23 +17,15 @@ export function CriticalBanner({ role }: { role: Role }) {
   const online = useSyncExternalStore(session.subscribe, session.get, session.get).mode === 'online';
   const [open, setOpen] = useState<CriticalResult[]>([]);
   const allowed = can(role, 'critical:read');
-  useEffect(() => {
-    if (!allowed || !online) return;
-    let cancelled = false;
-    const look = () => {
-      if (document.visibilityState !== 'visible') return;
+  const look = useCallback(
+    () =>
       api
         .request<CriticalResultList>('GET', '/api/critical-results?status=open&limit=200')
-        .then((list) => !cancelled && setOpen(list.items))
-        .catch(() => undefined);
-    };
-    look();
-    const timer = setInterval(look, POLL_MS);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-    };
-  }, [allowed, online]);
+        .then((list) => setOpen(list.items))
+        .catch(() => undefined),
+    [],
+  );
+  usePoll(look, POLL_MS, allowed && online);
 
   const waiting = role === 'referrer' ? open : open.filter((result) => criticalClock(result, Date.now()).overdue);
   if (!allowed || waiting.length === 0) return null;

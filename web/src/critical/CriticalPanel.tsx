@@ -4,10 +4,11 @@
  * the flag waits on this device and says so: its clock starts when the server receives it.
  */
 import { CRITICAL_CATEGORIES, CRITICAL_CATEGORY_LABELS, type CriticalCategory, type CriticalResult, can, type Role } from '@pacs/shared';
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { errorText } from '../admin/errors';
 import { api } from '../api/client';
 import type { CriticalResultList } from '../api/types';
+import { usePoll } from '../app/use-poll';
 import type { PendingCriticalFlag } from '../device/db';
 import { useWorkspace } from '../device/workspace';
 import { CriticalResultCard } from './CriticalResultCard';
@@ -36,13 +37,7 @@ export function CriticalPanel({ reportId, role, online }: { reportId: string; ro
     }
   }, [db, reportId, online]);
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void load();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  usePoll(load, REFRESH_MS);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

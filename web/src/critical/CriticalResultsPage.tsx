@@ -4,10 +4,11 @@
  * /critical/<id> (the link in the e-mail) shows that one first. Refreshed every few seconds.
  */
 import { type CriticalResult, can } from '@pacs/shared';
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react';
+import { useCallback, useState, useSyncExternalStore } from 'react';
 import { errorText } from '../admin/errors';
 import { api } from '../api/client';
 import type { CriticalResultList } from '../api/types';
+import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { useWorkspace } from '../device/workspace';
 import { usePath } from '../router';
@@ -42,13 +43,7 @@ export default function CriticalResultsPage() {
     }
   }, [wanted]);
 
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void load();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [load]);
+  usePoll(load, REFRESH_MS);
 
   if (!can(user.role, 'critical:read')) {
     return (

@@ -1,8 +1,9 @@
 /** The dashboard's card of open critical results: the most urgent first, each with its clock. */
 import { CRITICAL_CATEGORY_LABELS, type CriticalResult, can, formatPersonName, type Role } from '@pacs/shared';
-import { useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { api } from '../api/client';
 import type { CriticalResultList } from '../api/types';
+import { usePoll } from '../app/use-poll';
 import { Link } from '../router';
 import { Clock } from './Clock';
 
@@ -11,21 +12,15 @@ const POLL_MS = 15_000;
 export function CriticalSummaryCard({ role }: { role: Role }) {
   const [open, setOpen] = useState<CriticalResult[] | null>(null);
   const allowed = can(role, 'critical:read');
-  useEffect(() => {
-    if (!allowed) return;
-    let cancelled = false;
-    const look = () =>
+  const look = useCallback(
+    () =>
       api
         .request<CriticalResultList>('GET', '/api/critical-results?status=open&limit=200')
-        .then((list) => !cancelled && setOpen(list.items))
-        .catch(() => undefined);
-    void look();
-    const timer = setInterval(() => document.visibilityState === 'visible' && void look(), POLL_MS);
-    return () => {
-      cancelled = true;
-      clearInterval(timer);
-    };
-  }, [allowed]);
+        .then((list) => setOpen(list.items))
+        .catch(() => undefined),
+    [],
+  );
+  usePoll(look, POLL_MS, allowed);
   if (!allowed) return null;
   return (
     <section className="card" aria-labelledby="critical-card-title" data-testid="critical-summary">

@@ -5,6 +5,7 @@
 import { can, isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
 import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import { NetworkError } from '../api/client';
+import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { CriticalPanel } from '../critical/CriticalPanel';
 import { useWorkspace } from '../device/workspace';
@@ -85,14 +86,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
     }
   }, [adopt, studyId]);
 
-  useEffect(() => {
-    if (!online) return;
-    void reload();
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void reload();
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [online, reload]);
+  usePoll(reload, POLL_MS, online);
 
   const templateId = report?.templateId ?? null;
   useEffect(() => {

@@ -47,13 +47,18 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
       throw unauthorized('the sign-in step has expired or is not valid; log in again', 'MFA_CHALLENGE_INVALID');
     }
     request.auditSubject = { objectId: user.id, details: { email: user.email } };
-    const waitMs = throttle.waitMs(user.id, request.ip);
+    assertNotThrottled(request, user.id);
+    return user;
+  }
+
+  /** Past five wrong codes, no code is checked until the back-off has passed. */
+  function assertNotThrottled(request: FastifyRequest, userId: string): void {
+    const waitMs = throttle.waitMs(userId, request.ip);
     if (waitMs > 0) {
       throw new HttpError(429, 'too many wrong codes; try again later', 'MFA_THROTTLED', {
         'retry-after': String(Math.ceil(waitMs / 1000)),
       });
     }
-    return user;
   }
 
   function wrongCode(request: FastifyRequest, user: UserAttributes, kind: string): never {
@@ -198,7 +203,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
-      if (throttle.waitMs(user.id, request.ip) > 0) throw new HttpError(429, 'too many wrong codes; try again later', 'MFA_THROTTLED');
+      assertNotThrottled(request, user.id);
       const recoveryCodes = await sequelize.transaction(async (transaction) => {
         const codes = await factor.confirmEnrolment(user, request.body.code, transaction);
         if (codes) await auditEnabled(request, user.id, transaction);
@@ -223,7 +228,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
       if (factor.requiredFor(user.role)) throw conflict('your role must use a second factor', 'MFA_REQUIRED');
-      if (throttle.waitMs(user.id, request.ip) > 0) throw new HttpError(429, 'too many wrong codes; try again later', 'MFA_THROTTLED');
+      assertNotThrottled(request, user.id);
       if (!(await factor.verifyCode(user, request.body.code))) wrongCode(request, user, 'code');
       await sequelize.transaction(async (transaction) => {
         await factor.remove(user.id, transaction);
