@@ -28,6 +28,8 @@ export interface Principal {
   role: Role;
   email: string;
   name: string;
+  /** A referrer's provider id at the hospital; '' for everyone else. */
+  providerId: string;
 }
 
 declare module 'fastify' {

@@ -8,6 +8,7 @@
  */
 import type { Transaction } from 'sequelize';
 import type { Models, UserAttributes } from '../db/models';
+import type { Principal } from '../fastify-types';
 
 export type CachedUser = Pick<
   UserAttributes,
@@ -15,6 +16,11 @@ export type CachedUser = Pick<
 >;
 
 export const PRINCIPAL_TTL_MS = 2000;
+
+/** Who a request acts as, from the user's row (the cached one, or one just read at sign-in). */
+export function principalOf(user: Pick<UserAttributes, 'id' | 'role' | 'email' | 'name' | 'providerId'>): Principal {
+  return { userId: user.id, role: user.role, email: user.email, name: user.name, providerId: user.providerId ?? '' };
+}
 const MAX_ENTRIES = 10_000;
 
 export class PrincipalCache {

@@ -10,8 +10,9 @@ import { auditInTransaction } from '../audit/recorder';
 import { HttpError, unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
 import { LoginThrottle } from './login-throttle';
-import { CHALLENGE_TTL_MS, ChallengeSigner } from './mfa/challenge';
+import { CHALLENGE_TTL_MS } from './mfa/challenge';
 import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPassword, warmDummyHash } from './passwords';
+import { principalOf } from './principal-cache';
 import { type RefreshFailure, RefreshRejected } from './refresh-tokens';
 import { createSessionIssuer, MFA_DEVICE_COOKIE, REFRESH_COOKIE } from './session-issuer';
 
@@ -38,7 +39,6 @@ export default async function authRoutes(fastify: FastifyInstance) {
   warmDummyHash(config.bcryptCost);
 
   const { setRefreshCookie, clearRefreshCookie, session, signIn } = createSessionIssuer(app);
-  const challenges = new ChallengeSigner(config.jwtSecret);
 
   app.post(
     '/api/auth/login',
@@ -87,7 +87,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
       }
       if (step) {
         request.auditSubject.details = { email, event: 'password-accepted', secondFactor: step };
-        return { mfa: step, challenge: challenges.sign(row.id, row.passwordChangedAt), expiresIn: CHALLENGE_TTL_MS / 1000 };
+        return { mfa: step, challenge: app.mfaChallenges.sign(row.id, row.passwordChangedAt), expiresIn: CHALLENGE_TTL_MS / 1000 };
       }
       return signIn(request, reply, row);
     },
@@ -108,7 +108,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
       if (!token) throw unauthorized('no refresh token', 'REFRESH_MISSING');
       try {
         const rotated = await app.refreshTokens.rotate(token, config.refreshReuseGraceSeconds);
-        request.principal = { userId: rotated.user.id, role: rotated.user.role, email: rotated.user.email, name: rotated.user.name };
+        request.principal = principalOf(rotated.user);
         // A grace re-issue is told apart: a run of them is how a replay inside the window would show.
         const details = rotated.grace ? { event: 'refresh-grace', rotatedMsAgo: rotated.grace.rotatedMsAgo } : { event: 'refresh' };
         request.auditSubject = { objectId: rotated.user.id, details };

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditInTransaction } from '../audit/recorder';
 import type { UserAttributes } from '../db/models';
 import { presentUser } from '../users/present';
+import { principalOf } from './principal-cache';
 
 export const REFRESH_COOKIE = 'pacs_refresh';
 export const AUTH_COOKIE_PATH = '/api/auth';
@@ -36,7 +37,7 @@ export function createSessionIssuer(app: FastifyInstance) {
   async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserAttributes, details: Record<string, unknown> = {}) {
     const issued = await app.db.sequelize.transaction(async (transaction) => {
       const refresh = await app.refreshTokens.issue(user.id, undefined, transaction);
-      request.principal = { userId: user.id, role: user.role, email: user.email, name: user.name };
+      request.principal = principalOf(user);
       await auditInTransaction(request, transaction, {
         eventId: 'UserAuthentication',
         action: 'E',

@@ -29,6 +29,8 @@ export interface Actor {
   userId: string;
   role: Role;
   name: string;
+  /** A referrer's provider id ('' for others): which results are theirs. */
+  providerId: string;
 }
 
 export interface CriticalResultsOptions {
@@ -254,10 +256,9 @@ export class CriticalResults {
     if (query.status) where.status = query.status;
     if (query.reportId) where.reportId = query.reportId;
     if (actor.role === 'referrer') {
-      const providerId = await this.providerIdOf(actor);
       // An account linked to no physician is told of nothing.
-      if (providerId === '') return [];
-      where.recipientProviderId = providerId;
+      if (actor.providerId === '') return [];
+      where.recipientProviderId = actor.providerId;
     }
     const rows = await this.models.CriticalResult.findAll({
       where,
@@ -317,16 +318,10 @@ export class CriticalResults {
     const row = await this.models.CriticalResult.findByPk(id, { transaction, raw: true });
     if (!row) throw notFound('critical result not found');
     if (actor.role === 'referrer') {
-      const providerId = await this.providerIdOf(actor, transaction);
-      if (providerId === '' || row.recipientProviderId !== providerId)
+      if (actor.providerId === '' || row.recipientProviderId !== actor.providerId)
         throw forbidden('this critical result is not for your orders', 'NOT_RECIPIENT');
     }
     return row;
-  }
-
-  async providerIdOf(actor: Actor, transaction?: Transaction): Promise<string> {
-    const user = await this.models.User.findByPk(actor.userId, { attributes: ['providerId'], transaction, raw: true });
-    return user?.providerId ?? '';
   }
 
   /** The attending escalation goes to: the flagging attending, or the study's assigned attending. */

@@ -19,11 +19,10 @@ import type { Transaction } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
 import type { Actor } from './critical-results';
 
-const actorOf = (request: FastifyRequest): Actor => ({
-  userId: request.principal!.userId,
-  role: request.principal!.role,
-  name: request.principal!.name,
-});
+const actorOf = (request: FastifyRequest): Actor => {
+  const { userId, role, name, providerId } = request.principal!;
+  return { userId, role, name, providerId };
+};
 
 const auditChange =
   (request: FastifyRequest, id: string, event: string, details: Record<string, unknown> = {}) =>

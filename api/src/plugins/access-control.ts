@@ -12,7 +12,7 @@ import { type Action, can, isRole } from '@pacs/shared';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AnonymousRefusals } from '../auth/anonymous-refusals';
-import { PrincipalCache } from '../auth/principal-cache';
+import { PrincipalCache, principalOf } from '../auth/principal-cache';
 import { SessionRevocations } from '../auth/session-revocations';
 import type { Principal, RouteAccess } from '../fastify-types';
 import { forbidden, HttpError, unauthorized } from '../http-errors';
@@ -137,5 +137,5 @@ async function authenticate(request: FastifyRequest): Promise<Principal> {
   if (claims.iat < Math.floor(new Date(user.passwordChangedAt).getTime() / 1000)) {
     throw unauthorized('password changed; log in again', 'PASSWORD_CHANGED');
   }
-  return { userId: user.id, role: user.role, email: user.email, name: user.name };
+  return principalOf(user);
 }

@@ -26,8 +26,7 @@ export default async function referrerRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const limit = request.query.limit ?? 25;
-      const user = await models.User.findByPk(request.principal!.userId, { attributes: ['providerId'], raw: true });
-      const providerId = user?.providerId ?? '';
+      const { providerId } = request.principal!;
       if (providerId === '') {
         request.auditSubject = { details: { returned: 0, reason: 'no provider id' } };
         return { items: [], nextBefore: null };

@@ -51,6 +51,16 @@ function resultText({ report, original }: SignedReport): string {
   return `${original.contentText ?? ''}\n\nADDENDUM signed by ${report.finalSignerName ?? ''} ${signed}\n${own}`;
 }
 
+/** Who signed a final report or addendum, when, and the text that goes out. */
+function signedResult(signed: SignedReport) {
+  const { report } = signed;
+  return {
+    signer: { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' },
+    signedAt: new Date(report.finalSignedAt ?? Date.now()),
+    text: resultText(signed),
+  };
+}
+
 export class ResultOutbox {
   /** Called after a commit that wrote rows, so the dispatcher sends them without waiting for its timer. */
   onEnqueued: () => void = () => {};
@@ -104,32 +114,15 @@ export class ResultOutbox {
    */
   async enqueueCriticalUpdate(signed: SignedReport, transaction: Transaction): Promise<number> {
     if (this.settings.destinations.length === 0) return 0;
-    const { report } = signed;
-    return this.write(
-      signed,
-      {
-        status: 'C',
-        signer: { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' },
-        signedAt: new Date(report.finalSignedAt ?? Date.now()),
-        text: resultText(signed),
-        archive: false,
-      },
-      transaction,
-    );
+    return this.write(signed, { ...signedResult(signed), status: 'C', archive: false }, transaction);
   }
 
   /** The final report (F) or an addendum (C, the whole report with it), to every destination and the archive. */
   async enqueue(signed: SignedReport, transaction: Transaction): Promise<number> {
     if (!this.enabled) return 0;
-    const { report } = signed;
     return this.write(
       signed,
-      {
-        status: signed.original ? 'C' : 'F',
-        signer: { id: report.finalSignerId ?? '', name: report.finalSignerName ?? '' },
-        signedAt: new Date(report.finalSignedAt ?? Date.now()),
-        text: resultText(signed),
-      },
+      { ...signedResult(signed), status: signed.original ? 'C' : 'F', archive: this.settings.archive },
       transaction,
     );
   }
@@ -147,6 +140,7 @@ export class ResultOutbox {
         signer: { id: report.preliminarySignerId ?? '', name: report.preliminarySignerName ?? '' },
         signedAt: new Date(report.preliminarySignedAt ?? Date.now()),
         text,
+        archive: false,
       },
       transaction,
     );
@@ -154,7 +148,8 @@ export class ResultOutbox {
 
   private async write(
     signed: SignedReport,
-    result: { status: ResultStatus; signer: { id: string; name: string }; signedAt: Date; text: string; archive?: boolean },
+    /** `archive`: the archive's copy too (signed reports only). */
+    result: { status: ResultStatus; signer: { id: string; name: string }; signedAt: Date; text: string; archive: boolean },
     transaction: Transaction,
   ): Promise<number> {
     const { status, signer, signedAt } = result;
@@ -212,7 +207,7 @@ export class ResultOutbox {
         { transaction },
       );
     }
-    const archived = this.settings.archive && status !== 'P' && result.archive !== false;
+    const archived = result.archive;
     if (archived) {
       await this.models.Outbox.create(
         {

@@ -9,7 +9,7 @@ import { api } from '../api/client';
 import type { MfaEnrolment, MfaStatus, RecoveryCodes } from '../api/types';
 import { EnrolmentSecret, RecoveryCodeList } from '../auth/SecondFactorStep';
 
-const accountError = (e: unknown) => errorText(e).replace('The admin view needs', 'Your account settings need');
+const accountError = (e: unknown) => errorText(e, 'The account page');
 
 export default function AccountPage() {
   const [status, setStatus] = useState<MfaStatus | null>(null);

@@ -1,8 +1,8 @@
-/** What the admin panels show for a failed request. */
+/** What a page shows for a failed request (`view`: what needs the server, e.g. "Your results"). */
 import { ApiError, NetworkError } from '../api/client';
 
-export function errorText(error: unknown): string {
-  if (error instanceof NetworkError) return 'The admin view needs a connection to the server.';
+export function errorText(error: unknown, view = 'The admin view'): string {
+  if (error instanceof NetworkError) return `${view} needs a connection to the server.`;
   if (error instanceof ApiError) return error.message;
   return 'Something went wrong.';
 }

@@ -33,7 +33,7 @@ export function CriticalPanel({ reportId, role, online }: { reportId: string; ro
       const list = await api.request<CriticalResultList>('GET', `/api/critical-results?reportId=${encodeURIComponent(reportId)}`);
       setResults(list.items);
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, 'Flagging critical results'));
     }
   }, [db, reportId, online]);
 
@@ -49,7 +49,7 @@ export function CriticalPanel({ reportId, role, online }: { reportId: string; ro
       setFlagging(false);
       setError(null);
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, 'Flagging critical results'));
     }
   };
 

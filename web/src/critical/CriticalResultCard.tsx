@@ -37,7 +37,7 @@ function RecordAcknowledgement({ result, onDone }: { result: CriticalResult; onD
     try {
       onDone(await api.request<CriticalResult>('POST', `/api/critical-results/${result.id}/acknowledge`, body));
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, 'Acknowledging'));
     }
   };
   return (
@@ -93,7 +93,7 @@ export function CriticalResultCard({
       onChange(await api.request<CriticalResult>('POST', `/api/critical-results/${result.id}/${path}`, body));
       setError(null);
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, 'Acknowledging'));
     }
   };
   return (

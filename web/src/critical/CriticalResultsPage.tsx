@@ -39,7 +39,7 @@ export default function CriticalResultsPage() {
       }
       setError(null);
     } catch (e) {
-      setError(errorText(e).replace('The admin view needs', 'Critical results need'));
+      setError(errorText(e, 'The critical-results page'));
     }
   }, [wanted]);
 

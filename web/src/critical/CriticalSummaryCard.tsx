@@ -1,26 +1,12 @@
 /** The dashboard's card of open critical results: the most urgent first, each with its clock. */
-import { CRITICAL_CATEGORY_LABELS, type CriticalResult, can, formatPersonName, type Role } from '@pacs/shared';
-import { useCallback, useState } from 'react';
-import { api } from '../api/client';
-import type { CriticalResultList } from '../api/types';
-import { usePoll } from '../app/use-poll';
+import { CRITICAL_CATEGORY_LABELS, can, formatPersonName, type Role } from '@pacs/shared';
 import { Link } from '../router';
 import { Clock } from './Clock';
-
-const POLL_MS = 15_000;
+import { useOpenCriticalResults } from './open-results';
 
 export function CriticalSummaryCard({ role }: { role: Role }) {
-  const [open, setOpen] = useState<CriticalResult[] | null>(null);
   const allowed = can(role, 'critical:read');
-  const look = useCallback(
-    () =>
-      api
-        .request<CriticalResultList>('GET', '/api/critical-results?status=open&limit=200')
-        .then((list) => setOpen(list.items))
-        .catch(() => undefined),
-    [],
-  );
-  usePoll(look, POLL_MS, allowed);
+  const open = useOpenCriticalResults(allowed);
   if (!allowed) return null;
   return (
     <section className="card" aria-labelledby="critical-card-title" data-testid="critical-summary">

@@ -21,7 +21,7 @@ export default function ReferrerResultsPage() {
       setNext(page.nextBefore);
       setError(null);
     } catch (e) {
-      setError(errorText(e).replace('The admin view needs', 'Your results need'));
+      setError(errorText(e, 'The results page'));
     }
   }, []);
   useEffect(() => {

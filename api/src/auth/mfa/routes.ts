@@ -25,14 +25,12 @@ import type { UserAttributes } from '../../db/models';
 import { conflict, HttpError, notFound, unauthorized } from '../../http-errors';
 import { LoginThrottle } from '../login-throttle';
 import { AUTH_COOKIE_PATH, createSessionIssuer, MFA_DEVICE_COOKIE } from '../session-issuer';
-import { ChallengeSigner } from './challenge';
 
 export default async function mfaRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { config } = app;
   const { models, sequelize } = app.db;
   const factor = app.secondFactor;
-  const challenges = new ChallengeSigner(config.jwtSecret);
   const { signIn } = createSessionIssuer(app);
   // Five wrong codes for one account (from one address), then 1 s, 2 s, … up to 5 minutes.
   const throttle = new LoginThrottle({ perAccountFromAddress: 5, perAddress: 20, maxDelayMs: 300_000 });
@@ -41,7 +39,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
 
   /** The user behind a login challenge: active, and with the password the challenge was earned with. */
   async function challenged(request: FastifyRequest, token: string): Promise<UserAttributes> {
-    const challenge = challenges.verify(token);
+    const challenge = app.mfaChallenges.verify(token);
     const user = challenge ? await models.User.findByPk(challenge.userId, { raw: true }) : null;
     if (!challenge || !user?.active || new Date(user.passwordChangedAt).getTime() !== challenge.passwordAt) {
       throw unauthorized('the sign-in step has expired or is not valid; log in again', 'MFA_CHALLENGE_INVALID');
@@ -59,6 +57,13 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
         'retry-after': String(Math.ceil(waitMs / 1000)),
       });
     }
+  }
+
+  /** The signed-in user's whole row (the principal carries no second-factor columns). */
+  async function signedInUser(request: FastifyRequest): Promise<UserAttributes> {
+    const user = await models.User.findByPk(request.principal!.userId, { raw: true });
+    if (!user) throw unauthorized('account inactive', 'ACCOUNT_INACTIVE');
+    return user;
   }
 
   function wrongCode(request: FastifyRequest, user: UserAttributes, kind: string): never {
@@ -164,7 +169,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
       schema: { tags, summary: 'My second factor: in force, required for my role, recovery codes left', response: { 200: MfaStatus } },
     },
     async (request) => {
-      const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
+      const user = await signedInUser(request);
       return {
         enabled: user.mfaEnabledAt !== null,
         required: factor.requiredFor(user.role),
@@ -184,7 +189,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
+      const user = await signedInUser(request);
       request.auditSubject = { objectId: user.id, details: { event: 'second-factor-enrolment-started' } };
       return factor.beginEnrolment(user);
     },
@@ -202,7 +207,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
+      const user = await signedInUser(request);
       assertNotThrottled(request, user.id);
       const recoveryCodes = await sequelize.transaction(async (transaction) => {
         const codes = await factor.confirmEnrolment(user, request.body.code, transaction);
@@ -226,7 +231,7 @@ export default async function mfaRoutes(fastify: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const user = (await models.User.findByPk(request.principal!.userId, { raw: true }))!;
+      const user = await signedInUser(request);
       if (factor.requiredFor(user.role)) throw conflict('your role must use a second factor', 'MFA_REQUIRED');
       assertNotThrottled(request, user.id);
       if (!(await factor.verifyCode(user, request.body.code))) wrongCode(request, user, 'code');
