@@ -14,11 +14,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { makePki } from '@pacs/test-kit/pki';
 import { AuditRecorder } from '../src/audit/recorder';
 import { connectDatabase } from '../src/db/connect';
 import { migrate } from '../src/db/migrate';
 import { defineModels } from '../src/db/models';
-import { makePki, Rsyslog } from '../test/support/rsyslog';
+import { Rsyslog } from '../test/support/rsyslog';
 import { freePort } from '../test/support/sync-server';
 import { benchApiEnv, machine, startServer } from './support';
 

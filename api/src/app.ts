@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import auditRoutes from './audit/routes';
 import mfaRoutes from './auth/mfa/routes';
 import authRoutes from './auth/routes';
+import ssoRoutes from './auth/sso/routes';
 import type { Config } from './config';
 import criticalResultRoutes from './critical-results/routes';
 import './fastify-types';
@@ -32,6 +33,7 @@ import redis from './plugins/redis';
 import resultsOut from './plugins/results-out';
 import secondFactor from './plugins/second-factor';
 import security from './plugins/security';
+import singleSignOn from './plugins/single-sign-on';
 import referrerRoutes from './referrer/routes';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
@@ -108,6 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auditExport);
   await app.register(errorHandler);
   await app.register(secondFactor);
+  await app.register(singleSignOn);
   await app.register(healthRoutes);
   await app.register(ingestion);
   await app.register(hl7Interface);
@@ -116,6 +119,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Capabilities
   await app.register(authRoutes);
   await app.register(mfaRoutes);
+  await app.register(ssoRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
   await app.register(worklistRoutes);

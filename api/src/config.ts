@@ -9,6 +9,7 @@ import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secret
 import { type Static, Type } from 'typebox';
 import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/settings';
 import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
+import { type SignInConfig, SSO_ENV_SCHEMA, signInConfigOf } from './auth/sso/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
@@ -147,6 +148,7 @@ export const ENV_SCHEMA = Type.Object({
   ...CRITICAL_ENV_SCHEMA.properties,
   ...ATNA_ENV_SCHEMA.properties,
   ...MFA_ENV_SCHEMA.properties,
+  ...SSO_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -221,6 +223,7 @@ export interface Config {
   /** Undefined: the audit trail is not exported. */
   atna: AtnaConfig | undefined;
   mfa: MfaConfig;
+  signIn: SignInConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -401,5 +404,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mail: mailConfigOf(env, production),
     atna: atnaConfigOf(env),
     mfa: mfaConfigOf(env, production),
+    signIn: signInConfigOf(env, production),
   };
 }

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SystemStatus } from '@pacs/shared';
+import { makePki, type Pki } from '@pacs/test-kit/pki';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, createTestApp, type TestApp } from './support/app';
-import { makePki, type Pki, Rsyslog } from './support/rsyslog';
+import { Rsyslog } from './support/rsyslog';
 import { freePort, waitFor } from './support/sync-server';
 
 const SCHEMA = path.join(import.meta.dirname, 'fixtures/atna/audit-message.rng');

@@ -40,6 +40,10 @@ export const ERROR_CODES = [
   { code: 'REFRESH_EXPIRED', when: '401: the refresh token expired' },
   { code: 'REFRESH_REVOKED', when: '401: the refresh token was revoked (logout, password change or reset, deactivation)' },
   { code: 'REFRESH_INACTIVE', when: "401: the refresh token's account is deactivated" },
+  { code: 'SSO_SESSION_ENDED', when: '401: the hospital sign-in refused to renew the session (account disabled or signed out there)' },
+  { code: 'LOCAL_LOGIN_DISABLED', when: '403: e-mail and password sign-in is turned off here; use the hospital sign-in' },
+  { code: 'SSO_NOT_CONFIGURED', when: '404: single sign-on is not set up on this installation' },
+  { code: 'SSO_MAPPING_INVALID', when: '400: a group → role mapping names a group twice' },
 
   // Second factor (TOTP)
   {

@@ -13,6 +13,7 @@ export * from './schemas/interfaces';
 export * from './schemas/mfa';
 export * from './schemas/referrer';
 export * from './schemas/reports';
+export * from './schemas/sso';
 export * from './schemas/studies';
 export * from './schemas/users';
 export * from './sync-protocol';

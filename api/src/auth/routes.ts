@@ -3,11 +3,19 @@
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { type ErrorCode, ErrorResponse, LoginRequest, LoginResponse, PasswordChangeRequest, SessionResponse, User } from '@pacs/shared';
+import {
+  type ErrorCode,
+  ErrorResponse,
+  LoginRequest,
+  LoginResponse,
+  LogoutResponse,
+  PasswordChangeRequest,
+  SessionResponse,
+  User,
+} from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { auditInTransaction } from '../audit/recorder';
-import { HttpError, unauthorized } from '../http-errors';
+import { forbidden, HttpError, unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
 import { LoginThrottle } from './login-throttle';
 import { CHALLENGE_TTL_MS } from './mfa/challenge';
@@ -15,6 +23,7 @@ import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPasswo
 import { principalOf } from './principal-cache';
 import { type RefreshFailure, RefreshRejected } from './refresh-tokens';
 import { createSessionIssuer, MFA_DEVICE_COOKIE, REFRESH_COOKIE } from './session-issuer';
+import { SSO_ONLY_PASSWORD_HASH } from './sso/accounts';
 
 export { REFRESH_COOKIE };
 
@@ -58,6 +67,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const email = request.body.email.trim().toLowerCase();
       request.auditSubject.details = { email };
+      if (!config.signIn.localLogin)
+        throw forbidden('e-mail and password sign-in is turned off; use the hospital sign-in', 'LOCAL_LOGIN_DISABLED');
       const waitMs = throttle.waitMs(email, request.ip);
       if (waitMs > 0) {
         // No password is checked while waiting, so a refused attempt neither counts nor tells anything.
@@ -67,9 +78,11 @@ export default async function authRoutes(fastify: FastifyInstance) {
       }
       const user = await models.User.findOne({ where: { email } });
       // Unknown accounts cost one hash comparison as well: the time taken does not tell them apart.
-      const passwordMatches = user
-        ? await verifyPassword(request.body.password, user.get('passwordHash'))
-        : await burnPasswordCheck(request.body.password, config.bcryptCost);
+      // An account that signs in only through the provider has no hash: it costs the same time too.
+      const passwordMatches =
+        user && user.get('passwordHash') !== SSO_ONLY_PASSWORD_HASH
+          ? await verifyPassword(request.body.password, user.get('passwordHash'))
+          : await burnPasswordCheck(request.body.password, config.bcryptCost);
       if (!user || !passwordMatches) {
         throttle.failed(email, request.ip);
         throw unauthorized('invalid email or password', 'INVALID_CREDENTIALS');
@@ -108,12 +121,34 @@ export default async function authRoutes(fastify: FastifyInstance) {
       if (!token) throw unauthorized('no refresh token', 'REFRESH_MISSING');
       try {
         const rotated = await app.refreshTokens.rotate(token, config.refreshReuseGraceSeconds);
-        request.principal = principalOf(rotated.user);
+        // A session that began at the provider goes on only while the provider agrees.
+        const provider = app.sso ? await app.sso.sessions.recheck(rotated.familyId) : ({ kind: 'local' } as const);
+        if (provider.kind === 'ended') {
+          await app.refreshTokens.revokeFamily(rotated.familyId, 'sso-ended');
+          app.sessionRevocations.revoke(rotated.familyId);
+          clearRefreshCookie(reply);
+          request.auditSubject = {
+            objectId: rotated.user.id,
+            details: { event: 'refresh', rejected: 'sso-ended', detail: provider.detail },
+          };
+          throw unauthorized('the hospital sign-in ended this session', 'SSO_SESSION_ENDED');
+        }
+        const user =
+          provider.kind === 'kept' && provider.roleChange
+            ? ((await models.User.findByPk(rotated.user.id, { raw: true })) ?? rotated.user)
+            : rotated.user;
+        request.principal = principalOf(user);
         // A grace re-issue is told apart: a run of them is how a replay inside the window would show.
-        const details = rotated.grace ? { event: 'refresh-grace', rotatedMsAgo: rotated.grace.rotatedMsAgo } : { event: 'refresh' };
-        request.auditSubject = { objectId: rotated.user.id, details };
+        const details: Record<string, unknown> = rotated.grace
+          ? { event: 'refresh-grace', rotatedMsAgo: rotated.grace.rotatedMsAgo }
+          : { event: 'refresh' };
+        if (provider.kind === 'kept') {
+          details.sso = provider.providerReached ? 'confirmed' : 'provider-not-asked';
+          if (provider.roleChange) details.roleChange = provider.roleChange;
+        }
+        request.auditSubject = { objectId: user.id, details };
         setRefreshCookie(reply, rotated.token, rotated.expiresAt);
-        return session(rotated.user, rotated.familyId);
+        return session(user, rotated.familyId);
       } catch (error) {
         if (!(error instanceof RefreshRejected)) throw error;
         clearRefreshCookie(reply);
@@ -142,7 +177,11 @@ export default async function authRoutes(fastify: FastifyInstance) {
     '/api/auth/logout',
     {
       config: { access: 'session:self', audit: { eventId: 'UserAuthentication', action: 'E', objectType: 'User' } },
-      schema: { tags: ['auth'], summary: 'Log out: revoke this session and clear the cookie', response: { 204: Type.Null() } },
+      schema: {
+        tags: ['auth'],
+        summary: "Log out: revoke this session and clear the cookie; after a single sign-on, also where to end the provider's session",
+        response: { 200: LogoutResponse },
+      },
     },
     async (request, reply) => {
       const token = request.cookies[REFRESH_COOKIE];
@@ -154,12 +193,14 @@ export default async function authRoutes(fastify: FastifyInstance) {
         const family = await app.refreshTokens.familyOf(token);
         if (family && family.userId === principal.userId) sessions.add(family.familyId);
       }
+      let endSessionUrl: string | null = null;
       for (const sessionId of sessions) {
         await app.refreshTokens.revokeFamily(sessionId, 'logout');
         app.sessionRevocations.revoke(sessionId);
+        if (app.sso) endSessionUrl = (await app.sso.sessions.endSessionUrl(sessionId, app.sso.postLogoutUrl)) ?? endSessionUrl;
       }
       clearRefreshCookie(reply);
-      return reply.code(204).send(null);
+      return { endSessionUrl };
     },
   );
 

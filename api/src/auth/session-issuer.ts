@@ -1,9 +1,10 @@
 /**
  * How a sign-in ends: a refresh token family (its token in an httpOnly cookie scoped to
  * /api/auth), an access token, and the login's audit row, in one transaction. Shared by the
- * password login and the second-factor step.
+ * password login, the second-factor step and single sign-on.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Transaction } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
 import type { UserAttributes } from '../db/models';
 import { presentUser } from '../users/present';
@@ -33,10 +34,20 @@ export function createSessionIssuer(app: FastifyInstance) {
     user: presentUser(user),
   });
 
-  /** A new session for `user`, audited as a login with `details`. */
-  async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserAttributes, details: Record<string, unknown> = {}) {
+  /**
+   * A new session for `user`, audited as a login with `details`; `alongside` writes what belongs
+   * to the session in the same transaction (the provider's tokens of a single sign-on).
+   */
+  async function signIn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    user: UserAttributes,
+    details: Record<string, unknown> = {},
+    alongside?: (familyId: string, transaction: Transaction) => Promise<void>,
+  ) {
     const issued = await app.db.sequelize.transaction(async (transaction) => {
       const refresh = await app.refreshTokens.issue(user.id, undefined, transaction);
+      await alongside?.(refresh.familyId, transaction);
       request.principal = principalOf(user);
       await auditInTransaction(request, transaction, {
         eventId: 'UserAuthentication',

@@ -9,7 +9,7 @@ import { Op } from 'sequelize';
 import type { Models } from '../db/models';
 
 /** Revoked refresh-token families whose access tokens must die with them. */
-export const SESSION_ENDING_REASONS = ['logout', 'reuse-detected'];
+export const SESSION_ENDING_REASONS = ['logout', 'reuse-detected', 'sso-ended'];
 /** Clock differences between instances: keep a revocation this much past the token's expiry. */
 const SKEW_MS = 30_000;
 const MAX_ENTRIES = 200_000;

@@ -7,6 +7,7 @@ import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } fr
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
+import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface UserAttributes extends Timestamps {
@@ -22,11 +23,13 @@ export interface UserAttributes extends Timestamps {
   passwordChangedAt: Date;
   /** A referrer's provider id at the hospital (ORC-12.1 of their orders); '' for everyone else. */
   providerId: string;
-  /** The TOTP secret, sealed (auth/mfa/secret-box.ts); set at enrolment, in force once mfaEnabledAt is. */
+  /** The TOTP secret, sealed (auth/secret-box.ts); set at enrolment, in force once mfaEnabledAt is. */
   mfaSecret: string | null;
   mfaEnabledAt: Date | null;
   /** The last TOTP time step accepted: a code is never accepted twice. */
   mfaLastTimeStep: number | null;
+  /** Created by a first single sign-on and not yet activated by an admin. */
+  approvalPending: boolean;
 }
 export type UserRow = Row<
   UserAttributes,
@@ -39,6 +42,7 @@ export type UserRow = Row<
   | 'mfaSecret'
   | 'mfaEnabledAt'
   | 'mfaLastTimeStep'
+  | 'approvalPending'
   | keyof Timestamps
 >;
 
@@ -283,6 +287,10 @@ export interface Models {
   CriticalEvent: ModelStatic<CriticalEventRow>;
   MfaRecoveryCode: ModelStatic<MfaRecoveryCodeRow>;
   MfaDevice: ModelStatic<MfaDeviceRow>;
+  SsoIdentity: ModelStatic<SsoIdentityRow>;
+  SsoGroupRole: ModelStatic<SsoGroupRoleRow>;
+  SsoSignIn: ModelStatic<SsoSignInRow>;
+  SsoSession: ModelStatic<SsoSessionRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -308,6 +316,7 @@ export function defineModels(sequelize: Sequelize): Models {
       mfaSecret: { type: DataTypes.STRING(255), allowNull: true },
       mfaEnabledAt: { type: DataTypes.DATE, allowNull: true },
       mfaLastTimeStep: { type: DataTypes.INTEGER, allowNull: true },
+      approvalPending: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -528,5 +537,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineOrderModels(sequelize),
     ...defineCriticalModels(sequelize),
     ...defineMfaModels(sequelize),
+    ...defineSsoModels(sequelize),
   };
 }

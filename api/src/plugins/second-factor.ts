@@ -2,7 +2,7 @@
 import fp from 'fastify-plugin';
 import { ChallengeSigner } from '../auth/mfa/challenge';
 import { SecondFactor } from '../auth/mfa/second-factor';
-import { SecretBox } from '../auth/mfa/secret-box';
+import { SecretBox } from '../auth/secret-box';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,7 +16,12 @@ export default fp(
   async (app) => {
     app.decorate(
       'secondFactor',
-      new SecondFactor(app.db.models, new SecretBox(app.config.mfa.secretKey), app.config.mfa, app.config.institutionName),
+      new SecondFactor(
+        app.db.models,
+        new SecretBox(app.config.mfa.secretKey, 'totp-secret-encryption'),
+        app.config.mfa,
+        app.config.institutionName,
+      ),
     );
     app.decorate('mfaChallenges', new ChallengeSigner(app.config.jwtSecret));
   },

@@ -3,7 +3,7 @@ import type { UserAttributes } from '../db/models';
 
 /** The public shape of a user: never the hash, the lockout counters or token data. */
 export function presentUser(
-  user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'createdAt' | 'updatedAt'>,
+  user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'approvalPending' | 'createdAt' | 'updatedAt'>,
 ): User {
   return {
     id: user.id,
@@ -12,6 +12,7 @@ export function presentUser(
     role: user.role,
     active: Boolean(user.active),
     providerId: user.providerId ?? '',
+    approvalPending: Boolean(user.approvalPending),
     createdAt: new Date(user.createdAt).toISOString(),
     updatedAt: new Date(user.updatedAt).toISOString(),
   };

@@ -132,6 +132,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
             ...(changes.name ? { name: changes.name.trim() } : {}),
             ...(changes.role ? { role: changes.role } : {}),
             ...(changes.active !== undefined ? { active: changes.active } : {}),
+            // Activating an account a first single sign-on created is the approval it waited for.
+            ...(changes.active === true ? { approvalPending: false } : {}),
             ...(changes.providerId !== undefined ? { providerId: changes.providerId } : {}),
           },
           { transaction },

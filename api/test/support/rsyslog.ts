@@ -1,84 +1,12 @@
 /**
  * A real audit repository for tests: Debian's rsyslogd receiving syslog over TLS (RFC 5425, gtls,
- * client certificates required) and writing each message's text to a file; and the certificates
- * for it, made with openssl in the test's own folder.
+ * client certificates required) and writing each message's text to a file.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-
-export interface Pki {
-  ca: string;
-  serverCert: string;
-  serverKey: string;
-  clientCert: string;
-  clientKey: string;
-}
-
-const openssl = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
-/** A CA named `name` and a server and a client certificate it signed (server valid for 127.0.0.1 and localhost). */
-export function makePki(dir: string, name = 'test'): Pki {
-  const file = (base: string) => path.join(dir, `${name}-${base}`);
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name} audit CA`,
-    '-keyout',
-    file('ca-key.pem'),
-    '-out',
-    file('ca.pem'),
-  ]);
-  for (const [who, extensions] of [
-    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(file(`${who}.ext`), `${extensions}\n`);
-    openssl(dir, [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${name}-${who}`,
-      '-keyout',
-      file(`${who}-key.pem`),
-      '-out',
-      file(`${who}.csr`),
-    ]);
-    openssl(dir, [
-      'x509',
-      '-req',
-      '-in',
-      file(`${who}.csr`),
-      '-CA',
-      file('ca.pem'),
-      '-CAkey',
-      file('ca-key.pem'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      file(`${who}.ext`),
-      '-out',
-      file(`${who}.pem`),
-    ]);
-  }
-  return {
-    ca: file('ca.pem'),
-    serverCert: file('server.pem'),
-    serverKey: file('server-key.pem'),
-    clientCert: file('client.pem'),
-    clientKey: file('client-key.pem'),
-  };
-}
+import type { Pki } from '@pacs/test-kit/pki';
 
 export class Rsyslog {
   private process: ChildProcess | null = null;

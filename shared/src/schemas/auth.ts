@@ -23,6 +23,8 @@ export const User = Type.Object(
     active: Type.Boolean(),
     /** A referrer's provider id at the hospital; '' for everyone else. */
     providerId: Type.String(),
+    /** Created by a first single sign-on; waits for an admin to activate it. */
+    approvalPending: Type.Boolean(),
     createdAt: IsoDateTime,
     updatedAt: IsoDateTime,
   },

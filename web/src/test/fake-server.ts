@@ -126,6 +126,7 @@ export const TEST_USER = {
   createdAt: '2026-01-01T00:00:00.000Z',
   updatedAt: '2026-01-01T00:00:00.000Z',
   providerId: '',
+  approvalPending: false,
 } satisfies User;
 
 export const jsonResponse = (status: number, body: unknown) =>

@@ -10,7 +10,7 @@ import { generateSecret, generateURI, verifySync } from 'otplib';
 import { Op, type Transaction } from 'sequelize';
 import type { Models, UserAttributes } from '../../db/models';
 import { conflict } from '../../http-errors';
-import type { SecretBox } from './secret-box';
+import type { SecretBox } from '../secret-box';
 import type { MfaConfig } from './settings';
 
 const RECOVERY_CODES = 10;

@@ -1,14 +1,16 @@
 /**
- * TOTP secrets at rest: AES-256-GCM under a key derived (HKDF) from PACS_MFA_SECRET_KEY, so a copy
- * of the database alone does not let anyone generate a user's codes. `v1.` + base64url(iv|tag|data).
+ * Sign-in secrets at rest (TOTP secrets, the identity provider's tokens): AES-256-GCM under a key
+ * derived (HKDF) from PACS_MFA_SECRET_KEY, one key per purpose, so a copy of the database alone
+ * does not let anyone generate a user's codes or act at the provider as them.
+ * `v1.` + base64url(iv|tag|data).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 export class SecretBox {
   private readonly key: Buffer;
 
-  constructor(secret: string) {
-    this.key = Buffer.from(hkdfSync('sha256', secret, 'pacs', 'totp-secret-encryption', 32));
+  constructor(secret: string, purpose: 'totp-secret-encryption' | 'idp-token-encryption') {
+    this.key = Buffer.from(hkdfSync('sha256', secret, 'pacs', purpose, 32));
   }
 
   seal(plain: string): string {
