@@ -22,6 +22,9 @@
  * corpus files over REST with them); {"demoStudy":{"index":n,"seed":s}} stores study n of the demo set
  * (the test kit's demo studies) the same way and also answers its patientName and description;
  * {"ingestStudy":{"studyInstanceUid":…}} ingests a study already in Orthanc and answers {id, orthancId}.
+ * With PACS_E2E_SSO=1 a real OpenID provider (the test kit's, TLS with its own CA) is started and the
+ * API is configured to sign in through it; {"idp":{"account":{sub,email,name,groups,active?}}} adds or
+ * changes an account there, {"idp":{"tamper":"id-token-audience"|"none"}} makes it misbehave.
  * Always: {"hl7":"MSH|…"} hands a message to the API's HL7 inbound pipeline (as MLLP would) and
  * answers {ack}; {"deadResult":{"patientId":…}} writes an undeliverable result into the outbox. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
@@ -62,8 +65,30 @@ const syncSecrets = syncEnabled
 const syncPort = syncEnabled ? await freePort() : 0;
 // DICOMweb links (BulkDataURIs) are written for the gateway's origin: its port is chosen first.
 const gatewayPort = await freePort();
+// With PACS_E2E_SSO=1: a real OpenID provider (the test kit's, over TLS) the API signs users in through.
+let idp = null;
+const ssoEnv = {};
+if (process.env.PACS_E2E_SSO === '1') {
+  const { makePki } = await import(path.join(root, 'test-kit/src/pki.ts'));
+  const { startIdentityProvider } = await import(path.join(root, 'test-kit/src/identity-provider/index.ts'));
+  const pki = makePki(dataDir, 'hospital');
+  idp = await startIdentityProvider({
+    pki,
+    redirectUri: `http://127.0.0.1:${gatewayPort}/api/auth/oidc/callback`,
+    postLogoutRedirectUri: `http://127.0.0.1:${gatewayPort}/?signed_out=sso`,
+  });
+  Object.assign(ssoEnv, {
+    PACS_OIDC_ISSUER: idp.issuer,
+    PACS_OIDC_CLIENT_ID: idp.client.clientId,
+    PACS_OIDC_CLIENT_SECRET: idp.client.clientSecret,
+    PACS_OIDC_SCOPES: 'openid profile email groups offline_access',
+    PACS_OIDC_CA_FILE: pki.ca,
+    PACS_OIDC_PROVISIONING: process.env.PACS_E2E_SSO_PROVISIONING ?? 'automatic',
+  });
+}
 const config = loadConfig({
   PACS_PUBLIC_URL: `http://127.0.0.1:${gatewayPort}`,
+  ...ssoEnv,
   ...orthancEnv,
   ...(syncEnabled ? { ...syncSecrets, PACS_SYNC_URL: `http://127.0.0.1:${syncPort}` } : {}),
   PACS_ENV: 'development',
@@ -110,6 +135,7 @@ async function stop() {
   await stopSync(false).catch(() => undefined);
   await app.close().catch(() => undefined);
   await orthanc?.stop().catch(() => undefined);
+  await idp?.close().catch(() => undefined);
   rmSync(dataDir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -151,6 +177,11 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       const { index, seed = 1 } = command.demoStudy;
       const spec = demoStudySpecs(index + 1, { seed })[index];
       result = { ...(await storeDicomStudy({ spec, seed })), patientName: spec.patient.name, description: spec.description };
+    } else if (command.idp) {
+      if (!idp) throw new Error('start the e2e server with PACS_E2E_SSO=1');
+      if (command.idp.account) idp.accounts.set(command.idp.account.sub, command.idp.account);
+      if (command.idp.tamper) idp.tamper = command.idp.tamper;
+      result = { issuer: idp.issuer };
     } else if (command.orthancInfo) {
       result = orthancInfo();
     } else if (command.hl7) {

@@ -57,9 +57,19 @@ export interface System {
   hl7(message: string): Promise<string>;
   /** An undeliverable result in the outbox (for the admin view). */
   deadResult(patientId: string): Promise<{ id: number }>;
+  /** With `sso: true`: adds or changes an account at the OpenID provider, or makes it misbehave. */
+  idp(change: { account?: IdpAccount; tamper?: 'none' | 'id-token-audience' }): Promise<{ issuer: string }>;
   /** Stops the sync-server (SIGTERM, or SIGKILL with `crash`) and starts it again (only with `sync: true`). */
   restartSync(options?: { crash?: boolean }): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface IdpAccount {
+  sub: string;
+  email: string;
+  name: string;
+  groups: string[];
+  active?: boolean;
 }
 
 /**
@@ -67,7 +77,9 @@ export interface System {
  * `orthanc: true` also a real Orthanc behind the API (PACS_E2E_ORTHANC=1); with `sync: true` the
  * real sync-server behind `/sync` (PACS_E2E_SYNC=1).
  */
-export async function startSystem(options: { orthanc?: boolean; sync?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<System> {
+export async function startSystem(
+  options: { orthanc?: boolean; sync?: boolean; sso?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<System> {
   if (!existsSync(path.join(WEB_DIST, 'index.html'))) {
     const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'vite'), ['build', '--outDir', WEB_DIST, '--emptyOutDir'], {
       cwd: WEB,
@@ -85,6 +97,7 @@ export async function startSystem(options: { orthanc?: boolean; sync?: boolean; 
       PACS_LOG_LEVEL: 'warn',
       ...(options.orthanc ? { PACS_E2E_ORTHANC: '1' } : {}),
       ...(options.sync ? { PACS_E2E_SYNC: '1' } : {}),
+      ...(options.sso ? { PACS_E2E_SSO: '1' } : {}),
     },
   });
   let stderr = '';
@@ -137,6 +150,7 @@ export async function startSystem(options: { orthanc?: boolean; sync?: boolean; 
       await command({ restartSync: { crash: restart.crash ?? false } });
     },
     orthancInfo: () => command({ orthancInfo: true }) as Promise<OrthancInfo>,
+    idp: (change) => command({ idp: change }) as Promise<{ issuer: string }>,
     hl7: async (message) => ((await command({ hl7: message })) as { ack: string }).ack,
     deadResult: (patientId) => command({ deadResult: { patientId } }) as Promise<{ id: number }>,
     ingestStudy: (studyInstanceUid) => command({ ingestStudy: { studyInstanceUid } }) as Promise<{ id: string; orthancId: string }>,

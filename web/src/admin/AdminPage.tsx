@@ -7,12 +7,14 @@ import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
 import { AuditPanel } from './AuditPanel';
 import { InterfacesPanel } from './InterfacesPanel';
+import { SingleSignOnPanel } from './SingleSignOnPanel';
 import { SystemPanel } from './SystemPanel';
 import { TemplatesPanel } from './TemplatesPanel';
 import { UsersPanel } from './UsersPanel';
 
 const TABS = [
   { id: 'users', label: 'Users' },
+  { id: 'sso', label: 'Single sign-on' },
   { id: 'audit', label: 'Audit log' },
   { id: 'templates', label: 'Report templates' },
   { id: 'interfaces', label: 'Interfaces' },
@@ -50,6 +52,7 @@ export default function AdminPage() {
       </div>
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'users' && <UsersPanel me={user} />}
+        {tab === 'sso' && <SingleSignOnPanel />}
         {tab === 'audit' && <AuditPanel />}
         {tab === 'templates' && <TemplatesPanel />}
         {tab === 'interfaces' && <InterfacesPanel />}

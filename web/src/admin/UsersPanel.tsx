@@ -106,10 +106,10 @@ export function UsersPanel({ me }: { me: User }) {
                     />
                   )}
                 </td>
-                <td>{u.active ? 'yes' : 'no'}</td>
+                <td>{u.active ? 'yes' : u.approvalPending ? <span className="badge">awaiting approval</span> : 'no'}</td>
                 <td className="actions">
                   <button type="button" disabled={u.id === me.id} onClick={() => void patch(u, { active: !u.active })}>
-                    {u.active ? 'Deactivate' : 'Reactivate'}
+                    {u.active ? 'Deactivate' : u.approvalPending ? 'Approve' : 'Reactivate'}
                   </button>
                   <button type="button" onClick={() => setResetFor(u)}>
                     Reset password

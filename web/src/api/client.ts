@@ -6,7 +6,7 @@
  * at all. Only the server refusing the refresh (401) ends the session; a refresh lost to the
  * network (even after the server rotated the cookie, which its reuse grace forgives) leaves it.
  */
-import type { ErrorResponse, MfaChallenge, SessionResponse } from './types';
+import type { ErrorResponse, LogoutResponse, MfaChallenge, SessionResponse, SignInMethods } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -135,12 +135,19 @@ class Client {
     return this.refreshing;
   }
 
-  async logout(): Promise<void> {
+  /** Ends the session; after a single sign-on, answers the provider's page that ends its session too. */
+  async logout(): Promise<string | null> {
     try {
-      await this.request('POST', '/api/auth/logout');
+      const answer = await this.request<LogoutResponse | null>('POST', '/api/auth/logout');
+      return answer?.endSessionUrl ?? null;
     } finally {
       this.clear(true);
     }
+  }
+
+  /** The ways of signing in the server offers (public: asked before anyone is signed in). */
+  signInMethods(): Promise<SignInMethods> {
+    return this.raw<SignInMethods>('GET', '/api/auth/methods', undefined, false);
   }
 
   /** An authenticated JSON request; refreshes once on an expired or missing token. */

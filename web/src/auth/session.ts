@@ -46,6 +46,15 @@ function readLastSession(): LastSession | null {
   }
 }
 
+/** `?signin=sso` on the page the sign-in returned to: read once and removed from the address bar. */
+function takeSignInMarker(): boolean {
+  const url = new URL(window.location.href);
+  if (url.searchParams.get('signin') !== 'sso') return false;
+  url.searchParams.delete('signin');
+  window.history.replaceState(window.history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  return true;
+}
+
 export function offlineAllowed(verifiedAt: string, now = Date.now(), limit = OFFLINE_LIMIT_MS): boolean {
   return now - Date.parse(verifiedAt) < limit;
 }
@@ -113,9 +122,11 @@ class Session {
       this.set({ mode: 'anonymous', user: null, verifiedAt: null });
       return;
     }
+    // Back from the hospital sign-in: the server set the refresh cookie during the redirect.
+    const fromSso = takeSignInMarker();
     // No session was ever confirmed on this device (or the user logged out): there is no
     // refresh cookie worth trying, and the refused request would only add a console error.
-    if (!readLastSession()) {
+    if (!readLastSession() && !fromSso) {
       this.set({ mode: 'anonymous', user: null, verifiedAt: null });
       return;
     }
@@ -183,10 +194,14 @@ class Session {
     void navigator.storage?.persist?.().catch(() => false);
   }
 
-  /** Ends the session and wipes PHI from this device (all worklist databases). */
+  /**
+   * Ends the session and wipes PHI from this device (all worklist databases); after a single
+   * sign-on, then visits the provider's page that ends its session too.
+   */
   async logout(): Promise<void> {
+    let endSessionUrl: string | null = null;
     try {
-      await api.logout();
+      endSessionUrl = await api.logout();
     } catch (error) {
       if (error instanceof NetworkError) localStorage.setItem(LOGGED_OUT, '1');
     }
@@ -194,6 +209,7 @@ class Session {
     localStorage.removeItem(LAST_SESSION);
     await wipeAllWorklistDbs();
     this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: 'Signed out. Worklist data was removed from this device.' });
+    if (endSessionUrl) window.location.assign(endSessionUrl);
   }
 
   /** In offline mode, lock once the offline limit has passed. */
