@@ -134,9 +134,21 @@ async function runSuite() {
     vitest('shared', '@pacs/shared');
     vitest('server-kit', '@pacs/server-kit');
     vitest('api on SQLite', '@pacs/api');
-    // Again on PostgreSQL, without the files that never touch the API's database (Orthanc alone,
-    // config, docs, Swagger UI): they already ran above.
-    const databaseFree = ['orthanc-*', 'config', 'docs', 'swagger-ui'].flatMap((name) => ['--exclude', `test/${name}.test.ts`]);
+    // Again on PostgreSQL, without the files about something other than the database (Orthanc
+    // alone, config, docs, Swagger UI, SQLite's file modes, MLLP framing, the login back-off in
+    // memory, PDF text, DICOMweb path parsing): they already ran above.
+    const databaseFree = [
+      'orthanc-*',
+      'config',
+      'docs',
+      'production-docs',
+      'swagger-ui',
+      'data-file-modes',
+      'hl7-listener',
+      'auth-login-throttle',
+      'pdf-text',
+      'dicomweb-route-parser',
+    ].flatMap((name) => ['--exclude', `test/${name}.test.ts`]);
     if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' }, databaseFree);
     vitest('sync-server', '@pacs/sync-server', pgEnv);
     // The whole system: compose, nginx and the gateway in front, Orthanc's configuration, the
