@@ -41,6 +41,15 @@ export const ERROR_CODES = [
   { code: 'REFRESH_REVOKED', when: '401: the refresh token was revoked (logout, password change or reset, deactivation)' },
   { code: 'REFRESH_INACTIVE', when: "401: the refresh token's account is deactivated" },
 
+  // Devices
+  {
+    code: 'DEVICE_REVOKED',
+    when: '401: refresh or sign-in from a device an admin or its user revoked; the device wipes its offline data and reports it',
+  },
+  { code: 'DEVICE_REFUSED', when: '401: a wipe report with an unknown device id or a wrong device secret' },
+  { code: 'DEVICE_NOT_REVOKED', when: '409: a wipe report from a device that was never revoked' },
+  { code: 'NO_DEVICE', when: '409: reporting holdings from a session that signed in without a device identity' },
+
   // Second factor (TOTP)
   {
     code: 'MFA_CHALLENGE_INVALID',
