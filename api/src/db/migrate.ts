@@ -12,6 +12,7 @@ import * as resultsOutbox from './migrations/0005-results-outbox';
 import * as ordersChanged from './migrations/0006-orders-changed';
 import * as criticalResults from './migrations/0007-critical-results';
 import * as mfa from './migrations/0008-mfa';
+import * as devices from './migrations/0010-devices';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -22,6 +23,8 @@ const MIGRATIONS: Migration[] = [
   { name: '0006-orders-changed', up: ordersChanged.up },
   { name: '0007-critical-results', up: criticalResults.up },
   { name: '0008-mfa', up: mfa.up },
+  // 0009 and 0011 are taken by work landing separately; the runner applies whatever is pending.
+  { name: '0010-devices', up: devices.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };
