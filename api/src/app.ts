@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { addressPredicate } from '@pacs/server-kit/address-list';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import auditRoutes from './audit/routes';
+import deviceRoutes from './auth/devices/routes';
 import mfaRoutes from './auth/mfa/routes';
 import authRoutes from './auth/routes';
 import type { Config } from './config';
@@ -23,6 +24,7 @@ import auditTrail from './plugins/audit-trail';
 import clusterBus from './plugins/cluster-bus';
 import criticalResults from './plugins/critical-results';
 import database from './plugins/database';
+import devices from './plugins/devices';
 import errorHandler from './plugins/error-handler';
 import hl7Interface from './plugins/hl7-interface';
 import ingestion from './plugins/ingestion';
@@ -108,6 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(auditExport);
   await app.register(errorHandler);
   await app.register(secondFactor);
+  await app.register(devices);
   await app.register(healthRoutes);
   await app.register(ingestion);
   await app.register(hl7Interface);
@@ -116,6 +119,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Capabilities
   await app.register(authRoutes);
   await app.register(mfaRoutes);
+  await app.register(deviceRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
   await app.register(worklistRoutes);
