@@ -1,7 +1,7 @@
 /**
  * A revoked device wipes itself, in Chromium against the real API, gateway and Orthanc: a
  * radiologist makes a study available offline (the device reports it holds one), an admin revokes
- * that device from the admin view's list of sessions and devices, the radiologist's next action
+ * that device from the radiologist's sessions and devices in the Users tab, the radiologist's next action
  * signs them out with a message, every IndexedDB database of the app is gone, and the server shows
  * the wipe the device reported.
  */
@@ -45,11 +45,13 @@ describe('revoking a device', () => {
     const device = (await devicesOf()).find((d) => d.holdings.studies === 1)!;
     expect(device.label).toMatch(/^Chrome \d+ on Linux$/);
 
-    // The admin revokes it from the admin view.
+    // The admin revokes it from the radiologist's row of the Users tab.
     const adminContext = await browser.newContext();
     const adminPage = await adminContext.newPage();
     await signIn(adminPage, system.url, ADMIN);
-    await adminPage.goto(`${system.url}/admin/sessions`);
+    await adminPage.goto(`${system.url}/admin/users`);
+    const userRow = adminPage.getByTestId('users-table').locator('tr', { hasText: RADIOLOGIST.email });
+    await userRow.getByRole('button', { name: 'Sessions and devices' }).click();
     const row = adminPage.locator(`tr[data-device-id="${device.id}"]`);
     await row.getByRole('button', { name: 'Revoke device' }).click();
     await expect.poll(() => row.getByTestId('device-state').textContent()).toContain('wipe pending');
@@ -66,7 +68,8 @@ describe('revoking a device', () => {
     expect(wiped.wipeReport).toMatchObject({ studies: 1 });
     expect(wiped.wipeReport!.databases).toBeGreaterThanOrEqual(1);
     expect(wiped.holdings).toEqual({ studies: 0, reports: 0, worklistRows: 0 });
-    await adminPage.reload();
+    // Everyone's devices, in the admin tab, show it too.
+    await adminPage.goto(`${system.url}/admin/sessions`);
     await expect.poll(() => row.getByTestId('device-state').textContent()).toContain('wiped at');
 
     // The same browser signs in again, as a new device.
