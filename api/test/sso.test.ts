@@ -6,6 +6,7 @@
  * callback, an ID token for another audience, a user the mapping does not allow, an unreachable
  * or garbage-answering provider.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -264,6 +265,22 @@ describe('the session after a sign-in follows the provider', () => {
     expect(after.statusCode, after.body).toBe(200);
     expect((after.json() as SessionResponse).user.role).toBe('attending');
     expect(idp.tokenRequests.some((request) => request.grantType === 'refresh_token' && request.status === 200)).toBe(true);
+  });
+
+  it('ties the session to the web app’s device at its first refresh (a sign-in by navigation carries none)', async () => {
+    const { response } = await signInAs(t, 'resident1');
+    const device = { id: randomUUID(), secret: randomBytes(32).toString('base64url') };
+    const live = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      cookies: { pacs_refresh: refreshCookieOf(response)! },
+      payload: { device },
+    });
+    expect(live.statusCode, live.body).toBe(200);
+    const session = live.json() as SessionResponse;
+    expect(session.device?.id).toBe(device.id);
+    const sessions = await t.app.inject({ method: 'GET', url: '/api/sessions', headers: bearer(session.accessToken) });
+    expect(JSON.stringify(sessions.json())).toContain(device.id);
   });
 
   it("logs out of our session and answers the provider's end-session page (RP-initiated logout)", async () => {

@@ -45,6 +45,15 @@ export const ERROR_CODES = [
   { code: 'SSO_NOT_CONFIGURED', when: '404: single sign-on is not set up on this installation' },
   { code: 'SSO_MAPPING_INVALID', when: '400: a group → role mapping names a group twice' },
 
+  // Devices
+  {
+    code: 'DEVICE_REVOKED',
+    when: '401: refresh or sign-in from a device an admin or its user revoked; the device wipes its offline data and reports it',
+  },
+  { code: 'DEVICE_REFUSED', when: '401: a wipe report with an unknown device id or a wrong device secret' },
+  { code: 'DEVICE_NOT_REVOKED', when: '409: a wipe report from a device that was never revoked' },
+  { code: 'NO_DEVICE', when: '409: reporting holdings from a session that signed in without a device identity' },
+
   // Second factor (TOTP)
   {
     code: 'MFA_CHALLENGE_INVALID',

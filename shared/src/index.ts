@@ -8,6 +8,7 @@ export * from './schemas/audit';
 export * from './schemas/auth';
 export * from './schemas/common';
 export * from './schemas/critical-results';
+export * from './schemas/devices';
 export * from './schemas/health';
 export * from './schemas/interfaces';
 export * from './schemas/mfa';

@@ -29,6 +29,8 @@ export const ACTIONS = [
   'template:read',
   'template:manage',
   'user:manage',
+  /** Everyone's sessions and devices: list them, revoke a session, revoke a device (which then wipes itself). */
+  'session:manage',
   'audit:read',
   'system:read',
   /** The hospital interfaces: the results outbox, resending what could not be delivered. */
@@ -69,6 +71,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'template:read': ['admin', ...CLINICAL],
   'template:manage': ['admin'],
   'user:manage': ['admin'],
+  'session:manage': ['admin'],
   'audit:read': ['admin'],
   'system:read': ['admin'],
   'interface:manage': ['admin'],

@@ -43,6 +43,8 @@ export interface Rotation {
   token: string;
   expiresAt: Date;
   familyId: string;
+  /** The device the session signed in from, if it named one. */
+  deviceId: string | null;
   /** Set when a rotated token was accepted again within the grace window (a lost response). */
   grace: { rotatedMsAgo: number } | null;
 }
@@ -80,11 +82,11 @@ export class RefreshTokens {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async issue(userId: string, familyId: string = randomUUID(), transaction?: Transaction, id?: string) {
+  async issue(userId: string, familyId: string = randomUUID(), transaction?: Transaction, id?: string, deviceId: string | null = null) {
     const token = randomBytes(32).toString('base64url');
     const expiresAt = new Date(this.now() + this.ttlSeconds * 1000);
     await this.models.RefreshToken.create(
-      { ...(id ? { id } : {}), userId, familyId, tokenHash: hashToken(token), expiresAt },
+      { ...(id ? { id } : {}), userId, familyId, tokenHash: hashToken(token), expiresAt, deviceId },
       { transaction },
     );
     return { token, expiresAt, familyId };
@@ -123,7 +125,7 @@ export class RefreshTokens {
           { where: { id, usedAt: null, revokedAt: null }, transaction },
         );
         if (claimed !== 1) return null;
-        return this.issue(userId, familyId, transaction, successorIds(id)[0]);
+        return this.issue(userId, familyId, transaction, successorIds(id)[0], row.deviceId);
       });
       if (next) return this.finish(row, next, null);
     }
@@ -153,7 +155,7 @@ export class RefreshTokens {
         { where: { id: live.id, usedAt: null, revokedAt: null }, transaction },
       );
       if (revoked !== 1) return null;
-      return this.issue(row.userId, row.familyId, transaction, ids[n + 1]);
+      return this.issue(row.userId, row.familyId, transaction, ids[n + 1], row.deviceId);
     });
     return next ?? ('contended' as const);
   }
@@ -164,7 +166,7 @@ export class RefreshTokens {
       await this.revokeFamily(row.familyId, 'user-inactive');
       throw new RefreshRejected('inactive', row.userId);
     }
-    return { user, token: next.token, expiresAt: next.expiresAt, familyId: row.familyId, grace };
+    return { user, token: next.token, expiresAt: next.expiresAt, familyId: row.familyId, deviceId: row.deviceId, grace };
   }
 
   private async reuseDetected(row: Row, kind: ReuseKind): Promise<RefreshRejected> {
@@ -176,9 +178,15 @@ export class RefreshTokens {
     return this.models.RefreshToken.sequelize!.transaction(work);
   }
 
-  async familyOf(token: string): Promise<{ familyId: string; userId: string } | null> {
+  async familyOf(token: string): Promise<{ familyId: string; userId: string; deviceId: string | null } | null> {
     const row = await this.models.RefreshToken.findOne({ where: { tokenHash: hashToken(token) }, raw: true });
-    return row ? { familyId: row.familyId, userId: row.userId } : null;
+    return row ? { familyId: row.familyId, userId: row.userId, deviceId: row.deviceId } : null;
+  }
+
+  /** Who a session (family) belongs to and the device it signed in from; null for an unknown id. */
+  async session(familyId: string): Promise<{ userId: string; deviceId: string | null } | null> {
+    const row = await this.models.RefreshToken.findOne({ attributes: ['userId', 'deviceId'], where: { familyId }, raw: true });
+    return row ? { userId: row.userId, deviceId: row.deviceId } : null;
   }
 
   async revokeFamily(familyId: string, reason: string, transaction?: Transaction): Promise<void> {

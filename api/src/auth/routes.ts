@@ -10,6 +10,7 @@ import {
   LoginResponse,
   LogoutResponse,
   PasswordChangeRequest,
+  RefreshRequest,
   SessionResponse,
   User,
 } from '@pacs/shared';
@@ -23,6 +24,7 @@ import { assertAcceptablePassword, burnPasswordCheck, hashPassword, verifyPasswo
 import { principalOf } from './principal-cache';
 import { type RefreshFailure, RefreshRejected } from './refresh-tokens';
 import { createSessionIssuer, MFA_DEVICE_COOKIE, REFRESH_COOKIE } from './session-issuer';
+import { DEVICE_REVOKED } from './session-revocations';
 import { SSO_ONLY_PASSWORD_HASH } from './sso/accounts';
 
 export { REFRESH_COOKIE };
@@ -112,15 +114,37 @@ export default async function authRoutes(fastify: FastifyInstance) {
       config: { access: 'public', audit: { eventId: 'UserAuthentication', action: 'E', objectType: 'User' } },
       schema: {
         tags: ['auth'],
-        summary: 'Exchange the refresh cookie for a new access token (rotates the cookie)',
+        summary: 'Exchange the refresh cookie for a new access token (rotates the cookie); a revoked device is told to wipe',
+        body: RefreshRequest,
         response: { 200: SessionResponse, 401: ErrorResponse },
+      },
+      // Clients that keep no device identity send no body at all.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
       },
     },
     async (request, reply) => {
       const token = request.cookies[REFRESH_COOKIE];
+      if (await app.devices.mustWipe(request.body.device)) {
+        // Whatever the cookie: this device must wipe before it gets another session.
+        const family = token ? await app.refreshTokens.familyOf(token) : null;
+        if (family) {
+          await app.refreshTokens.revokeFamily(family.familyId, DEVICE_REVOKED);
+          app.sessionRevocations.revoke(family.familyId);
+        }
+        clearRefreshCookie(reply);
+        request.auditSubject = { objectId: family?.userId, details: { event: 'refresh', rejected: 'device-revoked' } };
+        throw unauthorized('this device was revoked; remove its offline data and sign in again', 'DEVICE_REVOKED');
+      }
       if (!token) throw unauthorized('no refresh token', 'REFRESH_MISSING');
       try {
         const rotated = await app.refreshTokens.rotate(token, config.refreshReuseGraceSeconds);
+        if (rotated.deviceId) await app.devices.touch(rotated.deviceId);
+        // A session begun by a navigation (single sign-on) could not name its device: it does now.
+        const adopted =
+          rotated.deviceId === null && request.body.device
+            ? await app.devices.adopt(rotated.user.id, rotated.familyId, request.body.device, request.headers['user-agent'])
+            : null;
         // A session that began at the provider goes on only while the provider agrees.
         const provider = app.sso ? await app.sso.sessions.recheck(rotated.familyId) : ({ kind: 'local' } as const);
         if (provider.kind === 'ended') {
@@ -148,7 +172,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         }
         request.auditSubject = { objectId: user.id, details };
         setRefreshCookie(reply, rotated.token, rotated.expiresAt);
-        return session(user, rotated.familyId);
+        return { ...session(user, rotated.familyId), ...(adopted ? { device: { id: adopted } } : {}) };
       } catch (error) {
         if (!(error instanceof RefreshRejected)) throw error;
         clearRefreshCookie(reply);
@@ -239,6 +263,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
         throw new HttpError(400, 'current password is wrong', 'WRONG_PASSWORD');
       }
       const passwordHash = await hashPassword(request.body.newPassword, config.bcryptCost);
+      const deviceId = request.sessionId ? ((await app.refreshTokens.session(request.sessionId))?.deviceId ?? null) : null;
       // Whole seconds, so this request's new access token (iat in seconds) is not itself stale.
       const changedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       const issued = await sequelize.transaction(async (transaction) => {
@@ -251,7 +276,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
           objectId: principal.userId,
           details: { event: 'password-change' },
         });
-        return app.refreshTokens.issue(principal.userId, undefined, transaction);
+        return app.refreshTokens.issue(principal.userId, undefined, transaction, undefined, deviceId);
       });
       setRefreshCookie(reply, issued.token, issued.expiresAt);
       return session(user.get(), issued.familyId);

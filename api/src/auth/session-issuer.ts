@@ -1,13 +1,18 @@
 /**
  * How a sign-in ends: a refresh token family (its token in an httpOnly cookie scoped to
  * /api/auth), an access token, and the login's audit row, in one transaction. Shared by the
- * password login, the second-factor step and single sign-on.
+ * password login, the second-factor step and single sign-on. A body that names the web app's
+ * device registers the session to it; a revoked device that has not reported its wipe is refused
+ * until it has.
  */
+import type { DeviceCredentials } from '@pacs/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
 import type { UserAttributes } from '../db/models';
+import { unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
+import { DeviceMustWipe } from './devices/device-registry';
 import { principalOf } from './principal-cache';
 
 export const REFRESH_COOKIE = 'pacs_refresh';
@@ -45,21 +50,30 @@ export function createSessionIssuer(app: FastifyInstance) {
     details: Record<string, unknown> = {},
     alongside?: (familyId: string, transaction: Transaction) => Promise<void>,
   ) {
-    const issued = await app.db.sequelize.transaction(async (transaction) => {
-      const refresh = await app.refreshTokens.issue(user.id, undefined, transaction);
-      await alongside?.(refresh.familyId, transaction);
-      request.principal = principalOf(user);
-      await auditInTransaction(request, transaction, {
-        eventId: 'UserAuthentication',
-        action: 'E',
-        objectType: 'User',
-        objectId: user.id,
-        details: { event: 'login', ...details },
+    // Every sign-in body (password, second factor, enrolment) may carry the device; the route's schema checked its shape.
+    const device = (request.body as { device?: DeviceCredentials } | undefined)?.device;
+    const issued = await app.db.sequelize
+      .transaction(async (transaction) => {
+        const deviceId = await app.devices.register(user.id, device, request.headers['user-agent'], transaction);
+        const refresh = await app.refreshTokens.issue(user.id, undefined, transaction, undefined, deviceId);
+        await alongside?.(refresh.familyId, transaction);
+        request.principal = principalOf(user);
+        await auditInTransaction(request, transaction, {
+          eventId: 'UserAuthentication',
+          action: 'E',
+          objectType: 'User',
+          objectId: user.id,
+          details: { event: 'login', ...details, ...(deviceId ? { deviceId } : {}) },
+        });
+        return { ...refresh, deviceId };
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof DeviceMustWipe)) throw error;
+        request.auditSubject = { objectId: user.id, details: { event: 'login', rejected: 'device revoked' } };
+        throw unauthorized('this device was revoked: it must remove its offline data before anyone signs in on it', 'DEVICE_REVOKED');
       });
-      return refresh;
-    });
     setRefreshCookie(reply, issued.token, issued.expiresAt);
-    return session(user, issued.familyId);
+    return { ...session(user, issued.familyId), ...(issued.deviceId ? { device: { id: issued.deviceId } } : {}) };
   }
 
   return { setRefreshCookie, clearRefreshCookie, session, signIn };

@@ -8,8 +8,13 @@
 import { Op } from 'sequelize';
 import type { Models } from '../db/models';
 
+/** A session ended from the list of sessions (by its user or an admin). */
+export const SESSION_REVOKED = 'session-revoked';
+/** A session of a device that was revoked (which must then wipe itself). */
+export const DEVICE_REVOKED = 'device-revoked';
+
 /** Revoked refresh-token families whose access tokens must die with them. */
-export const SESSION_ENDING_REASONS = ['logout', 'reuse-detected', 'sso-ended'];
+export const SESSION_ENDING_REASONS = ['logout', 'reuse-detected', 'sso-ended', SESSION_REVOKED, DEVICE_REVOKED];
 /** Clock differences between instances: keep a revocation this much past the token's expiry. */
 const SKEW_MS = 30_000;
 const MAX_ENTRIES = 200_000;

@@ -13,6 +13,7 @@ import * as ordersChanged from './migrations/0006-orders-changed';
 import * as criticalResults from './migrations/0007-critical-results';
 import * as mfa from './migrations/0008-mfa';
 import * as sso from './migrations/0009-sso';
+import * as devices from './migrations/0010-devices';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -24,6 +25,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0007-critical-results', up: criticalResults.up },
   { name: '0008-mfa', up: mfa.up },
   { name: '0009-sso', up: sso.up },
+  { name: '0010-devices', up: devices.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

@@ -5,6 +5,7 @@
 import type { AuditAction, AuditEventId, AuditOutcome, OrderMatch, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
+import { type DeviceRow, defineDeviceModels } from './device-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
@@ -55,8 +56,10 @@ export interface RefreshTokenAttributes extends Timestamps {
   usedAt: Date | null;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** The device the session signed in from (migration 0010); null when it named none. */
+  deviceId: string | null;
 }
-export type RefreshTokenRow = Row<RefreshTokenAttributes, 'id' | 'usedAt' | 'revokedAt' | 'revokedReason' | keyof Timestamps>;
+export type RefreshTokenRow = Row<RefreshTokenAttributes, 'id' | 'usedAt' | 'revokedAt' | 'revokedReason' | 'deviceId' | keyof Timestamps>;
 
 export interface PatientAttributes extends Timestamps {
   id: string;
@@ -291,6 +294,7 @@ export interface Models {
   SsoGroupRole: ModelStatic<SsoGroupRoleRow>;
   SsoSignIn: ModelStatic<SsoSignInRow>;
   SsoSession: ModelStatic<SsoSessionRow>;
+  Device: ModelStatic<DeviceRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -334,6 +338,7 @@ export function defineModels(sequelize: Sequelize): Models {
       usedAt: { type: DataTypes.DATE, allowNull: true },
       revokedAt: { type: DataTypes.DATE, allowNull: true },
       revokedReason: { type: DataTypes.STRING(40), allowNull: true },
+      deviceId: { type: DataTypes.UUID, allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -538,5 +543,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineCriticalModels(sequelize),
     ...defineMfaModels(sequelize),
     ...defineSsoModels(sequelize),
+    ...defineDeviceModels(sequelize),
   };
 }

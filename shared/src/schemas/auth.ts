@@ -1,6 +1,7 @@
 import { type Static, Type } from 'typebox';
 import { ROLES } from '../permissions';
 import { IsoDateTime, Uuid } from './common';
+import { DeviceCredentials, DeviceRegistration } from './devices';
 
 export const RoleSchema = Type.Enum(ROLES, { description: 'admin, attending, resident, technologist or referrer' });
 
@@ -36,6 +37,8 @@ export const LoginRequest = Type.Object(
   {
     email: Type.String({ minLength: 1, maxLength: 254 }),
     password: Type.String({ minLength: 1, maxLength: 1024 }),
+    /** The web app's device identity; absent from clients that keep none (scripts, tests). */
+    device: Type.Optional(DeviceCredentials),
   },
   { additionalProperties: false },
 );
@@ -47,6 +50,8 @@ export const SessionResponse = Type.Object({
   tokenType: Type.Literal('Bearer'),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
   user: User,
+  /** At sign-in with a device: the id it is registered under from now on. */
+  device: Type.Optional(DeviceRegistration),
 });
 export type SessionResponse = Static<typeof SessionResponse>;
 

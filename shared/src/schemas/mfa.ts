@@ -1,6 +1,7 @@
 /** The second factor of local accounts (TOTP): the login step, enrolment, and the user's own settings. */
 import { type Static, Type } from 'typebox';
 import { SessionResponse } from './auth';
+import { DeviceCredentials } from './devices';
 
 /** After a correct password when a second factor is due: verify a code, or enrol first. */
 export const MfaChallenge = Type.Object({
@@ -18,8 +19,14 @@ const RecoveryCode = Type.String({ minLength: 10, maxLength: 20, pattern: '^[A-Z
 const Challenge = Type.String({ minLength: 10, maxLength: 2048 });
 
 export const MfaVerifyRequest = Type.Union([
-  Type.Object({ challenge: Challenge, code: Code, rememberDevice: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-  Type.Object({ challenge: Challenge, recoveryCode: RecoveryCode }, { additionalProperties: false }),
+  Type.Object(
+    { challenge: Challenge, code: Code, rememberDevice: Type.Optional(Type.Boolean()), device: Type.Optional(DeviceCredentials) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { challenge: Challenge, recoveryCode: RecoveryCode, device: Type.Optional(DeviceCredentials) },
+    { additionalProperties: false },
+  ),
 ]);
 export type MfaVerifyRequest = Static<typeof MfaVerifyRequest>;
 
@@ -34,7 +41,10 @@ export const MfaEnrolment = Type.Object({
 });
 export type MfaEnrolment = Static<typeof MfaEnrolment>;
 
-export const MfaConfirmAtLoginRequest = Type.Object({ challenge: Challenge, code: Code }, { additionalProperties: false });
+export const MfaConfirmAtLoginRequest = Type.Object(
+  { challenge: Challenge, code: Code, device: Type.Optional(DeviceCredentials) },
+  { additionalProperties: false },
+);
 export type MfaConfirmAtLoginRequest = Static<typeof MfaConfirmAtLoginRequest>;
 
 export const MfaCodeRequest = Type.Object({ code: Code }, { additionalProperties: false });

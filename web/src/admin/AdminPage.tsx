@@ -3,6 +3,7 @@
  * its own chunk (the route table, app/routes.tsx, lazy-imports this module).
  */
 import { can } from '@pacs/shared';
+import { SessionsAndDevices } from '../account/SessionsAndDevices';
 import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
 import { AuditPanel } from './AuditPanel';
@@ -15,6 +16,7 @@ import { UsersPanel } from './UsersPanel';
 const TABS = [
   { id: 'users', label: 'Users' },
   { id: 'sso', label: 'Single sign-on' },
+  { id: 'sessions', label: 'Sessions and devices' },
   { id: 'audit', label: 'Audit log' },
   { id: 'templates', label: 'Report templates' },
   { id: 'interfaces', label: 'Interfaces' },
@@ -53,6 +55,7 @@ export default function AdminPage() {
       <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'users' && <UsersPanel me={user} />}
         {tab === 'sso' && <SingleSignOnPanel />}
+        {tab === 'sessions' && <SessionsAndDevices scope={{ kind: 'admin' }} />}
         {tab === 'audit' && <AuditPanel />}
         {tab === 'templates' && <TemplatesPanel />}
         {tab === 'interfaces' && <InterfacesPanel />}

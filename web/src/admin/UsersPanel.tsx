@@ -1,9 +1,11 @@
 /**
  * Users: list and find, create, change role, deactivate / reactivate, reset password, and link a
- * referrer to the hospital's provider id (what their orders name as the ordering physician).
+ * referrer to the hospital's provider id (what their orders name as the ordering physician), and
+ * see one user's sessions and devices (end one, revoke one).
  */
 import { ROLES, type Role } from '@pacs/shared';
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { SessionsAndDevices } from '../account/SessionsAndDevices';
 import { api } from '../api/client';
 import type { User, UserPage } from '../api/types';
 import { errorText, reportingErrors } from './errors';
@@ -16,6 +18,7 @@ export function UsersPanel({ me }: { me: User }) {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [resetFor, setResetFor] = useState<User | null>(null);
+  const [devicesOf, setDevicesOf] = useState<User | null>(null);
 
   const load = useCallback(
     (query: string, cursor?: string) =>
@@ -125,6 +128,13 @@ export function UsersPanel({ me }: { me: User }) {
                   >
                     Reset second factor
                   </button>
+                  <button
+                    type="button"
+                    aria-pressed={devicesOf?.id === u.id}
+                    onClick={() => setDevicesOf(devicesOf?.id === u.id ? null : u)}
+                  >
+                    Sessions and devices
+                  </button>
                 </td>
               </tr>
             ))}
@@ -135,6 +145,12 @@ export function UsersPanel({ me }: { me: User }) {
         <button type="button" onClick={() => void load(q, next)}>
           Load more
         </button>
+      )}
+      {devicesOf && (
+        <section aria-label={`Sessions and devices of ${devicesOf.name}`}>
+          <h2>Sessions and devices of {devicesOf.name}</h2>
+          <SessionsAndDevices key={devicesOf.id} scope={{ kind: 'admin', userId: devicesOf.id }} />
+        </section>
       )}
     </div>
   );

@@ -6,6 +6,8 @@
  * at all. Only the server refusing the refresh (401) ends the session; a refresh lost to the
  * network (even after the server rotated the cookie, which its reuse grace forgives) leaves it.
  */
+import type { WipeReportRequest } from '@pacs/shared';
+import { adoptDeviceId, deviceIdentity } from '../device/identity';
 import type { ErrorResponse, LogoutResponse, MfaChallenge, SessionResponse, SignInMethods } from './types';
 
 export class ApiError extends Error {
@@ -36,7 +38,10 @@ interface TokenState {
   expiresAt: number;
 }
 
-type SessionListener = (session: SessionResponse | null, reason?: 'expired' | 'logout') => void;
+type SessionListener = (session: SessionResponse | null, reason?: 'expired' | 'logout' | 'device-revoked') => void;
+
+/** The second-factor steps that end a sign-in, and so name the device like the login does. */
+const SIGN_IN_STEPS = new Set(['/api/auth/mfa/verify', '/api/auth/mfa/enrol/confirm']);
 
 const REFRESH_LOCK = 'pacs-auth-refresh';
 const CHANNEL = 'pacs-auth';
@@ -91,6 +96,7 @@ class Client {
   }
 
   adopt(session: SessionResponse, broadcast = true): void {
+    if (session.device) adoptDeviceId(session.device.id);
     const expiresAt = Date.now() + session.expiresIn * 1000;
     this.token = { accessToken: session.accessToken, expiresAt };
     for (const listener of this.refreshedListeners) listener(session);
@@ -104,14 +110,24 @@ class Client {
 
   /** A session, or the second-factor step the account needs first. */
   async login(email: string, password: string): Promise<SessionResponse | MfaChallenge> {
-    const answer = await this.raw<SessionResponse | MfaChallenge>('POST', '/api/auth/login', { email, password }, false);
+    const answer = await this.raw<SessionResponse | MfaChallenge>(
+      'POST',
+      '/api/auth/login',
+      { email, password, device: deviceIdentity() },
+      false,
+    );
     if ('accessToken' in answer) this.adopt(answer);
     return answer;
   }
 
   /** A step of the second factor at login (`/api/auth/mfa/…`), without an access token. */
   secondFactorStep<T>(path: string, body: object): Promise<T> {
-    return this.raw<T>('POST', path, body, false);
+    return this.raw<T>('POST', path, SIGN_IN_STEPS.has(path) ? { ...body, device: deviceIdentity() } : body, false);
+  }
+
+  /** A revoked device's report of its wipe; it proves itself with its identity, having no session. */
+  reportWipe(body: WipeReportRequest): Promise<{ wipedAt: string }> {
+    return this.raw('POST', '/api/auth/device/wipe-report', body, false);
   }
 
   /** Exchanges the refresh cookie for a new access token, one refresh at a time across tabs. */
@@ -120,7 +136,9 @@ class Client {
     const run = async (): Promise<SessionResponse> => {
       // Inside the lock the cookie jar holds the newest refresh token: a tab that refreshed
       // before us has already rotated it, so we never present a token that was used.
-      const session = await this.raw<SessionResponse>('POST', '/api/auth/refresh', undefined, false, {}, this.refreshTimeoutMs);
+      // The device names itself, so a revoked one learns it must wipe (DEVICE_REVOKED).
+      const body = { device: deviceIdentity() };
+      const session = await this.raw<SessionResponse>('POST', '/api/auth/refresh', body, false, {}, this.refreshTimeoutMs);
       this.adopt(session);
       return session;
     };
@@ -237,7 +255,8 @@ class Client {
     } catch (error) {
       if (sessionRejected(error)) {
         this.token = null;
-        for (const listener of this.listeners) listener(null, 'expired');
+        const reason = (error as ApiError).code === 'DEVICE_REVOKED' ? 'device-revoked' : 'expired';
+        for (const listener of this.listeners) listener(null, reason);
       }
       throw error;
     }

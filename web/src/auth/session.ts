@@ -10,15 +10,24 @@
  * Trade-off (also in web/README.md): a stolen unlocked tablet shows the cached worklist for up to
  * the offline limit without a password; a shorter limit means radiologists lose the worklist in a
  * long network outage. Logout wipes the device's worklist databases.
+ *
+ * A device revoked by its user or an admin is told so at its next refresh or sign-in
+ * (DEVICE_REVOKED): it wipes everything it holds (device/wipe.ts), reports the wipe, and shows the
+ * sign-in page saying why.
  */
 import { ApiError, api, NetworkError, sessionRejected } from '../api/client';
 import type { MfaChallenge, SessionResponse, User } from '../api/types';
 import { rememberDb, wipeAllWorklistDbs } from '../device/db';
+import { sendPendingWipeReport, wipeDevice } from '../device/wipe';
 
 const HOUR = 3_600_000;
 export const OFFLINE_LIMIT_MS = Number(import.meta.env.VITE_PACS_OFFLINE_LIMIT_HOURS ?? 12) * HOUR;
 
 const LAST_SESSION = 'pacs.lastSession';
+export const DEVICE_REVOKED_MESSAGE =
+  'This device was signed out from the list of devices (by you or an administrator), and its offline data — worklist, studies and report copies — was removed. Sign in again to continue.';
+
+const deviceRevoked = (error: unknown) => error instanceof ApiError && error.code === 'DEVICE_REVOKED';
 const LOGGED_OUT = 'pacs.loggedOut';
 
 export type SessionMode = 'loading' | 'anonymous' | 'online' | 'offline' | 'locked';
@@ -67,7 +76,9 @@ class Session {
 
   constructor() {
     api.onSessionEnd((_session, reason) => {
-      if (reason === 'logout') {
+      if (reason === 'device-revoked') {
+        void this.wipeRevokedDevice();
+      } else if (reason === 'logout') {
         localStorage.removeItem(LAST_SESSION);
         this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: 'You were logged out in another tab.' });
       } else if (this.state.mode === 'online' || this.state.mode === 'offline') {
@@ -108,8 +119,30 @@ class Session {
     this.set({ mode: 'online', user: session.user, verifiedAt, message: null });
   }
 
+  /**
+   * Revoked: the session is gone; remove every user's data from this device, then the sign-in
+   * page says why. The wipe runs before the page changes, so nothing is shown from a database
+   * about to go.
+   */
+  private wiping: Promise<void> | null = null;
+  wipeRevokedDevice(): Promise<void> {
+    this.wiping ??= (async () => {
+      api.clear(false);
+      this.set({ mode: 'loading', user: null });
+      try {
+        await wipeDevice();
+      } finally {
+        this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: DEVICE_REVOKED_MESSAGE });
+        this.wiping = null;
+      }
+    })();
+    return this.wiping;
+  }
+
   /** At start: a refresh through the cookie, or the offline session if the network is down. */
   async boot(): Promise<void> {
+    // A wipe whose report did not get through last time: the server waits for it.
+    await sendPendingWipeReport();
     if (localStorage.getItem(LOGGED_OUT)) {
       // Logged out while offline: revoke the server session now that we may reach it.
       try {
@@ -138,6 +171,10 @@ class Session {
   }
 
   private fallBack(error: unknown): void {
+    if (deviceRevoked(error)) {
+      void this.wipeRevokedDevice();
+      return;
+    }
     const last = readLastSession();
     // Only a refused refresh ends the session; a lost or failed one (network, 5xx) keeps the
     // device's copy, as the server may well have rotated the cookie and forgive the retry.
@@ -175,14 +212,23 @@ class Session {
       }
       this.confirmed(session);
     } catch (error) {
-      if (sessionRejected(error))
+      if (deviceRevoked(error)) await this.wipeRevokedDevice();
+      else if (sessionRejected(error))
         this.set({ mode: 'anonymous', message: 'Your session has ended. Please sign in again; pending changes are kept.' });
     }
   }
 
   /** Signs in, or answers the second-factor step the account needs first (then `completeSignIn`). */
   async login(email: string, password: string): Promise<MfaChallenge | null> {
-    const answer = await api.login(email, password);
+    let answer: SessionResponse | MfaChallenge;
+    try {
+      answer = await api.login(email, password);
+    } catch (error) {
+      if (!deviceRevoked(error)) throw error;
+      // Revoked while nobody was signed in here: wipe and report first, then sign in as a new device.
+      await wipeDevice();
+      answer = await api.login(email, password);
+    }
     if (!('accessToken' in answer)) return answer;
     this.completeSignIn(answer);
     return null;

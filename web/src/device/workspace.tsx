@@ -4,6 +4,7 @@ import { api } from '../api/client';
 import type { User } from '../api/types';
 import { openWorklistDb, type WorklistDb } from './db';
 import { SyncEngine, type SyncStatus } from './engine';
+import { watchHoldings } from './holdings';
 import { type WorklistSnapshot, WorklistView } from './worklist-view';
 
 export interface Workspace {
@@ -18,6 +19,8 @@ export function createWorkspace(user: User): Workspace {
   const engine = new SyncEngine(db, { id: user.id, name: user.name }, api);
   const worklist = new WorklistView(db, { id: user.id, name: user.name });
   engine.onStatArrival((arrivals) => worklist.highlight(arrivals.map((a) => a.id)));
+  // Referrers keep no worklist on the device; everyone else's holdings are shown in the list of devices.
+  if (user.role !== 'referrer') watchHoldings(db, user.id);
   return { user, db, engine, worklist };
 }
 
