@@ -12,6 +12,7 @@ import * as resultsOutbox from './migrations/0005-results-outbox';
 import * as ordersChanged from './migrations/0006-orders-changed';
 import * as criticalResults from './migrations/0007-critical-results';
 import * as mfa from './migrations/0008-mfa';
+import * as restrictedAccess from './migrations/0011-restricted-access';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -22,6 +23,8 @@ const MIGRATIONS: Migration[] = [
   { name: '0006-orders-changed', up: ordersChanged.up },
   { name: '0007-critical-results', up: criticalResults.up },
   { name: '0008-mfa', up: mfa.up },
+  // 0009 (single sign-on) and 0010 (devices) are taken by work in progress elsewhere.
+  { name: '0011-restricted-access', up: restrictedAccess.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };
