@@ -10,6 +10,7 @@ import { type Static, Type } from 'typebox';
 import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/settings';
 import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
+import { BREAK_GLASS_ENV_SCHEMA, type BreakGlassConfig, breakGlassConfigOf } from './restricted-access/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -147,6 +148,7 @@ export const ENV_SCHEMA = Type.Object({
   ...CRITICAL_ENV_SCHEMA.properties,
   ...ATNA_ENV_SCHEMA.properties,
   ...MFA_ENV_SCHEMA.properties,
+  ...BREAK_GLASS_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -221,6 +223,7 @@ export interface Config {
   /** Undefined: the audit trail is not exported. */
   atna: AtnaConfig | undefined;
   mfa: MfaConfig;
+  breakGlass: BreakGlassConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -401,5 +404,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mail: mailConfigOf(env, production),
     atna: atnaConfigOf(env),
     mfa: mfaConfigOf(env, production),
+    breakGlass: breakGlassConfigOf(env),
   };
 }
