@@ -6,6 +6,7 @@ import { can } from '@pacs/shared';
 import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
 import { AuditPanel } from './AuditPanel';
+import { EmergencyAccessPanel } from './EmergencyAccessPanel';
 import { InterfacesPanel } from './InterfacesPanel';
 import { SystemPanel } from './SystemPanel';
 import { TemplatesPanel } from './TemplatesPanel';
@@ -16,6 +17,7 @@ const TABS = [
   { id: 'audit', label: 'Audit log' },
   { id: 'templates', label: 'Report templates' },
   { id: 'interfaces', label: 'Interfaces' },
+  { id: 'emergency-access', label: 'Emergency access' },
   { id: 'system', label: 'System status' },
 ] as const;
 
@@ -54,6 +56,7 @@ export default function AdminPage() {
         {tab === 'templates' && <TemplatesPanel />}
         {tab === 'interfaces' && <InterfacesPanel />}
         {tab === 'system' && <SystemPanel />}
+        {tab === 'emergency-access' && can(user.role, 'privacy:review') && <EmergencyAccessPanel />}
       </div>
     </section>
   );
