@@ -72,7 +72,9 @@ const dicomweb = (url: string) =>
 describe('a study whose DICOM says it is confidential', () => {
   it('arrives restricted (source dicom); the one without the tag does not', async () => {
     const rows = await t.app.db.models.Study.findAll({ where: { patientId: ['BG-SECRET', 'BG-PLAIN'] }, raw: true });
-    const byPatient = Object.fromEntries(rows.map((r) => [r.patientId, { restricted: Boolean(r.restricted), source: r.restrictionSource }]));
+    const byPatient = Object.fromEntries(
+      rows.map((r) => [r.patientId, { restricted: Boolean(r.restricted), source: r.restrictionSource }]),
+    );
     expect(byPatient).toEqual({ 'BG-SECRET': { restricted: true, source: 'dicom' }, 'BG-PLAIN': { restricted: false, source: null } });
   });
 

@@ -7,6 +7,7 @@
 import type { StudyChanges, WorklistPage, WorklistStudy } from '@pacs/shared';
 import { waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditMessageXml } from '../src/audit/atna/audit-message';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
 import { seedStudy } from './support/studies';
@@ -170,6 +171,10 @@ describe('breaking the glass', () => {
       studyUid: study.studyInstanceUid,
     });
     expect(detailsOf(start!)).toMatchObject({ event: 'emergency-override-started', justification: REASON, emergencyAccess: [window.id] });
+    // Leaves for the audit repository as PS3.15 Security Alert / Emergency Override Started.
+    const xml = auditMessageXml(start!, { sourceId: 'pacs', siteId: 'site', applicationId: 'pacs-api' }, null);
+    expect(xml).toContain('csd-code="110113"');
+    expect(xml).toContain('csd-code="110127"');
 
     const row = await rowFor(attending, study.id);
     expect(row).toMatchObject({ restricted: true, access: 'open', patientName: 'Open^Olivia', emergencyAccessUntil: window.expiresAt });
@@ -218,6 +223,9 @@ describe('breaking the glass', () => {
     );
     expect(stops).toHaveLength(1);
     expect(detailsOf(stops[0]!)).toMatchObject({ closedBy: 'user', emergencyAccess: [window.id] });
+    expect(auditMessageXml(stops[0]!, { sourceId: 'pacs', siteId: 'site', applicationId: 'pacs-api' }, null)).toContain(
+      'csd-code="110138"',
+    );
   });
 
   it('the assigned reader sees the patient without a window; the row stays masked for others', async () => {

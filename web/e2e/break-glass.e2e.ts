@@ -2,7 +2,8 @@
  * Break the glass in Chromium against the real API and gateway: a study restricted by the admin
  * shows masked in the radiologist's worklist (on the device too); the radiologist states a reason,
  * the row opens with the patient's data under an "Emergency access until HH:MM" banner; the admin
- * finds the access in the Emergency access tab and signs it off.
+ * finds the access in the Emergency access tab and signs it off; when the window closes the page and
+ * the device hold the masked row again.
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
