@@ -16,15 +16,25 @@ const iso = (value: Date | string | null) => (value ? new Date(value).toISOStrin
 export function createReview(models: Models) {
   const sequelize = models.AccessWindow.sequelize!;
 
-  /** How many audit rows name the window (the reads of patient data through it, its start and stop). */
-  async function accessCounts(ids: string[]): Promise<Map<string, number>> {
+  /**
+   * How many audit rows of reads name the window. Bounded to the window's user and time range
+   * (at most PACS_BREAK_GLASS_MINUTES of the audit table, by its time index), never a scan.
+   */
+  async function accessCounts(rows: AccessWindowAttributes[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (const id of ids) {
+    for (const row of rows) {
+      const end = row.closedAt ?? row.expiresAt;
       const n = await models.AuditLog.count({
-        // Window ids are UUIDs: no LIKE wildcards in them.
-        where: { details: { [Op.like]: `%${id}%` }, objectType: { [Op.ne]: 'EmergencyAccess' } },
+        where: {
+          userId: row.userId,
+          eventDateTime: { [Op.gte]: row.openedAt, [Op.lte]: end },
+          // Not the window's own start, stop and review rows (NULL object types are reads too).
+          [Op.or]: [{ objectType: null }, { objectType: { [Op.ne]: 'EmergencyAccess' } }],
+          // Window ids are UUIDs: no LIKE wildcards in them.
+          details: { [Op.like]: `%${row.id}%` },
+        },
       });
-      counts.set(id, n);
+      counts.set(row.id, n);
     }
     return counts;
   }
@@ -38,7 +48,7 @@ export function createReview(models: Models) {
         s,
       ]),
     );
-    const counts = await accessCounts(rows.map((r) => r.id));
+    const counts = await accessCounts(rows);
     return rows.map((r) => {
       const user = users.get(r.userId);
       const study = studies.get(r.studyRef);
