@@ -27,7 +27,7 @@ export function createReview(models: Models) {
       const n = await models.AuditLog.count({
         where: {
           userId: row.userId,
-          eventDateTime: { [Op.gte]: row.openedAt, [Op.lte]: end },
+          eventDateTime: { [Op.gte]: new Date(row.openedAt), [Op.lte]: new Date(end) },
           // Not the window's own start, stop and review rows (NULL object types are reads too).
           [Op.or]: [{ objectType: null }, { objectType: { [Op.ne]: 'EmergencyAccess' } }],
           // Window ids are UUIDs: no LIKE wildcards in them.

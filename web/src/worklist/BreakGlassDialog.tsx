@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../admin/errors';
 import { api } from '../api/client';
 import type { AccessWindow, WorklistStudy } from '../api/types';
-import { useWorkspace } from '../device/workspace';
+import { useWorklist, useWorkspace } from '../device/workspace';
 
 export function BreakGlassDialog({ study, onOpened, onClose }: { study: WorklistStudy; onOpened: () => void; onClose: () => void }) {
   const { engine } = useWorkspace();
@@ -74,8 +74,9 @@ export function BreakGlassDialog({ study, onOpened, onClose }: { study: Worklist
   );
 }
 
-/** "Emergency access until HH:MM" while any of the user's windows is open (the latest end). */
-export function EmergencyAccessBanner({ rows }: { rows: readonly WorklistStudy[] }) {
+/** "Emergency access until HH:MM" on every page while any of the user's windows is open (the latest end). */
+export function EmergencyAccessBanner() {
+  const { rows } = useWorklist();
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const timer = setInterval(() => setNow(Date.now()), 15_000);

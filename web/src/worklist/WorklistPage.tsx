@@ -9,7 +9,7 @@ import {
 } from '@pacs/shared';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { useWorklist, useWorkspace } from '../device/workspace';
-import { BreakGlassDialog, EmergencyAccessBanner } from './BreakGlassDialog';
+import { BreakGlassDialog } from './BreakGlassDialog';
 import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
 import { StudyDetailPanel } from './StudyDetail';
 import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from './studyActions';
@@ -90,7 +90,6 @@ export function WorklistPage() {
           {loaded ? `${shown.length} of ${rows.length} studies` : 'Loading…'}
         </output>
       </div>
-      <EmergencyAccessBanner rows={rows} />
       <form className="filters" aria-label="Worklist filters" onSubmit={(e) => e.preventDefault()}>
         <label className="grow">
           Search
