@@ -114,4 +114,36 @@ describe('break the glass', () => {
       reviewNote: 'Seen in the ED log',
     });
   });
+
+  it("an admin restricts a study from the worklist, and lifts an order's restriction only after confirming", async () => {
+    const tag = randomBytes(3).toString('hex').toUpperCase();
+    const seeded = await system.seed({ patientName: `Plain^Pia${tag}`, accessionNumber: `AR${tag}` });
+    // An order marked confidential by the hospital (ORC-28 = R).
+    const message = [
+      `MSH|^~\\&|EPICRIS|GENHOSP|PACS|RADIOLOGY|20261203140000||ORM^O01|C${tag}|P|2.4`,
+      `PID|1||MRN${tag}^^^GENHOSP^MR||Vip^Victor${tag}`,
+      `ORC|NW|P${tag}^EPICRIS|F${tag}^RIS||||^^^20261205090000^^R${'|'.repeat(21)}R`,
+      `OBR|1|P${tag}^EPICRIS|F${tag}^RIS|CTHEAD^CT head^L||||||||||||||OR${tag}||||||CT`,
+    ].join('\r');
+    expect(await system.hl7(`${message}\r`)).toMatch(/\|AA\|/);
+
+    const page = await signedIn(ADMIN);
+    await page.getByRole('link', { name: 'Worklist', exact: true }).click();
+    const plainRow = page.locator(`[data-testid="worklist-row"][data-study-id="${seeded.id}"]`);
+    await plainRow.waitFor();
+    await plainRow.getByRole('button', { name: 'Restrict' }).click();
+    await plainRow.getByTestId('restricted-label').waitFor();
+    expect(await plainRow.textContent()).not.toContain('Pia');
+
+    const orderRow = page.locator('[data-testid="worklist-row"]', { hasText: `OR${tag}` });
+    await orderRow.getByTestId('restricted-label').waitFor();
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.accept();
+    });
+    await orderRow.getByRole('button', { name: 'Lift restriction' }).click();
+    await expect.poll(() => orderRow.textContent()).toContain('Victor');
+    expect(asked[0]).toContain('order');
+  });
 });

@@ -6,7 +6,7 @@
 import { BREAK_GLASS_REASON_MIN, checkBreakGlassReason } from '@pacs/shared';
 import { useEffect, useRef, useState } from 'react';
 import { errorText } from '../admin/errors';
-import { api } from '../api/client';
+import { ApiError, api } from '../api/client';
 import type { AccessWindow, WorklistStudy } from '../api/types';
 import { useWorklist, useWorkspace } from '../device/workspace';
 
@@ -92,5 +92,42 @@ export function EmergencyAccessBanner() {
     <p className="banner warn" role="status" data-testid="emergency-banner">
       Emergency access until {time}
     </p>
+  );
+}
+
+/**
+ * An admin's restrict / lift on a row (restriction:manage). A restriction the hospital's order or
+ * the images set is lifted only after the admin confirms it (the API asks: CONFIRM_LIFT).
+ */
+export function RestrictionToggle({ study }: { study: WorklistStudy }) {
+  const { engine } = useWorkspace();
+  const [error, setError] = useState<string | null>(null);
+  const set = async (restricted: boolean) => {
+    const url = `/api/studies/${encodeURIComponent(study.id)}/restriction`;
+    try {
+      try {
+        await api.request('PUT', url, { restricted });
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 'CONFIRM_LIFT')) throw e;
+        if (!window.confirm(`${e.message}. Lift it anyway?`)) return;
+        await api.request('PUT', url, { restricted, liftExternal: true });
+      }
+      setError(null);
+      await engine.syncNow();
+    } catch (e) {
+      setError(errorText(e, 'Restricting a study'));
+    }
+  };
+  return (
+    <>
+      <button type="button" className="small-btn" onClick={() => void set(!study.restricted)}>
+        {study.restricted ? 'Lift restriction' : 'Restrict'}
+      </button>
+      {error && (
+        <span className="error small" role="alert">
+          {error}
+        </span>
+      )}
+    </>
   );
 }

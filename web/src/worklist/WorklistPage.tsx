@@ -9,7 +9,7 @@ import {
 } from '@pacs/shared';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { useWorklist, useWorkspace } from '../device/workspace';
-import { BreakGlassDialog } from './BreakGlassDialog';
+import { BreakGlassDialog, RestrictionToggle } from './BreakGlassDialog';
 import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
 import { StudyDetailPanel } from './StudyDetail';
 import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from './studyActions';
@@ -281,6 +281,7 @@ export function WorklistPage() {
                           Assign to me
                         </button>
                       )}
+                      {can(user.role, 'restriction:manage') && <RestrictionToggle study={row} />}
                     </td>
                   </tr>
                 );
