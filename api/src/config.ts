@@ -11,6 +11,7 @@ import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/set
 import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
 import { type SignInConfig, SSO_ENV_SCHEMA, signInConfigOf } from './auth/sso/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
+import { BREAK_GLASS_ENV_SCHEMA, type BreakGlassConfig, breakGlassConfigOf } from './restricted-access/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -149,6 +150,7 @@ export const ENV_SCHEMA = Type.Object({
   ...ATNA_ENV_SCHEMA.properties,
   ...MFA_ENV_SCHEMA.properties,
   ...SSO_ENV_SCHEMA.properties,
+  ...BREAK_GLASS_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -224,6 +226,7 @@ export interface Config {
   atna: AtnaConfig | undefined;
   mfa: MfaConfig;
   signIn: SignInConfig;
+  breakGlass: BreakGlassConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -405,5 +408,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     atna: atnaConfigOf(env),
     mfa: mfaConfigOf(env, production),
     signIn: signInConfigOf(env, production),
+    breakGlass: breakGlassConfigOf(env),
   };
 }

@@ -53,6 +53,8 @@ declare module 'fastify' {
     auditRecorded: boolean;
     /** Why the request failed, for the audit row (never sent to logs with PHI). */
     failureReason: string | null;
+    /** Emergency access windows through which this request read restricted patient data (its audit row names them). */
+    emergencyAccess: string[] | null;
   }
 }
 

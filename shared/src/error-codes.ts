@@ -89,6 +89,20 @@ export const ERROR_CODES = [
   { code: 'NO_IMAGES_YET', when: '409: a report started on a scheduled study, whose images have not arrived' },
   { code: 'TRANSITION_NOT_ALLOWED', when: '409: a status change not allowed from the current status, or an addendum where none fits' },
 
+  // Restricted patients and emergency access
+  {
+    code: 'RESTRICTED_STUDY',
+    when: '403: the study (or its patient) is restricted and the user has no open emergency access window and is not assigned to it',
+  },
+  {
+    code: 'BAD_BREAK_GLASS_REASON',
+    when: '400: an emergency access reason that is empty, too short, too long or holds control characters',
+  },
+  { code: 'NOT_RESTRICTED', when: '409: breaking the glass on a study that is not restricted' },
+  { code: 'ACCESS_WINDOW_CLOSED', when: '409: closing an emergency access window that is already closed or expired' },
+  { code: 'ALREADY_REVIEWED', when: '409: signing off an emergency access that was already reviewed' },
+  { code: 'CONFIRM_LIFT', when: '409: lifting a restriction that came from an order or DICOM without confirming it (liftExternal)' },
+
   // Reports
   { code: 'NOT_ASSIGNED', when: "403: the report is neither the user's nor on a study assigned to them" },
   { code: 'FINALIZE_IN_PROGRESS', when: '409: another finalize of this report is under way' },
@@ -122,6 +136,7 @@ export const ERROR_CODES = [
   { code: 'DICOMWEB_BAD_PARAMETER', when: '400: a query parameter with a bad name or value, or too many of them' },
   { code: 'DICOMWEB_PATH_TOO_LONG', when: '414: DICOMweb path too long' },
   { code: 'DICOMWEB_QUERY_TOO_LONG', when: '414: DICOMweb query string too long' },
+  { code: 'DICOMWEB_JSON_ONLY', when: '406: a search answer that is not DICOM JSON (it could not be checked for restricted patients)' },
   { code: 'DICOMWEB_SEARCH_TOO_LARGE', when: '422: a search answer too large to relay; narrow it or pass limit' },
   { code: 'DICOMWEB_TRANSCODING_UNAVAILABLE', when: '406: the Accept header asks for a transfer syntax the archive cannot transcode to' },
 ] as const satisfies readonly { code: string; when: string }[];

@@ -45,6 +45,12 @@ export const ACTIONS = [
   'critical:read',
   /** A referrer's own orders' final reports. */
   'result:read-own',
+  /** Open a restricted patient's data for a limited time by stating a reason (emergency access). */
+  'study:break-glass',
+  /** Restrict a study or a patient, or lift a restriction (also one that came from an order or DICOM). */
+  'restriction:manage',
+  /** The privacy officer's review of emergency accesses: the list and the sign-off. */
+  'privacy:review',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -80,6 +86,10 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'critical:acknowledge': [...CLINICAL, 'referrer'],
   'critical:read': ['admin', ...CLINICAL, 'referrer'],
   'result:read-own': ['referrer'],
+  // Everyone who reads the worklist may open a restricted row; the window opens only what the role already may.
+  'study:break-glass': ['admin', 'attending', 'resident', 'technologist'],
+  'restriction:manage': ['admin'],
+  'privacy:review': ['admin'],
 };
 
 export function isRole(value: unknown): value is Role {

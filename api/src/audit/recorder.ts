@@ -113,6 +113,7 @@ export function auditEntryFor(
   const subject = request.auditSubject ?? {};
   const details: Record<string, unknown> = { method: request.method, route: request.routeOptions.url, status: statusCode };
   if (request.failureReason) details.reason = request.failureReason;
+  if (request.emergencyAccess?.length) details.emergencyAccess = request.emergencyAccess;
   return {
     eventId: denied && !spec ? 'SecurityAlert' : (spec?.eventId ?? 'ApplicationActivity'),
     action: spec?.action ?? ACTION_BY_METHOD[request.method] ?? 'E',

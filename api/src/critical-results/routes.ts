@@ -17,6 +17,7 @@ import {
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Transaction } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
+import { guardStudyRoutes } from '../restricted-access/policy';
 import type { Actor } from './critical-results';
 
 const actorOf = (request: FastifyRequest): Actor => {
@@ -42,6 +43,24 @@ const auditChange =
 export default async function criticalResultRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['critical results'];
+  // Flagging names a report: not on a restricted patient's without access.
+  guardStudyRoutes(app);
+
+  /**
+   * A restricted patient is not named to a radiologist without access. The referrer who ordered
+   * the study (the recipient) is told whom it concerns: that is what the result is for.
+   */
+  async function maskRestricted(request: FastifyRequest, items: CriticalResult[]): Promise<CriticalResult[]> {
+    if (request.principal!.role === 'referrer' || items.length === 0) return items;
+    const studies = await app.db.models.Study.findAll({
+      where: { id: [...new Set(items.map((i) => i.studyId))] },
+      attributes: ['id', 'patientRef', 'restricted', 'assigneeId'],
+      paranoid: false,
+      raw: true,
+    });
+    const masked = await app.restrictedAccess.policy.maskedStudies(request.principal!.userId, studies);
+    return items.map((item) => (masked.has(item.studyId) ? { ...item, patientName: '', patientId: '' } : item));
+  }
   const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
 
   app.post(
@@ -101,7 +120,7 @@ export default async function criticalResultRoutes(fastify: FastifyInstance) {
       },
     },
     async (request) => {
-      const items = await app.critical.results.list(actorOf(request), request.query);
+      const items = await maskRestricted(request, await app.critical.results.list(actorOf(request), request.query));
       request.auditSubject = { details: { ...request.query, returned: items.length } };
       return { items };
     },
@@ -121,7 +140,7 @@ export default async function criticalResultRoutes(fastify: FastifyInstance) {
     async (request) => {
       const { result, studyUid } = await app.critical.results.get(request.params.id, actorOf(request));
       request.auditSubject = { objectType: 'CriticalResult', objectId: result.id, patientId: result.patientId, studyUid };
-      return result;
+      return (await maskRestricted(request, [result]))[0]!;
     },
   );
 

@@ -14,6 +14,7 @@ import * as criticalResults from './migrations/0007-critical-results';
 import * as mfa from './migrations/0008-mfa';
 import * as sso from './migrations/0009-sso';
 import * as devices from './migrations/0010-devices';
+import * as restrictedAccess from './migrations/0011-restricted-access';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -26,6 +27,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0008-mfa', up: mfa.up },
   { name: '0009-sso', up: sso.up },
   { name: '0010-devices', up: devices.up },
+  { name: '0011-restricted-access', up: restrictedAccess.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

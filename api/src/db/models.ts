@@ -2,13 +2,24 @@
  * Models over the tables of the migrations. Defined per Sequelize instance (not as global
  * classes) so several databases can live in one process, as the test suite does.
  */
-import type { AuditAction, AuditEventId, AuditOutcome, OrderMatch, ReportStatus, Role, StudyPriority, StudyStatus } from '@pacs/shared';
+import type {
+  AuditAction,
+  AuditEventId,
+  AuditOutcome,
+  OrderMatch,
+  ReportStatus,
+  RestrictionSource,
+  Role,
+  StudyPriority,
+  StudyStatus,
+} from '@pacs/shared';
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
+import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface UserAttributes extends Timestamps {
@@ -106,6 +117,9 @@ export interface StudyAttributes extends Timestamps {
   indication: string;
   /** See migration 0004. */
   orderMatch: OrderMatch;
+  /** Restricted on the study itself (migration 0011); the patient may be restricted too (restricted_patients). */
+  restricted: boolean;
+  restrictionSource: RestrictionSource | null;
   deletedAt: Date | null;
 }
 export type StudyRow = Row<
@@ -133,6 +147,8 @@ export type StudyRow = Row<
   | 'orderRef'
   | 'indication'
   | 'orderMatch'
+  | 'restricted'
+  | 'restrictionSource'
   | 'deletedAt'
   | keyof Timestamps
 >;
@@ -271,7 +287,7 @@ export interface AppStateAttributes {
 }
 export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
 
-export interface Models {
+export interface Models extends RestrictedAccessModels {
   Counter: ModelStatic<CounterRow>;
   AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
@@ -393,6 +409,8 @@ export function defineModels(sequelize: Sequelize): Models {
       orderRef: { type: DataTypes.UUID, allowNull: true },
       indication: { type: DataTypes.STRING(1024), allowNull: false, defaultValue: '' },
       orderMatch: { type: DataTypes.STRING(12), allowNull: false, defaultValue: '' },
+      restricted: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+      restrictionSource: { type: DataTypes.STRING(8), allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
       deletedAt: DataTypes.DATE,
@@ -544,5 +562,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineMfaModels(sequelize),
     ...defineSsoModels(sequelize),
     ...defineDeviceModels(sequelize),
+    ...defineRestrictedAccessModels(sequelize),
   };
 }

@@ -12,6 +12,7 @@ import { outcomeForStatus } from '@pacs/shared';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http-errors';
 import { OrthancUnavailable } from '../ingest/orthanc-client';
+import { noteWindow } from '../restricted-access/policy';
 import { type CachedMetadata, StudyMetadataCache } from './metadata-cache';
 import { DicomwebRequestError, type ParsedRequest, parseDicomwebRequest } from './route-parser';
 import { readBounded, resultsOf, SearchAnswerTooLarge, searchDetails } from './search-audit';
@@ -89,9 +90,55 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
     return ref;
   }
 
-  async function auditStudyAccess(request: FastifyRequest, studyUid: string): Promise<void> {
+  /**
+   * Restricted patients: 403 RESTRICTED_STUDY unless this user is assigned to the study or holds an
+   * open emergency access window (whose id is returned for the audit row). Decided on every request.
+   */
+  async function checkRestriction(request: FastifyRequest, studyUid: string): Promise<string | null> {
+    const row = await app.db.models.Study.findOne({
+      where: { studyInstanceUid: studyUid },
+      attributes: ['id', 'patientRef', 'restricted', 'assigneeId', 'patientId'],
+      raw: true,
+    });
+    if (!row) return null;
+    request.auditSubject = { objectType: 'Study', studyUid, patientId: row.patientId || undefined, details: { via: 'dicom-web' } };
+    return (await app.restrictedAccess.policy.assertStudy(request, row)).windowId;
+  }
+
+  /** A search answer without the studies this user may not see (restricted, no access); null when it is not DICOM JSON. */
+  async function withoutRestricted(request: FastifyRequest, body: Buffer): Promise<Buffer | null> {
+    let items: unknown;
+    try {
+      items = JSON.parse(body.toString('utf8'));
+    } catch {
+      return null;
+    }
+    if (!Array.isArray(items)) return null;
+    const uidOf = (item: unknown) => {
+      const value = (item as Record<string, { Value?: unknown[] } | undefined> | null)?.['0020000D']?.Value?.[0];
+      return typeof value === 'string' ? value : '';
+    };
+    const uids = [...new Set(items.map(uidOf).filter((uid) => uid !== ''))];
+    if (uids.length === 0) return body;
+    const rows = await app.db.models.Study.findAll({
+      where: { studyInstanceUid: uids },
+      attributes: ['id', 'studyInstanceUid', 'patientRef', 'restricted', 'assigneeId'],
+      raw: true,
+    });
+    const decisions = await app.restrictedAccess.policy.decide(request.principal!.userId, rows);
+    const masked = new Set(rows.filter((r) => decisions.get(r.id)?.access === 'masked').map((r) => r.studyInstanceUid));
+    for (const row of rows) {
+      const decision = decisions.get(row.id);
+      if (decision?.access === 'open') noteWindow(request, decision.windowId);
+    }
+    if (masked.size === 0) return body;
+    return Buffer.from(JSON.stringify(items.filter((item) => !masked.has(uidOf(item)))));
+  }
+
+  async function auditStudyAccess(request: FastifyRequest, studyUid: string, windowId: string | null): Promise<void> {
     const principal = request.principal!;
-    const key = `${request.sessionId ?? principal.userId}:${studyUid}`;
+    // A new emergency access window is a new access: audited again, with the window's id.
+    const key = `${request.sessionId ?? principal.userId}:${studyUid}:${windowId ?? ''}`;
     if (!audited.firstTime(key)) {
       request.auditRecorded = true;
       return;
@@ -110,7 +157,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
         objectType: 'Study',
         studyUid,
         patientId: patientId || undefined,
-        details: { via: 'dicom-web', session: request.sessionId ?? null },
+        details: { via: 'dicom-web', session: request.sessionId ?? null, ...(windowId ? { emergencyAccess: [windowId] } : {}) },
       });
       request.auditRecorded = true;
     } catch (error) {
@@ -177,8 +224,16 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       }
       throw error;
     }
+    if (upstream.ok && body.length > 0) {
+      const shown = await withoutRestricted(request, body);
+      // Only DICOM JSON answers can be filtered; anything else might name a restricted patient.
+      if (!shown)
+        throw new HttpError(406, 'searches are answered as DICOM JSON only (Accept: application/dicom+json)', 'DICOMWEB_JSON_ONLY');
+      body = shown;
+    }
     const level = parsed.route.type === 'search' ? parsed.route.level : 'studies';
     const details = searchDetails(level, parsed.query, resultsOf(body, upstream.headers.get('content-type')), upstream.status);
+    if (request.emergencyAccess?.length) details.emergencyAccess = request.emergencyAccess;
     request.auditSubject = { objectType: 'DICOMweb', details };
     // No audit row, no results.
     await app.audit.record({
@@ -219,8 +274,10 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       const parsed = parse(request);
       const { route } = parsed;
       if (!route.study) return search(request, reply, parsed);
+      // Restricted and not opened to this user: refused before anything is asked of Orthanc.
+      const windowId = await checkRestriction(request, route.study);
       // No audit row, no pixels: the study audited is the one forwarded.
-      await auditStudyAccess(request, route.study);
+      await auditStudyAccess(request, route.study, windowId);
 
       const metadataOf = route.type === 'retrieve' && route.kind === 'metadata' && !route.series ? route.study : undefined;
       if (metadataCache && metadataOf && !request.headers.range && wantsJson(request.headers.accept)) {

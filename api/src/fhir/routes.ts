@@ -11,7 +11,7 @@ import { criticalResultsOf } from '../critical-results/communication-record';
 import type { CriticalResultAttributes } from '../db/critical-models';
 import type { Models, ReportAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
-import { notFound } from '../http-errors';
+import { forbidden, notFound } from '../http-errors';
 import { FHIR_JSON } from './operation-outcome';
 import {
   diagnosticReportResource,
@@ -79,8 +79,21 @@ export default async function fhirRoutes(app: FastifyInstance) {
     ...(params.id ? [{ id: params.id }] : []),
   ];
 
-  const searches: Record<SearchableType, (params: SearchParams) => Promise<SearchResult>> = {
-    async Patient(params) {
+  const { policy } = app.restrictedAccess;
+  /**
+   * Restricted patients leave FHIR only to a user with access: searches leave them out (after
+   * paging, so the next link stays right), reads answer 403 RESTRICTED_STUDY.
+   */
+  const studyFacts = (ids: string[]) =>
+    models.Study.findAll({
+      where: { id: { [Op.in]: [...new Set(ids)] } },
+      attributes: ['id', 'patientRef', 'restricted', 'assigneeId'],
+      paranoid: false,
+      raw: true,
+    });
+
+  const searches: Record<SearchableType, (params: SearchParams, userId: string) => Promise<SearchResult>> = {
+    async Patient(params, userId) {
       const conditions: WhereOptions[] = keyset(params);
       if (params.identifier) conditions.push({ patientId: params.identifier.value });
       if (params.birthdate) conditions.push({ birthDate: params.birthdate });
@@ -93,10 +106,15 @@ export default async function fhirRoutes(app: FastifyInstance) {
         raw: true,
       });
       const system = params.identifier?.system;
-      const { rows: shown, next } = page(system ? rows.filter((p) => SYSTEMS.issuer(p.issuerOfPatientId) === system) : rows, params.count);
+      const { rows: paged, next } = page(system ? rows.filter((p) => SYSTEMS.issuer(p.issuerOfPatientId) === system) : rows, params.count);
+      const masked = await policy.maskedPatients(
+        userId,
+        paged.map((p) => p.id),
+      );
+      const shown = paged.filter((p) => !masked.has(p.id));
       return { resources: shown.map(patientResource), next, patientIds: shown.map((p) => p.patientId) };
     },
-    async ServiceRequest(params) {
+    async ServiceRequest(params, userId) {
       const conditions: WhereOptions[] = keyset(params);
       if (params.patient) conditions.push({ patientRef: params.patient });
       const statuses = statusesFor(FHIR_TO_ORDER, params.status);
@@ -109,7 +127,16 @@ export default async function fhirRoutes(app: FastifyInstance) {
         limit: params.count + 1,
         raw: true,
       });
-      const { rows: shown, next } = page(rows, params.count);
+      const { rows: paged, next } = page(rows, params.count);
+      const maskedStudies = await policy.maskedStudies(
+        userId,
+        await studyFacts(paged.map((o) => o.studyRef).filter((id): id is string => id !== null)),
+      );
+      const maskedPatients = await policy.maskedPatients(
+        userId,
+        paged.filter((o) => o.studyRef === null).map((o) => o.patientRef),
+      );
+      const shown = paged.filter((o) => (o.studyRef === null ? !maskedPatients.has(o.patientRef) : !maskedStudies.has(o.studyRef)));
       return {
         resources: shown.map(serviceRequestResource),
         next,
@@ -119,7 +146,7 @@ export default async function fhirRoutes(app: FastifyInstance) {
         ),
       };
     },
-    async ImagingStudy(params) {
+    async ImagingStudy(params, userId) {
       const conditions: WhereOptions[] = keyset(params);
       if (params.patient) conditions.push({ patientRef: params.patient });
       if (params.status) {
@@ -138,10 +165,12 @@ export default async function fhirRoutes(app: FastifyInstance) {
         limit: params.count + 1,
         raw: true,
       });
-      const { rows: shown, next } = page(rows, params.count);
+      const { rows: paged, next } = page(rows, params.count);
+      const masked = await policy.maskedStudies(userId, paged);
+      const shown = paged.filter((s) => !masked.has(s.id));
       return { resources: shown.map(imagingStudyResource), next, patientIds: shown.map((s) => s.patientId) };
     },
-    async DiagnosticReport(params) {
+    async DiagnosticReport(params, userId) {
       const conditions: WhereOptions[] = [...keyset(params)];
       const statuses = statusesFor(FHIR_TO_REPORT, params.status) ?? [...RESULT_STATUSES];
       conditions.push({ status: { [Op.in]: statuses } });
@@ -191,11 +220,12 @@ export default async function fhirRoutes(app: FastifyInstance) {
         shown.map((r) => r.id),
       );
       const critical = await criticalOf(models, shown, addenda);
+      const masked = await policy.maskedStudies(userId, [...studies.values()]);
       const resources: FhirResource[] = [];
       const patientIds: string[] = [];
       for (const report of shown) {
         const study = studies.get(report.studyRef);
-        if (!study) continue;
+        if (!study || masked.has(study.id)) continue;
         resources.push(diagnosticReportResource(report, study, addenda.get(report.id) ?? [], critical.get(report.id)));
         patientIds.push(study.patientId);
       }
@@ -206,18 +236,30 @@ export default async function fhirRoutes(app: FastifyInstance) {
   const reads: Record<SearchableType, (id: string, request: FastifyRequest) => Promise<FhirResource | null>> = {
     async Patient(id, request) {
       const row = await models.Patient.findByPk(id, { raw: true });
-      if (row) request.auditSubject = { objectType: 'Patient', objectId: id, patientId: row.patientId };
-      return row ? patientResource(row) : null;
+      if (!row) return null;
+      request.auditSubject = { objectType: 'Patient', objectId: id, patientId: row.patientId };
+      if ((await policy.maskedPatients(request.principal!.userId, [row.id])).size > 0) {
+        throw forbidden('the patient is restricted', 'RESTRICTED_STUDY');
+      }
+      return patientResource(row);
     },
     async ServiceRequest(id, request) {
       const row = await models.Order.findByPk(id, { raw: true });
-      if (row) request.auditSubject = { objectType: 'Order', objectId: id, patientId: (await patientIdsOf(models, [row.patientRef]))[0] };
-      return row ? serviceRequestResource(row) : null;
+      if (!row) return null;
+      request.auditSubject = { objectType: 'Order', objectId: id, patientId: (await patientIdsOf(models, [row.patientRef]))[0] };
+      const study = row.studyRef ? (await studyFacts([row.studyRef]))[0] : undefined;
+      if (study) await policy.assertStudy(request, study);
+      else if ((await policy.maskedPatients(request.principal!.userId, [row.patientRef])).size > 0) {
+        throw forbidden('the patient is restricted', 'RESTRICTED_STUDY');
+      }
+      return serviceRequestResource(row);
     },
     async ImagingStudy(id, request) {
       const row = await models.Study.findByPk(id, { raw: true });
-      if (row) request.auditSubject = { objectType: 'Study', objectId: id, patientId: row.patientId, studyUid: row.studyInstanceUid };
-      return row ? imagingStudyResource(row) : null;
+      if (!row) return null;
+      request.auditSubject = { objectType: 'Study', objectId: id, patientId: row.patientId, studyUid: row.studyInstanceUid };
+      await policy.assertStudy(request, row);
+      return imagingStudyResource(row);
     },
     async DiagnosticReport(id, request) {
       const report = await models.Report.findByPk(id, { raw: true });
@@ -225,6 +267,7 @@ export default async function fhirRoutes(app: FastifyInstance) {
       const study = await models.Study.findByPk(report.studyRef, { raw: true, paranoid: false });
       if (!study) return null;
       request.auditSubject = { objectType: 'Report', objectId: id, patientId: study.patientId, studyUid: study.studyInstanceUid };
+      await policy.assertStudy(request, study);
       const addenda = await addendaOf(models, [report.id]);
       return diagnosticReportResource(
         report,
@@ -245,7 +288,7 @@ export default async function fhirRoutes(app: FastifyInstance) {
       },
       async (request, reply) => {
         const params = readSearch(type, request.query as RawQuery);
-        const result = await searches[type](params);
+        const result = await searches[type](params, request.principal!.userId);
         request.auditSubject = {
           patientId: [...new Set(result.patientIds)].length === 1 ? result.patientIds[0] : undefined,
           details: { criteria: request.query, returned: result.resources.length },

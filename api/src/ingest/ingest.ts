@@ -18,6 +18,14 @@ export type IngestSource = 'webhook' | 'reconcile' | 'manual';
 export type IngestOutcome = 'created' | 'updated' | 'unchanged' | 'deleted';
 
 /** DICOM RequestedProcedurePriority (0040,1003) → worklist priority. */
+/**
+ * Confidentiality Code (0040,1008) or Confidentiality Constraint on Patient Data Description
+ * (0040,3001) with any value: the modality or the RIS marked the patient's data confidential.
+ */
+export function confidentialInDicom(tags: Record<string, unknown>): boolean {
+  return tag(tags, 'ConfidentialityCode').trim() !== '' || tag(tags, 'ConfidentialityConstraintOnPatientDataDescription').trim() !== '';
+}
+
 export function priorityFromDicom(value: string): StudyPriority {
   const v = value.trim().toUpperCase();
   if (v === 'STAT') return 'stat';
@@ -235,6 +243,8 @@ export class Ingestor {
       numberOfSeries: series.length,
       numberOfInstances: instanceCount,
     };
+    // The images ask for confidentiality: the row is restricted (never lifted here: an admin does that).
+    const restriction = confidentialInDicom(firstTags) ? { restricted: true, restrictionSource: 'dicom' as const } : {};
     const existing =
       (await this.models.Study.findOne({ where: { studyInstanceUid: values.studyInstanceUid }, paranoid: false, transaction })) ??
       (await scheduledRowByAccession(this.models, accessionNumber, patientId, transaction));
@@ -243,6 +253,7 @@ export class Ingestor {
       const created = await this.models.Study.create(
         {
           ...values,
+          ...restriction,
           orderMatch: await orderMatchOfUnorderedStudy(this.models, transaction),
           priority,
           priorityRank: PRIORITY_RANK[priority],
@@ -257,7 +268,8 @@ export class Ingestor {
     const wasDeleted = before.deletedAt !== null;
     if (wasDeleted) await existing.restore({ transaction });
     const changed = (Object.keys(values) as (keyof typeof values)[]).filter((key) => values[key] !== before[key]);
-    if (changed.length === 0 && !wasDeleted) return { row: before, outcome: 'unchanged' };
+    const newlyRestricted = restriction.restricted === true && !before.restricted;
+    if (changed.length === 0 && !wasDeleted && !newlyRestricted) return { row: before, outcome: 'unchanged' };
     const grew = values.numberOfInstances > before.numberOfInstances || values.numberOfSeries > before.numberOfSeries;
     // A scheduled row's first images: it becomes the study, to be read from now (the order's priority stays).
     const arrival = studyTransition(before.status, 'images-arrived', 'system');
@@ -265,6 +277,7 @@ export class Ingestor {
     await existing.update(
       {
         ...values,
+        ...(newlyRestricted ? restriction : {}),
         ...(arrival.ok
           ? { status: arrival.to, receivedAt: new Date(), updatedAfterArrival: false }
           : { updatedAfterArrival: before.updatedAfterArrival || (grew && !wasDeleted) }),

@@ -11,6 +11,7 @@ import { Op, type Transaction } from 'sequelize';
 import type { Models, StudyRow } from '../db/models';
 import type { OrderRow } from '../db/order-models';
 import { findPatient, isLivePatient, studySearchText, upsertPatient } from '../patients/patient-store';
+import { restrictStudyFrom } from '../restricted-access/restrictions';
 import { nextChangeSeq, studyChangeStamp } from '../worklist/change-feed';
 import { encodeModalities } from '../worklist/present';
 import type { OrderMessageReading, OrderRequest } from './order-message';
@@ -187,6 +188,8 @@ export class OrderBook {
         { transaction },
       );
     }
+    // The hospital asked for confidentiality: the row is restricted before anyone lists it.
+    if (request.confidential) await restrictStudyFrom(this.models, study, 'order', transaction);
     await Order.create(
       {
         id: orderId,
@@ -225,6 +228,7 @@ export class OrderBook {
     const changes: Partial<OrderRow> = { status: transition.to, version: order.get('version') + 1 };
     if (event === 'change') Object.assign(changes, orderValues(request));
     await order.update(changes, { transaction });
+    if (study && event === 'change' && request.confidential) await restrictStudyFrom(this.models, study, 'order', transaction);
     if (scheduledRow && event === 'change') {
       const values = scheduledStudyValues(request);
       await scheduledRow.update(

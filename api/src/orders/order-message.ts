@@ -33,6 +33,8 @@ export interface OrderRequest {
   referringPhysician: string;
   reasonForExam: string;
   clinicalHistory: string;
+  /** The order asks for the patient's data to be restricted (ORC-28 or PV1-16; see confidentialityOf). */
+  confidential: boolean;
 }
 
 export type OrderMessageReading =
@@ -77,6 +79,17 @@ function groupsOf(message: Hl7Message): OrderGroup[] {
     else if (segment.name === 'NTE' && group.obr) group.notes.push(fieldText(segment, 3));
   }
   return groups;
+}
+
+/**
+ * ORC-28 Confidentiality Code (HL7 table 0177: V very restricted, R restricted, VIP, PSY, HIV, EMP…)
+ * restricts with any code but U (usual control) and N (normal); PV1-16 VIP Indicator (site table
+ * 0099) with any value but N/NO. Deny by default: an unknown code restricts.
+ */
+export function confidentialityOf(orc: Hl7Segment, pv1: Hl7Segment | undefined): boolean {
+  const code = fieldText(orc, 28, 1).trim().toUpperCase();
+  const vip = fieldText(pv1, 16, 1).trim().toUpperCase();
+  return (code !== '' && code !== 'U' && code !== 'N') || (vip !== '' && vip !== 'N' && vip !== 'NO');
 }
 
 function firstOf(...values: string[]): string {
@@ -126,6 +139,7 @@ function requestFrom(
     referringPhysician: firstOf(personNameFromXcn(pv1, 8), orderingPhysician),
     reasonForExam: firstOf(fieldText(obr, 31, 2), fieldText(obr, 31, 1), fieldText(dg1, 4), fieldText(dg1, 3, 2)).slice(0, 1024),
     clinicalHistory: clinical.slice(0, 8000),
+    confidential: confidentialityOf(orc, pv1),
   };
 }
 

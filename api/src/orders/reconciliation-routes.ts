@@ -39,7 +39,8 @@ export default async function reconciliationRoutes(fastify: FastifyInstance) {
       });
       request.auditSubject = { details: { returned: rows.length } };
       const names = await assigneeNames(models, rows);
-      return { items: rows.map((row) => presentStudy(row, names)) };
+      const decisions = await app.restrictedAccess.policy.decide(request.principal!.userId, rows);
+      return { items: rows.map((row) => presentStudy(row, names, decisions.get(row.id))) };
     },
   );
 
@@ -66,13 +67,23 @@ export default async function reconciliationRoutes(fastify: FastifyInstance) {
         ),
       );
       request.auditSubject = { details: { returned: orders.length } };
+      // An order's scheduled row carries its restriction: its patient is not named without access.
+      const scheduled = await models.Study.findAll({
+        where: { id: { [Op.in]: orders.map((o) => o.studyRef).filter((id): id is string => id !== null) } },
+        raw: true,
+      });
+      const decisions = await app.restrictedAccess.policy.decide(request.principal!.userId, scheduled);
+      const restrictedPatients = await app.restrictedAccess.policy.restrictedPatients(orders.map((o) => o.patientRef));
+      const masked = (o: (typeof orders)[number]) =>
+        (o.studyRef !== null && decisions.get(o.studyRef)?.access === 'masked') ||
+        (restrictedPatients.has(o.patientRef) && !(o.studyRef && decisions.get(o.studyRef)?.access === 'open'));
       return {
         items: orders.map((o) => ({
           id: o.id,
           accessionNumber: o.accessionNumber,
           placerOrderNumber: o.placerOrderNumber,
-          patientId: patients.get(o.patientRef)?.patientId ?? '',
-          patientName: patients.get(o.patientRef)?.name ?? '',
+          patientId: masked(o) ? '' : (patients.get(o.patientRef)?.patientId ?? ''),
+          patientName: masked(o) ? '' : (patients.get(o.patientRef)?.name ?? ''),
           procedureText: o.procedureText,
           modality: o.modality,
           scheduledAt: o.scheduledAt ? new Date(o.scheduledAt).toISOString() : null,
@@ -142,7 +153,11 @@ export default async function reconciliationRoutes(fastify: FastifyInstance) {
         });
         return study.get();
       });
-      return presentStudy(row, await assigneeNames(models, [row]));
+      return presentStudy(
+        row,
+        await assigneeNames(models, [row]),
+        await app.restrictedAccess.policy.decideOne(request.principal!.userId, row),
+      );
     },
   );
 }

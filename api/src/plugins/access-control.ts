@@ -86,6 +86,7 @@ export default fp<{ principalCacheTtlMs?: number }>(
     app.decorateRequest('sessionId', null);
     app.decorateRequest('auditRecorded', false);
     app.decorateRequest('failureReason', null);
+    app.decorateRequest('emergencyAccess', null);
     app.decorateRequest('auditSubject');
     app.addHook('onRequest', async (request) => {
       request.auditSubject = {};

@@ -28,6 +28,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
+import { guardStudyRoutes } from '../restricted-access/policy';
 import { b64, contentFromUpdate, seedUpdate, unb64 } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
@@ -71,6 +72,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const pdfExport = new PdfExport(config, store, sync);
   const CLAIM_TTL_MS = claimTtlFor(config.syncTimeoutMs);
   const tags = ['reports'];
+  // Restricted patients: every route here names a study or a report; none runs without access to it.
+  guardStudyRoutes(app);
   if (!config.syncServiceToken) app.log.warn('PACS_SYNC_SERVICE_TOKEN not set: report creation, finalize and PDF of drafts answer 503');
   if (config.documentTokenSecretGenerated) {
     app.log.warn('PACS_DOCUMENT_TOKEN_SECRET not set: document tokens use a random key the sync-server cannot verify');

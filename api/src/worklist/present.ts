@@ -1,6 +1,7 @@
 import type { WorklistStudy } from '@pacs/shared';
 import { Op } from 'sequelize';
 import type { Models, StudyAttributes } from '../db/models';
+import type { AccessDecision } from '../restricted-access/policy';
 
 /** Modalities are stored as "|CT|MR|" so one can be matched exactly with LIKE '%|CT|%'. */
 export function encodeModalities(modalities: Iterable<string>): string {
@@ -21,7 +22,33 @@ export async function assigneeNames(models: Models, rows: Pick<StudyAttributes, 
   return new Map(users.map((u) => [u.id, u.name]));
 }
 
-export function presentStudy(row: StudyAttributes, names: AssigneeNames): WorklistStudy {
+/** Unrestricted: what a study is shown as when no decision was asked for (never for a restricted row). */
+const UNRESTRICTED: AccessDecision = { restricted: false, access: 'open', windowId: null, until: null };
+
+/**
+ * A worklist row as this user may see it. A restricted row without access (`decision.access` is
+ * 'masked') keeps what the department works with (accession, procedure, status) and loses what
+ * names the patient: name, id, birth date, sex, and the indication (free text about them).
+ */
+export function presentStudy(row: StudyAttributes, names: AssigneeNames, decision: AccessDecision = UNRESTRICTED): WorklistStudy {
+  const study = presentOpen(row, names, decision);
+  return decision.access === 'masked' ? maskStudy(study) : study;
+}
+
+export function maskStudy(study: WorklistStudy): WorklistStudy {
+  return {
+    ...study,
+    patientName: '',
+    patientId: '',
+    patientBirthDate: null,
+    patientSex: null,
+    indication: '',
+    access: 'masked',
+    emergencyAccessUntil: null,
+  };
+}
+
+function presentOpen(row: StudyAttributes, names: AssigneeNames, decision: AccessDecision): WorklistStudy {
   return {
     id: row.id,
     studyInstanceUid: row.studyInstanceUid,
@@ -47,5 +74,8 @@ export function presentStudy(row: StudyAttributes, names: AssigneeNames): Workli
     receivedAt: new Date(row.receivedAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
     version: row.version,
+    restricted: decision.restricted,
+    access: decision.access,
+    emergencyAccessUntil: decision.until ? decision.until.toISOString() : null,
   };
 }

@@ -22,15 +22,16 @@ import {
   WorklistQuery,
   WorklistStudy,
 } from '@pacs/shared';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Op } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
 import type { StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, notFound } from '../http-errors';
 import { downgradeAfterReassignment } from '../reports/hand-over';
+import { type AccessDecision, noteWindow, type StudyFacts } from '../restricted-access/policy';
 import { changeSequenceOf, studyChangeStamp } from './change-feed';
 import worklistEventRoutes from './events';
-import { assigneeNames, presentStudy } from './present';
+import { assigneeNames, maskStudy, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
 import turnaroundRoutes from './turnaround';
 
@@ -38,21 +39,27 @@ import turnaroundRoutes from './turnaround';
  * Worklist pages are cached per (query, user where it matters) and are valid only while the
  * worklist change sequence stands still: any change to any study invalidates them all, so a hit
  * is exactly what the database would answer. Radiologists polling the same list share one query.
+ * A cached page holds the rows as everyone with access sees them, with the facts (restriction,
+ * patient, assignee) that decide per user and request which of them are masked.
  */
+interface CachedPage {
+  page: WorklistPage;
+  facts: StudyFacts[];
+}
 class PageCache {
-  private readonly entries = new Map<string, { seq: number; at: number; page: WorklistPage }>();
-  get(key: string, seq: number): WorklistPage | undefined {
+  private readonly entries = new Map<string, { seq: number; at: number; page: CachedPage }>();
+  get(key: string, seq: number): CachedPage | undefined {
     const hit = this.entries.get(key);
     // The age bound covers what the sequence does not track: a renamed assignee.
     return hit && hit.seq === seq && Date.now() - hit.at < 30_000 ? hit.page : undefined;
   }
-  set(key: string, seq: number, page: WorklistPage): void {
+  set(key: string, seq: number, page: CachedPage): void {
     if (this.entries.size >= 2000) this.entries.delete(this.entries.keys().next().value as string);
     this.entries.set(key, { seq, at: Date.now(), page });
   }
   /** Concurrent misses for the same page share one query instead of stampeding the database. */
-  private readonly computing = new Map<string, Promise<WorklistPage>>();
-  getOrCompute(key: string, seq: number, compute: () => Promise<WorklistPage>): Promise<WorklistPage> {
+  private readonly computing = new Map<string, Promise<CachedPage>>();
+  getOrCompute(key: string, seq: number, compute: () => Promise<CachedPage>): Promise<CachedPage> {
     const hit = this.get(key, seq);
     if (hit) return Promise.resolve(hit);
     const flightKey = `${seq}:${key}`;
@@ -74,7 +81,39 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models, sequelize } = app.db;
   const pages = new PageCache();
+  const { policy } = app.restrictedAccess;
   const tags = ['worklist'];
+
+  /** The rows' facts with the restriction in force (the row's own, or its patient's). */
+  async function factsOf(rows: StudyAttributes[]): Promise<StudyFacts[]> {
+    const patients = await policy.restrictedPatients(rows.map((r) => r.patientRef));
+    return rows.map((r) => ({
+      id: r.id,
+      patientRef: r.patientRef,
+      restricted: Boolean(r.restricted) || patients.has(r.patientRef),
+      assigneeId: r.assigneeId,
+    }));
+  }
+
+  /** Decisions for rows whose facts already hold the restriction in force. */
+  const decideFor = (userId: string, facts: StudyFacts[]) => policy.decide(userId, facts, new Set());
+
+  /** One row as this user may see it (after a change they made: a masked row stays masked). */
+  async function presentOne(request: FastifyRequest, row: StudyAttributes): Promise<WorklistStudy> {
+    const decision = (await decideFor(request.principal!.userId, await factsOf([row]))).get(row.id)!;
+    if (decision.access === 'open') noteWindow(request, decision.windowId);
+    return presentStudy(row, await assigneeNames(models, [row]), decision);
+  }
+
+  /** The rows as this user may see them; the windows that opened any go on the audit row. */
+  function shownTo(request: FastifyRequest, items: WorklistStudy[], decisions: Map<string, AccessDecision>): WorklistStudy[] {
+    return items.map((item) => {
+      const decision = decisions.get(item.id)!;
+      if (decision.access === 'masked') return maskStudy(item);
+      noteWindow(request, decision.windowId);
+      return { ...item, emergencyAccessUntil: decision.until ? decision.until.toISOString() : null };
+    });
+  }
   await app.register(worklistEventRoutes);
   await app.register(turnaroundRoutes);
 
@@ -95,24 +134,36 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       const limit = query.limit ?? 50;
       const sort = sortOf(query);
       const filters = filterWhere(query, principal.userId);
+      // A search by name or id must not find a restricted patient through a masked row: such a
+      // search sees only the rows this user may see unmasked (so the page is per user).
+      if (query.q) filters.push(await policy.visibleWhere(principal.userId));
       const { cursor, limit: _limit, includeTotal, ...shown } = query;
       request.auditSubject = { details: { filters: shown } };
 
-      const key = JSON.stringify([query, query.assignee === 'me' ? principal.userId : null]);
+      const key = JSON.stringify([query, query.assignee === 'me' || query.q ? principal.userId : null]);
       const seq = await changeSequenceOf(models).current();
-      return pages.getOrCompute(key, seq, async () => {
+      const cached = await pages.getOrCompute(key, seq, async () => {
         const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
         const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
         const page = rows.slice(0, limit);
         const last = page.at(-1);
         const total = !cursor && includeTotal !== false ? await models.Study.count({ where: { [Op.and]: filters } }) : null;
         const names = await assigneeNames(models, page);
+        const facts = await factsOf(page);
+        const restricted = new Map(facts.map((f) => [f.id, f.restricted]));
         return {
-          items: page.map((row) => presentStudy(row, names)),
-          nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
-          total,
+          page: {
+            items: page.map((row) =>
+              presentStudy(row, names, { restricted: restricted.get(row.id)!, access: 'open', windowId: null, until: null }),
+            ),
+            nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
+            total,
+          },
+          facts,
         };
       });
+      const decisions = await decideFor(principal.userId, cached.facts);
+      return { ...cached.page, items: shownTo(request, cached.page.items, decisions) };
     },
   );
 
@@ -140,9 +191,15 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       });
       const page = rows.slice(0, limit);
       const names = await assigneeNames(models, page);
+      const decisions = await decideFor(request.principal!.userId, await factsOf(page));
       const last = page.at(-1);
       return {
-        changes: page.map((row) => (row.deletedAt ? { id: row.id, deleted: true as const } : presentStudy(row, names))),
+        changes: page.map((row) => {
+          if (row.deletedAt) return { id: row.id, deleted: true as const };
+          const decision = decisions.get(row.id)!;
+          noteWindow(request, decision.access === 'open' ? decision.windowId : null);
+          return presentStudy(row, names, decision);
+        }),
         cursor: last ? String(last.changeSeq) : after,
         hasMore: rows.length > limit,
       };
@@ -159,6 +216,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       const study = await models.Study.findByPk(request.params.id, { raw: true });
       if (!study) throw notFound('study not found');
       request.auditSubject = { objectId: study.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
+      const decision = await policy.assertStudy(request, study);
       const series = await models.Series.findAll({
         where: { studyRef: study.id },
         order: [
@@ -169,7 +227,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       });
       reply.header('etag', `"${study.version}"`);
       return {
-        study: presentStudy(study, await assigneeNames(models, [study])),
+        study: presentStudy(study, await assigneeNames(models, [study]), decision),
         series: series.map((s) => ({
           id: s.id,
           seriesInstanceUid: s.seriesInstanceUid,
@@ -220,7 +278,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
         const before = { ...study.get() };
         request.auditSubject = { objectId: before.id, patientId: before.patientId, studyUid: before.studyInstanceUid };
         if (expectedVersion !== undefined && expectedVersion !== before.version) {
-          const current = presentStudy(before, await assigneeNames(models, [before]));
+          const current = await presentOne(request, before);
           throw conflict('the study changed since you loaded it', 'STALE_VERSION', { current });
         }
         const changes: Partial<StudyAttributes> = {};
@@ -269,7 +327,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       });
       if (reassigned) await downgradeAfterReassignment(app, request.log, updated.id, reassigned.from, reassigned.to);
       reply.header('etag', `"${updated.version}"`);
-      return presentStudy(updated, await assigneeNames(models, [updated]));
+      return presentOne(request, updated);
     },
   );
 }

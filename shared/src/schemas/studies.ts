@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { ORDER_MATCHES } from '../orders';
+import { STUDY_ACCESS } from '../restricted-access';
 import { STUDY_PRIORITIES, STUDY_STATUSES } from '../workflow';
 import { Cursor, ErrorCodeSchema, IsoDateTime, Uuid } from './common';
 
@@ -37,6 +38,14 @@ export const WorklistStudy = Type.Object(
     receivedAt: IsoDateTime,
     updatedAt: IsoDateTime,
     version: Type.Integer(),
+    restricted: Type.Boolean({ description: 'the study or its patient is restricted' }),
+    access: Type.Enum(STUDY_ACCESS, {
+      description:
+        "'masked': restricted, and this user has no open emergency access and is not assigned; patient name, id, birth date, sex and indication are empty",
+    }),
+    emergencyAccessUntil: Type.Union([IsoDateTime, Type.Null()], {
+      description: "when this user's emergency access to the patient ends; null without one",
+    }),
   },
   { $id: 'WorklistStudy' },
 );

@@ -7,6 +7,7 @@ import { SessionsAndDevices } from '../account/SessionsAndDevices';
 import { useWorkspace } from '../device/workspace';
 import { navigate, usePath } from '../router';
 import { AuditPanel } from './AuditPanel';
+import { EmergencyAccessPanel } from './EmergencyAccessPanel';
 import { InterfacesPanel } from './InterfacesPanel';
 import { SingleSignOnPanel } from './SingleSignOnPanel';
 import { SystemPanel } from './SystemPanel';
@@ -20,6 +21,7 @@ const TABS = [
   { id: 'audit', label: 'Audit log' },
   { id: 'templates', label: 'Report templates' },
   { id: 'interfaces', label: 'Interfaces' },
+  { id: 'emergency-access', label: 'Emergency access' },
   { id: 'system', label: 'System status' },
 ] as const;
 
@@ -60,6 +62,7 @@ export default function AdminPage() {
         {tab === 'templates' && <TemplatesPanel />}
         {tab === 'interfaces' && <InterfacesPanel />}
         {tab === 'system' && <SystemPanel />}
+        {tab === 'emergency-access' && can(user.role, 'privacy:review') && <EmergencyAccessPanel />}
       </div>
     </section>
   );

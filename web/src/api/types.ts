@@ -3,6 +3,7 @@
  * API validates and serialises is what the web reads.
  */
 export type {
+  AccessWindow,
   AuditEntry,
   AuditPage,
   AuditQuery,
@@ -10,6 +11,8 @@ export type {
   CriticalFlagRequest,
   CriticalResult,
   CriticalResultList,
+  EmergencyAccess,
+  EmergencyAccessPage,
   EnrolledSession,
   ErrorResponse,
   GroupRoleMapping,

@@ -3,6 +3,7 @@ import { session } from '../auth/session';
 import { CriticalBanner } from '../critical/CriticalBanner';
 import { useWorkspace } from '../device/workspace';
 import { Link, navigate, usePath } from '../router';
+import { EmergencyAccessBanner } from '../worklist/BreakGlassDialog';
 import { OutboxIssues } from '../worklist/OutboxIssues';
 import { StatBanner } from '../worklist/StatBanner';
 import { ConnectionIndicator } from './ConnectionIndicator';
@@ -88,6 +89,7 @@ export function Shell() {
       </header>
       <StorageBanner />
       <StatBanner />
+      <EmergencyAccessBanner />
       <CriticalBanner role={user.role} />
       <OutboxIssues />
       <main id="main" ref={mainRef} tabIndex={-1}>

@@ -270,29 +270,41 @@ export class SyncEngine {
       );
       const arrivals: StatArrival[] = [];
       await this.guardStorage(() =>
-        this.db.transaction('rw', this.db.studies, this.db.details, this.db.meta, async () => {
-          const ids = page.changes.map((c) => c.id);
-          const existing = new Map((await this.db.studies.bulkGet(ids)).filter((r) => r).map((r) => [r!.id, r!]));
-          const puts: WorklistStudy[] = [];
-          const deletes: string[] = [];
-          for (const change of page.changes) {
-            if ('deleted' in change) {
-              deletes.push(change.id);
-              continue;
+        this.db.transaction(
+          'rw',
+          [this.db.studies, this.db.details, this.db.meta, this.db.offlineStudies, this.db.offlineFrames],
+          async () => {
+            const ids = page.changes.map((c) => c.id);
+            // A restricted patient's row comes masked once this user's emergency access ends: the
+            // device keeps nothing of theirs (cached details, offline images) beyond the masked row.
+            const masked = page.changes.filter((c): c is WorklistStudy => !('deleted' in c) && c.access === 'masked').map((c) => c.id);
+            const existing = new Map((await this.db.studies.bulkGet(ids)).filter((r) => r).map((r) => [r!.id, r!]));
+            const puts: WorklistStudy[] = [];
+            const deletes: string[] = [];
+            for (const change of page.changes) {
+              if ('deleted' in change) {
+                deletes.push(change.id);
+                continue;
+              }
+              const before = existing.get(change.id);
+              if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && isStudyOpen(change.status)) {
+                arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
+              }
+              puts.push(change);
             }
-            const before = existing.get(change.id);
-            if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && isStudyOpen(change.status)) {
-              arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
+            if (puts.length) await this.db.studies.bulkPut(puts);
+            if (deletes.length) {
+              await this.db.studies.bulkDelete(deletes);
+              await this.db.details.bulkDelete(deletes);
             }
-            puts.push(change);
-          }
-          if (puts.length) await this.db.studies.bulkPut(puts);
-          if (deletes.length) {
-            await this.db.studies.bulkDelete(deletes);
-            await this.db.details.bulkDelete(deletes);
-          }
-          await setMeta(this.db, 'cursor', page.cursor);
-        }),
+            if (masked.length) {
+              await this.db.details.bulkDelete(masked);
+              await this.db.offlineFrames.where('studyId').anyOf(masked).delete();
+              await this.db.offlineStudies.bulkDelete(masked);
+            }
+            await setMeta(this.db, 'cursor', page.cursor);
+          },
+        ),
       );
       applied += page.changes.length;
       if (arrivals.length) for (const listener of this.arrivalListeners) listener(arrivals);

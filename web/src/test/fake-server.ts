@@ -31,6 +31,9 @@ export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy
     receivedAt: new Date(Date.UTC(2026, 0, 5, 8, 0, n)).toISOString(),
     updatedAt: new Date(Date.UTC(2026, 0, 5, 8, 0, n)).toISOString(),
     version: 1,
+    restricted: false,
+    access: 'open',
+    emergencyAccessUntil: null,
     ...overrides,
   };
 }

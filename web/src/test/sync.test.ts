@@ -45,6 +45,48 @@ describe('Dexie layer and delta feed', () => {
     expect(await db.studies.count()).toBe(4);
   });
 
+  it("drops a study's cached details and offline images when its row comes back masked (emergency access ended)", async () => {
+    const row = server.put(
+      makeStudy({ restricted: true, access: 'open', emergencyAccessUntil: new Date(Date.now() + 60_000).toISOString() }),
+    );
+    const kept = server.put(makeStudy());
+    await engine.pull();
+    for (const id of [row.id, kept.id]) {
+      await db.details.put({ id, study: { ...(await db.studies.get(id))! }, series: [], cachedAt: new Date().toISOString() });
+      await db.offlineStudies.put({
+        id,
+        studyInstanceUid: `1.2.3.${id}`,
+        label: 'CT',
+        state: 'complete',
+        totalFrames: 1,
+        doneFrames: 1,
+        bytes: 4,
+        createdAt: 0,
+        lastOpenedAt: 0,
+        iv: new Uint8Array(12),
+        data: new ArrayBuffer(4),
+      });
+      await db.offlineFrames.put({
+        key: `/dicom-web/${id}/frames/1`,
+        studyId: id,
+        transferSyntax: '',
+        iv: new Uint8Array(12),
+        data: new ArrayBuffer(4),
+        bytes: 4,
+      });
+    }
+    server.edit(row.id, { access: 'masked', patientName: '', patientId: '', emergencyAccessUntil: null });
+    await engine.pull();
+    expect(await db.studies.get(row.id)).toMatchObject({ access: 'masked', patientName: '' });
+    expect(await db.details.get(row.id)).toBeUndefined();
+    expect(await db.offlineStudies.get(row.id)).toBeUndefined();
+    expect(await db.offlineFrames.where('studyId').equals(row.id).count()).toBe(0);
+    // Other studies keep theirs.
+    expect(await db.details.get(kept.id)).toBeDefined();
+    expect(await db.offlineStudies.get(kept.id)).toBeDefined();
+    expect(await db.offlineFrames.where('studyId').equals(kept.id).count()).toBe(1);
+  });
+
   it('reports a STAT arrival after the first load, not during it', async () => {
     server.put(makeStudy({ priority: 'stat' }));
     const arrivals: string[] = [];

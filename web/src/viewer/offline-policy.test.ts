@@ -36,6 +36,9 @@ function study(id: string, overrides: Partial<WorklistStudy> = {}): WorklistStud
     receivedAt: '2026-11-01T10:00:00.000Z',
     updatedAt: '2026-11-01T10:00:00.000Z',
     version: 1,
+    restricted: false,
+    access: 'open',
+    emergencyAccessUntil: null,
     ...overrides,
   };
 }

@@ -1,6 +1,15 @@
-import { formatPersonName, STUDY_PRIORITIES, STUDY_STATUSES, type StudyPriority, type StudyStatus, type WorklistSort } from '@pacs/shared';
+import {
+  can,
+  formatPersonName,
+  STUDY_PRIORITIES,
+  STUDY_STATUSES,
+  type StudyPriority,
+  type StudyStatus,
+  type WorklistSort,
+} from '@pacs/shared';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { useWorklist, useWorkspace } from '../device/workspace';
+import { BreakGlassDialog, RestrictionToggle } from './BreakGlassDialog';
 import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
 import { StudyDetailPanel } from './StudyDetail';
 import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from './studyActions';
@@ -28,6 +37,7 @@ export function WorklistPage() {
   const [filter, setFilter] = useState<WorklistFilter>(loadFilter);
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [detailOpen, setDetailOpen] = useState(false);
+  const [breakingGlass, setBreakingGlass] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const search = useRef<HTMLInputElement>(null);
 
@@ -209,18 +219,34 @@ export function WorklistPage() {
                       <span className={`badge prio-${row.priority}`}>{PRIORITY_LABEL[row.priority]}</span>
                     </td>
                     <td className="cell-patient">
-                      <button
-                        type="button"
-                        className="row-open link"
-                        onClick={() => {
-                          setSelectedId(row.id);
-                          setDetailOpen(true);
-                          worklist.acknowledge(row.id);
-                        }}
-                      >
-                        {formatPersonName(row.patientName)}
-                      </button>
-                      <span className="muted small">{row.patientId}</span>
+                      {row.access === 'masked' ? (
+                        <>
+                          <span className="restricted-label" data-testid="restricted-label">
+                            Restricted patient
+                          </span>
+                          {can(user.role, 'study:break-glass') && (
+                            <button type="button" className="small-btn" onClick={() => setBreakingGlass(row.id)}>
+                              Break the glass
+                            </button>
+                          )}
+                        </>
+                      ) : (
+                        <>
+                          <button
+                            type="button"
+                            className="row-open link"
+                            onClick={() => {
+                              setSelectedId(row.id);
+                              setDetailOpen(true);
+                              worklist.acknowledge(row.id);
+                            }}
+                          >
+                            {formatPersonName(row.patientName)}
+                          </button>
+                          <span className="muted small">{row.patientId}</span>
+                          {row.restricted && <span className="badge restricted-badge">restricted</span>}
+                        </>
+                      )}
                     </td>
                     <td>
                       {row.description || '—'} <span className="muted small">{row.modalities.join('/')}</span>
@@ -255,6 +281,7 @@ export function WorklistPage() {
                           Assign to me
                         </button>
                       )}
+                      {can(user.role, 'restriction:manage') && <RestrictionToggle study={row} />}
                     </td>
                   </tr>
                 );
@@ -266,7 +293,18 @@ export function WorklistPage() {
             <p className="empty">{rows.length === 0 ? 'No studies on this device yet.' : 'No study matches these filters.'}</p>
           )}
         </div>
-        {detailOpen && selected && <StudyDetailPanel study={selected} onClose={() => setDetailOpen(false)} />}
+        {detailOpen && selected && selected.access === 'open' && <StudyDetailPanel study={selected} onClose={() => setDetailOpen(false)} />}
+        {breakingGlass && rows.some((r) => r.id === breakingGlass) && (
+          <BreakGlassDialog
+            study={rows.find((r) => r.id === breakingGlass)!}
+            onClose={() => setBreakingGlass(null)}
+            onOpened={() => {
+              setSelectedId(breakingGlass);
+              setDetailOpen(true);
+              setBreakingGlass(null);
+            }}
+          />
+        )}
       </div>
     </section>
   );
