@@ -38,7 +38,7 @@ describe('permission matrix', () => {
     }
   });
 
-  it('gives technologists images, the worklist and order reconciliation but no reports', () => {
+  it('gives technologists images, the worklist, order reconciliation and emergency access but no reports', () => {
     expect(actionsFor('technologist')).toEqual([
       'session:self',
       'study:read',
@@ -46,6 +46,7 @@ describe('permission matrix', () => {
       'study:set-status',
       'images:read',
       'order:reconcile',
+      'study:break-glass',
     ]);
   });
 

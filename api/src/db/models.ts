@@ -18,8 +18,8 @@ import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } f
 import { type DeviceRow, defineDeviceModels } from './device-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
-import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
+import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
 import { type Row, sequenceType, type Timestamps } from './types';
 
 export interface UserAttributes extends Timestamps {
