@@ -43,10 +43,13 @@ async function waitFor<T>(what: string, probe: () => T | undefined | false, time
 }
 
 /** A node script that starts a long-lived grandchild, writes both pids to `pidFile`, then runs `then`. */
+// Written under another name and renamed: a reader polling for the file never sees it half written
+// (an empty file made JSON.parse throw in the waiting start process on a loaded machine).
 const withGrandchild = (pidFile: string, then: string) =>
   `const { spawn } = require('node:child_process'); const fs = require('node:fs');
    const grandchild = spawn('sleep', ['1000'], { stdio: 'ignore' });
-   fs.writeFileSync(${JSON.stringify(pidFile)}, JSON.stringify([process.pid, grandchild.pid]));
+   fs.writeFileSync(${JSON.stringify(`${pidFile}.partial`)}, JSON.stringify([process.pid, grandchild.pid]));
+   fs.renameSync(${JSON.stringify(`${pidFile}.partial`)}, ${JSON.stringify(pidFile)});
    ${then}`;
 
 function supervisorForTest(options: Parameters<typeof createSupervisor>[0] = {}) {
