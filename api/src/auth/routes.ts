@@ -157,10 +157,8 @@ export default async function authRoutes(fastify: FastifyInstance) {
           };
           throw unauthorized('the hospital sign-in ended this session', 'SSO_SESSION_ENDED');
         }
-        const user =
-          provider.kind === 'kept' && provider.roleChange
-            ? ((await models.User.findByPk(rotated.user.id, { raw: true })) ?? rotated.user)
-            : rotated.user;
+        // The provider's groups may have changed the role just now: the new token carries it.
+        const user = provider.kind === 'kept' && provider.roleChange ? { ...rotated.user, role: provider.roleChange.to } : rotated.user;
         request.principal = principalOf(user);
         // A grace re-issue is told apart: a run of them is how a replay inside the window would show.
         const details: Record<string, unknown> = rotated.grace

@@ -48,12 +48,7 @@ export class SingleSignOn {
   readonly callbackUrl: string;
   readonly postLogoutUrl: string;
 
-  constructor(
-    models: Models,
-    readonly settings: SsoConfig,
-    box: SecretBox,
-    origin: string,
-  ) {
+  constructor(models: Models, settings: SsoConfig, box: SecretBox, origin: string) {
     this.callbackUrl = `${origin}/api/auth/oidc/callback`;
     this.postLogoutUrl = `${origin}/?signed_out=sso`;
     this.provider = new IdentityProvider(settings, this.callbackUrl);
