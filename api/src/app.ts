@@ -32,6 +32,7 @@ import ingestion from './plugins/ingestion';
 import metrics from './plugins/metrics';
 import openapi from './plugins/openapi';
 import redis from './plugins/redis';
+import reportSigning from './plugins/report-signing';
 import restrictedAccess from './plugins/restricted-access';
 import resultsOut from './plugins/results-out';
 import secondFactor from './plugins/second-factor';
@@ -117,6 +118,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(singleSignOn);
   await app.register(devices);
   await app.register(restrictedAccess);
+  await app.register(reportSigning);
   await app.register(healthRoutes);
   await app.register(ingestion);
   await app.register(hl7Interface);

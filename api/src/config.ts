@@ -11,6 +11,7 @@ import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/set
 import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
 import { type SignInConfig, SSO_ENV_SCHEMA, signInConfigOf } from './auth/sso/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
+import { SIGNING_ENV_SCHEMA, type SigningConfig, signingConfigOf } from './reports/signature/signing-keys';
 import { BREAK_GLASS_ENV_SCHEMA, type BreakGlassConfig, breakGlassConfigOf } from './restricted-access/settings';
 import { parseDestinations, type ResultDestination } from './results/destinations';
 
@@ -151,6 +152,7 @@ export const ENV_SCHEMA = Type.Object({
   ...MFA_ENV_SCHEMA.properties,
   ...SSO_ENV_SCHEMA.properties,
   ...BREAK_GLASS_ENV_SCHEMA.properties,
+  ...SIGNING_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -227,6 +229,7 @@ export interface Config {
   mfa: MfaConfig;
   signIn: SignInConfig;
   breakGlass: BreakGlassConfig;
+  signing: SigningConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -409,5 +412,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     mfa: mfaConfigOf(env, production),
     signIn: signInConfigOf(env, production),
     breakGlass: breakGlassConfigOf(env),
+    signing: signingConfigOf(env, production, dataDir),
   };
 }

@@ -219,6 +219,7 @@ describe('signed reports in the archive', () => {
       new PdfExport(t.config, createReportStore(t.app.db), new SyncClient(t.config.syncUrl, t.config.syncServiceToken, 5_000)),
       t.app.ingestion!.orthanc,
       '',
+      t.app.reportKeys,
     );
     const before = await orthanc.getJson<unknown[]>(`/dicom-web/studies/${studyUid}/series/${reportSeriesUid(studyUid)}/instances`);
     const delivery = await destination.deliver((await archiveRow(reportId))!);

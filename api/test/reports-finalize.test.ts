@@ -80,6 +80,7 @@ function depsWith(sync: FinalizeDeps['sync'], overrides: Partial<FinalizeDeps> =
     store,
     sync,
     claimTtlMs: CLAIM_TTL_MS,
+    keyring: t.app.reportKeys,
     log: { error: (_context: unknown, message?: string) => void errors.push(message ?? '') } as FinalizeDeps['log'],
     audit: async (_transaction, _report, _study, details) => {
       audited.push(details);
@@ -134,7 +135,8 @@ describe('finalizeReport', () => {
       version: report.version + 2, // the claim, then the signature
     });
     expect(stored.contentText).toContain('No acute findings.');
-    expect(verifyIntegrity(stored)).toBe(true);
+    expect(verifyIntegrity(stored, t.app.reportKeys)).toBe(true);
+    expect(stored.signatureKeyId).toBe(t.app.reportKeys.current.keyId);
     expect(audited).toHaveLength(1);
     expect(audited[0]).toMatchObject({ transition: 'finalize', to: 'final', hash: stored.contentHash, addendum: false });
     expect((await store.loadStudy(study.id)).get('status')).toBe('final');

@@ -213,9 +213,15 @@ export interface ReportAttributes extends Timestamps {
   returnedAt: Date | null;
   finalizingBy: string | null;
   finalizingAt: Date | null;
+  // Migration 0015 (report signature)
+  /** Ed25519 signature (base64) of the signed content hash, by the installation's key. */
+  signature: string | null;
+  signatureKeyId: string | null;
 }
 export type ReportRow = Row<
   ReportAttributes,
+  | 'signature'
+  | 'signatureKeyId'
   | 'templateId'
   | 'preliminarySignerName'
   | 'finalSignerName'
@@ -483,6 +489,8 @@ export function defineModels(sequelize: Sequelize): Models {
       returnedById: { type: DataTypes.UUID, allowNull: true },
       returnedAt: { type: DataTypes.DATE, allowNull: true },
       finalizingBy: { type: DataTypes.UUID, allowNull: true },
+      signature: { type: DataTypes.STRING(100), allowNull: true },
+      signatureKeyId: { type: DataTypes.STRING(32), allowNull: true },
       finalizingAt: { type: DataTypes.DATE, allowNull: true },
     },
     { tableName: 'reports', paranoid: true },

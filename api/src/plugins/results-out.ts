@@ -46,7 +46,7 @@ export default fp(
         createReportStore(app.db),
         new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs),
       );
-      destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName));
+      destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName, app.reportKeys));
     }
     if (config.mail.smtpUrl) {
       destinations.push(
@@ -74,5 +74,5 @@ export default fp(
     if (outbox.delivering) app.addHook('onReady', async () => dispatcher.start());
     app.addHook('onClose', async () => dispatcher.stop());
   },
-  { name: 'results-out', dependencies: ['database', 'ingestion'] },
+  { name: 'results-out', dependencies: ['database', 'ingestion', 'report-signing'] },
 );

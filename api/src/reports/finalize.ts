@@ -33,6 +33,7 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { coversLockedState, unb64 } from './content';
 import type { FinalizeClaim, ReportStore } from './report-store';
+import type { SigningKeyring } from './signature/signing-keys';
 import { signLockedState } from './signing';
 import { type SyncClient, SyncServerError } from './sync-client';
 
@@ -42,6 +43,8 @@ export interface FinalizeDeps {
   /** A claim older than this belongs to a crashed API and may be taken over. */
   claimTtlMs: number;
   log: Pick<FastifyBaseLogger, 'error'>;
+  /** The installation's keys: the current one signs. */
+  keyring: SigningKeyring;
   /** Writes the finalize's audit row inside its transaction (it commits with the signature). */
   audit(transaction: Transaction, report: ReportAttributes, study: StudyAttributes, details: Record<string, unknown>): Promise<void>;
   /** Told the report and its study as soon as they are read, before anything can be refused. */
@@ -192,7 +195,7 @@ async function storeSigned(
   lock: SyncLockResponse,
   principal: FinalizeInput['principal'],
 ): Promise<FinalizeResult> {
-  const signed = signLockedState(held.reportId, lock, principal);
+  const signed = signLockedState(held.reportId, lock, principal, deps.keyring);
   try {
     return await deps.store.transaction(async (transaction) => {
       const report = await deps.store.loadReport(held.reportId, transaction);

@@ -1,5 +1,5 @@
 /** Report rows → API shapes (the integrity verdict comes from signing.ts). */
-import { type Addendum, isReportLocked, type Report, reportDocumentName, type TemplateSection } from '@pacs/shared';
+import { type Addendum, isReportLocked, type Report, type ReportIntegrity, reportDocumentName, type TemplateSection } from '@pacs/shared';
 import type { ReportAttributes, TemplateAttributes } from '../db/models';
 import type { PMNode } from './content';
 
@@ -14,7 +14,7 @@ export function storedContent(row: ReportAttributes): { doc: PMNode; sections: {
   }
 }
 
-export function presentAddendum(row: ReportAttributes, verified: boolean | null): Addendum {
+export function presentAddendum(row: ReportAttributes, integrity: ReportIntegrity): Addendum {
   const content = storedContent(row);
   return {
     id: row.id,
@@ -44,14 +44,14 @@ export function presentAddendum(row: ReportAttributes, verified: boolean | null)
       content && row.contentHash
         ? { doc: content.doc, sections: content.sections, text: row.contentText ?? '', hash: row.contentHash }
         : null,
-    integrity: { verified },
+    integrity,
     createdAt: iso(row.createdAt)!,
     updatedAt: iso(row.updatedAt)!,
   };
 }
 
-export function presentReport(row: ReportAttributes, verified: boolean | null, addenda: Addendum[]): Report {
-  return { ...presentAddendum(row, verified), addenda };
+export function presentReport(row: ReportAttributes, integrity: ReportIntegrity, addenda: Addendum[]): Report {
+  return { ...presentAddendum(row, integrity), addenda };
 }
 
 export function presentTemplate(row: TemplateAttributes) {

@@ -3,13 +3,13 @@
  * patient, study), the row of each change (inside the change's transaction, so it commits or rolls
  * back with it) and the alarm when signed content no longer matches its hash.
  */
-import type { AuditAction } from '@pacs/shared';
+import type { AuditAction, ReportIntegrity } from '@pacs/shared';
 import type { FastifyRequest } from 'fastify';
 import type { Transaction } from 'sequelize';
 import { auditInTransaction } from '../audit/recorder';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { RouteAudit } from '../fastify-types';
-import { verifyIntegrity } from './signing';
+import { integrityOf } from './signing';
 
 type StudyOfReport = Pick<StudyAttributes, 'patientId' | 'studyInstanceUid'>;
 
@@ -46,11 +46,15 @@ export function recordReportChange(
   });
 }
 
-/** Verifies the signed hash; a mismatch is an alarm (audit outcome 12 + error log), never fixed. */
-export async function checkIntegrity(request: FastifyRequest, row: ReportAttributes, study: StudyOfReport): Promise<boolean | null> {
-  const verified = verifyIntegrity(row);
-  if (verified === false) {
-    request.log.error({ reportId: row.id }, 'report content hash mismatch: signed content was altered');
+/**
+ * Verifies the signed hash and the installation's signature of it; a mismatch is an alarm (audit
+ * outcome 12 + error log), never fixed.
+ */
+export async function checkIntegrity(request: FastifyRequest, row: ReportAttributes, study: StudyOfReport): Promise<ReportIntegrity> {
+  const integrity = integrityOf(row, request.server.reportKeys);
+  if (integrity.verified === false) {
+    const reason = integrity.signature?.status === 'valid' ? 'report content hash mismatch' : 'report signature does not verify';
+    request.log.error({ reportId: row.id, keyId: integrity.signature?.keyId }, `${reason}: signed content was altered`);
     await request.server.audit.record({
       eventId: 'SecurityAlert',
       action: 'R',
@@ -63,8 +67,8 @@ export async function checkIntegrity(request: FastifyRequest, row: ReportAttribu
       objectId: row.id,
       patientId: study.patientId,
       studyUid: study.studyInstanceUid,
-      details: { reason: 'report content hash mismatch', route: request.routeOptions.url },
+      details: { reason, route: request.routeOptions.url },
     });
   }
-  return verified;
+  return integrity;
 }

@@ -93,11 +93,11 @@ export default async function reportRoutes(fastify: FastifyInstance) {
 
   /** The report as the API shows it: integrity verified (alarm raised), with its addenda. */
   async function present(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes) {
-    const verified = await checkIntegrity(request, row, study);
+    const integrity = await checkIntegrity(request, row, study);
     const addenda = row.parentReportId ? [] : await store.addendaOf(row.id);
     const presented = [];
     for (const a of addenda) presented.push(presentAddendum(a, await checkIntegrity(request, a, study)));
-    return presentReport(row, verified, presented);
+    return presentReport(row, integrity, presented);
   }
 
   /** Seeds a new report document; a report is never visible with an empty document. */
@@ -114,6 +114,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     store,
     sync,
     claimTtlMs: CLAIM_TTL_MS,
+    keyring: app.reportKeys,
     log: request.log,
     audit: (transaction, report, study, details) => recordReportChange(request, transaction, 'U', report, study, details),
     onLoaded: (report, study) => setReportSubject(request, report, study),
@@ -385,7 +386,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       if (row.parentReportId) row = (await store.loadReport(row.parentReportId)).get();
       const study = (await store.loadStudy(row.studyRef)).get();
       setReportSubject(request, row, study);
-      const exported = await pdfExport.export(row, study, (r) => checkIntegrity(request, r, study));
+      const exported = await pdfExport.export(row, study, async (r) => (await checkIntegrity(request, r, study)).verified);
       request.auditSubject.details = {
         status: row.status,
         addenda: exported.addenda,

@@ -5,9 +5,11 @@
  * (`hashInputOf`), so the recipe cannot drift between the two.
  */
 import { createHash } from 'node:crypto';
-import { isReportLocked } from '@pacs/shared';
+import { type InstallationSignature, isReportLocked, type ReportIntegrity } from '@pacs/shared';
 import type { ReportAttributes } from '../db/models';
 import { canonicalJson, contentFromUpdate, unb64 } from './content';
+import { SIGNATURE_ALGORITHM, signReportHash, verifyReportSignature } from './signature/report-signature';
+import type { SigningKeyring } from './signature/signing-keys';
 
 export const ATTESTATION = 'I have personally reviewed the images and the report, and I approve this report as accurate and complete.';
 
@@ -53,6 +55,8 @@ export type SignedColumns = Pick<
   | 'finalSignerName'
   | 'finalSignedAt'
   | 'finalAttestation'
+  | 'signature'
+  | 'signatureKeyId'
 >;
 
 type HashedColumns = Pick<
@@ -76,12 +80,14 @@ function hashInputOf(row: HashedColumns): HashInput {
 
 /**
  * Signs the locked document: its full state (the sync-server's lock answer, base64) becomes the
- * stored content, the signer attests it now, and the hash covers all of it.
+ * stored content, the signer attests it now, the hash covers all of it and the installation's key
+ * signs the hash.
  */
 export function signLockedState(
   reportId: string,
   locked: { update: string; stateVector: string },
   signer: { userId: string; name: string },
+  keyring: SigningKeyring,
 ): SignedColumns {
   const content = contentFromUpdate(unb64(locked.update));
   const unhashed = {
@@ -94,12 +100,40 @@ export function signLockedState(
     finalSignedAt: new Date(),
     finalAttestation: ATTESTATION,
   };
-  return { ...unhashed, contentHash: contentHash(hashInputOf({ id: reportId, ...unhashed })) };
+  const hash = contentHash(hashInputOf({ id: reportId, ...unhashed }));
+  return { ...unhashed, contentHash: hash, ...signReportHash(keyring, reportId, hash) };
 }
 
-/** true: the stored hash matches the stored content; false: ALARM; null: nothing signed. */
-export function verifyIntegrity(row: ReportAttributes): boolean | null {
-  if (!row.contentHash || !row.finalSignedAt || !row.finalSignerId) return isReportLocked(row.status) ? false : null;
+/** The stored hash matches the stored content (no signature involved). */
+function hashMatches(row: ReportAttributes): boolean {
+  if (!row.contentHash || !row.finalSignedAt || !row.finalSignerId) return false;
   const { finalSignerId, finalSignedAt } = row;
-  return contentHash(hashInputOf({ ...row, finalSignerId, finalSignedAt })) === row.contentHash && isReportLocked(row.status);
+  return contentHash(hashInputOf({ ...row, finalSignerId, finalSignedAt })) === row.contentHash;
+}
+
+/**
+ * The integrity of a row as a reader is shown it: null while nothing is signed; true when the
+ * report is locked, its hash matches its content and the installation's signature of that hash
+ * verifies with a trusted key; false (ALARM) otherwise.
+ */
+export function integrityOf(row: ReportAttributes, keyring: SigningKeyring): ReportIntegrity {
+  const locked = isReportLocked(row.status);
+  if (!locked && !row.contentHash && !row.signature) return { verified: null, signature: null };
+  const verdict = verifyReportSignature(keyring, row);
+  const signature: InstallationSignature | null =
+    verdict.status === 'missing'
+      ? null
+      : {
+          algorithm: SIGNATURE_ALGORITHM,
+          keyId: verdict.keyId,
+          value: row.signature ?? '',
+          status: verdict.status,
+          key: verdict.status === 'unknown-key' ? null : verdict.key,
+        };
+  return { verified: locked && hashMatches(row) && verdict.status === 'valid', signature };
+}
+
+/** true: hash and signature verify; false: ALARM; null: nothing signed. */
+export function verifyIntegrity(row: ReportAttributes, keyring: SigningKeyring): boolean | null {
+  return integrityOf(row, keyring).verified;
 }

@@ -9,6 +9,7 @@ import type { Models, ReportAttributes } from '../db/models';
 import type { OutboxAttributes } from '../db/order-models';
 import type { OrthancClient } from '../ingest/orthanc-client';
 import type { PdfExport } from '../reports/pdf-export';
+import type { SigningKeyring } from '../reports/signature/signing-keys';
 import { verifyIntegrity } from '../reports/signing';
 import { ARCHIVE_DESTINATION, type Delivery, type Destination } from './destinations';
 import { encapsulatedReport } from './encapsulated-report';
@@ -23,6 +24,7 @@ export class ArchiveDestination implements Destination {
     private readonly pdfExport: Pick<PdfExport, 'export'>,
     private readonly orthanc: Pick<OrthancClient, 'fetch'>,
     private readonly institutionName: string,
+    private readonly keyring: SigningKeyring,
   ) {}
 
   async deliver(row: OutboxAttributes): Promise<Delivery> {
@@ -36,7 +38,7 @@ export class ArchiveDestination implements Destination {
     const patient = await Patient.findByPk(study.patientRef, { raw: true, paranoid: false });
     let intact = true;
     const verify = async (r: ReportAttributes) => {
-      const verdict = verifyIntegrity(r);
+      const verdict = verifyIntegrity(r, this.keyring);
       if (verdict === false) intact = false;
       return verdict;
     };

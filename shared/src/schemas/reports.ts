@@ -132,10 +132,24 @@ export const ReportContent = Type.Object({
 });
 export type ReportContent = Static<typeof ReportContent>;
 
-export const ReportIntegrity = Type.Object({
-  /** null: nothing signed yet; true: the stored hash matches; false: ALARM, content was altered. */
-  verified: Type.Union([Type.Boolean(), Type.Null()]),
+/** The installation's Ed25519 signature of a signed report, as checked on this read. */
+export const InstallationSignature = Type.Object({
+  algorithm: Type.Literal('Ed25519'),
+  keyId: Type.String({ description: "the signing key's id: first 16 bytes of the SHA-256 of its public key, hex" }),
+  value: Type.String({ description: 'the signature, base64' }),
+  status: Type.Union([Type.Literal('valid'), Type.Literal('invalid'), Type.Literal('unknown-key')]),
+  /** current: the key signing today; retired: an earlier key still trusted; null: a key this installation does not trust. */
+  key: Type.Union([Type.Literal('current'), Type.Literal('retired'), Type.Null()]),
 });
+export type InstallationSignature = Static<typeof InstallationSignature>;
+
+export const ReportIntegrity = Type.Object({
+  /** null: nothing signed yet; true: hash and signature match; false: ALARM, content or signature was altered. */
+  verified: Type.Union([Type.Boolean(), Type.Null()]),
+  /** null: nothing signed yet, or a signed report whose signature is missing (then `verified` is false). */
+  signature: Type.Union([InstallationSignature, Type.Null()]),
+});
+export type ReportIntegrity = Static<typeof ReportIntegrity>;
 
 const reportFields = {
   id: Uuid,
