@@ -37,6 +37,8 @@ const TEST_PACKAGES = [
   'rsyslog',
   'rsyslog-gnutls',
   'libxml2-utils',
+  // Structural check of the archival (PDF/A) report PDFs.
+  'qpdf',
 ];
 
 /**

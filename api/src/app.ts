@@ -41,6 +41,7 @@ import singleSignOn from './plugins/single-sign-on';
 import referrerRoutes from './referrer/routes';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
+import reportVerificationRoutes from './reports/verification-routes';
 import restrictedAccessRoutes from './restricted-access/routes';
 import resultRoutes from './results/routes';
 import userRoutes from './users/routes';
@@ -140,6 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(systemRoutes);
   await app.register(templateRoutes);
   await app.register(reportRoutes);
+  await app.register(reportVerificationRoutes);
   await app.register(resultRoutes);
   await app.register(criticalResultRoutes);
   await app.register(referrerRoutes);

@@ -10,6 +10,7 @@ const production = {
   PACS_SYNC_SERVICE_TOKEN: 'Zq7Xw2Lk9Pm4Rt6Yb1Nc8Vd3Hf5Gj0Ss',
   PACS_DOCUMENT_TOKEN_SECRET: 'Kd8Wq3Ze5Rx1Tn7Yu2Io9Pa4Sf6Gh0Jl',
   PACS_MFA_SECRET_KEY: 'Mq4Xv8Bn2Lk6Jh0Gf3Ds7Ap1Zc5Wx9Er',
+  PACS_REPORT_SIGNING_KEY_FILE: '/etc/pacs/report-signing.pem',
 };
 
 describe('configuration from the environment', () => {
@@ -76,6 +77,9 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ ...production, PACS_JWT_SECRET: 'a'.repeat(40) })).toThrow(/too weak/);
     expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: '' })).toThrow(/PACS_ADMIN_PASSWORD/);
     expect(() => loadConfig({ ...production, PACS_MFA_SECRET_KEY: '' })).toThrow(/PACS_MFA_SECRET_KEY: required in production/);
+    expect(() => loadConfig({ ...production, PACS_REPORT_SIGNING_KEY_FILE: undefined })).toThrow(
+      /PACS_REPORT_SIGNING_KEY_FILE: required in production/,
+    );
     expect(() => loadConfig({ ...production, PACS_MFA_SECRET_KEY: 'x'.repeat(40) })).toThrow(/too weak/);
     expect(() => loadConfig({ ...production, PACS_MFA_REQUIRED_ROLES: 'admin,nurse' })).toThrow(/'nurse' is not a role/);
     expect(() => loadConfig({ ...production, PACS_ADMIN_PASSWORD: DEV_PASSWORDS.admin })).toThrow(/development default/);

@@ -293,6 +293,7 @@ describe('the referrer', () => {
     expect(page.items.map((r) => r.reportId)).toEqual([c.reportId]);
     expect(page.items[0]).toMatchObject({ accessionNumber: c.accession, patientId: c.mrn, studyDescription: 'CT head without contrast' });
     expect(page.items[0]!.text).toContain('Acute subdural haematoma');
+    expect(page.items[0]!.verified).toBe(true);
     const other = await t.userWithToken('referrer', { providerId: 'DR-NOBODY' });
     expect(((await api(other.token, 'GET', '/api/referrer/reports')).json() as ReferrerReportPage).items).toEqual([]);
     for (const url of [
@@ -306,6 +307,16 @@ describe('the referrer', () => {
     }
     expect((await api(attending.token, 'GET', '/api/referrer/reports')).statusCode).toBe(403);
     expect((await api(c.referrer.token, 'GET', '/api/referrer/reports?before=yesterday')).statusCode).toBe(400);
+  });
+
+  it('is told when a report no longer matches its signature, and the alarm is raised', async () => {
+    const c = await orderedStudyWithReport();
+    await signed(c.reportId);
+    await t.app.db.models.Report.update({ contentText: 'Altered behind the application.' }, { where: { id: c.reportId } });
+    const page = (await api(c.referrer.token, 'GET', '/api/referrer/reports')).json() as ReferrerReportPage;
+    expect(page.items.find((r) => r.reportId === c.reportId)?.verified).toBe(false);
+    const alarms = await t.app.db.models.AuditLog.count({ where: { eventId: 'SecurityAlert', objectId: c.reportId, outcome: 12 } });
+    expect(alarms).toBeGreaterThan(0);
   });
 });
 

@@ -70,6 +70,7 @@ describe('tokens and lines', () => {
 describe('PDF with Chinese, Japanese, Korean, Hebrew and Arabic text', () => {
   const para = (text: string): PMNode => ({ type: 'paragraph', content: [{ type: 'text', text }] });
   const input: PdfInput = {
+    reportId: '5f0c8a52-8d2b-4f4e-9a51-0c3f7f6f2a11',
     institutionName: 'מרכז רפואי',
     patient: { name: 'Yamada^Tarou=山田^太郎', id: 'P-CJK-1', birthDate: '19700101', sex: 'M' },
     study: {

@@ -216,7 +216,12 @@ describe('signed reports in the archive', () => {
     const { models } = t.app.db;
     const destination = new ArchiveDestination(
       models,
-      new PdfExport(t.config, createReportStore(t.app.db), new SyncClient(t.config.syncUrl, t.config.syncServiceToken, 5_000)),
+      new PdfExport(
+        t.config,
+        createReportStore(t.app.db),
+        new SyncClient(t.config.syncUrl, t.config.syncServiceToken, 5_000),
+        t.app.reportKeys,
+      ),
       t.app.ingestion!.orthanc,
       '',
       t.app.reportKeys,

@@ -26,6 +26,8 @@ export const ACTIONS = [
   'report:return',
   'report:addendum',
   'report:export',
+  /** Ask whether a report PDF one holds is exactly what this system sealed (reveals nothing the PDF does not). */
+  'report:verify',
   'template:read',
   'template:manage',
   'user:manage',
@@ -74,6 +76,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'report:return': ['attending'],
   'report:addendum': ['attending'],
   'report:export': CLINICAL,
+  'report:verify': ROLES,
   'template:read': ['admin', ...CLINICAL],
   'template:manage': ['admin'],
   'user:manage': ['admin'],

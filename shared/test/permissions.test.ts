@@ -38,20 +38,21 @@ describe('permission matrix', () => {
     }
   });
 
-  it('gives technologists images, the worklist, order reconciliation and emergency access but no reports', () => {
+  it('gives technologists images, the worklist, order reconciliation and emergency access but no reports (checking a PDF is not reading one)', () => {
     expect(actionsFor('technologist')).toEqual([
       'session:self',
       'study:read',
       'study:prioritize',
       'study:set-status',
       'images:read',
+      'report:verify',
       'order:reconcile',
       'study:break-glass',
     ]);
   });
 
-  it('gives referrers their own results and critical results, nothing of the worklist, images or reports', () => {
-    expect(actionsFor('referrer')).toEqual(['session:self', 'critical:acknowledge', 'critical:read', 'result:read-own']);
+  it('gives referrers their own results and critical results, nothing of the worklist, images or reports; they may check a PDF they hold', () => {
+    expect(actionsFor('referrer')).toEqual(['session:self', 'report:verify', 'critical:acknowledge', 'critical:read', 'result:read-own']);
     expect(ROLES.filter((role) => can(role, 'result:read-own'))).toEqual(['referrer']);
   });
 

@@ -21,6 +21,7 @@ export const SYSTEMS = {
   dicomModality: 'http://dicom.nema.org/resources/ontology/DCM',
   loinc: 'http://loinc.org',
   identifierType: 'http://terminology.hl7.org/CodeSystem/v2-0203',
+  observationValue: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue',
 } as const;
 
 /** DICOM DA (YYYYMMDD) → FHIR date; undefined when it is not one. */
@@ -182,6 +183,8 @@ export function diagnosticReportResource(
   study: StudyAttributes,
   addenda: ReportAttributes[],
   critical: CriticalResultAttributes[] = [],
+  /** A signed part failed its integrity check (hash or installation signature). */
+  unreliable = false,
 ): FhirResource {
   const final = report.status === 'final' || report.status === 'addended';
   const resource: FhirResource = {
@@ -213,5 +216,7 @@ export function diagnosticReportResource(
     .join('\n\n');
   if (text) resource.conclusion = text;
   if (critical.length) resource.contained = critical.map((result) => criticalCommunication(result, study));
+  // The signed content no longer matches its signature: say so in the resource, never silently.
+  if (unreliable) resource.meta = { security: [{ system: SYSTEMS.observationValue, code: 'UNRELIABLE', display: 'unreliable' }] };
   return resource;
 }

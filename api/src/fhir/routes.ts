@@ -12,6 +12,8 @@ import type { CriticalResultAttributes } from '../db/critical-models';
 import type { Models, ReportAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
 import { forbidden, notFound } from '../http-errors';
+import { checkIntegrity } from '../reports/report-audit';
+import { verifyIntegrity } from '../reports/signing';
 import { FHIR_JSON } from './operation-outcome';
 import {
   diagnosticReportResource,
@@ -226,7 +228,9 @@ export default async function fhirRoutes(app: FastifyInstance) {
       for (const report of shown) {
         const study = studies.get(report.studyRef);
         if (!study || masked.has(study.id)) continue;
-        resources.push(diagnosticReportResource(report, study, addenda.get(report.id) ?? [], critical.get(report.id)));
+        const own = addenda.get(report.id) ?? [];
+        const unreliable = [report, ...own].some((r) => verifyIntegrity(r, app.reportKeys) === false);
+        resources.push(diagnosticReportResource(report, study, own, critical.get(report.id), unreliable));
         patientIds.push(study.patientId);
       }
       return { resources, next, patientIds };
@@ -269,12 +273,11 @@ export default async function fhirRoutes(app: FastifyInstance) {
       request.auditSubject = { objectType: 'Report', objectId: id, patientId: study.patientId, studyUid: study.studyInstanceUid };
       await policy.assertStudy(request, study);
       const addenda = await addendaOf(models, [report.id]);
-      return diagnosticReportResource(
-        report,
-        study,
-        addenda.get(report.id) ?? [],
-        (await criticalOf(models, [report], addenda)).get(report.id),
-      );
+      const own = addenda.get(report.id) ?? [];
+      let unreliable = false;
+      // Reading one report raises the integrity alarm (audited) like every other read of it.
+      for (const r of [report, ...own]) if ((await checkIntegrity(request, r, study)).verified === false) unreliable = true;
+      return diagnosticReportResource(report, study, own, (await criticalOf(models, [report], addenda)).get(report.id), unreliable);
     },
   };
 

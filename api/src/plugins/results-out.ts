@@ -45,6 +45,7 @@ export default fp(
         config,
         createReportStore(app.db),
         new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs),
+        app.reportKeys,
       );
       destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName, app.reportKeys));
     }

@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse, ReferrerReportPage, ReferrerReportQuery } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { Op } from 'sequelize';
+import { checkIntegrity } from '../reports/report-audit';
 
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 
@@ -66,6 +67,12 @@ export default async function referrerRoutes(fastify: FastifyInstance) {
       request.auditSubject = {
         details: { returned: shown.length, patients: [...new Set(shown.map((r) => studies.get(r.studyRef)?.patientId))] },
       };
+      // Every signed part is checked as it is read; a failure raises the alarm and is shown.
+      const failed = new Set<string>();
+      for (const r of [...shown, ...addenda]) {
+        const study = studies.get(r.studyRef);
+        if (study && (await checkIntegrity(request, r, study)).verified === false) failed.add(r.parentReportId ?? r.id);
+      }
       return {
         items: shown.map((report) => {
           const study = studies.get(report.studyRef);
@@ -83,6 +90,7 @@ export default async function referrerRoutes(fastify: FastifyInstance) {
             addenda: addenda
               .filter((a) => a.parentReportId === report.id)
               .map((a) => ({ signedAt: iso(a.finalSignedAt), signerName: a.finalSignerName ?? '', text: a.contentText ?? '' })),
+            verified: !failed.has(report.id),
           };
         }),
         nextBefore: reports.length > limit ? iso(shown.at(-1)!.finalSignedAt) : null,

@@ -13,6 +13,8 @@ import { contentFromUpdate, type PMNode, unb64 } from './content';
 import { defaultFontDir, type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
 import { storedContent } from './present';
 import type { ReportStore } from './report-store';
+import { sealPdf } from './signature/pdf-seal';
+import type { SigningKeyring } from './signature/signing-keys';
 import { type SyncClient, syncFailure } from './sync-client';
 
 /** The export's settings from the API configuration. */
@@ -50,6 +52,9 @@ function signaturesOf(r: ReportAttributes): PdfSignature[] {
   ];
 }
 
+const installationSignatureOf = (r: ReportAttributes) =>
+  r.signature && r.signatureKeyId ? { keyId: r.signatureKeyId, value: r.signature } : null;
+
 export class PdfExport {
   private readonly cache = new Map<string, Buffer>();
   private readonly fontDir: string;
@@ -58,6 +63,7 @@ export class PdfExport {
     private readonly settings: PdfSettings,
     private readonly store: Pick<ReportStore, 'addendaOf' | 'criticalResultsOf'>,
     private readonly sync: Pick<SyncClient, 'state'>,
+    private readonly keyring: SigningKeyring,
   ) {
     this.fontDir = settings.pdfFontDir ?? defaultFontDir();
   }
@@ -82,6 +88,7 @@ export class PdfExport {
         doc: storedContent(a)?.doc ?? EMPTY_DOC,
         signatures: signaturesOf(a),
         hash: a.contentHash,
+        installationSignature: installationSignatureOf(a),
       });
     }
     const critical = await this.store.criticalResultsOf([report.id, ...signedAddenda.map((a) => a.id)]);
@@ -102,30 +109,40 @@ export class PdfExport {
     const cached = cacheKey ? this.cache.get(cacheKey) : undefined;
     const pdf =
       cached ??
-      (await renderReportPdf(
-        {
-          institutionName: this.settings.institutionName,
-          logoPath: this.settings.institutionLogo,
-          patient: { name: study.patientName, id: study.patientId, birthDate: study.patientBirthDate, sex: study.patientSex },
-          study: {
-            description: study.description,
-            date: study.studyDate,
-            accession: study.accessionNumber,
-            modalities: decodeModalities(study.modalities),
-            referringPhysician: study.referringPhysician,
-            indication: study.indication,
+      sealPdf(
+        await renderReportPdf(
+          {
+            reportId: report.id,
+            institutionName: this.settings.institutionName,
+            logoPath: this.settings.institutionLogo,
+            patient: { name: study.patientName, id: study.patientId, birthDate: study.patientBirthDate, sex: study.patientSex },
+            study: {
+              description: study.description,
+              date: study.studyDate,
+              accession: study.accessionNumber,
+              modalities: decodeModalities(study.modalities),
+              referringPhysician: study.referringPhysician,
+              indication: study.indication,
+            },
+            status: report.status,
+            preliminary: !final,
+            integrityAlarm: alarm,
+            report: {
+              title: 'Report',
+              doc,
+              signatures: signaturesOf(report),
+              hash: report.contentHash,
+              installationSignature: installationSignatureOf(report),
+            },
+            addenda,
+            criticalCommunication: criticalLines(critical),
+            generatedAt: new Date(),
           },
-          status: report.status,
-          preliminary: !final,
-          integrityAlarm: alarm,
-          report: { title: 'Report', doc, signatures: signaturesOf(report), hash: report.contentHash },
-          addenda,
-          criticalCommunication: criticalLines(critical),
-          generatedAt: new Date(),
-        },
-        this.fontDir,
-        this.settings.pdfFallbackFonts,
-      ));
+          this.fontDir,
+          this.settings.pdfFallbackFonts,
+        ),
+        this.keyring,
+      );
     if (cacheKey && !cached) {
       if (this.cache.size >= CACHED_PDFS) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(cacheKey, pdf);

@@ -14,6 +14,7 @@ import PDFDocument from 'pdfkit';
 import { DEFAULT_PDF_FALLBACK_FONTS } from '../config';
 import type { PMNode } from './content';
 import { drawParagraph, type FallbackFont, isolate, loadFallbackFont, needsLayout, primaryCoverage, type Run } from './pdf-text';
+import { reportMark, SEAL_PLACEHOLDER } from './signature/pdf-seal';
 
 export interface PdfSignature {
   label: string;
@@ -27,9 +28,13 @@ export interface PdfReportPart {
   doc: PMNode;
   signatures: PdfSignature[];
   hash?: string | null;
+  /** The installation's signature of the hash, printed under it. */
+  installationSignature?: { keyId: string; value: string } | null;
 }
 
 export interface PdfInput {
+  /** The report the PDF shows, written into its document information for the seal (signature/pdf-seal.ts). */
+  reportId: string;
   institutionName: string;
   logoPath?: string;
   patient: { name: string; id: string; birthDate: string | null; sex: string | null };
@@ -139,7 +144,16 @@ export function renderReportPdf(
     size: 'A4',
     margins: { top: 56, bottom: 64, left: 56, right: 56 },
     bufferPages: true,
-    info: { Title: `Radiology report ${input.study.accession}`, Producer: 'PACS', Creator: 'PACS API' },
+    // Archival: PDF/A-2b (fonts embedded, sRGB output intent, XMP identification).
+    pdfVersion: '1.7',
+    subset: 'PDF/A-2b',
+    info: {
+      // pdfkit copies the title into the XMP packet unescaped: only characters XML leaves alone.
+      Title: `Radiology report ${input.study.accession.replace(/[^A-Za-z0-9 ._/-]/g, '')}`.trim(),
+      Producer: 'PACS',
+      Creator: 'PACS API',
+      ...({ PacsReport: reportMark(input.reportId, input.status), PacsSeal: SEAL_PLACEHOLDER } as object),
+    },
   });
   doc.registerFont('r', fonts.regular);
   doc.registerFont('b', fonts.bold);
@@ -202,7 +216,7 @@ export function renderReportPdf(
       .font('b')
       .fontSize(11)
       .fillColor('#b00000')
-      .text('INTEGRITY CHECK FAILED: the stored report does not match its signature hash. Do not rely on this copy.', left, doc.y, {
+      .text('INTEGRITY CHECK FAILED: the stored report does not match its signature. Do not rely on this copy.', left, doc.y, {
         width,
       });
     doc.moveDown(0.5);
@@ -266,6 +280,10 @@ export function renderReportPdf(
       if (s.attestation) doc.font('i').fontSize(8.5).fillColor('#333').text(s.attestation, left, doc.y, { width });
     }
     if (p.hash) doc.font('r').fontSize(7).fillColor('#666').text(`Content SHA-256: ${p.hash}`, left, doc.y, { width });
+    if (p.installationSignature) {
+      const { keyId, value } = p.installationSignature;
+      doc.font('r').fontSize(7).fillColor('#666').text(`Ed25519 signature (key ${keyId}): ${value}`, left, doc.y, { width });
+    }
     doc.fillColor('#000');
   };
 

@@ -69,7 +69,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const store = createReportStore(app.db);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
-  const pdfExport = new PdfExport(config, store, sync);
+  const pdfExport = new PdfExport(config, store, sync, app.reportKeys);
   const CLAIM_TTL_MS = claimTtlFor(config.syncTimeoutMs);
   const tags = ['reports'];
   // Restricted patients: every route here names a study or a report; none runs without access to it.

@@ -20,6 +20,8 @@ export const ReferrerReport = Type.Object({
   signerName: Type.String(),
   text: Type.String(),
   addenda: Type.Array(ReferrerReportAddendum),
+  /** The report and its addenda still match their signatures; false: do not rely on this text. */
+  verified: Type.Boolean(),
 });
 export type ReferrerReport = Static<typeof ReferrerReport>;
 

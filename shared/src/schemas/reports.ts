@@ -237,3 +237,40 @@ export const ReportConflict = Type.Object({
   stateVector: Type.Optional(Type.String()),
 });
 export type ReportConflict = Static<typeof ReportConflict>;
+
+/** A signed report and its signed addenda, each checked now: hash and installation signature. */
+export const ReportVerification = Type.Object(
+  {
+    reportId: Uuid,
+    /** Every signed part verifies. */
+    verified: Type.Boolean(),
+    parts: Type.Array(
+      Type.Object({
+        reportId: Uuid,
+        kind: Type.Union([Type.Literal('report'), Type.Literal('addendum')]),
+        signedBy: Type.String(),
+        signedAt: IsoDateTime,
+        contentHash: Type.String(),
+        integrity: ReportIntegrity,
+      }),
+    ),
+  },
+  { $id: 'ReportVerification' },
+);
+export type ReportVerification = Static<typeof ReportVerification>;
+
+/** Whether a PDF someone holds is, byte for byte, one this installation sealed. */
+export const PdfVerification = Type.Object(
+  {
+    authentic: Type.Boolean(),
+    /** Why not, in words. */
+    reason: Type.Optional(Type.String()),
+    keyId: Type.Optional(Type.String()),
+    key: Type.Optional(Type.Union([Type.Literal('current'), Type.Literal('retired')])),
+    /** The report the sealed PDF shows, and its status when it was drawn. */
+    reportId: Type.Optional(Uuid),
+    status: Type.Optional(Type.String()),
+  },
+  { $id: 'PdfVerification' },
+);
+export type PdfVerification = Static<typeof PdfVerification>;

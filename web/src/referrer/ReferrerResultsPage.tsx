@@ -44,6 +44,11 @@ export default function ReferrerResultsPage() {
             {report.studyDescription} · accession {report.accessionNumber} · signed by {report.signerName}
             {report.signedAt && ` at ${new Date(report.signedAt).toLocaleString()}`}
           </p>
+          {!report.verified && (
+            <p className="banner danger" role="alert">
+              This report no longer matches its signature. Do not rely on it; call the radiology department.
+            </p>
+          )}
           <pre className="report-text">{report.text}</pre>
           {report.addenda.map((addendum, i) => (
             <section key={`${addendum.signedAt}-${addendum.signerName}`}>

@@ -209,6 +209,13 @@ function ConnectedDocument({
       {report.finalSignature && (
         <p className="banner final-banner" role="status">
           Final — signed by {report.finalSignature.name} at {new Date(report.finalSignature.signedAt).toLocaleString()}
+          {report.integrity.verified === true && report.integrity.signature && (
+            <span className="signature-seal" title={`Ed25519 signature ${report.integrity.signature.value}`}>
+              {' '}
+              · sealed with key {report.integrity.signature.keyId.slice(0, 8)}
+              {report.integrity.signature.key === 'retired' ? ' (retired key)' : ''}, verified
+            </span>
+          )}
         </p>
       )}
       {!report.finalSignature && lockedAt && (
@@ -223,7 +230,7 @@ function ConnectedDocument({
       )}
       {report.integrity.verified === false && (
         <p className="banner danger" role="alert">
-          The signed content does not match its signature hash. Report this to an administrator.
+          The signed content does not match its signature. Do not rely on it; report this to an administrator.
         </p>
       )}
       {problem && (
