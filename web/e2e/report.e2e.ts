@@ -176,7 +176,9 @@ describe('collaborative report editor', () => {
     expect((await finalized).status()).toBe(200);
     // null: the live editor has already been replaced by the signed, read-only view.
     await expect.poll(() => editorEditable(resident, reportId), { interval: 50 }).not.toBe(true);
-    await expect.poll(() => attending.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by Demo Radiologist at .* · sealed with key [0-9a-f]{8}, verified$/);
+    await expect
+      .poll(() => attending.locator('.final-banner').first().textContent())
+      .toMatch(/^Final — signed by Demo Radiologist at .* · sealed with key [0-9a-f]{8}, verified$/);
     await expect.poll(() => resident.locator('.final-banner').first().textContent()).toMatch(/^Final — signed by/);
     // The banner can come a moment before the signed read-only editor has mounted.
     await expect.poll(() => editorText(attending, reportId, 'signed')).toContain('Follow-up CT in 24 h.');
