@@ -225,3 +225,13 @@ export async function dragImage(page: Page, from: [number, number], to: [number,
   await page.mouse.move(b.x, b.y, { steps });
   await page.mouse.up();
 }
+
+/**
+ * A button of the viewer's toolbar by its name; on a tablet's width the occasional tools sit under
+ * "More", which is opened first (using one closes it again).
+ */
+export async function toolbarButton(page: Page, name: string) {
+  const button = page.locator('.viewer-toolbar').getByRole('button', { name, exact: true });
+  if ((await button.count()) === 0) await page.locator('.viewer-more > button').click();
+  return button;
+}

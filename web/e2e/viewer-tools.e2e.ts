@@ -43,7 +43,8 @@ function chestCt(accession: string, studyDate: string, instances: number): Study
   };
 }
 
-const SCREEN = { width: 1400, height: 900 };
+/** A desktop screen: every tool on the toolbar itself (tablet widths move some under "More", tablet-layout.e2e.ts). */
+const SCREEN = { width: 1600, height: 900 };
 
 let system: ViewerSystem;
 let desks: ViewerDesks;

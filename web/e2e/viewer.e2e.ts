@@ -29,6 +29,7 @@ import {
   scalarHash,
   settledMeasurements,
   startViewerSystem,
+  toolbarButton,
   ViewerDesks,
   type ViewerSystem,
   viewerState,
@@ -145,7 +146,7 @@ describe('viewer', () => {
 
   it('measures a length of known size: 100 image pixels at PixelSpacing 380/256 mm = 148.4 mm (±1 pixel)', async () => {
     const { page } = await openStudy(ct.id);
-    await page.getByRole('button', { name: 'Reset' }).click();
+    await (await toolbarButton(page, 'Reset')).click();
     await page.getByRole('button', { name: 'Length' }).click();
     const state = (await viewerState(page))!;
     expect(state.pixelSpacing[0]).toBeCloseTo(CT_PIXEL_SPACING_MM, 5);
@@ -176,7 +177,7 @@ describe('viewer', () => {
     await dragImage(page, [60, 128], [160, 128]);
     await settledMeasurements(page, 1);
     expect((await viewerState(page))!.lengths).toHaveLength(1);
-    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await (await toolbarButton(page, 'Clear measurements')).click();
     await expect.poll(async () => (await viewerState(page))?.lengths.length).toBe(0);
   });
 
@@ -303,7 +304,7 @@ describe('viewer, non-square pixels (PixelSpacing 0.5\\1.0)', () => {
 
   it('measures a horizontal length of 100 columns as 100 mm and a vertical one of 100 rows as 50 mm (±1 pixel)', async () => {
     const { page } = await openStudy(nonSquare.id);
-    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await (await toolbarButton(page, 'Clear measurements')).click();
     await page.getByRole('button', { name: 'Length' }).click();
     await dragImage(page, [60, 100], [160, 100]);
     await settledMeasurements(page, 1);
@@ -335,7 +336,7 @@ describe('viewer, non-square pixels (PixelSpacing 0.5\\1.0)', () => {
     await expect
       .poll(async () => (await paneState(page))!.measurements.map((m) => m.text))
       .toEqual([expect.stringMatching(/\b(99|100)(\.\d+)? mm\b/), expect.stringMatching(/\b(49|50)(\.\d+)? mm\b/)]);
-    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await (await toolbarButton(page, 'Clear measurements')).click();
     await expect.poll(async () => (await viewerState(page))?.lengths.length).toBe(0);
   });
 });

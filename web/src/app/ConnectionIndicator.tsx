@@ -19,7 +19,14 @@ export function ConnectionIndicator() {
   const state = !status.online || mode === 'offline' ? 'offline' : status.syncing ? 'syncing' : 'online';
   const label = state === 'offline' ? 'Offline' : state === 'syncing' ? 'Syncing' : 'Online';
   return (
-    <div className="connection" data-state={state} data-live={status.live} data-nudges={status.nudges} data-testid="connection">
+    <div
+      className="connection"
+      data-state={state}
+      data-live={status.live}
+      data-nudges={status.nudges}
+      data-testid="connection"
+      title={`${label}, ${status.live ? 'live' : 'polling'}; synced ${time(status.lastSyncedAt)}`}
+    >
       <output className="connection-state" aria-live="polite" data-testid="connection-state">
         <span className="dot" aria-hidden="true" />
         {label}

@@ -79,8 +79,8 @@ export function Shell() {
         </nav>
         <ConnectionIndicator />
         <div className="user">
-          <Link className="user-name" href="/account" title={`${user.email}: my account`}>
-            {user.name} <span className="muted">· {user.role}</span>
+          <Link className="user-name" href="/account" title={`${user.name} (${user.role}), ${user.email}: my account`}>
+            {user.name} <span className="muted user-role">· {user.role}</span>
           </Link>
           <button type="button" onClick={() => void session.logout()}>
             Sign out

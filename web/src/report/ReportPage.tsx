@@ -3,30 +3,19 @@
  * chunk. Landscape tablet or desktop: split view beside the images (the viewer, lazily loaded);
  * portrait: one pane at a time with a toggle. `?images=off` hides the images (tests, benchmarks).
  */
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
+import { useMediaQuery } from '../app/use-media-query';
 import { Link, usePath } from '../router';
 import { ReportApp } from './ReportApp';
 
 const ViewerApp = lazy(() => import('../viewer/ViewerApp').then((m) => ({ default: m.ViewerApp })));
 const WIDE = '(orientation: landscape) and (min-width: 900px)';
 
-function useWide(): boolean {
-  const [wide, setWide] = useState(() => typeof window.matchMedia === 'function' && window.matchMedia(WIDE).matches);
-  useEffect(() => {
-    if (typeof window.matchMedia !== 'function') return;
-    const query = window.matchMedia(WIDE);
-    const onChange = () => setWide(query.matches);
-    query.addEventListener('change', onChange);
-    return () => query.removeEventListener('change', onChange);
-  }, []);
-  return wide;
-}
-
 export default function ReportPage() {
   const path = usePath();
   const params = new URLSearchParams(window.location.search);
   const studyId = decodeURIComponent(path.split('/')[2] ?? '') || params.get('study');
-  const wide = useWide();
+  const wide = useMediaQuery(WIDE);
   const [images, setImages] = useState(params.get('images') !== 'off');
   const [pane, setPane] = useState<'report' | 'images'>('report');
   if (!studyId) {

@@ -1,7 +1,12 @@
 /** The viewer's toolbar and shortcut help: acts on the active viewport (tool choice applies to both). */
 
+import { type MouseEvent, useState } from 'react';
+import { useMediaQuery } from '../app/use-media-query';
 import type { ViewState } from './StackViewer';
 import { CT_PRESETS, PRIMARY_TOOLS, type PrimaryTool, SHORTCUT_HELP, type ViewerAction } from './shortcuts';
+
+/** Below this width the toolbar keeps the frequent tools on one row and the rest under "More". */
+const COMPACT = '(max-width: 1599px)';
 
 export function ViewerToolbar({
   tool,
@@ -31,6 +36,60 @@ export function ViewerToolbar({
   onHelp: (open: boolean) => void;
 }) {
   const key = (k: string) => k.toUpperCase();
+  // A tablet's width cannot hold every tool on one row: the occasional ones move into a menu.
+  const compact = useMediaQuery(COMPACT);
+  const [moreOpen, setMoreOpen] = useState(false);
+  const closeOnChoice = (event: MouseEvent) => {
+    if ((event.target as HTMLElement).closest('button')) setMoreOpen(false);
+  };
+  const secondary = (
+    <>
+      <button type="button" onClick={() => run({ type: 'invert' })} aria-pressed={!!view?.invert} title="Invert (I)" aria-keyshortcuts="I">
+        Invert
+      </button>
+      <button type="button" onClick={() => run({ type: 'rotate' })} title="Rotate 90° clockwise (T)" aria-keyshortcuts="T">
+        Rotate
+      </button>
+      <button
+        type="button"
+        onClick={() => run({ type: 'flipH' })}
+        aria-pressed={!!view?.flipHorizontal}
+        title="Flip horizontally (H)"
+        aria-keyshortcuts="H"
+      >
+        Flip H
+      </button>
+      <button
+        type="button"
+        onClick={() => run({ type: 'flipV' })}
+        aria-pressed={!!view?.flipVertical}
+        title="Flip vertically (V)"
+        aria-keyshortcuts="V"
+      >
+        Flip V
+      </button>
+      <button type="button" onClick={() => run({ type: 'reset' })} title="Reset the view (R)" aria-keyshortcuts="R">
+        Reset
+      </button>
+      <button type="button" onClick={onClearMeasurements} title="Remove the measurements of this viewport">
+        Clear measurements
+      </button>
+      <button type="button" aria-pressed={twoUp} onClick={() => onTwoUp(!twoUp)} title="Show one or two viewports side by side">
+        Two viewports
+      </button>
+      {twoUp && (
+        <button
+          type="button"
+          aria-pressed={link.on}
+          disabled={!!link.unavailable && !link.on}
+          onClick={link.toggle}
+          title={link.unavailable ?? 'Scroll both viewports together, keeping their current offset'}
+        >
+          Link scroll
+        </button>
+      )}
+    </>
+  );
   return (
     <div className="viewer-toolbar" role="toolbar" aria-label="Viewer tools">
       {PRIMARY_TOOLS.map((t) => (
@@ -62,30 +121,6 @@ export function ViewerToolbar({
           ))}
         </select>
       )}
-      <button type="button" onClick={() => run({ type: 'invert' })} aria-pressed={!!view?.invert} title="Invert (I)" aria-keyshortcuts="I">
-        Invert
-      </button>
-      <button type="button" onClick={() => run({ type: 'rotate' })} title="Rotate 90° clockwise (T)" aria-keyshortcuts="T">
-        Rotate
-      </button>
-      <button
-        type="button"
-        onClick={() => run({ type: 'flipH' })}
-        aria-pressed={!!view?.flipHorizontal}
-        title="Flip horizontally (H)"
-        aria-keyshortcuts="H"
-      >
-        Flip H
-      </button>
-      <button
-        type="button"
-        onClick={() => run({ type: 'flipV' })}
-        aria-pressed={!!view?.flipVertical}
-        title="Flip vertically (V)"
-        aria-keyshortcuts="V"
-      >
-        Flip V
-      </button>
       <button
         type="button"
         onClick={() => run({ type: 'cine' })}
@@ -96,31 +131,40 @@ export function ViewerToolbar({
       >
         {view?.playing ? 'Stop cine' : 'Play cine'}
       </button>
-      <button type="button" onClick={() => run({ type: 'reset' })} title="Reset the view (R)" aria-keyshortcuts="R">
-        Reset
-      </button>
-      <button type="button" onClick={onClearMeasurements} title="Remove the measurements of this viewport">
-        Clear measurements
-      </button>
       <button type="button" onClick={() => run({ type: 'scroll', delta: -1 })} aria-label="Previous image" title="Previous image (↑)">
         ▲
       </button>
       <button type="button" onClick={() => run({ type: 'scroll', delta: 1 })} aria-label="Next image" title="Next image (↓)">
         ▼
       </button>
-      <button type="button" aria-pressed={twoUp} onClick={() => onTwoUp(!twoUp)} title="Show one or two viewports side by side">
-        Two viewports
-      </button>
-      {twoUp && (
-        <button
-          type="button"
-          aria-pressed={link.on}
-          disabled={!!link.unavailable && !link.on}
-          onClick={link.toggle}
-          title={link.unavailable ?? 'Scroll both viewports together, keeping their current offset'}
-        >
-          Link scroll
-        </button>
+      {compact ? (
+        <div className="viewer-more">
+          <button
+            type="button"
+            aria-expanded={moreOpen}
+            aria-controls="viewer-more"
+            onClick={() => setMoreOpen(!moreOpen)}
+            title="More tools: invert, rotate, flip, reset, clear measurements, two viewports"
+          >
+            More ▾
+          </button>
+          {moreOpen && (
+            // Using one of its buttons (mouse, touch, Enter or Space) closes the menu, and so does Escape.
+            <fieldset
+              id="viewer-more"
+              className="viewer-more-popover"
+              aria-label="More tools"
+              onClick={closeOnChoice}
+              onKeyDown={(event) => {
+                if (event.key === 'Escape') setMoreOpen(false);
+              }}
+            >
+              {secondary}
+            </fieldset>
+          )}
+        </div>
+      ) : (
+        secondary
       )}
       <div className="viewer-help">
         <button
@@ -129,8 +173,9 @@ export function ViewerToolbar({
           aria-controls="viewer-help"
           onClick={() => onHelp(!helpOpen)}
           title="Keyboard and touch (?)"
+          aria-label="Shortcuts"
         >
-          Shortcuts
+          {compact ? '?' : 'Shortcuts'}
         </button>
         {helpOpen && (
           <div id="viewer-help" className="viewer-help-popover" role="dialog" aria-label="Viewer shortcuts">
