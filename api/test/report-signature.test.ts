@@ -206,6 +206,29 @@ describe('the signature of a signed report', () => {
   });
 });
 
+describe('reports signed before the installation signed reports', () => {
+  it('the operator signs those whose hash still matches, once; a mismatched one keeps its alarm and is named', async () => {
+    const intact = await signedReport('Signed before the upgrade.');
+    const altered = await signedReport('Signed before the upgrade, altered since.');
+    const unsigned = { signature: null, signatureKeyId: null };
+    await t.app.db.models.Report.update(unsigned, { where: { id: intact.id } });
+    await t.app.db.models.Report.update({ ...unsigned, contentText: 'Altered since.' }, { where: { id: altered.id } });
+    const run = spawnSync(path.resolve(import.meta.dirname, '../../node_modules/.bin/tsx'), ['src/tools/sign-earlier-reports.ts'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { ...process.env, ...baseEnv(), PACS_REPORT_SIGNING_KEY_FILE: firstKey },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(/^signed [1-9]\d* report\(s\) with key [0-9a-f]{32}$/m);
+    expect(run.stderr).toContain(altered.id);
+    expect(run.stderr).not.toContain(intact.id);
+    const shown = (id: string) => api(attending.token, 'GET', `/api/reports/${id}`).then((r) => (r.json() as Report).integrity);
+    expect(await shown(intact.id)).toMatchObject({ verified: true, signature: { status: 'valid', key: 'current' } });
+    expect(await shown(altered.id)).toEqual({ verified: false, signature: null });
+  }, 90_000);
+});
+
 describe('key rotation', () => {
   it('an earlier key listed as retired keeps its reports verifiable; without it they raise the alarm', async () => {
     const report = await signedReport('Signed before the rotation.');
