@@ -255,6 +255,21 @@ describe('collaborative report editor', () => {
     expect(pdfText).toContain('Findings: follow-up CT shows no change.');
     expect(pdfText).toMatch(/Electronically signed: Demo Radiologist/);
     expect(readFileSync(file).subarray(0, 5).toString()).toBe('%PDF-');
+
+    // The PDF as downloaded is authentic on the account page; one changed byte is not.
+    await attending.goto(`${system.url}/account`);
+    const picker = attending.getByLabel('Check a report PDF');
+    await picker.setInputFiles(file);
+    await expect
+      .poll(() => attending.locator('[data-verdict]').textContent())
+      .toMatch(new RegExp(`authentic — sealed by this system.*report ${reportId} as addended`));
+    const altered = Buffer.from(readFileSync(file));
+    const middle = Math.floor(altered.length / 2);
+    altered[middle] = altered[middle]! ^ 0x01;
+    await picker.setInputFiles({ name: 'altered.pdf', mimeType: 'application/pdf', buffer: altered });
+    await expect
+      .poll(() => attending.locator('[data-verdict]').textContent())
+      .toMatch(/^altered\.pdf: not authentic — the PDF was changed after it was sealed/);
   });
 });
 

@@ -2,7 +2,8 @@
  * /account: the signed-in user's own settings. The second factor: set one up (scan, confirm with a
  * code, save the recovery codes shown once), see how many recovery codes are left, or turn it off
  * with a current code where the role does not require one. Sessions and devices: where the account
- * is signed in, what each device holds offline; end a session or revoke a device.
+ * is signed in, what each device holds offline; end a session or revoke a device. A report PDF
+ * someone was given: is it authentic?
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { errorText } from '../admin/errors';
@@ -10,6 +11,7 @@ import { api } from '../api/client';
 import type { MfaEnrolment, MfaStatus, RecoveryCodes } from '../api/types';
 import { EnrolmentSecret, RecoveryCodeList } from '../auth/SecondFactorStep';
 import { SessionsAndDevices } from './SessionsAndDevices';
+import { VerifyReportPdf } from './VerifyReportPdf';
 
 const accountError = (e: unknown) => errorText(e, 'The account page');
 
@@ -116,6 +118,10 @@ export default function AccountPage() {
       <section className="card" aria-labelledby="devices-title">
         <h2 id="devices-title">Your sessions and devices</h2>
         <SessionsAndDevices scope={{ kind: 'own' }} />
+      </section>
+      <section className="card" aria-labelledby="verify-title">
+        <h2 id="verify-title">Is a report PDF authentic?</h2>
+        <VerifyReportPdf />
       </section>
     </section>
   );

@@ -143,3 +143,19 @@ describe('the token held in memory', () => {
     expect(api.heldAccessToken()).toBeNull();
   });
 });
+
+describe('request bodies', () => {
+  it('sends a file as it is, with its own type, and everything else as JSON', async () => {
+    const sent: { type: string | undefined; body: unknown }[] = [];
+    api.fetchImpl = async (input, init = {}) => {
+      if (String(input).endsWith('/api/auth/refresh')) return json(200, session(1));
+      sent.push({ type: (init.headers as Record<string, string>)['content-type'], body: init.body });
+      return json(200, {});
+    };
+    const pdf = new Blob(['%PDF-1.7 …'], { type: 'application/pdf' });
+    await api.request('POST', '/api/reports/pdf-verification', pdf);
+    await api.request('POST', '/api/anything', { a: 1 });
+    expect(sent[0]).toEqual({ type: 'application/pdf', body: pdf });
+    expect(sent[1]).toEqual({ type: 'application/json', body: '{"a":1}' });
+  });
+});

@@ -287,17 +287,23 @@ class Client {
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
   ): Promise<T> {
+    // A file (a PDF to verify) goes as it is; everything else as JSON.
+    const file = body instanceof Blob ? body : null;
     const init: RequestInit = {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
       headers: {
         accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(file
+          ? { 'content-type': file.type || 'application/octet-stream' }
+          : body !== undefined
+            ? { 'content-type': 'application/json' }
+            : {}),
         ...(auth && this.token ? { authorization: `Bearer ${this.token.accessToken}` } : {}),
         ...headers,
       },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+      body: file ?? (body !== undefined ? JSON.stringify(body) : undefined),
       ...(signal ? { signal } : {}),
     };
     let response: Response;

@@ -25,6 +25,7 @@ export type {
   OrderMatchDecision,
   OutboxEntry,
   OutboxPage,
+  PdfVerification,
   PendingOrder,
   RecoveryCodes,
   ReferrerReport,
