@@ -42,6 +42,7 @@ import referrerRoutes from './referrer/routes';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
 import reportVerificationRoutes from './reports/verification-routes';
+import reportVersionRoutes from './reports/version-routes';
 import restrictedAccessRoutes from './restricted-access/routes';
 import resultRoutes from './results/routes';
 import userRoutes from './users/routes';
@@ -142,6 +143,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(templateRoutes);
   await app.register(reportRoutes);
   await app.register(reportVerificationRoutes);
+  await app.register(reportVersionRoutes);
   await app.register(resultRoutes);
   await app.register(criticalResultRoutes);
   await app.register(referrerRoutes);

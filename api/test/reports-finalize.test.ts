@@ -13,6 +13,7 @@ import { type FinalizeDeps, type FinalizeInput, finalizeReport } from '../src/re
 import { createReportStore, type ReportStore } from '../src/reports/report-store';
 import { verifyIntegrity } from '../src/reports/signing';
 import { type SyncClient, SyncServerError } from '../src/reports/sync-client';
+import { createVersionStore } from '../src/reports/versions';
 import { createTestApp, type TestApp } from './support/app';
 import { seedStudy } from './support/studies';
 
@@ -81,6 +82,7 @@ function depsWith(sync: FinalizeDeps['sync'], overrides: Partial<FinalizeDeps> =
     sync,
     claimTtlMs: CLAIM_TTL_MS,
     keyring: t.app.reportKeys,
+    versions: createVersionStore(t.app.db.models),
     log: { error: (_context: unknown, message?: string) => void errors.push(message ?? '') } as FinalizeDeps['log'],
     audit: async (_transaction, _report, _study, details) => {
       audited.push(details);

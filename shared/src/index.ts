@@ -14,6 +14,7 @@ export * from './schemas/health';
 export * from './schemas/interfaces';
 export * from './schemas/mfa';
 export * from './schemas/referrer';
+export * from './schemas/report-versions';
 export * from './schemas/reports';
 export * from './schemas/restricted-access';
 export * from './schemas/sso';

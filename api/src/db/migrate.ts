@@ -16,6 +16,7 @@ import * as sso from './migrations/0009-sso';
 import * as devices from './migrations/0010-devices';
 import * as restrictedAccess from './migrations/0011-restricted-access';
 import * as reportSignature from './migrations/0015-report-signature';
+import * as reportVersions from './migrations/0016-report-versions';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -30,6 +31,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0010-devices', up: devices.up },
   { name: '0011-restricted-access', up: restrictedAccess.up },
   { name: '0015-report-signature', up: reportSignature.up },
+  { name: '0016-report-versions', up: reportVersions.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

@@ -20,7 +20,8 @@ import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './m
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
-import { type Row, sequenceType, type Timestamps } from './types';
+import { appendOnly, type Row, sequenceType, type Timestamps } from './types';
+import { defineVersionModels, type ReportVersionRow } from './version-models';
 
 export interface UserAttributes extends Timestamps {
   id: string;
@@ -317,13 +318,12 @@ export interface Models extends RestrictedAccessModels {
   SsoSignIn: ModelStatic<SsoSignInRow>;
   SsoSession: ModelStatic<SsoSessionRow>;
   Device: ModelStatic<DeviceRow>;
+  ReportVersion: ModelStatic<ReportVersionRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
 
-export class AppendOnlyError extends Error {
-  override name = 'AppendOnlyError';
-}
+export { AppendOnlyError } from './types';
 
 export function defineModels(sequelize: Sequelize): Models {
   const User = sequelize.define<UserRow>(
@@ -533,14 +533,7 @@ export function defineModels(sequelize: Sequelize): Models {
     },
     { tableName: 'audit_logs', timestamps: false },
   );
-  const appendOnly = () => {
-    throw new AppendOnlyError('audit_logs is append-only');
-  };
-  AuditLog.addHook('beforeUpdate', appendOnly);
-  AuditLog.addHook('beforeBulkUpdate', appendOnly);
-  AuditLog.addHook('beforeDestroy', appendOnly);
-  AuditLog.addHook('beforeBulkDestroy', appendOnly);
-  AuditLog.addHook('beforeUpsert', appendOnly);
+  appendOnly(AuditLog, 'audit_logs');
 
   const Counter = sequelize.define<CounterRow>(
     'Counter',
@@ -571,5 +564,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineSsoModels(sequelize),
     ...defineDeviceModels(sequelize),
     ...defineRestrictedAccessModels(sequelize),
+    ...defineVersionModels(sequelize),
   };
 }

@@ -36,6 +36,7 @@ import type { FinalizeClaim, ReportStore } from './report-store';
 import type { SigningKeyring } from './signature/signing-keys';
 import { signLockedState } from './signing';
 import { type SyncClient, SyncServerError } from './sync-client';
+import type { VersionStore } from './versions';
 
 export interface FinalizeDeps {
   store: ReportStore;
@@ -45,6 +46,8 @@ export interface FinalizeDeps {
   log: Pick<FastifyBaseLogger, 'error'>;
   /** The installation's keys: the current one signs. */
   keyring: SigningKeyring;
+  /** Where the signed document is kept as the report's final version (in the signing transaction). */
+  versions: Pick<VersionStore, 'record'>;
   /** Writes the finalize's audit row inside its transaction (it commits with the signature). */
   audit(transaction: Transaction, report: ReportAttributes, study: StudyAttributes, details: Record<string, unknown>): Promise<void>;
   /** Told the report and its study as soon as they are read, before anything can be refused. */
@@ -210,6 +213,10 @@ async function storeSigned(
       // `row` is the model's live values: read the old status before the update overwrites it.
       const from = row.status;
       await report.update({ status: to, ...signed, finalizingBy: null, finalizingAt: null, version: row.version + 1 }, { transaction });
+      await deps.versions.record(
+        { reportId: held.reportId, event: 'finalize', status: to, update: lock.update, author: principal },
+        transaction,
+      );
       await deps.audit(transaction, row, study.get(), {
         transition: 'finalize',
         from,

@@ -14,10 +14,13 @@ import type { Principal } from '../fastify-types';
 import { conflict, forbidden } from '../http-errors';
 import type { ReportStore } from './report-store';
 import type { SyncClient } from './sync-client';
+import type { VersionStore } from './versions';
 
 export interface ReviewDeps {
   store: ReportStore;
-  sync: Pick<SyncClient, 'readOnly' | 'unlock'>;
+  sync: Pick<SyncClient, 'readOnly' | 'unlock' | 'state'>;
+  /** The report's versions: what the document held at this submit or return. */
+  versions: Pick<VersionStore, 'record'>;
   /** A finalize claim younger than this stands (isFinalizing). */
   claimTtlMs: number;
   log: Pick<FastifyBaseLogger, 'error' | 'warn'>;
@@ -58,6 +61,7 @@ export async function submitReport(
   } catch (error) {
     deps.log.error({ err: error, reportId: moved.row.id }, 'document could not be made read-only after submit');
   }
+  await keepVersion(deps, moved.row, 'submit', principal);
   try {
     await deps.onSubmitted?.(moved.row, moved.study);
   } catch (error) {
@@ -86,7 +90,21 @@ export async function returnReport(
   } catch (error) {
     deps.log.warn({ err: error, reportId: moved.row.id }, 'unlock after return failed');
   }
+  await keepVersion(deps, moved.row, 'return', principal);
   return moved;
+}
+
+/**
+ * The document as the move left it, kept as a version. After the submit the resident can no longer
+ * change it, so this is their preliminary exactly; a failure is logged and the move stands.
+ */
+async function keepVersion(deps: ReviewDeps, row: ReportAttributes, event: 'submit' | 'return', author: Reviewer): Promise<void> {
+  try {
+    const state = await deps.sync.state(reportDocumentName(row.id));
+    await deps.versions.record({ reportId: row.id, event, status: row.status, update: state.update, author });
+  } catch (error) {
+    deps.log.error({ err: error, reportId: row.id }, `the ${event} version could not be stored`);
+  }
 }
 
 function move(

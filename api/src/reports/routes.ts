@@ -39,6 +39,7 @@ import { createReportStore } from './report-store';
 import { type ReviewDeps, returnReport, submitReport } from './review';
 import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections, withClinicalHistory } from './templates';
+import { createVersionStore } from './versions';
 
 /** The HTTP answer to a finalize that did not happen. */
 function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
@@ -67,6 +68,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models } = app.db;
   const store = createReportStore(app.db);
+  const versions = createVersionStore(models);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
   const pdfExport = new PdfExport(config, store, sync, app.reportKeys);
@@ -115,6 +117,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     sync,
     claimTtlMs: CLAIM_TTL_MS,
     keyring: app.reportKeys,
+    versions,
     log: request.log,
     audit: (transaction, report, study, details) => recordReportChange(request, transaction, 'U', report, study, details),
     onLoaded: (report, study) => setReportSubject(request, report, study),
