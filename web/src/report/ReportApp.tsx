@@ -12,6 +12,7 @@ import { useWorkspace } from '../device/workspace';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { useStudyRow } from '../worklist/study-row';
 import type { AwarenessUser } from './connection';
+import { HistoryPanel } from './HistoryPanel';
 import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
 import { ReportDocument } from './ReportDocument';
@@ -175,6 +176,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
         onNotice={onNotice}
       />
       <CriticalPanel reportId={report.id} role={role} online={online} />
+      <HistoryPanel reportId={report.id} online={online} refresh={report.version} />
       {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}
       {report.addenda.map((addendum, i) => (
         <section key={addendum.id} className="report-addendum" aria-label={`Addendum ${i + 1}`}>
