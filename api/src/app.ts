@@ -16,6 +16,7 @@ import './fastify-types';
 import dicomwebRoutes from './dicomweb/routes';
 import fhirRoutes from './fhir/routes';
 import healthRoutes from './health/routes';
+import measurementRoutes from './measurements/routes';
 import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
 import reconciliationRoutes from './orders/reconciliation-routes';
@@ -140,6 +141,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(reportRoutes);
   await app.register(resultRoutes);
   await app.register(criticalResultRoutes);
+  await app.register(measurementRoutes);
   await app.register(referrerRoutes);
 
   await app.ready();
