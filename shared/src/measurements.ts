@@ -11,9 +11,6 @@ export type MeasurementTool = (typeof MEASUREMENT_TOOLS)[number];
 /** Handles per tool: a length's two ends, an angle's three vertices, an ellipse's bottom, top, left and right. */
 export const MEASUREMENT_POINT_COUNT: Readonly<Record<MeasurementTool, number>> = { Length: 2, Angle: 3, EllipticalROI: 4 };
 
-/** What a label may not hold: control characters (a label becomes report text and DICOM SR text). */
-export const LABEL_CONTROL = /[\u0000-\u001f\u007f]/;
-
 /** Largest image coordinate accepted (pixels): images are at most 65535 wide; room for handles dragged off it. */
 export const MAX_IMAGE_COORDINATE = 1_000_000;
 

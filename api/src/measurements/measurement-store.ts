@@ -5,8 +5,8 @@
  * a deleted measurement stays as a tombstone so a late replay does not bring it back.
  */
 import {
-  type MeasuredValues,
   MEASUREMENT_POINT_COUNT,
+  type MeasuredValues,
   type Measurement,
   type MeasurementCreate,
   type MeasurementTool,
@@ -84,7 +84,12 @@ export async function placesOf(
   transaction?: Transaction,
 ): Promise<(image: { seriesInstanceUid: string; sopInstanceUid: string }) => ImagePlace> {
   if (images.length === 0) return () => ({ seriesNumber: null, instanceNumber: null });
-  const series = await models.Series.findAll({ where: { studyRef: studyId }, attributes: ['id', 'seriesInstanceUid', 'seriesNumber'], transaction, raw: true });
+  const series = await models.Series.findAll({
+    where: { studyRef: studyId },
+    attributes: ['id', 'seriesInstanceUid', 'seriesNumber'],
+    transaction,
+    raw: true,
+  });
   const instances = await models.Instance.findAll({
     where: { sopInstanceUid: { [Op.in]: [...new Set(images.map((i) => i.sopInstanceUid))] } },
     attributes: ['sopInstanceUid', 'instanceNumber'],
@@ -162,7 +167,11 @@ export class MeasurementStore {
       if (!(error instanceof UniqueConstraintError)) throw error;
       const earlier = await this.models.Measurement.findByPk(input.id, { raw: true });
       if (!earlier) throw error;
-      return { measurement: await this.replayed(earlier, studyId, author), created: false, subject: await studySubject(this.models, studyId) };
+      return {
+        measurement: await this.replayed(earlier, studyId, author),
+        created: false,
+        subject: await studySubject(this.models, studyId),
+      };
     }
   }
 
@@ -210,7 +219,8 @@ export class MeasurementStore {
       raw: true,
     });
     if (!row) throw notFound('measurement not found');
-    if (row.authorId !== author.userId) throw forbidden('this measurement is someone else’s: it is read-only for you', 'MEASUREMENT_NOT_YOURS');
+    if (row.authorId !== author.userId)
+      throw forbidden('this measurement is someone else’s: it is read-only for you', 'MEASUREMENT_NOT_YOURS');
     return row;
   }
 

@@ -46,8 +46,14 @@ function auditChange(request: FastifyRequest, objectType: ObjectType, objectId: 
   };
 }
 
-function noteRead(request: FastifyRequest, objectType: ObjectType, subject: StudySubject, details: Record<string, unknown>): void {
-  request.auditSubject = { objectType, objectId: subject.id, patientId: subject.patientId, studyUid: subject.studyInstanceUid, details };
+function noteRead(
+  request: FastifyRequest,
+  objectType: ObjectType,
+  objectId: string,
+  subject: StudySubject,
+  details: Record<string, unknown>,
+): void {
+  request.auditSubject = { objectType, objectId, patientId: subject.patientId, studyUid: subject.studyInstanceUid, details };
 }
 
 const FINAL_STATUSES = new Set(['final', 'addended']);
@@ -66,11 +72,16 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     '/api/studies/:id/measurements',
     {
       config: { access: 'measurement:read', audit: { eventId: 'PatientRecord', action: 'R', objectType: 'Measurement', phi: true } },
-      schema: { tags, summary: "The study's measurements, everyone's (`mine` says which the caller may change)", params: IdParams, response: { 200: MeasurementList, ...errors } },
+      schema: {
+        tags,
+        summary: "The study's measurements, everyone's (`mine` says which the caller may change)",
+        params: IdParams,
+        response: { 200: MeasurementList, ...errors },
+      },
     },
     async (request) => {
       const { items, subject } = await measurements.list(request.params.id, author(request));
-      noteRead(request, 'Measurement', subject, { returned: items.length });
+      noteRead(request, 'Measurement', subject.id, subject, { returned: items.length });
       return { items };
     },
   );
@@ -90,8 +101,13 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const { id } = request.body;
-      const done = await measurements.create(request.params.id, request.body, author(request), auditChange(request, 'Measurement', id, 'C'));
-      if (!done.created) noteRead(request, 'Measurement', done.subject, { replay: true, measurementId: id });
+      const done = await measurements.create(
+        request.params.id,
+        request.body,
+        author(request),
+        auditChange(request, 'Measurement', id, 'C'),
+      );
+      if (!done.created) noteRead(request, 'Measurement', id, done.subject, { replay: true });
       return reply.code(done.created ? 201 : 200).send(done.measurement);
     },
   );
@@ -100,7 +116,13 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     '/api/studies/:id/measurements/:measurementId',
     {
       config: { access: 'measurement:edit', audit: { eventId: 'PatientRecord', action: 'U', objectType: 'Measurement' } },
-      schema: { tags, summary: 'Change one’s own measurement (moved handles, new label)', params: MeasurementParams, body: MeasurementUpdate, response: { 200: Measurement, ...errors } },
+      schema: {
+        tags,
+        summary: 'Change one’s own measurement (moved handles, new label)',
+        params: MeasurementParams,
+        body: MeasurementUpdate,
+        response: { 200: Measurement, ...errors },
+      },
     },
     async (request) => {
       const { id, measurementId } = request.params;
@@ -129,7 +151,7 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     },
     async (request) => {
       const { items, subject } = await keyImages.list(request.params.id);
-      noteRead(request, 'KeyImage', subject, { returned: items.length });
+      noteRead(request, 'KeyImage', subject.id, subject, { returned: items.length });
       return { items };
     },
   );
@@ -150,7 +172,7 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     async (request, reply) => {
       const { id } = request.body;
       const done = await keyImages.flag(request.params.id, request.body, author(request), auditChange(request, 'KeyImage', id, 'C'));
-      if (!done.created) noteRead(request, 'KeyImage', done.subject, { replay: true, keyImageId: done.keyImage.id });
+      if (!done.created) noteRead(request, 'KeyImage', done.keyImage.id, done.subject, { replay: true });
       return reply.code(done.created ? 201 : 200).send(done.keyImage);
     },
   );
@@ -186,7 +208,12 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
       if (!report) throw notFound('report not found');
       if (FINAL_STATUSES.has(report.status)) throw conflict('the report is signed: add an addendum instead', 'REPORT_FINAL');
       const measurement = await measurements.get(report.studyRef, request.body.measurementId, author(request));
-      request.auditSubject = { ...request.auditSubject, objectType: 'Measurement', objectId: measurement.id, details: { reportId: report.id } };
+      request.auditSubject = {
+        ...request.auditSubject,
+        objectType: 'Measurement',
+        objectId: measurement.id,
+        details: { reportId: report.id },
+      };
       return {
         measurementId: measurement.id,
         text: measurementSentence(measurement, { ...measurement }),
