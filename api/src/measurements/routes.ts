@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ErrorResponse,
   IdParams,
+  isReportLocked,
   KeyImage,
   KeyImageCreate,
   KeyImageList,
@@ -55,8 +56,6 @@ function noteRead(
 ): void {
   request.auditSubject = { objectType, objectId, patientId: subject.patientId, studyUid: subject.studyInstanceUid, details };
 }
-
-const FINAL_STATUSES = new Set(['final', 'addended']);
 
 export default async function measurementRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -206,7 +205,7 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
     async (request) => {
       const report = await models.Report.findByPk(request.params.id, { attributes: ['id', 'studyRef', 'status'], raw: true });
       if (!report) throw notFound('report not found');
-      if (FINAL_STATUSES.has(report.status)) throw conflict('the report is signed: add an addendum instead', 'REPORT_FINAL');
+      if (isReportLocked(report.status)) throw conflict('the report is signed: add an addendum instead', 'REPORT_FINAL');
       const measurement = await measurements.get(report.studyRef, request.body.measurementId, author(request));
       request.auditSubject = {
         ...request.auditSubject,
