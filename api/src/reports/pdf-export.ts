@@ -8,6 +8,7 @@ import { isReportLocked, reportDocumentName } from '@pacs/shared';
 import type { Config } from '../config';
 import { criticalLines } from '../critical-results/communication-record';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
+import type { KeyImageSource } from '../measurements/pdf-key-images';
 import { decodeModalities } from '../worklist/present';
 import { contentFromUpdate, type PMNode, unb64 } from './content';
 import { defaultFontDir, type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
@@ -58,6 +59,7 @@ export class PdfExport {
     private readonly settings: PdfSettings,
     private readonly store: Pick<ReportStore, 'addendaOf' | 'criticalResultsOf'>,
     private readonly sync: Pick<SyncClient, 'state'>,
+    private readonly keyImages: KeyImageSource | null = null,
   ) {
     this.fontDir = settings.pdfFontDir ?? defaultFontDir();
   }
@@ -85,6 +87,7 @@ export class PdfExport {
       });
     }
     const critical = await this.store.criticalResultsOf([report.id, ...signedAddenda.map((a) => a.id)]);
+    const keyImages = (await this.keyImages?.forStudy(study.id)) ?? [];
     // A final report's PDF depends only on immutable signed rows, the study row and the critical
     // results' record: cached by their versions (the hashes above are still verified on every export).
     const cacheKey = final
@@ -97,6 +100,7 @@ export class PdfExport {
           alarm,
           ...signedAddenda.map((a) => `${a.id}:${a.version}:${a.contentHash}`),
           ...critical.map((c) => `${c.id}:${c.status}:${new Date(c.updatedAt).getTime()}`),
+          ...keyImages.map((k) => `${k.caption}:${k.note}:${k.image?.length ?? 0}`),
         ].join('|')
       : null;
     const cached = cacheKey ? this.cache.get(cacheKey) : undefined;
@@ -121,6 +125,7 @@ export class PdfExport {
           report: { title: 'Report', doc, signatures: signaturesOf(report), hash: report.contentHash },
           addenda,
           criticalCommunication: criticalLines(critical),
+          keyImages,
           generatedAt: new Date(),
         },
         this.fontDir,
