@@ -5,6 +5,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  DicomExportResult,
   ErrorResponse,
   IdParams,
   isReportLocked,
@@ -28,6 +29,7 @@ import { Type } from 'typebox';
 import { auditInTransaction } from '../audit/recorder';
 import { conflict, notFound } from '../http-errors';
 import { guardStudyRoutes } from '../restricted-access/policy';
+import { DicomExport } from './dicom-export';
 import { KeyImageStore } from './key-image-store';
 import { type AuditWrite, MeasurementStore, type StudySubject } from './measurement-store';
 
@@ -62,6 +64,7 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
   const { models, sequelize } = app.db;
   const measurements = new MeasurementStore(sequelize, models);
   const keyImages = new KeyImageStore(sequelize, models);
+  const dicomExport = new DicomExport(models, app.ingestion?.orthanc ?? null, app.config.institutionName);
   const tags = ['measurements'];
   const errors = { 400: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
   guardStudyRoutes(app);
@@ -186,6 +189,44 @@ export default async function measurementRoutes(fastify: FastifyInstance) {
       const { id, keyImageId } = request.params;
       await keyImages.unflag(id, keyImageId, auditChange(request, 'KeyImage', keyImageId, 'D'));
       return reply.code(204).send(null);
+    },
+  );
+
+  const exportErrors = { ...errors, 502: ErrorResponse, 503: ErrorResponse };
+  app.post(
+    '/api/studies/:id/measurements/dicom-sr',
+    {
+      config: { access: 'measurement:edit', audit: { eventId: 'Export', action: 'E', objectType: 'MeasurementReport' } },
+      schema: {
+        tags,
+        summary: 'Store the study’s measurements in the archive as a DICOM SR Measurement Report (TID 1500), for OHIF and other viewers',
+        description: 'The same measurements exported again store nothing new (the instance UID follows from the content).',
+        params: IdParams,
+        response: { 200: DicomExportResult, ...exportErrors },
+      },
+    },
+    async (request) => {
+      const exported = await dicomExport.measurements(request.params.id, request.principal!.name);
+      request.auditSubject = { ...request.auditSubject, objectType: 'MeasurementReport', objectId: exported.sopInstanceUid };
+      return exported;
+    },
+  );
+
+  app.post(
+    '/api/studies/:id/key-images/dicom-kos',
+    {
+      config: { access: 'measurement:edit', audit: { eventId: 'Export', action: 'E', objectType: 'KeyObjectSelection' } },
+      schema: {
+        tags,
+        summary: 'Store the study’s key images in the archive as a DICOM Key Object Selection document',
+        params: IdParams,
+        response: { 200: DicomExportResult, ...exportErrors },
+      },
+    },
+    async (request) => {
+      const exported = await dicomExport.keyImages(request.params.id);
+      request.auditSubject = { ...request.auditSubject, objectType: 'KeyObjectSelection', objectId: exported.sopInstanceUid };
+      return exported;
     },
   );
 

@@ -126,3 +126,12 @@ export type MeasurementCitationRequest = Static<typeof MeasurementCitationReques
 /** What "insert into report" puts in the Findings: the sentence, and the viewer link it carries. */
 export const MeasurementCitation = Type.Object({ measurementId: Uuid, text: Type.String(), href: Type.String() });
 export type MeasurementCitation = Static<typeof MeasurementCitation>;
+
+/** A DICOM document the study's measurements or key images were exported as, stored in the archive. */
+export const DicomExportResult = Type.Object({
+  sopInstanceUid: Type.String(),
+  seriesInstanceUid: Type.String(),
+  /** How many measurements or key images it holds. */
+  items: Type.Integer(),
+});
+export type DicomExportResult = Static<typeof DicomExportResult>;
