@@ -109,6 +109,11 @@ describe('measurements', () => {
     await expect.poll(() => item.textContent()).toMatch(/^Length: \d+\.\d mm, series 1 image \d+/);
     await item.getByRole('button', { name: 'Insert into report' }).click();
     await expect.poll(() => editorText(page, reportId)).toMatch(/Findings[\s\S]*Length: \d+\.\d mm, series 1 image \d+/);
+    // Into the archive as a DICOM SR, for OHIF and other viewers.
+    await page.getByRole('button', { name: 'Store measurements in the archive (DICOM SR)' }).click();
+    await expect
+      .poll(() => page.getByRole('status').filter({ hasText: 'stored in the archive' }).textContent())
+      .toBe('Measurements stored in the archive (1).');
 
     await page.locator('.report-editor a.measurement-link').first().click();
     await expect.poll(() => new URL(page.url()).pathname).toBe(`/viewer/${studyId}`);

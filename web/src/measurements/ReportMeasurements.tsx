@@ -2,7 +2,14 @@
  * Beside the report: the study's measurements, each insertable into the Findings as a sentence
  * linked to its image, and the key images. A signed report takes no more: that goes into an addendum.
  */
-import { isReportLocked, type MeasurementCitation, measurementSentence, type ReportStatus, viewerLink } from '@pacs/shared';
+import {
+  type DicomExportResult,
+  isReportLocked,
+  type MeasurementCitation,
+  measurementSentence,
+  type ReportStatus,
+  viewerLink,
+} from '@pacs/shared';
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, NetworkError } from '../api/client';
 import { useWorkspace } from '../device/workspace';
@@ -42,13 +49,24 @@ export function ReportMeasurements({ studyId, report }: { studyId: string; repor
     }
   };
 
+  /** Stores the measurements (DICOM SR) or key images (Key Object Selection) in the study in the archive, for other viewers. */
+  const archive = async (what: 'measurements/dicom-sr' | 'key-images/dicom-kos', label: string) => {
+    setMessage(null);
+    try {
+      const done = await api.request<DicomExportResult>('POST', `/api/studies/${encodeURIComponent(studyId)}/${what}`);
+      setMessage(`${label} stored in the archive (${done.items}).`);
+    } catch (error) {
+      setMessage(error instanceof NetworkError ? 'Storing in the archive needs a connection.' : (error as Error).message);
+    }
+  };
+
   const measurements = annotations?.measurements ?? [];
   const keyImages = annotations?.keyImages ?? [];
   return (
     <section className="report-measurements" aria-labelledby="report-measurements-title">
       <h2 id="report-measurements-title">Measurements and key images</h2>
       {final && measurements.length > 0 && <p className="muted">This report is signed: add an addendum to report further measurements.</p>}
-      {message && <p role="alert">{message}</p>}
+      {message && <p role="status">{message}</p>}
       {measurements.length === 0 ? (
         <p className="muted">No measurements on this study yet.</p>
       ) : (
@@ -63,6 +81,11 @@ export function ReportMeasurements({ studyId, report }: { studyId: string; repor
             </li>
           ))}
         </ul>
+      )}
+      {measurements.length > 0 && (
+        <button type="button" onClick={() => void archive('measurements/dicom-sr', 'Measurements')}>
+          Store measurements in the archive (DICOM SR)
+        </button>
       )}
       <h3>Key images</h3>
       {keyImages.length === 0 ? (
@@ -80,6 +103,11 @@ export function ReportMeasurements({ studyId, report }: { studyId: string; repor
             </li>
           ))}
         </ul>
+      )}
+      {keyImages.length > 0 && (
+        <button type="button" onClick={() => void archive('key-images/dicom-kos', 'Key images')}>
+          Store key images in the archive (DICOM)
+        </button>
       )}
     </section>
   );
