@@ -90,7 +90,7 @@ describe('measurements', () => {
     expect(seen!.tool).toBe('Length');
   });
 
-  it('inserts a measurement into the Findings; its link opens the viewer at that image with it shown', async () => {
+  it('inserts a measurement into the Findings, refuses once signed; its link opens the viewer at that image with it shown', async () => {
     const { page } = await desks.open(DESKTOP);
     const studyId = studies[2]!.id;
     await openViewer(page, studyId);
@@ -114,6 +114,13 @@ describe('measurements', () => {
     await expect
       .poll(() => page.getByRole('status').filter({ hasText: 'stored in the archive' }).textContent())
       .toBe('Measurements stored in the archive (1).');
+
+    // Signed, the report takes no more measurements (an addendum does); its link still leads back.
+    await expect.poll(() => page.getByTestId('report-pending').first().getAttribute('data-count')).toBe('0');
+    await page.getByRole('button', { name: 'Sign and finalize' }).click();
+    await expect.poll(() => page.locator('.final-banner').first().textContent(), { timeout: 15_000 }).toMatch(/^Final — signed by/);
+    await expect.poll(() => item.getByRole('button', { name: 'Insert into report' }).isDisabled()).toBe(true);
+    expect(await page.locator('.report-measurements').textContent()).toContain('This report is signed: add an addendum');
 
     await page.locator('.report-editor a.measurement-link').first().click();
     await expect.poll(() => new URL(page.url()).pathname).toBe(`/viewer/${studyId}`);
