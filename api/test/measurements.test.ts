@@ -267,6 +267,40 @@ describe('measurements', () => {
     expect(await countRows()).toBe(before);
   });
 
+  it.each([
+    ['unknown field', { tool: 'Angle' }],
+    [
+      'infinite coordinate',
+      {
+        points: [
+          [-1e7, 1],
+          [2, 2],
+        ],
+      },
+    ],
+    [
+      'wrong point count',
+      {
+        points: [
+          [1, 1],
+          [2, 2],
+          [3, 3],
+          [4, 4],
+        ],
+      },
+    ],
+    ['value the tool does not measure', { values: { mean: 3 } }],
+    ['NUL in the label', { label: '\u0000' }],
+    ['label as a number', { label: 7 }],
+  ])('refuses a change with %s (400) and keeps the measurement as it was', async (_name, change) => {
+    const body = length();
+    await call('POST', `/api/studies/${study.id}/measurements`, resident, body);
+    const { id, tool, seriesInstanceUid, sopInstanceUid, frame, ...shape } = body;
+    const response = await call('PUT', `/api/studies/${study.id}/measurements/${id}`, resident, { ...shape, ...change });
+    expect(response.statusCode).toBe(400);
+    expect((await listOf(resident)).find((m) => m.id === id)).toMatchObject({ label: 'Lesion', points: body.points, values: body.values });
+  });
+
   it('refuses an instance the archive lists in another series', async () => {
     const { models } = t.app.db;
     const two = await seedStudy(t.app, {

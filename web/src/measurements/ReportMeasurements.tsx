@@ -12,6 +12,7 @@ import {
 } from '@pacs/shared';
 import { useCallback, useEffect, useState } from 'react';
 import { ApiError, api, NetworkError } from '../api/client';
+import { usePoll } from '../app/use-poll';
 import { useWorkspace } from '../device/workspace';
 import { Link } from '../router';
 import { loadAnnotations, onAnnotationsChanged, type StudyAnnotations } from './measurement-outbox';
@@ -31,8 +32,8 @@ export function ReportMeasurements({ studyId, report }: { studyId: string; repor
         .catch((error: Error) => setMessage(error.message)),
     [db, studyId, user.id],
   );
+  usePoll(reload, 30_000);
   useEffect(() => {
-    reload();
     return onAnnotationsChanged((changed) => changed === studyId && reload());
   }, [reload, studyId]);
 

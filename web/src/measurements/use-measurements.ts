@@ -8,12 +8,14 @@ import { eventTarget } from '@cornerstonejs/core';
 import { annotation as csAnnotation, Enums as ToolEnums } from '@cornerstonejs/tools';
 import type { KeyImage, Measurement } from '@pacs/shared';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { usePoll } from '../app/use-poll';
 import { useWorkspace } from '../device/workspace';
 import type { StackViewerHandle } from '../viewer/StackViewer';
 import { type AnnotationLike, imageRefOf, sameImage, shapeOf, showMeasurement } from './annotation-bridge';
 import { loadAnnotations, onAnnotationsChanged, recordChange, type StudyAnnotations } from './measurement-outbox';
 
 const SAVE_DELAY_MS = 400;
+const OTHERS_POLL_MS = 30_000;
 /** Cornerstone computes statistics at the next render: a save waits for them this many times. */
 const SAVE_RETRIES = 25;
 const SAVED_CHANGES = new Set<string>([
@@ -59,8 +61,9 @@ export function useMeasurements(
     }
   }, [db, studyId, user.id]);
 
+  // Others' new measurements (a resident drawing while the attending reads) arrive within this.
+  usePoll(reload, OTHERS_POLL_MS);
   useEffect(() => {
-    void reload();
     let timer = 0;
     const off = onAnnotationsChanged((changed) => {
       if (changed !== studyId) return;
