@@ -8,7 +8,10 @@ const MEASUREMENT = 'a1b2c3d4-e5f6-4711-8abc-0123456789ab';
 
 describe('measurement sentence', () => {
   it.each([
-    [{ tool: 'EllipticalROI', label: 'Lesion', values: { majorAxis: 23.43, minorAxis: 18.06 }, units: { length: 'mm' } }, 'Lesion: 23.4 × 18.1 mm, series 3 image 42'],
+    [
+      { tool: 'EllipticalROI', label: 'Lesion', values: { majorAxis: 23.43, minorAxis: 18.06 }, units: { length: 'mm' } },
+      'Lesion: 23.4 × 18.1 mm, series 3 image 42',
+    ],
     [
       { tool: 'EllipticalROI', label: '', values: { majorAxis: 10, minorAxis: 8, mean: 40.25, stdDev: 9.81 }, units: { modality: 'HU' } },
       'Region: 10.0 × 8.0 mm (mean 40.3 HU, SD 9.8 HU), series 3 image 42',
@@ -32,7 +35,11 @@ describe('viewer link', () => {
     const href = viewerLink(target);
     expect(href).toBe(`/viewer/${STUDY}?series=1.2.3&instance=1.2.3.4&frame=2&measurement=${MEASUREMENT}`);
     expect(parseViewerLink(href)).toEqual(target);
-    expect(parseViewerLink(viewerLink({ ...target, frame: 1, measurementId: undefined }))).toEqual({ ...target, frame: 1, measurementId: undefined });
+    expect(parseViewerLink(viewerLink({ ...target, frame: 1, measurementId: undefined }))).toEqual({
+      ...target,
+      frame: 1,
+      measurementId: undefined,
+    });
   });
 
   it.each([
