@@ -170,12 +170,18 @@ describe('measurements', () => {
     const secret = await seedStudy(t.app, { series: [{ modality: 'CT', instances: 1 }] });
     const body = length({ seriesInstanceUid: `${secret.studyInstanceUid}.1`, sopInstanceUid: `${secret.studyInstanceUid}.1.1` });
     expect((await call('POST', `/api/studies/${secret.id}/measurements`, resident, body)).statusCode).toBe(201);
+    const secretReport = (
+      await t.app.db.models.Report.create({ studyRef: secret.id, primarySlot: randomUUID(), status: 'draft', authorId: resident.id })
+    ).get('id');
     expect((await call('PUT', `/api/studies/${secret.id}/restriction`, admin, { restricted: true })).statusCode).toBe(200);
     for (const [method, url, payload] of [
       ['GET', `/api/studies/${secret.id}/measurements`, undefined],
       ['POST', `/api/studies/${secret.id}/measurements`, length()],
       ['DELETE', `/api/studies/${secret.id}/measurements/${body.id}`, undefined],
       ['GET', `/api/studies/${secret.id}/key-images`, undefined],
+      ['POST', `/api/studies/${secret.id}/measurements/dicom-sr`, undefined],
+      ['POST', `/api/studies/${secret.id}/key-images/dicom-kos`, undefined],
+      ['POST', `/api/reports/${secretReport}/measurement-citations`, { measurementId: body.id }],
     ] as const) {
       const response = await call(method, url, resident, payload);
       expect(response.statusCode, url).toBe(403);
