@@ -10,7 +10,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { editorEditable, editorText, shownReportId } from './report-support';
-import { startSystem } from './support';
+import { apiLogin, RESIDENT, startSystem } from './support';
 import {
   ctSpec,
   type DicomStudy,
@@ -32,7 +32,7 @@ const studies: DicomStudy[] = [];
 
 beforeAll(async () => {
   system = await startSystem({ orthanc: true, sync: true });
-  for (const [i, accession] of ['E2E-MEAS-RELOAD', 'E2E-MEAS-OFFLINE', 'E2E-MEAS-REPORT', 'E2E-MEAS-KEY'].entries())
+  for (const [i, accession] of ['E2E-MEAS-RELOAD', 'E2E-MEAS-OFFLINE', 'E2E-MEAS-REPORT', 'E2E-MEAS-KEY', 'E2E-MEAS-OTHERS'].entries())
     studies.push(await system.storeStudy(ctSpec(accession, 6), 60 + i));
   desks = new ViewerDesks(system.url);
 });
@@ -152,5 +152,44 @@ describe('measurements', () => {
     await expect
       .poll(() => page.getByTestId('report-key-image').allTextContents(), { timeout: 15_000 })
       .toEqual([expect.stringMatching(/^Series 1 image \d+ · flagged by Demo Radiologist$/)]);
+  });
+
+  it("shows the resident's measurement to the attending, marked as theirs and locked", async () => {
+    const { page } = await desks.open(DESKTOP);
+    const studyId = studies[4]!.id;
+    const first = await openViewer(page, studyId);
+    const [, seriesUid, sopUid] = /\/series\/([0-9.]+)\/instances\/([0-9.]+)\/frames\/1$/.exec(first.imageId)!;
+    const resident = await apiLogin(system.url, RESIDENT);
+    const points = [
+      [50.5, 50.5],
+      [50.5, 150.5],
+    ];
+    await resident.call('POST', `/api/studies/${studyId}/measurements`, {
+      id: crypto.randomUUID(),
+      tool: 'Length',
+      seriesInstanceUid: seriesUid,
+      sopInstanceUid: sopUid,
+      frame: 1,
+      label: 'Effusion',
+      points,
+      values: { length: 148.4 },
+      units: { length: 'mm' },
+    });
+    await page.reload();
+    await waitForPaneImage(page, 0, FIRST_IMAGE_TIMEOUT_MS);
+    const [shown] = await settledMeasurements(page, 1);
+    expect(shown!.points[0]![1]).toBeCloseTo(50.5, 1);
+    const item = page.getByTestId('measurement-item');
+    await expect.poll(() => item.getAttribute('data-mine')).toBe('false');
+    expect(await item.textContent()).toMatch(/^Effusion .* by Demo Resident \(resident\), read-only$/);
+    expect(await item.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+    // Dragging its end moves nothing: it is locked for everyone but its author.
+    await page.getByRole('button', { name: 'Length', exact: true }).click();
+    await dragImage(page, [50.5, 150.5], [90, 150.5]);
+    const after = (await paneState(page))!.measurements.find((m) => m.points[0]![1]! > 50 && m.points[0]![1]! < 51);
+    expect(after!.points[1]![0]).toBeCloseTo(50.5, 1);
+    // Clearing the viewport removes only the attending's own.
+    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await expect.poll(async () => (await paneState(page))?.measurements.map((m) => m.points[1]![0])).toEqual([expect.closeTo(50.5, 1)]);
   });
 });
