@@ -18,6 +18,7 @@ import fhirRoutes from './fhir/routes';
 import healthRoutes from './health/routes';
 import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
+import measurementRoutes from './measurements/routes';
 import reconciliationRoutes from './orders/reconciliation-routes';
 import accessControl from './plugins/access-control';
 import auditExport from './plugins/audit-export';
@@ -146,6 +147,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(reportVersionRoutes);
   await app.register(resultRoutes);
   await app.register(criticalResultRoutes);
+  await app.register(measurementRoutes);
   await app.register(referrerRoutes);
 
   await app.ready();

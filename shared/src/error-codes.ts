@@ -116,6 +116,12 @@ export const ERROR_CODES = [
 
   // Critical results
   { code: 'CRITICAL_CLOSED', when: '409: acknowledging or withdrawing a critical result that is already acknowledged or withdrawn' },
+  { code: 'MEASUREMENT_NOT_YOURS', when: '403: changing or deleting a measurement someone else drew (theirs are read-only)' },
+  { code: 'MEASUREMENT_ID_REUSED', when: '409: a measurement or key image id already names one on another study or of another user' },
+  { code: 'BAD_MEASUREMENT', when: '400: points that do not fit the tool, or values a tool does not measure' },
+  { code: 'IMAGE_NOT_IN_STUDY', when: '400: a series or instance that is not part of the study' },
+  { code: 'NOTHING_TO_EXPORT', when: '409: exporting measurements or key images of a study that has none the archive knows' },
+  { code: 'REPORT_FINAL', when: '409: inserting into a signed report; write an addendum instead' },
   { code: 'CRITICAL_ID_REUSED', when: "409: a flag's clientId already names a critical result on another report" },
   { code: 'NOT_RECIPIENT', when: '403: a referrer acknowledging or reading a critical result that is not for their orders' },
   {

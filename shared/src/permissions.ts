@@ -53,6 +53,10 @@ export const ACTIONS = [
   'restriction:manage',
   /** The privacy officer's review of emergency accesses: the list and the sign-off. */
   'privacy:review',
+  /** Everyone's measurements and the key images of a study (read-only for those not theirs). */
+  'measurement:read',
+  /** Draw, change and delete one's own measurements; flag and unflag key images. */
+  'measurement:edit',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -93,6 +97,9 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'study:break-glass': ['admin', 'attending', 'resident', 'technologist'],
   'restriction:manage': ['admin'],
   'privacy:review': ['admin'],
+  // Measurements feed the report: those who read and write reports.
+  'measurement:read': CLINICAL,
+  'measurement:edit': CLINICAL,
 };
 
 export function isRole(value: unknown): value is Role {

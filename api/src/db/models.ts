@@ -16,6 +16,7 @@ import type {
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
+import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
@@ -294,7 +295,7 @@ export interface AppStateAttributes {
 }
 export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
 
-export interface Models extends RestrictedAccessModels {
+export interface Models extends RestrictedAccessModels, MeasurementModels {
   Counter: ModelStatic<CounterRow>;
   AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
@@ -565,5 +566,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineDeviceModels(sequelize),
     ...defineRestrictedAccessModels(sequelize),
     ...defineVersionModels(sequelize),
+    ...defineMeasurementModels(sequelize),
   };
 }

@@ -74,8 +74,11 @@ export interface IngestedStudy {
   outcome: 'created' | 'updated';
 }
 
-/** Modalities of series that hold documents, not images: the signed reports this PACS archives among them. */
-const DOCUMENT_MODALITIES = new Set(['DOC']);
+/**
+ * Modalities of series that hold documents, not images: the signed reports (DOC), measurement
+ * reports (SR) and key image selections (KO) this PACS archives among them.
+ */
+const DOCUMENT_MODALITIES = new Set(['DOC', 'SR', 'KO']);
 
 /**
  * The study's image series and their instance count: what the worklist row counts and lists as

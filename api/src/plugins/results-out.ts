@@ -5,6 +5,7 @@
  * PACS_SMTP_URL to the mail server (notifications).
  */
 import fp from 'fastify-plugin';
+import { KeyImageThumbnails } from '../measurements/pdf-key-images';
 import { PdfExport } from '../reports/pdf-export';
 import { createReportStore } from '../reports/report-store';
 import { SyncClient } from '../reports/sync-client';
@@ -46,6 +47,7 @@ export default fp(
         createReportStore(app.db),
         new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs),
         app.reportKeys,
+        new KeyImageThumbnails(app.db.models, app.ingestion.orthanc),
       );
       destinations.push(new ArchiveDestination(app.db.models, pdfExport, app.ingestion.orthanc, config.institutionName, app.reportKeys));
     }

@@ -8,6 +8,7 @@ import { isReportLocked, reportDocumentName } from '@pacs/shared';
 import type { Config } from '../config';
 import { criticalLines } from '../critical-results/communication-record';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
+import type { KeyImageSource } from '../measurements/pdf-key-images';
 import { decodeModalities } from '../worklist/present';
 import { contentFromUpdate, type PMNode, unb64 } from './content';
 import { defaultFontDir, type PdfReportPart, type PdfSignature, renderReportPdf } from './pdf';
@@ -64,6 +65,7 @@ export class PdfExport {
     private readonly store: Pick<ReportStore, 'addendaOf' | 'criticalResultsOf'>,
     private readonly sync: Pick<SyncClient, 'state'>,
     private readonly keyring: SigningKeyring,
+    private readonly keyImages: KeyImageSource | null = null,
   ) {
     this.fontDir = settings.pdfFontDir ?? defaultFontDir();
   }
@@ -92,6 +94,7 @@ export class PdfExport {
       });
     }
     const critical = await this.store.criticalResultsOf([report.id, ...signedAddenda.map((a) => a.id)]);
+    const keyImages = (await this.keyImages?.forStudy(study.id)) ?? [];
     // A final report's PDF depends only on immutable signed rows, the study row and the critical
     // results' record: cached by their versions (the hashes above are still verified on every export).
     const cacheKey = final
@@ -104,6 +107,7 @@ export class PdfExport {
           alarm,
           ...signedAddenda.map((a) => `${a.id}:${a.version}:${a.contentHash}`),
           ...critical.map((c) => `${c.id}:${c.status}:${new Date(c.updatedAt).getTime()}`),
+          ...keyImages.map((k) => `${k.caption}:${k.note}:${k.image?.length ?? 0}`),
         ].join('|')
       : null;
     const cached = cacheKey ? this.cache.get(cacheKey) : undefined;
@@ -136,6 +140,7 @@ export class PdfExport {
             },
             addenda,
             criticalCommunication: criticalLines(critical),
+            keyImages,
             generatedAt: new Date(),
           },
           this.fontDir,

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { formatPersonName, normaliseDicomDate } from '@pacs/shared';
 import PDFDocument from 'pdfkit';
 import { DEFAULT_PDF_FALLBACK_FONTS } from '../config';
+import { drawKeyImages, type KeyImageThumbnail } from '../measurements/pdf-key-images';
 import type { PMNode } from './content';
 import { drawParagraph, type FallbackFont, isolate, loadFallbackFont, needsLayout, primaryCoverage, type Run } from './pdf-text';
 import { reportMark, SEAL_PLACEHOLDER } from './signature/pdf-seal';
@@ -54,6 +55,8 @@ export interface PdfInput {
   addenda: PdfReportPart[];
   /** The critical-result communication record, one line per result; printed after the report when any. */
   criticalCommunication?: string[];
+  /** The study's key images, printed as thumbnails after the report (measurements/pdf-key-images.ts). */
+  keyImages?: KeyImageThumbnail[];
   generatedAt: Date;
 }
 
@@ -362,6 +365,7 @@ export function renderReportPdf(
 
   part(input.report, false);
   for (const addendum of input.addenda) part(addendum, true);
+  drawKeyImages(doc, input.keyImages ?? [], left, width);
   if (input.criticalCommunication?.length) {
     doc.moveDown(0.8);
     doc.fontSize(12).fillColor('#a00000');

@@ -28,6 +28,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
+import { KeyImageThumbnails } from '../measurements/pdf-key-images';
 import { guardStudyRoutes } from '../restricted-access/policy';
 import { b64, contentFromUpdate, seedUpdate, unb64 } from './content';
 import { signDocumentToken } from './document-token';
@@ -71,7 +72,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const versions = createVersionStore(models);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
-  const pdfExport = new PdfExport(config, store, sync, app.reportKeys);
+  const pdfExport = new PdfExport(config, store, sync, app.reportKeys, new KeyImageThumbnails(models, app.ingestion?.orthanc ?? null));
   const CLAIM_TTL_MS = claimTtlFor(config.syncTimeoutMs);
   const tags = ['reports'];
   // Restricted patients: every route here names a study or a report; none runs without access to it.

@@ -5,6 +5,7 @@ import { LoginPage } from '../auth/LoginPage';
 import { session } from '../auth/session';
 import { flushFlags } from '../critical/flag-outbox';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
+import { flushMeasurements } from '../measurements/measurement-outbox';
 import { Shell } from './Shell';
 import { UpdatePrompt } from './UpdatePrompt';
 
@@ -41,8 +42,11 @@ function SignedIn({ userId }: { userId: string }) {
     created.worklist.start();
     // A referrer has no worklist to mirror.
     if (can(user.role, 'study:read')) void created.engine.start();
-    // Critical-result flags raised offline leave as soon as the connection returns, whatever page is open.
-    const flush = () => void flushFlags(created.db).catch(() => undefined);
+    // Critical-result flags raised and measurements drawn offline leave as soon as the connection returns, whatever page is open.
+    const flush = () => {
+      void flushFlags(created.db).catch(() => undefined);
+      void flushMeasurements(created.db).catch(() => undefined);
+    };
     window.addEventListener('online', flush);
     const timer = window.setInterval(flush, FLAG_RETRY_MS);
     flush();

@@ -4,7 +4,7 @@
  * pending changes live in the outbox and are overlaid for display until the server accepts them.
  */
 
-import type { CriticalCategory } from '@pacs/shared';
+import type { CriticalCategory, KeyImage, Measurement } from '@pacs/shared';
 import Dexie, { type EntityTable } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
 
@@ -85,6 +85,29 @@ export interface PendingCriticalFlag {
   error?: string;
 }
 
+/**
+ * A measurement or key-image change made on this device, waiting for the server in order. Creates
+ * carry the device-made id, so a replay the server already applied is recorded once.
+ */
+export interface MeasurementOp {
+  seq?: number;
+  /** Unique per change: the measurement or key image id plus what was done. */
+  key: string;
+  studyId: string;
+  kind: 'create' | 'update' | 'delete' | 'flag' | 'unflag';
+  /** The measurement or key image id. */
+  targetId: string;
+  body?: unknown;
+  createdAt: string;
+}
+
+/** The server's measurements and key images of a study as last seen, for opening it offline. */
+export interface CachedAnnotations {
+  studyId: string;
+  measurements: Measurement[];
+  keyImages: KeyImage[];
+}
+
 /** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
 export interface OfflineKeyRow {
   id: string;
@@ -101,6 +124,8 @@ export type WorklistDb = Dexie & {
   offlineFrames: EntityTable<OfflineFrameRow, 'key'>;
   offlineKeys: EntityTable<OfflineKeyRow, 'id'>;
   criticalFlags: EntityTable<PendingCriticalFlag, 'clientId'>;
+  measurementOps: EntityTable<MeasurementOp, 'seq'>;
+  measurementCache: EntityTable<CachedAnnotations, 'studyId'>;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -132,6 +157,7 @@ export function openWorklistDb(userId: string): WorklistDb {
     offlineKeys: 'id',
   });
   db.version(3).stores({ criticalFlags: 'clientId, reportId' });
+  db.version(4).stores({ measurementOps: '++seq, &key, studyId', measurementCache: 'studyId' });
   return db;
 }
 

@@ -9,6 +9,7 @@ import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { CriticalPanel } from '../critical/CriticalPanel';
 import { useWorkspace } from '../device/workspace';
+import { ReportMeasurements } from '../measurements/ReportMeasurements';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { useStudyRow } from '../worklist/study-row';
 import type { AwarenessUser } from './connection';
@@ -175,6 +176,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
         onReport={onReport}
         onNotice={onNotice}
       />
+      <ReportMeasurements studyId={studyId} report={report} />
       <CriticalPanel reportId={report.id} role={role} online={online} />
       <HistoryPanel reportId={report.id} online={online} refresh={report.version} />
       {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}

@@ -7,6 +7,7 @@ import { CollaborationCaret } from '@tiptap/extension-collaboration-caret';
 import { type Editor, EditorContent, useEditor } from '@tiptap/react';
 import { StarterKit } from '@tiptap/starter-kit';
 import { useEffect } from 'react';
+import { followViewerLink, REPORT_LINK_OPTIONS, registerLiveEditor } from '../measurements/report-links';
 import type { AwarenessUser, ReportConnection } from './connection';
 import { type Macro, MacroPicker } from './MacroPicker';
 import { registerTestEditor } from './test-hook';
@@ -42,7 +43,7 @@ export function ReportEditor({
     {
       editable,
       extensions: [
-        StarterKit.configure({ undoRedo: false }),
+        StarterKit.configure({ undoRedo: false, link: REPORT_LINK_OPTIONS }),
         Collaboration.configure({ document: connection.doc }),
         CollaborationCaret.configure({ provider: { awareness: connection.awareness }, user, render: caret }),
       ],
@@ -63,9 +64,11 @@ export function ReportEditor({
     if (editor && editor.isEditable !== editable) editor.setEditable(editable);
   }, [editor, editable]);
   useEffect(() => (editor ? registerTestEditor(hookKey, editor) : undefined), [editor, hookKey]);
+  useEffect(() => (editor ? registerLiveEditor(hookKey.replace(/^live:/, ''), editor) : undefined), [editor, hookKey]);
   if (!editor) return null;
   return (
-    <div className="report-editor" data-editable={editable}>
+    // biome-ignore lint/a11y/useKeyWithClickEvents lint/a11y/noStaticElementInteractions: the links inside are the interactive elements
+    <div className="report-editor" data-editable={editable} onClick={followViewerLink}>
       <EditorToolbar editor={editor} editable={editable} />
       <MacroPicker macros={macros} disabled={!editable} onInsert={(text) => editor.chain().focus().insertContent(text).run()} />
       <EditorContent editor={editor} />
@@ -108,12 +111,12 @@ export function SignedContent({ doc, hookKey, label }: { doc: unknown; hookKey: 
   const editor = useEditor(
     {
       editable: false,
-      extensions: [StarterKit],
+      extensions: [StarterKit.configure({ link: REPORT_LINK_OPTIONS })],
       content: doc as object,
       editorProps: { attributes: { 'aria-label': label, class: 'report-prose', 'aria-readonly': 'true' } },
     },
     [doc],
   );
   useEffect(() => (editor ? registerTestEditor(hookKey, editor) : undefined), [editor, hookKey]);
-  return editor ? <EditorContent editor={editor} className="report-editor signed" /> : null;
+  return editor ? <EditorContent editor={editor} className="report-editor signed" onClick={followViewerLink} /> : null;
 }

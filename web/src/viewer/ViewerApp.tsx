@@ -7,9 +7,13 @@
  */
 import { cache } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
+import type { ViewerTarget } from '@pacs/shared';
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { session } from '../auth/session';
 import { useWorkspace } from '../device/workspace';
+import { MeasurementPanel } from '../measurements/MeasurementPanel';
+import { useJumpTo } from '../measurements/use-jump-to';
+import { useMeasurements } from '../measurements/use-measurements';
 import { Link } from '../router';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { cineFrameRate, sliceLocationLabel, type ViewerSeries } from './dicom-json';
@@ -32,9 +36,12 @@ export function ViewerApp({
   studyId,
   prefer,
   actions,
+  target,
 }: {
   studyId: string;
   prefer?: Source | null;
+  /** Open at this image (and show this measurement): a link from a report. */
+  target?: ViewerTarget | null;
   /** Links the page adds at the end of the study bar (the viewer page: its report). */
   actions?: ReactNode;
 }) {
@@ -43,13 +50,15 @@ export function ViewerApp({
   const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
   const online = sessionState.mode === 'online';
   const keepAssigned = useKeepAssigned(offlineStudies, db, user.id, online);
-  const { panes, setPanes, main, problem } = useStudy(offlineStudies, studyId, prefer);
+  const { panes, setPanes, main, problem } = useStudy(offlineStudies, studyId, prefer, target?.seriesInstanceUid);
   const layout = usePaneLayout(panes, setPanes);
   const { activePane, series, twoUp } = layout;
   const priors = usePriors(offlineStudies, main, layout.openBeside);
   const [views, setViews] = useState<[ViewState | null, ViewState | null]>([null, null]);
   const [firstImageShown, setFirstImageShown] = useState(false);
   const handles = useRef<ViewportHandles>([null, null]);
+  const [readyTick, setReadyTick] = useState(0);
+  const currentHandles = useCallback(() => handles.current, []);
 
   // Free decoded images and measurements when leaving the study.
   useEffect(
@@ -86,10 +95,14 @@ export function ViewerApp({
   const onReady0 = useCallback((h: StackViewerHandle | null) => {
     handles.current[0] = h;
     if (h) setFirstImageShown(true);
+    setReadyTick((n) => n + 1);
   }, []);
   const onReady1 = useCallback((h: StackViewerHandle | null) => {
     handles.current[1] = h;
+    setReadyTick((n) => n + 1);
   }, []);
+  const measurements = useMeasurements(studyId, main?.study.studyInstanceUid ?? null, currentHandles, readyTick);
+  useJumpTo(target, currentHandles, readyTick);
 
   const sourceRef = useRef<string | null>(null);
   sourceRef.current = main?.source ?? null;
@@ -193,13 +206,18 @@ export function ViewerApp({
             view={views[activePane] ?? null}
             modality={series[activePane]?.modality ?? ''}
             run={run}
-            onClearMeasurements={() => handles.current[activePane]?.clearMeasurements()}
+            onClearMeasurements={() => measurements.clearShown(handles.current[activePane] ?? null)}
+            keyImage={{
+              on: Boolean(views[activePane] && measurements.keyImageOf(handles.current[activePane] ?? null)),
+              toggle: () => measurements.toggleKeyImage(handles.current[activePane] ?? null),
+            }}
             twoUp={twoUp}
             onTwoUp={layout.showTwoUp}
             link={{ on: link.on, toggle: link.toggle, unavailable: link.unavailable }}
             helpOpen={shortcuts.helpOpen}
             onHelp={shortcuts.setHelpOpen}
           />
+          <MeasurementPanel measurements={measurements} />
           <div className={`viewer-panes${twoUp ? ' two' : ''}`}>
             {viewerFor(0)}
             {twoUp && viewerFor(1)}

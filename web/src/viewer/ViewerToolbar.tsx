@@ -15,6 +15,7 @@ export function ViewerToolbar({
   modality,
   run,
   onClearMeasurements,
+  keyImage,
   twoUp,
   onTwoUp,
   link,
@@ -28,6 +29,8 @@ export function ViewerToolbar({
   modality: string;
   run: (action: ViewerAction) => void;
   onClearMeasurements: () => void;
+  /** Whether the active viewport's image is a key image of the study, and flagging or unflagging it. */
+  keyImage: { on: boolean; toggle: () => void };
   twoUp: boolean;
   onTwoUp: (on: boolean) => void;
   /** Linked scrolling: null when it cannot apply (one viewport, or different orientations). */
@@ -71,7 +74,7 @@ export function ViewerToolbar({
       <button type="button" onClick={() => run({ type: 'reset' })} title="Reset the view (R)" aria-keyshortcuts="R">
         Reset
       </button>
-      <button type="button" onClick={onClearMeasurements} title="Remove the measurements of this viewport">
+      <button type="button" onClick={onClearMeasurements} title="Delete your measurements on this viewport's series (others' stay)">
         Clear measurements
       </button>
       <button type="button" aria-pressed={twoUp} onClick={() => onTwoUp(!twoUp)} title="Show one or two viewports side by side">
@@ -130,6 +133,15 @@ export function ViewerToolbar({
         aria-keyshortcuts="C"
       >
         {view?.playing ? 'Stop cine' : 'Play cine'}
+      </button>
+      <button
+        type="button"
+        aria-pressed={keyImage.on}
+        onClick={keyImage.toggle}
+        aria-label="Key image"
+        title="Flag this image as a key image of the study (listed in the report)"
+      >
+        {compact ? 'Key' : 'Key image'}
       </button>
       <button type="button" onClick={() => run({ type: 'scroll', delta: -1 })} aria-label="Previous image" title="Previous image (↑)">
         ▲

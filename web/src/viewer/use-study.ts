@@ -97,7 +97,7 @@ export function matchingSeries(study: ViewerStudy, like: ViewerSeries | undefine
 }
 
 /** Loads `studyId` into the first viewport (again when it changes); `problem` says why it could not. */
-export function useStudy(offlineStudies: OfflineStudies, studyId: string, prefer: Source | null | undefined) {
+export function useStudy(offlineStudies: OfflineStudies, studyId: string, prefer: Source | null | undefined, initialSeries?: string) {
   const { db } = useWorkspace();
   const [panes, setPanes] = useState<Panes>([null, null]);
   const [problem, setProblem] = useState<string | null>(null);
@@ -115,16 +115,18 @@ export function useStudy(offlineStudies: OfflineStudies, studyId: string, prefer
       const loaded = await loadStudy(db, offlineStudies, studyId, prefer);
       if (cancelled) return;
       // The first image loads while React mounts the viewport and Cornerstone sets it up.
-      const first = imageIdsOf(loaded, loaded.study.series[0])[0];
+      // A link to one image (a report's) opens its series.
+      const series = loaded.study.series.find((s) => s.seriesInstanceUid === initialSeries) ?? loaded.study.series[0];
+      const first = imageIdsOf(loaded, series)[0];
       if (first) preloadImage(first);
-      setPanes([{ loaded, seriesUid: loaded.study.series[0]?.seriesInstanceUid ?? null }, null]);
+      setPanes([{ loaded, seriesUid: series?.seriesInstanceUid ?? null }, null]);
     })().catch((error: unknown) => {
       if (!cancelled) setProblem((error as Error).message || String(error));
     });
     return () => {
       cancelled = true;
     };
-  }, [db, offlineStudies, studyId, prefer]);
+  }, [db, offlineStudies, studyId, prefer, initialSeries]);
 
   return { panes, setPanes, main: panes[0]?.loaded ?? null, problem };
 }
