@@ -46,6 +46,7 @@ import reportVerificationRoutes from './reports/verification-routes';
 import reportVersionRoutes from './reports/version-routes';
 import restrictedAccessRoutes from './restricted-access/routes';
 import resultRoutes from './results/routes';
+import teachingRoutes from './teaching/routes';
 import userRoutes from './users/routes';
 import { validatorCompiler } from './validation';
 import worklistRoutes from './worklist/routes';
@@ -149,6 +150,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(criticalResultRoutes);
   await app.register(measurementRoutes);
   await app.register(referrerRoutes);
+  await app.register(teachingRoutes);
 
   await app.ready();
   return app;

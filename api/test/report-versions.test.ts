@@ -73,20 +73,20 @@ async function ok(user: User, method: 'GET' | 'POST', url: string, payload?: unk
 }
 
 /** Drafted by the resident (Findings and Impression), submitted, returned, resubmitted, edited and signed by the attending. */
-async function reportThroughReview(): Promise<string> {
+async function reportThroughReview(author: User = resident): Promise<string> {
   const study = await seedStudy(t.app, { patientName: 'History^Hana' });
-  const reportId = ((await ok(resident, 'POST', `/api/studies/${study.id}/report`, {})) as Report).id;
-  const mine = await editor(resident, reportId);
+  const reportId = ((await ok(author, 'POST', `/api/studies/${study.id}/report`, {})) as Report).id;
+  const mine = await editor(author, reportId);
   appendToSection(mine.doc, 'Findings', 'Small nodule in the right lung.');
   appendToSection(mine.doc, 'Impression', 'Probably benign.');
   await held(mine, reportId);
-  await ok(resident, 'POST', `/api/reports/${reportId}/submit`, {});
+  await ok(author, 'POST', `/api/reports/${reportId}/submit`, {});
   await ok(attending, 'POST', `/api/reports/${reportId}/return`, { comment: 'Give the size.' });
   // The submit turned the resident's socket read-only; the returned report opens for editing again.
-  const again = await editor(resident, reportId);
+  const again = await editor(author, reportId);
   appendToSection(again.doc, 'Findings', ' Size 4 mm.');
   await held(again, reportId);
-  await ok(resident, 'POST', `/api/reports/${reportId}/submit`, {});
+  await ok(author, 'POST', `/api/reports/${reportId}/submit`, {});
   const theirs = await editor(attending, reportId);
   deleteInSection(theirs.doc, 'Impression', 'Probably '.length);
   appendToSection(theirs.doc, 'Impression', ' Follow-up CT in 12 months.');
@@ -188,5 +188,52 @@ describe('the versions of a report', () => {
         (await t.app.db.models.AuditLog.count({ where: { objectId: reportId, eventId: 'PatientRecord', action: 'R' } })) >= before + 2,
       'audit rows',
     );
+  });
+});
+
+describe('the teaching file', () => {
+  let learner: User;
+  let reportId: string;
+  beforeAll(async () => {
+    learner = await t.userWithToken('resident');
+    reportId = await reportThroughReview(learner);
+  }, 120_000);
+
+  it("lists a resident's signed reports with the size of the attending's changes, for them and for attendings", async () => {
+    for (const [reader, url] of [
+      [learner, '/api/teaching/reports'],
+      [attending, `/api/teaching/reports?residentId=${learner.id}`],
+    ] as const) {
+      const page = (await ok(reader, 'GET', url)) as { residentId: string; items: { reportId: string; changes: unknown }[] };
+      expect(page.residentId).toBe(learner.id);
+      expect(page.items.map((i) => i.reportId)).toEqual([reportId]);
+      const changes = page.items[0]!.changes as { wordsBefore: number; percent: number };
+      expect(changes).toMatchObject({ inserted: 5, deleted: 1, sectionsChanged: ['Impression'] });
+      // The preliminary's words, whatever the template seeded, and the share the attending changed.
+      const preliminary = (await ok(learner, 'GET', `/api/reports/${reportId}/versions/3`)) as ReportVersionView;
+      expect(changes.wordsBefore).toBe(
+        preliminary.content.sections.reduce((n, section) => n + (section.text.match(/\S+/g) ?? []).length, 0),
+      );
+      expect(changes.percent).toBe(Math.round((100 * 6) / changes.wordsBefore));
+    }
+    const residents = (await ok(attending, 'GET', '/api/teaching/residents')) as { residents: { id: string; signedReports: number }[] };
+    expect(residents.residents.find((r) => r.id === learner.id)?.signedReports).toBe(1);
+    const own = (await ok(learner, 'GET', '/api/teaching/residents')) as { residents: { id: string }[] };
+    expect(own.residents.map((r) => r.id)).toEqual([learner.id]);
+  });
+
+  it.each([
+    ["another resident's file, asked by a resident", () => [resident, `/api/teaching/reports?residentId=${learner.id}`], 403],
+    ['an attending named as the resident', () => [attending, `/api/teaching/reports?residentId=${attending.id}`], 404],
+    ['an unknown resident', () => [attending, '/api/teaching/reports?residentId=00000000-0000-4000-8000-000000000000'], 404],
+    ['a resident id that is not one', () => [attending, '/api/teaching/reports?residentId=..%2Fadmin'], 400],
+    ['limit 0', () => [learner, '/api/teaching/reports?limit=0'], 400],
+    ['an unknown parameter', () => [learner, '/api/teaching/reports?all=true'], 400],
+    ['a date that is not one', () => [learner, '/api/teaching/reports?before=yesterday'], 400],
+    ['a technologist', () => [technologist, '/api/teaching/reports'], 403],
+    ['a referrer', () => [referrer, '/api/teaching/residents'], 403],
+  ] as const)('%s: refused', async (_label, request, status) => {
+    const [user, url] = request() as unknown as readonly [User, string];
+    expect((await api(user, 'GET', url)).statusCode).toBe(status);
   });
 });

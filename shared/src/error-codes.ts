@@ -109,6 +109,7 @@ export const ERROR_CODES = [
   { code: 'UNSEEN_UPDATES', when: '409: finalize refused: the document holds edits the signer has not seen (body carries stateVector)' },
   { code: 'BAD_STATE', when: '400: finalize with a stateVector or snapshot that is not a valid Yjs encoding' },
   { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
+  { code: 'NOT_YOUR_TEACHING_FILE', when: "403: a resident asked for another resident's teaching file" },
   { code: 'NOT_SIGNED', when: '409: verification of a report that is not signed yet' },
   { code: 'BAD_PDF', when: '400: PDF verification without a PDF in the body' },
   { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },

@@ -21,6 +21,7 @@ export * from './schemas/reports';
 export * from './schemas/restricted-access';
 export * from './schemas/sso';
 export * from './schemas/studies';
+export * from './schemas/teaching';
 export * from './schemas/users';
 export * from './sync-protocol';
 export * from './workflow';

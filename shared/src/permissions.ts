@@ -26,6 +26,8 @@ export const ACTIONS = [
   'report:return',
   'report:addendum',
   'report:export',
+  /** The teaching file: residents' signed reports with the size of the attending's changes (residents: their own). */
+  'teaching:read',
   /** Ask whether a report PDF one holds is exactly what this system sealed (reveals nothing the PDF does not). */
   'report:verify',
   'template:read',
@@ -81,6 +83,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'report:addendum': ['attending'],
   'report:export': CLINICAL,
   'report:verify': ROLES,
+  'teaching:read': CLINICAL,
   'template:read': ['admin', ...CLINICAL],
   'template:manage': ['admin'],
   'user:manage': ['admin'],

@@ -18,6 +18,7 @@ import {
   FIRST_IMAGE_TIMEOUT_MS,
   paneState,
   settledMeasurements,
+  toolbarButton,
   ViewerDesks,
   type ViewerSystem,
   waitForPaneImage,
@@ -189,7 +190,7 @@ describe('measurements', () => {
     const after = (await paneState(page))!.measurements.find((m) => m.points[0]![1]! > 50 && m.points[0]![1]! < 51);
     expect(after!.points[1]![0]).toBeCloseTo(50.5, 1);
     // Clearing the viewport removes only the attending's own.
-    await page.getByRole('button', { name: 'Clear measurements' }).click();
+    await (await toolbarButton(page, 'Clear measurements')).click();
     await expect.poll(async () => (await paneState(page))?.measurements.map((m) => m.points[1]![0])).toEqual([expect.closeTo(50.5, 1)]);
   });
 });

@@ -42,6 +42,8 @@ export type {
   StudyPatch,
   StudyTombstone,
   SystemStatus,
+  TeachingReportPage,
+  TeachingResidentList,
   Template,
   TemplateCreate,
   TemplatePatch,

@@ -17,6 +17,7 @@ const reconcile = lazyPage(() => import('../orders/ReconciliationPage'));
 const critical = lazyPage(() => import('../critical/CriticalResultsPage'));
 const referrerResults = lazyPage(() => import('../referrer/ReferrerResultsPage'));
 const account = lazyPage(() => import('../account/AccountPage'));
+const teaching = lazyPage(() => import('../teaching/TeachingPage'));
 
 /** The page a reload or a deep link opens: its chunk starts loading with the app, not after sign-in. */
 const startSection = `/${window.location.pathname.split('/')[1] ?? ''}`;
@@ -70,6 +71,7 @@ export function sectionContent(section: string, role: Role): ReactNode {
   if (section === '/') return can(role, 'study:read') ? <DashboardPage /> : <PageLoader key="results" page={referrerResults} />;
   if (section === '/critical') return <PageLoader key="critical" page={critical} />;
   if (section === '/account') return <PageLoader key="account" page={account} />;
+  if (section === '/teaching' && can(role, 'teaching:read')) return <PageLoader key="teaching" page={teaching} />;
   if (section === '/worklist') return <WorklistPage />;
   if (section === '/viewer') return <PageLoader key="viewer" page={viewer} />;
   if (section === '/report') return <PageLoader key="report" page={report} />;

@@ -1,4 +1,4 @@
-import { formatPersonName, isStudyOpen, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } from '@pacs/shared';
+import { can, formatPersonName, isStudyOpen, PRIORITY_RANK, STUDY_PRIORITIES, STUDY_STATUSES } from '@pacs/shared';
 import { useEffect, useMemo, useState } from 'react';
 import { api, NetworkError } from '../api/client';
 import type { Turnaround, WorklistStudy } from '../api/types';
@@ -153,6 +153,11 @@ export function DashboardPage() {
           <h2 id="mine-title">My queue ({stats.mine.length})</h2>
           <StudyList rows={stats.mine} empty="Nothing assigned to you." />
           <Link href="/worklist">Open the worklist</Link>
+          {can(user.role, 'teaching:read') && (
+            <p>
+              <Link href="/teaching">Teaching file: signed reports and the attending's changes</Link>
+            </p>
+          )}
         </section>
         <section className="card" aria-labelledby="stat-title">
           <h2 id="stat-title">Unassigned STAT ({stats.unassignedStat.length})</h2>
