@@ -14,6 +14,7 @@ const BENCHMARKS = {
   worklist: { dir: 'api', script: 'bench/worklist.ts' },
   'orthanc-side-by-side': { dir: 'api', script: 'bench/orthanc-side-by-side.ts', netns: true },
   reports: { dir: 'api', script: 'bench/reports.ts' },
+  'report-diff': { dir: 'api', script: 'bench/report-diff.ts' },
   'hl7-orders': { dir: 'api', script: 'bench/hl7-orders.ts' },
   'results-out': { dir: 'api', script: 'bench/results-out.ts' },
   'audit-export': { dir: 'api', script: 'bench/audit-export.ts' },
