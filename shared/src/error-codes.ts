@@ -108,6 +108,10 @@ export const ERROR_CODES = [
   { code: 'FINALIZE_IN_PROGRESS', when: '409: another finalize of this report is under way' },
   { code: 'UNSEEN_UPDATES', when: '409: finalize refused: the document holds edits the signer has not seen (body carries stateVector)' },
   { code: 'BAD_STATE', when: '400: finalize with a stateVector or snapshot that is not a valid Yjs encoding' },
+  {
+    code: 'REQUIRED_FIELDS_EMPTY',
+    when: '409: submit or finalize refused: required fill-in fields of the report are empty (body carries fields: [{ id, label }])',
+  },
   { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
   { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },
   { code: 'SYNC_UNAVAILABLE', when: '503: the sync-server (document service) failed or is unreachable; try again' },

@@ -15,6 +15,7 @@ import * as mfa from './migrations/0008-mfa';
 import * as sso from './migrations/0009-sso';
 import * as devices from './migrations/0010-devices';
 import * as restrictedAccess from './migrations/0011-restricted-access';
+import * as structuredTemplates from './migrations/0014-structured-templates';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -28,6 +29,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0009-sso', up: sso.up },
   { name: '0010-devices', up: devices.up },
   { name: '0011-restricted-access', up: restrictedAccess.up },
+  { name: '0014-structured-templates', up: structuredTemplates.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

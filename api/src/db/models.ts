@@ -250,11 +250,16 @@ export interface TemplateAttributes extends Timestamps {
   bodyPart: string;
   /** JSON array of TemplateSection. */
   sections: string;
+  /** Comma-separated procedure codes (migration 0014); empty: none. */
+  procedureCodes: string;
   builtIn: boolean;
   retiredAt: Date | null;
   version: number;
 }
-export type TemplateRow = Row<TemplateAttributes, 'id' | 'bodyPart' | 'builtIn' | 'retiredAt' | 'version' | keyof Timestamps>;
+export type TemplateRow = Row<
+  TemplateAttributes,
+  'id' | 'bodyPart' | 'procedureCodes' | 'builtIn' | 'retiredAt' | 'version' | keyof Timestamps
+>;
 
 export interface AuditLogAttributes {
   id: CreationOptional<number | string>;
@@ -496,6 +501,7 @@ export function defineModels(sequelize: Sequelize): Models {
       modalities: { type: DataTypes.STRING(64), allowNull: false },
       bodyPart: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
       sections: { type: DataTypes.TEXT, allowNull: false },
+      procedureCodes: { type: DataTypes.STRING(1400), allowNull: false, defaultValue: '' },
       builtIn: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       retiredAt: { type: DataTypes.DATE, allowNull: true },
       version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },

@@ -13,11 +13,12 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { conflict, forbidden } from '../http-errors';
 import type { ReportStore } from './report-store';
+import { refuseSubmitWithEmptyFields } from './required-fields';
 import type { SyncClient } from './sync-client';
 
 export interface ReviewDeps {
   store: ReportStore;
-  sync: Pick<SyncClient, 'readOnly' | 'unlock'>;
+  sync: Pick<SyncClient, 'readOnly' | 'unlock' | 'state'>;
   /** A finalize claim younger than this stands (isFinalizing). */
   claimTtlMs: number;
   log: Pick<FastifyBaseLogger, 'error' | 'warn'>;
@@ -42,6 +43,7 @@ export async function submitReport(
   input: { reportId: string; principal: Reviewer; version: number | undefined },
 ): Promise<Moved> {
   const { principal } = input;
+  await refuseSubmitWithEmptyFields(deps, input.reportId, principal);
   const moved = await move(deps, input.reportId, 'submit', principal, {
     addendumRefusal: 'addenda are finalized by an attending, not submitted',
     version: input.version,

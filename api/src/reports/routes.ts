@@ -58,6 +58,8 @@ function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
       return conflict(refusal.message, 'UNSEEN_UPDATES', refusal.stateVector ? { stateVector: refusal.stateVector } : {});
     case 'bad-state':
       return badRequest(refusal.message, 'BAD_STATE');
+    case 'required-fields-empty':
+      return conflict(refusal.message, 'REQUIRED_FIELDS_EMPTY', { fields: refusal.fields });
     case 'sync-failed':
       return syncFailure(refusal.cause);
   }
@@ -260,7 +262,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         summary: "Resident's preliminary signature: draft/returned → preliminary",
         params: IdParams,
         body: ReportSubmit,
-        response: { 200: ReportSchema, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        response: { 200: ReportSchema, 403: ErrorResponse, 404: ErrorResponse, 409: ReportConflict, 503: ErrorResponse },
       },
     },
     async (request) => {

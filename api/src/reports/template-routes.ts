@@ -9,6 +9,7 @@ import { auditInTransaction } from '../audit/recorder';
 import type { TemplateAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
 import { presentTemplate } from './present';
+import { checkTemplateSections } from './templates';
 
 export default async function templateRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -45,6 +46,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
     },
     async (request, reply) => {
       const body = request.body;
+      checkTemplateSections(body.sections);
       const row = await sequelize.transaction(async (transaction) => {
         const created = await models.Template.create(
           {
@@ -52,6 +54,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
             modalities: [...new Set(body.modalities)].join(','),
             bodyPart: body.bodyPart ?? '',
             sections: JSON.stringify(body.sections),
+            procedureCodes: [...new Set(body.procedureCodes ?? [])].join(','),
           },
           { transaction },
         );
@@ -84,6 +87,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
     async (request) => {
       const patch = request.body;
       request.auditSubject = { objectId: request.params.id };
+      if (patch.sections) checkTemplateSections(patch.sections);
       const row = await sequelize.transaction(async (transaction) => {
         const template = await models.Template.findByPk(request.params.id, { transaction, lock: transaction.LOCK.UPDATE });
         if (!template) throw notFound('template not found');
@@ -94,6 +98,7 @@ export default async function templateRoutes(fastify: FastifyInstance) {
         if (patch.modalities !== undefined) changes.modalities = [...new Set(patch.modalities)].join(',');
         if (patch.bodyPart !== undefined) changes.bodyPart = patch.bodyPart;
         if (patch.sections !== undefined) changes.sections = JSON.stringify(patch.sections);
+        if (patch.procedureCodes !== undefined) changes.procedureCodes = [...new Set(patch.procedureCodes)].join(',');
         if (patch.retired !== undefined) changes.retiredAt = patch.retired ? (before.retiredAt ?? new Date()) : null;
         await template.update({ ...changes, version: before.version + 1 }, { transaction });
         await auditInTransaction(request, transaction, {

@@ -1,5 +1,18 @@
 /** The report document: its shape and seeding, the one sections reader, the "what you saw" check, base64. */
 export { fromBase64, toBase64 } from './base64';
 export { type PMMark, type PMNode, proseMirrorJson, seedReportUpdate } from './document';
+export {
+  type EmptyField,
+  emptyFieldsMessage,
+  emptyRequiredFields,
+  FIELD_NODE,
+  type FieldAttrs,
+  fieldAttrs,
+  fieldsOf,
+  fieldText,
+  isFilled,
+  readFieldAttrs,
+  templateFieldProblems,
+} from './fields';
 export { blockText, inlineText, plainText, reportSections, sectionsOf } from './sections';
 export { covers, holdsUnseen, isAheadOf } from './seen';
