@@ -3,12 +3,13 @@
  * `/api/templates`. Templates are never deleted (reports remember theirs). The API validates;
  * its messages are shown next to the field they name (`body/sections/2/title must …`).
  */
-import { REPORT_SECTIONS } from '@pacs/shared';
+import { type ConceptCode, REPORT_SECTIONS, type TemplateField } from '@pacs/shared';
 import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
 import { ApiError, api } from '../api/client';
 import type { Template, TemplateCreate, TemplatePatch, TemplateSection } from '../api/types';
 import { errorText, reportingErrors } from './errors';
 import { ErrorAlert, Notice } from './Messages';
+import { formatFields, parseFields } from './template-fields';
 
 interface SectionDraft {
   key: string;
@@ -17,6 +18,11 @@ interface SectionDraft {
   placeholder: string;
   /** One phrase per line. */
   picklist: string;
+  /** Fill-in fields as typed lines (template-fields.ts). */
+  fields: string;
+  /** The stored fields and the section's code, kept through the form. */
+  storedFields: TemplateField[];
+  code?: ConceptCode;
 }
 
 interface Draft {
@@ -24,18 +30,29 @@ interface Draft {
   /** As typed: codes separated by commas or spaces. */
   modalities: string;
   bodyPart: string;
+  /** Procedure codes an order may name, separated by commas or spaces. */
+  procedureCodes: string;
   sections: SectionDraft[];
 }
 
 /** Field path (as the API names it, e.g. `sections/2/title`) → message. `''` = the form as a whole. */
 type FieldErrors = Record<string, string>;
 
-const emptySection = (key: string, title: string): SectionDraft => ({ key, title, defaultText: '', placeholder: '', picklist: '' });
+const emptySection = (key: string, title: string): SectionDraft => ({
+  key,
+  title,
+  defaultText: '',
+  placeholder: '',
+  picklist: '',
+  fields: '',
+  storedFields: [],
+});
 
 export const NEW_TEMPLATE: Draft = {
   name: '',
   modalities: '',
   bodyPart: '',
+  procedureCodes: '',
   sections: REPORT_SECTIONS.map((s) => emptySection(s.key, s.title)),
 };
 
@@ -44,18 +61,27 @@ export function draftOf(template: Template): Draft {
     name: template.name,
     modalities: template.modalities.join(', '),
     bodyPart: template.bodyPart,
+    procedureCodes: template.procedureCodes.join(', '),
     sections: template.sections.map((s) => ({
       key: s.key,
       title: s.title,
       defaultText: s.defaultText ?? '',
       placeholder: s.placeholder ?? '',
       picklist: (s.picklist ?? []).join('\n'),
+      fields: formatFields(s.fields ?? []),
+      storedFields: s.fields ?? [],
+      ...(s.code ? { code: s.code } : {}),
     })),
   };
 }
 
 /** The request body: empty optional parts are left out, modality codes upper-cased and split. */
 export function bodyOf(draft: Draft): Omit<TemplateCreate, 'bodyPart'> & { bodyPart: string } {
+  const fieldIds = new Set<string>();
+  const procedureCodes = draft.procedureCodes
+    .split(/[\s,;]+/)
+    .map((c) => c.trim())
+    .filter(Boolean);
   return {
     name: draft.name.trim(),
     modalities: draft.modalities
@@ -72,8 +98,12 @@ export function bodyOf(draft: Draft): Omit<TemplateCreate, 'bodyPart'> & { bodyP
         .map((p) => p.trim())
         .filter(Boolean);
       if (picks.length) section.picklist = picks;
+      const fields = parseFields(s.fields, s.storedFields, fieldIds);
+      if (fields.length) section.fields = fields;
+      if (s.code) section.code = s.code;
       return section;
     }),
+    ...(procedureCodes.length ? { procedureCodes } : {}),
   };
 }
 
@@ -267,9 +297,9 @@ function TemplateEditor({
   };
 
   // Errors the form cannot place next to a field (e.g. a section index that no longer exists).
-  const placed = new Set(['', 'name', 'modalities', 'bodyPart', 'sections']);
+  const placed = new Set(['', 'name', 'modalities', 'bodyPart', 'procedureCodes', 'sections']);
   draft.sections.forEach((_, i) => {
-    for (const f of ['', '/key', '/title', '/defaultText', '/placeholder', '/picklist']) placed.add(`sections/${i}${f}`);
+    for (const f of ['', '/key', '/title', '/defaultText', '/placeholder', '/picklist', '/fields']) placed.add(`sections/${i}${f}`);
   });
   const unplaced = Object.entries(errors).filter(
     ([path]) => !placed.has(path) && !/^modalities\/\d+$/.test(path) && !/^sections\/\d+\/picklist\/\d+$/.test(path),
@@ -277,7 +307,9 @@ function TemplateEditor({
   const modalityError = Object.entries(errors).find(([path]) => path === 'modalities' || /^modalities\/\d+$/.test(path))?.[1];
   const sectionError = (i: number, field: string) =>
     errors[`sections/${i}/${field}`] ??
-    (field === 'picklist' ? Object.entries(errors).find(([p]) => p.startsWith(`sections/${i}/picklist/`))?.[1] : undefined);
+    (field === 'picklist' || field === 'fields'
+      ? Object.entries(errors).find(([p]) => p.startsWith(`sections/${i}/${field}/`))?.[1]
+      : undefined);
 
   return (
     <form className="card template-editor" onSubmit={submit} aria-labelledby={titleId} noValidate>
@@ -334,6 +366,19 @@ function TemplateEditor({
           </label>
           <FieldError id={errId('bodyPart')} message={errors.bodyPart} />
         </div>
+        <div className="field">
+          <label>
+            Procedure codes
+            <input
+              value={draft.procedureCodes}
+              placeholder="none"
+              onChange={(e) => setDraft({ ...draft, procedureCodes: e.target.value })}
+              {...described('procedureCodes')}
+            />
+          </label>
+          <span className="muted small">An order naming one of these codes gets this template first</span>
+          <FieldError id={errId('procedureCodes')} message={errors.procedureCodes} />
+        </div>
       </div>
       <FieldError id={errId('sections')} message={errors.sections} />
       <ol className="template-sections">
@@ -383,6 +428,14 @@ function TemplateEditor({
                   <textarea rows={2} value={section.picklist} onChange={(e) => setSection(i, { picklist: e.target.value })} />
                 </label>
                 <FieldError id={errId(`sections/${i}/picklist`)} message={sectionError(i, 'picklist')} />
+              </div>
+              <div className="field">
+                <label>
+                  Fill-in fields (one per line: <code>Label</code>, <code>*Required</code>, <code>Pick: a | b</code>,{' '}
+                  <code>… = default</code>)
+                  <textarea rows={3} value={section.fields} onChange={(e) => setSection(i, { fields: e.target.value })} />
+                </label>
+                <FieldError id={errId(`sections/${i}/fields`)} message={sectionError(i, 'fields')} />
               </div>
               <FieldError id={errId(`sections/${i}/key`)} message={sectionError(i, 'key')} />
               <div className="actions">

@@ -8,6 +8,7 @@ import { type Editor, EditorContent, useEditor } from '@tiptap/react';
 import { StarterKit } from '@tiptap/starter-kit';
 import { useEffect } from 'react';
 import type { AwarenessUser, ReportConnection } from './connection';
+import { FieldNode, SectionCode } from './fields/field-node';
 import { type Macro, MacroPicker } from './MacroPicker';
 import { registerTestEditor } from './test-hook';
 
@@ -43,6 +44,8 @@ export function ReportEditor({
       editable,
       extensions: [
         StarterKit.configure({ undoRedo: false }),
+        FieldNode,
+        SectionCode,
         Collaboration.configure({ document: connection.doc }),
         CollaborationCaret.configure({ provider: { awareness: connection.awareness }, user, render: caret }),
       ],
@@ -108,7 +111,7 @@ export function SignedContent({ doc, hookKey, label }: { doc: unknown; hookKey: 
   const editor = useEditor(
     {
       editable: false,
-      extensions: [StarterKit],
+      extensions: [StarterKit, FieldNode, SectionCode],
       content: doc as object,
       editorProps: { attributes: { 'aria-label': label, class: 'report-prose', 'aria-readonly': 'true' } },
     },

@@ -1,0 +1,107 @@
+/**
+ * Structured reporting in Debian's Chromium against the real API and sync-server: a report from a
+ * template with fill-in fields; Tab and Shift-Tab move between them, a pick list offers its
+ * choices, submitting is refused while a required field is empty (the field named, marked and
+ * focused), and once filled the report is submitted and signed with the values in its text.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Desks, openReport, seedReportStudy, signReport } from './report-scene';
+import { caretAtSection, editorText } from './report-support';
+import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, startSystem } from './support';
+
+let system: System;
+let desks: Desks;
+
+beforeAll(async () => {
+  system = await startSystem({ sync: true });
+  desks = new Desks(await launchBrowser(), system.url);
+});
+
+afterEach(async () => {
+  await desks.closeAll();
+});
+
+afterAll(async () => {
+  await desks?.browser.close();
+  await system?.stop();
+});
+
+const TEMPLATE = {
+  name: 'CT chest nodule (e2e)',
+  modalities: ['CT'],
+  sections: [
+    { key: 'findings', title: 'Findings', defaultText: 'Lungs clear apart from the nodule.' },
+    {
+      key: 'nodule',
+      title: 'Nodule',
+      fields: [
+        { id: 'nodule-size', label: 'Size (mm)', kind: 'text', required: true },
+        { id: 'lung-rads', label: 'Lung-RADS', kind: 'choice', choices: ['1', '2', '3', '4A'], required: true },
+      ],
+    },
+  ],
+};
+
+/** The accessible name of the focused element. */
+const focusedLabel = (page: Page) => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null);
+const field = (page: Page, id: string) => page.locator(`.report-app > .report-document [data-field-id="${id}"]`);
+
+describe('structured report', () => {
+  it('tabs through fields, picks a choice, refuses submit with the empty field shown, then submits and signs', async () => {
+    const admin = await apiLogin(system.url, ADMIN);
+    const template = await admin.call<{ id: string }>('POST', '/api/templates', TEMPLATE);
+    const studyId = await seedReportStudy(system);
+    const residentApi = await apiLogin(system.url, RESIDENT);
+    const reportId = (await residentApi.call<{ id: string }>('POST', `/api/studies/${studyId}/report`, { templateId: template.id })).id;
+
+    const { page } = await desks.open(RESIDENT);
+    expect(await openReport(page, system.url, studyId)).toBe(reportId);
+    await expect.poll(() => page.getByTestId('report-link').first().getAttribute('data-state')).toBe('live');
+    await expect.poll(() => field(page, 'lung-rads').count()).toBe(1);
+
+    // From the text, Tab goes to the first field, Tab again to the next, Shift-Tab back.
+    await caretAtSection(page, reportId, 'Findings');
+    await page.keyboard.press('Tab');
+    expect(await focusedLabel(page)).toBe('Size (mm) (required)');
+    await page.keyboard.type('6');
+    await page.keyboard.press('Tab');
+    expect(await focusedLabel(page)).toBe('Lung-RADS (required)');
+    await page.keyboard.press('Shift+Tab');
+    expect(await focusedLabel(page)).toBe('Size (mm) (required)');
+    await expect.poll(() => editorText(page, reportId)).toContain('Size (mm): 6');
+
+    // The pick list offers exactly its choices.
+    const menu = field(page, 'lung-rads').locator('select');
+    expect(await menu.locator('option').allTextContents()).toEqual(['— Lung-RADS —', '1', '2', '3', '4A']);
+    expect(await field(page, 'lung-rads').getAttribute('data-missing')).toBe('true');
+
+    // Submitting with Lung-RADS empty is refused: the field is named, marked and focused.
+    await expect.poll(() => page.getByTestId('report-pending').first().getAttribute('data-count')).toBe('0');
+    const refused = page.waitForResponse((r) => r.url().endsWith(`/api/reports/${reportId}/submit`));
+    await page.getByRole('button', { name: 'Submit preliminary' }).click();
+    expect((await refused).status()).toBe(409);
+    await expect.poll(() => page.locator('.report-app > .report-document [role="alert"]').first().textContent()).toContain('Lung-RADS');
+    expect(await page.locator('.report-app > .report-document').getAttribute('data-fields-refused')).toBe('true');
+    await expect.poll(() => focusedLabel(page)).toBe('Lung-RADS (required)');
+    expect(await field(page, 'nodule-size').getAttribute('data-missing')).toBe('false');
+
+    await menu.selectOption('3');
+    await expect.poll(() => field(page, 'lung-rads').getAttribute('data-missing')).toBe('false');
+    await expect.poll(() => editorText(page, reportId)).toContain('Lung-RADS: 3');
+    await expect.poll(() => page.getByTestId('report-pending').first().getAttribute('data-count')).toBe('0');
+    const submitted = page.waitForResponse((r) => r.url().endsWith(`/api/reports/${reportId}/submit`));
+    await page.getByRole('button', { name: 'Submit preliminary' }).click();
+    expect((await submitted).status()).toBe(200);
+
+    // The attending sees the filled values and signs; the signed text carries them.
+    const attending = await desks.open(RADIOLOGIST);
+    expect(await openReport(attending.page, system.url, studyId)).toBe(reportId);
+    await expect.poll(() => field(attending.page, 'lung-rads').locator('select').inputValue()).toBe('3');
+    await expect.poll(() => attending.page.getByTestId('report-link').first().getAttribute('data-state')).toBe('live');
+    await signReport(attending.page, reportId);
+    const signed = await editorText(attending.page, reportId, 'signed');
+    expect(signed).toContain('Size (mm): 6');
+    expect(signed).toContain('Lung-RADS: 3');
+  });
+});
