@@ -112,6 +112,8 @@ export const ERROR_CODES = [
     code: 'REQUIRED_FIELDS_EMPTY',
     when: '409: submit or finalize refused: required fill-in fields of the report are empty (body carries fields: [{ id, label }])',
   },
+  { code: 'TRIGGER_TAKEN', when: '409: another of your macros already has this trigger' },
+  { code: 'MACRO_DELETED', when: '409: editing a macro that was deleted (on another device)' },
   { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
   { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },
   { code: 'SYNC_UNAVAILABLE', when: '503: the sync-server (document service) failed or is unreachable; try again' },

@@ -28,6 +28,8 @@ export const ACTIONS = [
   'report:export',
   'template:read',
   'template:manage',
+  /** The user's own macros and snippets: list, create, edit, delete (never anyone else's). */
+  'macro:own',
   'user:manage',
   /** Everyone's sessions and devices: list them, revoke a session, revoke a device (which then wipes itself). */
   'session:manage',
@@ -76,6 +78,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'report:export': CLINICAL,
   'template:read': ['admin', ...CLINICAL],
   'template:manage': ['admin'],
+  'macro:own': CLINICAL,
   'user:manage': ['admin'],
   'session:manage': ['admin'],
   'audit:read': ['admin'],

@@ -16,6 +16,7 @@ import type {
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
+import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
@@ -316,6 +317,7 @@ export interface Models extends RestrictedAccessModels {
   SsoSignIn: ModelStatic<SsoSignInRow>;
   SsoSession: ModelStatic<SsoSessionRow>;
   Device: ModelStatic<DeviceRow>;
+  UserMacro: ModelStatic<MacroRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -568,6 +570,7 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineMfaModels(sequelize),
     ...defineSsoModels(sequelize),
     ...defineDeviceModels(sequelize),
+    ...defineMacroModels(sequelize),
     ...defineRestrictedAccessModels(sequelize),
   };
 }
