@@ -3,10 +3,12 @@
  * template with fill-in fields; Tab and Shift-Tab move between them, a pick list offers its
  * choices, submitting is refused while a required field is empty (the field named, marked and
  * focused), and once filled the report is submitted and signed with the values in its text.
+ * Personal macros: made in one browser context, found in another, expanded from `.trigger`, and
+ * made and used offline, reaching the server once back online.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Desks, openReport, seedReportStudy, signReport } from './report-scene';
+import { Desks, openReport, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorText } from './report-support';
 import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, startSystem } from './support';
 
@@ -103,5 +105,54 @@ describe('structured report', () => {
     const signed = await editorText(attending.page, reportId, 'signed');
     expect(signed).toContain('Size (mm): 6');
     expect(signed).toContain('Lung-RADS: 3');
+  });
+
+  it('a macro made in one browser context appears in another, expands from its trigger, and works offline', async () => {
+    const studyId = await seedReportStudy(system);
+    const reportId = await startReportByApi(system, RESIDENT, studyId);
+    const residentApi = await apiLogin(system.url, RESIDENT);
+    const serverTriggers = async () =>
+      (await residentApi.call<{ items: { trigger: string }[] }>('GET', '/api/macros')).items.map((m) => m.trigger);
+    const [first, second] = await Promise.all([desks.open(RESIDENT), desks.open(RESIDENT)]);
+    const panel = (page: Page) => page.locator('.macros-panel');
+
+    expect(await openReport(first.page, system.url, studyId)).toBe(reportId);
+    await panel(first.page).locator('summary').click();
+    await first.page.getByRole('button', { name: 'New macro' }).click();
+    await first.page.getByLabel('Trigger').fill('clearlungs');
+    await first.page.getByLabel('Name', { exact: true }).fill('Clear lungs');
+    await first.page.getByLabel('Text', { exact: true }).fill('The lungs are clear.');
+    await first.page.getByRole('button', { name: 'Save macro' }).click();
+    await expect.poll(serverTriggers).toContain('clearlungs');
+
+    // The other context finds it, and typing its trigger then a space inserts it.
+    expect(await openReport(second.page, system.url, studyId)).toBe(reportId);
+    await expect.poll(() => second.page.getByTestId('report-link').first().getAttribute('data-state')).toBe('live');
+    await panel(second.page).locator('summary').click();
+    await expect.poll(() => panel(second.page).locator('[data-macro-trigger="clearlungs"]').count()).toBe(1);
+    await caretAtSection(second.page, reportId, 'Findings');
+    await second.page.keyboard.type(' .clearlungs ');
+    await expect.poll(() => editorText(second.page, reportId)).toContain('The lungs are clear. ');
+    expect(await editorText(second.page, reportId)).not.toContain('.clearlungs');
+
+    // Offline: the macros are still there after a reload, a new one is made and used, and reaches the server later.
+    await requireServiceWorker(second.page);
+    await second.context.setOffline(true);
+    await second.page.reload();
+    await panel(second.page).locator('summary').click();
+    await expect.poll(() => panel(second.page).locator('[data-macro-trigger="clearlungs"]').count()).toBe(1);
+    await second.page.getByRole('button', { name: 'New macro' }).click();
+    await second.page.getByLabel('Trigger').fill('nofx');
+    await second.page.getByLabel('Name', { exact: true }).fill('No fracture');
+    await second.page.getByLabel('Text', { exact: true }).fill('No fracture seen.');
+    await second.page.getByRole('button', { name: 'Save macro' }).click();
+    await expect.poll(() => panel(second.page).locator('[data-macro-trigger="nofx"]').count()).toBe(1);
+    await caretAtSection(second.page, reportId, 'Impression');
+    await second.page.keyboard.type('.nofx ');
+    await expect.poll(() => editorText(second.page, reportId)).toContain('No fracture seen. ');
+    expect(await serverTriggers()).not.toContain('nofx');
+    await second.context.setOffline(false);
+    await expect.poll(serverTriggers, { timeout: 30_000 }).toContain('nofx');
+    expect((await serverTriggers()).filter((t) => t === 'nofx')).toHaveLength(1);
   });
 });

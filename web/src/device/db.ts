@@ -4,7 +4,7 @@
  * pending changes live in the outbox and are overlaid for display until the server accepts them.
  */
 
-import type { CriticalCategory } from '@pacs/shared';
+import type { CriticalCategory, Macro } from '@pacs/shared';
 import Dexie, { type EntityTable } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
 
@@ -85,6 +85,15 @@ export interface PendingCriticalFlag {
   error?: string;
 }
 
+/** A change to one of the user's macros made on this device, replayed in order when online. */
+export interface MacroChange {
+  seq?: number;
+  /** The macro's id (made on this device for a new one). */
+  id: string;
+  op: 'put' | 'delete';
+  body?: Pick<Macro, 'trigger' | 'label' | 'text'>;
+}
+
 /** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
 export interface OfflineKeyRow {
   id: string;
@@ -101,6 +110,8 @@ export type WorklistDb = Dexie & {
   offlineFrames: EntityTable<OfflineFrameRow, 'key'>;
   offlineKeys: EntityTable<OfflineKeyRow, 'id'>;
   criticalFlags: EntityTable<PendingCriticalFlag, 'clientId'>;
+  macros: EntityTable<Macro, 'id'>;
+  macroChanges: EntityTable<MacroChange, 'seq'>;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -132,6 +143,8 @@ export function openWorklistDb(userId: string): WorklistDb {
     offlineKeys: 'id',
   });
   db.version(3).stores({ criticalFlags: 'clientId, reportId' });
+  // The user's macros (configuration, not patient data) and the changes made while offline.
+  db.version(4).stores({ macros: 'id, trigger', macroChanges: '++seq, id' });
   return db;
 }
 

@@ -6,7 +6,8 @@ import { Collaboration } from '@tiptap/extension-collaboration';
 import { CollaborationCaret } from '@tiptap/extension-collaboration-caret';
 import { type Editor, EditorContent, useEditor } from '@tiptap/react';
 import { StarterKit } from '@tiptap/starter-kit';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
+import { MacroTriggers } from '../macros/trigger-extension';
 import type { AwarenessUser, ReportConnection } from './connection';
 import { FieldNode, SectionCode } from './fields/field-node';
 import { type Macro, MacroPicker } from './MacroPicker';
@@ -39,10 +40,14 @@ export function ReportEditor({
   hookKey: string;
   label: string;
 }) {
+  // The trigger lookup reads the latest macros: the editor itself lives as long as the connection.
+  const macrosRef = useRef(macros);
+  macrosRef.current = macros;
   const editor = useEditor(
     {
       editable,
       extensions: [
+        MacroTriggers.configure({ lookup: (trigger) => macrosRef.current.find((m) => m.trigger === trigger)?.text }),
         StarterKit.configure({ undoRedo: false }),
         FieldNode,
         SectionCode,
