@@ -114,6 +114,7 @@ export const ERROR_CODES = [
   },
   { code: 'TRIGGER_TAKEN', when: '409: another of your macros already has this trigger' },
   { code: 'MACRO_DELETED', when: '409: editing a macro that was deleted (on another device)' },
+  { code: 'MRRT_REFUSED', when: '400: an MRRT import that is not strictly valid MRRT or carries active content; the message says why' },
   { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
   { code: 'SYNC_NOT_CONFIGURED', when: '503: reporting needs PACS_SYNC_SERVICE_TOKEN, which is not set' },
   { code: 'SYNC_UNAVAILABLE', when: '503: the sync-server (document service) failed or is unreachable; try again' },

@@ -129,6 +129,17 @@ export const TemplateCreate = Type.Object(
 );
 export type TemplateCreate = Static<typeof TemplateCreate>;
 
+/** An IHE MRRT template (HTML5) to import; modalities and body part when the file does not name ours. */
+export const MrrtImport = Type.Object(
+  {
+    html: Type.String({ minLength: 1, maxLength: 512 * 1024 }),
+    modalities: Type.Optional(Type.Array(Modality, { minItems: 1, maxItems: 10 })),
+    bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type MrrtImport = Static<typeof MrrtImport>;
+
 /** Edit or retire (`retired: true`); templates are never deleted. */
 export const TemplatePatch = Type.Object(
   {
