@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { contentFromUpdate } from '../src/reports/content';
 import { bearer, createTestApp, type TestApp } from './support/app';
+import { fhirSchemaErrors } from './support/fhir-schema';
 import { seedStudy } from './support/studies';
 import {
   DOCUMENT_SECRET,
@@ -44,6 +45,8 @@ beforeAll(async () => {
     PACS_SYNC_URL: `http://127.0.0.1:${port}`,
     PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
     PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    // Nobody listens there: the ORU waits in the outbox, where the test reads it.
+    PACS_HL7_RESULT_DESTINATIONS: `RIS@127.0.0.1:${await freePort()}`,
   });
   sync = await startSyncServer(t.database.url, port);
   resident = await t.userWithToken('resident');
@@ -256,6 +259,18 @@ describe('structured templates', () => {
     const sizeNode = JSON.stringify(final.content!.doc);
     expect(sizeNode).toContain('"RID3875"');
     expect(sizeNode).toContain('"RID50153"');
+
+    // The codes reach the FHIR DiagnosticReport and the ORU (a coded OBX after the narrative).
+    const fhir = await t.app.inject({ url: `/fhir/DiagnosticReport/${report.id}`, headers: bearer(attending.token) });
+    expect(fhir.statusCode, fhir.body).toBe(200);
+    expect(fhirSchemaErrors(fhir.json())).toEqual([]);
+    expect(fhir.json().conclusionCode).toEqual([
+      { coding: [{ system: 'http://www.radlex.org', code: 'RID50153', display: 'findings' }], text: 'Findings' },
+      { coding: [{ system: 'http://www.radlex.org', code: 'RID3875', display: 'nodule' }], text: 'Size (mm): 6' },
+    ]);
+    const oru = (await t.app.db.models.Outbox.findAll({ where: { reportId: report.id }, raw: true })).map((row) => row.text).join('\n');
+    expect(oru).toMatch(/OBX\|\d+\|ST\|RID3875\^nodule\^RADLEX\|\|6\|/);
+    expect(oru).toContain('Lung-RADS: 4A');
 
     const pdf = await t.app.inject({ url: `/api/reports/${report.id}/pdf`, headers: bearer(attending.token) });
     expect(pdf.statusCode).toBe(200);

@@ -118,3 +118,36 @@ export function fieldParagraph(field: TemplateField): Y.XmlElement {
   p.insert(0, [label, node]);
   return p;
 }
+
+/** A coded concept of the signed content: a section's (value null) or a filled field's, with its text. */
+export interface CodedConcept {
+  code: ConceptCode;
+  /** The section title, or the field label. */
+  text: string;
+  /** The field's value; null for a section. */
+  value: string | null;
+}
+
+function readCode(value: unknown): ConceptCode | null {
+  return readFieldAttrs({ code: value }).code;
+}
+
+const plainTextOf = (node: PMNode): string => (node.type === 'text' ? (node.text ?? '') : (node.content ?? []).map(plainTextOf).join(''));
+
+/** The coded concepts of a document in order: coded section headings, and coded fields that are filled. */
+export function codedConcepts(pm: PMNode): CodedConcept[] {
+  const out: CodedConcept[] = [];
+  const walk = (node: PMNode) => {
+    if (node.type === 'heading') {
+      const code = readCode(node.attrs?.sectionCode);
+      if (code) out.push({ code, text: plainTextOf(node).trim(), value: null });
+    }
+    if (node.type === FIELD_NODE) {
+      const field = readFieldAttrs(node.attrs);
+      if (field.code && isFilled(field)) out.push({ code: field.code, text: field.label, value: field.value });
+    }
+    for (const child of node.content ?? []) walk(child);
+  };
+  walk(pm);
+  return out;
+}

@@ -2,6 +2,8 @@
 export { fromBase64, toBase64 } from './base64';
 export { type PMMark, type PMNode, proseMirrorJson, seedReportUpdate } from './document';
 export {
+  type CodedConcept,
+  codedConcepts,
   type EmptyField,
   emptyFieldsMessage,
   emptyRequiredFields,
