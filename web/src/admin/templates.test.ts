@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api/client';
-import { bodyOf, draftOf, fieldErrorsOf, keyFor, NEW_TEMPLATE } from './TemplatesPanel';
+import { bodyOf, draftOf, fieldErrorsOf, keyFor, NEW_TEMPLATE } from './template-draft';
 
 describe('template editor helpers', () => {
   it('starts a new template with the five standard sections', () => {
