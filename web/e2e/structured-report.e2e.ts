@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Desks, openReport, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorText } from './report-support';
-import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, startSystem } from './support';
+import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, seriousViolations, startSystem } from './support';
 
 let system: System;
 let desks: Desks;
@@ -61,6 +61,8 @@ describe('structured report', () => {
     expect(await openReport(page, system.url, studyId)).toBe(reportId);
     await expect.poll(() => page.getByTestId('report-link').first().getAttribute('data-state')).toBe('live');
     await expect.poll(() => field(page, 'lung-rads').count()).toBe(1);
+    await page.locator('.macros-panel summary').click();
+    expect(await seriousViolations(page)).toEqual([]);
 
     // From the text, Tab goes to the first field, Tab again to the next, Shift-Tab back.
     await caretAtSection(page, reportId, 'Findings');

@@ -156,7 +156,7 @@ export function TemplatesPanel() {
                   >
                     {t.retired ? 'Restore' : 'Retire'}
                   </button>
-                  <button type="button" onClick={() => void exportMrrt(t)} aria-label={`Export ${t.name} as MRRT`}>
+                  <button type="button" onClick={() => void exportMrrt(t)} aria-label={`Export MRRT of ${t.name}`}>
                     Export MRRT
                   </button>
                 </td>
