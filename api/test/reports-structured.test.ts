@@ -124,8 +124,7 @@ async function connect(user: User, reportId: string): Promise<EditorClient> {
   return c;
 }
 
-/** Sets a field's value the way the editor does: the field element's `value` attribute. */
-function setField(doc: Y.Doc, fieldId: string, value: string): void {
+function findField(doc: Y.Doc, fieldId: string): Y.XmlElement {
   const walk = (node: Y.XmlElement | Y.XmlFragment): Y.XmlElement | undefined => {
     for (const child of node.toArray()) {
       if (!(child instanceof Y.XmlElement)) continue;
@@ -137,7 +136,12 @@ function setField(doc: Y.Doc, fieldId: string, value: string): void {
   };
   const field = walk(doc.getXmlFragment('default'));
   if (!field) throw new Error(`no field ${fieldId}`);
-  field.setAttribute('value', value);
+  return field;
+}
+
+/** Sets a field's value the way the editor does: the field element's `value` attribute. */
+function setField(doc: Y.Doc, fieldId: string, value: string): void {
+  findField(doc, fieldId).setAttribute('value', value);
 }
 
 function pdfText(pdf: Buffer): string {
@@ -279,6 +283,23 @@ describe('structured templates', () => {
     expect(text).toContain('Lung-RADS: 4A');
     expect(text).toContain('Location: right upper lobe');
   }, 120_000);
+
+  it('a required field deleted from the document still blocks the submit', async () => {
+    const own = { ...TEMPLATE, name: 'Deletion check', procedureCodes: ['CTDELCHECK'] };
+    expect((await api(admin.token, 'POST', '/api/templates', own)).statusCode).toBe(201);
+    const study = await orderedStudy('CTDELCHECK');
+    const report = (await api(resident.token, 'POST', `/api/studies/${study.id}/report`, {})).json() as Report;
+    const editor = await connect(resident, report.id);
+    const size = findField(editor.doc, 'nodule-size');
+    const parent = size.parent as Y.XmlElement;
+    parent.delete(parent.toArray().indexOf(size), 1);
+    setField(editor.doc, 'lung-rads', '2');
+    await untilServerHolds(sync.url, report.document, editor.doc);
+    const refused = await api(resident.token, 'POST', `/api/reports/${report.id}/submit`, {});
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'REQUIRED_FIELDS_EMPTY', fields: [{ id: 'nodule-size', label: 'Size (mm)' }] });
+    expect(((await api(resident.token, 'GET', `/api/reports/${report.id}`)).json() as Report).status).toBe('draft');
+  });
 
   it('a template edit keeps its procedure codes unless changed', async () => {
     const created = (await api(admin.token, 'POST', '/api/templates', { ...TEMPLATE, name: 'Other', procedureCodes: ['P1', 'P1'] })).json();

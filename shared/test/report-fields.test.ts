@@ -31,6 +31,19 @@ describe('fill-in fields', () => {
     expect(emptyRequiredFields(docOf(field(attrs))).map((f) => f.id)).toEqual(empty);
   });
 
+  it('counts a required field the report began with and the document lost as empty, after the others', () => {
+    const doc = docOf(field({ fieldId: 'b', label: 'B', kind: 'text', required: true, value: '' }));
+    expect(
+      emptyRequiredFields(doc, [
+        { id: 'a', label: 'A' },
+        { id: 'b', label: 'B' },
+      ]),
+    ).toEqual([
+      { id: 'b', label: 'B' },
+      { id: 'a', label: 'A' },
+    ]);
+  });
+
   it('seeds fields that read back as their values in the sections text', () => {
     const update = seedReportUpdate([
       {

@@ -187,6 +187,8 @@ export type InstanceRow = Row<
 
 export interface ReportAttributes extends Timestamps {
   id: string;
+  /** JSON [{ id, label }] of the template's required fill-in fields when the report began (migration 0014); null: none. */
+  requiredFields?: string | null;
   studyRef: string;
   parentReportId: string | null;
   status: ReportStatus;
@@ -482,6 +484,7 @@ export function defineModels(sequelize: Sequelize): Models {
       deletedAt: DataTypes.DATE,
       primarySlot: { type: DataTypes.STRING(36), allowNull: false },
       templateId: { type: DataTypes.UUID, allowNull: true },
+      requiredFields: { type: DataTypes.TEXT, allowNull: true },
       preliminarySignerName: { type: DataTypes.STRING(200), allowNull: true },
       finalSignerName: { type: DataTypes.STRING(200), allowNull: true },
       finalAttestation: { type: DataTypes.STRING(400), allowNull: true },

@@ -102,7 +102,7 @@ export async function finalizeReport(deps: FinalizeDeps, input: FinalizeInput): 
     await releaseClaim(deps, claimed.claim);
     return locked.refusal;
   }
-  const emptyFields = requiredFieldsRefusal(locked.lock.update);
+  const emptyFields = await requiredFieldsRefusal(deps.store, claimed.claim.reportId, locked.lock.update);
   if (emptyFields) {
     await compensate(deps, claimed.claim, locked.lock);
     return emptyFields;

@@ -1,10 +1,14 @@
 /**
  * Signing is refused while a required fill-in field of the report is empty: at the resident's
  * submit (from the live document) and at finalize (from the locked state that would be signed).
- * Which fields are empty is the shared rule (`emptyRequiredFields`), so the editor marks the same ones.
+ * Which fields are empty is the shared rule (`emptyRequiredFields`), so the editor marks the same ones;
+ * a required field the report began with and the document no longer holds counts as empty.
  */
+
+import type { TemplateSection } from '@pacs/shared';
 import { isResidentsWork, reportDocumentName, reportTransition } from '@pacs/shared';
-import { type EmptyField, emptyFieldsMessage, emptyRequiredFields } from '@pacs/shared/report-document';
+import { type EmptyField, emptyFieldsMessage, emptyRequiredFields, requiredTemplateFields } from '@pacs/shared/report-document';
+import type { ReportAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { conflict } from '../http-errors';
 import { contentFromUpdate, unb64 } from './content';
@@ -17,10 +21,34 @@ export interface RequiredFieldsRefusal {
   fields: EmptyField[];
 }
 
-/** The empty required fields of a Yjs state (base64), or null when every one is filled. */
-export function requiredFieldsRefusal(stateBase64: string): RequiredFieldsRefusal | null {
-  const fields = emptyRequiredFields(contentFromUpdate(unb64(stateBase64)).doc);
+/** What a new report remembers of its template's required fields (reports.requiredFields). */
+export function requiredFieldsOfTemplate(sections: readonly TemplateSection[]): string | null {
+  const fields = requiredTemplateFields(sections);
+  return fields.length === 0 ? null : JSON.stringify(fields);
+}
+
+function rememberedFields(row: Pick<ReportAttributes, 'requiredFields'> | null): EmptyField[] {
+  try {
+    const parsed = JSON.parse(row?.requiredFields ?? '[]') as unknown;
+    return Array.isArray(parsed) ? (parsed as EmptyField[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The empty required fields of a report's Yjs state (base64), or null when every one is filled. */
+export function emptyFieldsOf(row: Pick<ReportAttributes, 'requiredFields'> | null, stateBase64: string): RequiredFieldsRefusal | null {
+  const fields = emptyRequiredFields(contentFromUpdate(unb64(stateBase64)).doc, rememberedFields(row));
   return fields.length === 0 ? null : { outcome: 'required-fields-empty', message: emptyFieldsMessage(fields), fields };
+}
+
+/** For finalize: the refusal for the locked state of this report, or null. */
+export async function requiredFieldsRefusal(
+  store: Pick<ReportStore, 'findReport'>,
+  reportId: string,
+  stateBase64: string,
+): Promise<RequiredFieldsRefusal | null> {
+  return emptyFieldsOf((await store.findReport(reportId))?.get() ?? null, stateBase64);
 }
 
 /**
@@ -45,6 +73,6 @@ export async function refuseSubmitWithEmptyFields(
   } catch (error) {
     throw syncFailure(error);
   }
-  const refusal = requiredFieldsRefusal(update);
+  const refusal = emptyFieldsOf(row, update);
   if (refusal) throw conflict(refusal.message, 'REQUIRED_FIELDS_EMPTY', { fields: refusal.fields });
 }

@@ -36,6 +36,7 @@ import { PdfExport } from './pdf-export';
 import { presentAddendum, presentReport } from './present';
 import { checkIntegrity, recordReportChange, reportAudit, setReportSubject } from './report-audit';
 import { createReportStore } from './report-store';
+import { requiredFieldsOfTemplate } from './required-fields';
 import { type ReviewDeps, returnReport, submitReport } from './review';
 import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections, withClinicalHistory } from './templates';
@@ -164,7 +165,11 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       await seedDocument(id, sections);
       try {
         const created = await store.transaction(async (transaction) => {
-          const row = await store.createPrimaryReport({ id, studyId: study.id, authorId: principal.userId, templateId }, transaction);
+          const requiredFields = requiredFieldsOfTemplate(sections);
+          const row = await store.createPrimaryReport(
+            { id, studyId: study.id, authorId: principal.userId, templateId, requiredFields },
+            transaction,
+          );
           await store.followStudy(await store.loadStudy(study.id, transaction), 'start-reading', transaction);
           await recordReportChange(request, transaction, 'C', { id }, study, { templateId });
           return row.get();

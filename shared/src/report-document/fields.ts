@@ -79,11 +79,26 @@ export interface EmptyField {
   label: string;
 }
 
-/** The required fields that are not filled, in document order: signing is refused while any is. */
-export function emptyRequiredFields(pm: PMNode): EmptyField[] {
-  return fieldsOf(pm)
-    .filter((f) => f.required && !isFilled(f))
-    .map((f) => ({ id: f.fieldId, label: f.label }));
+/**
+ * The required fields that are not filled, in document order: signing is refused while any is.
+ * `expected`: the required fields the report began with; one no longer in the document (deleted)
+ * counts as empty too, after the others.
+ */
+export function emptyRequiredFields(pm: PMNode, expected: readonly EmptyField[] = []): EmptyField[] {
+  const fields = fieldsOf(pm);
+  const present = new Set(fields.map((f) => f.fieldId));
+  return [
+    ...fields.filter((f) => f.required && !isFilled(f)).map((f) => ({ id: f.fieldId, label: f.label })),
+    ...expected.filter((f) => !present.has(f.id)),
+  ];
+}
+
+/** The required fields a template seeds, as a report remembers them. */
+export function requiredTemplateFields(sections: readonly Pick<TemplateSection, 'fields'>[]): EmptyField[] {
+  return sections
+    .flatMap((s) => s.fields ?? [])
+    .filter((f) => f.required === true)
+    .map((f) => ({ id: f.id, label: f.label }));
 }
 
 /** The sentence a refusal shows: which fields to fill. */

@@ -14,6 +14,7 @@ export {
   fieldText,
   isFilled,
   readFieldAttrs,
+  requiredTemplateFields,
   templateFieldProblems,
 } from './fields';
 export { blockText, inlineText, plainText, reportSections, sectionsOf } from './sections';

@@ -1,6 +1,8 @@
 /**
  * Structured templates: a template may name the procedure codes (an order's OBR-4.1) it is made
  * for, comma-separated like its modalities; fill-in fields and codes live in the sections JSON.
+ * A report remembers the required fields it began with, so deleting one from the document does not
+ * make it optional.
  * Personal macros: one row per macro, keyed by the id the client made; deleted ones stay as
  * tombstones so a replayed edit from an offline device cannot bring them back.
  */
@@ -9,6 +11,7 @@ import { DataTypes } from 'sequelize';
 
 export async function up({ context: { queryInterface: qi } }: MigrationContext): Promise<void> {
   await qi.addColumn('report_templates', 'procedureCodes', { type: DataTypes.STRING(1400), allowNull: false, defaultValue: '' });
+  await qi.addColumn('reports', 'requiredFields', { type: DataTypes.TEXT, allowNull: true });
   await qi.createTable('user_macros', {
     id: { type: DataTypes.UUID, primaryKey: true, allowNull: false },
     userId: { type: DataTypes.UUID, allowNull: false },
