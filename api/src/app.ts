@@ -18,6 +18,7 @@ import fhirRoutes from './fhir/routes';
 import healthRoutes from './health/routes';
 import systemRoutes from './health/system-routes';
 import ingestRoutes from './ingest/routes';
+import macroRoutes from './macros/routes';
 import measurementRoutes from './measurements/routes';
 import reconciliationRoutes from './orders/reconciliation-routes';
 import accessControl from './plugins/access-control';
@@ -143,6 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(fhirRoutes);
   await app.register(systemRoutes);
   await app.register(templateRoutes);
+  await app.register(macroRoutes);
   await app.register(reportRoutes);
   await app.register(reportVerificationRoutes);
   await app.register(reportVersionRoutes);

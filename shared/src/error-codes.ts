@@ -108,6 +108,13 @@ export const ERROR_CODES = [
   { code: 'FINALIZE_IN_PROGRESS', when: '409: another finalize of this report is under way' },
   { code: 'UNSEEN_UPDATES', when: '409: finalize refused: the document holds edits the signer has not seen (body carries stateVector)' },
   { code: 'BAD_STATE', when: '400: finalize with a stateVector or snapshot that is not a valid Yjs encoding' },
+  {
+    code: 'REQUIRED_FIELDS_EMPTY',
+    when: '409: submit or finalize refused: required fill-in fields of the report are empty (body carries fields: [{ id, label }])',
+  },
+  { code: 'TRIGGER_TAKEN', when: '409: another of your macros already has this trigger' },
+  { code: 'MACRO_DELETED', when: '409: editing a macro that was deleted (on another device)' },
+  { code: 'MRRT_REFUSED', when: '400: an MRRT import that is not strictly valid MRRT or carries active content; the message says why' },
   { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
   { code: 'NOT_YOUR_TEACHING_FILE', when: "403: a resident asked for another resident's teaching file" },
   { code: 'NOT_SIGNED', when: '409: verification of a report that is not signed yet' },

@@ -13,6 +13,7 @@ export * from './schemas/critical-results';
 export * from './schemas/devices';
 export * from './schemas/health';
 export * from './schemas/interfaces';
+export * from './schemas/macros';
 export * from './schemas/measurements';
 export * from './schemas/mfa';
 export * from './schemas/referrer';

@@ -32,6 +32,8 @@ export const ACTIONS = [
   'report:verify',
   'template:read',
   'template:manage',
+  /** The user's own macros and snippets: list, create, edit, delete (never anyone else's). */
+  'macro:own',
   'user:manage',
   /** Everyone's sessions and devices: list them, revoke a session, revoke a device (which then wipes itself). */
   'session:manage',
@@ -86,6 +88,7 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'teaching:read': CLINICAL,
   'template:read': ['admin', ...CLINICAL],
   'template:manage': ['admin'],
+  'macro:own': CLINICAL,
   'user:manage': ['admin'],
   'session:manage': ['admin'],
   'audit:read': ['admin'],

@@ -16,6 +16,7 @@ import * as sso from './migrations/0009-sso';
 import * as devices from './migrations/0010-devices';
 import * as restrictedAccess from './migrations/0011-restricted-access';
 import * as measurements from './migrations/0013-measurements';
+import * as structuredTemplates from './migrations/0014-structured-templates';
 import * as reportSignature from './migrations/0015-report-signature';
 import * as reportVersions from './migrations/0016-report-versions';
 
@@ -32,6 +33,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0010-devices', up: devices.up },
   { name: '0011-restricted-access', up: restrictedAccess.up },
   { name: '0013-measurements', up: measurements.up },
+  { name: '0014-structured-templates', up: structuredTemplates.up },
   { name: '0015-report-signature', up: reportSignature.up },
   { name: '0016-report-versions', up: reportVersions.up },
 ];

@@ -16,6 +16,7 @@ import type {
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
+import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
@@ -188,6 +189,8 @@ export type InstanceRow = Row<
 
 export interface ReportAttributes extends Timestamps {
   id: string;
+  /** JSON [{ id, label }] of the template's required fill-in fields when the report began (migration 0014); null: none. */
+  requiredFields?: string | null;
   studyRef: string;
   parentReportId: string | null;
   status: ReportStatus;
@@ -258,11 +261,16 @@ export interface TemplateAttributes extends Timestamps {
   bodyPart: string;
   /** JSON array of TemplateSection. */
   sections: string;
+  /** Comma-separated procedure codes (migration 0014); empty: none. */
+  procedureCodes: string;
   builtIn: boolean;
   retiredAt: Date | null;
   version: number;
 }
-export type TemplateRow = Row<TemplateAttributes, 'id' | 'bodyPart' | 'builtIn' | 'retiredAt' | 'version' | keyof Timestamps>;
+export type TemplateRow = Row<
+  TemplateAttributes,
+  'id' | 'bodyPart' | 'procedureCodes' | 'builtIn' | 'retiredAt' | 'version' | keyof Timestamps
+>;
 
 export interface AuditLogAttributes {
   id: CreationOptional<number | string>;
@@ -320,6 +328,7 @@ export interface Models extends RestrictedAccessModels, MeasurementModels {
   SsoSession: ModelStatic<SsoSessionRow>;
   Device: ModelStatic<DeviceRow>;
   ReportVersion: ModelStatic<ReportVersionRow>;
+  UserMacro: ModelStatic<MacroRow>;
 }
 
 const uuidPk = { id: { type: DataTypes.UUID, primaryKey: true, defaultValue: DataTypes.UUIDV4 } };
@@ -482,6 +491,7 @@ export function defineModels(sequelize: Sequelize): Models {
       deletedAt: DataTypes.DATE,
       primarySlot: { type: DataTypes.STRING(36), allowNull: false },
       templateId: { type: DataTypes.UUID, allowNull: true },
+      requiredFields: { type: DataTypes.TEXT, allowNull: true },
       preliminarySignerName: { type: DataTypes.STRING(200), allowNull: true },
       finalSignerName: { type: DataTypes.STRING(200), allowNull: true },
       finalAttestation: { type: DataTypes.STRING(400), allowNull: true },
@@ -505,6 +515,7 @@ export function defineModels(sequelize: Sequelize): Models {
       modalities: { type: DataTypes.STRING(64), allowNull: false },
       bodyPart: { type: DataTypes.STRING(64), allowNull: false, defaultValue: '' },
       sections: { type: DataTypes.TEXT, allowNull: false },
+      procedureCodes: { type: DataTypes.STRING(1400), allowNull: false, defaultValue: '' },
       builtIn: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
       retiredAt: { type: DataTypes.DATE, allowNull: true },
       version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
@@ -564,6 +575,7 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineMfaModels(sequelize),
     ...defineSsoModels(sequelize),
     ...defineDeviceModels(sequelize),
+    ...defineMacroModels(sequelize),
     ...defineRestrictedAccessModels(sequelize),
     ...defineVersionModels(sequelize),
     ...defineMeasurementModels(sequelize),

@@ -8,6 +8,7 @@ import { criticalLine } from '../critical-results/communication-record';
 import type { CriticalResultAttributes } from '../db/critical-models';
 import type { PatientAttributes, ReportAttributes, StudyAttributes } from '../db/models';
 import type { OrderAttributes } from '../db/order-models';
+import { codedConceptsOf, fhirSystemOf } from '../reports/coded-content';
 import { decodeModalities } from '../worklist/present';
 
 export type FhirResource = { resourceType: string; id: string } & Record<string, unknown>;
@@ -215,6 +216,14 @@ export function diagnosticReportResource(
     .filter((part) => part.trim() !== '')
     .join('\n\n');
   if (text) resource.conclusion = text;
+  // The template's coded sections and filled coded fields (RadLex…), as signed.
+  const concepts = codedConceptsOf(report, ...addenda);
+  if (concepts.length) {
+    resource.conclusionCode = concepts.map((c) => ({
+      coding: [{ system: fhirSystemOf(c.code), code: c.code.value, display: c.code.meaning }],
+      text: c.value === null ? c.text : `${c.text}: ${c.value}`,
+    }));
+  }
   if (critical.length) resource.contained = critical.map((result) => criticalCommunication(result, study));
   // The signed content no longer matches its signature: say so in the resource, never silently.
   if (unreliable) resource.meta = { security: [{ system: SYSTEMS.observationValue, code: 'UNRELIABLE', display: 'unreliable' }] };

@@ -33,6 +33,7 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { coversLockedState, unb64 } from './content';
 import type { FinalizeClaim, ReportStore } from './report-store';
+import { type RequiredFieldsRefusal, requiredFieldsRefusal } from './required-fields';
 import type { SigningKeyring } from './signature/signing-keys';
 import { signLockedState } from './signing';
 import { type SyncClient, SyncServerError } from './sync-client';
@@ -81,6 +82,8 @@ export type FinalizeRefusal =
   | { outcome: 'unseen-updates'; message: string; stateVector?: string }
   /** stateVector or snapshot is not a valid Yjs encoding. */
   | { outcome: 'bad-state'; message: string }
+  /** Required fill-in fields of the locked state are empty; nothing stays locked. */
+  | RequiredFieldsRefusal
   /** The sync-server is not configured, down or slow. */
   | { outcome: 'sync-failed'; cause: unknown };
 
@@ -104,6 +107,11 @@ export async function finalizeReport(deps: FinalizeDeps, input: FinalizeInput): 
   if ('refusal' in locked) {
     await releaseClaim(deps, claimed.claim);
     return locked.refusal;
+  }
+  const emptyFields = await requiredFieldsRefusal(deps.store, claimed.claim.reportId, locked.lock.update);
+  if (emptyFields) {
+    await compensate(deps, claimed.claim, locked.lock);
+    return emptyFields;
   }
   try {
     const result = await storeSigned(deps, claimed.claim, locked.lock, input.principal);

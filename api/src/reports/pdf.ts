@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { formatPersonName, normaliseDicomDate } from '@pacs/shared';
+import { FIELD_NODE, fieldText } from '@pacs/shared/report-document';
 import PDFDocument from 'pdfkit';
 import { DEFAULT_PDF_FALLBACK_FONTS } from '../config';
 import { drawKeyImages, type KeyImageThumbnail } from '../measurements/pdf-key-images';
@@ -301,6 +302,7 @@ export function renderReportPdf(
     const walk = (n: PMNode) => {
       if (n.type === 'text') runs.push({ text: n.text ?? '', font: baseFont ?? fontFor(n.marks) });
       else if (n.type === 'hardBreak') runs.push({ text: '\n', font: 'r' });
+      else if (n.type === FIELD_NODE) runs.push({ text: fieldText(n), font: baseFont ?? 'r' });
       else for (const c of n.content ?? []) walk(c);
     };
     walk(node);

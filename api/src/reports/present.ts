@@ -61,6 +61,7 @@ export function presentTemplate(row: TemplateAttributes) {
     modalities: row.modalities.split(',').filter(Boolean),
     bodyPart: row.bodyPart,
     sections: JSON.parse(row.sections) as TemplateSection[],
+    procedureCodes: (row.procedureCodes ?? '').split(',').filter(Boolean),
     builtIn: Boolean(row.builtIn ?? false),
     retired: (row.retiredAt ?? null) !== null,
     retiredAt: iso(row.retiredAt ?? null),

@@ -75,11 +75,14 @@ export function createReportStore({ models, sequelize }: { models: Models; seque
      * creates one fails on the unique slot (UniqueConstraintError) and the study keeps one report.
      */
     createPrimaryReport(
-      report: { id: string; studyId: string; authorId: string; templateId: string | null },
+      report: { id: string; studyId: string; authorId: string; templateId: string | null; requiredFields?: string | null },
       transaction: Transaction,
     ): Promise<ReportRow> {
-      const { id, studyId, authorId, templateId } = report;
-      return models.Report.create({ id, studyRef: studyId, primarySlot: studyId, status: 'draft', authorId, templateId }, { transaction });
+      const { id, studyId, authorId, templateId, requiredFields = null } = report;
+      return models.Report.create(
+        { id, studyRef: studyId, primarySlot: studyId, status: 'draft', authorId, templateId, requiredFields },
+        { transaction },
+      );
     },
 
     /** A new draft addendum to `parent`, in a slot of its own. */

@@ -13,6 +13,7 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { conflict, forbidden } from '../http-errors';
 import type { ReportStore } from './report-store';
+import { refuseSubmitWithEmptyFields } from './required-fields';
 import type { SyncClient } from './sync-client';
 import type { VersionStore } from './versions';
 
@@ -45,6 +46,7 @@ export async function submitReport(
   input: { reportId: string; principal: Reviewer; version: number | undefined },
 ): Promise<Moved> {
   const { principal } = input;
+  await refuseSubmitWithEmptyFields(deps, input.reportId, principal);
   const moved = await move(deps, input.reportId, 'submit', principal, {
     addendumRefusal: 'addenda are finalized by an attending, not submitted',
     version: input.version,

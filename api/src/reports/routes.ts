@@ -37,6 +37,7 @@ import { PdfExport } from './pdf-export';
 import { presentAddendum, presentReport } from './present';
 import { checkIntegrity, recordReportChange, reportAudit, setReportSubject } from './report-audit';
 import { createReportStore } from './report-store';
+import { requiredFieldsOfTemplate } from './required-fields';
 import { type ReviewDeps, returnReport, submitReport } from './review';
 import { SyncClient, syncFailure } from './sync-client';
 import { chooseSections, withClinicalHistory } from './templates';
@@ -60,6 +61,8 @@ function finalizeRefusal(refusal: FinalizeRefusal): HttpError {
       return conflict(refusal.message, 'UNSEEN_UPDATES', refusal.stateVector ? { stateVector: refusal.stateVector } : {});
     case 'bad-state':
       return badRequest(refusal.message, 'BAD_STATE');
+    case 'required-fields-empty':
+      return conflict(refusal.message, 'REQUIRED_FIELDS_EMPTY', { fields: refusal.fields });
     case 'sync-failed':
       return syncFailure(refusal.cause);
   }
@@ -167,7 +170,11 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       await seedDocument(id, sections);
       try {
         const created = await store.transaction(async (transaction) => {
-          const row = await store.createPrimaryReport({ id, studyId: study.id, authorId: principal.userId, templateId }, transaction);
+          const requiredFields = requiredFieldsOfTemplate(sections);
+          const row = await store.createPrimaryReport(
+            { id, studyId: study.id, authorId: principal.userId, templateId, requiredFields },
+            transaction,
+          );
           await store.followStudy(await store.loadStudy(study.id, transaction), 'start-reading', transaction);
           await recordReportChange(request, transaction, 'C', { id }, study, { templateId });
           return row.get();
@@ -265,7 +272,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         summary: "Resident's preliminary signature: draft/returned → preliminary",
         params: IdParams,
         body: ReportSubmit,
-        response: { 200: ReportSchema, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        response: { 200: ReportSchema, 403: ErrorResponse, 404: ErrorResponse, 409: ReportConflict, 503: ErrorResponse },
       },
     },
     async (request) => {

@@ -31,6 +31,8 @@ export interface OruContent {
   text: string;
   /** The report's critical results (not withdrawn), as one line each for the NTE. */
   critical?: string[];
+  /** Coded fields of the signed content (RadLex…), each an OBX after the narrative. */
+  coded?: { scheme: string; value: string; meaning: string; observation: string }[];
 }
 
 /** DICOM PN family^given^middle^prefix^suffix → HL7 XPN family^given^middle^suffix^prefix. */
@@ -113,6 +115,22 @@ export function buildOru(content: OruContent): Hl7Message {
           `18782-3${c}Radiology Study observation (narrative)${c}LN`,
           '',
           esc(line),
+          '',
+          '',
+          abnormal,
+          '',
+          '',
+          content.status,
+        ]),
+      ),
+      ...(content.coded ?? []).map((coded, i) =>
+        segment([
+          'OBX',
+          String(lines.length + i + 1),
+          'ST',
+          [esc(coded.value), esc(coded.meaning), esc(coded.scheme)].join(c),
+          '',
+          esc(coded.observation),
           '',
           '',
           abnormal,

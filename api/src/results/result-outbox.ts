@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import { criticalLines, criticalResultsOf } from '../critical-results/communication-record';
 import type { Models, ReportAttributes, StudyAttributes } from '../db/models';
+import { codedConceptsOf } from '../reports/coded-content';
 import { ARCHIVE_DESTINATION, ARCHIVE_MESSAGE_TYPE, type ResultDestination } from './destinations';
 import { reportInstanceUid } from './encapsulated-report';
 import { MAIL_DESTINATION, MAIL_MESSAGE_TYPE, type OutgoingMail } from './mail-destination';
@@ -192,6 +193,9 @@ export class ResultOutbox {
         signedAt,
         text: result.text,
         critical: criticalLines(critical),
+        coded: codedConceptsOf(signed.original, report)
+          .filter((concept) => concept.value !== null)
+          .map((concept) => ({ ...concept.code, observation: concept.value! })),
       });
       await this.models.Outbox.create(
         {

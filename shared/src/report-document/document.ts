@@ -7,7 +7,8 @@
  * on the server alike.
  */
 import * as Y from 'yjs';
-import { REPORT_DOCUMENT_SHAPE, type TemplateSection } from '../schemas/reports';
+import { type ConceptCode, REPORT_DOCUMENT_SHAPE, type TemplateSection } from '../schemas/reports';
+import { fieldParagraph } from './fields';
 
 export interface PMMark {
   type: string;
@@ -33,24 +34,32 @@ function paragraph(text: string): Y.XmlElement {
   return p;
 }
 
-function heading(text: string, level: number): Y.XmlElement {
+function heading(text: string, level: number, code: ConceptCode | undefined): Y.XmlElement {
   const h = new Y.XmlElement('heading');
   // y-prosemirror stores attributes as given; ProseMirror's heading level is a number.
   h.setAttribute('level', level as unknown as string);
+  // The section's coded concept (RadLex), kept through editing into the signed content.
+  if (code) h.setAttribute('sectionCode', code as unknown as string);
   const t = new Y.XmlText();
   t.insert(0, text);
   h.insert(0, [t]);
   return h;
 }
 
-/** The Yjs update that seeds a new report document: a section heading and its paragraphs per section. */
-export function seedReportUpdate(sections: readonly Pick<TemplateSection, 'title' | 'defaultText'>[]): Uint8Array {
+/**
+ * The Yjs update that seeds a new report document: per section a heading, its paragraphs, then one
+ * "Label: [field]" paragraph per fill-in field.
+ */
+export function seedReportUpdate(sections: readonly Pick<TemplateSection, 'title' | 'defaultText' | 'fields' | 'code'>[]): Uint8Array {
   const doc = new Y.Doc();
   const fragment = doc.getXmlFragment(REPORT_DOCUMENT_SHAPE.fragment);
   const nodes: Y.XmlElement[] = [];
   for (const section of sections) {
-    nodes.push(heading(section.title, REPORT_DOCUMENT_SHAPE.sectionHeadingLevel));
-    for (const line of (section.defaultText ?? '').split('\n')) nodes.push(paragraph(line));
+    nodes.push(heading(section.title, REPORT_DOCUMENT_SHAPE.sectionHeadingLevel, section.code));
+    const fields = section.fields ?? [];
+    // A section of fields only starts with its fields, not with an empty line.
+    if (section.defaultText || fields.length === 0) for (const line of (section.defaultText ?? '').split('\n')) nodes.push(paragraph(line));
+    for (const field of fields) nodes.push(fieldParagraph(field));
   }
   fragment.insert(0, nodes);
   const update = Y.encodeStateAsUpdate(doc);

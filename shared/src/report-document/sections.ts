@@ -7,10 +7,12 @@
 import type * as Y from 'yjs';
 import { REPORT_DOCUMENT_SHAPE, REPORT_SECTIONS, type ReportSectionText } from '../schemas/reports';
 import { type PMNode, proseMirrorJson } from './document';
+import { FIELD_NODE, fieldText } from './fields';
 
 export function inlineText(node: PMNode): string {
   if (node.type === 'text') return node.text ?? '';
   if (node.type === 'hardBreak') return '\n';
+  if (node.type === FIELD_NODE) return fieldText(node);
   return (node.content ?? []).map(inlineText).join('');
 }
 

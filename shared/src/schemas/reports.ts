@@ -36,6 +36,36 @@ export const ReportStatusSchema = Type.Enum(REPORT_STATUSES);
 
 // ---------------------------------------------------------------- templates
 
+/** A coded concept (e.g. RadLex `RID…`) on a section or a fill-in field, kept into the signed content. */
+export const ConceptCode = Type.Object(
+  {
+    scheme: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$', description: 'coding scheme designator, e.g. RADLEX' }),
+    value: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' }),
+    meaning: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type ConceptCode = Static<typeof ConceptCode>;
+
+/** A fill-in field: free text, or a pick list when `choices` is given. */
+export const TemplateField = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$', description: 'unique within the template' }),
+    label: Type.String({ minLength: 1, maxLength: 80 }),
+    kind: Type.Union([Type.Literal('text'), Type.Literal('choice')]),
+    choices: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 50, uniqueItems: true })),
+    required: Type.Optional(Type.Boolean()),
+    /** Seeded as the field's value. For a pick list, one of the choices. */
+    default: Type.Optional(Type.String({ maxLength: 2000 })),
+    code: Type.Optional(ConceptCode),
+  },
+  { additionalProperties: false },
+);
+export type TemplateField = Static<typeof TemplateField>;
+
+/** A procedure code an order may name (OBR-4 / the order's procedure), which picks the template. */
+export const ProcedureCode = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' });
+
 export const TemplateSection = Type.Object(
   {
     key: Type.String({ pattern: '^[a-z][a-z0-9-]{0,39}$' }),
@@ -46,6 +76,9 @@ export const TemplateSection = Type.Object(
     placeholder: Type.Optional(Type.String({ maxLength: 400 })),
     /** Phrases the editor offers to insert. */
     picklist: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 400 }), { maxItems: 50 })),
+    /** Fill-in fields, each seeded as a "label: value" line after the default text. */
+    fields: Type.Optional(Type.Array(TemplateField, { maxItems: 40 })),
+    code: Type.Optional(ConceptCode),
   },
   { additionalProperties: false },
 );
@@ -60,6 +93,7 @@ export const Template = Type.Object(
     modalities: Type.Array(Type.String()),
     bodyPart: Type.String({ description: 'empty: any body part' }),
     sections: Type.Array(TemplateSection),
+    procedureCodes: Type.Array(Type.String(), { description: 'orders naming one of these get this template first' }),
     builtIn: Type.Boolean(),
     retired: Type.Boolean(),
     retiredAt: Type.Union([IsoDateTime, Type.Null()]),
@@ -89,10 +123,22 @@ export const TemplateCreate = Type.Object(
     modalities: Type.Array(Modality, { minItems: 1, maxItems: 10 }),
     bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
     sections: Type.Array(TemplateSection, { minItems: 1, maxItems: 20 }),
+    procedureCodes: Type.Optional(Type.Array(ProcedureCode, { maxItems: 20 })),
   },
   { additionalProperties: false },
 );
 export type TemplateCreate = Static<typeof TemplateCreate>;
+
+/** An IHE MRRT template (HTML5) to import; modalities and body part when the file does not name ours. */
+export const MrrtImport = Type.Object(
+  {
+    html: Type.String({ minLength: 1, maxLength: 512 * 1024 }),
+    modalities: Type.Optional(Type.Array(Modality, { minItems: 1, maxItems: 10 })),
+    bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+export type MrrtImport = Static<typeof MrrtImport>;
 
 /** Edit or retire (`retired: true`); templates are never deleted. */
 export const TemplatePatch = Type.Object(
@@ -102,6 +148,7 @@ export const TemplatePatch = Type.Object(
     modalities: Type.Optional(Type.Array(Modality, { minItems: 1, maxItems: 10 })),
     bodyPart: Type.Optional(Type.String({ maxLength: 64 })),
     sections: Type.Optional(Type.Array(TemplateSection, { minItems: 1, maxItems: 20 })),
+    procedureCodes: Type.Optional(Type.Array(ProcedureCode, { maxItems: 20 })),
     retired: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false, minProperties: 2 },
@@ -235,6 +282,8 @@ export const ReportConflict = Type.Object({
   requestId: Type.Optional(Type.String()),
   /** The server's state vector (base64) when code is UNSEEN_UPDATES. */
   stateVector: Type.Optional(Type.String()),
+  /** The empty required fields when code is REQUIRED_FIELDS_EMPTY, in document order. */
+  fields: Type.Optional(Type.Array(Type.Object({ id: Type.String(), label: Type.String() }))),
 });
 export type ReportConflict = Static<typeof ReportConflict>;
 

@@ -3,108 +3,13 @@
  * `/api/templates`. Templates are never deleted (reports remember theirs). The API validates;
  * its messages are shown next to the field they name (`body/sections/2/title must …`).
  */
-import { REPORT_SECTIONS } from '@pacs/shared';
-import { type FormEvent, useCallback, useEffect, useId, useState } from 'react';
-import { ApiError, api } from '../api/client';
-import type { Template, TemplateCreate, TemplatePatch, TemplateSection } from '../api/types';
+import { useCallback, useEffect, useState } from 'react';
+import { api } from '../api/client';
+import type { Template, TemplatePatch } from '../api/types';
 import { errorText, reportingErrors } from './errors';
 import { ErrorAlert, Notice } from './Messages';
-
-interface SectionDraft {
-  key: string;
-  title: string;
-  defaultText: string;
-  placeholder: string;
-  /** One phrase per line. */
-  picklist: string;
-}
-
-interface Draft {
-  name: string;
-  /** As typed: codes separated by commas or spaces. */
-  modalities: string;
-  bodyPart: string;
-  sections: SectionDraft[];
-}
-
-/** Field path (as the API names it, e.g. `sections/2/title`) → message. `''` = the form as a whole. */
-type FieldErrors = Record<string, string>;
-
-const emptySection = (key: string, title: string): SectionDraft => ({ key, title, defaultText: '', placeholder: '', picklist: '' });
-
-export const NEW_TEMPLATE: Draft = {
-  name: '',
-  modalities: '',
-  bodyPart: '',
-  sections: REPORT_SECTIONS.map((s) => emptySection(s.key, s.title)),
-};
-
-export function draftOf(template: Template): Draft {
-  return {
-    name: template.name,
-    modalities: template.modalities.join(', '),
-    bodyPart: template.bodyPart,
-    sections: template.sections.map((s) => ({
-      key: s.key,
-      title: s.title,
-      defaultText: s.defaultText ?? '',
-      placeholder: s.placeholder ?? '',
-      picklist: (s.picklist ?? []).join('\n'),
-    })),
-  };
-}
-
-/** The request body: empty optional parts are left out, modality codes upper-cased and split. */
-export function bodyOf(draft: Draft): Omit<TemplateCreate, 'bodyPart'> & { bodyPart: string } {
-  return {
-    name: draft.name.trim(),
-    modalities: draft.modalities
-      .split(/[\s,;/]+/)
-      .map((m) => m.trim().toUpperCase())
-      .filter(Boolean),
-    bodyPart: draft.bodyPart.trim(),
-    sections: draft.sections.map((s) => {
-      const section: TemplateSection = { key: s.key, title: s.title.trim() };
-      if (s.defaultText.trim()) section.defaultText = s.defaultText;
-      if (s.placeholder.trim()) section.placeholder = s.placeholder.trim();
-      const picks = s.picklist
-        .split('\n')
-        .map((p) => p.trim())
-        .filter(Boolean);
-      if (picks.length) section.picklist = picks;
-      return section;
-    }),
-  };
-}
-
-/** A section key from its title (`^[a-z][a-z0-9-]{0,39}$`), unique among `taken`. */
-export function keyFor(title: string, taken: readonly string[]): string {
-  let base = title
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '') // accents off: é → e
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  if (!/^[a-z]/.test(base)) base = `section-${base}`.replace(/-+$/, '');
-  base = base.slice(0, 36).replace(/-+$/, '');
-  let key = base;
-  for (let n = 2; taken.includes(key); n++) key = `${base}-${n}`;
-  return key;
-}
-
-/** Turns the API's validation message into a field error: `body/sections/0/title must …`. */
-export function fieldErrorsOf(error: unknown): FieldErrors {
-  if (error instanceof ApiError && error.status === 400) {
-    const match = /^body\/(\S+) (.*)$/.exec(error.message);
-    if (match) return { [match[1]!]: `${match[2]!}` };
-    const missing = /^body must have required property '(\w+)'$/.exec(error.message);
-    if (missing) return { [missing[1]!]: 'is required' };
-  }
-  if (error instanceof ApiError && error.code === 'STALE_VERSION') {
-    return { '': 'Someone else changed this template since you opened it. Close and open it again to see their version.' };
-  }
-  return { '': errorText(error) };
-}
+import { TemplateEditor } from './TemplateEditor';
+import { fieldErrorsOf } from './template-draft';
 
 export function TemplatesPanel() {
   const [templates, setTemplates] = useState<Template[]>([]);
@@ -132,6 +37,39 @@ export function TemplatesPanel() {
     setTemplates((list) => [template, ...list.filter((t) => t.id !== template.id)]);
   };
 
+  const [importModalities, setImportModalities] = useState('');
+  const importMrrt = async (file: File | undefined) => {
+    if (!file) return;
+    try {
+      const modalities = importModalities
+        .split(/[\s,;/]+/)
+        .map((m) => m.trim().toUpperCase())
+        .filter(Boolean);
+      const html = await file.text();
+      const created = await api.request<Template>('POST', '/api/templates/mrrt', { html, ...(modalities.length ? { modalities } : {}) });
+      setError(null);
+      saved(created, `${created.name} imported from ${file.name}.`);
+    } catch (e) {
+      setNotice(null);
+      setError(errorText(e));
+    }
+  };
+
+  const exportMrrt = async (template: Template) => {
+    try {
+      const href = URL.createObjectURL(await api.blob(`/api/templates/${template.id}/mrrt`));
+      const a = document.createElement('a');
+      a.href = href;
+      a.download = `${template.name.replace(/[^\w.-]+/g, '_')}.mrrt.html`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60_000);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
   const setRetired = async (template: Template, retired: boolean) => {
     try {
       const body: TemplatePatch = { version: template.version, retired };
@@ -153,6 +91,25 @@ export function TemplatesPanel() {
         <label className="checkbox">
           <input type="checkbox" checked={showRetired} onChange={(e) => setShowRetired(e.target.checked)} />
           Show retired templates
+        </label>
+        <label>
+          Import IHE MRRT (HTML)
+          <input
+            type="file"
+            accept=".html,.htm,text/html"
+            onChange={(e) => {
+              void importMrrt(e.target.files?.[0]);
+              e.target.value = '';
+            }}
+          />
+        </label>
+        <label>
+          Modalities for the import
+          <input
+            value={importModalities}
+            placeholder="if the file names none, e.g. CT"
+            onChange={(e) => setImportModalities(e.target.value)}
+          />
         </label>
       </div>
       <ErrorAlert message={error} />
@@ -199,6 +156,9 @@ export function TemplatesPanel() {
                   >
                     {t.retired ? 'Restore' : 'Retire'}
                   </button>
+                  <button type="button" onClick={() => void exportMrrt(t)} aria-label={`Export MRRT of ${t.name}`}>
+                    Export MRRT
+                  </button>
                 </td>
               </tr>
             ))}
@@ -207,245 +167,5 @@ export function TemplatesPanel() {
       </div>
       {templates.length === 0 && !error && <p className="muted">No templates.</p>}
     </div>
-  );
-}
-
-function FieldError({ id, message }: { id: string; message: string | undefined }) {
-  if (!message) return null;
-  return (
-    <span className="field-error" id={id} data-testid="field-error">
-      {message}
-    </span>
-  );
-}
-
-function TemplateEditor({
-  template,
-  onCancel,
-  onSaved,
-}: {
-  template: Template | null;
-  onCancel: () => void;
-  onSaved: (template: Template, message: string) => void;
-}) {
-  const [draft, setDraft] = useState<Draft>(template ? draftOf(template) : NEW_TEMPLATE);
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [busy, setBusy] = useState(false);
-  const uid = useId();
-  const titleId = `${uid}-title`;
-  const errId = (path: string) => `${uid}-err-${path.replaceAll('/', '-')}`;
-  const described = (path: string) => (errors[path] ? { 'aria-invalid': true, 'aria-describedby': errId(path) } : {});
-
-  const setSection = (index: number, patch: Partial<SectionDraft>) =>
-    setDraft((d) => ({ ...d, sections: d.sections.map((s, i) => (i === index ? { ...s, ...patch } : s)) }));
-  const moveSection = (index: number, by: -1 | 1) =>
-    setDraft((d) => {
-      const sections = [...d.sections];
-      const [moved] = sections.splice(index, 1);
-      sections.splice(index + by, 0, moved!);
-      return { ...d, sections };
-    });
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    try {
-      const body = bodyOf(draft);
-      const result = template
-        ? await api.request<Template>('PATCH', `/api/templates/${template.id}`, {
-            ...body,
-            version: template.version,
-          } satisfies TemplatePatch)
-        : await api.request<Template>('POST', '/api/templates', body satisfies TemplateCreate);
-      setErrors({});
-      onSaved(result, template ? `Template ${result.name} saved.` : `Template ${result.name} created.`);
-    } catch (e) {
-      setErrors(fieldErrorsOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  // Errors the form cannot place next to a field (e.g. a section index that no longer exists).
-  const placed = new Set(['', 'name', 'modalities', 'bodyPart', 'sections']);
-  draft.sections.forEach((_, i) => {
-    for (const f of ['', '/key', '/title', '/defaultText', '/placeholder', '/picklist']) placed.add(`sections/${i}${f}`);
-  });
-  const unplaced = Object.entries(errors).filter(
-    ([path]) => !placed.has(path) && !/^modalities\/\d+$/.test(path) && !/^sections\/\d+\/picklist\/\d+$/.test(path),
-  );
-  const modalityError = Object.entries(errors).find(([path]) => path === 'modalities' || /^modalities\/\d+$/.test(path))?.[1];
-  const sectionError = (i: number, field: string) =>
-    errors[`sections/${i}/${field}`] ??
-    (field === 'picklist' ? Object.entries(errors).find(([p]) => p.startsWith(`sections/${i}/picklist/`))?.[1] : undefined);
-
-  return (
-    <form className="card template-editor" onSubmit={submit} aria-labelledby={titleId} noValidate>
-      <h2 id={titleId}>{template ? `Edit template ${template.name}` : 'New report template'}</h2>
-      {(errors[''] || unplaced.length > 0) && (
-        <p className="error" role="alert">
-          {errors[''] ?? unplaced.map(([path, message]) => `${path}: ${message}`).join('; ')}
-        </p>
-      )}
-      {Object.keys(errors).length > 0 && !errors[''] && unplaced.length === 0 && (
-        <p className="error" role="alert">
-          The server did not accept the template: see the marked field.
-        </p>
-      )}
-      <div className="form-row">
-        <div className="field">
-          <label>
-            Name
-            <input
-              value={draft.name}
-              maxLength={120}
-              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-              {...described('name')}
-            />
-          </label>
-          <FieldError id={errId('name')} message={errors.name} />
-        </div>
-        <div className="field">
-          <label>
-            Modalities
-            <input
-              value={draft.modalities}
-              placeholder="CT, MR"
-              onChange={(e) => setDraft({ ...draft, modalities: e.target.value })}
-              aria-invalid={modalityError ? true : undefined}
-              aria-describedby={`${uid}-modalities-hint${modalityError ? ` ${errId('modalities')}` : ''}`}
-            />
-          </label>
-          <span className="muted small" id={`${uid}-modalities-hint`}>
-            DICOM codes, 2–4 capital letters, separated by commas
-          </span>
-          <FieldError id={errId('modalities')} message={modalityError} />
-        </div>
-        <div className="field">
-          <label>
-            Body part
-            <input
-              value={draft.bodyPart}
-              maxLength={64}
-              placeholder="any"
-              onChange={(e) => setDraft({ ...draft, bodyPart: e.target.value })}
-              {...described('bodyPart')}
-            />
-          </label>
-          <FieldError id={errId('bodyPart')} message={errors.bodyPart} />
-        </div>
-      </div>
-      <FieldError id={errId('sections')} message={errors.sections} />
-      <ol className="template-sections">
-        {draft.sections.map((section, i) => (
-          <li key={section.key} className="template-section" data-section-key={section.key}>
-            <fieldset>
-              <legend>{section.title || 'Untitled section'}</legend>
-              <div className="field">
-                <label>
-                  Section title
-                  <input
-                    value={section.title}
-                    maxLength={80}
-                    onChange={(e) => setSection(i, { title: e.target.value })}
-                    {...described(`sections/${i}/title`)}
-                  />
-                </label>
-                <FieldError id={errId(`sections/${i}/title`)} message={sectionError(i, 'title')} />
-              </div>
-              <div className="field">
-                <label>
-                  Default text
-                  <textarea
-                    rows={3}
-                    value={section.defaultText}
-                    onChange={(e) => setSection(i, { defaultText: e.target.value })}
-                    {...described(`sections/${i}/defaultText`)}
-                  />
-                </label>
-                <FieldError id={errId(`sections/${i}/defaultText`)} message={sectionError(i, 'defaultText')} />
-              </div>
-              <div className="field">
-                <label>
-                  Placeholder (hint, never inserted)
-                  <input
-                    value={section.placeholder}
-                    maxLength={400}
-                    onChange={(e) => setSection(i, { placeholder: e.target.value })}
-                    {...described(`sections/${i}/placeholder`)}
-                  />
-                </label>
-                <FieldError id={errId(`sections/${i}/placeholder`)} message={sectionError(i, 'placeholder')} />
-              </div>
-              <div className="field">
-                <label>
-                  Pick-list phrases (one per line)
-                  <textarea rows={2} value={section.picklist} onChange={(e) => setSection(i, { picklist: e.target.value })} />
-                </label>
-                <FieldError id={errId(`sections/${i}/picklist`)} message={sectionError(i, 'picklist')} />
-              </div>
-              <FieldError id={errId(`sections/${i}/key`)} message={sectionError(i, 'key')} />
-              <div className="actions">
-                <button
-                  type="button"
-                  disabled={i === 0}
-                  onClick={() => moveSection(i, -1)}
-                  aria-label={`Move ${section.title || 'section'} up`}
-                >
-                  Up
-                </button>
-                <button
-                  type="button"
-                  disabled={i === draft.sections.length - 1}
-                  onClick={() => moveSection(i, 1)}
-                  aria-label={`Move ${section.title || 'section'} down`}
-                >
-                  Down
-                </button>
-                <button
-                  type="button"
-                  disabled={draft.sections.length === 1}
-                  onClick={() => setDraft((d) => ({ ...d, sections: d.sections.filter((_, j) => j !== i) }))}
-                  aria-label={`Remove ${section.title || 'section'}`}
-                >
-                  Remove
-                </button>
-              </div>
-            </fieldset>
-          </li>
-        ))}
-      </ol>
-      <div className="actions">
-        <button
-          type="button"
-          onClick={() =>
-            setDraft((d) => {
-              const title = `Section ${d.sections.length + 1}`;
-              return {
-                ...d,
-                sections: [
-                  ...d.sections,
-                  emptySection(
-                    keyFor(
-                      title,
-                      d.sections.map((s) => s.key),
-                    ),
-                    title,
-                  ),
-                ],
-              };
-            })
-          }
-        >
-          Add section
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          {template ? 'Save template' : 'Create template'}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
   );
 }

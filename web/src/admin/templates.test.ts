@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../api/client';
-import { bodyOf, draftOf, fieldErrorsOf, keyFor, NEW_TEMPLATE } from './TemplatesPanel';
+import { bodyOf, draftOf, fieldErrorsOf, keyFor, NEW_TEMPLATE } from './template-draft';
 
 describe('template editor helpers', () => {
   it('starts a new template with the five standard sections', () => {
@@ -13,13 +13,33 @@ describe('template editor helpers', () => {
       name: '  MR knee ',
       modalities: 'mr, ct;  MG',
       bodyPart: ' KNEE ',
-      sections: [{ key: 'findings', title: 'Findings', defaultText: 'Normal.', placeholder: ' ', picklist: 'Tear.\n\n  Intact. \n' }],
+      procedureCodes: ' MRKNEE, MRK2 ',
+      sections: [
+        {
+          key: 'findings',
+          title: 'Findings',
+          defaultText: 'Normal.',
+          placeholder: ' ',
+          picklist: 'Tear.\n\n  Intact. \n',
+          fields: '*Meniscus: intact | torn\n',
+          storedFields: [],
+        },
+      ],
     };
     expect(bodyOf(draft)).toEqual({
       name: 'MR knee',
       modalities: ['MR', 'CT', 'MG'],
       bodyPart: 'KNEE',
-      sections: [{ key: 'findings', title: 'Findings', defaultText: 'Normal.', picklist: ['Tear.', 'Intact.'] }],
+      procedureCodes: ['MRKNEE', 'MRK2'],
+      sections: [
+        {
+          key: 'findings',
+          title: 'Findings',
+          defaultText: 'Normal.',
+          picklist: ['Tear.', 'Intact.'],
+          fields: [{ id: 'meniscus', label: 'Meniscus', kind: 'choice', choices: ['intact', 'torn'], required: true }],
+        },
+      ],
     });
   });
 
@@ -30,6 +50,7 @@ describe('template editor helpers', () => {
       modalities: ['CT'],
       bodyPart: 'HEAD',
       sections: [{ key: 'impression', title: 'Impression', placeholder: 'Summary', picklist: ['No acute findings.'] }],
+      procedureCodes: [],
       builtIn: false,
       retired: false,
       retiredAt: null,

@@ -4,7 +4,7 @@
  * pending changes live in the outbox and are overlaid for display until the server accepts them.
  */
 
-import type { CriticalCategory, KeyImage, Measurement } from '@pacs/shared';
+import type { CriticalCategory, KeyImage, Macro, Measurement } from '@pacs/shared';
 import Dexie, { type EntityTable } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
 
@@ -108,6 +108,15 @@ export interface CachedAnnotations {
   keyImages: KeyImage[];
 }
 
+/** A change to one of the user's macros made on this device, replayed in order when online. */
+export interface MacroChange {
+  seq?: number;
+  /** The macro's id (made on this device for a new one). */
+  id: string;
+  op: 'put' | 'delete';
+  body?: Pick<Macro, 'trigger' | 'label' | 'text'>;
+}
+
 /** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
 export interface OfflineKeyRow {
   id: string;
@@ -126,6 +135,8 @@ export type WorklistDb = Dexie & {
   criticalFlags: EntityTable<PendingCriticalFlag, 'clientId'>;
   measurementOps: EntityTable<MeasurementOp, 'seq'>;
   measurementCache: EntityTable<CachedAnnotations, 'studyId'>;
+  macros: EntityTable<Macro, 'id'>;
+  macroChanges: EntityTable<MacroChange, 'seq'>;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -158,6 +169,8 @@ export function openWorklistDb(userId: string): WorklistDb {
   });
   db.version(3).stores({ criticalFlags: 'clientId, reportId' });
   db.version(4).stores({ measurementOps: '++seq, &key, studyId', measurementCache: 'studyId' });
+  // The user's macros (configuration, not patient data) and the changes made while offline.
+  db.version(5).stores({ macros: 'id, trigger', macroChanges: '++seq, id' });
   return db;
 }
 

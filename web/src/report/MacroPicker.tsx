@@ -6,20 +6,22 @@ export interface Macro {
   text: string;
   /** Template section the phrase belongs to, if any. */
   section?: string;
+  /** Typing `.<trigger>` and a space or Tab inserts the text. */
+  trigger?: string;
 }
 
 export const BUILT_IN_MACROS: readonly Macro[] = [
-  { label: 'Normal study', text: 'No acute abnormality.' },
-  { label: 'Comparison: none', text: 'None.' },
-  { label: 'Recommend follow-up', text: 'Recommend follow-up imaging in 3 months.' },
-  { label: 'Clinical correlation', text: 'Correlate clinically.' },
-  { label: 'Discussed', text: 'Findings discussed with the referring clinician.' },
+  { label: 'Normal study', text: 'No acute abnormality.', trigger: 'normal' },
+  { label: 'Comparison: none', text: 'None.', trigger: 'nocomp' },
+  { label: 'Recommend follow-up', text: 'Recommend follow-up imaging in 3 months.', trigger: 'followup' },
+  { label: 'Clinical correlation', text: 'Correlate clinically.', trigger: 'correlate' },
+  { label: 'Discussed', text: 'Findings discussed with the referring clinician.', trigger: 'discussed' },
 ];
 
 export function filterMacros(macros: readonly Macro[], query: string): Macro[] {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   return macros.filter((m) => {
-    const hay = `${m.label} ${m.text} ${m.section ?? ''}`.toLowerCase();
+    const hay = `${m.label} ${m.text} ${m.section ?? ''} ${m.trigger ? `.${m.trigger}` : ''}`.toLowerCase();
     return words.every((w) => hay.includes(w));
   });
 }
@@ -72,6 +74,7 @@ export function MacroPicker({
             <li key={`${m.section ?? ''}:${m.label}`}>
               <button type="button" className={i === active ? 'active' : undefined} disabled={disabled} onClick={() => pick(m)}>
                 <strong>{m.label}</strong>
+                {m.trigger ? <span className="muted"> .{m.trigger}</span> : null}
                 {m.section ? <span className="muted"> · {m.section}</span> : null}
               </button>
             </li>

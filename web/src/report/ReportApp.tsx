@@ -9,6 +9,8 @@ import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { CriticalPanel } from '../critical/CriticalPanel';
 import { useWorkspace } from '../device/workspace';
+import { MacrosPanel } from '../macros/MacrosPanel';
+import { usePersonalMacros } from '../macros/use-macros';
 import { ReportMeasurements } from '../measurements/ReportMeasurements';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { useStudyRow } from '../worklist/study-row';
@@ -47,12 +49,14 @@ export function colourFor(id: string): string {
   return `hsl(${h % 360} 70% 45%)`;
 }
 
-function macrosOf(template: Template | null): Macro[] {
+/** The user's own macros first (their triggers win over the built-in ones), then the template's phrases. */
+function macrosOf(template: Template | null, personal: readonly { trigger: string; label: string; text: string }[]): Macro[] {
   const fromTemplate: Macro[] = [];
   for (const section of template?.sections ?? []) {
     for (const phrase of section.picklist ?? []) fromTemplate.push({ label: phrase, text: phrase, section: section.title });
   }
-  return [...fromTemplate, ...BUILT_IN_MACROS];
+  const own = personal.map((m) => ({ label: m.label, text: m.text, trigger: m.trigger }));
+  return [...own, ...fromTemplate, ...BUILT_IN_MACROS];
 }
 
 export function ReportApp({ studyId }: { studyId: string }) {
@@ -121,7 +125,8 @@ export function ReportApp({ studyId }: { studyId: string }) {
     [reload],
   );
   const onReport = useCallback((next: Report | null) => (next ? adopt(next) : void reload()), [adopt, reload]);
-  const macros = useMemo(() => macrosOf(template), [template]);
+  const personal = usePersonalMacros();
+  const macros = useMemo(() => macrosOf(template, personal.macros), [template, personal.macros]);
   const role = user.role as Role;
 
   if (!can(role, 'report:read')) {
@@ -177,6 +182,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
         onNotice={onNotice}
       />
       <ReportMeasurements studyId={studyId} report={report} />
+      {can(role, 'macro:own') && <MacrosPanel store={personal.store} macros={personal.macros} />}
       <CriticalPanel reportId={report.id} role={role} online={online} />
       <HistoryPanel reportId={report.id} online={online} refresh={report.version} />
       {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}

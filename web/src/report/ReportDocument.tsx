@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { ApiError, NetworkError } from '../api/client';
 import { session } from '../auth/session';
 import { type AwarenessUser, type ConnectionSnapshot, ReportConnection } from './connection';
+import { focusField } from './fields/field-node';
 import type { Macro } from './MacroPicker';
 import { Presence } from './Presence';
 import { ReportEditor, SignedContent } from './ReportEditor';
@@ -77,6 +78,12 @@ function LiveStatus({ connection }: { connection: ReportConnection }) {
 function LivePresence({ connection }: { connection: ReportConnection }) {
   const users = useSyncExternalStore(connection.subscribe, () => connection.get().presence);
   return <Presence users={users} />;
+}
+
+/** The fields a REQUIRED_FIELDS_EMPTY refusal names. */
+function requiredFieldsOf(error: unknown): { id: string; label: string }[] {
+  if (!(error instanceof ApiError) || error.code !== 'REQUIRED_FIELDS_EMPTY' || !Array.isArray(error.body.fields)) return [];
+  return error.body.fields as { id: string; label: string }[];
 }
 
 function describe(error: unknown): string {
@@ -151,6 +158,7 @@ function ConnectedDocument({
     void connection.refreshSession();
   }, [connection, report.status]);
 
+  const documentRef = useRef<HTMLDivElement>(null);
   const run = async (action: () => Promise<void>) => {
     setBusy(true);
     setMessage(null);
@@ -158,6 +166,12 @@ function ConnectedDocument({
       await action();
     } catch (error) {
       setMessage(describe(error));
+      // Signing refused for empty required fields: they are marked, the caret goes to the first.
+      const first = requiredFieldsOf(error)[0];
+      if (first && documentRef.current) {
+        documentRef.current.dataset.fieldsRefused = 'true';
+        focusField(documentRef.current, first.id);
+      }
     } finally {
       setBusy(false);
     }
@@ -201,7 +215,7 @@ function ConnectedDocument({
   const signed = locked && report.content ? report.content.doc : null;
   const label = addendum ? 'Addendum text' : 'Report text';
   return (
-    <div className="report-document" data-report-id={report.id} data-status={report.status}>
+    <div className="report-document" data-report-id={report.id} data-status={report.status} ref={documentRef}>
       <div className="report-head">
         <LiveStatus connection={connection} />
         <LivePresence connection={connection} />

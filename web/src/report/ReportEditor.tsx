@@ -6,9 +6,11 @@ import { Collaboration } from '@tiptap/extension-collaboration';
 import { CollaborationCaret } from '@tiptap/extension-collaboration-caret';
 import { type Editor, EditorContent, useEditor } from '@tiptap/react';
 import { StarterKit } from '@tiptap/starter-kit';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
+import { MacroTriggers } from '../macros/trigger-extension';
 import { followViewerLink, REPORT_LINK_OPTIONS, registerLiveEditor } from '../measurements/report-links';
 import type { AwarenessUser, ReportConnection } from './connection';
+import { FieldNode, SectionCode } from './fields/field-node';
 import { type Macro, MacroPicker } from './MacroPicker';
 import { registerTestEditor } from './test-hook';
 
@@ -39,11 +41,17 @@ export function ReportEditor({
   hookKey: string;
   label: string;
 }) {
+  // The trigger lookup reads the latest macros: the editor itself lives as long as the connection.
+  const macrosRef = useRef(macros);
+  macrosRef.current = macros;
   const editor = useEditor(
     {
       editable,
       extensions: [
+        MacroTriggers.configure({ lookup: (trigger) => macrosRef.current.find((m) => m.trigger === trigger)?.text }),
         StarterKit.configure({ undoRedo: false, link: REPORT_LINK_OPTIONS }),
+        FieldNode,
+        SectionCode,
         Collaboration.configure({ document: connection.doc }),
         CollaborationCaret.configure({ provider: { awareness: connection.awareness }, user, render: caret }),
       ],
@@ -111,7 +119,7 @@ export function SignedContent({ doc, hookKey, label }: { doc: unknown; hookKey: 
   const editor = useEditor(
     {
       editable: false,
-      extensions: [StarterKit.configure({ link: REPORT_LINK_OPTIONS })],
+      extensions: [StarterKit.configure({ link: REPORT_LINK_OPTIONS }), FieldNode, SectionCode],
       content: doc as object,
       editorProps: { attributes: { 'aria-label': label, class: 'report-prose', 'aria-readonly': 'true' } },
     },
