@@ -45,7 +45,7 @@ export default async function teachingRoutes(fastify: FastifyInstance) {
       if (principal.role === 'resident' && residentId !== principal.userId)
         throw forbidden("residents read their own teaching file, not another's", 'NOT_YOUR_TEACHING_FILE');
       const resident = await models.User.findByPk(residentId, { attributes: ['id', 'role'], raw: true });
-      if (!resident || resident.role !== 'resident') throw notFound('no such resident');
+      if (resident?.role !== 'resident') throw notFound('no such resident');
       const page = await teachingReports(models, app.restrictedAccess.policy, principal.userId, {
         residentId,
         limit: request.query.limit ?? 25,
