@@ -48,12 +48,12 @@ export function diffTokens(a: readonly string[], b: readonly string[]): DiffPart
   const max = n + m;
   // Diagonal k lives at index offset + k; one spare slot each side keeps k ± 1 and the slices in range.
   const offset = max + 1;
-  let v = new Int32Array(2 * max + 3);
+  const v = new Int32Array(2 * max + 3);
   const trace: Int32Array[] = [];
-  let done = false;
-  for (let d = 0; d <= max && !done; d += 1) {
+  // Step d reads diagonals of the other parity (written at step d − 1) and writes its own: one array, updated in place.
+  for (let d = 0; d <= max; d += 1) {
     trace.push(v.slice(offset - d - 1, offset + d + 2));
-    const next = v.slice();
+    let reached = false;
     for (let k = -d; k <= d; k += 2) {
       const down = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!);
       let x = down ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
@@ -62,13 +62,13 @@ export function diffTokens(a: readonly string[], b: readonly string[]): DiffPart
         x += 1;
         y += 1;
       }
-      next[offset + k] = x;
+      v[offset + k] = x;
       if (x >= n && y >= m) {
-        done = true;
+        reached = true;
         break;
       }
     }
-    v = next;
+    if (reached) break;
   }
   // Walk back from (n, m) through the saved frontiers.
   const reversed: DiffPart[] = [];
