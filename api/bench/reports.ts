@@ -33,7 +33,14 @@ async function startApi(env: Record<string, string>, port: number) {
   const logFd = values.log ? openSync(values.log, 'w') : 'ignore';
   const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
     cwd: API_DIR,
-    env: { ...process.env, PACS_API_HOST: '127.0.0.1', PACS_API_PORT: String(port), PACS_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PACS_API_HOST: '127.0.0.1',
+      PACS_API_PORT: String(port),
+      PACS_LOG_LEVEL: 'info',
+      PACS_MFA_REQUIRED_ROLES: 'none',
+      ...env,
+    },
     stdio: ['ignore', logFd, 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -31,7 +31,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Transaction } from 'sequelize';
 import type { ReportAttributes, StudyAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
-import { coversLockedState, unb64 } from './content';
+import { contentFromUpdate, coversLockedState, type SignedContent, unb64 } from './content';
 import type { FinalizeClaim, ReportStore } from './report-store';
 import { type RequiredFieldsRefusal, requiredFieldsRefusal } from './required-fields';
 import type { SigningKeyring } from './signature/signing-keys';
@@ -108,13 +108,15 @@ export async function finalizeReport(deps: FinalizeDeps, input: FinalizeInput): 
     await releaseClaim(deps, claimed.claim);
     return locked.refusal;
   }
-  const emptyFields = await requiredFieldsRefusal(deps.store, claimed.claim.reportId, locked.lock.update);
+  // The locked state is read once, for the required fields, the signature and the final version.
+  const content = contentFromUpdate(unb64(locked.lock.update));
+  const emptyFields = await requiredFieldsRefusal(deps.store, claimed.claim.reportId, content.doc);
   if (emptyFields) {
     await compensate(deps, claimed.claim, locked.lock);
     return emptyFields;
   }
   try {
-    const result = await storeSigned(deps, claimed.claim, locked.lock, input.principal);
+    const result = await storeSigned(deps, claimed.claim, locked.lock, input.principal, content);
     if (result.outcome !== 'finalized') await compensate(deps, claimed.claim, locked.lock);
     return result;
   } catch (error) {
@@ -205,8 +207,9 @@ async function storeSigned(
   held: FinalizeClaim,
   lock: SyncLockResponse,
   principal: FinalizeInput['principal'],
+  content: SignedContent,
 ): Promise<FinalizeResult> {
-  const signed = signLockedState(held.reportId, lock, principal, deps.keyring);
+  const signed = signLockedState(held.reportId, lock, principal, deps.keyring, content);
   try {
     return await deps.store.transaction(async (transaction) => {
       const report = await deps.store.loadReport(held.reportId, transaction);
@@ -222,7 +225,7 @@ async function storeSigned(
       const from = row.status;
       await report.update({ status: to, ...signed, finalizingBy: null, finalizingAt: null, version: row.version + 1 }, { transaction });
       await deps.versions.record(
-        { reportId: held.reportId, event: 'finalize', status: to, update: lock.update, author: principal },
+        { reportId: held.reportId, event: 'finalize', status: to, update: lock.update, author: principal, content },
         transaction,
       );
       await deps.audit(transaction, row, study.get(), {

@@ -11,7 +11,7 @@ import { type EmptyField, emptyFieldsMessage, emptyRequiredFields, requiredTempl
 import type { ReportAttributes } from '../db/models';
 import type { Principal } from '../fastify-types';
 import { conflict } from '../http-errors';
-import { contentFromUpdate, unb64 } from './content';
+import { contentFromUpdate, type PMNode, unb64 } from './content';
 import type { ReportStore } from './report-store';
 import { type SyncClient, syncFailure } from './sync-client';
 
@@ -36,9 +36,9 @@ function rememberedFields(row: Pick<ReportAttributes, 'requiredFields'> | null):
   }
 }
 
-/** The empty required fields of a report's Yjs state (base64), or null when every one is filled. */
-export function emptyFieldsOf(row: Pick<ReportAttributes, 'requiredFields'> | null, stateBase64: string): RequiredFieldsRefusal | null {
-  const fields = emptyRequiredFields(contentFromUpdate(unb64(stateBase64)).doc, rememberedFields(row));
+/** The empty required fields of a report's document (ProseMirror JSON), or null when every one is filled. */
+export function emptyFieldsOf(row: Pick<ReportAttributes, 'requiredFields'> | null, doc: PMNode): RequiredFieldsRefusal | null {
+  const fields = emptyRequiredFields(doc, rememberedFields(row));
   return fields.length === 0 ? null : { outcome: 'required-fields-empty', message: emptyFieldsMessage(fields), fields };
 }
 
@@ -46,9 +46,9 @@ export function emptyFieldsOf(row: Pick<ReportAttributes, 'requiredFields'> | nu
 export async function requiredFieldsRefusal(
   store: Pick<ReportStore, 'findReport'>,
   reportId: string,
-  stateBase64: string,
+  doc: PMNode,
 ): Promise<RequiredFieldsRefusal | null> {
-  return emptyFieldsOf((await store.findReport(reportId))?.get() ?? null, stateBase64);
+  return emptyFieldsOf((await store.findReport(reportId))?.get() ?? null, doc);
 }
 
 /**
@@ -73,6 +73,6 @@ export async function refuseSubmitWithEmptyFields(
   } catch (error) {
     throw syncFailure(error);
   }
-  const refusal = emptyFieldsOf(row, update);
+  const refusal = emptyFieldsOf(row, contentFromUpdate(unb64(update)).doc);
   if (refusal) throw conflict(refusal.message, 'REQUIRED_FIELDS_EMPTY', { fields: refusal.fields });
 }

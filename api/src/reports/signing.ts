@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type InstallationSignature, isReportLocked, type ReportIntegrity } from '@pacs/shared';
 import type { ReportAttributes } from '../db/models';
-import { canonicalJson, contentFromUpdate, unb64 } from './content';
+import { canonicalJson, contentFromUpdate, type SignedContent, unb64 } from './content';
 import { SIGNATURE_ALGORITHM, signReportHash, verifyReportSignature } from './signature/report-signature';
 import type { SigningKeyring } from './signature/signing-keys';
 
@@ -88,8 +88,9 @@ export function signLockedState(
   locked: { update: string; stateVector: string },
   signer: { userId: string; name: string },
   keyring: SigningKeyring,
+  /** The locked state already read (contentFromUpdate of `locked.update`), to read it once. */
+  content: Pick<SignedContent, 'contentJson' | 'contentText'> = contentFromUpdate(unb64(locked.update)),
 ): SignedColumns {
-  const content = contentFromUpdate(unb64(locked.update));
   const unhashed = {
     contentJson: content.contentJson,
     contentText: content.contentText,

@@ -9,7 +9,7 @@ import { diffReport, type ReportDiff, type SectionText } from '@pacs/shared/repo
 import { type Transaction, UniqueConstraintError } from 'sequelize';
 import type { Models } from '../db/models';
 import type { ReportVersionAttributes, VersionEvent } from '../db/version-models';
-import { contentFromUpdate, type PMNode, unb64 } from './content';
+import { contentFromUpdate, type PMNode, type SignedContent, unb64 } from './content';
 
 export interface VersionInput {
   reportId: string;
@@ -18,6 +18,8 @@ export interface VersionInput {
   /** The whole Yjs document (base64). */
   update: string;
   author: { userId: string; name: string };
+  /** `update` already read (contentFromUpdate), to read it once. */
+  content?: Pick<SignedContent, 'contentJson' | 'contentText'>;
 }
 
 export interface StoredVersion {
@@ -43,7 +45,7 @@ export function createVersionStore(models: Pick<Models, 'ReportVersion'>) {
   const { ReportVersion } = models;
 
   async function record(input: VersionInput, transaction?: Transaction): Promise<void> {
-    const content = contentFromUpdate(unb64(input.update));
+    const content = input.content ?? contentFromUpdate(unb64(input.update));
     // Numbers are taken in order; two writers racing for one number: the loser takes the next.
     for (let attempt = 0; ; attempt += 1) {
       const last = ((await ReportVersion.max('sequence', { where: { reportId: input.reportId }, transaction })) as number | null) ?? 0;
