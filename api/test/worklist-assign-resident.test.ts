@@ -61,3 +61,29 @@ describe('PATCH /api/studies/:id assigneeId', () => {
     }
   });
 });
+
+describe('GET /api/users/assignable', () => {
+  it('lists the active attendings and residents for an attending or admin, only themselves for a resident', async () => {
+    const technologist = await t.userWithToken('technologist');
+    const departed = await t.userWithToken('resident');
+    await t.app.db.models.User.update({ active: false }, { where: { id: departed.id } });
+    for (const reader of [attending, admin]) {
+      const response = await t.app.inject({ url: '/api/users/assignable', headers: bearer(reader.token) });
+      expect(response.statusCode, response.body).toBe(200);
+      const ids = (response.json() as { users: { id: string; role: string }[] }).users.map((u) => u.id);
+      expect(ids).toEqual(expect.arrayContaining([resident.id, resident2.id, attending.id]));
+      expect(ids).not.toContain(technologist.id);
+      expect(ids).not.toContain(admin.id);
+      expect(ids).not.toContain(departed.id);
+    }
+    const own = await t.app.inject({ url: '/api/users/assignable', headers: bearer(resident.token) });
+    expect((own.json() as { users: { id: string }[] }).users.map((u) => u.id)).toEqual([resident.id]);
+  });
+
+  it('is refused to roles that do not assign studies', async () => {
+    for (const role of ['technologist', 'referrer'] as const) {
+      const user = await t.userWithToken(role);
+      expect((await t.app.inject({ url: '/api/users/assignable', headers: bearer(user.token) })).statusCode, role).toBe(403);
+    }
+  });
+});

@@ -16,6 +16,7 @@ import {
   launchBrowser,
   launchPersistentProfile,
   RADIOLOGIST,
+  RESIDENT,
   type System,
   seriousViolations,
   signIn,
@@ -291,6 +292,23 @@ describe('web app end to end', () => {
     const { study } = await radiologist.call<{ study: Row }>('GET', `/api/studies/${target}`);
     expect(study.assignee?.id).toBe(radiologist.userId);
     await expect.poll(() => connectionState(page).textContent()).toBe('Online');
+  });
+
+  it('the attending hands a study to a resident from its details', async () => {
+    const { search, ids } = await seedWorklist('handover');
+    const { page } = await devices.signedIn(RADIOLOGIST);
+    await openWorklist(page, search);
+    const target = ids[3]!;
+    await rowFor(page, target).locator('.row-open').click();
+    const detail = page.getByTestId('study-detail');
+    const picker = detail.getByLabel('Assign to');
+    await expect.poll(() => picker.locator('option').allTextContents()).toContain('Demo Resident (resident)');
+    await picker.selectOption({ label: 'Demo Resident (resident)' });
+    await expect.poll(() => pendingCount(page).getAttribute('data-count'), { timeout: 20_000 }).toBe('0');
+    const resident = await apiLogin(system.url, RESIDENT);
+    await expect
+      .poll(async () => (await resident.call<{ study: Row }>('GET', `/api/studies/${target}`)).study.assignee?.id)
+      .toBe(resident.userId);
   });
 
   it('shows a conflict view when another user changed the study meanwhile', async () => {

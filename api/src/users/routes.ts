@@ -2,6 +2,7 @@
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  AssignableUsers,
   ErrorResponse,
   IdParams,
   PasswordResetRequest,
@@ -50,6 +51,33 @@ export default async function userRoutes(fastify: FastifyInstance) {
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(presentUser), nextCursor: rows.length > limit && last ? encodeCursor([last.email]) : null };
+    },
+  );
+
+  app.get(
+    '/api/users/assignable',
+    {
+      config: { access: 'study:assign' },
+      schema: {
+        tags,
+        summary: 'Who a study can be assigned to: the active attendings and residents (a resident: only themselves)',
+        response: { 200: AssignableUsers },
+      },
+    },
+    async (request) => {
+      const principal = request.principal!;
+      // Residents assign only themselves (assignmentAllowed); the list does not show them anyone else.
+      const users = await models.User.findAll({
+        where: {
+          active: true,
+          role: { [Op.in]: ['attending', 'resident'] },
+          ...(principal.role === 'resident' ? { id: principal.userId } : {}),
+        },
+        attributes: ['id', 'name', 'role'],
+        order: [['name', 'ASC']],
+        raw: true,
+      });
+      return { users: users.map((u) => ({ id: u.id, name: u.name, role: u.role as 'attending' | 'resident' })) };
     },
   );
 

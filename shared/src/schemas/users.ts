@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { Email, NewPassword, RoleSchema, User } from './auth';
-import { Cursor, PageLimit } from './common';
+import { Cursor, PageLimit, Uuid } from './common';
 
 export const UserName = Type.String({ minLength: 1, maxLength: 200 });
 /** The hospital's id of an ordering physician (ORC-12.1 of their orders); '' unlinks. */
@@ -44,3 +44,14 @@ export const UserPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 export type UserPage = Static<typeof UserPage>;
+
+/** Someone a study can be assigned to: an active radiologist (names and roles, nothing else). */
+export const AssignableUser = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  role: Type.Union([Type.Literal('attending'), Type.Literal('resident')]),
+});
+export type AssignableUser = Static<typeof AssignableUser>;
+
+export const AssignableUsers = Type.Object({ users: Type.Array(AssignableUser) }, { $id: 'AssignableUsers' });
+export type AssignableUsers = Static<typeof AssignableUsers>;

@@ -4,6 +4,8 @@
  */
 export type {
   AccessWindow,
+  AssignableUser,
+  AssignableUsers,
   AuditEntry,
   AuditPage,
   AuditQuery,

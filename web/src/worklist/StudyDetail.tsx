@@ -6,7 +6,9 @@ import type { CachedDetail } from '../device/db';
 import { isQuotaError } from '../device/engine';
 import { useWorkspace } from '../device/workspace';
 import {
+  assignTo,
   assignToMe,
+  canAssignOthers,
   canAssignSelf,
   PRIORITY_LABEL,
   priorityTargets,
@@ -16,6 +18,7 @@ import {
   statusTargets,
   unassign,
 } from './studyActions';
+import { useAssignable } from './use-assignable';
 
 export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onClose: () => void }) {
   const { user, engine, db } = useWorkspace();
@@ -47,6 +50,7 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
   }, [study.id, db]);
 
   const mine = study.assignee?.id === user.id;
+  const assignable = useAssignable(canAssignOthers(user)).filter((u) => u.id !== study.assignee?.id);
   const statuses = statusTargets(user, study);
   const priorities = priorityTargets(user, study);
   return (
@@ -100,6 +104,25 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
               Assign to me
             </button>
           ))}
+        {assignable.length > 0 && (
+          <label>
+            Assign to
+            <select
+              value=""
+              onChange={(e) => {
+                const chosen = assignable.find((u) => u.id === e.target.value);
+                if (chosen) void assignTo(engine, study, chosen);
+              }}
+            >
+              <option value="">Choose…</option>
+              {assignable.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name} ({u.role})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         {priorities.length > 0 && (
           <label>
             Priority

@@ -28,6 +28,13 @@ export function priorityTargets(user: User, row: WorklistStudy): StudyPriority[]
 export function assignToMe(engine: SyncEngine, user: User, row: WorklistStudy) {
   return engine.enqueue(row.id, { assigneeId: user.id }, `assign to me (${user.name})`);
 }
+/** Attendings and admins hand a study to someone (a resident to read it first); residents only take it themselves. */
+export function canAssignOthers(user: User): boolean {
+  return can(user.role, 'study:assign') && user.role !== 'resident';
+}
+export function assignTo(engine: SyncEngine, row: WorklistStudy, assignee: { id: string; name: string }) {
+  return engine.enqueue(row.id, { assigneeId: assignee.id }, `assign to ${assignee.name}`);
+}
 export function unassign(engine: SyncEngine, row: WorklistStudy) {
   return engine.enqueue(row.id, { assigneeId: null }, 'unassign');
 }
