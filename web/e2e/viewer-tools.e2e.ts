@@ -295,6 +295,8 @@ describe('two viewports and priors', () => {
     const second = await waitForPaneImage(page, 1);
     expect(second.count).toBe(10);
     expect(second.imageId).toContain(prior.studyInstanceUid);
+    // The prior's report shows beside its images; this prior was never reported.
+    await expect.poll(() => page.getByTestId('prior-report').textContent()).toContain('No report was written for this study.');
     expect(await page.getByTestId('pane-2').locator('.viewer-overlay').textContent()).toContain('2025-06-01');
     expect(await page.getByTestId('pane').locator('.viewer-overlay').textContent()).toContain('2026-11-01');
     // The second viewport is active: a preset changes only its window.

@@ -2,6 +2,7 @@
 import { OFFLINE_SCHEME } from './cornerstone';
 import type { ViewerSeries } from './dicom-json';
 import { formatDate } from './format';
+import { PriorReport } from './PriorReport';
 import { SeriesThumbnail } from './SeriesThumbnail';
 import type { Prior } from './use-priors';
 import type { Pane } from './use-study';
@@ -102,6 +103,7 @@ export function SeriesPanel({
         </ul>
       )}
       {priorProblem && <p role="alert">{priorProblem}</p>}
+      {comparing && twoUp && <PriorReport studyId={comparing} online={online} />}
     </nav>
   );
 }
