@@ -54,7 +54,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const api = (user: User, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+const api = (user: User, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) =>
   t.app.inject({ method, url, headers: bearer(user.token), ...(payload === undefined ? {} : { payload: payload as object }) });
 
 async function editor(user: User, reportId: string): Promise<EditorClient> {
@@ -142,6 +142,11 @@ describe('the versions of a report', () => {
     const { ReportVersion } = t.app.db.models;
     await expect(ReportVersion.update({ contentText: 'rewritten' }, { where: { reportId } })).rejects.toBeInstanceOf(AppendOnlyError);
     await expect(ReportVersion.destroy({ where: { reportId } })).rejects.toBeInstanceOf(AppendOnlyError);
+    // Nor by any other client of the database: a trigger refuses plain SQL too.
+    const sql = t.app.db.sequelize;
+    await expect(sql.query(`UPDATE report_versions SET "contentText" = 'rewritten' WHERE "reportId" = '${reportId}'`)).rejects.toThrow();
+    await expect(sql.query(`DELETE FROM report_versions WHERE "reportId" = '${reportId}'`)).rejects.toThrow();
+    expect((await ReportVersion.findAll({ where: { reportId }, raw: true })).map((v) => v.contentText)).not.toContain('rewritten');
     expect(await ReportVersion.count({ where: { reportId } })).toBe(4);
   });
 
@@ -178,6 +183,24 @@ describe('the versions of a report', () => {
     expect((await api(attending, 'GET', `/api/reports/${other}/versions/1`)).statusCode).toBe(404);
     expect((await api(attending, 'GET', `/api/reports/${other}/changes`)).statusCode).toBe(404);
   });
+
+  it("of a restricted patient are refused to a reader who is not the study's assignee", async () => {
+    const admin = await t.userWithToken('admin');
+    const restrictedId = await reportThroughReview();
+    const { studyRef } = (await t.app.db.models.Report.findByPk(restrictedId, { raw: true }))!;
+    await t.app.db.models.Study.update({ assigneeId: resident.id }, { where: { id: studyRef } });
+    expect((await api(admin, 'PUT', `/api/studies/${studyRef}/restriction`, { restricted: true })).statusCode).toBe(200);
+    for (const url of [
+      `/api/reports/${restrictedId}/versions`,
+      `/api/reports/${restrictedId}/versions/1`,
+      `/api/reports/${restrictedId}/changes`,
+    ]) {
+      const refused = await api(attending, 'GET', url);
+      expect(refused.statusCode, url).toBe(403);
+      expect(refused.json()).toMatchObject({ code: 'RESTRICTED_STUDY' });
+      expect((await api(resident, 'GET', url)).statusCode, url).toBe(200);
+    }
+  }, 120_000);
 
   it('every read is audited as a read of the patient record', async () => {
     const before = await t.app.db.models.AuditLog.count({ where: { objectId: reportId, eventId: 'PatientRecord', action: 'R' } });

@@ -251,18 +251,19 @@ describe('mssql DDL of every migration', () => {
     expect(nullableUnique.sort()).toEqual(['instances.orthancId', 'reports.primarySlot', 'series.orthancId', 'studies.orthancId']);
   });
 
-  it('emits the audit trigger as T-SQL, and no other dialect’s syntax anywhere', () => {
+  it('emits the append-only triggers (audit trail, report versions) as T-SQL, and no other dialect’s syntax anywhere', () => {
     const trigger = api.other.filter((sql) => /CREATE TRIGGER/i.test(sql));
     expect(trigger).toEqual([
       "CREATE TRIGGER audit_logs_no_change ON audit_logs INSTEAD OF UPDATE, DELETE AS BEGIN THROW 50000, 'audit_logs is append-only', 1; END",
+      "CREATE TRIGGER report_versions_no_change ON report_versions INSTEAD OF UPDATE, DELETE AS BEGIN THROW 50000, 'report_versions is append-only', 1; END",
     ]);
     const all = [...api.statements, ...sync.statements].map((s) => s.sql);
     const foreign =
       /\bPRAGMA\b|\bRAISE\s*\(|\$\$|plpgsql|\bBEFORE (UPDATE|DELETE|INSERT)\b|\bAUTOINCREMENT\b|\bSERIAL\b|\bRETURNING\b|\bON CONFLICT\b|\bLIMIT \d|\bBOOLEAN\b|\bBYTEA\b|\bTIMESTAMP WITH TIME ZONE\b|\bDATETIME\b/;
     for (const sql of all) expect(sql, sql.slice(0, 200)).not.toMatch(foreign);
-    // Statements that are neither DDL nor generated inserts: the trigger and 0003's backfill, bracket-quoted.
+    // Statements that are neither DDL nor generated inserts: the two triggers and 0003's backfill, bracket-quoted.
     const raw = api.other.filter((sql) => !sql.startsWith('INSERT INTO'));
-    expect(raw).toHaveLength(2);
+    expect(raw).toHaveLength(3);
     expect(raw.find((s) => s.startsWith('UPDATE'))).toBe(
       'UPDATE [reports] SET [primarySlot] = CASE WHEN [parentReportId] IS NULL THEN [studyRef] ELSE [id] END',
     );

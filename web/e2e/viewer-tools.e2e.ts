@@ -73,6 +73,19 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await desks?.closeAll();
+  // Measurements are kept per study and user: one test's must not be drawn again in the next.
+  const radiologist = await apiLogin(system.url, RADIOLOGIST);
+  for (const study of [current, prior, us]) {
+    if (!study) continue;
+    const { items } = await radiologist.call<{ items: { id: string; mine: boolean }[] }>('GET', `/api/studies/${study.id}/measurements`);
+    for (const m of items.filter((item) => item.mine)) {
+      const deleted = await fetch(`${system.url}/api/studies/${study.id}/measurements/${m.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${radiologist.accessToken}` },
+      });
+      expect(deleted.ok, `delete measurement: ${deleted.status}`).toBe(true);
+    }
+  }
 });
 
 afterAll(async () => {
