@@ -29,7 +29,7 @@ export interface StoredVersion {
 
 const wordsOf = (text: string) => (text.match(/\S+/g) ?? []).length;
 
-export function presentVersion(v: ReportVersionAttributes) {
+export function presentVersion(v: Omit<ReportVersionAttributes, 'yjsState' | 'contentJson'>) {
   return {
     sequence: v.sequence,
     event: v.event,
@@ -72,8 +72,14 @@ export function createVersionStore(models: Pick<Models, 'ReportVersion'>) {
     }
   }
 
-  async function list(reportId: string): Promise<ReportVersionAttributes[]> {
-    return ReportVersion.findAll({ where: { reportId }, order: [['sequence', 'ASC']], raw: true });
+  /** The versions' summaries: the Yjs states and JSON stay in the database (read one version for those). */
+  async function list(reportId: string): Promise<Omit<ReportVersionAttributes, 'yjsState' | 'contentJson'>[]> {
+    return ReportVersion.findAll({
+      where: { reportId },
+      attributes: { exclude: ['yjsState', 'contentJson'] },
+      order: [['sequence', 'ASC']],
+      raw: true,
+    });
   }
 
   async function read(reportId: string, sequence: number): Promise<StoredVersion | null> {
