@@ -71,6 +71,9 @@ export function buildOru(content: OruContent): Hl7Message {
   const lines = content.text.split('\n');
   const critical = content.critical ?? [];
   const abnormal = critical.length > 0 ? 'AA' : '';
+  /** One OBX: set id, value type, observation id, value; the abnormal flag and result status of the report. */
+  const obx = (setId: number, type: string, id: string, value: string) =>
+    segment(['OBX', String(setId), type, id, '', value, '', '', abnormal, '', '', content.status]);
   return new Hl7Message(
     [
       segment([
@@ -107,37 +110,9 @@ export function buildOru(content: OruContent): Hl7Message {
       segment(['ORC', 'RE', placer, filler, '', 'CM']),
       segment(obr),
       ...critical.map((line, i) => segment(['NTE', String(i + 1), 'L', esc(line)])),
-      ...lines.map((line, i) =>
-        segment([
-          'OBX',
-          String(i + 1),
-          'TX',
-          `18782-3${c}Radiology Study observation (narrative)${c}LN`,
-          '',
-          esc(line),
-          '',
-          '',
-          abnormal,
-          '',
-          '',
-          content.status,
-        ]),
-      ),
+      ...lines.map((line, i) => obx(i + 1, 'TX', `18782-3${c}Radiology Study observation (narrative)${c}LN`, esc(line))),
       ...(content.coded ?? []).map((coded, i) =>
-        segment([
-          'OBX',
-          String(lines.length + i + 1),
-          'ST',
-          [esc(coded.value), esc(coded.meaning), esc(coded.scheme)].join(c),
-          '',
-          esc(coded.observation),
-          '',
-          '',
-          abnormal,
-          '',
-          '',
-          content.status,
-        ]),
+        obx(lines.length + i + 1, 'ST', [esc(coded.value), esc(coded.meaning), esc(coded.scheme)].join(c), esc(coded.observation)),
       ),
       segment(['ZDS', `${esc(content.study.studyInstanceUid)}${c}${esc(content.sender.application)}${c}Application${c}DICOM`]),
     ],
