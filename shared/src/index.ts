@@ -17,6 +17,7 @@ export * from './schemas/macros';
 export * from './schemas/measurements';
 export * from './schemas/mfa';
 export * from './schemas/referrer';
+export * from './schemas/report-authorship';
 export * from './schemas/report-versions';
 export * from './schemas/reports';
 export * from './schemas/restricted-access';

@@ -204,3 +204,17 @@ export const SyncRevocationResponse = Type.Object({
   propagated: Type.Boolean(),
 });
 export type SyncRevocationResponse = Static<typeof SyncRevocationResponse>;
+
+/** AUTHOR-4: the author of what a template seeded (no user typed it). */
+export const TEMPLATE_AUTHOR_ID = 'template';
+
+/**
+ * GET /internal/documents/:name/authorship (AUTHOR-*): which user each Yjs client id of the document
+ * belongs to, and what each user deleted (a Yjs delete set, encoded as a snapshot without a state
+ * vector: `Y.encodeSnapshot(Y.createSnapshot(ds, new Map()))`), merged per user.
+ */
+export const SyncAuthorshipResponse = Type.Object({
+  clients: Type.Array(Type.Object({ clientId: Type.Integer({ minimum: 0 }), userId: Type.String(), userName: Type.String() })),
+  deletions: Type.Array(Type.Object({ userId: Type.String(), userName: Type.String(), deleteSet: Base64 })),
+});
+export type SyncAuthorshipResponse = Static<typeof SyncAuthorshipResponse>;
