@@ -210,11 +210,21 @@ export const TEMPLATE_AUTHOR_ID = 'template';
 
 /**
  * GET /internal/documents/:name/authorship (AUTHOR-*): which user each Yjs client id of the document
- * belongs to, and what each user deleted (a Yjs delete set, encoded as a snapshot without a state
- * vector: `Y.encodeSnapshot(Y.createSnapshot(ds, new Map()))`), merged per user.
+ * belongs to, and per user the ranges of items they deleted (`deleted`) or delivered under another
+ * user's client id (`relayed`, AUTHOR-2), as a Yjs delete set encoded as a snapshot without a state
+ * vector (`Y.encodeSnapshot(Y.createSnapshot(ds, new Map()))`), merged per user and kind.
  */
 export const SyncAuthorshipResponse = Type.Object({
+  /** The document's state taken after the authorship was read: every client id in it up to then is bound. */
+  update: Base64,
   clients: Type.Array(Type.Object({ clientId: Type.Integer({ minimum: 0 }), userId: Type.String(), userName: Type.String() })),
-  deletions: Type.Array(Type.Object({ userId: Type.String(), userName: Type.String(), deleteSet: Base64 })),
+  ranges: Type.Array(
+    Type.Object({
+      kind: Type.Union([Type.Literal('deleted'), Type.Literal('relayed')]),
+      userId: Type.String(),
+      userName: Type.String(),
+      ranges: Base64,
+    }),
+  ),
 });
 export type SyncAuthorshipResponse = Static<typeof SyncAuthorshipResponse>;

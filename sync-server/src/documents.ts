@@ -5,9 +5,10 @@
  * (LOCK-*), and what other instances need is the attached `Replica`'s (SCALE-*), which reaches
  * this class only through `ReplicaHost`.
  */
-import { parseReportDocumentName, type SyncNotice } from '@pacs/shared';
+import { parseReportDocumentName, type SyncNotice, TEMPLATE_AUTHOR_ID } from '@pacs/shared';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { type Author, type AuthorshipRecord, ClientAuthors } from './authorship/client-authors';
 import { filterAwarenessUpdate } from './awareness-policy';
 import { DocumentStateError } from './document-errors';
 import { Finalization, type FinalizationHost, type LockResult } from './finalization';
@@ -18,8 +19,8 @@ import type { Peer } from './peer';
 import type { AppendBatcher } from './persistence/append-batcher';
 import { DocumentWriter } from './persistence/document-writer';
 import { encodeAwareness, encodeNotice, encodeUpdateMessage } from './protocol';
-import { RemoteOrigin, type Replica, type ReplicaHost } from './scale-out/host';
-import type { DocumentStore, LateEditRecord, LockRecord } from './store';
+import { type RelayedUpdate, RemoteOrigin, type Replica, type ReplicaHost } from './scale-out/host';
+import type { DocumentStore, LateEditRecord, LockRecord, StoredAuthorship } from './store';
 
 export interface DocumentOptions {
   debounceMs: number;
@@ -33,6 +34,8 @@ const LOAD_ORIGIN = Symbol('load');
 const SEED_ORIGIN = Symbol('seed');
 /** Awareness that arrived from another instance through the bus (SCALE-*). */
 const REMOTE_AWARENESS = Symbol('remote-awareness');
+/** AUTHOR-4: what a template seeded was typed by no user. */
+const TEMPLATE_AUTHOR: Author = { userId: TEMPLATE_AUTHOR_ID, userName: 'Template' };
 
 export class SyncDocument implements ReplicaHost, FinalizationHost {
   readonly doc = new Y.Doc({ gc: true });
@@ -42,6 +45,8 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
   readonly peers = new Map<Peer, Set<number>>();
   /** Awareness client id → the connection that introduced it (PRES-1). */
   private readonly awarenessOwners = new Map<number, Peer>();
+  /** Which user each Yjs client id belongs to (AUTHOR-*). */
+  private readonly authors = new ClientAuthors();
   private readonly writer: DocumentWriter;
   private readonly lockState: DocumentLock;
   private readonly finalization: Finalization;
@@ -112,6 +117,7 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
       LOAD_ORIGIN,
     );
     this.writer.logLength = stored.logLength;
+    this.authors.restore(stored.authors);
     if (stored.lock) {
       const lateEdits = await this.store.listLateEdits(this.name);
       this.lockState.restore(
@@ -215,19 +221,31 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
     Y.applyUpdate(this.doc, update, peer);
   }
 
-  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+  /** The user an applied transaction is attributed to (AUTHOR-1, AUTHOR-4). */
+  private authorOf(origin: unknown): Author | null {
+    if (origin === SEED_ORIGIN) return TEMPLATE_AUTHOR;
+    if (origin instanceof RemoteOrigin) return origin.author;
+    const peer = origin as Partial<Peer> | null;
+    return typeof peer?.userId === 'string' && typeof peer.userName === 'string' ? { userId: peer.userId, userName: peer.userName } : null;
+  }
+
+  private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
     if (origin === LOAD_ORIGIN) return;
     const message = encodeUpdateMessage(update);
+    const author = this.authorOf(origin);
     if (origin instanceof RemoteOrigin) {
-      // SCALE-1/3: relayed to local clients; stored by the instance it came from (or by us later).
+      // SCALE-1/3: relayed to local clients; stored (with its authorship) by the instance it came
+      // from, or by us later. The binding is known here at once, for AUTHOR-2.
+      if (author) this.authors.recordTransaction(transaction, author);
       this.replica?.received(origin, update);
       for (const peer of this.peers.keys()) peer.send(message);
       return;
     }
     this.metrics.updates.inc();
     this.writer.add(update);
+    if (author) this.recordAuthorship(this.authors.recordTransaction(transaction, author), author);
     for (const peer of this.peers.keys()) if (peer !== origin) peer.send(message);
-    this.replica?.publishUpdate(update);
+    this.replica?.publishUpdate(update, author);
   };
 
   private readonly onAwareness = (
@@ -262,12 +280,25 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
 
   /** Shutdown (and a lock): remote updates not yet confirmed by their instance are stored here too (SCALE-3). */
   storeUnconfirmedNow(): void {
-    if (this.replica) this.writer.add(...this.replica.takeUnconfirmed());
+    if (this.replica) this.storeRelayed(this.replica.takeUnconfirmed());
   }
 
   async lateEdits(): Promise<LateEditRecord[]> {
     await this.flush();
     return this.store.listLateEdits(this.name);
+  }
+
+  /**
+   * AUTHOR-3: the document's state with the authorship of everything in it: the stored bindings
+   * (some may have come from another instance) then this instance's, and the stored deletions
+   * after storing what is pending (a failure to store → DocumentStateError).
+   */
+  async authorship(): Promise<StoredAuthorship & { update: Uint8Array }> {
+    if (!(await this.flush())) throw new DocumentStateError('the document could not be stored', 'unavailable');
+    const stored = await this.store.loadAuthorship(this.name);
+    const known = new Set(stored.clients.map((c) => c.clientId));
+    const clients = [...stored.clients, ...this.authors.all().filter((c) => !known.has(c.clientId))];
+    return { update: Y.encodeStateAsUpdate(this.doc), clients, ranges: stored.ranges };
   }
 
   // ------------------------------------------------------------------ internal operations
@@ -334,9 +365,30 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
     }
   }
 
-  storeForOthers(updates: Uint8Array[]): void {
+  /** SCALE-3 with AUTHOR-5: updates of another instance, stored with their authorship. */
+  private storeRelayed(updates: readonly RelayedUpdate[]): void {
+    for (const { update, author } of updates) {
+      this.writer.add(update);
+      if (author) this.writer.addAuthorship(this.authors.recordRelayed(update, author));
+    }
+  }
+
+  /**
+   * AUTHOR-2: text under another user's client id is applied (a client resends what the server
+   * lost, DUR-8) but stays that user's, marked as relayed by the sender; counted and logged,
+   * as a forgery would be.
+   */
+  private recordAuthorship(record: AuthorshipRecord, author: Author): void {
+    if (record.ranges.some((r) => r.kind === 'relayed')) {
+      this.metrics.relayedUpdates.inc();
+      this.log.warn("update under another user's client id recorded as relayed", { doc: this.name, user: author.userId });
+    }
+    this.writer.addAuthorship(record);
+  }
+
+  storeForOthers(updates: RelayedUpdate[]): void {
     this.log.info('storing updates another instance did not confirm', { doc: this.name, updates: updates.length });
-    this.writer.add(...updates);
+    this.storeRelayed(updates);
     void this.flush().then((ok) => {
       if (ok && this.peers.size === 0) this.scheduleUnload();
     });

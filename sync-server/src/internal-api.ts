@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   parseReportDocumentName,
+  type SyncAuthorshipResponse,
   SyncLockRequest,
   SyncReadOnlyRequest,
   type SyncRevocationResponse,
@@ -22,7 +23,7 @@ import type { Logger } from './log';
 import { nowSeconds, type Revocation } from './revocations';
 
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
-const ROUTE = /^\/internal\/documents\/([^/]+)\/(lock|unlock|late-edits|seed|state|read-only)$/;
+const ROUTE = /^\/internal\/documents\/([^/]+)\/(lock|unlock|late-edits|seed|state|read-only|authorship)$/;
 const USER_ROUTE = /^\/internal\/users\/([^/]+)\/revoke$/;
 const USER_ID = /^[A-Za-z0-9-]{1,64}$/;
 
@@ -129,7 +130,7 @@ export async function handleInternal(
     }
     if (parseReportDocumentName(name) === null) throw new HttpError(404, 'Not Found', 'unknown document');
     const method = req.method ?? 'GET';
-    const expected = action === 'state' || action === 'late-edits' ? 'GET' : 'POST';
+    const expected = action === 'state' || action === 'late-edits' || action === 'authorship' ? 'GET' : 'POST';
     if (method !== expected) throw new HttpError(405, 'Method Not Allowed', `use ${expected}`);
 
     switch (action) {
@@ -183,6 +184,16 @@ export async function handleInternal(
         }
         log.info('document made read-only for users', { doc: name, users: body.userIds.length, connections, propagated });
         sendJson(res, 200, { connections, propagated });
+        return;
+      }
+      case 'authorship': {
+        const authorship = await documents.use(name, (doc) => doc.authorship());
+        const body: SyncAuthorshipResponse = {
+          update: b64(authorship.update),
+          clients: authorship.clients,
+          ranges: authorship.ranges.map((r) => ({ kind: r.kind, userId: r.userId, userName: r.userName, ranges: b64(r.ranges) })),
+        };
+        sendJson(res, 200, body);
         return;
       }
       case 'late-edits': {

@@ -57,6 +57,11 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
+    relayedUpdates: new Counter({
+      name: 'pacs_sync_relayed_updates_total',
+      help: "updates that brought text under another user's client id (AUTHOR-2: a resend after a loss, or a forgery)",
+      registers,
+    }),
     awarenessDropped: new Counter({
       name: 'pacs_sync_awareness_dropped_total',
       help: 'awareness entries and queries not relayed, by reason (PRES-*)',

@@ -3,8 +3,11 @@
  * document, the finalization lock and late edits, in tables the sync-server owns (`sync_*`).
  * `DocumentStore` is the seam the document layer talks to; tests wrap it to inject failures.
  */
-import { DataTypes, type Model, Op, type Sequelize } from 'sequelize';
+
+import { type ClientBinding, mergeEncodedDeleteSets, type UserRanges } from '@pacs/shared/report-document';
+import { DataTypes, type Model, Op, type Sequelize, type Transaction } from 'sequelize';
 import * as Y from 'yjs';
+import type { AuthorshipRecord } from './authorship/client-authors';
 import { connectDatabase } from './db/connect';
 import { migrate } from './db/migrate';
 
@@ -28,20 +31,33 @@ export interface StoredDocument {
   /** Number of log rows not yet folded into the snapshot. */
   logLength: number;
   lock: LockRecord | null;
+  /** Client id → user, in the order stored (AUTHOR-1: the first row of a client id wins). */
+  authors: ClientBinding[];
 }
 
 export interface AppendEntry {
   document: string;
-  update: Uint8Array;
+  /** Null when only authorship is left to store (the update itself went in an earlier write). */
+  update: Uint8Array | null;
+  authorship?: AuthorshipRecord;
+}
+
+/** AUTHOR-3: the document's bindings and each user's ranges, merged per user and kind. */
+export interface StoredAuthorship {
+  clients: ClientBinding[];
+  ranges: UserRanges[];
 }
 
 export interface DocumentStore {
   load(document: string): Promise<StoredDocument>;
-  /** Appends log rows, all or none (one multi-row INSERT): one per document per flush. */
+  /** Appends log rows and their authorship, all or none (one transaction): one row per document per flush. */
   appendUpdates(entries: AppendEntry[]): Promise<void>;
+  loadAuthorship(document: string): Promise<StoredAuthorship>;
   /**
    * Folds snapshot + log into one snapshot, in a transaction (DUR-5). `state` is the in-memory
    * document's full state; rows are merged in too, so a row this process never saw is kept.
+   * Authorship rows are tidied in the same transaction: one range row per user and kind, duplicate
+   * bindings dropped (AUTHOR-5).
    */
   compact(document: string, state: Uint8Array): Promise<void>;
   setLock(document: string, lock: LockRecord): Promise<void>;
@@ -105,10 +121,55 @@ function defineModels(sequelize: Sequelize) {
       },
       { ...options, tableName: 'sync_late_edits' },
     ),
+    authors: sequelize.define<Row>(
+      'SyncAuthor',
+      {
+        id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+        document: documentName,
+        clientId: { type: DataTypes.BIGINT, allowNull: false },
+        userId: { type: DataTypes.STRING(64), allowNull: false },
+        userName: { type: DataTypes.STRING(200), allowNull: false },
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { ...options, tableName: 'sync_authors' },
+    ),
+    editRanges: sequelize.define<Row>(
+      'SyncEditRanges',
+      {
+        id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
+        document: documentName,
+        kind: { type: DataTypes.STRING(16), allowNull: false },
+        userId: { type: DataTypes.STRING(64), allowNull: false },
+        userName: { type: DataTypes.STRING(200), allowNull: false },
+        ranges: { type: DataTypes.BLOB, allowNull: false },
+        createdAt: { type: DataTypes.DATE, allowNull: false },
+      },
+      { ...options, tableName: 'sync_edit_ranges' },
+    ),
   };
 }
 
 const get = <T>(row: Row, key: string): T => row.get(key) as T;
+
+/** The first binding of each client id (AUTHOR-1). */
+function firstBindings(bindings: readonly ClientBinding[]): ClientBinding[] {
+  const seen = new Set<number>();
+  return bindings.filter((b) => !seen.has(b.clientId) && seen.add(b.clientId));
+}
+
+/** Range rows merged per kind and user, in the order of the first row of each. */
+function mergedRanges(rows: readonly Row[]): (UserRanges & { rows: Row[] })[] {
+  const byKey = new Map<string, { kind: UserRanges['kind']; userId: string; userName: string; rows: Row[] }>();
+  for (const row of rows) {
+    const kind = get<UserRanges['kind']>(row, 'kind');
+    const userId = get<string>(row, 'userId');
+    const key = `${kind}\u0000${userId}`;
+    const entry = byKey.get(key) ?? { kind, userId, userName: get<string>(row, 'userName'), rows: [] };
+    entry.rows.push(row);
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()].map((e) => ({ ...e, ranges: mergeEncodedDeleteSets(e.rows.map((r) => bytes(get(r, 'ranges')))) }));
+}
 const bytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const buffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -127,10 +188,11 @@ export class SequelizeStore implements DocumentStore {
 
   async load(document: string): Promise<StoredDocument> {
     const { snapshots, updates: log, locks } = this.m;
-    const [snapshot, rows, lock] = await Promise.all([
+    const [snapshot, rows, lock, authors] = await Promise.all([
       snapshots.findByPk(document),
       log.findAll({ where: { document }, order: [['id', 'ASC']], attributes: ['id', 'data'] }),
       locks.findByPk(document),
+      this.bindings(document),
     ]);
     const updates: Uint8Array[] = [];
     if (snapshot) updates.push(bytes(get(snapshot, 'data')));
@@ -141,13 +203,70 @@ export class SequelizeStore implements DocumentStore {
       lock: lock
         ? { lockedBy: get(lock, 'lockedBy'), lockedAt: new Date(get(lock, 'lockedAt')), stateVector: bytes(get(lock, 'stateVector')) }
         : null,
+      authors,
     };
+  }
+
+  private async bindings(document: string, transaction?: Transaction): Promise<ClientBinding[]> {
+    const rows = await this.m.authors.findAll({ where: { document }, order: [['id', 'ASC']], transaction });
+    return rows.map((r) => ({ clientId: Number(get(r, 'clientId')), userId: get(r, 'userId'), userName: get(r, 'userName') }));
   }
 
   async appendUpdates(entries: AppendEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const createdAt = new Date();
-    await this.m.updates.bulkCreate(entries.map((e) => ({ document: e.document, data: buffer(e.update), createdAt })));
+    const updates = entries.flatMap((e) => (e.update ? [{ document: e.document, data: buffer(e.update), createdAt }] : []));
+    const authors = entries.flatMap((e) => (e.authorship?.bindings ?? []).map((b) => ({ document: e.document, ...b, createdAt })));
+    const ranges = entries.flatMap((e) =>
+      (e.authorship?.ranges ?? []).map((r) => ({ document: e.document, ...r, ranges: buffer(r.ranges), createdAt })),
+    );
+    if (authors.length === 0 && ranges.length === 0) {
+      await this.m.updates.bulkCreate(updates);
+      return;
+    }
+    await this.sequelize.transaction(async (transaction) => {
+      if (updates.length > 0) await this.m.updates.bulkCreate(updates, { transaction });
+      if (authors.length > 0) await this.m.authors.bulkCreate(authors, { transaction });
+      if (ranges.length > 0) await this.m.editRanges.bulkCreate(ranges, { transaction });
+    });
+  }
+
+  async loadAuthorship(document: string): Promise<StoredAuthorship> {
+    const [clients, rows] = await Promise.all([
+      this.bindings(document),
+      this.m.editRanges.findAll({ where: { document }, order: [['id', 'ASC']] }),
+    ]);
+    return {
+      clients: firstBindings(clients),
+      ranges: mergedRanges(rows).map(({ kind, userId, userName, ranges }) => ({ kind, userId, userName, ranges })),
+    };
+  }
+
+  /** AUTHOR-5: one range row per kind and user, one binding row per client id; inside compaction's transaction. */
+  private async tidyAuthorship(document: string, transaction: Transaction): Promise<void> {
+    const { authors, editRanges } = this.m;
+    const all = await authors.findAll({ where: { document }, order: [['id', 'ASC']], attributes: ['id', 'clientId'], transaction });
+    const seen = new Set<number>();
+    const duplicates = all.filter((r) => {
+      const client = Number(get(r, 'clientId'));
+      if (seen.has(client)) return true;
+      seen.add(client);
+      return false;
+    });
+    await this.destroyIds(authors, duplicates, transaction);
+    const rows = await editRanges.findAll({ where: { document }, order: [['id', 'ASC']], transaction });
+    for (const merged of mergedRanges(rows)) {
+      if (merged.rows.length < 2) continue;
+      await editRanges.update({ ranges: buffer(merged.ranges) }, { where: { id: get(merged.rows[0]!, 'id') }, transaction });
+      await this.destroyIds(editRanges, merged.rows.slice(1), transaction);
+    }
+  }
+
+  private async destroyIds(model: Models[keyof Models], rows: readonly Row[], transaction: Transaction): Promise<void> {
+    const ids = rows.map((r) => get<string | number>(r, 'id'));
+    for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
+      await model.destroy({ where: { id: { [Op.in]: ids.slice(i, i + DELETE_CHUNK) } }, transaction });
+    }
   }
 
   append(document: string, update: Uint8Array): Promise<void> {
@@ -175,9 +294,8 @@ export class SequelizeStore implements DocumentStore {
         }
         // Delete exactly the rows that were read and merged, never a range: a row another writer
         // committed meanwhile stays.
-        for (let i = 0; i < ids.length; i += DELETE_CHUNK) {
-          await log.destroy({ where: { id: { [Op.in]: ids.slice(i, i + DELETE_CHUNK) } }, transaction });
-        }
+        await this.destroyIds(log, rows, transaction);
+        await this.tidyAuthorship(document, transaction);
       } finally {
         doc.destroy();
       }

@@ -23,7 +23,8 @@ const bytes = (...values: number[]) => new Uint8Array(values);
 
 /** One message of every type, with values that exercise the encodings (multi-byte varints, non-ASCII, zero-length). */
 const EVERY_TYPE: BusMessage[] = [
-  { t: 'update', from: 'instance-a', seq: 300, update: bytes(1, 2, 3) },
+  { t: 'update', from: 'instance-a', seq: 300, update: bytes(1, 2, 3), author: { userId: 'u-1', userName: 'Dr Müller' } },
+  { t: 'update', from: 'instance-a', seq: 1, update: bytes(1), author: null },
   { t: 'awareness', from: 'instance-a', update: bytes(0) },
   { t: 'sync1', from: 'instance-a', stateVector: bytes(1, 200, 1), askBack: true },
   { t: 'sync1', from: 'instance-a', stateVector: bytes(0), askBack: false },
@@ -46,7 +47,7 @@ describe('bus message format (SCALE-7)', () => {
   });
 
   it('SCALE-7: type numbers are the published ones (renumbering would make instances misread each other)', () => {
-    expect(BUS_PROTOCOL_VERSION).toBe(1);
+    expect(BUS_PROTOCOL_VERSION).toBe(2);
     expect(BUS_MESSAGE_TYPES).toEqual({
       update: 0,
       awareness: 1,
@@ -63,7 +64,13 @@ describe('bus message format (SCALE-7)', () => {
     expect(new Set(Object.values(BUS_MESSAGE_TYPES)).size).toBe(Object.keys(BUS_MESSAGE_TYPES).length);
   });
 
-  const valid = encodeBusMessage({ t: 'update', from: 'instance-a', seq: 1, update: bytes(1, 2, 3) });
+  const valid = encodeBusMessage({
+    t: 'update',
+    from: 'instance-a',
+    seq: 1,
+    update: bytes(1, 2, 3),
+    author: { userId: 'u', userName: 'n' },
+  });
   const frame = (write: (e: encoding.Encoder) => void) => {
     const e = encoding.createEncoder();
     write(e);
@@ -71,7 +78,8 @@ describe('bus message format (SCALE-7)', () => {
   };
   const HOSTILE: [string, Uint8Array, RegExp][] = [
     ['empty', new Uint8Array(0), /./],
-    ['another version', Uint8Array.from([BUS_PROTOCOL_VERSION + 1, ...valid.subarray(1)]), /version 2/],
+    ['another version', Uint8Array.from([BUS_PROTOCOL_VERSION + 1, ...valid.subarray(1)]), /version 3/],
+    ['version 1 (updates without their author)', Uint8Array.from([1, ...valid.subarray(1)]), /version 1/],
     ['version 0 (before versions existed: the first byte was the type)', Uint8Array.from([0, ...valid.subarray(1)]), /version 0/],
     [
       'unknown type',
@@ -125,6 +133,6 @@ describe('bus message format (SCALE-7)', () => {
     const dropped = (await metrics.busMessages.get()).values.find((v) => v.labels.direction === 'dropped');
     expect(dropped?.value).toBe(1);
     const warning = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'malformed bus message dropped');
-    expect(warning?.err?.message).toMatch(/version 2/);
+    expect(warning?.err?.message).toMatch(new RegExp(`version ${BUS_PROTOCOL_VERSION + 1}`));
   });
 });

@@ -220,7 +220,7 @@ export async function internal(
 export const b64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
 export const unb64 = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(String(s), 'base64'));
 
-type StoreOp = 'load' | 'append' | 'compact' | 'setLock' | 'getLock' | 'clearLock' | 'addLateEdit' | 'listLateEdits';
+type StoreOp = 'load' | 'append' | 'compact' | 'setLock' | 'getLock' | 'clearLock' | 'addLateEdit' | 'listLateEdits' | 'loadAuthorship';
 
 /** Wraps a store: make operations fail, or hold them at a gate until released. */
 export class ControlledStore implements DocumentStore {
@@ -272,6 +272,9 @@ export class ControlledStore implements DocumentStore {
   }
   listLateEdits(d: string) {
     return this.run('listLateEdits', () => this.inner.listLateEdits(d));
+  }
+  loadAuthorship(d: string) {
+    return this.run('loadAuthorship', () => this.inner.loadAuthorship(d));
   }
   close() {
     return this.inner.close();

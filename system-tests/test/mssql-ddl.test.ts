@@ -162,7 +162,14 @@ describe('mssql DDL of every migration', () => {
     expect([...api.tables.keys()]).toEqual(
       expect.arrayContaining(['users', 'refresh_tokens', 'patients', 'studies', 'series', 'instances', 'reports', 'audit_logs']),
     );
-    expect([...sync.tables.keys()]).toEqual(['sync_updates', 'sync_snapshots', 'sync_locks', 'sync_late_edits']);
+    expect([...sync.tables.keys()]).toEqual([
+      'sync_updates',
+      'sync_snapshots',
+      'sync_locks',
+      'sync_late_edits',
+      'sync_authors',
+      'sync_edit_ranges',
+    ]);
   });
 
   it('uses only the shared column types, as SQL Server spells them', () => {
@@ -195,6 +202,8 @@ describe('mssql DDL of every migration', () => {
       [api, 'critical_result_events'],
       [sync, 'sync_updates'],
       [sync, 'sync_late_edits'],
+      [sync, 'sync_authors'],
+      [sync, 'sync_edit_ranges'],
     ] as const) {
       const t = run.tables.get(table)!;
       expect(t.columns.get('id'), table).toMatchObject({ type: 'BIGINT', identity: true, nullable: false });

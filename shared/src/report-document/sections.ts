@@ -35,7 +35,7 @@ export function blockText(node: PMNode, indent = ''): string {
 const TITLE_KEYS = new Map<string, string>(REPORT_SECTIONS.map((s) => [s.title.toLowerCase(), s.key]));
 
 /** The standard key for a standard title, else a slug of the title; unique within the report. */
-function sectionKey(title: string, used: Set<string>): string {
+export function sectionKey(title: string, used: Set<string>): string {
   const base =
     TITLE_KEYS.get(title.trim().toLowerCase()) ??
     (title

@@ -11,6 +11,11 @@ export const AuthorshipRun = Type.Object({
   text: Type.String(),
   /** The author's user id, `template` for seeded text, null when unknown (typed before authorship was recorded). */
   userId: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * Set when this text came under the author's client id through another user's connection (a
+   * client resending what the server lost, or a forgery): the attribution is not proven.
+   */
+  relayedBy: Type.Optional(Type.String()),
 });
 export type AuthorshipRun = Static<typeof AuthorshipRun>;
 

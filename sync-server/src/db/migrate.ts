@@ -6,8 +6,12 @@
 import { type Migration, type MigrationPlan, migrator as planMigrator, runMigrations } from '@pacs/server-kit/database';
 import type { Sequelize } from 'sequelize';
 import * as initial from './migrations/0001-sync-initial';
+import * as authorship from './migrations/0002-sync-authorship';
 
-const MIGRATIONS: Migration[] = [{ name: '0001-sync-initial', up: initial.up }];
+const MIGRATIONS: Migration[] = [
+  { name: '0001-sync-initial', up: initial.up },
+  { name: '0002-sync-authorship', up: authorship.up },
+];
 
 export const MIGRATION_TABLE = 'sync_migrations';
 

@@ -1,3 +1,4 @@
+import type { AuthorshipRecord } from '../authorship/client-authors';
 import type { AppendEntry, DocumentStore } from '../store';
 
 /**
@@ -10,9 +11,9 @@ export class AppendBatcher {
   private scheduled = false;
   constructor(private readonly store: DocumentStore) {}
 
-  append(document: string, update: Uint8Array): Promise<void> {
+  append(document: string, update: Uint8Array | null, authorship?: AuthorshipRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ entry: { document, update }, resolve, reject });
+      this.queue.push({ entry: { document, update, authorship }, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.drain());

@@ -7,6 +7,7 @@
  * keeps its data in memory and is retried with back-off (DUR-4).
  */
 import * as Y from 'yjs';
+import { type AuthorshipRecord, mergeRecords } from '../authorship/client-authors';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { DocumentStore, LateEditRecord } from '../store';
@@ -38,6 +39,8 @@ export class DocumentWriter {
   /** Rows in the update log not yet folded into the snapshot. */
   logLength = 0;
   private pending: Uint8Array[] = [];
+  /** Who wrote the pending updates (AUTHOR-5): stored in the same write as them. */
+  private pendingAuthorship: AuthorshipRecord[] = [];
   private pendingLate: PendingLateEdit[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private retryTimer: NodeJS.Timeout | null = null;
@@ -61,7 +64,13 @@ export class DocumentWriter {
 
   /** Nothing waits to be written, nothing is being written, no retry is due. */
   get settled(): boolean {
-    return this.pending.length === 0 && this.pendingLate.length === 0 && this.writing === 0 && this.retryTimer === null;
+    return (
+      this.pending.length === 0 &&
+      this.pendingAuthorship.length === 0 &&
+      this.pendingLate.length === 0 &&
+      this.writing === 0 &&
+      this.retryTimer === null
+    );
   }
 
   /** Queues updates for the next flush (DUR-2). */
@@ -69,6 +78,13 @@ export class DocumentWriter {
     if (updates.length === 0) return;
     this.pending.push(...updates);
     this.metrics.unpersistedUpdates.inc(updates.length);
+    this.schedule();
+  }
+
+  /** Queues authorship for the next flush, stored with the updates queued so far (AUTHOR-5). */
+  addAuthorship(record: AuthorshipRecord): void {
+    if (record.bindings.length === 0 && record.ranges.length === 0) return;
+    this.pendingAuthorship.push(record);
     this.schedule();
   }
 
@@ -105,18 +121,22 @@ export class DocumentWriter {
       try {
         await this.writeLateEdits();
         const checkpoint = this.hooks.checkpoint();
-        if (this.pending.length > 0) {
+        if (this.pending.length > 0 || this.pendingAuthorship.length > 0) {
           const batch = this.pending;
+          const authorship = this.pendingAuthorship;
           this.pending = [];
-          const merged = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
+          this.pendingAuthorship = [];
+          const merged = batch.length === 0 ? null : batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
           try {
-            await this.timed('append', () => this.batcher.append(this.name, merged));
-            this.logLength++;
+            const record = authorship.length > 0 ? mergeRecords(authorship) : undefined;
+            await this.timed('append', () => this.batcher.append(this.name, merged, record));
+            if (merged) this.logLength++;
             this.metrics.unpersistedUpdates.dec(batch.length);
           } catch (err) {
             // Never drop: put the batch back (as one merged update) in front of newer ones.
-            this.pending.unshift(merged);
-            this.metrics.unpersistedUpdates.dec(batch.length - 1);
+            if (merged) this.pending.unshift(merged);
+            this.pendingAuthorship.unshift(...authorship);
+            this.metrics.unpersistedUpdates.dec(Math.max(0, batch.length - 1));
             throw err;
           }
         }

@@ -11,8 +11,11 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
 export type BusMessage =
-  /** An update a client of `from` sent; `seq` numbers `from`'s own updates of this document. */
-  | { t: 'update'; from: string; seq: number; update: Uint8Array }
+  /**
+   * An update a client of `from` sent; `seq` numbers `from`'s own updates of this document;
+   * `author` is the user whose token sent it (AUTHOR-1), null for none (a seed has the template's).
+   */
+  | { t: 'update'; from: string; seq: number; update: Uint8Array; author: { userId: string; userName: string } | null }
   | { t: 'awareness'; from: string; update: Uint8Array }
   /**
    * "Here is my state vector": every peer answers with `sync2` (and its awareness), and with its
@@ -66,7 +69,7 @@ export interface DocumentBus {
  * (a rolling upgrade) drop each other's messages instead of misreading them; the database still
  * holds everything each stores, and clients resend what they hold when they reconnect.
  */
-export const BUS_PROTOCOL_VERSION = 1;
+export const BUS_PROTOCOL_VERSION = 2;
 
 /** The number each message type travels as. Numbers are never reused or renumbered within a version. */
 export const BUS_MESSAGE_TYPES = {
@@ -96,6 +99,11 @@ export function encodeBusMessage(m: BusMessage): Uint8Array {
     case 'update':
       encoding.writeVarUint(e, m.seq);
       encoding.writeVarUint8Array(e, m.update);
+      encoding.writeUint8(e, m.author ? 1 : 0);
+      if (m.author) {
+        encoding.writeVarString(e, m.author.userId);
+        encoding.writeVarString(e, m.author.userName);
+      }
       break;
     case 'awareness':
     case 'late':
@@ -146,9 +154,13 @@ export function decodeBusMessage(bytes: Uint8Array): BusMessage {
   const from = decoding.readVarString(d);
   let m: BusMessage;
   switch (t) {
-    case 'update':
-      m = { t, from, seq: decoding.readVarUint(d), update: decoding.readVarUint8Array(d) };
+    case 'update': {
+      const seq = decoding.readVarUint(d);
+      const update = decoding.readVarUint8Array(d);
+      const author = decoding.readUint8(d) === 1 ? { userId: decoding.readVarString(d), userName: decoding.readVarString(d) } : null;
+      m = { t, from, seq, update, author };
       break;
+    }
     case 'awareness':
     case 'late':
       m = { t, from, update: decoding.readVarUint8Array(d) };

@@ -7,6 +7,7 @@
 
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type { Author } from '../authorship/client-authors';
 import type { LockRecord } from '../store';
 
 /** The origin of an update applied from another instance: who sent it and its number there (SCALE-3). */
@@ -14,7 +15,15 @@ export class RemoteOrigin {
   constructor(
     readonly from: string,
     readonly seq: number,
+    /** The user whose client sent it (AUTHOR-1); null for sync answers, which mix authors. */
+    readonly author: Author | null = null,
   ) {}
+}
+
+/** An update another instance applied, with its author, kept until that instance stores it (SCALE-3). */
+export interface RelayedUpdate {
+  update: Uint8Array;
+  author: Author | null;
 }
 
 /** What a replica needs from its document. */
@@ -35,7 +44,7 @@ export interface ReplicaHost {
   applyRemoteUnlock(): void;
   applyRemoteLateEdit(update: Uint8Array): void;
   /** SCALE-3: updates whose instance never confirmed storing them; this instance stores them. */
-  storeForOthers(updates: Uint8Array[]): void;
+  storeForOthers(updates: RelayedUpdate[]): void;
   /** Every remote update is confirmed stored: nothing of others keeps the document loaded. */
   othersSettled(): void;
 }
@@ -49,7 +58,7 @@ export interface Replica {
   /** SCALE-6: state vector and local awareness to every peer again. */
   resync(): void;
   /** An update this instance's clients made, numbered for `stored` (SCALE-1, SCALE-3). */
-  publishUpdate(update: Uint8Array): void;
+  publishUpdate(update: Uint8Array, author: Author | null): void;
   publishAwareness(update: Uint8Array): void;
   publishLateEdit(update: Uint8Array): void;
   publishUnlocked(): void;
@@ -60,7 +69,7 @@ export interface Replica {
   /** An update from another instance was applied here: kept until its instance confirms storing it (SCALE-3). */
   received(origin: RemoteOrigin, update: Uint8Array): void;
   /** Remote updates not yet confirmed by their instance, handed over to be stored here (shutdown, lock). */
-  takeUnconfirmed(): Uint8Array[];
+  takeUnconfirmed(): RelayedUpdate[];
   readonly unconfirmedCount: number;
   /** SCALE-4: freezes every instance holding the document and collects what each holds beyond `stateVector`. */
   freeze(stateVector: Uint8Array): Promise<{ lockId: string; diffs: { from: string; update: Uint8Array }[] }>;

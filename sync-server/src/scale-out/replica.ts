@@ -16,9 +16,10 @@
 import { randomUUID } from 'node:crypto';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import type { Author } from '../authorship/client-authors';
 import type { LockRecord } from '../store';
 import type { BusMessage, DocumentBus } from './bus';
-import { RemoteOrigin, type Replica, type ReplicaHost } from './host';
+import { type RelayedUpdate, RemoteOrigin, type Replica, type ReplicaHost } from './host';
 
 /** How long the locking instance waits for every other instance's answer to a freeze. */
 export const FREEZE_ACK_TIMEOUT_MS = 5_000;
@@ -42,6 +43,7 @@ interface UnconfirmedUpdate {
   from: string;
   seq: number;
   update: Uint8Array;
+  author: Author | null;
   at: number;
 }
 
@@ -124,7 +126,7 @@ export class DocumentReplica implements Replica {
     if (doc.destroyed) return;
     switch (m.t) {
       case 'update':
-        doc.applyRemoteUpdate(new RemoteOrigin(m.from, m.seq), m.update);
+        doc.applyRemoteUpdate(new RemoteOrigin(m.from, m.seq, m.author), m.update);
         break;
       case 'sync2':
         // A sync answer may carry what its sender itself only holds unconfirmed (from a third
@@ -191,7 +193,7 @@ export class DocumentReplica implements Replica {
   // ------------------------------------------------------------------ unconfirmed updates (SCALE-3)
 
   received(origin: RemoteOrigin, update: Uint8Array): void {
-    this.unconfirmed.push({ from: origin.from, seq: origin.seq, update, at: Date.now() });
+    this.unconfirmed.push({ from: origin.from, seq: origin.seq, update, author: origin.author, at: Date.now() });
     this.scheduleUnconfirmedCheck();
   }
 
@@ -205,11 +207,11 @@ export class DocumentReplica implements Replica {
     }
   }
 
-  takeUnconfirmed(): Uint8Array[] {
+  takeUnconfirmed(): RelayedUpdate[] {
     const all = this.unconfirmed;
     this.unconfirmed = [];
     this.clearUnconfirmedTimer();
-    return all.map((u) => u.update);
+    return all.map(({ update, author }) => ({ update, author }));
   }
 
   private scheduleUnconfirmedCheck(): void {
@@ -229,7 +231,7 @@ export class DocumentReplica implements Replica {
     const late = this.unconfirmed.filter((u) => u.at <= receivedBefore);
     if (late.length > 0) {
       this.unconfirmed = this.unconfirmed.filter((u) => u.at > receivedBefore);
-      this.doc.storeForOthers(late.map((u) => u.update));
+      this.doc.storeForOthers(late.map(({ update, author }) => ({ update, author })));
     }
     if (this.unconfirmed.length > 0) this.scheduleUnconfirmedCheck();
   }
@@ -241,8 +243,8 @@ export class DocumentReplica implements Replica {
 
   // ------------------------------------------------------------------ calls from the document
 
-  publishUpdate(update: Uint8Array): void {
-    this.send({ t: 'update', from: this.instanceId, seq: ++this.seq, update });
+  publishUpdate(update: Uint8Array, author: Author | null): void {
+    this.send({ t: 'update', from: this.instanceId, seq: ++this.seq, update, author });
   }
 
   publishAwareness(update: Uint8Array): void {
