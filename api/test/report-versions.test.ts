@@ -4,7 +4,14 @@
  * are exactly the attending's insertions and deletions, per section. Real sync-server, real
  * y-websocket providers; SQLite and PostgreSQL.
  */
-import type { Report, ReportChanges, ReportVersionList, ReportVersionView } from '@pacs/shared';
+import {
+  type Report,
+  type ReportAuthorship,
+  type ReportChanges,
+  type ReportVersionList,
+  type ReportVersionView,
+  TEMPLATE_AUTHOR_ID,
+} from '@pacs/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppendOnlyError } from '../src/db/models';
 import { bearer, createTestApp, type TestApp } from './support/app';
@@ -170,7 +177,12 @@ describe('the versions of a report', () => {
 
   it('are read only by roles that read reports', async () => {
     for (const user of [technologist, referrer]) {
-      for (const url of [`/api/reports/${reportId}/versions`, `/api/reports/${reportId}/versions/1`, `/api/reports/${reportId}/changes`]) {
+      for (const url of [
+        `/api/reports/${reportId}/versions`,
+        `/api/reports/${reportId}/versions/1`,
+        `/api/reports/${reportId}/changes`,
+        `/api/reports/${reportId}/authorship`,
+      ]) {
         expect((await api(user, 'GET', url)).statusCode, url).toBe(403);
       }
     }
@@ -182,6 +194,7 @@ describe('the versions of a report', () => {
     expect((await api(attending, 'GET', `/api/reports/${other}/versions`)).json()).toEqual({ reportId: other, versions: [] });
     expect((await api(attending, 'GET', `/api/reports/${other}/versions/1`)).statusCode).toBe(404);
     expect((await api(attending, 'GET', `/api/reports/${other}/changes`)).statusCode).toBe(404);
+    expect((await api(attending, 'GET', `/api/reports/${crypto.randomUUID()}/authorship`)).statusCode).toBe(404);
   });
 
   it("of a restricted patient are refused to a reader who is not the study's assignee", async () => {
@@ -194,6 +207,7 @@ describe('the versions of a report', () => {
       `/api/reports/${restrictedId}/versions`,
       `/api/reports/${restrictedId}/versions/1`,
       `/api/reports/${restrictedId}/changes`,
+      `/api/reports/${restrictedId}/authorship`,
     ]) {
       const refused = await api(attending, 'GET', url);
       expect(refused.statusCode, url).toBe(403);
@@ -259,4 +273,61 @@ describe('the teaching file', () => {
     const [user, url] = request() as unknown as readonly [User, string];
     expect((await api(user, 'GET', url)).statusCode).toBe(status);
   });
+});
+
+describe('who wrote what', () => {
+  let reportId: string;
+  const authorshipOf = async (id: string) => (await ok(attending, 'GET', `/api/reports/${id}/authorship`)) as ReportAuthorship;
+  const section = (a: ReportAuthorship, title: string) => a.sections.find((s) => s.title === title)!.runs;
+  beforeAll(async () => {
+    reportId = await reportThroughReview();
+  }, 120_000);
+
+  it("attributes each part of the signed text to the user who typed it, the headings to the template, and counts the attending's deletions of the resident's text", async () => {
+    const a = await authorshipOf(reportId);
+    expect(section(a, 'Findings')).toEqual([{ text: 'Small nodule in the right lung. Size 4 mm.', userId: resident.id }]);
+    expect(section(a, 'Impression')).toEqual([
+      { text: 'benign.', userId: resident.id },
+      { text: ' Follow-up CT in 12 months.', userId: attending.id },
+    ]);
+    const byId = new Map(a.authors.map((x) => [x.userId, x]));
+    expect(byId.get(TEMPLATE_AUTHOR_ID)?.name).toBe('Template');
+    expect(byId.get(resident.id)).toMatchObject({ written: 'Small nodule in the right lung. Size 4 mm.benign.'.length, deleted: 0 });
+    // The resident typed through two editors (two Yjs client ids), both theirs.
+    expect(byId.get(resident.id)?.clientIds).toHaveLength(2);
+    expect(byId.get(attending.id)).toMatchObject({ written: ' Follow-up CT in 12 months.'.length, deleted: 'Probably '.length });
+    expect(a.deletions).toEqual([{ byUserId: attending.id, ofUserId: resident.id, characters: 'Probably '.length }]);
+  });
+
+  it('is the same after the document service compacted the document and restarted', async () => {
+    const before = await authorshipOf(reportId);
+    // Once its editors are gone the document is idle: the sync-server folds its update log into one
+    // snapshot and unloads it.
+    for (const c of clients.splice(0)) c.destroy();
+    const document = `report:${reportId}`;
+    const logRows = async () =>
+      Number(
+        (
+          (await t.app.db.sequelize.query('SELECT COUNT(*) AS n FROM sync_updates WHERE document = :document', {
+            replacements: { document },
+            plain: true,
+          })) as { n: number | string }
+        ).n,
+      );
+    await waitFor(async () => (await logRows()) === 0, 'the update log compacted');
+    await sync.stop();
+    sync = await startSyncServer(t.database.url, syncPort);
+    expect(await authorshipOf(reportId)).toEqual(before);
+  }, 60_000);
+
+  it('answers 503 with a reason while the document service is down, and changes nothing', async () => {
+    await sync.stop();
+    try {
+      const down = await api(attending, 'GET', `/api/reports/${reportId}/authorship`);
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toMatchObject({ code: 'SYNC_UNAVAILABLE' });
+    } finally {
+      sync = await startSyncServer(t.database.url, syncPort);
+    }
+  }, 60_000);
 });

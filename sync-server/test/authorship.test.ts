@@ -187,6 +187,33 @@ describe.each(BACKENDS)('authorship on %s', (_backend, databaseUrlFor) => {
     }
   });
 
+  it('AUTHOR-2: text from before authorship was recorded belongs to no one, and continuing its client id does not claim it', async () => {
+    const databaseUrl = databaseUrlFor();
+    const name = newDocName();
+    const legacy = new Y.Doc();
+    legacy.getText('body').insert(0, 'written before authorship');
+    const store = await SequelizeStore.open(databaseUrl);
+    await store.append(name, Y.encodeStateAsUpdate(legacy));
+    await store.close();
+    const { server: s, port, url } = await server(databaseUrl);
+    const sock = await rawSocket(port, name, token(name, { userId: ATTENDING.userId, name: ATTENDING.name, role: 'attending' }));
+    cleanups.push(() => sock.ws.terminate());
+    const base = Y.encodeStateAsUpdate(legacy);
+    sock.ws.send(encodeUpdateMessage(forgedUpdate(base, legacy.clientID, 'CLAIMED ')));
+    sock.ws.send(encodeUpdateMessage(forgedUpdate(base, 31_337, 'mine ')));
+    await waitFor(
+      () =>
+        /CLAIMED/.test(serverDoc(s, name)?.getText('body').toString() ?? '') && /mine/.test(serverDoc(s, name)!.getText('body').toString()),
+      'both applied',
+    );
+    const a = await authorshipOf(url, name);
+    expect(ownerOf(a, legacy.clientID)).toBeUndefined();
+    expect(ownerOf(a, 31_337)).toBe(ATTENDING.userId);
+    expect(rangeOf(a, 'relayed', ATTENDING.userId, legacy.clientID)).toEqual([
+      { clock: 'written before authorship'.length, len: 'CLAIMED '.length },
+    ]);
+  });
+
   it('AUTHOR-2: the same user on a second connection keeps writing under their client id', async () => {
     const { server: s, port } = await server();
     const name = newDocName();

@@ -10,6 +10,7 @@ import * as prng from 'lib0/prng';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { loadConfig } from '../src/config';
+import { encodeUpdateMessage } from '../src/protocol';
 import { SequelizeStore } from '../src/store';
 import { type ChildServer, spawnServer } from './child';
 import {
@@ -20,6 +21,7 @@ import {
   client,
   internal,
   newDocName,
+  rawSocket,
   retarget,
   serverDoc,
   startServer,
@@ -140,6 +142,41 @@ describe.each(BACKENDS)('scale-out through Redis (%s)', (_backend, databaseUrlFo
     for (const c of cs) c.provider.disconnect();
     await Promise.all([stopGracefully(a), stopGracefully(b)]);
     expect((await storedDoc(databaseUrl, name)).getText('body').toString()).toBe(final);
+  });
+
+  it('AUTHOR-2, AUTHOR-5 across instances: text sent to B under the client id of a user on A is recorded as relayed; both instances answer the same authorship', async () => {
+    const { a, b } = await cluster(databaseUrlFor());
+    const name = newDocName();
+    const residentId = 'b7d0c2a4-0000-4000-8000-00000000000a';
+    const attendingId = 'b7d0c2a4-0000-4000-8000-00000000000b';
+    const [resident] = clients([client(a.port, name, token(name, { userId: residentId, name: 'Dr Resident' }))]);
+    await waitFor(() => resident!.provider.synced, 'synced');
+    resident!.text.insert(0, 'draft on A');
+    const residentClient = resident!.doc.clientID;
+    await waitFor(async () => textOf((await serverState(b, name)).update) === 'draft on A', 'B has the draft');
+    // Under the resident's client id, sent to B by the attending: B already knows whose id that is.
+    resident!.provider.disconnect();
+    const base = (await serverState(b, name)).update;
+    const forged = new Y.Doc();
+    Y.applyUpdate(forged, base);
+    forged.clientID = residentClient;
+    const before = Y.encodeStateVector(forged);
+    forged.getText('body').insert(0, 'FORGED ');
+    const sock = await rawSocket(b.port, name, token(name, { userId: attendingId, name: 'Dr Attending', role: 'attending' }));
+    cleanups.push(() => sock.ws.terminate());
+    sock.ws.send(encodeUpdateMessage(Y.encodeStateAsUpdate(forged, before)));
+    await waitFor(async () => textOf((await serverState(a, name)).update) === 'FORGED draft on A', 'A has the forged text');
+    // Each instance answers from the database (B's write may land a moment later) plus what it knows itself.
+    for (const s of [a, b]) {
+      type Answer = { clients: { clientId: number; userId: string }[]; ranges: { kind: string; userId: string }[] };
+      let json: Answer = { clients: [], ranges: [] };
+      await waitFor(async () => {
+        json = (await internal(s.url, 'GET', docPath(name, 'authorship'))).json as Answer;
+        return json.ranges.length > 0;
+      }, 'the relayed range stored');
+      expect(json.clients.find((c) => c.clientId === residentClient)?.userId).toBe(residentId);
+      expect(json.ranges.map((x) => [x.kind, x.userId])).toEqual([['relayed', attendingId]]);
+    }
   });
 
   it('SCALE-1: awareness crosses instances, and a departure is seen on the other instance', async () => {

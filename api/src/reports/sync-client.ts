@@ -2,7 +2,13 @@
  * The sync-server's internal API (sync-server/SPEC.md API-*), service-authenticated. Every call
  * has a deadline; a sync-server that is down or slow becomes a 503 for the user, never a hang.
  */
-import type { SyncLateEditsResponse, SyncLockResponse, SyncRevocationResponse, SyncStateResponse } from '@pacs/shared';
+import type {
+  SyncAuthorshipResponse,
+  SyncLateEditsResponse,
+  SyncLockResponse,
+  SyncRevocationResponse,
+  SyncStateResponse,
+} from '@pacs/shared';
 import type { FastifyBaseLogger } from 'fastify';
 import { HttpError } from '../http-errors';
 
@@ -75,6 +81,10 @@ export class SyncClient {
   }
   lateEdits(name: string): Promise<SyncLateEditsResponse> {
     return this.call('GET', name, 'late-edits');
+  }
+  /** AUTHOR-3: the document's state with which user each client id belongs to, and each user's deletions. */
+  authorship(name: string): Promise<SyncAuthorshipResponse> {
+    return this.call('GET', name, 'authorship');
   }
   /** REVOKE-2: these users' open connections to the document turn read-only at once. */
   readOnly(name: string, userIds: string[]): Promise<SyncRevocationResponse> {

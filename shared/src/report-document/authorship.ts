@@ -173,7 +173,8 @@ export function reportAuthorship(
   const relayed = ranges.filter((r) => r.kind === 'relayed').map((r) => ({ userId: r.userId, ds: decodeDeleteSet(r.ranges) }));
   const attribute: Attribute = (client, clock) => {
     const userId = userOfClient.get(client) ?? null;
-    const by = relayed.find((r) => Y.isDeleted(r.ds, Y.createID(client, clock)));
+    // A user resending their own text (after a reconnect to another instance) proves nothing new.
+    const by = relayed.find((r) => r.userId !== userId && Y.isDeleted(r.ds, Y.createID(client, clock)));
     return by ? { userId, relayedBy: by.userId } : { userId };
   };
   const sections = attributedSections(doc, attribute);

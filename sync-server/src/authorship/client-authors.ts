@@ -40,9 +40,11 @@ export class ClientAuthors {
   }
 
   /**
-   * AUTHOR-1, AUTHOR-2: structs `author` delivered for the clock ranges [from, to) per client. An
-   * unbound client id becomes the author's; structs under another user's client id stay that
-   * user's, and the ranges are recorded as relayed by the author.
+   * AUTHOR-1, AUTHOR-2: structs `author` delivered for the clock ranges [from, to) per client. A
+   * client id becomes the author's only with its first struct (clock 0); anything else under a
+   * client id that is another user's, or whose owner is not known here (text from before authorship
+   * was recorded, or a struct another instance sent without its author), is recorded as relayed
+   * by the author and never becomes theirs.
    */
   private deliver(author: Author, spans: Iterable<[number, number, number]>): AuthorshipRecord {
     const bindings: ClientBinding[] = [];
@@ -50,10 +52,10 @@ export class ClientAuthors {
     for (const [client, from, to] of spans) {
       if (to <= from) continue;
       const owner = this.byClient.get(client);
-      if (!owner) {
+      if (!owner && from === 0) {
         this.byClient.set(client, author);
         bindings.push({ clientId: client, ...author });
-      } else if (owner.userId !== author.userId) relayed.set(client, [{ clock: from, len: to - from }]);
+      } else if (owner?.userId !== author.userId) relayed.set(client, [{ clock: from, len: to - from }]);
     }
     return { bindings, ranges: rangesRecord('relayed', author, relayed) };
   }
