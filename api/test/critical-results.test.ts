@@ -19,14 +19,13 @@ import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7'
 import { MailSink } from './support/smtp';
 import {
   appendToSection,
-  DOCUMENT_SECRET,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   startSyncServer,
+  syncEnv,
   untilServerHolds,
   waitFor,
 } from './support/sync-server';
@@ -57,9 +56,7 @@ beforeAll(async () => {
   server.start(risPort, 'utf-8');
   ris = { server, received };
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(syncPort),
     PACS_HL7_PORT: '0',
     PACS_HL7_RESULT_DESTINATIONS: `RIS@127.0.0.1:${risPort}`,
     PACS_HL7_RESULT_RETRY_MAX_SECONDS: '1',

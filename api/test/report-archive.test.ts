@@ -24,14 +24,13 @@ import { bearer, createTestApp, type TestApp } from './support/app';
 import { seedStudy } from './support/studies';
 import {
   appendToSection,
-  DOCUMENT_SECRET,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   startSyncServer,
+  syncEnv,
   untilServerHolds,
   waitFor,
 } from './support/sync-server';
@@ -43,11 +42,9 @@ let attending: string;
 const clients: EditorClient[] = [];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-report-archive-'));
 
-function syncEnv(syncPort: number): Record<string, string> {
+function archiveEnv(syncPort: number): Record<string, string> {
   return {
-    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(syncPort),
     PACS_RECONCILE_INTERVAL_SECONDS: '0',
     PACS_HL7_RESULT_RETRY_MAX_SECONDS: '1',
   };
@@ -56,7 +53,7 @@ function syncEnv(syncPort: number): Record<string, string> {
 beforeAll(async () => {
   orthanc = await startOrthanc({ stableAge: 1 });
   const syncPort = await freePort();
-  t = await createTestApp({ ...apiEnvFor(orthanc), ...syncEnv(syncPort) });
+  t = await createTestApp({ ...apiEnvFor(orthanc), ...archiveEnv(syncPort) });
   sync = await startSyncServer(t.database.url, syncPort);
   attending = (await t.userWithToken('attending')).token;
 }, 120_000);
@@ -238,7 +235,7 @@ describe('signed reports in the archive', () => {
     const closed = await freePort();
     // Another API (its own database and sync-server) whose Orthanc address answers nothing.
     const unreachable = { httpUrl: `http://127.0.0.1:${closed}`, username: orthanc.username, password: orthanc.password };
-    const offline = await createTestApp({ ...apiEnvFor(unreachable), ...syncEnv(syncPort) });
+    const offline = await createTestApp({ ...apiEnvFor(unreachable), ...archiveEnv(syncPort) });
     const otherSync = await startSyncServer(offline.database.url, syncPort);
     try {
       const token = (await offline.userWithToken('attending')).token;

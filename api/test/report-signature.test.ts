@@ -21,14 +21,13 @@ import { bearer, createTestApp, type TestApp } from './support/app';
 import { seedStudy } from './support/studies';
 import {
   appendToSection,
-  DOCUMENT_SECRET,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   startSyncServer,
+  syncEnv,
   untilServerHolds,
   waitFor,
 } from './support/sync-server';
@@ -56,9 +55,7 @@ const others: FastifyInstance[] = [];
 beforeAll(async () => {
   syncPort = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(syncPort),
     PACS_REPORT_SIGNING_KEY_FILE: firstKey,
   });
   sync = await startSyncServer(t.database.url, syncPort);
@@ -100,9 +97,7 @@ const baseEnv = () => ({
   PACS_DATA_DIR: tmp,
   DATABASE_URL: t.database.url,
   PACS_MFA_REQUIRED_ROLES: 'none',
-  PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-  PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-  PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+  ...syncEnv(syncPort),
 });
 
 /** A report the resident drafted and the attending signed, with a text of its own. */

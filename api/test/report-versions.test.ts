@@ -18,15 +18,14 @@ import { bearer, createTestApp, type TestApp } from './support/app';
 import { seedStudy } from './support/studies';
 import {
   appendToSection,
-  DOCUMENT_SECRET,
   deleteInSection,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   startSyncServer,
+  syncEnv,
   untilServerHolds,
   waitFor,
 } from './support/sync-server';
@@ -44,9 +43,7 @@ const clients: EditorClient[] = [];
 beforeAll(async () => {
   syncPort = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(syncPort),
   });
   sync = await startSyncServer(t.database.url, syncPort);
   resident = await t.userWithToken('resident');

@@ -17,16 +17,15 @@ import { seedStudy } from './support/studies';
 import {
   addBulletList,
   appendToSection,
-  DOCUMENT_SECRET,
   deleteInSection,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   serverState,
   startSyncServer,
+  syncEnv,
   waitFor,
 } from './support/sync-server';
 
@@ -44,9 +43,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-report-test-'));
 beforeAll(async () => {
   const port = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${port}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(port),
     PACS_INSTITUTION_NAME: 'Hôpital Général — Radiologie',
   });
   sync = await startSyncServer(t.database.url, port);

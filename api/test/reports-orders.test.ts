@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentFromUpdate } from '../src/reports/content';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { ackOf, sample, sendWithClient, uniqueOrderValues } from './support/hl7';
-import { DOCUMENT_SECRET, freePort, SERVICE_TOKEN, type SyncProcess, serverState, startSyncServer } from './support/sync-server';
+import { freePort, type SyncProcess, serverState, startSyncServer, syncEnv } from './support/sync-server';
 
 let t: TestApp;
 let sync: SyncProcess;
@@ -23,9 +23,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-report-orders-'));
 beforeAll(async () => {
   const port = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${port}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(port),
     PACS_HL7_PORT: '0',
   });
   sync = await startSyncServer(t.database.url, port);

@@ -11,14 +11,13 @@ import { bearer, createTestApp, type TestApp } from './support/app';
 import { seedStudy } from './support/studies';
 import {
   appendToSection,
-  DOCUMENT_SECRET,
   type EditorClient,
   editorClient,
   freePort,
-  SERVICE_TOKEN,
   type SyncProcess,
   serverState,
   startSyncServer,
+  syncEnv,
   waitFor,
 } from './support/sync-server';
 
@@ -31,9 +30,7 @@ const clients: EditorClient[] = [];
 beforeAll(async () => {
   const port = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${port}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(port),
   });
   sync = await startSyncServer(t.database.url, port);
   admin = await t.userWithToken('admin');

@@ -17,15 +17,14 @@ import { bearer, createTestApp, type TestApp } from './support/app';
 import { fhirSchemaErrors } from './support/fhir-schema';
 import { seedStudy } from './support/studies';
 import {
-  DOCUMENT_SECRET,
   type EditorClient,
   editorClient,
   freePort,
   reviewed,
-  SERVICE_TOKEN,
   type SyncProcess,
   serverState,
   startSyncServer,
+  syncEnv,
   untilServerHolds,
   waitFor,
 } from './support/sync-server';
@@ -42,9 +41,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'pacs-structured-'));
 beforeAll(async () => {
   const port = await freePort();
   t = await createTestApp({
-    PACS_SYNC_URL: `http://127.0.0.1:${port}`,
-    PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN,
-    PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET,
+    ...syncEnv(port),
     // Nobody listens there: the ORU waits in the outbox, where the test reads it.
     PACS_HL7_RESULT_DESTINATIONS: `RIS@127.0.0.1:${await freePort()}`,
   });

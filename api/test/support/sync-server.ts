@@ -219,3 +219,8 @@ export function deleteInSection(doc: Y.Doc, title: string, count: number): void 
 
 export const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 export const reviewed = (doc: Y.Doc) => ({ stateVector: b64(Y.encodeStateVector(doc)), snapshot: b64(Y.encodeSnapshot(Y.snapshot(doc))) });
+
+/** The API settings that point it at a sync-server on `port` started by `startSyncServer` (same secrets). */
+export function syncEnv(port: number): Record<string, string> {
+  return { PACS_SYNC_URL: `http://127.0.0.1:${port}`, PACS_SYNC_SERVICE_TOKEN: SERVICE_TOKEN, PACS_DOCUMENT_TOKEN_SECRET: DOCUMENT_SECRET };
+}
