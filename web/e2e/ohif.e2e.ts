@@ -5,6 +5,7 @@
  * ingestion, as in the viewer e2e. OHIF's study list must show patient names and study descriptions
  * (it asks QIDO-RS for them with an `includefield` list), and a study must render pixels.
  */
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -159,5 +160,44 @@ describe('OHIF Viewer against /dicom-web', () => {
       )
       .toBe('image');
     expect(rendered!.width).toBeGreaterThan(200);
+  });
+
+  it("lists our DICOM SR measurement report (TID 1500) among the study's series: its SR handler took it", async () => {
+    const ct = studies[0]!;
+    const series = ct.series[0]!;
+    const auth = { authorization: `Bearer ${bearer}` };
+    const instances = (await (
+      await fetch(`${system.url}/dicom-web/studies/${ct.studyInstanceUid}/series/${series.seriesInstanceUid}/instances`, { headers: auth })
+    ).json()) as { '00080018': { Value: [string] } }[];
+    const measurement = {
+      id: randomUUID(),
+      tool: 'Length',
+      seriesInstanceUid: series.seriesInstanceUid,
+      sopInstanceUid: instances[0]!['00080018'].Value[0],
+      frame: 1,
+      label: 'Lesion',
+      points: [
+        [20, 20],
+        [80, 20],
+      ],
+      values: { length: 31.5 },
+      units: { length: 'mm' },
+    };
+    const json = { ...auth, 'content-type': 'application/json' };
+    const created = await fetch(`${system.url}/api/studies/${ct.id}/measurements`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify(measurement),
+    });
+    expect(created.status).toBe(201);
+    const exported = await fetch(`${system.url}/api/studies/${ct.id}/measurements/dicom-sr`, { method: 'POST', headers: auth });
+    expect(exported.status).toBe(200);
+
+    const page = await ohifPage();
+    await page.goto(`${system.url}/viewer?StudyInstanceUIDs=${ct.studyInstanceUid}`);
+    // OHIF shows a non-image display set only for an SR its SR extension could read.
+    const sr = page.locator('[data-cy="study-browser-thumbnail-no-image"]');
+    await expect.poll(() => sr.count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(() => sr.first().textContent()).toMatch(/SR[\s\S]*Measurements|Measurements[\s\S]*SR/);
   });
 });
