@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { MeasuredValues, MeasurementTool, MeasurementUnits } from '@pacs/shared';
-import type { StudyAttributes } from '../db/models';
 import { da, tm, uidFromHex, writePart10 } from '../dicom/part10';
+import { type DocumentStudyFields, patientAndStudyModules } from '../dicom/study-modules';
 
 export const ENHANCED_SR_STORAGE = '1.2.840.10008.5.1.4.1.1.88.22';
 export const KEY_OBJECT_SELECTION_STORAGE = '1.2.840.10008.5.1.4.1.1.88.59';
@@ -74,26 +74,14 @@ export interface DocumentMeasurement extends ReferencedImage {
 }
 
 export interface DocumentStudy {
-  study: Pick<
-    StudyAttributes,
-    | 'studyInstanceUid'
-    | 'patientName'
-    | 'patientId'
-    | 'patientBirthDate'
-    | 'patientSex'
-    | 'studyDate'
-    | 'studyTime'
-    | 'accessionNumber'
-    | 'referringPhysician'
-    | 'description'
-  >;
+  study: DocumentStudyFields;
   institutionName: string;
   createdAt: Date;
 }
 
 const hashUid = (...parts: string[]) => uidFromHex(createHash('sha256').update(parts.join('|')).digest('hex'));
 
-/** Patient, study and the SR Document General module's common parts: exactly the study's, so the archive files it with its images. */
+/** Patient and study (the study's own), then the SR Document General module's common parts. */
 function header(
   input: DocumentStudy,
   sopClassUid: string,
@@ -105,17 +93,7 @@ function header(
     SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: sopClassUid,
     SOPInstanceUID: sopInstanceUid,
-    PatientName: study.patientName,
-    PatientID: study.patientId,
-    PatientBirthDate: study.patientBirthDate ?? '',
-    PatientSex: study.patientSex ?? '',
-    StudyInstanceUID: study.studyInstanceUid,
-    StudyDate: study.studyDate ?? '',
-    StudyTime: study.studyTime ?? '',
-    AccessionNumber: study.accessionNumber,
-    ReferringPhysicianName: study.referringPhysician,
-    StudyID: '',
-    StudyDescription: study.description || undefined,
+    ...patientAndStudyModules(study),
     Modality: series.modality,
     SeriesInstanceUID: series.uid,
     SeriesNumber: series.number,

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { StudyAttributes } from '../db/models';
 import { da, tm, uidFromHex, writePart10 } from '../dicom/part10';
+import { patientAndStudyModules } from '../dicom/study-modules';
 
 export const ENCAPSULATED_PDF_STORAGE = '1.2.840.10008.5.1.4.1.1.104.1';
 /** The series number of the reports series: high, so viewers list it after the images. */
@@ -46,19 +47,7 @@ export function encapsulatedReport(input: EncapsulatedReport): Buffer {
     SpecificCharacterSet: 'ISO_IR 192',
     SOPClassUID: ENCAPSULATED_PDF_STORAGE,
     SOPInstanceUID: sopInstanceUid,
-    // Patient and study: exactly the study's, so the archive files the report with its images.
-    PatientName: study.patientName,
-    PatientID: study.patientId,
-    IssuerOfPatientID: input.issuerOfPatientId || undefined,
-    PatientBirthDate: study.patientBirthDate ?? '',
-    PatientSex: study.patientSex ?? '',
-    StudyInstanceUID: study.studyInstanceUid,
-    StudyDate: study.studyDate ?? '',
-    StudyTime: study.studyTime ?? '',
-    AccessionNumber: study.accessionNumber,
-    ReferringPhysicianName: study.referringPhysician,
-    StudyID: '',
-    StudyDescription: study.description || undefined,
+    ...patientAndStudyModules(study, input.issuerOfPatientId),
     // Series and equipment (the Encapsulated Document series, SC equipment: a workstation made it).
     Modality: 'DOC',
     SeriesInstanceUID: reportSeriesUid(study.studyInstanceUid),
