@@ -1,7 +1,8 @@
 /**
  * Who wrote what, in Chromium: the resident drafts and submits, the attending adds to it and signs;
  * the report's History lists the submitted and the signed version and marks exactly the attending's
- * words as inserted; the resident's teaching file shows the size of the change and leads back.
+ * words as inserted; "Colour by author" shows each user's words in their colour, live and signed;
+ * the resident's teaching file shows the size of the change and leads back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Desks, reportScene, signReport } from './report-scene';
@@ -40,7 +41,29 @@ describe('report history', () => {
     await expect.poll(() => editorText(attending, reportId)).toContain('Small nodule in the right lung.');
     await caretAtSection(attending, reportId, 'Impression');
     await attending.keyboard.type('Follow-up CT in 12 months.');
+
+    // Colour by author: each user's words in their colour in the live editor, then on the signed
+    // report from the server's record (two authors, the template's headings plain).
+    const documentOf = attending.locator(`[data-report-id="${reportId}"]`);
+    await documentOf.getByRole('button', { name: 'Colour by author' }).click();
+    const byAuthor = (root: string) => () =>
+      documentOf.locator(`${root} .author-mark`).evaluateAll((spans) => {
+        const texts: Record<string, string> = {};
+        for (const span of spans)
+          texts[span.getAttribute('data-author')!] = (texts[span.getAttribute('data-author')!] ?? '') + span.textContent;
+        return Object.values(texts).sort();
+      });
+    const expected = ['Follow-up CT in 12 months.', 'Small nodule in the right lung.'];
+    await expect.poll(byAuthor('.report-editor')).toEqual(expected);
+    await expect.poll(() => documentOf.locator('.author-legend li[data-author]').count()).toBe(2);
+    const colourByAuthor = documentOf.getByRole('button', { name: 'Colour by author' });
+    await colourByAuthor.click();
+    expect(await colourByAuthor.getAttribute('aria-pressed')).toBe('false');
     await signReport(attending, reportId);
+    await colourByAuthor.click();
+    await expect.poll(byAuthor('.authored-text')).toEqual(expected);
+    await expect.poll(() => documentOf.locator('.author-legend').textContent()).toMatch(/wrote 26 characters, deleted 0 characters/);
+    await documentOf.getByRole('button', { name: 'Colour by author' }).click();
 
     await attending.getByRole('button', { name: /^History/ }).click();
     const versions = attending.locator('.history-versions li');

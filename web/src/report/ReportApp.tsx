@@ -21,6 +21,7 @@ import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
 import { ReportDocument } from './ReportDocument';
 import { createStudyReport, fetchStudyReport, fetchTemplate, type Report, type Template } from './report-api';
 import './report.css';
+import { colourFor } from './authorship/colours';
 
 // Marks for the editor benchmark (bench/editor-bench.ts): where the time to an editable report goes.
 performance.mark('pacs-report:chunk');
@@ -41,12 +42,6 @@ function readCache<T>(key: string): T | null {
   } catch {
     return null;
   }
-}
-
-export function colourFor(id: string): string {
-  let h = 0;
-  for (const ch of id) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${h % 360} 70% 45%)`;
 }
 
 /** The user's own macros first (their triggers win over the built-in ones), then the template's phrases. */

@@ -7,6 +7,10 @@ import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
 import { ApiError, NetworkError } from '../api/client';
 import { session } from '../auth/session';
+import { AuthoredText } from './authorship/AuthoredText';
+import { AuthorLegend } from './authorship/AuthorLegend';
+import { ColourByAuthorToggle, useColourByAuthor } from './authorship/ColourByAuthor';
+import { useAuthorship, useClientAuthors } from './authorship/use-authorship';
 import { type AwarenessUser, type ConnectionSnapshot, ReportConnection } from './connection';
 import { focusField } from './fields/field-node';
 import type { Macro } from './MacroPicker';
@@ -118,6 +122,7 @@ export function ReportDocument({ report, addendum = false, userId, user, online,
       connection={connection}
       report={report}
       addendum={addendum}
+      userId={userId}
       user={user}
       online={online}
       macros={macros}
@@ -130,11 +135,12 @@ function ConnectedDocument({
   connection,
   report,
   addendum,
+  userId,
   user,
   online,
   macros,
   onReport,
-}: Omit<ReportDocumentProps, 'userId' | 'onNotice'> & { connection: ReportConnection; addendum: boolean }) {
+}: Omit<ReportDocumentProps, 'onNotice'> & { connection: ReportConnection; addendum: boolean }) {
   // Only what this component needs, as primitives: the status line changes with every keystroke
   // (pending 0 → 1 → 0) and must not re-render the editor around it.
   const loaded = useConnectionValue(connection, (s) => s.loaded);
@@ -149,6 +155,9 @@ function ConnectedDocument({
   const locked = isReportLocked(report.status) || lockedAt !== null;
   const editable = !locked && loaded && mode === 'rw';
   const connected = online && !offline;
+  const [byAuthor, setByAuthor] = useColourByAuthor(userId);
+  const { authorship, failed: authorshipFailed, refetch: refetchAuthorship } = useAuthorship(report.id, byAuthor, report.status);
+  const clientAuthors = useClientAuthors(authorship, { clientId: connection.doc.clientID, userId, name: user.name });
 
   // A new status may change the document mode (e.g. rw → ro after submitting): fetch a new token.
   const lastStatus = useRef(report.status);
@@ -252,10 +261,27 @@ function ConnectedDocument({
           {problem}
         </p>
       )}
+      <div className="author-bar">
+        <ColourByAuthorToggle on={byAuthor} onChange={setByAuthor} />
+        {byAuthor && <AuthorLegend authorship={authorship} failed={authorshipFailed} />}
+      </div>
       {signed ? (
-        <SignedContent doc={signed} hookKey={`signed:${report.id}`} label={label} />
+        byAuthor && authorship ? (
+          <AuthoredText authorship={authorship} label={label} />
+        ) : (
+          <SignedContent doc={signed} hookKey={`signed:${report.id}`} label={label} />
+        )
       ) : (
-        <ReportEditor connection={connection} user={user} editable={editable} macros={macros} hookKey={`live:${report.id}`} label={label} />
+        <ReportEditor
+          connection={connection}
+          user={user}
+          editable={editable}
+          macros={macros}
+          hookKey={`live:${report.id}`}
+          label={label}
+          authors={byAuthor ? clientAuthors : null}
+          onUnknownAuthor={refetchAuthorship}
+        />
       )}
       {stale && (
         <section className="card stale-review" aria-labelledby={`stale-${report.id}`}>

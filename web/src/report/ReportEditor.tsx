@@ -9,6 +9,7 @@ import { StarterKit } from '@tiptap/starter-kit';
 import { useEffect, useRef } from 'react';
 import { MacroTriggers } from '../macros/trigger-extension';
 import { followViewerLink, REPORT_LINK_OPTIONS, registerLiveEditor } from '../measurements/report-links';
+import { AuthorColours, type ColouredAuthor, setAuthorColours } from './authorship/author-colours';
 import type { AwarenessUser, ReportConnection } from './connection';
 import { FieldNode, SectionCode } from './fields/field-node';
 import { type Macro, MacroPicker } from './MacroPicker';
@@ -33,6 +34,8 @@ export function ReportEditor({
   macros,
   hookKey,
   label,
+  authors = null,
+  onUnknownAuthor,
 }: {
   connection: ReportConnection;
   user: AwarenessUser;
@@ -40,10 +43,15 @@ export function ReportEditor({
   macros: readonly Macro[];
   hookKey: string;
   label: string;
+  /** Colour the text by author with these (client id → author); null: plain text. */
+  authors?: ReadonlyMap<number, ColouredAuthor> | null;
+  onUnknownAuthor?: () => void;
 }) {
   // The trigger lookup reads the latest macros: the editor itself lives as long as the connection.
   const macrosRef = useRef(macros);
   macrosRef.current = macros;
+  const unknownAuthorRef = useRef(onUnknownAuthor);
+  unknownAuthorRef.current = onUnknownAuthor;
   const editor = useEditor(
     {
       editable,
@@ -54,6 +62,7 @@ export function ReportEditor({
         SectionCode,
         Collaboration.configure({ document: connection.doc }),
         CollaborationCaret.configure({ provider: { awareness: connection.awareness }, user, render: caret }),
+        AuthorColours.configure({ onUnknownClient: () => unknownAuthorRef.current?.() }),
       ],
       editorProps: {
         attributes: { 'aria-label': label, role: 'textbox', 'aria-multiline': 'true', class: 'report-prose' },
@@ -71,6 +80,9 @@ export function ReportEditor({
   useEffect(() => {
     if (editor && editor.isEditable !== editable) editor.setEditable(editable);
   }, [editor, editable]);
+  useEffect(() => {
+    if (editor && !editor.isDestroyed) setAuthorColours(editor.view, authors !== null, authors ?? undefined);
+  }, [editor, authors]);
   useEffect(() => (editor ? registerTestEditor(hookKey, editor) : undefined), [editor, hookKey]);
   useEffect(() => (editor ? registerLiveEditor(hookKey.replace(/^live:/, ''), editor) : undefined), [editor, hookKey]);
   if (!editor) return null;

@@ -1,8 +1,8 @@
 /** The reporting routes of the API as the editor uses them. */
-import type { Report, ReportLateEdits, ReportSession, Template } from '@pacs/shared';
+import type { Report, ReportAuthorship, ReportLateEdits, ReportSession, Template } from '@pacs/shared';
 import { ApiError, api } from '../api/client';
 
-export type { Report, ReportSession, Template };
+export type { Report, ReportAuthorship, ReportSession, Template };
 export type LateEdit = ReportLateEdits['lateEdits'][number];
 
 /** The study's report, or null when none has been started yet. */
@@ -27,6 +27,7 @@ export const createAddendum = (id: string, text?: string) =>
   api.request<Report>('POST', `/api/reports/${id}/addenda`, text ? { text } : {});
 export const fetchLateEdits = async (id: string) => (await api.request<ReportLateEdits>('GET', `/api/reports/${id}/late-edits`)).lateEdits;
 export const fetchPdf = (id: string) => api.blob(`/api/reports/${id}/pdf`);
+export const fetchAuthorship = (id: string) => api.request<ReportAuthorship>('GET', `/api/reports/${id}/authorship`);
 
 export async function fetchTemplate(templateId: string): Promise<Template | null> {
   const list = await api.request<{ items: Template[] }>('GET', '/api/templates?includeRetired=true');
