@@ -236,7 +236,7 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
     if (origin instanceof RemoteOrigin) {
       // SCALE-1/3: relayed to local clients; stored (with its authorship) by the instance it came
       // from, or by us later. The binding is known here at once, for AUTHOR-2.
-      if (author) this.authors.recordTransaction(transaction, author);
+      if (author) this.authors.learnFrom(transaction, author);
       this.replica?.received(origin, update);
       for (const peer of this.peers.keys()) peer.send(message);
       return;

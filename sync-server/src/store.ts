@@ -4,7 +4,7 @@
  * `DocumentStore` is the seam the document layer talks to; tests wrap it to inject failures.
  */
 
-import { type ClientBinding, mergeEncodedDeleteSets, type UserRanges } from '@pacs/shared/report-document';
+import { type ClientBinding, rangesPerUser, type UserRanges } from '@pacs/shared/report-document';
 import { DataTypes, type Model, Op, type Sequelize, type Transaction } from 'sequelize';
 import * as Y from 'yjs';
 import type { AuthorshipRecord } from './authorship/client-authors';
@@ -157,19 +157,17 @@ function firstBindings(bindings: readonly ClientBinding[]): ClientBinding[] {
   return bindings.filter((b) => !seen.has(b.clientId) && seen.add(b.clientId));
 }
 
-/** Range rows merged per kind and user, in the order of the first row of each. */
-function mergedRanges(rows: readonly Row[]): (UserRanges & { rows: Row[] })[] {
-  const byKey = new Map<string, { kind: UserRanges['kind']; userId: string; userName: string; rows: Row[] }>();
-  for (const row of rows) {
-    const kind = get<UserRanges['kind']>(row, 'kind');
-    const userId = get<string>(row, 'userId');
-    const key = `${kind}\u0000${userId}`;
-    const entry = byKey.get(key) ?? { kind, userId, userName: get<string>(row, 'userName'), rows: [] };
-    entry.rows.push(row);
-    byKey.set(key, entry);
-  }
-  return [...byKey.values()].map((e) => ({ ...e, ranges: mergeEncodedDeleteSets(e.rows.map((r) => bytes(get(r, 'ranges')))) }));
-}
+/** Range rows grouped per kind and user, each group's ranges merged (AUTHOR-3, AUTHOR-5). */
+const rangeRowsPerUser = (rows: readonly Row[]) =>
+  rangesPerUser(
+    rows.map((row) => ({
+      kind: get<UserRanges['kind']>(row, 'kind'),
+      userId: get<string>(row, 'userId'),
+      userName: get<string>(row, 'userName'),
+      ranges: bytes(get(row, 'ranges')),
+      row,
+    })),
+  );
 const bytes = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const buffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
@@ -238,7 +236,7 @@ export class SequelizeStore implements DocumentStore {
     ]);
     return {
       clients: firstBindings(clients),
-      ranges: mergedRanges(rows).map(({ kind, userId, userName, ranges }) => ({ kind, userId, userName, ranges })),
+      ranges: rangeRowsPerUser(rows).map((group) => group.merged),
     };
   }
 
@@ -255,10 +253,14 @@ export class SequelizeStore implements DocumentStore {
     });
     await this.destroyIds(authors, duplicates, transaction);
     const rows = await editRanges.findAll({ where: { document }, order: [['id', 'ASC']], transaction });
-    for (const merged of mergedRanges(rows)) {
-      if (merged.rows.length < 2) continue;
-      await editRanges.update({ ranges: buffer(merged.ranges) }, { where: { id: get(merged.rows[0]!, 'id') }, transaction });
-      await this.destroyIds(editRanges, merged.rows.slice(1), transaction);
+    for (const { items, merged } of rangeRowsPerUser(rows)) {
+      if (items.length < 2) continue;
+      await editRanges.update({ ranges: buffer(merged.ranges) }, { where: { id: get(items[0]!.row, 'id') }, transaction });
+      await this.destroyIds(
+        editRanges,
+        items.slice(1).map((item) => item.row),
+        transaction,
+      );
     }
   }
 

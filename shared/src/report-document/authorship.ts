@@ -23,6 +23,19 @@ export const decodeDeleteSet = (bytes: Uint8Array): DeleteSet => Y.decodeSnapsho
 export const mergeEncodedDeleteSets = (sets: readonly Uint8Array[]): Uint8Array =>
   sets.length === 1 ? sets[0]! : encodeDeleteSet(Y.mergeDeleteSets(sets.map(decodeDeleteSet)));
 
+/** Ranges grouped per kind and user, in the order of each group's first, with each group's ranges merged into one. */
+export function rangesPerUser<T extends UserRanges>(items: readonly T[]): { items: T[]; merged: UserRanges }[] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = `${item.kind}\u0000${item.userId}`;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return [...groups.values()].map((group) => {
+    const { kind, userId, userName } = group[0]!;
+    return { items: group, merged: { kind, userId, userName, ranges: mergeEncodedDeleteSets(group.map((g) => g.ranges)) } };
+  });
+}
+
 export interface ClientBinding {
   clientId: number;
   userId: string;
@@ -52,14 +65,10 @@ function textRuns(text: Y.XmlText, out: Run[]): void {
   }
 }
 
-/** The client that last set an attribute (a field's value is an attribute of its node). */
-function attributeClient(element: Y.XmlElement, key: string): number | null {
+/** Who last set an attribute (a field's value is an attribute of its node). */
+function attributeId(element: Y.XmlElement, key: string): { client: number | null; clock: number } {
   const item = element._map.get(key);
-  return item && !item.deleted ? item.id.client : null;
-}
-
-function attributeClock(element: Y.XmlElement, key: string): number {
-  return element._map.get(key)?.id.clock ?? 0;
+  return item && !item.deleted ? { client: item.id.client, clock: item.id.clock } : { client: null, clock: 0 };
 }
 
 function inlineRuns(parent: Y.XmlElement | Y.XmlFragment, out: Run[]): void {
@@ -68,8 +77,7 @@ function inlineRuns(parent: Y.XmlElement | Y.XmlFragment, out: Run[]): void {
     else if (child instanceof Y.XmlElement) {
       if (child.nodeName === FIELD_NODE) {
         const value = child.getAttribute('value');
-        if (typeof value === 'string' && value)
-          out.push({ text: value, client: attributeClient(child, 'value'), clock: attributeClock(child, 'value') });
+        if (typeof value === 'string' && value) out.push({ text: value, ...attributeId(child, 'value') });
       } else if (child.nodeName === 'hardBreak') out.push({ text: '\n', client: null, clock: 0 });
       else blockRuns(child, out);
     }

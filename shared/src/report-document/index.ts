@@ -6,6 +6,7 @@ export {
   decodeDeleteSet,
   encodeDeleteSet,
   mergeEncodedDeleteSets,
+  rangesPerUser,
   reportAuthorship,
   type UserRanges,
 } from './authorship';

@@ -3,7 +3,7 @@
  * tokens first sent them, and what each applied transaction adds to the record. Everything here
  * is derived on the server from the token, never from what a client claims.
  */
-import { type ClientBinding, type DeleteSet, encodeDeleteSet, mergeEncodedDeleteSets, type UserRanges } from '@pacs/shared/report-document';
+import { type ClientBinding, type DeleteSet, encodeDeleteSet, rangesPerUser, type UserRanges } from '@pacs/shared/report-document';
 import * as Y from 'yjs';
 
 export interface Author {
@@ -60,11 +60,14 @@ export class ClientAuthors {
     return { bindings, ranges: rangesRecord('relayed', author, relayed) };
   }
 
+  /** An update another instance applied and stores itself: only its bindings matter here (AUTHOR-2 on this instance). */
+  learnFrom(transaction: Y.Transaction, author: Author): void {
+    this.deliver(author, introduced(transaction));
+  }
+
   /** What an applied transaction adds: the structs it introduced, and exactly the items it deleted. */
   recordTransaction(transaction: Y.Transaction, author: Author): AuthorshipRecord {
-    const spans: [number, number, number][] = [];
-    for (const [client, clock] of transaction.afterState) spans.push([client, transaction.beforeState.get(client) ?? 0, clock]);
-    const record = this.deliver(author, spans);
+    const record = this.deliver(author, introduced(transaction));
     if (transaction.deleteSet.clients.size > 0)
       record.ranges.push({ kind: 'deleted', ...author, ranges: encodeDeleteSet(transaction.deleteSet) });
     return record;
@@ -78,8 +81,9 @@ export class ClientAuthors {
     const { from, to } = Y.parseUpdateMeta(update);
     const spans: [number, number, number][] = [...to].map(([client, clock]) => [client, from.get(client) ?? 0, clock]);
     const record = this.deliver(author, spans);
+    const bound = new Set(record.bindings.map((b) => b.clientId));
     for (const [client] of to)
-      if (this.byClient.get(client)?.userId === author.userId) record.bindings.push({ clientId: client, ...author });
+      if (!bound.has(client) && this.byClient.get(client)?.userId === author.userId) record.bindings.push({ clientId: client, ...author });
     const { ds } = Y.decodeUpdate(update);
     if (ds.clients.size > 0) record.ranges.push({ kind: 'deleted', ...author, ranges: encodeDeleteSet(ds) });
     return record;
@@ -88,11 +92,18 @@ export class ClientAuthors {
 
 /** Several records as one, ranges merged per kind and user (a flush writes one row per kind and user). */
 export function mergeRecords(records: readonly AuthorshipRecord[]): AuthorshipRecord {
-  const byKey = new Map<string, UserRanges[]>();
-  for (const r of records.flatMap((x) => x.ranges))
-    byKey.set(`${r.kind}\u0000${r.userId}`, [...(byKey.get(`${r.kind}\u0000${r.userId}`) ?? []), r]);
   return {
     bindings: records.flatMap((r) => r.bindings),
-    ranges: [...byKey.values()].map((list) => ({ ...list[0]!, ranges: mergeEncodedDeleteSets(list.map((r) => r.ranges)) })),
+    ranges: rangesPerUser(records.flatMap((r) => r.ranges)).map((group) => group.merged),
   };
+}
+
+/** The clock span [before, after) each client's structs grew by in a transaction. */
+function introduced(transaction: Y.Transaction): [number, number, number][] {
+  const spans: [number, number, number][] = [];
+  for (const [client, clock] of transaction.afterState) {
+    const before = transaction.beforeState.get(client) ?? 0;
+    if (clock > before) spans.push([client, before, clock]);
+  }
+  return spans;
 }
