@@ -36,6 +36,7 @@ interface Signed {
   cookie: string;
   sessionId: string;
   deviceId: string | undefined;
+  deviceKey: string | undefined;
 }
 
 async function signIn(email: string, device?: DeviceCredentials, userAgent = CHROME_UA): Promise<Signed> {
@@ -48,7 +49,13 @@ async function signIn(email: string, device?: DeviceCredentials, userAgent = CHR
   expect(response.statusCode, response.body).toBe(200);
   const body = response.json() as SessionResponse;
   const sid = JSON.parse(Buffer.from(body.accessToken.split('.')[1]!, 'base64url').toString()).sid as string;
-  return { token: body.accessToken, cookie: refreshCookieOf(response)!, sessionId: sid, deviceId: body.device?.id };
+  return {
+    token: body.accessToken,
+    cookie: refreshCookieOf(response)!,
+    sessionId: sid,
+    deviceId: body.device?.id,
+    deviceKey: body.deviceKey,
+  };
 }
 
 const refresh = (cookie: string | undefined, device?: DeviceCredentials, app: FastifyInstance = t.app) =>
@@ -185,6 +192,50 @@ describe('signing in from a device', () => {
     clock += LAST_SEEN_GRAIN_MS;
     await registry.touch(device.id);
     expect(await seen()).toBe(clock);
+  });
+});
+
+describe("the device's vault key", () => {
+  const keyOf = (response: LightMyRequestResponse) => (response.json() as SessionResponse).deviceKey;
+
+  it('comes with a sign-in from a device, again with a refresh that proves the device, and differs per user and device', async () => {
+    const alice = await t.userWithToken('resident');
+    const bob = await t.userWithToken('attending');
+    const tablet = newDevice();
+    const signed = await signIn(alice.email, tablet);
+    expect(signed.deviceKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const again = await refresh(signed.cookie, tablet);
+    expect(again.statusCode, again.body).toBe(200);
+    expect(keyOf(again)).toBe(signed.deviceKey);
+    // The same tablet for another user, and another tablet for the same user: other keys.
+    const bobSigned = await signIn(bob.email, tablet);
+    expect(bobSigned.deviceKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(bobSigned.deviceKey).not.toBe(signed.deviceKey);
+    expect((await signIn(alice.email, newDevice())).deviceKey).not.toBe(signed.deviceKey);
+  });
+
+  it.each([
+    ['no device in the body', () => undefined],
+    ['the right id with another secret', (device: DeviceCredentials) => ({ id: device.id, secret: newDevice().secret })],
+    ['another device of the same user', () => newDevice()],
+  ])('is not handed to a refresh with %s (the cookie alone does not open the vault)', async (_name, present) => {
+    const user = await t.userWithToken('resident');
+    const device = newDevice();
+    const signed = await signIn(user.email, device);
+    const response = await refresh(signed.cookie, present(device));
+    expect(response.statusCode, response.body).toBe(200);
+    expect(keyOf(response)).toBeUndefined();
+  });
+
+  it('is not handed out without a device, nor to a revoked one', async () => {
+    const user = await t.userWithToken('resident');
+    expect((await signIn(user.email)).deviceKey).toBeUndefined();
+    const device = newDevice();
+    const signed = await signIn(user.email, device);
+    expect((await revokeDevice(signed.deviceId!, signed.token)).statusCode).toBe(204);
+    const response = await refresh(signed.cookie, device);
+    expect(response.statusCode).toBe(401);
+    expect(keyOf(response)).toBeUndefined();
   });
 });
 

@@ -49,7 +49,7 @@ export default async function authRoutes(fastify: FastifyInstance) {
   });
   warmDummyHash(config.bcryptCost);
 
-  const { setRefreshCookie, clearRefreshCookie, session, signIn } = createSessionIssuer(app);
+  const { setRefreshCookie, clearRefreshCookie, session, signIn, vaultKey } = createSessionIssuer(app);
 
   app.post(
     '/api/auth/login',
@@ -170,7 +170,13 @@ export default async function authRoutes(fastify: FastifyInstance) {
         }
         request.auditSubject = { objectId: user.id, details };
         setRefreshCookie(reply, rotated.token, rotated.expiresAt);
-        return { ...session(user, rotated.familyId), ...(adopted ? { device: { id: adopted } } : {}) };
+        const deviceId = rotated.deviceId ?? adopted;
+        const proven = deviceId !== null && (await app.devices.proves(user.id, deviceId, request.body.device));
+        return {
+          ...session(user, rotated.familyId),
+          ...(adopted ? { device: { id: adopted } } : {}),
+          ...(proven ? { deviceKey: vaultKey(user.id, deviceId) } : {}),
+        };
       } catch (error) {
         if (!(error instanceof RefreshRejected)) throw error;
         clearRefreshCookie(reply);

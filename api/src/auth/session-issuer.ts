@@ -13,6 +13,7 @@ import type { UserAttributes } from '../db/models';
 import { unauthorized } from '../http-errors';
 import { presentUser } from '../users/present';
 import { DeviceMustWipe } from './devices/device-registry';
+import { deviceVaultKey } from './devices/vault-key';
 import { principalOf } from './principal-cache';
 
 export const REFRESH_COOKIE = 'pacs_refresh';
@@ -73,8 +74,14 @@ export function createSessionIssuer(app: FastifyInstance) {
         throw unauthorized('this device was revoked: it must remove its offline data before anyone signs in on it', 'DEVICE_REVOKED');
       });
     setRefreshCookie(reply, issued.token, issued.expiresAt);
-    return { ...session(user, issued.familyId), ...(issued.deviceId ? { device: { id: issued.deviceId } } : {}) };
+    return {
+      ...session(user, issued.familyId),
+      ...(issued.deviceId ? { device: { id: issued.deviceId }, deviceKey: vaultKey(user.id, issued.deviceId) } : {}),
+    };
   }
 
-  return { setRefreshCookie, clearRefreshCookie, session, signIn };
+  /** The device's vault key; call only for a device the request proved (see DeviceRegistry.proves). */
+  const vaultKey = (userId: string, deviceId: string) => deviceVaultKey(config.mfa.secretKey, userId, deviceId);
+
+  return { setRefreshCookie, clearRefreshCookie, session, signIn, vaultKey };
 }

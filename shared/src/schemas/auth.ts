@@ -52,6 +52,11 @@ export const SessionResponse = Type.Object({
   user: User,
   /** At sign-in with a device: the id it is registered under from now on. */
   device: Type.Optional(DeviceRegistration),
+  /**
+   * The key that unlocks this device's vault (32 bytes, base64url): only to a session on a device
+   * that proved its secret. The device keeps its data key wrapped under it and never stores it.
+   */
+  deviceKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })),
 });
 export type SessionResponse = Static<typeof SessionResponse>;
 

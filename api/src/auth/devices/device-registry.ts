@@ -98,6 +98,13 @@ export class DeviceRegistry {
     });
   }
 
+  /** The presented credentials are this user's live (not revoked) device `deviceId`. */
+  async proves(userId: string, deviceId: string, credentials: DeviceCredentials | undefined): Promise<boolean> {
+    if (!credentials || credentials.id !== deviceId) return false;
+    const row = await this.models.Device.findByPk(deviceId, { raw: true });
+    return !!row && row.userId === userId && !row.revokedAt && sameHash(row.secretHash, hashSecret(credentials.secret));
+  }
+
   /** True when the presented device was revoked and has not reported its wipe: it must wipe now. */
   async mustWipe(credentials: DeviceCredentials | undefined): Promise<boolean> {
     return credentials ? this.mustWipeHash(hashSecret(credentials.secret)) : false;

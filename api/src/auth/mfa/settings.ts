@@ -16,7 +16,11 @@ export const MFA_ENV_SCHEMA = Type.Object({
     description: 'a device may skip the second factor this many days after a successful one (0: never)',
   }),
   PACS_MFA_SECRET_KEY: Type.Optional(
-    Type.String({ minLength: 32, description: 'key that encrypts the TOTP secrets at rest (≥ 32 characters); required in production' }),
+    Type.String({
+      minLength: 32,
+      description:
+        "key that encrypts the TOTP secrets and the provider's tokens at rest, and from which the devices' vault keys are derived (≥ 32 characters); required in production",
+    }),
   ),
 });
 type MfaEnv = Static<typeof MFA_ENV_SCHEMA>;
