@@ -13,12 +13,14 @@ import { requireServiceWorker } from './report-scene';
 import {
   ADMIN,
   apiLogin,
+  enterOfflinePin,
   launchBrowser,
   launchPersistentProfile,
   RADIOLOGIST,
   RESIDENT,
   type System,
   seriousViolations,
+  setOfflinePin,
   signIn,
   startSystem,
   WEB_DIST,
@@ -260,10 +262,12 @@ describe('web app end to end', () => {
     const { search } = await seedWorklist('reload');
     const total = await studiesOnServer();
     const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await setOfflinePin(page);
     await openWorklist(page, search);
     await requireServiceWorker(page); // what answers the offline reload
     await context.setOffline(true);
     await page.reload();
+    await enterOfflinePin(page);
     await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
     await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${WORKLIST_SIZE} of ${total} studies`);
     await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
@@ -272,11 +276,13 @@ describe('web app end to end', () => {
   it('assigns a study offline, shows it pending and delivers it when back online', async () => {
     const { search, ids } = await seedWorklist('queue');
     const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await setOfflinePin(page);
     await openWorklist(page, search);
     // The device went offline and the app was reopened from the service worker's cache.
     await requireServiceWorker(page);
     await context.setOffline(true);
     await page.reload();
+    await enterOfflinePin(page);
     await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
     await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
 

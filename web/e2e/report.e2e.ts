@@ -6,6 +6,7 @@
  * (report-scene.ts), so each one passes alone and none builds on another.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Desks, openReport, reportScene, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorEditable, editorText, shownReportId } from './report-support';
-import { apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, startSystem } from './support';
+import { apiLogin, enterOfflinePin, launchBrowser, RADIOLOGIST, RESIDENT, type System, setOfflinePin, startSystem } from './support';
 
 let system: System;
 let desks: Desks;
@@ -90,6 +91,7 @@ describe('collaborative report editor', () => {
   it('offline: the resident types, reloads offline (text still there), goes online and the attending sees it', async () => {
     const { reportId, resident, attending, contexts } = await reportScene(system, desks, ['resident', 'attending']);
     const text = (page: Page) => editorText(page, reportId);
+    await setOfflinePin(resident);
     await requireServiceWorker(resident);
     await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
     await contexts.resident.setOffline(true);
@@ -104,6 +106,7 @@ describe('collaborative report editor', () => {
     await expect.poll(() => resident.getByTestId('report-saved').first().getAttribute('data-on-device')).toBe('true');
 
     await resident.reload();
+    await enterOfflinePin(resident);
     await expect.poll(() => text(resident)).toBe(typedOffline);
     expect(await link(resident).getAttribute('data-state')).toBe('offline');
     // The debt survives the reload: it is computed from the stored server state vector.
@@ -114,6 +117,32 @@ describe('collaborative report editor', () => {
     await expect.poll(() => pending(resident).getAttribute('data-count')).toBe('0');
     await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
     expect(await text(resident)).toBe(await text(attending));
+  });
+
+  it('nothing typed is lost to a reload 0 ms after the last keystroke (offline, twelve times)', async () => {
+    const { reportId, resident, contexts } = await reportScene(system, desks, ['resident']);
+    const text = (page: Page) => editorText(page, reportId);
+    await setOfflinePin(resident);
+    await requireServiceWorker(resident);
+    await expect.poll(() => link(resident).getAttribute('data-state')).toBe('live');
+    await contexts.resident.setOffline(true);
+    const typed: string[] = [];
+    const kept: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      await expect.poll(() => text(resident)).not.toBeNull();
+      await caretAtSection(resident, reportId, 'Comparison');
+      const phrase = `offline ${randomBytes(3).toString('hex')}`;
+      // Typed as a user types: each key is handled by the page before the next; the reload follows the last at once.
+      await resident.keyboard.type(` ${phrase}`);
+      typed.push(phrase);
+      await resident.reload();
+      await enterOfflinePin(resident);
+      // Everything typed earlier is there once the copy is open; then the newest phrase must be too.
+      await expect.poll(() => text(resident), { timeout: 15_000 }).toContain(typed[0]!);
+      if ((await text(resident))?.includes(phrase)) kept.push(phrase);
+    }
+    console.log(`report: reload 0 ms after the last keystroke, offline: ${kept.length} of ${typed.length} phrases kept`);
+    expect(kept).toEqual(typed);
   });
 
   it('a sync-server crash mid-session loses nothing and both editors reconnect by themselves', async () => {

@@ -10,7 +10,18 @@ import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Desks, openReport, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorText } from './report-support';
-import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, seriousViolations, startSystem } from './support';
+import {
+  ADMIN,
+  apiLogin,
+  enterOfflinePin,
+  launchBrowser,
+  RADIOLOGIST,
+  RESIDENT,
+  type System,
+  seriousViolations,
+  setOfflinePin,
+  startSystem,
+} from './support';
 
 let system: System;
 let desks: Desks;
@@ -129,6 +140,7 @@ describe('structured report', () => {
 
     // The other context finds it, and typing its trigger then a space inserts it.
     expect(await openReport(second.page, system.url, studyId)).toBe(reportId);
+    await setOfflinePin(second.page);
     await expect.poll(() => second.page.getByTestId('report-link').first().getAttribute('data-state')).toBe('live');
     await panel(second.page).locator('summary').click();
     await expect.poll(() => panel(second.page).locator('[data-macro-trigger="clearlungs"]').count()).toBe(1);
@@ -141,6 +153,7 @@ describe('structured report', () => {
     await requireServiceWorker(second.page);
     await second.context.setOffline(true);
     await second.page.reload();
+    await enterOfflinePin(second.page);
     await panel(second.page).locator('summary').click();
     await expect.poll(() => panel(second.page).locator('[data-macro-trigger="clearlungs"]').count()).toBe(1);
     await second.page.getByRole('button', { name: 'New macro' }).click();

@@ -221,3 +221,30 @@ export async function seriousViolations(page: Page): Promise<string[]> {
           .join(', ')}`,
     );
 }
+
+/** The offline PIN the e2e users set (six characters, the minimum). */
+export const OFFLINE_PIN = '246813';
+
+/**
+ * Sets the offline PIN on the account page, as a user does before going offline (the device's data
+ * is sealed and only the server's key or this PIN opens it), then returns to the page it was on.
+ */
+export async function setOfflinePin(page: Page, pin = OFFLINE_PIN): Promise<void> {
+  const back = page.url();
+  await page.goto(new URL('/account', back).href);
+  const form = page.getByRole('form', { name: 'Offline PIN' });
+  await form.getByLabel(/New PIN/).fill(pin);
+  await form.getByLabel('The same PIN again').fill(pin);
+  await form.getByRole('button', { name: /Set the PIN|Change the PIN/ }).click();
+  await page.getByText('Offline PIN set on this device.').waitFor();
+  await page.goto(back);
+}
+
+/** After a reload without a network: the PIN screen, then the app. */
+export async function enterOfflinePin(page: Page, pin = OFFLINE_PIN): Promise<void> {
+  await page.getByRole('heading', { name: 'Offline: enter your PIN' }).waitFor();
+  await page.getByLabel('PIN', { exact: true }).fill(pin);
+  const heading = page.getByRole('heading', { name: 'Offline: enter your PIN' });
+  await page.getByRole('button', { name: 'Open', exact: true }).click();
+  await heading.waitFor({ state: 'detached' });
+}

@@ -17,6 +17,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { colourBmp, orthancFetch, studyInstanceUid, uploadInstance } from './corpus';
+import { enterOfflinePin, setOfflinePin } from './support';
 import {
   CT_PIXEL_SPACING_MM,
   canvasStats,
@@ -184,6 +185,7 @@ describe('viewer', () => {
   it('makes the study available offline, then opens it with the network off: same pixels', async () => {
     const { context, page } = await desks.openProfile(SCREEN);
     await page.goto(`${system.url}/viewer/${ct.id}?source=online`);
+    await setOfflinePin(page);
     await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS);
     // what the device must show offline: the first image as it comes from the archive
     const online = { scalar: await scalarHash(page), canvas: await canvasStats(page) };
@@ -192,7 +194,9 @@ describe('viewer', () => {
     await expect.poll(() => page.getByTestId('offline-state').textContent(), { timeout: 60_000 }).toContain('Available offline');
     // the rows at rest are ciphertext
     const atRest = await page.evaluate(async () => {
-      const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('pacs-worklist-'));
+      const names = (await indexedDB.databases())
+        .map((d) => d.name ?? '')
+        .filter((n) => n.startsWith('pacs-worklist-') && !n.includes('.'));
       const open = indexedDB.open(names[0]!);
       const db = await new Promise<IDBDatabase>((resolve) => {
         open.onsuccess = () => resolve(open.result);
@@ -216,6 +220,7 @@ describe('viewer', () => {
     await context.setOffline(true);
     try {
       await page.goto(`${system.url}/viewer/${ct.id}`);
+      await enterOfflinePin(page);
       const state = await waitForImage(page);
       expect(await page.evaluate(() => (window as unknown as { __pacsViewer: { source(): string } }).__pacsViewer.source())).toBe(
         'offline',
@@ -368,6 +373,7 @@ async function storeAsIs(files: string[]): Promise<{ id: string; instances: stri
 async function offlineRoundTrip(id: string, count: number): Promise<void> {
   const { context, page } = await desks.openProfile(SCREEN);
   await page.goto(`${system.url}/viewer/${id}?source=online`);
+  await setOfflinePin(page);
   expect((await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS)).count).toBe(count);
   const onlineHash = await scalarHash(page);
   expect(onlineHash?.length).toBeGreaterThan(0);
@@ -381,6 +387,7 @@ async function offlineRoundTrip(id: string, count: number): Promise<void> {
   await context.setOffline(true);
   try {
     await page.goto(`${system.url}/viewer/${id}`);
+    await enterOfflinePin(page);
     const state = await waitForImage(page);
     expect(state.imageId.startsWith('pacsoff:')).toBe(true);
     expect(state.count).toBe(count);

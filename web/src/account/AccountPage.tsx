@@ -2,7 +2,8 @@
  * /account: the signed-in user's own settings. The second factor: set one up (scan, confirm with a
  * code, save the recovery codes shown once), see how many recovery codes are left, or turn it off
  * with a current code where the role does not require one. Sessions and devices: where the account
- * is signed in, what each device holds offline; end a session or revoke a device. A report PDF
+ * is signed in, what each device holds offline; end a session or revoke a device. The offline PIN
+ * that opens this device's encrypted data without a network. A report PDF
  * someone was given: is it authentic?
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
@@ -10,6 +11,7 @@ import { errorText } from '../admin/errors';
 import { api } from '../api/client';
 import type { MfaEnrolment, MfaStatus, RecoveryCodes } from '../api/types';
 import { EnrolmentSecret, RecoveryCodeList } from '../auth/SecondFactorStep';
+import { OfflinePin } from './OfflinePin';
 import { SessionsAndDevices } from './SessionsAndDevices';
 import { VerifyReportPdf } from './VerifyReportPdf';
 
@@ -114,6 +116,10 @@ export default function AccountPage() {
             )}
           </>
         )}
+      </section>
+      <section className="card" aria-labelledby="pin-title">
+        <h2 id="pin-title">Offline PIN</h2>
+        <OfflinePin />
       </section>
       <section className="card" aria-labelledby="devices-title">
         <h2 id="devices-title">Your sessions and devices</h2>

@@ -2,6 +2,7 @@ import { can } from '@pacs/shared';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { LockedPage } from '../auth/LockedPage';
 import { LoginPage } from '../auth/LoginPage';
+import { PinPage } from '../auth/PinPage';
 import { session } from '../auth/session';
 import { flushFlags } from '../critical/flag-outbox';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
@@ -23,8 +24,10 @@ export function App() {
         </main>
       ) : state.mode === 'anonymous' || !state.user ? (
         <LoginPage message={state.message} />
+      ) : state.mode === 'pin' ? (
+        <PinPage name={state.user.name} />
       ) : state.mode === 'locked' ? (
-        <LockedPage />
+        <LockedPage message={state.message} />
       ) : (
         <SignedIn key={state.user.id} userId={state.user.id} />
       )}

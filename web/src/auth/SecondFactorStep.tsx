@@ -76,7 +76,7 @@ export function SecondFactorStep({ challenge, onCancel }: { challenge: MfaChalle
           : { challenge: challenge.challenge, code, rememberDevice: remember };
         const answer = await api.secondFactorStep<SessionResponse>('/api/auth/mfa/verify', body);
         api.adopt(answer);
-        session.completeSignIn(answer);
+        void session.completeSignIn(answer);
       }
     } catch (e) {
       setError(message(e));
@@ -92,7 +92,7 @@ export function SecondFactorStep({ challenge, onCancel }: { challenge: MfaChalle
         <h2>Save your recovery codes</h2>
         <p>Each code signs you in once if you lose your phone. They are shown only now: print them or keep them in a safe place.</p>
         <RecoveryCodeList codes={enrolled.recoveryCodes} />
-        <button type="button" className="primary" onClick={() => session.completeSignIn(enrolled)}>
+        <button type="button" className="primary" onClick={() => void session.completeSignIn(enrolled)}>
           I have saved them — continue
         </button>
       </div>

@@ -4,8 +4,12 @@
  * - `online`: the server confirmed the session (login or refresh); the access token is in memory.
  * - `offline`: no network at start (or lost later) and the last confirmation is younger than the
  *   offline limit: the user keeps reading and queueing changes from the device's copy.
- * - `locked`: offline for longer than the limit: PHI stays encrypted-at-rest by the OS but hidden;
- *   the user must reconnect and sign in. Pending changes are kept for when they do.
+ * - `pin`: started without a network (a reload, a tablet that killed the tab): the device's data is
+ *   sealed under the vault's key, which only the server (at sign-in or refresh) or the user's PIN
+ *   opens. Asks for the PIN; within the offline limit it opens the vault and the session goes offline.
+ * - `locked`: offline for longer than the limit, or offline with no PIN on this device: the vault is
+ *   locked (its key forgotten) and nothing is shown; the user must reconnect and sign in. Pending
+ *   changes stay sealed on the device for when they do.
  *
  * Trade-off (also in web/README.md): a stolen unlocked tablet shows the cached worklist for up to
  * the offline limit without a password; a shorter limit means radiologists lose the worklist in a
@@ -18,6 +22,7 @@
 import { ApiError, api, NetworkError, sessionRejected } from '../api/client';
 import type { MfaChallenge, SessionResponse, User } from '../api/types';
 import { rememberDb, wipeAllWorklistDbs } from '../device/db';
+import { closeAllVaults, type PinOutcome, vaultFor } from '../device/vault/vault';
 import { sendPendingWipeReport, wipeDevice } from '../device/wipe';
 
 const HOUR = 3_600_000;
@@ -27,10 +32,14 @@ const LAST_SESSION = 'pacs.lastSession';
 export const DEVICE_REVOKED_MESSAGE =
   'This device was signed out from the list of devices (by you or an administrator), and its offline data — worklist, studies and report copies — was removed. Sign in again to continue.';
 
+export const NO_PIN_MESSAGE =
+  'No connection, and no offline PIN on this device: the worklist and reports stay locked until you reconnect. Set a PIN on your account page to open them offline.';
+const PIN_WIPED_MESSAGE = 'Too many wrong PINs: your offline data was removed from this device. Connect and sign in again.';
+
 const deviceRevoked = (error: unknown) => error instanceof ApiError && error.code === 'DEVICE_REVOKED';
 const LOGGED_OUT = 'pacs.loggedOut';
 
-export type SessionMode = 'loading' | 'anonymous' | 'online' | 'offline' | 'locked';
+export type SessionMode = 'loading' | 'anonymous' | 'online' | 'offline' | 'pin' | 'locked';
 
 export interface SessionState {
   mode: SessionMode;
@@ -87,6 +96,8 @@ class Session {
     });
     api.onConfirmed((confirmed) => {
       if (this.state.user?.id !== confirmed.user.id) return;
+      // Each confirmation moves the PIN copy's end to the offline limit from now.
+      void this.openVault(confirmed).catch(() => undefined);
       const verifiedAt = new Date().toISOString();
       localStorage.setItem(LAST_SESSION, JSON.stringify({ user: confirmed.user, verifiedAt } satisfies LastSession));
       this.state = { ...this.state, verifiedAt, user: confirmed.user };
@@ -111,12 +122,33 @@ class Session {
     this.watchLimit();
   }
 
-  private confirmed(session: SessionResponse): void {
+  private async confirmed(session: SessionResponse): Promise<void> {
     const verifiedAt = new Date().toISOString();
     localStorage.setItem(LAST_SESSION, JSON.stringify({ user: session.user, verifiedAt } satisfies LastSession));
     localStorage.removeItem(LOGGED_OUT);
     rememberDb(session.user.id);
+    await this.openVault(session);
     this.set({ mode: 'online', user: session.user, verifiedAt, message: null });
+  }
+
+  /** The server's vault key opens the device's data; without one (no device identity) a key for this page only. */
+  private async openVault(confirmed: SessionResponse): Promise<void> {
+    const vault = vaultFor(confirmed.user.id);
+    if (confirmed.deviceKey) await vault.unlockWithServerKey(confirmed.deviceKey, Date.now() + OFFLINE_LIMIT_MS);
+    else if (!vault.unlocked) await vault.unlockEphemeral();
+  }
+
+  /** The PIN typed on the `pin` screen. */
+  async unlockWithPin(pin: string): Promise<PinOutcome> {
+    const { user, verifiedAt } = this.state;
+    if (this.state.mode !== 'pin' || !user || !verifiedAt) return { kind: 'no-pin' };
+    const outcome = await vaultFor(user.id).unlockWithPin(pin);
+    if (outcome.kind === 'unlocked') this.set({ mode: 'offline', message: null });
+    else if (outcome.kind === 'wiped') {
+      localStorage.removeItem(LAST_SESSION);
+      this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: PIN_WIPED_MESSAGE });
+    } else if (outcome.kind !== 'wrong') this.set({ mode: 'locked', message: NO_PIN_MESSAGE });
+    return outcome;
   }
 
   /**
@@ -163,14 +195,17 @@ class Session {
       this.set({ mode: 'anonymous', user: null, verifiedAt: null });
       return;
     }
+    let confirmed: SessionResponse;
     try {
-      this.confirmed(await api.refresh());
+      confirmed = await api.refresh();
     } catch (error) {
-      this.fallBack(error);
+      await this.fallBack(error);
+      return;
     }
+    await this.confirmed(confirmed);
   }
 
-  private fallBack(error: unknown): void {
+  private async fallBack(error: unknown): Promise<void> {
     if (deviceRevoked(error)) {
       void this.wipeRevokedDevice();
       return;
@@ -179,8 +214,14 @@ class Session {
     // Only a refused refresh ends the session; a lost or failed one (network, 5xx) keeps the
     // device's copy, as the server may well have rotated the cookie and forgive the retry.
     if (!sessionRejected(error) && last) {
-      if (offlineAllowed(last.verifiedAt)) this.set({ mode: 'offline', user: last.user, verifiedAt: last.verifiedAt, message: null });
-      else this.set({ mode: 'locked', user: last.user, verifiedAt: last.verifiedAt, message: null });
+      const known = { user: last.user, verifiedAt: last.verifiedAt };
+      const vault = vaultFor(last.user.id);
+      if (!offlineAllowed(last.verifiedAt)) {
+        vault.lock();
+        this.set({ mode: 'locked', ...known, message: null });
+      } else if (vault.unlocked) this.set({ mode: 'offline', ...known, message: null });
+      else if (await vault.pinCopy()) this.set({ mode: 'pin', ...known, message: null });
+      else this.set({ mode: 'locked', ...known, message: NO_PIN_MESSAGE });
       return;
     }
     this.set({
@@ -197,20 +238,20 @@ class Session {
   private async reconnectAfterOnline(): Promise<void> {
     for (const wait of [0, 1000, 3000, 7000]) {
       if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
-      if ((this.state.mode !== 'offline' && this.state.mode !== 'locked') || !navigator.onLine) return;
+      if ((this.state.mode !== 'offline' && this.state.mode !== 'locked' && this.state.mode !== 'pin') || !navigator.onLine) return;
       await this.reconnect();
     }
   }
 
   async reconnect(): Promise<void> {
-    if (this.state.mode !== 'offline' && this.state.mode !== 'locked') return;
+    if (this.state.mode !== 'offline' && this.state.mode !== 'locked' && this.state.mode !== 'pin') return;
     try {
       const session = await api.refresh();
       if (this.state.user && session.user.id !== this.state.user.id) {
         this.set({ mode: 'anonymous', user: null, message: 'A different user signed in elsewhere on this device.' });
         return;
       }
-      this.confirmed(session);
+      await this.confirmed(session);
     } catch (error) {
       if (deviceRevoked(error)) await this.wipeRevokedDevice();
       else if (sessionRejected(error))
@@ -230,13 +271,13 @@ class Session {
       answer = await api.login(email, password);
     }
     if (!('accessToken' in answer)) return answer;
-    this.completeSignIn(answer);
+    await this.completeSignIn(answer);
     return null;
   }
 
   /** The session a login (or its second-factor step) ended with. */
-  completeSignIn(confirmed: SessionResponse): void {
-    this.confirmed(confirmed);
+  async completeSignIn(confirmed: SessionResponse): Promise<void> {
+    await this.confirmed(confirmed);
     void navigator.storage?.persist?.().catch(() => false);
   }
 
@@ -253,6 +294,7 @@ class Session {
     }
     api.clear(true);
     localStorage.removeItem(LAST_SESSION);
+    closeAllVaults();
     await wipeAllWorklistDbs();
     this.set({ mode: 'anonymous', user: null, verifiedAt: null, message: 'Signed out. Worklist data was removed from this device.' });
     if (endSessionUrl) window.location.assign(endSessionUrl);
@@ -263,7 +305,11 @@ class Session {
     if (this.state.mode === 'offline' && !this.limitTimer) {
       this.limitTimer = setInterval(() => {
         const { verifiedAt } = this.state;
-        if (this.state.mode === 'offline' && verifiedAt && !offlineAllowed(verifiedAt)) this.set({ mode: 'locked' });
+        if (this.state.mode === 'offline' && verifiedAt && !offlineAllowed(verifiedAt)) {
+          // Everything locks, not only the viewer: the key is forgotten, so nothing more opens.
+          if (this.state.user) vaultFor(this.state.user.id).lock();
+          this.set({ mode: 'locked', message: null });
+        }
       }, 30_000);
     } else if (this.state.mode !== 'offline' && this.limitTimer) {
       clearInterval(this.limitTimer);

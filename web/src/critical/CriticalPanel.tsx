@@ -26,10 +26,10 @@ export function CriticalPanel({ reportId, role, online }: { reportId: string; ro
   const [flagging, setFlagging] = useState(false);
 
   const load = useCallback(async () => {
-    setPending(await db.criticalFlags.where('reportId').equals(reportId).toArray());
+    setPending(await db.sealed.criticalFlags.where('reportId', reportId));
     if (!online) return;
     try {
-      if ((await flushFlags(db)) > 0) setPending(await db.criticalFlags.where('reportId').equals(reportId).toArray());
+      if ((await flushFlags(db)) > 0) setPending(await db.sealed.criticalFlags.where('reportId', reportId));
       const list = await api.request<CriticalResultList>('GET', `/api/critical-results?reportId=${encodeURIComponent(reportId)}`);
       setResults(list.items);
     } catch (e) {

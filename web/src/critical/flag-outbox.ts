@@ -21,7 +21,7 @@ export async function raiseFlag(
     state: 'pending',
   };
   // Stored first: a tab closed while the request is in flight still sends it later.
-  await db.criticalFlags.put(pending);
+  await db.sealed.criticalFlags.put(pending);
   try {
     const sent = await send(pending);
     await db.criticalFlags.delete(pending.clientId);
@@ -41,7 +41,7 @@ function send(flag: PendingCriticalFlag): Promise<CriticalResult> {
 /** Sends every pending flag; resolves with how many the server took. Stops at the first network error. */
 export async function flushFlags(db: WorklistDb): Promise<number> {
   let sent = 0;
-  for (const flag of await db.criticalFlags.toArray()) {
+  for (const flag of await db.sealed.criticalFlags.toArray()) {
     if (flag.state !== 'pending') continue;
     try {
       await send(flag);
@@ -49,7 +49,7 @@ export async function flushFlags(db: WorklistDb): Promise<number> {
       sent += 1;
     } catch (error) {
       if (error instanceof NetworkError) break;
-      await db.criticalFlags.update(flag.clientId, { state: 'failed', error: error instanceof ApiError ? error.message : String(error) });
+      await db.sealed.criticalFlags.put({ ...flag, state: 'failed', error: error instanceof ApiError ? error.message : String(error) });
     }
   }
   return sent;

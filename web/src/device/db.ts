@@ -2,11 +2,13 @@
  * The device's copy of the worklist, one IndexedDB database per user (so one user's cache and
  * pending changes never mix with another's on a shared tablet). Rows are the server's truth;
  * pending changes live in the outbox and are overlaid for display until the server accepts them.
+ * Everything with patient data is sealed under the vault's data key (`db.sealed`, vault/).
  */
 
 import type { CriticalCategory, KeyImage, Macro, Measurement } from '@pacs/shared';
-import Dexie, { type EntityTable } from 'dexie';
+import Dexie, { type EntityTable, type Table } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
+import { type SealedRecord, SealedTable } from './vault/sealed-table';
 
 export type OutboxState = 'pending' | 'sending' | 'conflict' | 'failed';
 
@@ -25,8 +27,6 @@ export interface OutboxEntry {
   state: OutboxState;
   attempts: number;
   error?: string;
-  /** On 409: the server's row at the time of the conflict. */
-  serverRow?: WorklistStudy;
 }
 
 export interface MetaEntry {
@@ -117,26 +117,38 @@ export interface MacroChange {
   body?: Pick<Macro, 'trigger' | 'label' | 'text'>;
 }
 
-/** The data key for offline studies: a non-extractable AES-GCM CryptoKey and its end of life. */
-export interface OfflineKeyRow {
-  id: string;
-  key: CryptoKey;
-  notAfter: number;
+/** A study's report as last fetched, without its text (that is in the report's own sealed copy). */
+export interface CachedReport {
+  studyId: string;
+  /** The report API's answer (report/report-api.ts), kept as it came. */
+  report: unknown;
+}
+
+/** The tables with patient data, sealed (their raw Dexie tables hold only ciphertext and plain keys). */
+export interface SealedTables {
+  studies: SealedTable<WorklistStudy>;
+  details: SealedTable<CachedDetail>;
+  criticalFlags: SealedTable<PendingCriticalFlag>;
+  measurementOps: SealedTable<MeasurementOp, number>;
+  measurementCache: SealedTable<CachedAnnotations>;
+  reports: SealedTable<CachedReport>;
 }
 
 export type WorklistDb = Dexie & {
-  studies: EntityTable<WorklistStudy, 'id'>;
-  details: EntityTable<CachedDetail, 'id'>;
+  /** Sealed worklist rows; plain: id, version, assigneeId ('' when unassigned). */
+  studies: Table<SealedRecord, string>;
+  details: Table<SealedRecord, string>;
   outbox: EntityTable<OutboxEntry, 'seq'>;
   meta: EntityTable<MetaEntry, 'key'>;
   offlineStudies: EntityTable<OfflineStudyRow, 'id'>;
   offlineFrames: EntityTable<OfflineFrameRow, 'key'>;
-  offlineKeys: EntityTable<OfflineKeyRow, 'id'>;
-  criticalFlags: EntityTable<PendingCriticalFlag, 'clientId'>;
-  measurementOps: EntityTable<MeasurementOp, 'seq'>;
-  measurementCache: EntityTable<CachedAnnotations, 'studyId'>;
+  criticalFlags: Table<SealedRecord, string>;
+  measurementOps: Table<SealedRecord, number>;
+  measurementCache: Table<SealedRecord, string>;
+  reports: Table<SealedRecord, string>;
   macros: EntityTable<Macro, 'id'>;
   macroChanges: EntityTable<MacroChange, 'seq'>;
+  sealed: SealedTables;
 };
 
 export const DB_PREFIX = 'pacs-worklist-';
@@ -152,7 +164,8 @@ export function dbNameFor(userId: string): string {
  */
 const openDbs = new Set<WorklistDb>();
 
-export function openWorklistDb(userId: string): WorklistDb {
+/** `dataKey` is the vault's (it throws while the vault is locked). */
+export function openWorklistDb(userId: string, dataKey: () => CryptoKey): WorklistDb {
   const db = new Dexie(dbNameFor(userId)) as WorklistDb;
   openDbs.add(db);
   db.version(1).stores({
@@ -171,7 +184,57 @@ export function openWorklistDb(userId: string): WorklistDb {
   db.version(4).stores({ measurementOps: '++seq, &key, studyId', measurementCache: 'studyId' });
   // The user's macros (configuration, not patient data) and the changes made while offline.
   db.version(5).stores({ macros: 'id, trigger', macroChanges: '++seq, id' });
+  // Sealed records. What earlier versions kept in the clear: the server's copies are fetched again;
+  // offline studies were sealed under a key stored beside them (gone now) and are downloaded again;
+  // what the user made offline (flags, measurement changes) is sealed at the next unlock.
+  db.version(6)
+    .stores({ studies: 'id, assigneeId', offlineKeys: null, reports: 'studyId' })
+    .upgrade(async (tx) => {
+      for (const name of ['studies', 'details', 'measurementCache', 'offlineStudies', 'offlineFrames']) await tx.table(name).clear();
+      await tx.table('meta').delete('cursor');
+      await tx
+        .table('outbox')
+        .toCollection()
+        .modify((entry: Record<string, unknown>) => {
+          delete entry.serverRow;
+        });
+    });
+  db.sealed = {
+    studies: new SealedTable(db.studies, dataKey, {
+      name: 'study',
+      idField: 'id',
+      indexes: (row) => ({ version: row.version, assigneeId: row.assignee?.id ?? '' }),
+    }),
+    details: new SealedTable(db.details, dataKey, { name: 'detail', idField: 'id' }),
+    criticalFlags: new SealedTable(db.criticalFlags, dataKey, {
+      name: 'critical-flag',
+      idField: 'clientId',
+      indexes: (flag) => ({ reportId: flag.reportId }),
+    }),
+    measurementOps: new SealedTable(db.measurementOps, dataKey, {
+      name: 'measurement-op',
+      idField: 'key',
+      indexes: (op) => ({ studyId: op.studyId }),
+      keep: ['seq'],
+    }),
+    measurementCache: new SealedTable(db.measurementCache, dataKey, { name: 'measurements', idField: 'studyId' }),
+    reports: new SealedTable(db.reports, dataKey, { name: 'report', idField: 'studyId' }),
+  };
   return db;
+}
+
+/** Seals what an earlier version of the app kept in the clear (the user's offline flags and measurement changes). */
+export async function sealLegacyRecords(db: WorklistDb): Promise<void> {
+  for (const [table, sealed] of [
+    [db.criticalFlags, db.sealed.criticalFlags],
+    [db.measurementOps, db.sealed.measurementOps],
+  ] as const) {
+    const legacy = (await table.toArray()).filter((record) => !record.data);
+    for (const record of legacy) {
+      const sealedRecord = await (sealed as unknown as SealedTable<object, never>).seal(record as object);
+      await table.put(sealedRecord as never);
+    }
+  }
 }
 
 export async function getMeta<T>(db: WorklistDb, key: string): Promise<T | undefined> {

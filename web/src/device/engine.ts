@@ -15,6 +15,7 @@ import { ApiError, type Client, NetworkError } from '../api/client';
 import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
 import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from './db';
 import { LiveStream } from './live';
+import type { SealedRecord } from './vault/sealed-table';
 
 export interface SyncStatus {
   /** The browser says it has a network and the last request reached the API. */
@@ -206,7 +207,10 @@ export class SyncEngine {
     this.arrivalListeners.clear();
   }
 
-  /** Push the outbox, then pull the delta feed. Calls while one runs are folded into one more run. */
+  /**
+   * Push the outbox, then pull the delta feed. Calls while one runs are folded into one more run,
+   * also when the running one ended offline: the later call may come from the network returning.
+   */
   syncNow(): Promise<void> {
     if (this.running) {
       this.again = true;
@@ -216,7 +220,7 @@ export class SyncEngine {
       do {
         this.again = false;
         await this.cycle();
-      } while (this.again && this.status.online);
+      } while (this.again);
     })().finally(() => {
       this.running = null;
     });
@@ -269,29 +273,32 @@ export class SyncEngine {
         `/api/studies/changes?cursor=${encodeURIComponent(cursor)}&limit=${this.pageSize}`,
       );
       const arrivals: StatArrival[] = [];
+      // Sealing and opening are asynchronous (WebCrypto) and would end an IndexedDB transaction:
+      // done before it. Only this engine writes rows, one cycle at a time.
+      const ids = page.changes.map((c) => c.id);
+      // A restricted patient's row comes masked once this user's emergency access ends: the
+      // device keeps nothing of theirs (cached details, offline images) beyond the masked row.
+      const masked = page.changes.filter((c): c is WorklistStudy => !('deleted' in c) && c.access === 'masked').map((c) => c.id);
+      const existing = new Map((await this.db.sealed.studies.bulkGet(ids)).filter((r) => r).map((r) => [r!.id, r!]));
+      const rows: WorklistStudy[] = [];
+      const deletes: string[] = [];
+      for (const change of page.changes) {
+        if ('deleted' in change) {
+          deletes.push(change.id);
+          continue;
+        }
+        const before = existing.get(change.id);
+        if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && isStudyOpen(change.status)) {
+          arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
+        }
+        rows.push(change);
+      }
+      const puts = await this.db.sealed.studies.sealAll(rows);
       await this.guardStorage(() =>
         this.db.transaction(
           'rw',
           [this.db.studies, this.db.details, this.db.meta, this.db.offlineStudies, this.db.offlineFrames],
           async () => {
-            const ids = page.changes.map((c) => c.id);
-            // A restricted patient's row comes masked once this user's emergency access ends: the
-            // device keeps nothing of theirs (cached details, offline images) beyond the masked row.
-            const masked = page.changes.filter((c): c is WorklistStudy => !('deleted' in c) && c.access === 'masked').map((c) => c.id);
-            const existing = new Map((await this.db.studies.bulkGet(ids)).filter((r) => r).map((r) => [r!.id, r!]));
-            const puts: WorklistStudy[] = [];
-            const deletes: string[] = [];
-            for (const change of page.changes) {
-              if ('deleted' in change) {
-                deletes.push(change.id);
-                continue;
-              }
-              const before = existing.get(change.id);
-              if (cursor !== '0' && change.priority === 'stat' && before?.priority !== 'stat' && isStudyOpen(change.status)) {
-                arrivals.push({ id: change.id, patientName: change.patientName, description: change.description, at: Date.now() });
-              }
-              puts.push(change);
-            }
             if (puts.length) await this.db.studies.bulkPut(puts);
             if (deletes.length) {
               await this.db.studies.bulkDelete(deletes);
@@ -316,7 +323,7 @@ export class SyncEngine {
 
   /** Records a change the user made; it shows as pending until the server accepts it. */
   async enqueue(studyId: string, patch: OutboxEntry['patch'], label: string): Promise<OutboxEntry> {
-    const row = await this.db.studies.get(studyId);
+    const row = await this.db.sealed.studies.get(studyId);
     if (!row) throw new Error('study is not on this device');
     const entry: OutboxEntry = {
       key: this.newKey(),
@@ -369,9 +376,10 @@ export class SyncEngine {
           await this.accepted(entry, current);
           return;
         }
+        const sealed = await this.db.sealed.studies.seal(current);
         await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
-          await this.db.outbox.update(seq, { state: 'conflict', serverRow: current, error: error.message });
-          await this.putIfNewer(current);
+          await this.db.outbox.update(seq, { state: 'conflict', error: error.message });
+          await this.putIfNewer(sealed);
         });
         return;
       }
@@ -386,9 +394,10 @@ export class SyncEngine {
   }
 
   private async accepted(entry: OutboxEntry, row: WorklistStudy): Promise<void> {
+    const sealed = await this.db.sealed.studies.seal(row);
     await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
       await this.db.outbox.delete(entry.seq!);
-      await this.putIfNewer(row);
+      await this.putIfNewer(sealed);
       // Later changes the user made on top of this one now stand on the version it produced.
       const later = await this.db.outbox.where('studyId').equals(entry.studyId).toArray();
       for (const next of later) {
@@ -399,9 +408,10 @@ export class SyncEngine {
     });
   }
 
-  private async putIfNewer(row: WorklistStudy): Promise<void> {
-    const existing = await this.db.studies.get(row.id);
-    if (!existing || existing.version <= row.version) await this.db.studies.put(row);
+  /** Inside a transaction: the sealed row replaces the stored one unless that is newer (versions are plain). */
+  private async putIfNewer(sealed: SealedRecord): Promise<void> {
+    const existing = await this.db.studies.get(sealed.id as string);
+    if (!existing || (existing.version as number) <= (sealed.version as number)) await this.db.studies.put(sealed);
   }
 
   /** The user's answer to a conflict: apply their change on top of the server's row, or give it up. */
@@ -412,11 +422,11 @@ export class SyncEngine {
       await this.db.outbox.delete(seq);
       return;
     }
-    const server = entry.serverRow ?? (await this.db.studies.get(entry.studyId));
+    // The stored row is the server's at the conflict, or newer.
+    const server = await this.db.sealed.studies.get(entry.studyId);
     await this.db.outbox.update(seq, {
       state: 'pending',
       baseVersion: server?.version ?? entry.baseVersion,
-      serverRow: undefined,
       error: undefined,
     });
     void this.syncNow();

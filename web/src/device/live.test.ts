@@ -1,6 +1,7 @@
 import Dexie from 'dexie';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
+import { testDataKey } from '../test/data-key';
 import { FakeServer, makeStudy } from '../test/fake-server';
 import { openWorklistDb, type WorklistDb } from './db';
 import { SyncEngine } from './engine';
@@ -108,7 +109,7 @@ describe('engine with the change stream', () => {
   });
 
   it('pulls the delta feed when a nudge is ahead of the device, not when it is not', async () => {
-    db = openWorklistDb(`live-${crypto.randomUUID()}`);
+    db = openWorklistDb(`live-${crypto.randomUUID()}`, testDataKey);
     await db.open();
     const server = new FakeServer();
     const streams = new FakeStreams();

@@ -8,6 +8,7 @@ import 'fake-indexeddb/auto';
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/client';
+import { testDataKey } from '../test/data-key';
 import { DB_PREFIX, dbNameFor, openWorklistDb, rememberDb } from './db';
 import { adoptDeviceId, deviceIdentity, renewDeviceIdentity } from './identity';
 import { sendPendingWipeReport, wipeDevice } from './wipe';
@@ -57,7 +58,7 @@ describe('device identity', () => {
 
 describe('wiping a revoked device', () => {
   it('deletes every database of the app, counts what was there, reports it with the identity, then renews the identity', async () => {
-    const db = openWorklistDb(USER);
+    const db = openWorklistDb(USER, testDataKey);
     rememberDb(USER);
     await db.studies.bulkPut([{ id: 'a' }, { id: 'b' }, { id: 'c' }] as never[]);
     await db.offlineStudies.bulkPut([{ id: 'a' }, { id: 'b' }] as never[]);

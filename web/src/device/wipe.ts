@@ -10,6 +10,7 @@ import Dexie from 'dexie';
 import { ApiError, api } from '../api/client';
 import { DB_PREFIX, wipeAllWorklistDbs } from './db';
 import { deviceIdentity, renewDeviceIdentity } from './identity';
+import { closeAllVaults } from './vault/vault';
 
 const PENDING_REPORT = 'pacs.device.wipeReport';
 /** Left in localStorage by the session (session.ts); a user's name and role, gone with the rest. */
@@ -59,6 +60,7 @@ async function clearCaches(): Promise<number> {
 export async function wipeDevice(): Promise<WipeSummary> {
   const names = await databaseNames();
   const counted = await countHoldings(names);
+  closeAllVaults();
   await wipeAllWorklistDbs();
   // Report copies and anything the remembered list missed: every database of ours.
   await Promise.all((await databaseNames()).map((name) => Dexie.delete(name)));

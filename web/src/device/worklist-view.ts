@@ -1,11 +1,13 @@
 /**
  * The worklist as React reads it: Dexie live queries over the rows and the outbox, kept open for
  * the whole session so a route change renders from memory at once. Rows are shown with the
- * user's pending changes applied (see `overlay`).
+ * user's pending changes applied (see `overlay`). Rows are stored sealed: each is opened once and
+ * kept in memory until its record changes (a new seal has a new IV).
  */
 import { liveQuery, type Subscription } from 'dexie';
 import type { WorklistStudy } from '../api/types';
 import { type OutboxEntry, overlay, type WorklistDb } from './db';
+import type { SealedRecord } from './vault/sealed-table';
 
 export interface WorklistSnapshot {
   loaded: boolean;
@@ -19,6 +21,8 @@ export interface WorklistSnapshot {
 
 export class WorklistView {
   private serverRows: WorklistStudy[] = [];
+  private opened = new Map<string, { iv: Uint8Array; row: WorklistStudy }>();
+  private generation = 0;
   private outbox: OutboxEntry[] = [];
   private rowsLoaded = false;
   private highlighted = new Set<string>();
@@ -41,11 +45,7 @@ export class WorklistView {
   start(): void {
     this.subscriptions.push(
       liveQuery(() => this.db.studies.toArray()).subscribe({
-        next: (rows) => {
-          this.serverRows = rows;
-          this.rowsLoaded = true;
-          this.rebuild();
-        },
+        next: (records) => void this.openRows(records),
         error: () => {
           this.rowsLoaded = true;
           this.rebuild();
@@ -58,6 +58,28 @@ export class WorklistView {
         },
       }),
     );
+  }
+
+  /** Opens the records not opened before; a newer emission supersedes one still opening. */
+  private async openRows(records: SealedRecord[]): Promise<void> {
+    const generation = ++this.generation;
+    const next = new Map<string, { iv: Uint8Array; row: WorklistStudy }>();
+    const waiting: SealedRecord[] = [];
+    for (const record of records) {
+      const known = this.opened.get(record.id as string);
+      if (known && sameBytes(known.iv, record.iv)) next.set(record.id as string, known);
+      else waiting.push(record);
+    }
+    const fresh = await Promise.all(waiting.map((record) => this.db.sealed.studies.open(record)));
+    if (generation !== this.generation) return;
+    waiting.forEach((record, i) => {
+      const row = fresh[i];
+      if (row) next.set(record.id as string, { iv: record.iv, row });
+    });
+    this.opened = next;
+    this.serverRows = records.flatMap((record) => next.get(record.id as string)?.row ?? []);
+    this.rowsLoaded = true;
+    this.rebuild();
   }
 
   stop(): void {
@@ -108,4 +130,10 @@ export class WorklistView {
     };
     for (const listener of this.listeners) listener();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

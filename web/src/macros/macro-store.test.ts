@@ -9,6 +9,7 @@ import type { Macro } from '@pacs/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError, NetworkError } from '../api/client';
 import { openWorklistDb, type WorklistDb } from '../device/db';
+import { testDataKey } from '../test/data-key';
 import { MacroStore } from './macro-store';
 
 let db: WorklistDb;
@@ -36,7 +37,7 @@ const client = {
 };
 
 beforeEach(() => {
-  db = openWorklistDb(crypto.randomUUID());
+  db = openWorklistDb(crypto.randomUUID(), testDataKey);
   server = new Map();
   networkDown = false;
   calls = [];

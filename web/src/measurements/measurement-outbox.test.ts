@@ -8,6 +8,7 @@ import type { Measurement } from '@pacs/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { api } from '../api/client';
 import { openWorklistDb, type WorklistDb } from '../device/db';
+import { testDataKey } from '../test/data-key';
 import { TEST_USER } from '../test/fake-server';
 import { flushMeasurements, loadAnnotations, recordChange } from './measurement-outbox';
 
@@ -27,7 +28,7 @@ const json = (body: unknown, status = 200) =>
 
 beforeEach(() => {
   api.adopt({ accessToken: 'access', tokenType: 'Bearer', expiresIn: 900, user: TEST_USER }, false);
-  db = openWorklistDb(`${USER}-${Math.random()}`);
+  db = openWorklistDb(`${USER}-${Math.random()}`, testDataKey);
   networkDown = false;
   refuse = false;
   sent = [];

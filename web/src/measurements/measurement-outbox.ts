@@ -48,15 +48,15 @@ export async function loadAnnotations(db: WorklistDb, studyId: string, userId: s
     ]);
     measurements = m.items;
     keyImages = k.items;
-    await db.measurementCache.put({ studyId, measurements, keyImages });
+    await db.sealed.measurementCache.put({ studyId, measurements, keyImages });
   } catch (error) {
     if (!(error instanceof NetworkError)) throw error;
-    const cached = await db.measurementCache.get(studyId);
+    const cached = await db.sealed.measurementCache.get(studyId);
     measurements = cached?.measurements ?? [];
     keyImages = cached?.keyImages ?? [];
     fromDevice = true;
   }
-  const ops = await db.measurementOps.where('studyId').equals(studyId).sortBy('seq');
+  const ops = (await db.sealed.measurementOps.where('studyId', studyId)).sort((a, b) => a.seq! - b.seq!);
   return { ...overlay(measurements, keyImages, ops, studyId, userId), fromDevice, pending: ops.length };
 }
 
@@ -104,7 +104,13 @@ function overlay(measurements: Measurement[], keyImages: KeyImage[], ops: Measur
 
 /** Stores a change and tries to send it (and anything waiting before it). */
 export async function recordChange(db: WorklistDb, op: Omit<MeasurementOp, 'key' | 'createdAt' | 'seq'>): Promise<void> {
-  await db.measurementOps.add({ ...op, key: `${op.targetId}:${op.kind}:${crypto.randomUUID()}`, createdAt: new Date().toISOString() });
+  await db.measurementOps.add(
+    await db.sealed.measurementOps.seal({
+      ...op,
+      key: `${op.targetId}:${op.kind}:${crypto.randomUUID()}`,
+      createdAt: new Date().toISOString(),
+    }),
+  );
   announce(op.studyId);
   void flushMeasurements(db).catch(() => undefined);
 }
@@ -132,7 +138,7 @@ export function flushMeasurements(db: WorklistDb): Promise<number> {
   flushing ??= (async () => {
     let sent = 0;
     try {
-      for (const op of await db.measurementOps.orderBy('seq').toArray()) {
+      for (const op of await db.sealed.measurementOps.openAll(await db.measurementOps.orderBy('seq').toArray())) {
         try {
           await send(op);
         } catch (error) {

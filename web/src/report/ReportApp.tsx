@@ -26,11 +26,10 @@ import { colourFor } from './authorship/colours';
 // Marks for the editor benchmark (bench/editor-bench.ts): where the time to an editable report goes.
 performance.mark('pacs-report:chunk');
 
-const REPORT_CACHE = (userId: string, studyId: string) => `pacs.report.${userId}.${studyId}`;
 const TEMPLATE_CACHE = (id: string) => `pacs.template.${id}`;
 const POLL_MS = 10_000;
 
-/** Metadata only (ids, status, signer names): the text stays in the encrypted-at-rest IndexedDB copy. */
+/** Metadata only (ids, status, signer names), sealed on the device: the text stays in the report's own sealed copy. */
 function cacheable(report: Report): Report {
   const strip = <T extends { content: unknown; returnComment: unknown }>(r: T): T => ({ ...r, content: null, returnComment: null });
   return { ...strip(report), addenda: report.addenda.map(strip) };
@@ -55,11 +54,11 @@ function macrosOf(template: Template | null, personal: readonly { trigger: strin
 }
 
 export function ReportApp({ studyId }: { studyId: string }) {
-  const { user } = useWorkspace();
+  const { user, db } = useWorkspace();
   const sessionState = useSyncExternalStore(session.subscribe, session.get, session.get);
   const online = sessionState.mode === 'online';
-  const [report, setReport] = useState<Report | null | undefined>(() => readCache<Report>(REPORT_CACHE(user.id, studyId)) ?? undefined);
-  const [fromCache, setFromCache] = useState(report !== undefined);
+  const [report, setReport] = useState<Report | null | undefined>(undefined);
+  const [fromCache, setFromCache] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const [template, setTemplate] = useState<Template | null>(null);
   const [lateEditsStored, setLateEditsStored] = useState(0);
@@ -70,10 +69,26 @@ export function ReportApp({ studyId }: { studyId: string }) {
     (next: Report | null) => {
       setReport(next);
       setFromCache(false);
-      if (next) localStorage.setItem(REPORT_CACHE(user.id, studyId), JSON.stringify(cacheable(next)));
+      if (next) void db.sealed.reports.put({ studyId, report: cacheable(next) }).catch(() => undefined);
     },
-    [user.id, studyId],
+    [db, studyId],
   );
+
+  // The device's copy shows at once (offline, or while the server answers); the server's replaces it.
+  useEffect(() => {
+    let current = true;
+    void db.sealed.reports.get(studyId).then((cached) => {
+      if (!current || !cached) return;
+      setReport((shown) => {
+        if (shown !== undefined) return shown;
+        setFromCache(true);
+        return cached.report as Report;
+      });
+    });
+    return () => {
+      current = false;
+    };
+  }, [db, studyId]);
 
   const reload = useCallback(async (): Promise<Report | null | undefined> => {
     try {

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import * as Y from 'yjs';
 import { ApiError, NetworkError } from '../api/client';
 import { session } from '../auth/session';
+import { useWorkspace } from '../device/workspace';
 import { AuthoredText } from './authorship/AuthoredText';
 import { AuthorLegend } from './authorship/AuthorLegend';
 import { ColourByAuthorToggle, useColourByAuthor } from './authorship/ColourByAuthor';
@@ -98,6 +99,7 @@ function describe(error: unknown): string {
 
 export function ReportDocument({ report, addendum = false, userId, user, online, macros, onReport, onNotice }: ReportDocumentProps) {
   const [connection, setConnection] = useState<ReportConnection | null>(null);
+  const { vault } = useWorkspace();
   const noticeRef = useRef(onNotice);
   noticeRef.current = onNotice;
   // The connection lives as long as the report id; user details do not change within a session.
@@ -108,6 +110,7 @@ export function ReportDocument({ report, addendum = false, userId, user, online,
       userId,
       user,
       openSession,
+      dataKey: vault.dataKey(),
       onNotice: (notice) => noticeRef.current?.(notice),
       // A deactivated user must be signed out, a changed role must get its new permissions.
       onAccessRevoked: () => void session.boot(),

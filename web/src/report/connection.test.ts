@@ -1,5 +1,6 @@
 import { CLOSE_CODES, MESSAGE_TYPE_NOTICE } from '@pacs/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { testDataKey } from '../test/data-key';
 import { ACCESS_REVOKED_PROBLEM, READ_ONLY_REASON, ReportConnection } from './connection';
 import type { ReportSession } from './report-api';
 
@@ -45,6 +46,7 @@ const options = (openSession: ReturnType<typeof sessions>, reportId: string) => 
   user: { name: 'Dr R', role: 'resident' as const, color: '#c00' },
   openSession,
   syncUrl: 'ws://sync.invalid/sync',
+  dataKey: testDataKey(),
 });
 
 describe('ReportConnection document token', () => {

@@ -1,5 +1,5 @@
 /**
- * One report document on this device: the Yjs doc, its IndexedDB copy (y-indexeddb), the stock
+ * One report document on this device: the Yjs doc, its sealed IndexedDB copy (sealed-doc-store.ts), the stock
  * y-websocket provider with a renewed document token, and an honest account of what the server
  * holds.
  *
@@ -18,12 +18,12 @@
  * beside the document in IndexedDB), so a reopened offline report still shows its debt.
  */
 import { CLOSE_CODES, MESSAGE_TYPE_NOTICE, RETRYABLE_CLOSE_CODES, type Role, type SyncNotice } from '@pacs/shared';
-import { IndexeddbPersistence, storeState } from 'y-indexeddb';
 import { Awareness } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { DB_PREFIX } from '../device/db';
 import type { ReportSession } from './report-api';
+import { SealedDocStore } from './sealed-doc-store';
 import {
   awarenessClockOf,
   type Cursor,
@@ -80,6 +80,8 @@ export interface ConnectionOptions {
   userId: string;
   user: AwarenessUser;
   openSession: (reportId: string) => Promise<ReportSession>;
+  /** The vault's data key: the device copy is sealed under it. */
+  dataKey: CryptoKey;
   /** ws(s)://host/sync; defaults to this origin. */
   syncUrl?: string;
   onNotice?: (notice: SyncNotice) => void;
@@ -107,13 +109,13 @@ export function defaultSyncUrl(): string {
 
 const META = { serverSV: 'pacs:serverSV', deletes: 'pacs:unconfirmedDeletes', savedAt: 'pacs:lastSavedAt', mode: 'pacs:mode' };
 const RENEW_BEFORE_MS = 60_000;
-/** y-indexeddb keeps one row per update (one per keystroke) until 500; opening then replays them all. */
+/** The device copy keeps one row per update (one per keystroke); opening replays them all, so merge them from time to time. */
 const COMPACT_AFTER_ROWS = 64;
 
 export class ReportConnection {
   readonly doc = new Y.Doc();
   readonly awareness = new Awareness(this.doc);
-  readonly persistence: IndexeddbPersistence;
+  readonly persistence: SealedDocStore;
   provider: WebsocketProvider | null = null;
   private snapshot: ConnectionSnapshot = {
     loaded: false,
@@ -144,13 +146,12 @@ export class ReportConnection {
   /** After 4410 no token is asked for again: only a new sign-in can restore access. */
   private revoked = false;
   private deviceCheck = 0;
-  private deviceTimer: ReturnType<typeof setTimeout> | null = null;
   readonly whenLoaded: Promise<void>;
 
   constructor(private readonly options: ConnectionOptions) {
     performance.mark('pacs-report:connection');
-    this.persistence = new IndexeddbPersistence(reportDbName(options.userId, options.reportId), this.doc);
-    this.whenLoaded = this.persistence.whenSynced.then(async () => {
+    this.persistence = new SealedDocStore(reportDbName(options.userId, options.reportId), this.doc, options.dataKey, options.reportId);
+    this.whenLoaded = this.persistence.whenLoaded.then(async () => {
       performance.mark('pacs-report:idb-synced');
       const [sv, deletes, savedAt, mode] = await Promise.all([
         this.persistence.get(META.serverSV),
@@ -175,6 +176,9 @@ export class ReportConnection {
     this.awareness.on('change', this.onPresence);
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
+    // A tablet may kill a hidden tab without another event: what waits for its debounce goes now.
+    window.addEventListener('pagehide', this.flushNow);
+    document.addEventListener('visibilitychange', this.onVisibility);
     this.onPresence();
   }
 
@@ -207,17 +211,19 @@ export class ReportConnection {
 
   destroy(): void {
     this.destroyed = true;
-    for (const timer of [this.markTimer, this.renewTimer, this.retryTimer, this.deviceTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.markTimer, this.renewTimer, this.retryTimer]) if (timer) clearTimeout(timer);
     if (this.persistTimer) {
       clearTimeout(this.persistTimer);
       void this.persistMeta();
     }
     window.removeEventListener('online', this.onOnline);
     window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('pagehide', this.flushNow);
+    document.removeEventListener('visibilitychange', this.onVisibility);
     this.awareness.setLocalState(null);
     this.provider?.destroy();
     this.awareness.destroy();
-    void this.persistence.destroy();
+    this.persistence.destroy();
     this.doc.destroy();
     this.listeners.clear();
   }
@@ -239,7 +245,7 @@ export class ReportConnection {
     }
     if (this.destroyed || this.revoked) return;
     this.sessionExpiresAt = Date.parse(session.expiresAt);
-    void this.persistence.set(META.mode, session.mode);
+    void this.persistence.set(META.mode, session.mode).catch(() => undefined);
     // A writable token means the report is the user's to edit again (e.g. returned for changes).
     this.update({ mode: session.mode, problem: null, ...(session.mode === 'rw' ? { readOnlyReason: null } : {}) });
     if (this.provider) {
@@ -339,34 +345,14 @@ export class ReportConnection {
     this.refreshPending();
   };
 
-  /**
-   * y-indexeddb writes each update in its own transaction but says nothing when it commits. A
-   * read-only transaction on the same object store, opened after them, completes only after they have
-   * (IndexedDB runs overlapping transactions in creation order), so its completion means "on the device".
-   */
+  /** "On the device" once the sealed copy has committed every update made so far. */
   private checkOnDevice(): void {
     this.deviceCheck += 1;
     if (this.snapshot.onDevice) this.update({ onDevice: false });
-    if (this.deviceTimer) return;
-    this.deviceTimer = setTimeout(() => {
-      this.deviceTimer = null;
-      const db = (this.persistence as unknown as { db: IDBDatabase | null }).db;
-      if (this.destroyed) return;
-      if (!db) {
-        void this.whenLoaded.then(() => this.checkOnDevice());
-        return;
-      }
-      const settled = this.deviceCheck;
-      try {
-        const tx = db.transaction('updates', 'readonly');
-        tx.oncomplete = () => {
-          if (this.deviceCheck === settled && !this.destroyed) this.update({ onDevice: true });
-          else if (!this.destroyed) this.checkOnDevice();
-        };
-      } catch {
-        // The database is closing (page leaving).
-      }
-    }, 50);
+    const check = this.deviceCheck;
+    void this.persistence.flushed().then(() => {
+      if (this.deviceCheck === check && !this.destroyed && !this.persistence.writing) this.update({ onDevice: true });
+    });
   }
 
   private readonly onTransaction = (tr: Y.Transaction): void => {
@@ -505,6 +491,18 @@ export class ReportConnection {
     this.refreshLink();
   };
 
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState === 'hidden') this.flushNow();
+  };
+
+  /** The debounced record of what the server holds, written now (updates themselves are never debounced). */
+  private readonly flushNow = (): void => {
+    if (!this.persistTimer) return;
+    clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    void this.persistMeta();
+  };
+
   private schedulePersist(): void {
     if (this.persistTimer || this.destroyed) return;
     this.persistTimer = setTimeout(() => {
@@ -515,10 +513,9 @@ export class ReportConnection {
 
   /** Merges the stored updates into one row when idle, so the next offline open reads one row. */
   private compactSoon(): void {
-    const rows = (this.persistence as unknown as { _dbsize: number })._dbsize;
-    if (rows < COMPACT_AFTER_ROWS || this.destroyed) return;
+    if (this.persistence.rows < COMPACT_AFTER_ROWS || this.destroyed) return;
     const run = () => {
-      if (!this.destroyed) void storeState(this.persistence, true).catch(() => undefined);
+      if (!this.destroyed) void this.persistence.compact().catch(() => undefined);
     };
     if (typeof requestIdleCallback === 'function') requestIdleCallback(run, { timeout: 2_000 });
     else setTimeout(run, 500);

@@ -2,7 +2,7 @@ import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WorklistStudy } from '../api/types';
 import { openWorklistDb, type WorklistDb } from '../device/db';
-import { dataKey } from './crypto';
+import { testDataKey } from '../test/data-key';
 import type { DicomJson } from './dicom-json';
 import { assignedStudies, hasOpenReportDraft, keepAssignedEnabled, keepAssignedOffline, setKeepAssigned } from './offline-policy';
 import { OfflineStudies, type PathFetcher } from './offline-studies';
@@ -70,7 +70,7 @@ let clock = 1_000_000;
 
 function makeStore(fetcher: PathFetcher) {
   return new OfflineStudies(db, fetcher, {
-    key: () => dataKey(db, clock + 3_600_000, clock),
+    key: async () => testDataKey(),
     budgetBytes: () => budget.bytes,
     now: () => clock,
     isProtected: hasOpenReportDraft(db),
@@ -78,7 +78,7 @@ function makeStore(fetcher: PathFetcher) {
 }
 
 beforeEach(() => {
-  db = openWorklistDb(`policy-${Math.random().toString(36).slice(2)}`);
+  db = openWorklistDb(`policy-${Math.random().toString(36).slice(2)}`, testDataKey);
   budget.bytes = 10 * 1024 * 1024;
   clock = 1_000_000;
   localStorage.clear();
@@ -96,7 +96,7 @@ describe('eviction never removes a study with an open report draft', () => {
       study('c', { status: 'final' }),
       study('d', { status: 'unread' }),
     ];
-    await db.studies.bulkPut(rows);
+    await db.sealed.studies.bulkPut(rows);
     const server = fakeServer();
     const store = makeStore(server.fetcher);
     for (const row of rows) {
@@ -111,13 +111,13 @@ describe('eviction never removes a study with an open report draft', () => {
   });
 
   it('lets a study go once its report is signed', async () => {
-    await db.studies.put(study('a', { status: 'in_progress' }));
+    await db.sealed.studies.put(study('a', { status: 'in_progress' }));
     const server = fakeServer();
     const store = makeStore(server.fetcher);
     await store.download({ id: 'a', studyInstanceUid: study('a').studyInstanceUid, label: 'a' });
     budget.bytes = 1;
     expect(await store.evict()).toEqual([]);
-    await db.studies.update('a', { status: 'final' });
+    await db.sealed.studies.put({ ...(await db.sealed.studies.get('a'))!, status: 'final' });
     expect(await store.evict()).toEqual(['a']);
   });
 });
@@ -133,7 +133,7 @@ describe('keep my assigned studies offline', () => {
 
   it('lists my unsigned assigned studies, most urgent first', async () => {
     const me = { id: ME, name: 'Me' };
-    await db.studies.bulkPut([
+    await db.sealed.studies.bulkPut([
       study('r1', { assignee: me, receivedAt: '2026-11-01T08:00:00.000Z' }),
       study('s1', { assignee: me, priority: 'stat', receivedAt: '2026-11-01T09:00:00.000Z' }),
       study('f1', { assignee: me, status: 'final' }),
@@ -146,7 +146,7 @@ describe('keep my assigned studies offline', () => {
   it('downloads the assigned studies that are not complete yet, and only those', async () => {
     const me = { id: ME, name: 'Me' };
     const rows = [study('a1', { assignee: me }), study('a2', { assignee: me }), study('x1', { assignee: { id: OTHER, name: 'O' } })];
-    await db.studies.bulkPut(rows);
+    await db.sealed.studies.bulkPut(rows);
     const server = fakeServer();
     const store = makeStore(server.fetcher);
     await store.download({ id: 'a1', studyInstanceUid: rows[0]!.studyInstanceUid, label: 'a1' });
@@ -160,7 +160,7 @@ describe('keep my assigned studies offline', () => {
 
   it('stops adding studies when the budget is full instead of evicting assigned ones', async () => {
     const me = { id: ME, name: 'Me' };
-    await db.studies.bulkPut([study('a1', { assignee: me, priority: 'stat' }), study('a2', { assignee: me })]);
+    await db.sealed.studies.bulkPut([study('a1', { assignee: me, priority: 'stat' }), study('a2', { assignee: me })]);
     const server = fakeServer();
     const store = makeStore(server.fetcher);
     budget.bytes = 1; // the first download fills it
@@ -172,7 +172,7 @@ describe('keep my assigned studies offline', () => {
   it('reports a failed download and goes on with the next study', async () => {
     const me = { id: ME, name: 'Me' };
     const rows = [study('a1', { assignee: me, priority: 'stat' }), study('a2', { assignee: me })];
-    await db.studies.bulkPut(rows);
+    await db.sealed.studies.bulkPut(rows);
     const server = fakeServer();
     const failing: PathFetcher = async (path, init) => {
       if (path.includes(rows[0]!.studyInstanceUid)) throw new TypeError('Failed to fetch');

@@ -16,7 +16,7 @@ export const OPEN_REPORT_STATUSES: ReadonlySet<WorklistStudy['status']> = new Se
 /** OfflineStudies' `isProtected` rule: true while the study's report is open (a draft not yet signed). */
 export function hasOpenReportDraft(db: WorklistDb): (studyId: string) => Promise<boolean> {
   return async (studyId) => {
-    const row = await db.studies.get(studyId);
+    const row = await db.sealed.studies.get(studyId);
     return !!row && OPEN_REPORT_STATUSES.has(row.status);
   };
 }
@@ -42,7 +42,7 @@ export function setKeepAssigned(on: boolean): void {
 
 /** The user's assigned studies that are not signed yet, most urgent first (stat, urgent, routine), then oldest. */
 export async function assignedStudies(db: WorklistDb, userId: string): Promise<WorklistStudy[]> {
-  const rows = await db.studies.where('assignee.id').equals(userId).toArray();
+  const rows = await db.sealed.studies.where('assigneeId', userId);
   const rank = { stat: 0, urgent: 1, routine: 2 } as const;
   return rows
     .filter((s) => isStudyOpen(s.status))

@@ -1,5 +1,5 @@
 /**
- * Offline studies: a study's WADO-RS metadata and every frame, encrypted (crypto.ts), in the user's
+ * Offline studies: a study's WADO-RS metadata and every frame, sealed under the device vault's key (device/vault/), in the user's
  * worklist database (tables offlineStudies / offlineFrames). Downloads are resumable (frames already
  * stored are skipped) and cancellable (AbortSignal; what was stored stays for a later resume).
  * Eviction removes the least recently opened studies beyond the budget. No Cornerstone here.
@@ -13,7 +13,7 @@
 
 import type * as dicomParser from 'dicom-parser';
 import type { OfflineStudyRow, WorklistDb } from '../device/db';
-import { decrypt, decryptJson, encrypt, encryptJson } from './crypto';
+import { openBytes, openJson, sealBytes, sealJson } from '../device/vault/sealed';
 import { resolvePaletteData } from './decoding/bulkdata';
 import { type FrameRoute, fetchDecodableFrame, type Getter, instanceKey, STORED_ACCEPT } from './decoding/frames';
 import { type DicomJson, extractFrame, layoutStudy } from './dicom-json';
@@ -127,7 +127,7 @@ export class OfflineStudies {
     const instanceOf = new Map(layout.series.flatMap((s) => s.frames.map((f) => [f.path, f.instance] as const)));
     /** Per instance, the way its first frame came (the others come the same way). */
     const routes = new Map<string, FrameRoute>();
-    const meta = await encryptJson(key, { instances, extra: study.extra ?? null }, `study:${study.id}`);
+    const meta = await sealJson(key, { instances, extra: study.extra ?? null }, `study:${study.id}`);
 
     const stored = new Set((await this.db.offlineFrames.where('studyId').equals(study.id).primaryKeys()) as string[]);
     let storedBytes = 0;
@@ -180,7 +180,7 @@ export class OfflineStudies {
           });
           routes.set(instanceKey(path), route);
           const { pixelData, transferSyntax } = frame;
-          const sealed = await encrypt(key, pixelData, path);
+          const sealed = await sealBytes(key, pixelData, path);
           await this.db.transaction('rw', this.db.offlineFrames, this.db.offlineStudies, async () => {
             // Removed meanwhile (the user chose "remove"): stop writing.
             if (!(await this.db.offlineStudies.get(row.id))) throw new DownloadError('removed');
@@ -233,7 +233,7 @@ export class OfflineStudies {
   async open<Extra = unknown>(studyId: string): Promise<OfflineStudyContent<Extra> | null> {
     const row = await this.db.offlineStudies.get(studyId);
     if (!row) return null;
-    const content = await decryptJson<OfflineStudyContent<Extra>>(await this.options.key(), row.iv, row.data, `study:${studyId}`);
+    const content = await openJson<OfflineStudyContent<Extra>>(await this.options.key(), row, `study:${studyId}`);
     await this.db.offlineStudies.update(studyId, { lastOpenedAt: this.now() });
     return content;
   }
@@ -242,7 +242,7 @@ export class OfflineStudies {
   async readFrame(path: string): Promise<{ pixelData: Uint8Array; transferSyntax: string } | null> {
     const row = await this.db.offlineFrames.get(path);
     if (!row) return null;
-    return { pixelData: await decrypt(await this.options.key(), row.iv, row.data, path), transferSyntax: row.transferSyntax };
+    return { pixelData: await openBytes(await this.options.key(), row, path), transferSyntax: row.transferSyntax };
   }
 
   async usedBytes(): Promise<number> {

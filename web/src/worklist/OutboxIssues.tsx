@@ -35,7 +35,8 @@ function Issue({
   row: WorklistStudy | undefined;
   engine: ReturnType<typeof useWorkspace>['engine'];
 }) {
-  const server = entry.serverRow ?? row;
+  // A conflicting change is not overlaid: the row is the server's (stored at the conflict, or newer).
+  const server = row;
   const who = server ? `${formatPersonName(server.patientName)} (${server.accessionNumber})` : entry.studyId;
   return (
     <li className="issue" data-state={entry.state}>

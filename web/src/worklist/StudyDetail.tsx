@@ -30,13 +30,13 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
     setDetail(null);
     setNote(null);
     void (async () => {
-      const cached = await db.details.get(study.id);
+      const cached = await db.sealed.details.get(study.id);
       if (!cancelled && cached) setDetail(cached);
       try {
         const fresh = await api.request<StudyDetail>('GET', `/api/studies/${study.id}`);
         const entry: CachedDetail = { ...fresh, id: study.id, cachedAt: new Date().toISOString() };
         if (!cancelled) setDetail(entry);
-        await db.details.put(entry).catch((e: unknown) => {
+        await db.sealed.details.put(entry).catch((e: unknown) => {
           if (isQuotaError(e)) setNote('Device storage is full: series details were not saved for offline use.');
         });
       } catch (error) {

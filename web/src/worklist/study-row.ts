@@ -6,7 +6,7 @@ import type { WorklistDb } from '../device/db';
 import { useWorkspace } from '../device/workspace';
 
 export async function worklistRow(db: WorklistDb, studyId: string): Promise<WorklistStudy | null> {
-  const local = await db.studies.get(studyId);
+  const local = await db.sealed.studies.get(studyId);
   if (local) return local;
   const detail = await api.request<StudyDetail>('GET', `/api/studies/${encodeURIComponent(studyId)}`);
   return detail.study;

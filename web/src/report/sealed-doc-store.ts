@@ -1,0 +1,201 @@
+/**
+ * A report document's copy on this device, sealed under the vault's data key (it replaces
+ * y-indexeddb, which kept the text in the clear).
+ *
+ * Every update, typed here or received, is sealed and written at once in its own IndexedDB
+ * transaction, committed explicitly rather than left to auto-commit, so a reload right after a
+ * keystroke finds it (measured: a page reloaded within the same frame lost the tail of what was
+ * typed while the commit waited). `flushed()` says when everything so far is on the device.
+ * Updates are kept as rows and merged into one when there are many (`compact`), deleting only rows
+ * committed before the merged state was taken, so a write racing the merge is never lost.
+ */
+import * as Y from 'yjs';
+import { openBytes, openJson, type Sealed, sealBytes, sealJson } from '../device/vault/sealed';
+
+const UPDATES = 'sealedUpdates';
+const META = 'sealedMeta';
+/** y-indexeddb used version 1 (plaintext `updates` and `custom`); version 2 drops them. */
+const VERSION = 2;
+
+function request<T>(req: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+    tx.onerror = () => reject(tx.error);
+    // Commit now instead of when the event loop next idles (IndexedDB 3; older engines auto-commit).
+    tx.commit?.();
+  });
+}
+
+function openDatabase(name: string): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, VERSION);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      for (const old of ['updates', 'custom']) if (db.objectStoreNames.contains(old)) db.deleteObjectStore(old);
+      if (!db.objectStoreNames.contains(UPDATES)) db.createObjectStore(UPDATES, { autoIncrement: true });
+      if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
+    };
+    req.onsuccess = () => {
+      // Another tab or a wipe deleting the database: let it.
+      req.result.onversionchange = () => req.result.close();
+      resolve(req.result);
+    };
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('the report copy is held by an older version of the app in another tab'));
+  });
+}
+
+export class SealedDocStore {
+  readonly whenLoaded: Promise<void>;
+  /** Rows of updates stored (one per update until compacted). */
+  rows = 0;
+  /** Stored updates that could not be opened (sealed under another key) and were dropped. */
+  unreadable = 0;
+  private readonly opened: Promise<IDBDatabase>;
+  private inFlight = 0;
+  private lastCommittedKey = 0;
+  private waiters: (() => void)[] = [];
+  private destroyed = false;
+  private compacting = false;
+
+  constructor(
+    readonly name: string,
+    private readonly doc: Y.Doc,
+    private readonly key: CryptoKey,
+    /** Bound into every record's additional data: a record moved to another document does not open. */
+    private readonly documentId: string,
+  ) {
+    this.opened = openDatabase(name);
+    this.whenLoaded = this.load();
+    doc.on('update', this.onUpdate);
+  }
+
+  private async load(): Promise<void> {
+    const db = await this.opened;
+    const tx = db.transaction(UPDATES, 'readonly');
+    const store = tx.objectStore(UPDATES);
+    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll() as IDBRequest<Sealed[]>)]);
+    const updates: Uint8Array[] = [];
+    const drop: IDBValidKey[] = [];
+    await Promise.all(
+      values.map(async (sealed, i) => {
+        try {
+          updates[i] = await openBytes(this.key, sealed, this.aad('update'));
+        } catch {
+          drop.push(keys[i]!);
+        }
+      }),
+    );
+    if (this.destroyed) return;
+    Y.transact(
+      this.doc,
+      () => {
+        for (const update of updates) if (update) Y.applyUpdate(this.doc, update, this);
+      },
+      this,
+      false,
+    );
+    this.rows = values.length - drop.length;
+    this.unreadable = drop.length;
+    this.lastCommittedKey = Math.max(0, ...keys.map(Number));
+    if (drop.length) {
+      const cleanup = db.transaction(UPDATES, 'readwrite');
+      for (const key of drop) cleanup.objectStore(UPDATES).delete(key);
+      await done(cleanup).catch(() => undefined);
+    }
+  }
+
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === this || this.destroyed) return;
+    this.inFlight += 1;
+    void this.write(update as Uint8Array<ArrayBuffer>).finally(() => {
+      this.inFlight -= 1;
+      if (this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
+    });
+  };
+
+  private async write(update: Uint8Array<ArrayBuffer>): Promise<void> {
+    // Not stopped by destroy(): an update made before it is still written (the close waits for it).
+    const [db, sealed] = await Promise.all([this.opened, sealBytes(this.key, update, this.aad('update'))]);
+    const tx = db.transaction(UPDATES, 'readwrite');
+    const added = request(tx.objectStore(UPDATES).add(sealed));
+    try {
+      await done(tx);
+      this.lastCommittedKey = Math.max(this.lastCommittedKey, Number(await added));
+      this.rows += 1;
+    } catch {
+      // The page is leaving or the device is out of space; the connection reports what is not on the device.
+    }
+  }
+
+  /** Resolves once every update so far has been committed (or failed). */
+  flushed(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  get writing(): boolean {
+    return this.inFlight > 0;
+  }
+
+  /** Merges the stored rows into one: the state now replaces every row committed before it was taken. */
+  async compact(): Promise<void> {
+    if (this.compacting || this.destroyed || this.inFlight > 0) return;
+    this.compacting = true;
+    try {
+      const db = await this.opened;
+      const cutoff = this.lastCommittedKey;
+      const before = this.rows;
+      const state = await sealBytes(this.key, Y.encodeStateAsUpdate(this.doc) as Uint8Array<ArrayBuffer>, this.aad('update'));
+      if (this.destroyed) return;
+      const tx = db.transaction(UPDATES, 'readwrite');
+      const store = tx.objectStore(UPDATES);
+      store.delete(IDBKeyRange.upperBound(cutoff));
+      const added = request(store.add(state));
+      await done(tx);
+      this.lastCommittedKey = Math.max(this.lastCommittedKey, Number(await added));
+      this.rows = this.rows - before + 1;
+    } finally {
+      this.compacting = false;
+    }
+  }
+
+  async get<T>(name: string): Promise<T | undefined> {
+    const db = await this.opened;
+    const sealed = (await request(db.transaction(META, 'readonly').objectStore(META).get(name))) as Sealed | undefined;
+    if (!sealed) return undefined;
+    try {
+      return await openJson<T>(this.key, sealed, this.aad(`meta:${name}`));
+    } catch {
+      return undefined;
+    }
+  }
+
+  async set(name: string, value: unknown): Promise<void> {
+    const [db, sealed] = await Promise.all([this.opened, sealJson(this.key, value, this.aad(`meta:${name}`))]);
+    if (this.destroyed) return;
+    const tx = db.transaction(META, 'readwrite');
+    tx.objectStore(META).put(sealed, name);
+    await done(tx);
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.doc.off('update', this.onUpdate);
+    void Promise.all([this.opened, this.flushed()])
+      .then(([db]) => db.close())
+      .catch(() => undefined);
+  }
+
+  private aad(part: string): string {
+    return `report-copy:${this.documentId}:${part}`;
+  }
+}
