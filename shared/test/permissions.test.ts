@@ -38,7 +38,7 @@ describe('permission matrix', () => {
     }
   });
 
-  it('gives technologists images, the worklist, order reconciliation and emergency access but no reports (checking a PDF is not reading one)', () => {
+  it('gives technologists images, the worklist, order reconciliation, emergency access and their offline read record but no reports (checking a PDF is not reading one)', () => {
     expect(actionsFor('technologist')).toEqual([
       'session:self',
       'study:read',
@@ -46,6 +46,7 @@ describe('permission matrix', () => {
       'study:set-status',
       'images:read',
       'report:verify',
+      'audit:offline-reads',
       'order:reconcile',
       'study:break-glass',
     ]);
