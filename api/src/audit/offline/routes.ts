@@ -79,9 +79,10 @@ export default async function offlineAuditRoutes(fastify: FastifyInstance) {
             'AUDIT_CHAIN_BROKEN',
           );
         case 'stale':
-          throw conflict(`every entry precedes the last one accepted (${outcome.head.seq})`, 'AUDIT_CHAIN_STALE', {
-            head: outcome.head,
-          });
+          throw conflict(
+            `every entry precedes the last one accepted (${outcome.head.seq}); upload from ${outcome.head.seq + 1}`,
+            'AUDIT_CHAIN_STALE',
+          );
         case 'bad-time':
           throw badRequest(outcome.reason, 'OFFLINE_AUDIT_TIME_REFUSED');
       }
