@@ -176,6 +176,19 @@ describe('uploading the offline read record', () => {
   });
 });
 
+describe('uploads racing', () => {
+  it('records a batch sent twice at once exactly once (the head row is locked while one upload decides)', async () => {
+    const me = await deviceUser('resident');
+    const entries = await chain(worklistViews(5, 5));
+    const answers = await Promise.all([1, 2, 3].map(() => upload(me, { deviceId: me.deviceId, entries })));
+    expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
+    const bodies = answers.map((a) => a.json() as { accepted: number; replayed: number });
+    expect(bodies.map((b) => b.accepted).sort()).toEqual([0, 0, 5]);
+    expect(bodies.map((b) => b.replayed).sort()).toEqual([0, 5, 5]);
+    expect((await offlineRows(me.deviceId)).map((r) => detailsOf(r).seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
 interface Hostile {
   name: string;
   /** Builds the request from the user's accepted entries 1–3 (the head is at 3). */
