@@ -30,7 +30,7 @@ describe('permission matrix', () => {
     for (const action of ['images:read', 'report:read', 'report:edit', 'report:finalize'] as const) {
       expect(can('admin', action), action).toBe(false);
     }
-    for (const action of ['user:manage', 'audit:read', 'template:manage', 'system:read'] as const) {
+    for (const action of ['user:manage', 'audit:read', 'audit:acknowledge', 'template:manage', 'system:read'] as const) {
       expect(
         ROLES.filter((role) => can(role, action)),
         action,
