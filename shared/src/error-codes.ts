@@ -145,7 +145,7 @@ export const ERROR_CODES = [
   // Offline reads uploaded by devices
   {
     code: 'OFFLINE_AUDIT_DEVICE_REFUSED',
-    when: "403: the upload names a device that is not the caller's own registered, unrevoked device",
+    when: "403: the upload names a device that is not the caller's own registered, unrevoked device, or not the one this session signed in from",
   },
   {
     code: 'OFFLINE_AUDIT_BAD_ENTRY',
