@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { addressPredicate } from '@pacs/server-kit/address-list';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import offlineAuditRoutes from './audit/offline/routes';
 import auditRoutes from './audit/routes';
 import deviceRoutes from './auth/devices/routes';
 import mfaRoutes from './auth/mfa/routes';
@@ -136,6 +137,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(deviceRoutes);
   await app.register(userRoutes);
   await app.register(auditRoutes);
+  await app.register(offlineAuditRoutes);
   await app.register(worklistRoutes);
   await app.register(restrictedAccessRoutes);
   await app.register(ingestRoutes);

@@ -8,6 +8,7 @@ import { parseAddressList } from '@pacs/server-kit/address-list';
 import { assertStrongSecret, ConfigError, databaseUrlOf, readEnvironment, secretOrRandom } from '@pacs/server-kit/config';
 import { type Static, Type } from 'typebox';
 import { ATNA_ENV_SCHEMA, type AtnaConfig, atnaConfigOf } from './audit/atna/settings';
+import { OFFLINE_AUDIT_ENV_SCHEMA, type OfflineAuditConfig, offlineAuditConfigOf } from './audit/offline/settings';
 import { MFA_ENV_SCHEMA, type MfaConfig, mfaConfigOf } from './auth/mfa/settings';
 import { type SignInConfig, SSO_ENV_SCHEMA, signInConfigOf } from './auth/sso/settings';
 import { CRITICAL_ENV_SCHEMA, type CriticalConfig, criticalConfigOf, type MailConfig, mailConfigOf } from './critical-results/settings';
@@ -153,6 +154,7 @@ export const ENV_SCHEMA = Type.Object({
   ...SSO_ENV_SCHEMA.properties,
   ...BREAK_GLASS_ENV_SCHEMA.properties,
   ...SIGNING_ENV_SCHEMA.properties,
+  ...OFFLINE_AUDIT_ENV_SCHEMA.properties,
 });
 type Env = Static<typeof ENV_SCHEMA>;
 
@@ -230,6 +232,7 @@ export interface Config {
   signIn: SignInConfig;
   breakGlass: BreakGlassConfig;
   signing: SigningConfig;
+  offlineAudit: OfflineAuditConfig;
 }
 
 /** The HL7 v2 interface (hl7/, orders/). */
@@ -413,5 +416,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     signIn: signInConfigOf(env, production),
     breakGlass: breakGlassConfigOf(env),
     signing: signingConfigOf(env, production, dataDir),
+    offlineAudit: offlineAuditConfigOf(env),
   };
 }

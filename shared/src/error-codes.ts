@@ -142,6 +142,26 @@ export const ERROR_CODES = [
   { code: 'BAD_WEBHOOK', when: '400: a webhook body that is not JSON or not a webhook event' },
   { code: 'ORTHANC_NOT_CONFIGURED', when: '400 (webhook) or 503 (DICOMweb): this API has no Orthanc configured' },
 
+  // Offline reads uploaded by devices
+  {
+    code: 'OFFLINE_AUDIT_DEVICE_REFUSED',
+    when: "403: the upload names a device that is not the caller's own registered, unrevoked device, or not the one this session signed in from",
+  },
+  {
+    code: 'OFFLINE_AUDIT_BAD_ENTRY',
+    when: '400: an entry whose time is not a real date, or whose event lacks the study, report or series it needs',
+  },
+  {
+    code: 'OFFLINE_AUDIT_TIME_REFUSED',
+    when: '400: an entry timed more than 5 minutes ahead of the server, or older than PACS_OFFLINE_AUDIT_MAX_AGE_DAYS',
+  },
+  {
+    code: 'AUDIT_CHAIN_BROKEN',
+    when: "409: the entries do not continue the device's chain (gap, changed, reordered or inserted entry), or an earlier break awaits an admin",
+  },
+  { code: 'AUDIT_CHAIN_STALE', when: '409: every entry is older than the last one the server accepted; upload from the one after it' },
+  { code: 'NO_CHAIN_ALARM', when: '409: acknowledging a device whose offline read chain has no alarm' },
+
   // DICOMweb proxy
   { code: 'ORTHANC_UNREACHABLE', when: '502: the image archive did not answer' },
   { code: 'DICOMWEB_ROUTE_UNKNOWN', when: '404: not a DICOMweb route' },

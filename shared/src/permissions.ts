@@ -38,6 +38,10 @@ export const ACTIONS = [
   /** Everyone's sessions and devices: list them, revoke a session, revoke a device (which then wipes itself). */
   'session:manage',
   'audit:read',
+  /** Upload the record of patient data one viewed offline on one's own device. */
+  'audit:offline-reads',
+  /** Acknowledge an offline read chain that failed its check, so the device may upload again. */
+  'audit:acknowledge',
   'system:read',
   /** The hospital interfaces: the results outbox, resending what could not be delivered. */
   'interface:manage',
@@ -92,6 +96,9 @@ export const PERMISSION_MATRIX: Readonly<Record<Action, readonly Role[]>> = {
   'user:manage': ['admin'],
   'session:manage': ['admin'],
   'audit:read': ['admin'],
+  // Those whose app keeps the worklist, studies or reports offline.
+  'audit:offline-reads': ['admin', 'attending', 'resident', 'technologist'],
+  'audit:acknowledge': ['admin'],
   'system:read': ['admin'],
   'interface:manage': ['admin'],
   'order:reconcile': ['admin', 'technologist'],

@@ -30,7 +30,7 @@ describe('permission matrix', () => {
     for (const action of ['images:read', 'report:read', 'report:edit', 'report:finalize'] as const) {
       expect(can('admin', action), action).toBe(false);
     }
-    for (const action of ['user:manage', 'audit:read', 'template:manage', 'system:read'] as const) {
+    for (const action of ['user:manage', 'audit:read', 'audit:acknowledge', 'template:manage', 'system:read'] as const) {
       expect(
         ROLES.filter((role) => can(role, action)),
         action,
@@ -38,7 +38,7 @@ describe('permission matrix', () => {
     }
   });
 
-  it('gives technologists images, the worklist, order reconciliation and emergency access but no reports (checking a PDF is not reading one)', () => {
+  it('gives technologists images, the worklist, order reconciliation, emergency access and their offline read record but no reports (checking a PDF is not reading one)', () => {
     expect(actionsFor('technologist')).toEqual([
       'session:self',
       'study:read',
@@ -46,6 +46,7 @@ describe('permission matrix', () => {
       'study:set-status',
       'images:read',
       'report:verify',
+      'audit:offline-reads',
       'order:reconcile',
       'study:break-glass',
     ]);

@@ -78,6 +78,11 @@ export class AuditRecorder {
     });
   }
 
+  /** Several rows in one INSERT, committed with `transaction`. */
+  async recordMany(entries: AuditEntryInput[], transaction: Transaction): Promise<void> {
+    if (entries.length > 0) await this.models.AuditLog.bulkCreate(entries.map(toRow), { transaction });
+  }
+
   private async drain(): Promise<void> {
     this.writing = true;
     try {

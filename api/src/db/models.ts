@@ -19,6 +19,7 @@ import { type DeviceRow, defineDeviceModels } from './device-models';
 import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
+import { defineOfflineAuditModels, type OfflineAuditModels } from './offline-audit-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
@@ -303,7 +304,7 @@ export interface AppStateAttributes {
 }
 export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
 
-export interface Models extends RestrictedAccessModels, MeasurementModels {
+export interface Models extends RestrictedAccessModels, MeasurementModels, OfflineAuditModels {
   Counter: ModelStatic<CounterRow>;
   AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
@@ -579,5 +580,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineRestrictedAccessModels(sequelize),
     ...defineVersionModels(sequelize),
     ...defineMeasurementModels(sequelize),
+    ...defineOfflineAuditModels(sequelize),
   };
 }

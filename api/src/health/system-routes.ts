@@ -1,7 +1,8 @@
-/** System status for the admin view: every readiness check, the ingestion cursor and last reconcile, the audit export. */
+/** System status for the admin view: every readiness check, the ingestion cursor and last reconcile, the audit export, open alarms. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SystemStatus } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
+import { offlineAuditAlarms } from '../audit/offline/alarms';
 import { checkReadiness } from './routes';
 
 export default async function systemRoutes(fastify: FastifyInstance) {
@@ -20,6 +21,7 @@ export default async function systemRoutes(fastify: FastifyInstance) {
       health: await checkReadiness(app.readinessChecks),
       ingestion: app.ingestion ? await app.ingestion.reconciler.status() : null,
       auditExport: app.auditExport ? await app.auditExport.status() : null,
+      alarms: await offlineAuditAlarms(app.db.models),
     }),
   );
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { OfflineAuditAlarm } from './offline-audit';
 
 export const HealthCheck = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('down')]),
@@ -36,10 +37,14 @@ export const AuditExportStatus = Type.Object({
 });
 export type AuditExportStatus = Static<typeof AuditExportStatus>;
 
-/** GET /api/system/status (admins): every readiness check, ingestion when this API runs it, the audit export when configured. */
+/**
+ * GET /api/system/status (admins): every readiness check, ingestion when this API runs it, the audit
+ * export when configured, and the alarms an admin must acknowledge (never patient data).
+ */
 export const SystemStatus = Type.Object({
   health: HealthResponse,
   ingestion: Type.Union([IngestionStatus, Type.Null()]),
   auditExport: Type.Union([AuditExportStatus, Type.Null()]),
+  alarms: Type.Array(OfflineAuditAlarm),
 });
 export type SystemStatus = Static<typeof SystemStatus>;

@@ -79,10 +79,23 @@ function detailsOf(row: AuditLogAttributes): Record<string, unknown> {
   }
 }
 
+/**
+ * The refusal's reason; for a view made offline (EventDateTime is the device's time of the view),
+ * that it was offline, on which device, and when the server received it.
+ */
+function outcomeDescription(details: Record<string, unknown>): string | undefined {
+  if (typeof details.reason === 'string') return details.reason;
+  if (details.offline === true) {
+    return `viewed offline on device ${String(details.deviceId ?? '?')}; received ${String(details.receivedAt ?? '?')}`;
+  }
+  return undefined;
+}
+
 export function auditMessageXml(row: AuditLogAttributes, source: AuditSource, actor: AuditActor | null): string {
   const event = EVENT_CODES[row.eventId] ?? EVENT_CODES.ApplicationActivity;
   const details = detailsOf(row);
   const type = typeof details.event === 'string' ? EVENT_TYPES[details.event] : undefined;
+  const description = outcomeDescription(details);
   const parts: string[] = ['<AuditMessage>'];
   parts.push(
     `<EventIdentification${attributes({
@@ -92,7 +105,7 @@ export function auditMessageXml(row: AuditLogAttributes, source: AuditSource, ac
     })}>`,
     coded('EventID', event.code, 'DCM', event.meaning),
     type ? coded('EventTypeCode', type.code, 'DCM', type.meaning) : '',
-    typeof details.reason === 'string' ? `<EventOutcomeDescription>${xmlEscape(details.reason)}</EventOutcomeDescription>` : '',
+    description ? `<EventOutcomeDescription>${xmlEscape(description)}</EventOutcomeDescription>` : '',
     '</EventIdentification>',
   );
   // The person (or, for system events, the application) who caused the event.
