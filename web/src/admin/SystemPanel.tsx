@@ -1,4 +1,8 @@
-/** System status: health of each part, ingestion cursor and last reconcile, the audit export's backlog and last error. */
+/**
+ * System status: alarms an admin must acknowledge (a device whose record of offline reads failed the
+ * chain check), health of each part, ingestion cursor and last reconcile, the audit export's backlog
+ * and last error.
+ */
 import { useCallback, useEffect, useState } from 'react';
 import { api } from '../api/client';
 import type { SystemStatus } from '../api/types';
@@ -26,6 +30,30 @@ export function SystemPanel() {
       <ErrorAlert message={error} />
       {status && (
         <>
+          {status.alarms.length > 0 && (
+            <section className="alarms" aria-label="Alarms" role="alert">
+              <h2>Alarms</h2>
+              <ul>
+                {status.alarms.map((alarm) => (
+                  <li key={alarm.deviceId} data-testid="offline-audit-alarm">
+                    <strong>Offline reads record broken</strong> on {alarm.deviceLabel} of {alarm.userName}, since{' '}
+                    {new Date(alarm.since).toLocaleString()}: {alarm.reason}. Its uploads are refused until acknowledged.{' '}
+                    <button
+                      type="button"
+                      onClick={() =>
+                        void reportingErrors(setError, async () => {
+                          await api.request('POST', `/api/admin/offline-audit/${encodeURIComponent(alarm.deviceId)}/acknowledge`);
+                          await load();
+                        })
+                      }
+                    >
+                      Acknowledge
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
           <p>
             Overall: <strong className={`health-${status.health.status}`}>{status.health.status}</strong>
           </p>

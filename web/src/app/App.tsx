@@ -1,10 +1,12 @@
 import { can } from '@pacs/shared';
 import { useEffect, useState, useSyncExternalStore } from 'react';
+import { api } from '../api/client';
 import { LockedPage } from '../auth/LockedPage';
 import { LoginPage } from '../auth/LoginPage';
 import { PinPage } from '../auth/PinPage';
 import { session } from '../auth/session';
 import { flushFlags } from '../critical/flag-outbox';
+import { uploadOfflineReads } from '../device/offline-reads';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
 import { flushMeasurements } from '../measurements/measurement-outbox';
 import { Shell } from './Shell';
@@ -45,17 +47,27 @@ function SignedIn({ userId }: { userId: string }) {
     created.worklist.start();
     // A referrer has no worklist to mirror.
     if (can(user.role, 'study:read')) void created.engine.start();
-    // Critical-result flags raised and measurements drawn offline leave as soon as the connection returns, whatever page is open.
+    // Critical-result flags raised, measurements drawn and patient data viewed offline leave as soon
+    // as the connection returns, whatever page is open.
     const flush = () => {
+      if (session.get().mode !== 'online') return;
       void flushFlags(created.db).catch(() => undefined);
       void flushMeasurements(created.db).catch(() => undefined);
+      void uploadOfflineReads(created.db, user.id, api).catch(() => undefined);
     };
+    let lastMode = session.get().mode;
+    const unsubscribe = session.subscribe(() => {
+      const mode = session.get().mode;
+      if (mode === 'online' && lastMode !== 'online') flush();
+      lastMode = mode;
+    });
     window.addEventListener('online', flush);
     const timer = window.setInterval(flush, FLAG_RETRY_MS);
     flush();
     setWorkspace(created);
     return () => {
       window.removeEventListener('online', flush);
+      unsubscribe();
       window.clearInterval(timer);
       created.engine.stop();
       created.worklist.stop();

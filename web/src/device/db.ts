@@ -5,7 +5,7 @@
  * Everything with patient data is sealed under the vault's data key (`db.sealed`, vault/).
  */
 
-import type { CriticalCategory, KeyImage, Macro, Measurement } from '@pacs/shared';
+import type { CriticalCategory, KeyImage, Macro, Measurement, OfflineReadEntry } from '@pacs/shared';
 import Dexie, { type EntityTable, type Table } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
 import { type SealedRecord, SealedTable } from './vault/sealed-table';
@@ -132,6 +132,8 @@ export interface SealedTables {
   measurementOps: SealedTable<MeasurementOp, number>;
   measurementCache: SealedTable<CachedAnnotations>;
   reports: SealedTable<CachedReport>;
+  /** Patient data viewed offline, hash-chained, until the server has it (offline-reads.ts). */
+  offlineReads: SealedTable<OfflineReadEntry, number>;
 }
 
 export type WorklistDb = Dexie & {
@@ -146,6 +148,7 @@ export type WorklistDb = Dexie & {
   measurementOps: Table<SealedRecord, number>;
   measurementCache: Table<SealedRecord, string>;
   reports: Table<SealedRecord, string>;
+  offlineReads: Table<SealedRecord, number>;
   macros: EntityTable<Macro, 'id'>;
   macroChanges: EntityTable<MacroChange, 'seq'>;
   sealed: SealedTables;
@@ -188,7 +191,7 @@ export function openWorklistDb(userId: string, dataKey: () => CryptoKey): Workli
   // offline studies were sealed under a key stored beside them (gone now) and are downloaded again;
   // what the user made offline (flags, measurement changes) is sealed at the next unlock.
   db.version(6)
-    .stores({ studies: 'id, assigneeId', offlineKeys: null, reports: 'studyId' })
+    .stores({ studies: 'id, assigneeId', offlineKeys: null, reports: 'studyId', offlineReads: 'seq' })
     .upgrade(async (tx) => {
       for (const name of ['studies', 'details', 'measurementCache', 'offlineStudies', 'offlineFrames']) await tx.table(name).clear();
       await tx.table('meta').delete('cursor');
@@ -219,6 +222,7 @@ export function openWorklistDb(userId: string, dataKey: () => CryptoKey): Workli
     }),
     measurementCache: new SealedTable(db.measurementCache, dataKey, { name: 'measurements', idField: 'studyId' }),
     reports: new SealedTable(db.reports, dataKey, { name: 'report', idField: 'studyId' }),
+    offlineReads: new SealedTable(db.offlineReads, dataKey, { name: 'offline-read', idField: 'seq' }),
   };
   return db;
 }

@@ -8,6 +8,7 @@ import { NetworkError } from '../api/client';
 import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
 import { CriticalPanel } from '../critical/CriticalPanel';
+import { useOfflineRead } from '../device/use-offline-read';
 import { useWorkspace } from '../device/workspace';
 import { MacrosPanel } from '../macros/MacrosPanel';
 import { usePersonalMacros } from '../macros/use-macros';
@@ -138,6 +139,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const personal = usePersonalMacros();
   const macros = useMemo(() => macrosOf(template, personal.macros), [template, personal.macros]);
   const role = user.role as Role;
+  useOfflineRead(report ? { event: 'report-open', reportId: report.id, studyId } : null);
 
   if (!can(role, 'report:read')) {
     return <p role="alert">Reports are for attendings and residents.</p>;

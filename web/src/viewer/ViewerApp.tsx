@@ -10,6 +10,7 @@ import { annotation } from '@cornerstonejs/tools';
 import type { ViewerTarget } from '@pacs/shared';
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { session } from '../auth/session';
+import { useOfflineRead } from '../device/use-offline-read';
 import { useWorkspace } from '../device/workspace';
 import { MeasurementPanel } from '../measurements/MeasurementPanel';
 import { useJumpTo } from '../measurements/use-jump-to';
@@ -59,6 +60,9 @@ export function ViewerApp({
   const handles = useRef<ViewportHandles>([null, null]);
   const [readyTick, setReadyTick] = useState(0);
   const currentHandles = useCallback(() => handles.current, []);
+  useOfflineRead(main ? { event: 'study-open', studyId } : null);
+  const shownSeries = series[activePane]?.seriesInstanceUid;
+  useOfflineRead(main && shownSeries ? { event: 'series-view', studyId, seriesInstanceUid: shownSeries } : null);
 
   // Free decoded images and measurements when leaving the study.
   useEffect(

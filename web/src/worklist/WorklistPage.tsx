@@ -8,6 +8,7 @@ import {
   type WorklistSort,
 } from '@pacs/shared';
 import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
+import { useOfflineRead } from '../device/use-offline-read';
 import { useWorklist, useWorkspace } from '../device/workspace';
 import { BreakGlassDialog, RestrictionToggle } from './BreakGlassDialog';
 import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
@@ -42,6 +43,7 @@ export function WorklistPage() {
   const search = useRef<HTMLInputElement>(null);
 
   useEffect(() => sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter)), [filter]);
+  useOfflineRead(loaded ? { event: 'worklist-open' } : null);
   const shown = useMemo(() => applyFilter(rows, filter, user.id), [rows, filter, user.id]);
   const modalities = useMemo(() => [...new Set(rows.flatMap((r) => r.modalities))].sort(), [rows]);
   const { first, last } = useVirtualWindow(scroller, shown.length, ROW_HEIGHT);
