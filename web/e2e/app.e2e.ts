@@ -4,6 +4,7 @@
  * seeds its own studies and sets up its own service worker and offline state, so each test runs
  * alone as well as in the file, in any order.
  */
+
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -268,6 +269,8 @@ describe('web app end to end', () => {
     await context.setOffline(true);
     await page.reload();
     await enterOfflinePin(page);
+    // The search text is kept in memory only (it may be a name): typed again after the reload.
+    await page.getByTestId('worklist-search').fill(search);
     await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
     await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${WORKLIST_SIZE} of ${total} studies`);
     await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
@@ -283,6 +286,7 @@ describe('web app end to end', () => {
     await context.setOffline(true);
     await page.reload();
     await enterOfflinePin(page);
+    await page.getByTestId('worklist-search').fill(search);
     await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
     await expect.poll(() => connectionState(page).textContent()).toBe('Offline');
 

@@ -12,9 +12,21 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dumpOriginStorage, dumpProfileFiles, found } from './device-dump';
 import { Desks, openReport, reportScene, requireServiceWorker, seedReportStudy, signReport, startReportByApi } from './report-scene';
 import { caretAtSection, editorEditable, editorText, shownReportId } from './report-support';
-import { apiLogin, enterOfflinePin, launchBrowser, RADIOLOGIST, RESIDENT, type System, setOfflinePin, startSystem } from './support';
+import {
+  apiLogin,
+  enterOfflinePin,
+  launchBrowser,
+  launchPersistentProfile,
+  RADIOLOGIST,
+  RESIDENT,
+  type System,
+  setOfflinePin,
+  signIn,
+  startSystem,
+} from './support';
 
 let system: System;
 let desks: Desks;
@@ -143,6 +155,71 @@ describe('collaborative report editor', () => {
     }
     console.log(`report: reload 0 ms after the last keystroke, offline: ${kept.length} of ${typed.length} phrases kept`);
     expect(kept).toEqual(typed);
+  });
+
+  it("a copy of the device's storage holds no patient data: name, accession number and report text are sealed", async () => {
+    const studyId = await seedReportStudy(system);
+    const admin = await apiLogin(system.url, RADIOLOGIST);
+    const { study } = await admin.call<{ study: { patientName: string; accessionNumber: string; patientId: string } }>(
+      'GET',
+      `/api/studies/${studyId}`,
+    );
+    const marker = `Dump marker ${randomBytes(4).toString('hex')}`;
+    const profileDir = mkdtempSync(path.join(os.tmpdir(), 'pacs-e2e-dump-'));
+    const context = await launchPersistentProfile(profileDir, { width: 1180, height: 820 });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await signIn(page, system.url, RADIOLOGIST);
+      await setOfflinePin(page);
+      const reportId = await startReportByApi(system, RADIOLOGIST, studyId);
+      expect(await openReport(page, system.url, studyId)).toBe(reportId);
+      // The template's sections arrive with the first sync.
+      await expect
+        .poll(() =>
+          caretAtSection(page, reportId, 'Findings').then(
+            () => true,
+            () => false,
+          ),
+        )
+        .toBe(true);
+      await page.keyboard.type(marker);
+      await expect.poll(() => page.getByTestId('report-saved').first().getAttribute('data-on-device')).toBe('true');
+      // Offline: reopened with the PIN; the report and the worklist are read from the device.
+      await requireServiceWorker(page);
+      await context.setOffline(true);
+      await page.reload();
+      await enterOfflinePin(page);
+      await expect.poll(() => editorText(page, reportId)).toContain(marker);
+      await page.getByRole('link', { name: 'Worklist', exact: true }).click();
+      await page.getByTestId('worklist-search').fill(study.accessionNumber);
+      await expect.poll(() => page.getByTestId('worklist-row').count()).toBe(1);
+
+      const terms = [study.patientName, study.patientName.split('^').reverse().join(', '), study.accessionNumber, study.patientId, marker];
+      expect(found(await dumpOriginStorage(page), terms)).toEqual([]);
+      // The same search of the profile's files finds what a page stores in the clear (so it would find a leak).
+      const control = `Control^Plain${randomBytes(4).toString('hex')}`;
+      await page.evaluate(
+        (text) =>
+          new Promise<void>((resolve, reject) => {
+            const req = indexedDB.open('e2e-control');
+            req.onupgradeneeded = () => req.result.createObjectStore('plain');
+            req.onsuccess = () => {
+              const tx = req.result.transaction('plain', 'readwrite');
+              tx.objectStore('plain').put({ text }, 1);
+              tx.oncomplete = () => resolve();
+              tx.onerror = () => reject(tx.error);
+            };
+          }),
+        control,
+      );
+      await context.close();
+      const disk = dumpProfileFiles(profileDir);
+      expect(found(disk, [control])).toEqual([control]);
+      expect(found(disk, terms)).toEqual([]);
+    } finally {
+      await context.close().catch(() => undefined);
+      rmSync(profileDir, { recursive: true, force: true });
+    }
   });
 
   it('a sync-server crash mid-session loses nothing and both editors reconnect by themselves', async () => {

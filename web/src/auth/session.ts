@@ -96,12 +96,17 @@ class Session {
     });
     api.onConfirmed((confirmed) => {
       if (this.state.user?.id !== confirmed.user.id) return;
-      // Each confirmation moves the PIN copy's end to the offline limit from now.
-      void this.openVault(confirmed).catch(() => undefined);
       const verifiedAt = new Date().toISOString();
       localStorage.setItem(LAST_SESSION, JSON.stringify({ user: confirmed.user, verifiedAt } satisfies LastSession));
       this.state = { ...this.state, verifiedAt, user: confirmed.user };
-      if (this.state.mode === 'offline' || this.state.mode === 'locked') this.set({ mode: 'online' });
+      // Each confirmation opens the vault (or moves the PIN copy's end to the offline limit from
+      // now); the pages come back only once it is open, since they read the device through it.
+      void this.openVault(confirmed)
+        .then(() => {
+          const { mode } = this.state;
+          if (mode === 'offline' || mode === 'locked' || mode === 'pin') this.set({ mode: 'online', message: null });
+        })
+        .catch(() => undefined);
     });
     if (typeof window !== 'undefined') {
       window.addEventListener('online', () => void this.reconnectAfterOnline());

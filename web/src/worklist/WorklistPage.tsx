@@ -18,13 +18,22 @@ import { useScrollIntoView, useVirtualWindow } from './VirtualRows';
 
 const ROW_HEIGHT = 48;
 const FILTER_KEY = 'pacs.worklistFilter';
+/** The search text may be a name or an MRN: it stays in this page's memory, never in the browser's storage. */
+let searchInMemory = '';
 
 function loadFilter(): WorklistFilter {
   try {
-    return { ...DEFAULT_FILTER, ...(JSON.parse(sessionStorage.getItem(FILTER_KEY) ?? '{}') as Partial<WorklistFilter>) };
+    const stored = JSON.parse(sessionStorage.getItem(FILTER_KEY) ?? '{}') as Partial<WorklistFilter>;
+    return { ...DEFAULT_FILTER, ...stored, q: searchInMemory };
   } catch {
-    return DEFAULT_FILTER;
+    return { ...DEFAULT_FILTER, q: searchInMemory };
   }
+}
+
+function storeFilter(filter: WorklistFilter): void {
+  searchInMemory = filter.q;
+  const { q: _inMemory, ...rest } = filter;
+  sessionStorage.setItem(FILTER_KEY, JSON.stringify(rest));
 }
 
 export function formatStudyDate(value: string | null): string {
@@ -42,7 +51,7 @@ export function WorklistPage() {
   const scroller = useRef<HTMLDivElement>(null);
   const search = useRef<HTMLInputElement>(null);
 
-  useEffect(() => sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter)), [filter]);
+  useEffect(() => storeFilter(filter), [filter]);
   useOfflineRead(loaded ? { event: 'worklist-open' } : null);
   const shown = useMemo(() => applyFilter(rows, filter, user.id), [rows, filter, user.id]);
   const modalities = useMemo(() => [...new Set(rows.flatMap((r) => r.modalities))].sort(), [rows]);
