@@ -240,6 +240,7 @@ describe('viewer', () => {
         .toBe('shown');
       // a study that is not on the device says so
       await page.goto(`${system.url}/viewer/00000000-0000-4000-8000-000000000000`);
+      await enterOfflinePin(page);
       await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/not on this device|unreachable/);
     } finally {
       await context.setOffline(false);
