@@ -19,6 +19,7 @@ import * as measurements from './migrations/0013-measurements';
 import * as structuredTemplates from './migrations/0014-structured-templates';
 import * as reportSignature from './migrations/0015-report-signature';
 import * as reportVersions from './migrations/0016-report-versions';
+import * as deviceScope from './migrations/0017-device-scope';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -36,6 +37,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0014-structured-templates', up: structuredTemplates.up },
   { name: '0015-report-signature', up: reportSignature.up },
   { name: '0016-report-versions', up: reportVersions.up },
+  { name: '0017-device-scope', up: deviceScope.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

@@ -20,6 +20,7 @@ import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
+import { type DeviceScopeModels, defineDeviceScopeModels } from './device-scope-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
 import { appendOnly, type Row, sequenceType, type Timestamps } from './types';
@@ -45,6 +46,8 @@ export interface UserAttributes extends Timestamps {
   mfaLastTimeStep: number | null;
   /** Created by a first single sign-on and not yet activated by an admin. */
   approvalPending: boolean;
+  /** The modalities of the user's arrival window on their devices, "|CT|MR|" (migration 0017); null: all. */
+  modalities: string | null;
 }
 export type UserRow = Row<
   UserAttributes,
@@ -58,6 +61,7 @@ export type UserRow = Row<
   | 'mfaEnabledAt'
   | 'mfaLastTimeStep'
   | 'approvalPending'
+  | 'modalities'
   | keyof Timestamps
 >;
 
@@ -303,7 +307,7 @@ export interface AppStateAttributes {
 }
 export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
 
-export interface Models extends RestrictedAccessModels, MeasurementModels {
+export interface Models extends RestrictedAccessModels, MeasurementModels, DeviceScopeModels {
   Counter: ModelStatic<CounterRow>;
   AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
@@ -353,6 +357,7 @@ export function defineModels(sequelize: Sequelize): Models {
       mfaEnabledAt: { type: DataTypes.DATE, allowNull: true },
       mfaLastTimeStep: { type: DataTypes.INTEGER, allowNull: true },
       approvalPending: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+      modalities: { type: DataTypes.STRING(128), allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -579,5 +584,6 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineRestrictedAccessModels(sequelize),
     ...defineVersionModels(sequelize),
     ...defineMeasurementModels(sequelize),
+    ...defineDeviceScopeModels(sequelize),
   };
 }
