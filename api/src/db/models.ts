@@ -16,11 +16,11 @@ import type {
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
+import { type DeviceScopeModels, defineDeviceScopeModels } from './device-scope-models';
 import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
 import { defineOrderModels, type Hl7MessageRow, type OrderRow, type OutboxRow } from './order-models';
-import { type DeviceScopeModels, defineDeviceScopeModels } from './device-scope-models';
 import { defineRestrictedAccessModels, type RestrictedAccessModels } from './restricted-access-models';
 import { defineSsoModels, type SsoGroupRoleRow, type SsoIdentityRow, type SsoSessionRow, type SsoSignInRow } from './sso-models';
 import { appendOnly, type Row, sequenceType, type Timestamps } from './types';

@@ -25,7 +25,8 @@ import { encodeModalities } from '../worklist/present';
 import { presentUser } from './present';
 
 /** null (all modalities) stays null; a list is stored like a study's, "|CT|MR|" ('' for none). */
-const storedModalities = (modalities: readonly string[] | null): string | null => (modalities === null ? null : encodeModalities(modalities));
+const storedModalities = (modalities: readonly string[] | null): string | null =>
+  modalities === null ? null : encodeModalities(modalities);
 
 export default async function userRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -111,7 +112,14 @@ export default async function userRoutes(fastify: FastifyInstance) {
       try {
         const created = await sequelize.transaction(async (transaction) => {
           const user = await models.User.create(
-            { email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash, providerId, modalities: storedModalities(modalities) },
+            {
+              email: email.trim().toLowerCase(),
+              name: name.trim(),
+              role,
+              passwordHash,
+              providerId,
+              modalities: storedModalities(modalities),
+            },
             { transaction },
           );
           await auditInTransaction(request, transaction, {

@@ -44,12 +44,15 @@ export default async function deviceFeedRoutes(fastify: FastifyInstance) {
       const cursor = parseFeedCursor(after, request.principal!.userId);
       const [epoch, stored] = await Promise.all([databaseEpoch(models), storedSequence(models)]);
       if (sent !== undefined && sent !== epoch) throw feedReset(epoch, 'the database was restored since: start again from cursor 0');
-      if (cursor.seq > stored) throw feedReset(epoch, 'the cursor is ahead of this database (restored from a backup): start again from cursor 0');
+      if (cursor.seq > stored)
+        throw feedReset(epoch, 'the cursor is ahead of this database (restored from a backup): start again from cursor 0');
       const user = await scopeUser(request);
       const page =
-        cursor.kind === 'snapshot'
-          ? await feed.snapshotPage(request, user, cursor.seq === 0 ? stored : cursor.seq, cursor.afterId, limit, stored)
-          : await feed.deltaPage(request, user, cursor.seq, limit);
+        cursor.kind === 'delta'
+          ? await feed.deltaPage(request, user, cursor.seq, limit)
+          : cursor.kind === 'start'
+            ? await feed.snapshotPage(request, user, stored, null, limit, stored)
+            : await feed.snapshotPage(request, user, cursor.seq, cursor.afterId, limit, stored);
       return { ...page, epoch };
     },
   );

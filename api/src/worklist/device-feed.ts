@@ -15,18 +15,19 @@ import { type AccessPolicy, noteWindow } from '../restricted-access/policy';
 import { type DeviceScopeMap, DeviceScopeReader, inChunks, priorsByAnchor, type ScopeEntry, type ScopeUser } from './device-scope';
 import { assigneeNames, presentStudy } from './present';
 
-export type FeedCursor = { kind: 'delta'; seq: number } | { kind: 'snapshot'; seq: number; afterId: string | null };
+/** `start`: a new device (cursor 0); `snapshot`: inside a snapshot taken at `seq`; `delta`: the changes after `seq`. */
+export type FeedCursor = { kind: 'start'; seq: 0 } | { kind: 'delta'; seq: number } | { kind: 'snapshot'; seq: number; afterId: string };
 
 /** A cursor this server handed out to this user, or 400 saying what is wrong with it. */
 export function parseFeedCursor(raw: string, userId: string): FeedCursor {
-  const snapshot = /^s:(\d{1,19}):([0-9a-f-]{36}):([0-9a-f-]{36})?$/.exec(raw);
+  const snapshot = /^s:(\d{1,19}):([0-9a-f-]{36}):([0-9a-f-]{36})$/.exec(raw);
   const digits = snapshot ? snapshot[1]! : raw;
   if (!/^\d{1,19}$/.test(digits)) throw badRequest('the cursor is not one this server hands out', 'BAD_CURSOR');
   const seq = Number(digits);
   if (!Number.isSafeInteger(seq)) throw badRequest('the cursor is out of range', 'BAD_CURSOR');
-  if (!snapshot) return seq === 0 ? { kind: 'snapshot', seq: 0, afterId: null } : { kind: 'delta', seq };
+  if (!snapshot) return seq === 0 ? { kind: 'start', seq: 0 } : { kind: 'delta', seq };
   if (snapshot[2] !== userId) throw badRequest("the snapshot cursor is another user's", 'BAD_CURSOR');
-  return { kind: 'snapshot', seq, afterId: snapshot[3] ?? null };
+  return { kind: 'snapshot', seq, afterId: snapshot[3]! };
 }
 
 export const feedReset = (epoch: string, message: string) => conflict(message, 'FEED_RESET', { epoch });
@@ -44,8 +45,8 @@ export interface FeedPage {
  */
 class SnapshotScopes {
   private readonly entries = new Map<string, { at: number; scope: DeviceScopeMap; ids: string[] }>();
-  async get(key: string, read: () => Promise<DeviceScopeMap>) {
-    const hit = this.entries.get(key);
+  async get(key: string, fresh: boolean, read: () => Promise<DeviceScopeMap>) {
+    const hit = fresh ? undefined : this.entries.get(key);
     if (hit && Date.now() - hit.at < 120_000) return hit;
     const scope = await read();
     const entry = { at: Date.now(), scope, ids: [...scope.keys()].sort() };
@@ -87,8 +88,16 @@ export class DeviceFeed {
     return inChunks(ids, (chunk) => this.models.Study.findAll({ where: { id: { [Op.in]: chunk } }, raw: true }));
   }
 
-  async snapshotPage(request: FastifyRequest, user: ScopeUser, seq: number, afterId: string | null, limit: number, stored: number): Promise<FeedPage> {
-    const { scope, ids } = await this.snapshots.get(`${user.id}:${seq}`, () => this.scopeOf(user));
+  async snapshotPage(
+    request: FastifyRequest,
+    user: ScopeUser,
+    seq: number,
+    afterId: string | null,
+    limit: number,
+    stored: number,
+  ): Promise<FeedPage> {
+    // The first page reads the scope afresh (a follow or an opening does not move the sequence).
+    const { scope, ids } = await this.snapshots.get(`${user.id}:${seq}`, afterId === null, () => this.scopeOf(user));
     const start = afterId === null ? 0 : firstAfter(ids, afterId);
     const pageIds = ids.slice(start, start + limit);
     // A study deleted since the scope was read is left out: the changes after S carry its tombstone.

@@ -114,7 +114,11 @@ export class DeviceScopeReader {
     const { anchors, opened } = await this.anchors(user, now);
     const result: DeviceScopeMap = new Map();
     for (const [id, anchor] of anchors)
-      result.set(id, { reasons: SCOPE_REASONS.filter((r) => anchor.reasons.has(r as AnchorReason)), priorOf: [], openedAt: opened.get(id) ?? null });
+      result.set(id, {
+        reasons: SCOPE_REASONS.filter((r) => anchor.reasons.has(r as AnchorReason)),
+        priorOf: [],
+        openedAt: opened.get(id) ?? null,
+      });
     if (scope.priorsPerStudy === 0 || anchors.size === 0) return result;
 
     const anchorFacts = [...anchors.values()].map((a) => a.facts);

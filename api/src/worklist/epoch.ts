@@ -13,7 +13,10 @@ import type { Models } from '../db/models';
 export async function databaseEpoch(models: Models): Promise<string> {
   const row = await models.AppState.findByPk(EPOCH_KEY, { raw: true });
   if (row) return row.value;
-  await models.AppState.findOrCreate({ where: { key: EPOCH_KEY }, defaults: { key: EPOCH_KEY, value: randomUUID(), updatedAt: new Date() } });
+  await models.AppState.findOrCreate({
+    where: { key: EPOCH_KEY },
+    defaults: { key: EPOCH_KEY, value: randomUUID(), updatedAt: new Date() },
+  });
   return (await models.AppState.findByPk(EPOCH_KEY, { raw: true }))!.value;
 }
 

@@ -30,9 +30,9 @@ import { type AccessDecision, noteWindow, type StudyFacts } from '../restricted-
 import { changeSequenceOf, studyChangeStamp } from './change-feed';
 import deviceFeedRoutes from './device-feed-routes';
 import worklistEventRoutes from './events';
-import { RecentOpens } from './recent-opens';
 import { assigneeNames, maskStudy, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
+import { RecentOpens } from './recent-opens';
 import turnaroundRoutes from './turnaround';
 
 /**

@@ -124,7 +124,7 @@ const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  */
 export const FeedCursor = Type.String({
   maxLength: 120,
-  pattern: `^(\\d{1,19}|s:\\d{1,19}:${UUID_PATTERN}:(${UUID_PATTERN})?)$`,
+  pattern: `^(\\d{1,19}|s:\\d{1,19}:${UUID_PATTERN}:${UUID_PATTERN})$`,
   description: 'the cursor of the previous answer; 0 or omitted: a snapshot of what this device should hold',
 });
 
@@ -154,7 +154,9 @@ export const DeviceStudy = Type.Object(
         description: 'why the row is on this device: assigned, followed, recent (opened), window (new arrival), prior',
       }),
     ),
-    priorOf: Type.Optional(Type.Array(Uuid, { description: 'the rows on the device this one is a prior of (empty unless scope has prior)' })),
+    priorOf: Type.Optional(
+      Type.Array(Uuid, { description: 'the rows on the device this one is a prior of (empty unless scope has prior)' }),
+    ),
     openedAt: Type.Optional(
       Type.Union([IsoDateTime, Type.Null()], { description: 'when this user last opened the study, within the recent days; else null' }),
     ),

@@ -12,7 +12,14 @@ export const UserModalities = Type.Union(
 );
 
 export const UserCreateRequest = Type.Object(
-  { email: Email, name: UserName, role: RoleSchema, password: NewPassword, providerId: Type.Optional(ProviderId), modalities: Type.Optional(UserModalities) },
+  {
+    email: Email,
+    name: UserName,
+    role: RoleSchema,
+    password: NewPassword,
+    providerId: Type.Optional(ProviderId),
+    modalities: Type.Optional(UserModalities),
+  },
   { additionalProperties: false },
 );
 export type UserCreateRequest = Static<typeof UserCreateRequest>;
