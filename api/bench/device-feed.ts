@@ -2,7 +2,8 @@
  * A new device's first sync at scale: seeds N studies (SQLite), gives the radiologist a realistic
  * scope (studies assigned to them, follows, recent openings, CT and MR as their modalities, so a
  * few hundred unread arrivals of the last 48 h), starts the API in its own process and follows
- * `/api/studies/changes` from cursor 0 to the last page, as the web app does.
+ * `/api/studies/changes` from cursor 0 to the last page, as the web app does; then the changes of
+ * 1,000 studies spread over the hospital (mostly tombstones: not this user's).
  * Goal: < 5 s and < 20 MB to the last page at 1,000,000 studies.
  * Run: pnpm --filter @pacs/api exec tsx bench/device-feed.ts [--studies 1000000] [--runs 3] [--limit 1000]
  */
@@ -55,6 +56,8 @@ async function giveScope(databaseUrl: string, userId: string): Promise<void> {
 }
 
 interface Sync {
+  cursor: string;
+  tombstones: number;
   ms: number;
   bytes: number;
   rows: number;
@@ -62,9 +65,11 @@ interface Sync {
   reasons: Record<string, number>;
 }
 
-async function firstSync(url: string, token: string): Promise<Sync> {
+/** Follows the feed from `cursor` to its last page, as a device does. */
+async function follow(url: string, token: string, from = '0'): Promise<Sync> {
   const started = performance.now();
-  let cursor = '0';
+  let cursor = from;
+  let tombstones = 0;
   let bytes = 0;
   let pages = 0;
   const rows = new Map<string, string[]>();
@@ -78,8 +83,10 @@ async function firstSync(url: string, token: string): Promise<Sync> {
     pages += 1;
     const page = JSON.parse(text) as StudyChanges;
     for (const change of page.changes) {
-      if ('deleted' in change) rows.delete(change.id);
-      else rows.set(change.id, change.scope ?? []);
+      if ('deleted' in change) {
+        tombstones += 1;
+        rows.delete(change.id);
+      } else rows.set(change.id, change.scope ?? []);
     }
     cursor = page.cursor;
     if (!page.hasMore) break;
@@ -87,7 +94,30 @@ async function firstSync(url: string, token: string): Promise<Sync> {
   const ms = performance.now() - started;
   const reasons: Record<string, number> = {};
   for (const scope of rows.values()) for (const reason of scope) reasons[reason] = (reasons[reason] ?? 0) + 1;
-  return { ms, bytes, rows: rows.size, pages, reasons };
+  return { cursor, tombstones, ms, bytes, rows: rows.size, pages, reasons };
+}
+
+/** `n` studies spread over the history change (as many writers would), each taking the next sequence. */
+async function changeStudies(databaseUrl: string, n: number): Promise<void> {
+  const sequelize = await connectDatabase(databaseUrl);
+  const ids = await spreadIds(sequelize, Math.floor(count / n), 3);
+  await sequelize.transaction(async (transaction) => {
+    const [[counter]] = (await sequelize.query("SELECT value FROM counters WHERE name = 'worklist'", { transaction })) as [
+      [{ value: number }],
+      unknown,
+    ];
+    for (const [i, id] of ids.entries()) {
+      await sequelize.query(`UPDATE studies SET priority = 'urgent', changeSeq = ? WHERE id = ?`, {
+        replacements: [Number(counter.value) + i + 1, id],
+        transaction,
+      });
+    }
+    await sequelize.query(`UPDATE counters SET value = ? WHERE name = 'worklist'`, {
+      replacements: [Number(counter.value) + ids.length],
+      transaction,
+    });
+  });
+  await sequelize.close();
 }
 
 console.log(`Machine: ${machine()}\n`);
@@ -116,8 +146,10 @@ try {
     console.log(`\n${count} studies, SQLite (WAL), pages of ${limit}; bytes are the JSON bodies (uncompressed)\n`);
     console.log('| run | time to last page | bytes | rows | pages | rows by reason |');
     console.log('|---|---|---|---|---|---|');
+    let cursor = '0';
     for (let run = 1; run <= runs; run += 1) {
-      const sync = await firstSync(server.url, accessToken);
+      const sync = await follow(server.url, accessToken);
+      cursor = sync.cursor;
       const reasons = Object.entries(sync.reasons)
         .map(([reason, n]) => `${reason} ${n}`)
         .join(', ');
@@ -125,6 +157,12 @@ try {
         `| ${run} | ${(sync.ms / 1000).toFixed(2)} s | ${(sync.bytes / 2 ** 20).toFixed(2)} MB | ${sync.rows} | ${sync.pages} | ${reasons} |`,
       );
     }
+    // A device that has synced pulls the changes of 1,000 studies anywhere in the hospital.
+    await changeStudies(databaseUrl, 1000);
+    const delta = await follow(server.url, accessToken, cursor);
+    console.log(
+      `\nthen 1,000 changed studies: ${(delta.ms / 1000).toFixed(2)} s to the last page, ${(delta.bytes / 2 ** 10).toFixed(0)} kB, ${delta.rows} rows, ${delta.tombstones} tombstones, ${delta.pages} page(s)`,
+    );
   } finally {
     await server.stop();
   }

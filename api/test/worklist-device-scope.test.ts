@@ -405,8 +405,9 @@ describe('the users API: window modalities', () => {
     expect((await t.app.db.models.User.findByPk(user.id, { raw: true }))!.modalities).toBe('|CT|');
   });
 
-  it('only admins change them; null means all', async () => {
+  it('only admins change them; null means all; the user sees theirs', async () => {
     const user = await userOf('attending', ['CT', 'MR']);
+    expect((await get('/api/auth/me', user)).json().modalities).toEqual(['CT', 'MR']);
     const self = await t.app.inject({
       method: 'PATCH',
       url: `/api/users/${user.id}`,

@@ -4,8 +4,10 @@ import { decodeModalities } from '../worklist/present';
 
 /** The public shape of a user: never the hash, the lockout counters or token data. */
 export function presentUser(
-  user: Pick<UserAttributes, 'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'approvalPending' | 'createdAt' | 'updatedAt'> &
-    Partial<Pick<UserAttributes, 'modalities'>>,
+  user: Pick<
+    UserAttributes,
+    'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'approvalPending' | 'modalities' | 'createdAt' | 'updatedAt'
+  >,
 ): User {
   return {
     id: user.id,

@@ -23,7 +23,8 @@ export default async function deviceFeedRoutes(fastify: FastifyInstance) {
 
   async function scopeUser(request: FastifyRequest): Promise<ScopeUser> {
     const principal = request.principal!;
-    const user = await models.User.findByPk(principal.userId, { attributes: ['modalities'], raw: true });
+    // The access check has just read this user (or its cached row, at most a couple of seconds old).
+    const user = await app.principals.get(principal.userId);
     return { id: principal.userId, role: principal.role, modalities: user?.modalities ?? null };
   }
 
