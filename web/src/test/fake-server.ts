@@ -48,6 +48,17 @@ export class FakeServer {
   patches: { id: string; body: StudyPatch; key: string | undefined }[] = [];
   users = new Map<string, string>();
   forbidden = false;
+  /** The database's identity; a restore changes it. */
+  epoch = '00000000-0000-4000-8000-0000000000e1';
+  /** The epochs the device named, in order. */
+  epochsSeen: (string | null)[] = [];
+
+  /** A restore from a backup: the log back to `keep` entries, a new epoch. */
+  restore(keep: number, epoch: string): void {
+    this.log = this.log.slice(0, keep);
+    this.seq = this.log.at(-1)?.seq ?? 0;
+    this.epoch = epoch;
+  }
 
   put(row: WorklistStudy): WorklistStudy {
     this.rows.set(row.id, row);
@@ -69,6 +80,11 @@ export class FakeServer {
     const url = new URL(path, 'http://x');
     if (method === 'GET' && url.pathname === '/api/studies/changes') {
       const after = Number(url.searchParams.get('cursor') ?? 0);
+      const named = url.searchParams.get('epoch');
+      this.epochsSeen.push(named);
+      if ((named !== null && named !== this.epoch) || after > this.seq) {
+        throw new ApiError(409, { statusCode: 409, error: 'Conflict', message: 'start again', code: 'FEED_RESET', epoch: this.epoch });
+      }
       const limit = Number(url.searchParams.get('limit') ?? 500);
       const latest = new Map<string, { seq: number; id: string; deleted?: boolean }>();
       for (const entry of this.log) if (entry.seq > after) latest.set(entry.id, entry);
@@ -78,6 +94,7 @@ export class FakeServer {
         changes: page.map((e) => (e.deleted ? { id: e.id, deleted: true } : this.rows.get(e.id)!)),
         cursor: String(page.at(-1)?.seq ?? after),
         hasMore: ordered.length > limit,
+        epoch: this.epoch,
       } as T;
     }
     const match = /^\/api\/studies\/([^/]+)$/.exec(url.pathname);
