@@ -84,34 +84,8 @@ function uidRootFor(name: string): string {
   return `2.25.${h + 1n}`;
 }
 
-let appLoaded = false;
-
-/**
- * Opens the study in the viewer: the first by loading the app, the others through its router (as a
- * user moves between studies), which spares a page load per file and remounts the viewer all the same.
- */
-async function openStudy(apiId: string, studyUid: string): Promise<number> {
-  const target = `/viewer/${apiId}?source=online`;
-  if (appLoaded && new URL(page.url()).pathname.startsWith('/viewer/')) {
-    await page.evaluate((to) => {
-      // What the previous study rendered says nothing about this one (recordRenders' state, reset).
-      (window as unknown as { __corpusRendered?: unknown }).__corpusRendered = { n: 0, index: -1, imageId: '' };
-      window.history.pushState(null, '', to);
-      window.dispatchEvent(new PopStateEvent('popstate'));
-    }, target);
-  } else {
-    await page.goto(`${system.url}${target}`);
-    appLoaded = true;
-  }
-  // The viewer shows this study (not the one before it) before its series are counted.
-  await page.waitForFunction(
-    (uid) =>
-      (window as unknown as { __pacsViewer?: { state(): { imageId: string } | null } }).__pacsViewer
-        ?.state()
-        ?.imageId.includes(`/studies/${uid}/`) ?? false,
-    studyUid,
-    { timeout: 30_000 },
-  );
+async function openStudy(apiId: string): Promise<number> {
+  await page.goto(`${system.url}/viewer/${apiId}?source=online`);
   await seriesButtons().first().waitFor({ timeout: 30_000 });
   return seriesButtons().count();
 }
@@ -216,11 +190,10 @@ async function runRound(round: Case[]): Promise<void> {
     studies.set(answer.study, bySop);
   }
   for (const [orthancStudy, bySop] of studies) {
-    const studyUid = await studyInstanceUid(orthanc, orthancStudy);
-    const { id } = await system.ingestStudy(studyUid);
+    const { id } = await system.ingestStudy(await studyInstanceUid(orthanc, orthancStudy));
     if (process.env.E2E_VERBOSE)
       console.log(`${new Date().toISOString()} opening ${[...bySop.values()].map((r) => r.case.name).join(', ')}`);
-    const seriesCount = await openStudy(id, studyUid);
+    const seriesCount = await openStudy(id);
     await walkStudy(seriesCount, bySop);
   }
   for (const instance of uploaded) await orthancFetch(orthanc, `/instances/${instance}`, { method: 'DELETE' });
@@ -356,9 +329,8 @@ describe(SUITE, () => {
         );
         continue;
       }
-      const studyUid = await studyInstanceUid(orthanc, answer.study);
-      const { id } = await system.ingestStudy(studyUid);
-      await openStudy(id, studyUid);
+      const { id } = await system.ingestStudy(await studyInstanceUid(orthanc, answer.study));
+      await openStudy(id);
       const message = page.getByTestId('viewport-message');
       // The defect may be in a later frame (a truncated multi-frame file): then go to the last one.
       const first = await page.waitForFunction(
