@@ -49,27 +49,15 @@ describe('break the glass', () => {
     await row.getByTestId('restricted-label').waitFor();
     expect(await row.textContent()).toContain(accession);
     expect(await row.textContent()).not.toContain('Frida');
-    // The device's own copy (IndexedDB) holds the masked row only.
+    // The device's own copy holds the masked row only (as the app opens it from its sealed store).
     const storedRow = () =>
-      page.evaluate(async (id) => {
-        const names = (await indexedDB.databases()).map((d) => d.name!).filter((n) => n.startsWith('pacs-worklist-'));
-        for (const name of names) {
-          const db = await new Promise<IDBDatabase>((resolve, reject) => {
-            const open = indexedDB.open(name);
-            open.onsuccess = () => resolve(open.result);
-            open.onerror = () => reject(open.error);
-          });
-          if (!db.objectStoreNames.contains('studies')) continue;
-          const row = await new Promise<unknown>((resolve) => {
-            const get = db.transaction('studies').objectStore('studies').get(id);
-            get.onsuccess = () => resolve(get.result);
-            get.onerror = () => resolve(undefined);
-          });
-          db.close();
-          if (row) return row as { patientName: string; access: string };
-        }
-        return null;
-      }, study.id);
+      page.evaluate(
+        (id) =>
+          (
+            window as unknown as { __pacsDevice: { storedRow(id: string): Promise<{ patientName: string; access: string } | null> } }
+          ).__pacsDevice.storedRow(id),
+        study.id,
+      );
     await expect.poll(storedRow).toMatchObject({ patientName: '', access: 'masked' });
     expect(await page.getByTestId('emergency-banner').count()).toBe(0);
 

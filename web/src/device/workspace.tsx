@@ -5,6 +5,7 @@ import type { User } from '../api/types';
 import { openWorklistDb, sealLegacyRecords, type WorklistDb } from './db';
 import { SyncEngine, type SyncStatus } from './engine';
 import { watchHoldings } from './holdings';
+import { registerDeviceTestHook } from './test-hook';
 import { type DeviceVault, vaultFor } from './vault/vault';
 import { type WorklistSnapshot, WorklistView } from './worklist-view';
 
@@ -21,6 +22,7 @@ export function createWorkspace(user: User): Workspace {
   const vault = vaultFor(user.id);
   const db = openWorklistDb(user.id, () => vault.dataKey());
   void sealLegacyRecords(db).catch(() => undefined);
+  if (typeof window !== 'undefined') registerDeviceTestHook(db);
   const engine = new SyncEngine(db, { id: user.id, name: user.name, role: user.role }, api);
   const worklist = new WorklistView(db, { id: user.id, name: user.name });
   engine.onStatArrival((arrivals) => worklist.highlight(arrivals.map((a) => a.id)));
