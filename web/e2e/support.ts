@@ -171,17 +171,40 @@ export function launchPersistentProfile(dir: string, viewport: { width: number; 
   return chromium.launchPersistentContext(dir, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true, viewport });
 }
 
+/**
+ * Node's fetch may reuse a pooled connection just as the gateway closes it for idling (the gateway
+ * passes on the API's longer keep-alive hint): the request was never answered. Such a request is
+ * sent once more when repeating it is harmless (a read, or a login).
+ */
+export async function fetchRetryingIdleClose(
+  url: string,
+  init: RequestInit = {},
+  repeatable = !init.method || init.method === 'GET',
+): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const closedUnanswered = (error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET';
+    if (!repeatable || !closedUnanswered) throw error;
+    return fetch(url, init);
+  }
+}
+
 /** A tiny API client for the test itself (another user's edits, server-side checks). */
 export async function apiLogin(url: string, who: { email: string; password: string }) {
-  const response = await fetch(`${url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(who),
-  });
+  const response = await fetchRetryingIdleClose(
+    `${url}/api/auth/login`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(who),
+    },
+    true,
+  );
   if (!response.ok) throw new Error(`login ${who.email}: ${response.status}`);
   const session = (await response.json()) as { accessToken: string; user: { id: string } };
   const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    const r = await fetch(`${url}${p}`, {
+    const r = await fetchRetryingIdleClose(`${url}${p}`, {
       method,
       headers: { authorization: `Bearer ${session.accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,

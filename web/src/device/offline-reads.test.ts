@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../api/client';
 import { testDataKey } from '../test/data-key';
 import { openWorklistDb, type WorklistDb } from './db';
-import { pendingOfflineReads, recordOfflineRead, uploadOfflineReads } from './offline-reads';
+import { recordOfflineRead, uploadOfflineReads } from './offline-reads';
 
 const USER = '55555555-5555-4555-8555-555555555555';
 const STUDY = '66666666-6666-4666-8666-666666666666';
@@ -57,7 +57,7 @@ describe('offline reads on the device', () => {
       [3, 'series-view'],
     ]);
     expect(received[1]!.prevHash).toBe(received[0]!.hash);
-    expect(await pendingOfflineReads(db)).toBe(0);
+    expect(await db.offlineReads.count()).toBe(0);
     // The chain goes on from where it was.
     await recordOfflineRead(db, USER, { event: 'report-open', reportId: STUDY });
     expect(await uploadOfflineReads(db, USER, server)).toEqual({ sent: 1 });
@@ -68,7 +68,7 @@ describe('offline reads on the device', () => {
     await recordOfflineRead(db, USER, { event: 'worklist-open' });
     refuse = 'broken';
     expect(await uploadOfflineReads(db, USER, server)).toEqual({ refused: 'chain broken (AUDIT_CHAIN_BROKEN)' });
-    expect(await pendingOfflineReads(db)).toBe(1);
+    expect(await db.offlineReads.count()).toBe(1);
     refuse = null;
     expect(await uploadOfflineReads(db, USER, server)).toEqual({ sent: 1 });
   });
@@ -79,14 +79,14 @@ describe('offline reads on the device', () => {
     const entries = await db.sealed.offlineReads.toArray();
     head = { seq: entries[1]!.seq, hash: entries[1]!.hash };
     expect(await uploadOfflineReads(db, USER, server)).toEqual({ sent: 0 });
-    expect(await pendingOfflineReads(db)).toBe(0);
+    expect(await db.offlineReads.count()).toBe(0);
   });
 
   it('a removed entry shows: the server refuses the chain and nothing is forgotten', async () => {
     for (let i = 0; i < 3; i++) await recordOfflineRead(db, USER, { event: 'worklist-open' });
     await db.offlineReads.delete(2);
     expect(await uploadOfflineReads(db, USER, server)).toMatchObject({ refused: expect.stringContaining('AUDIT_CHAIN_BROKEN') });
-    expect(await pendingOfflineReads(db)).toBe(2);
+    expect(await db.offlineReads.count()).toBe(2);
     expect(received).toEqual([]);
   });
 });

@@ -45,10 +45,6 @@ export async function recordOfflineRead(
   });
 }
 
-export async function pendingOfflineReads(db: WorklistDb): Promise<number> {
-  return db.offlineReads.count();
-}
-
 export type UploadOutcome = { sent: number } | { refused: string };
 
 /**

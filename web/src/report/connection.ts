@@ -351,7 +351,7 @@ export class ReportConnection {
     if (this.snapshot.onDevice) this.update({ onDevice: false });
     const check = this.deviceCheck;
     void this.persistence.flushed().then(() => {
-      if (this.deviceCheck === check && !this.destroyed && !this.persistence.writing) this.update({ onDevice: true });
+      if (this.deviceCheck === check && !this.destroyed) this.update({ onDevice: true });
     });
   }
 

@@ -142,10 +142,6 @@ export class SealedDocStore {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  get writing(): boolean {
-    return this.inFlight > 0;
-  }
-
   /** Merges the stored rows into one: the state now replaces every row committed before it was taken. */
   async compact(): Promise<void> {
     if (this.compacting || this.destroyed || this.inFlight > 0) return;

@@ -113,8 +113,15 @@ export class DeviceVault {
     return this.key !== null;
   }
 
-  /** After the server confirmed the session: open (or create) the data key; the PIN copy lives until `offlineUntil`. */
-  async unlockWithServerKey(serverKey: string, offlineUntil: number): Promise<void> {
+  /**
+   * After the server confirmed the session: open (or create) the data key; the PIN copy lives until
+   * `offlineUntil`. One tab at a time (a Web Lock): two tabs signing in at once must not each make a key.
+   */
+  unlockWithServerKey(serverKey: string, offlineUntil: number): Promise<void> {
+    return this.exclusively(() => this.openWithServerKey(serverKey, offlineUntil));
+  }
+
+  private async openWithServerKey(serverKey: string, offlineUntil: number): Promise<void> {
     const kek = await importServerKey(serverKey);
     const stored = (await this.db.copies.get('server')) as ServerCopy | undefined;
     let key: CryptoKey | null = null;
@@ -161,7 +168,12 @@ export class DeviceVault {
     return { notAfter: pin.notAfter, attemptsLeft: PIN_ATTEMPTS - pin.failures };
   }
 
-  async unlockWithPin(pin: string): Promise<PinOutcome> {
+  /** One try of the PIN; tries from several tabs are counted one after the other. */
+  unlockWithPin(pin: string): Promise<PinOutcome> {
+    return this.exclusively(() => this.tryPin(pin));
+  }
+
+  private async tryPin(pin: string): Promise<PinOutcome> {
     const copy = (await this.db.copies.get('pin')) as PinCopy | undefined;
     if (!copy) return { kind: 'no-pin' };
     if (copy.notAfter <= this.now()) {
@@ -220,6 +232,12 @@ export class DeviceVault {
   private open(key: CryptoKey, via: 'server' | 'pin' | 'ephemeral', pinNotAfter: number | null): void {
     this.key = key;
     this.setState({ kind: 'unlocked', via, hasPin: pinNotAfter !== null, pinNotAfter });
+  }
+
+  private exclusively<T>(run: () => Promise<T>): Promise<T> {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    if (!locks) return run();
+    return locks.request(`pacs-vault-${this.userId}`, run) as Promise<T>;
   }
 
   private aad(copy: 'server' | 'pin'): string {
