@@ -127,6 +127,19 @@ describe('what a device holds, and why', () => {
     expect((await newDevice(me)).rows.has(study.id)).toBe(false);
   });
 
+  it('device-row: the device that opened a study found by a search stores it at once, with its reasons; audited', async () => {
+    const me = await userOf('resident');
+    const study = await seedStudy(t.app, { receivedAt: LONG_AGO });
+    const before = await get(`/api/studies/${study.id}/device-row`, me);
+    expect(before.statusCode).toBe(200);
+    expect(before.json()).toEqual({ id: study.id, deleted: true });
+    expect((await get(`/api/studies/${study.id}`, me)).statusCode).toBe(200);
+    const after = await get(`/api/studies/${study.id}/device-row`, me);
+    expect(after.json()).toMatchObject({ id: study.id, scope: ['recent'], patientName: study.patientName });
+    const audit = await t.app.db.models.AuditLog.findOne({ where: { requestId: String(after.headers['x-request-id']) }, raw: true });
+    expect(audit).toMatchObject({ eventId: 'PatientRecord', action: 'R', objectId: study.id });
+  });
+
   it('followed: PUT answers the row to store, DELETE a tombstone (or the row while another reason holds it)', async () => {
     const me = await userOf('attending');
     const study = await seedStudy(t.app, { receivedAt: LONG_AGO });
@@ -371,10 +384,32 @@ describe('hostile feed requests', () => {
     expect(response.json().message.length).toBeGreaterThan(0);
   });
 
+  it.each([
+    ['not a uuid', 'abc'],
+    ['traversal', '..%2F..%2Fusers'],
+    ['NUL', `${uuid.slice(0, 35)}%00`],
+    ['oversize', 'a'.repeat(500)],
+  ])('device-row and follow with an id that is %s → refused with a reason (400; 414 for a path too long)', async (_name, id) => {
+    const me = await userOf('attending');
+    for (const response of [
+      await get(`/api/studies/${id}/device-row`, me),
+      await t.app.inject({ method: 'PUT', url: `/api/studies/${id}/follow`, headers: bearer(me.token) }),
+    ]) {
+      expect([400, 414]).toContain(response.statusCode);
+      expect(response.json().message.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('device-row of a study that does not exist → 404', async () => {
+    const me = await userOf('attending');
+    expect((await get(`/api/studies/${uuid}/device-row`, me)).statusCode).toBe(404);
+  });
+
   it('refuses the feed and follows to referrers (no worklist)', async () => {
     const referrer = await t.userWithToken('referrer', { providerId: 'REF-1' });
     expect((await get('/api/studies/changes', referrer)).statusCode).toBe(403);
     const study = await seedStudy(t.app, { receivedAt: LONG_AGO });
+    expect((await get(`/api/studies/${study.id}/device-row`, referrer)).statusCode).toBe(403);
     expect(
       (await t.app.inject({ method: 'PUT', url: `/api/studies/${study.id}/follow`, headers: bearer(referrer.token) })).statusCode,
     ).toBe(403);

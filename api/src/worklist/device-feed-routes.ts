@@ -1,5 +1,6 @@
 /**
- * The device feed (`GET /api/studies/changes`, device-feed.ts) and following a study. Every page
+ * The device feed (`GET /api/studies/changes`, device-feed.ts), following a study, and one study's
+ * row as the user's devices should hold it (after opening a study found by a search). Every page
  * carries the database's epoch; a device whose epoch or cursor belongs to another database history
  * (a restore) gets 409 FEED_RESET and starts again from cursor 0.
  */
@@ -90,6 +91,20 @@ export default async function deviceFeedRoutes(fastify: FastifyInstance) {
           if (!(error instanceof UniqueConstraintError)) throw error;
         }
       }
+      return feed.one(request, await scopeUser(request), study);
+    },
+  );
+
+  app.get(
+    '/api/studies/:id/device-row',
+    {
+      config: followConfig,
+      schema: followSchema("One study as this user's devices should hold it now: the row with its reasons, or a tombstone"),
+    },
+    async (request) => {
+      const study = await models.Study.findByPk(request.params.id, { raw: true });
+      if (!study) throw notFound('study not found');
+      request.auditSubject = { objectId: study.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
       return feed.one(request, await scopeUser(request), study);
     },
   );

@@ -16,7 +16,7 @@
  */
 import { isStudyOpen, pruneDeviceRows, type Role } from '@pacs/shared';
 import { ApiError, type Client, NetworkError } from '../api/client';
-import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
+import type { DeviceStudy, StudyChanges, StudyConflict, StudyPatch, StudyTombstone, WorklistStudy } from '../api/types';
 import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from './db';
 import { LiveStream } from './live';
 import type { SealedRecord } from './vault/sealed-table';
@@ -426,7 +426,7 @@ export class SyncEngine {
           await this.accepted(entry, current);
           return;
         }
-        const sealed = await this.db.sealed.studies.seal(current);
+        const sealed = await this.db.sealed.studies.seal(await this.withReasons(current));
         await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
           await this.db.outbox.update(seq, { state: 'conflict', error: error.message });
           await this.putIfNewer(sealed);
@@ -443,8 +443,31 @@ export class SyncEngine {
     await this.accepted(entry, row);
   }
 
+  /** The PATCH answers the plain row: it keeps the reasons the feed gave for holding it (the feed's next page brings the new ones). */
+  private async withReasons(row: WorklistStudy): Promise<DeviceStudy> {
+    const held = (await this.db.sealed.studies.get(row.id)) as DeviceStudy | null;
+    return held ? { ...row, scope: held.scope, priorOf: held.priorOf, openedAt: held.openedAt } : row;
+  }
+
+  /**
+   * A row the server answered outside the feed (a follow, a study opened from a search): stored
+   * unless the device holds a newer version, after any cycle under way (which may write the same row).
+   */
+  async store(answer: DeviceStudy | StudyTombstone): Promise<void> {
+    await this.running?.catch(() => undefined);
+    if ('deleted' in answer) {
+      await this.db.transaction('rw', this.db.studies, this.db.details, async () => {
+        await this.db.studies.delete(answer.id);
+        await this.db.details.delete(answer.id);
+      });
+      return;
+    }
+    const sealed = await this.db.sealed.studies.seal(answer);
+    await this.guardStorage(() => this.db.transaction('rw', this.db.studies, () => this.putIfNewer(sealed)));
+  }
+
   private async accepted(entry: OutboxEntry, row: WorklistStudy): Promise<void> {
-    const sealed = await this.db.sealed.studies.seal(row);
+    const sealed = await this.db.sealed.studies.seal(await this.withReasons(row));
     await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
       await this.db.outbox.delete(entry.seq!);
       await this.putIfNewer(sealed);

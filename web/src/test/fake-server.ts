@@ -1,6 +1,6 @@
 /** An in-memory stand-in for the worklist API's feed and PATCH, with the same version rules. */
 import { ApiError, NetworkError } from '../api/client';
-import type { StudyPatch, User, WorklistStudy } from '../api/types';
+import type { DeviceStudy, StudyPatch, User, WorklistStudy } from '../api/types';
 
 let n = 0;
 export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy {
@@ -48,6 +48,8 @@ export class FakeServer {
   patches: { id: string; body: StudyPatch; key: string | undefined }[] = [];
   users = new Map<string, string>();
   forbidden = false;
+  /** The feed fails (the PATCH still answers): a pull cut off after a push. */
+  feedDown = false;
   /** The database's identity; a restore changes it. */
   epoch = '00000000-0000-4000-8000-0000000000e1';
   /** The epochs the device named, in order. */
@@ -79,6 +81,7 @@ export class FakeServer {
     if (this.offline) throw new NetworkError('offline');
     const url = new URL(path, 'http://x');
     if (method === 'GET' && url.pathname === '/api/studies/changes') {
+      if (this.feedDown) throw new NetworkError('feed unreachable');
       const after = Number(url.searchParams.get('cursor') ?? 0);
       const named = url.searchParams.get('epoch');
       this.epochsSeen.push(named);
@@ -130,7 +133,9 @@ export class FakeServer {
         this.loseNextAnswer = false;
         throw new NetworkError('answer lost');
       }
-      return next as T;
+      // Like the API: a PATCH answers the plain worklist row, without the device feed's reasons.
+      const { scope: _scope, priorOf: _priorOf, openedAt: _openedAt, ...plain } = next as DeviceStudy;
+      return plain as T;
     }
     throw new Error(`fake server: no route ${method} ${path}`);
   };

@@ -1,7 +1,7 @@
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError } from '../api/client';
-import type { WorklistStudy } from '../api/types';
+import type { DeviceStudy, WorklistStudy } from '../api/types';
 import { openWorklistDb, overlay, type WorklistDb } from '../device/db';
 import { SyncEngine, satisfies } from '../device/engine';
 import { testDataKey } from './data-key';
@@ -139,6 +139,31 @@ describe('Dexie layer and delta feed', () => {
     const held = (await db.sealed.studies.toArray()).map((r) => r.id).sort();
     expect(held).toEqual([anchor.id, prior.id].sort());
     expect(held).not.toContain(orphan.id);
+  });
+
+  it('stores a row answered outside the feed (follow, opened from a search) unless it holds a newer one; a tombstone removes it', async () => {
+    const followed = { ...makeStudy(), scope: ['followed'], version: 3 } as DeviceStudy;
+    await engine.store(followed);
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed']);
+    await engine.store({ ...followed, version: 2, scope: ['recent'] });
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed']);
+    await engine.store({ ...followed, scope: ['followed', 'recent'] });
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed', 'recent']);
+    await engine.store({ id: followed.id, deleted: true });
+    expect(await db.sealed.studies.get(followed.id)).toBeNull();
+  });
+
+  it('keeps the reasons a row is held for when a change the user made comes back as the plain row', async () => {
+    const row = server.put(makeStudy({ scope: ['assigned'], priorOf: [] } as Partial<WorklistStudy>));
+    const pruning = new SyncEngine(db, { ...ME, role: 'resident' }, { request: server.request }, { pollMs: 0, pruneEveryMs: 0 });
+    await pruning.pull();
+    server.feedDown = true;
+    await pruning.enqueue(row.id, { priority: 'urgent' }, 'set priority');
+    await pruning.syncNow();
+    expect(server.patches).toHaveLength(1);
+    const held = (await db.sealed.studies.get(row.id)) as DeviceStudy;
+    expect(held).toMatchObject({ priority: 'urgent', version: 2, scope: ['assigned'] });
+    pruning.stop();
   });
 
   it('reports a STAT arrival after the first load, not during it', async () => {
