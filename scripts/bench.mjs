@@ -12,6 +12,7 @@ import { canUseNetns, NETNS_SETUP } from './test.mjs';
 const BENCHMARKS = {
   'auth-audit': { dir: 'api', script: 'bench/auth-audit.ts' },
   worklist: { dir: 'api', script: 'bench/worklist.ts' },
+  'device-feed': { dir: 'api', script: 'bench/device-feed.ts' },
   'orthanc-side-by-side': { dir: 'api', script: 'bench/orthanc-side-by-side.ts', netns: true },
   reports: { dir: 'api', script: 'bench/reports.ts' },
   'report-diff': { dir: 'api', script: 'bench/report-diff.ts' },

@@ -153,9 +153,11 @@ describe('orders in over MLLP', () => {
     expect((await t.app.db.models.Order.findOne({ where: { accessionNumber: v.ACCESSION }, raw: true }))?.status).toBe('on_hold');
     expect(await worklistByAccession(v.ACCESSION!)).toHaveLength(1);
 
+    // A device following the feed from before the cancel is told to drop the row.
+    const { sequence } = (await t.app.inject({ method: 'GET', url: '/api/studies/events', headers: bearer(token) })).json();
     expect(ackOf(await send('CA', 'S')).code).toBe('AA');
     expect(await worklistByAccession(v.ACCESSION!)).toHaveLength(0);
-    const feed = await t.app.inject({ method: 'GET', url: '/api/studies/changes?limit=1000', headers: bearer(token) });
+    const feed = await t.app.inject({ method: 'GET', url: `/api/studies/changes?cursor=${sequence}&limit=1000`, headers: bearer(token) });
     expect(feed.statusCode).toBe(200);
     expect((feed.json() as { changes: { id: string; deleted?: boolean }[] }).changes).toContainEqual({ id: created!.id, deleted: true });
 

@@ -221,25 +221,31 @@ describe('changing a study', () => {
   });
 });
 
-describe('delta feed', () => {
-  it('returns every change after a cursor in commit order, then tombstones for deleted studies', async () => {
-    const everything = (await t.app.inject({ url: '/api/studies/changes', headers: bearer(resident.token) })).json();
-    expect(everything.changes.length).toBeGreaterThanOrEqual(5);
-    const cursor = everything.cursor;
-    expect((await t.app.inject({ url: `/api/studies/changes?cursor=${cursor}`, headers: bearer(resident.token) })).json().changes).toEqual(
-      [],
-    );
+describe('delta feed (what a device holds: the scope itself is tested in worklist-device-scope.test.ts)', () => {
+  const feed = async (qs: string) => (await t.app.inject({ url: `/api/studies/changes${qs}`, headers: bearer(resident.token) })).json();
 
-    await t.app.inject({
+  it("sends the changes after a cursor in commit order: the user's rows, tombstones for other and deleted studies", async () => {
+    // The seeded rows arrived months ago: a new device of the resident holds the two they opened
+    // (and the tests above assigned to them), not the others.
+    const snapshot = await feed('');
+    const held = snapshot.changes as { id: string; scope: string[] }[];
+    expect(held.map((c) => c.id).sort()).toEqual([ids.newest, ids.old].sort());
+    for (const row of held) expect(row.scope).toContain('recent');
+    const cursor = snapshot.cursor;
+    expect(cursor).toMatch(/^\d+$/);
+    expect((await feed(`?cursor=${cursor}`)).changes).toEqual([]);
+
+    const { priority } = (await t.app.inject({ url: `/api/studies/${ids.urgent}`, headers: bearer(attending.token) })).json().study;
+    const patched = await t.app.inject({
       method: 'PATCH',
-      url: `/api/studies/${ids.newest}`,
+      url: `/api/studies/${ids.urgent}`,
       headers: bearer(attending.token),
-      payload: { priority: 'stat' },
+      payload: { priority: priority === 'stat' ? 'urgent' : 'stat' },
     });
+    expect(patched.statusCode).toBe(200);
     const created = await seedStudy(t.app, { patientName: 'New^Arrival' });
-    const next = (await t.app.inject({ url: `/api/studies/changes?cursor=${cursor}`, headers: bearer(resident.token) })).json();
-    expect(next.changes.map((c: { id: string }) => c.id)).toEqual([ids.newest, created.id]);
-    expect(next.changes[0].priority).toBe('stat');
+    const next = await feed(`?cursor=${cursor}`);
+    expect(next.changes).toEqual([{ id: ids.urgent, deleted: true }, expect.objectContaining({ id: created.id, scope: ['window'] })]);
 
     const { models, sequelize } = t.app.db;
     await sequelize.transaction(async (transaction) => {
@@ -248,15 +254,20 @@ describe('delta feed', () => {
       await study!.update({ changeSeq: await nextChangeSeq(models, transaction) }, { transaction });
       await study!.destroy({ transaction });
     });
-    const after = (await t.app.inject({ url: `/api/studies/changes?cursor=${next.cursor}`, headers: bearer(resident.token) })).json();
+    const after = await feed(`?cursor=${next.cursor}`);
     expect(after.changes).toEqual([{ id: created.id, deleted: true }]);
     expect(idsOf((await list('q=arrival')).body.items)).toEqual([]);
   });
 
   it('pages with hasMore and rejects a malformed cursor', async () => {
-    const first = (await t.app.inject({ url: '/api/studies/changes?limit=2', headers: bearer(resident.token) })).json();
-    expect(first.changes).toHaveLength(2);
+    await seedStudy(t.app, { patientName: 'Page^One' });
+    await seedStudy(t.app, { patientName: 'Page^Two' });
+    const first = await feed('?limit=1');
+    expect(first.changes).toHaveLength(1);
     expect(first.hasMore).toBe(true);
+    const second = await feed(`?limit=1&cursor=${encodeURIComponent(first.cursor)}`);
+    expect(second.changes).toHaveLength(1);
+    expect(second.changes[0].id).not.toBe(first.changes[0].id);
     expect((await t.app.inject({ url: '/api/studies/changes?cursor=abc', headers: bearer(resident.token) })).statusCode).toBe(400);
   });
 });

@@ -88,6 +88,11 @@ export const ERROR_CODES = [
   { code: 'PATIENT_MISMATCH', when: "409: attaching a study to another patient's order (correct the images' patient first)" },
   { code: 'NO_IMAGES_YET', when: '409: a report started on a scheduled study, whose images have not arrived' },
   { code: 'TRANSITION_NOT_ALLOWED', when: '409: a status change not allowed from the current status, or an addendum where none fits' },
+  {
+    code: 'FEED_RESET',
+    when: "409: a device's change feed position belongs to another database (restored from a backup): its epoch differs or its cursor is ahead; the body carries the current epoch; start again from cursor 0",
+  },
+  { code: 'FOLLOW_LIMIT', when: '409: following more studies than a device holds for follows; unfollow some first' },
 
   // Restricted patients and emergency access
   {

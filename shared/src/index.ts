@@ -1,5 +1,6 @@
 export * from './audit-vocabulary';
 export * from './critical-results';
+export * from './device-scope';
 export * from './dicom-text';
 export * from './error-codes';
 export * from './measurements';

@@ -136,11 +136,21 @@ async function seedWorklist(tag: string): Promise<{ search: string; ids: string[
   return { search, ids };
 }
 
-/** How many studies the server holds: what a synced device shows as "N of N studies" unfiltered. */
-async function studiesOnServer(): Promise<number> {
-  const admin = await apiLogin(system.url, ADMIN);
-  const { total } = await admin.call<{ total: number }>('GET', '/api/studies?limit=1');
-  return total;
+/** How many studies `who`'s devices hold (their scope, as the device feed answers a new device): "N of N studies" unfiltered. */
+async function studiesInScope(who: { email: string; password: string }): Promise<number> {
+  const user = await apiLogin(system.url, who);
+  const held = new Set<string>();
+  let cursor = '0';
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await user.call<{ changes: { id: string; deleted?: true }[]; cursor: string; hasMore: boolean }>(
+      'GET',
+      `/api/studies/changes?cursor=${encodeURIComponent(cursor)}&limit=500`,
+    );
+    for (const change of page.changes) change.deleted ? held.delete(change.id) : held.add(change.id);
+    cursor = page.cursor;
+    if (!page.hasMore) return held.size;
+  }
+  throw new Error('the device feed did not end');
 }
 
 const rows = (page: Page) => page.getByTestId('worklist-row');
@@ -162,7 +172,7 @@ async function expectNoSeriousA11yIssues(p: Page) {
 describe('web app end to end', () => {
   it('login page is accessible and a radiologist signs in and sees the worklist', async () => {
     const { search } = await seedWorklist('signin');
-    const total = await studiesOnServer();
+    const total = await studiesInScope(RADIOLOGIST);
     const { page } = await devices.blank();
     await page.goto(system.url);
     await page.getByLabel('Email').waitFor();
@@ -170,7 +180,7 @@ describe('web app end to end', () => {
     await signIn(page, system.url, RADIOLOGIST);
     await expectNoSeriousA11yIssues(page); // dashboard
     await page.getByRole('link', { name: 'Worklist', exact: true }).click();
-    // Every study on the server reaches the device.
+    // Every study in the radiologist's scope reaches the device.
     await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe(`${total} of ${total} studies`);
     await page.getByTestId('worklist-search').fill(search);
     await expect.poll(() => rows(page).count()).toBe(WORKLIST_SIZE);
@@ -182,7 +192,7 @@ describe('web app end to end', () => {
 
   it('filters and searches locally', async () => {
     const { search } = await seedWorklist('filters');
-    const total = await studiesOnServer();
+    const total = await studiesInScope(RADIOLOGIST);
     const { page } = await devices.signedIn(RADIOLOGIST);
     await openWorklist(page, search);
     await page.getByTestId('worklist-search').fill(`${search} patient03`);
@@ -252,7 +262,7 @@ describe('web app end to end', () => {
 
   it('reloads offline with the worklist still there', async () => {
     const { search } = await seedWorklist('reload');
-    const total = await studiesOnServer();
+    const total = await studiesInScope(RADIOLOGIST);
     const { context, page } = await devices.signedIn(RADIOLOGIST);
     await setOfflinePin(page);
     await openWorklist(page, search);
@@ -342,9 +352,58 @@ describe('web app end to end', () => {
     expect(after.study.assignee?.name).toBeTruthy();
   });
 
+  it('says what the device holds, finds the rest in the archive, and keeps what the user opens or follows', async () => {
+    const tag = `${Date.now()}`.slice(-7);
+    // Signed last year: in nobody's arrival window, assigned to no one.
+    const old = { status: 'final', receivedAt: '2025-01-10T09:00:00.000Z', modalities: ['CT'], description: 'CT ABDOMEN' };
+    const opened = await system.seed({ ...old, patientName: `Archive^Olga${tag}`, accessionNumber: `OLD${tag}` });
+    const followed = await system.seed({ ...old, patientName: `Archive^Fritz${tag}`, accessionNumber: `FOL${tag}` });
+    const { context, page } = await devices.signedIn(RADIOLOGIST);
+    await page.getByRole('link', { name: 'Worklist', exact: true }).click();
+    expect(await page.getByTestId('device-scope').textContent()).toContain('This device holds studies assigned to you');
+    const search = page.getByTestId('worklist-search');
+    await search.fill(`OLD${tag}`);
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toMatch(/^0 of \d+ studies$/);
+
+    // The archive has it; the device does not (no "on device" mark), and nothing of it is stored.
+    await page.getByTestId('worklist-source-server').click();
+    await expect.poll(() => page.getByTestId('worklist-count').textContent()).toBe('1 of 1 studies in the archive');
+    expect(await rowFor(page, opened.id).getByTestId('held-on-device').count()).toBe(0);
+    const storedRow = (id: string) =>
+      page.evaluate(
+        (studyId) => (window as unknown as { __pacsDevice: { storedRow(id: string): Promise<unknown> } }).__pacsDevice.storedRow(studyId),
+        id,
+      );
+    expect(await storedRow(opened.id)).toBeNull();
+    // Opening it records the opening: the study joins the device as "opened recently".
+    await rowFor(page, opened.id).locator('.row-open').click();
+    await rowFor(page, opened.id).getByTestId('held-on-device').waitFor();
+    expect(await storedRow(opened.id)).toMatchObject({ id: opened.id, scope: ['recent'] });
+    await page.getByTestId('worklist-source-device').click();
+    await expect.poll(() => rows(page).count()).toBe(1);
+    await rowFor(page, opened.id).locator('.row-open').click();
+    await expect.poll(() => page.getByTestId('held-reasons').textContent()).toBe('opened recently');
+
+    // Follow: found in the archive, followed from its details, kept on the device.
+    await page.getByTestId('worklist-source-server').click();
+    await search.fill(`FOL${tag}`);
+    await rowFor(page, followed.id).locator('.row-open').click();
+    await page.getByTestId('study-detail').getByRole('button', { name: 'Follow' }).click();
+    await page.getByTestId('worklist-source-device').click();
+    await rowFor(page, followed.id).locator('.row-open').click();
+    await expect.poll(() => page.getByTestId('held-reasons').textContent()).toBe('followed, opened recently');
+    expect(await page.getByTestId('study-detail').getByRole('button', { name: 'Unfollow' }).getAttribute('aria-pressed')).toBe('true');
+
+    // Offline only the device's studies can be searched, and the page says so.
+    await context.setOffline(true);
+    await expect.poll(() => page.getByTestId('worklist-source-server').isDisabled()).toBe(true);
+    expect(await page.getByTestId('device-scope').textContent()).toContain('Offline: only these can be opened.');
+    await context.setOffline(false);
+  });
+
   it('highlights a STAT study that arrives while the worklist is open', async () => {
     const { search } = await seedWorklist('arrival');
-    const total = await studiesOnServer();
+    const total = await studiesInScope(RADIOLOGIST);
     const { page } = await devices.signedIn(RADIOLOGIST);
     await openWorklist(page, search);
     // Synced once already: only what comes after the first sync is an arrival.
@@ -363,7 +422,6 @@ describe('web app end to end', () => {
     'admin creates a user who can sign in; a resident cannot open the admin view',
     async () => {
       const { search } = await seedWorklist('resident');
-      const total = await studiesOnServer();
       const { page: adminPage } = await devices.signedIn(ADMIN, { width: 1366, height: 1024 });
       await adminPage.getByRole('link', { name: 'Admin', exact: true }).click();
       await adminPage.getByTestId('users-table').waitFor();
@@ -386,12 +444,14 @@ describe('web app end to end', () => {
       await adminPage.getByRole('tab', { name: 'Report templates' }).click();
       await expectNoSeriousA11yIssues(adminPage);
 
-      const { page: residentPage } = await devices.signedIn({ email, password: 'amber-Tundra-kettle-58' }, { width: 768, height: 1024 });
+      const rita = { email, password: 'amber-Tundra-kettle-58' };
+      const { page: residentPage } = await devices.signedIn(rita, { width: 768, height: 1024 });
+      const total = await studiesInScope(rita);
       expect(await residentPage.getByRole('link', { name: 'Admin', exact: true }).count()).toBe(0);
       await residentPage.goto(`${system.url}/admin`);
       await residentPage.getByText('The admin view is for administrators only.').waitFor();
       await residentPage.getByRole('link', { name: 'Worklist', exact: true }).click();
-      // The resident's device gets every study, like the radiologist's.
+      // The new resident's device holds their part of the worklist (a resident's scope).
       await expect.poll(() => residentPage.getByTestId('worklist-count').textContent()).toBe(`${total} of ${total} studies`);
       await residentPage.getByTestId('worklist-search').fill(search);
       await expect.poll(() => residentPage.getByTestId('worklist-row').count()).toBe(WORKLIST_SIZE);

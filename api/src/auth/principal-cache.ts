@@ -12,7 +12,17 @@ import type { Principal } from '../fastify-types';
 
 export type CachedUser = Pick<
   UserAttributes,
-  'id' | 'email' | 'name' | 'role' | 'active' | 'providerId' | 'approvalPending' | 'passwordChangedAt' | 'createdAt' | 'updatedAt'
+  | 'id'
+  | 'email'
+  | 'name'
+  | 'role'
+  | 'active'
+  | 'providerId'
+  | 'approvalPending'
+  | 'passwordChangedAt'
+  | 'modalities'
+  | 'createdAt'
+  | 'updatedAt'
 >;
 
 export const PRINCIPAL_TTL_MS = 2000;
@@ -56,7 +66,19 @@ export class PrincipalCache {
     if (cached && Date.now() - cached.at < this.ttlMs) return cached.user;
     const generation = this.generation;
     const user = await this.models.User.findByPk(id, {
-      attributes: ['id', 'email', 'name', 'role', 'active', 'providerId', 'approvalPending', 'passwordChangedAt', 'createdAt', 'updatedAt'],
+      attributes: [
+        'id',
+        'email',
+        'name',
+        'role',
+        'active',
+        'providerId',
+        'approvalPending',
+        'passwordChangedAt',
+        'modalities',
+        'createdAt',
+        'updatedAt',
+      ],
       raw: true,
     });
     // A change that landed while we were reading wins: do not cache what may be stale.

@@ -19,6 +19,7 @@ import * as measurements from './migrations/0013-measurements';
 import * as structuredTemplates from './migrations/0014-structured-templates';
 import * as reportSignature from './migrations/0015-report-signature';
 import * as reportVersions from './migrations/0016-report-versions';
+import * as deviceScope from './migrations/0017-device-scope';
 import * as offlineAuditChains from './migrations/0018-offline-audit-chains';
 
 const MIGRATIONS: Migration[] = [
@@ -37,6 +38,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0014-structured-templates', up: structuredTemplates.up },
   { name: '0015-report-signature', up: reportSignature.up },
   { name: '0016-report-versions', up: reportVersions.up },
+  { name: '0017-device-scope', up: deviceScope.up },
   { name: '0018-offline-audit-chains', up: offlineAuditChains.up },
 ];
 

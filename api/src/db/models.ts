@@ -16,6 +16,7 @@ import type {
 import { type CreationOptional, DataTypes, type ModelStatic, type Sequelize } from 'sequelize';
 import { type CriticalEventRow, type CriticalResultRow, defineCriticalModels } from './critical-models';
 import { type DeviceRow, defineDeviceModels } from './device-models';
+import { type DeviceScopeModels, defineDeviceScopeModels } from './device-scope-models';
 import { defineMacroModels, type MacroRow } from './macro-models';
 import { defineMeasurementModels, type MeasurementModels } from './measurement-models';
 import { defineMfaModels, type MfaDeviceRow, type MfaRecoveryCodeRow } from './mfa-models';
@@ -46,6 +47,8 @@ export interface UserAttributes extends Timestamps {
   mfaLastTimeStep: number | null;
   /** Created by a first single sign-on and not yet activated by an admin. */
   approvalPending: boolean;
+  /** The modalities of the user's arrival window on their devices, "|CT|MR|" (migration 0017); null: all. */
+  modalities: string | null;
 }
 export type UserRow = Row<
   UserAttributes,
@@ -59,6 +62,7 @@ export type UserRow = Row<
   | 'mfaEnabledAt'
   | 'mfaLastTimeStep'
   | 'approvalPending'
+  | 'modalities'
   | keyof Timestamps
 >;
 
@@ -304,7 +308,7 @@ export interface AppStateAttributes {
 }
 export type AppStateRow = Row<AppStateAttributes, 'updatedAt'>;
 
-export interface Models extends RestrictedAccessModels, MeasurementModels, OfflineAuditModels {
+export interface Models extends RestrictedAccessModels, MeasurementModels, DeviceScopeModels, OfflineAuditModels {
   Counter: ModelStatic<CounterRow>;
   AppState: ModelStatic<AppStateRow>;
   User: ModelStatic<UserRow>;
@@ -354,6 +358,7 @@ export function defineModels(sequelize: Sequelize): Models {
       mfaEnabledAt: { type: DataTypes.DATE, allowNull: true },
       mfaLastTimeStep: { type: DataTypes.INTEGER, allowNull: true },
       approvalPending: { type: DataTypes.BOOLEAN, allowNull: false, defaultValue: false },
+      modalities: { type: DataTypes.STRING(128), allowNull: true },
       createdAt: DataTypes.DATE,
       updatedAt: DataTypes.DATE,
     },
@@ -580,6 +585,7 @@ export function defineModels(sequelize: Sequelize): Models {
     ...defineRestrictedAccessModels(sequelize),
     ...defineVersionModels(sequelize),
     ...defineMeasurementModels(sequelize),
+    ...defineDeviceScopeModels(sequelize),
     ...defineOfflineAuditModels(sequelize),
   };
 }

@@ -21,7 +21,12 @@ import type { UserAttributes } from '../db/models';
 import { conflict, notFound } from '../http-errors';
 import { decodeCursor, encodeCursor } from '../pagination';
 import { revokeDocumentSessions } from '../reports/sync-client';
+import { encodeModalities } from '../worklist/present';
 import { presentUser } from './present';
+
+/** null (all modalities) stays null; a list is stored like a study's, "|CT|MR|" ('' for none). */
+const storedModalities = (modalities: readonly string[] | null): string | null =>
+  modalities === null ? null : encodeModalities(modalities);
 
 export default async function userRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -101,13 +106,20 @@ export default async function userRoutes(fastify: FastifyInstance) {
       schema: { tags, summary: 'Create a user', body: UserCreateRequest, response: { 201: User, 400: ErrorResponse, 409: ErrorResponse } },
     },
     async (request, reply) => {
-      const { email, name, role, password, providerId = '' } = request.body;
+      const { email, name, role, password, providerId = '', modalities = null } = request.body;
       assertAcceptablePassword(password, { email, name });
       const passwordHash = await hashPassword(password, app.config.bcryptCost);
       try {
         const created = await sequelize.transaction(async (transaction) => {
           const user = await models.User.create(
-            { email: email.trim().toLowerCase(), name: name.trim(), role, passwordHash, providerId },
+            {
+              email: email.trim().toLowerCase(),
+              name: name.trim(),
+              role,
+              passwordHash,
+              providerId,
+              modalities: storedModalities(modalities),
+            },
             { transaction },
           );
           await auditInTransaction(request, transaction, {
@@ -133,7 +145,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
       config: { access: 'user:manage', audit: { eventId: 'SecurityAlert', action: 'U', objectType: 'User' } },
       schema: {
         tags,
-        summary: 'Change name, role or provider id, deactivate or reactivate',
+        summary: 'Change name, role, provider id or arrival-window modalities, deactivate or reactivate',
         params: IdParams,
         body: UserUpdateRequest,
         response: { 200: User, 404: ErrorResponse, 409: ErrorResponse },
@@ -163,6 +175,7 @@ export default async function userRoutes(fastify: FastifyInstance) {
             // Activating an account a first single sign-on created is the approval it waited for.
             ...(changes.active === true ? { approvalPending: false } : {}),
             ...(changes.providerId !== undefined ? { providerId: changes.providerId } : {}),
+            ...(changes.modalities !== undefined ? { modalities: storedModalities(changes.modalities) } : {}),
           },
           { transaction },
         );
@@ -173,6 +186,8 @@ export default async function userRoutes(fastify: FastifyInstance) {
         for (const key of ['name', 'role', 'active', 'providerId'] as const) {
           if (changes[key] !== undefined && changes[key] !== before[key]) diff[key] = { from: before[key], to: changes[key] };
         }
+        if (changes.modalities !== undefined && storedModalities(changes.modalities) !== before.modalities)
+          diff.modalities = { from: before.modalities, to: storedModalities(changes.modalities) };
         await auditInTransaction(request, transaction, {
           eventId: 'SecurityAlert',
           action: 'U',

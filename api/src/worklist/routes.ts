@@ -1,8 +1,8 @@
 /**
  * The worklist API: list (filters, sort, keyset pages, totals), one study with its series,
- * assignment / priority / status changes with optimistic concurrency, and the delta feed the
- * web app's offline cache follows; its change nudges (events.ts) and the turnaround aggregate
- * (turnaround.ts).
+ * assignment / priority / status changes with optimistic concurrency; the device feed the web
+ * app's offline cache follows (device-feed-routes.ts), its change nudges (events.ts) and the
+ * turnaround aggregate (turnaround.ts).
  */
 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,8 +12,6 @@ import {
   ErrorResponse,
   IdParams,
   PRIORITY_RANK,
-  StudyChanges,
-  StudyChangesQuery,
   StudyConflict,
   StudyDetail,
   StudyPatch,
@@ -30,9 +28,11 @@ import { badRequest, conflict, forbidden, notFound } from '../http-errors';
 import { downgradeAfterReassignment } from '../reports/hand-over';
 import { type AccessDecision, noteWindow, type StudyFacts } from '../restricted-access/policy';
 import { changeSequenceOf, studyChangeStamp } from './change-feed';
+import deviceFeedRoutes from './device-feed-routes';
 import worklistEventRoutes from './events';
 import { assigneeNames, maskStudy, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
+import { RecentOpens } from './recent-opens';
 import turnaroundRoutes from './turnaround';
 
 /**
@@ -81,6 +81,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models, sequelize } = app.db;
   const pages = new PageCache();
+  const recentOpens = new RecentOpens(models);
   const { policy } = app.restrictedAccess;
   const tags = ['worklist'];
 
@@ -115,6 +116,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
     });
   }
   await app.register(worklistEventRoutes);
+  await app.register(deviceFeedRoutes);
   await app.register(turnaroundRoutes);
 
   app.get(
@@ -168,45 +170,6 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
   );
 
   app.get(
-    '/api/studies/changes',
-    {
-      config: { access: 'study:read', audit: { eventId: 'Query', action: 'R', objectType: 'Worklist', phi: true } },
-      schema: {
-        tags,
-        summary: 'Worklist rows changed after a cursor, deletions as tombstones (for offline caches)',
-        querystring: StudyChangesQuery,
-        response: { 200: StudyChanges },
-      },
-    },
-    async (request) => {
-      const after = request.query.cursor ?? '0';
-      const limit = request.query.limit ?? 500;
-      request.auditSubject = { details: { feed: 'changes', after } };
-      const rows = await models.Study.findAll({
-        where: { changeSeq: { [Op.gt]: after } },
-        order: [['changeSeq', 'ASC']],
-        limit: limit + 1,
-        paranoid: false,
-        raw: true,
-      });
-      const page = rows.slice(0, limit);
-      const names = await assigneeNames(models, page);
-      const decisions = await decideFor(request.principal!.userId, await factsOf(page));
-      const last = page.at(-1);
-      return {
-        changes: page.map((row) => {
-          if (row.deletedAt) return { id: row.id, deleted: true as const };
-          const decision = decisions.get(row.id)!;
-          noteWindow(request, decision.access === 'open' ? decision.windowId : null);
-          return presentStudy(row, names, decision);
-        }),
-        cursor: last ? String(last.changeSeq) : after,
-        hasMore: rows.length > limit,
-      };
-    },
-  );
-
-  app.get(
     '/api/studies/:id',
     {
       config: { access: 'study:read', audit: { eventId: 'PatientRecord', action: 'R', objectType: 'Study', phi: true } },
@@ -217,6 +180,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       if (!study) throw notFound('study not found');
       request.auditSubject = { objectId: study.id, patientId: study.patientId, studyUid: study.studyInstanceUid };
       const decision = await policy.assertStudy(request, study);
+      await recentOpens.record(request.principal!.userId, study.id);
       const series = await models.Series.findAll({
         where: { studyRef: study.id },
         order: [

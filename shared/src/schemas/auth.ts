@@ -24,6 +24,8 @@ export const User = Type.Object(
     active: Type.Boolean(),
     /** A referrer's provider id at the hospital; '' for everyone else. */
     providerId: Type.String(),
+    /** The modalities of the arrival window on the user's devices; null: all. */
+    modalities: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
     /** Created by a first single sign-on; waits for an admin to activate it. */
     approvalPending: Type.Boolean(),
     createdAt: IsoDateTime,

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { SCOPE_REASONS } from '../device-scope';
 import { ORDER_MATCHES } from '../orders';
 import { STUDY_ACCESS } from '../restricted-access';
 import { STUDY_PRIORITIES, STUDY_STATUSES } from '../workflow';
@@ -115,24 +116,82 @@ export const StudyConflict = Type.Object({
 });
 export type StudyConflict = Static<typeof StudyConflict>;
 
+const UUID_PATTERN = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * A feed position: `N` (the changes after sequence N; `0` starts a new device with a snapshot) or,
+ * inside a snapshot, `s:<sequence>:<user id>:<last id sent>` (opaque to clients: pass it back).
+ */
+export const FeedCursor = Type.String({
+  maxLength: 120,
+  pattern: `^(\\d{1,19}|s:\\d{1,19}:${UUID_PATTERN}:${UUID_PATTERN})$`,
+  description: 'the cursor of the previous answer; 0 or omitted: a snapshot of what this device should hold',
+});
+
+/** The database's identity: a restore from a backup changes it. */
+export const FeedEpoch = Type.String({ pattern: `^${UUID_PATTERN}$`, description: 'the epoch of the previous answer' });
+
 export const StudyChangesQuery = Type.Object(
   {
-    cursor: Type.Optional(Type.String({ pattern: '^\\d{1,19}$', description: 'the cursor of the previous answer; omit for everything' })),
+    cursor: Type.Optional(FeedCursor),
+    epoch: Type.Optional(FeedEpoch),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
   },
   { additionalProperties: false },
 );
 export type StudyChangesQuery = Static<typeof StudyChangesQuery>;
 
+export const ScopeReasonSchema = Type.Enum(SCOPE_REASONS);
+
+/** A worklist row as a device stores it: with why it is on the device (see shared/src/device-scope.ts). */
+export const DeviceStudy = Type.Object(
+  {
+    ...WorklistStudy.properties,
+    // Always sent; optional only so a row stored before these fields existed still type-checks.
+    scope: Type.Optional(
+      Type.Array(ScopeReasonSchema, {
+        minItems: 1,
+        description: 'why the row is on this device: assigned, followed, recent (opened), window (new arrival), prior',
+      }),
+    ),
+    priorOf: Type.Optional(
+      Type.Array(Uuid, { description: 'the rows on the device this one is a prior of (empty unless scope has prior)' }),
+    ),
+    openedAt: Type.Optional(
+      Type.Union([IsoDateTime, Type.Null()], { description: 'when this user last opened the study, within the recent days; else null' }),
+    ),
+  },
+  { $id: 'DeviceStudy' },
+);
+export type DeviceStudy = Static<typeof DeviceStudy>;
+
 export const StudyTombstone = Type.Object({ id: Uuid, deleted: Type.Literal(true) });
 export type StudyTombstone = Static<typeof StudyTombstone>;
 
 export const StudyChanges = Type.Object({
-  changes: Type.Array(Type.Union([WorklistStudy, StudyTombstone])),
+  changes: Type.Array(Type.Union([DeviceStudy, StudyTombstone]), {
+    description: 'rows to store (upsert by id) and tombstones: deleted, or no longer on this device',
+  }),
   cursor: Type.String({ description: 'pass back to get what changed after these' }),
   hasMore: Type.Boolean(),
+  epoch: Type.String({ description: 'send it back: a different one on the server means start again from cursor 0' }),
 });
 export type StudyChanges = Static<typeof StudyChanges>;
+
+/** 409 FEED_RESET: the device's position is not in this database; start again from cursor 0 with this epoch. */
+export const FeedReset = Type.Object({
+  statusCode: Type.Literal(409),
+  error: Type.String(),
+  message: Type.String(),
+  code: ErrorCodeSchema,
+  requestId: Type.Optional(Type.String()),
+  epoch: Type.String(),
+});
+export type FeedReset = Static<typeof FeedReset>;
+
+/** Following a study: the row as the device should store it, or a tombstone once it is no longer on the device. */
+export const FollowAnswer = Type.Union([DeviceStudy, StudyTombstone]);
+export type FollowAnswer = Static<typeof FollowAnswer>;
 
 /**
  * `GET /api/studies/events` without `Accept: text/event-stream`: where the worklist change

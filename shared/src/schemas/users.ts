@@ -5,20 +5,33 @@ import { Cursor, PageLimit, Uuid } from './common';
 export const UserName = Type.String({ minLength: 1, maxLength: 200 });
 /** The hospital's id of an ordering physician (ORC-12.1 of their orders); '' unlinks. */
 export const ProviderId = Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9._-]*$' });
+/** The modalities whose new arrivals a radiologist's device holds (device-scope.ts); null: all of them. */
+export const UserModalities = Type.Union(
+  [Type.Array(Type.String({ pattern: '^[A-Z]{2,4}$' }), { maxItems: 20, uniqueItems: true }), Type.Null()],
+  { description: 'modalities of the arrival window on the devices; null: all' },
+);
 
 export const UserCreateRequest = Type.Object(
-  { email: Email, name: UserName, role: RoleSchema, password: NewPassword, providerId: Type.Optional(ProviderId) },
+  {
+    email: Email,
+    name: UserName,
+    role: RoleSchema,
+    password: NewPassword,
+    providerId: Type.Optional(ProviderId),
+    modalities: Type.Optional(UserModalities),
+  },
   { additionalProperties: false },
 );
 export type UserCreateRequest = Static<typeof UserCreateRequest>;
 
-/** Role change, rename, deactivate or reactivate; at least one field. */
+/** Role change, rename, deactivate or reactivate, provider id, modalities; at least one field. */
 export const UserUpdateRequest = Type.Object(
   {
     name: Type.Optional(UserName),
     role: Type.Optional(RoleSchema),
     active: Type.Optional(Type.Boolean()),
     providerId: Type.Optional(ProviderId),
+    modalities: Type.Optional(UserModalities),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -13,6 +13,7 @@ export type {
   CriticalFlagRequest,
   CriticalResult,
   CriticalResultList,
+  DeviceStudy,
   EmergencyAccess,
   EmergencyAccessPage,
   EnrolledSession,
@@ -55,5 +56,6 @@ export type {
   UserCreateRequest,
   UserPage,
   UserUpdateRequest,
+  WorklistPage,
   WorklistStudy,
 } from '@pacs/shared';

@@ -2,7 +2,11 @@
  * Keeps the device's worklist in step with the server and delivers the user's offline changes.
  *
  * Pull: `/api/studies/changes` from the stored cursor (rows upserted, tombstones deleted, cursor
- * saved in the same transaction). Push: the outbox in order, each PATCH carrying the version the
+ * saved in the same transaction). The server sends only this user's part of the worklist (assigned,
+ * followed, recently opened, new arrivals in their window, and priors: shared/src/device-scope.ts)
+ * and a tombstone when a row leaves it; rows whose reasons lapse with time are pruned here. The feed
+ * names its database's epoch: when a restore changed it, or the server is behind our cursor, it
+ * answers FEED_RESET and the device starts again from a snapshot (the outbox stays and replays). Push: the outbox in order, each PATCH carrying the version the
  * user saw and an idempotency key. A 409 becomes a conflict the user resolves; a replay the server
  * had already applied (response lost on the way back) is recognised and counted as delivered.
  * Nothing is dropped without the user saying so.
@@ -10,9 +14,9 @@
  * When: at start, on `online`, on becoming visible, on *Sync now*, on each change-stream nudge
  * (live.ts), and by polling every 30 s while the stream is down.
  */
-import { isStudyOpen } from '@pacs/shared';
+import { isStudyOpen, pruneDeviceRows, type Role } from '@pacs/shared';
 import { ApiError, type Client, NetworkError } from '../api/client';
-import type { StudyChanges, StudyConflict, StudyPatch, WorklistStudy } from '../api/types';
+import type { DeviceStudy, StudyChanges, StudyConflict, StudyPatch, StudyTombstone, WorklistStudy } from '../api/types';
 import { getMeta, type OutboxEntry, setMeta, type WorklistDb } from './db';
 import { LiveStream } from './live';
 import type { SealedRecord } from './vault/sealed-table';
@@ -45,6 +49,8 @@ export interface EngineOptions {
   live?: boolean;
   /** Page size of the delta feed. */
   pageSize?: number;
+  /** How often rows whose reasons lapsed with time are dropped (they are all opened to check). */
+  pruneEveryMs?: number;
   now?: () => Date;
   newKey?: () => string;
 }
@@ -83,10 +89,12 @@ export class SyncEngine {
   private readonly newKey: () => string;
   private readonly liveStream: LiveStream | null;
   private lastCycleAt = 0;
+  private lastPrunedAt = 0;
+  private readonly pruneEveryMs: number;
 
   constructor(
     readonly db: WorklistDb,
-    readonly user: { id: string; name: string },
+    readonly user: { id: string; name: string; role?: Role },
     private readonly client: Pick<Client, 'request'> & Partial<Pick<Client, 'stream'>>,
     options: EngineOptions = {},
   ) {
@@ -108,6 +116,7 @@ export class SyncEngine {
           )
         : null;
     this.pageSize = options.pageSize ?? 1000;
+    this.pruneEveryMs = options.pruneEveryMs ?? 10 * 60_000;
     this.now = options.now ?? (() => new Date());
     this.newKey = options.newKey ?? (() => crypto.randomUUID());
     this.status = {
@@ -268,10 +277,18 @@ export class SyncEngine {
     let applied = 0;
     for (;;) {
       const cursor = (await getMeta<string>(this.db, 'cursor')) ?? '0';
-      const page = await this.client.request<StudyChanges>(
-        'GET',
-        `/api/studies/changes?cursor=${encodeURIComponent(cursor)}&limit=${this.pageSize}`,
-      );
+      const epoch = await getMeta<string>(this.db, 'epoch');
+      let page: StudyChanges;
+      try {
+        page = await this.client.request<StudyChanges>(
+          'GET',
+          `/api/studies/changes?cursor=${encodeURIComponent(cursor)}${epoch ? `&epoch=${encodeURIComponent(epoch)}` : ''}&limit=${this.pageSize}`,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'FEED_RESET')) throw error;
+        await this.startOver(String(error.body.epoch ?? ''));
+        continue;
+      }
       const arrivals: StatArrival[] = [];
       // Sealing and opening are asynchronous (WebCrypto) and would end an IndexedDB transaction:
       // done before it. Only this engine writes rows, one cycle at a time.
@@ -310,13 +327,46 @@ export class SyncEngine {
               await this.db.offlineStudies.bulkDelete(masked);
             }
             await setMeta(this.db, 'cursor', page.cursor);
+            await setMeta(this.db, 'epoch', page.epoch);
           },
         ),
       );
       applied += page.changes.length;
       if (arrivals.length) for (const listener of this.arrivalListeners) listener(arrivals);
-      if (!page.hasMore) return applied;
+      if (!page.hasMore) {
+        await this.pruneIfDue();
+        return applied;
+      }
     }
+  }
+
+  /**
+   * The database was restored (another epoch) or is behind this device: what the device holds may
+   * name rows that no longer exist or miss changes made since. Its rows go and come again from a
+   * snapshot; the outbox stays, each change replaying against the version it was made on (a
+   * conflict is shown where the restored row differs).
+   */
+  private async startOver(epoch: string): Promise<void> {
+    await this.db.transaction('rw', this.db.studies, this.db.details, this.db.meta, async () => {
+      await this.db.studies.clear();
+      await this.db.details.clear();
+      await setMeta(this.db, 'cursor', '0');
+      await setMeta(this.db, 'epoch', epoch);
+    });
+  }
+
+  /** Drops rows whose reasons to be on the device lapsed with time (a window passed, a prior's study left). */
+  private async pruneIfDue(): Promise<void> {
+    const role = this.user.role;
+    if (!role || Date.now() - this.lastPrunedAt < this.pruneEveryMs) return;
+    this.lastPrunedAt = Date.now();
+    const rows = await this.db.sealed.studies.toArray();
+    const { drop } = pruneDeviceRows(rows, role, this.now().getTime());
+    if (drop.length === 0) return;
+    await this.db.transaction('rw', this.db.studies, this.db.details, async () => {
+      await this.db.studies.bulkDelete(drop);
+      await this.db.details.bulkDelete(drop);
+    });
   }
 
   // ------------------------------------------------------------------ outbox
@@ -376,7 +426,7 @@ export class SyncEngine {
           await this.accepted(entry, current);
           return;
         }
-        const sealed = await this.db.sealed.studies.seal(current);
+        const sealed = await this.db.sealed.studies.seal(await this.withReasons(current));
         await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
           await this.db.outbox.update(seq, { state: 'conflict', error: error.message });
           await this.putIfNewer(sealed);
@@ -393,8 +443,31 @@ export class SyncEngine {
     await this.accepted(entry, row);
   }
 
+  /** The PATCH answers the plain row: it keeps the reasons the feed gave for holding it (the feed's next page brings the new ones). */
+  private async withReasons(row: WorklistStudy): Promise<DeviceStudy> {
+    const held = (await this.db.sealed.studies.get(row.id)) as DeviceStudy | null;
+    return held ? { ...row, scope: held.scope, priorOf: held.priorOf, openedAt: held.openedAt } : row;
+  }
+
+  /**
+   * A row the server answered outside the feed (a follow, a study opened from a search): stored
+   * unless the device holds a newer version, after any cycle under way (which may write the same row).
+   */
+  async store(answer: DeviceStudy | StudyTombstone): Promise<void> {
+    await this.running?.catch(() => undefined);
+    if ('deleted' in answer) {
+      await this.db.transaction('rw', this.db.studies, this.db.details, async () => {
+        await this.db.studies.delete(answer.id);
+        await this.db.details.delete(answer.id);
+      });
+      return;
+    }
+    const sealed = await this.db.sealed.studies.seal(answer);
+    await this.guardStorage(() => this.db.transaction('rw', this.db.studies, () => this.putIfNewer(sealed)));
+  }
+
   private async accepted(entry: OutboxEntry, row: WorklistStudy): Promise<void> {
-    const sealed = await this.db.sealed.studies.seal(row);
+    const sealed = await this.db.sealed.studies.seal(await this.withReasons(row));
     await this.db.transaction('rw', this.db.outbox, this.db.studies, async () => {
       await this.db.outbox.delete(entry.seq!);
       await this.putIfNewer(sealed);

@@ -23,7 +23,7 @@ export function createWorkspace(user: User): Workspace {
   const db = openWorklistDb(user.id, () => vault.dataKey());
   void sealLegacyRecords(db).catch(() => undefined);
   if (typeof window !== 'undefined') registerDeviceTestHook(db);
-  const engine = new SyncEngine(db, { id: user.id, name: user.name }, api);
+  const engine = new SyncEngine(db, { id: user.id, name: user.name, role: user.role }, api);
   const worklist = new WorklistView(db, { id: user.id, name: user.name });
   engine.onStatArrival((arrivals) => worklist.highlight(arrivals.map((a) => a.id)));
   // Referrers keep no worklist on the device; everyone else's holdings are shown in the list of devices.

@@ -1,6 +1,6 @@
 /** An in-memory stand-in for the worklist API's feed and PATCH, with the same version rules. */
 import { ApiError, NetworkError } from '../api/client';
-import type { StudyPatch, User, WorklistStudy } from '../api/types';
+import type { DeviceStudy, StudyPatch, User, WorklistStudy } from '../api/types';
 
 let n = 0;
 export function makeStudy(overrides: Partial<WorklistStudy> = {}): WorklistStudy {
@@ -48,6 +48,19 @@ export class FakeServer {
   patches: { id: string; body: StudyPatch; key: string | undefined }[] = [];
   users = new Map<string, string>();
   forbidden = false;
+  /** The feed fails (the PATCH still answers): a pull cut off after a push. */
+  feedDown = false;
+  /** The database's identity; a restore changes it. */
+  epoch = '00000000-0000-4000-8000-0000000000e1';
+  /** The epochs the device named, in order. */
+  epochsSeen: (string | null)[] = [];
+
+  /** A restore from a backup: the log back to `keep` entries, a new epoch. */
+  restore(keep: number, epoch: string): void {
+    this.log = this.log.slice(0, keep);
+    this.seq = this.log.at(-1)?.seq ?? 0;
+    this.epoch = epoch;
+  }
 
   put(row: WorklistStudy): WorklistStudy {
     this.rows.set(row.id, row);
@@ -68,7 +81,13 @@ export class FakeServer {
     if (this.offline) throw new NetworkError('offline');
     const url = new URL(path, 'http://x');
     if (method === 'GET' && url.pathname === '/api/studies/changes') {
+      if (this.feedDown) throw new NetworkError('feed unreachable');
       const after = Number(url.searchParams.get('cursor') ?? 0);
+      const named = url.searchParams.get('epoch');
+      this.epochsSeen.push(named);
+      if ((named !== null && named !== this.epoch) || after > this.seq) {
+        throw new ApiError(409, { statusCode: 409, error: 'Conflict', message: 'start again', code: 'FEED_RESET', epoch: this.epoch });
+      }
       const limit = Number(url.searchParams.get('limit') ?? 500);
       const latest = new Map<string, { seq: number; id: string; deleted?: boolean }>();
       for (const entry of this.log) if (entry.seq > after) latest.set(entry.id, entry);
@@ -78,6 +97,7 @@ export class FakeServer {
         changes: page.map((e) => (e.deleted ? { id: e.id, deleted: true } : this.rows.get(e.id)!)),
         cursor: String(page.at(-1)?.seq ?? after),
         hasMore: ordered.length > limit,
+        epoch: this.epoch,
       } as T;
     }
     const match = /^\/api\/studies\/([^/]+)$/.exec(url.pathname);
@@ -113,7 +133,9 @@ export class FakeServer {
         this.loseNextAnswer = false;
         throw new NetworkError('answer lost');
       }
-      return next as T;
+      // Like the API: a PATCH answers the plain worklist row, without the device feed's reasons.
+      const { scope: _scope, priorOf: _priorOf, openedAt: _openedAt, ...plain } = next as DeviceStudy;
+      return plain as T;
     }
     throw new Error(`fake server: no route ${method} ${path}`);
   };

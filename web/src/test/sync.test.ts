@@ -1,6 +1,7 @@
 import Dexie from 'dexie';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NetworkError } from '../api/client';
+import type { DeviceStudy, WorklistStudy } from '../api/types';
 import { openWorklistDb, overlay, type WorklistDb } from '../device/db';
 import { SyncEngine, satisfies } from '../device/engine';
 import { testDataKey } from './data-key';
@@ -15,6 +16,7 @@ let engine: SyncEngine;
 let keys = 0;
 
 beforeEach(async () => {
+  keys = 0;
   db = openWorklistDb(`test-${crypto.randomUUID()}`, testDataKey);
   await db.open();
   server = new FakeServer();
@@ -86,6 +88,82 @@ describe('Dexie layer and delta feed', () => {
     expect(await db.sealed.details.get(kept.id)).not.toBeNull();
     expect(await db.offlineStudies.get(kept.id)).toBeDefined();
     expect(await db.offlineFrames.where('studyId').equals(kept.id).count()).toBe(1);
+  });
+
+  it('starts again from a snapshot when the database was restored (another epoch), keeping the outbox', async () => {
+    const kept = server.put(makeStudy());
+    await engine.pull();
+    const gone = server.put(makeStudy()); // written after the backup
+    await engine.pull();
+    expect(await db.studies.count()).toBe(2);
+    // A change made on this device, not yet sent.
+    await db.outbox.add({
+      key: 'waiting',
+      studyId: kept.id,
+      patch: { priority: 'urgent' },
+      baseVersion: kept.version,
+      label: 'urgent',
+      createdAt: new Date().toISOString(),
+      state: 'pending',
+      attempts: 0,
+    });
+    server.restore(1, '00000000-0000-4000-8000-0000000000e2');
+    await engine.pull();
+    // Refused under the old epoch, then a snapshot under the new one.
+    const refused = server.epochsSeen.lastIndexOf('00000000-0000-4000-8000-0000000000e1');
+    expect(refused).toBeGreaterThan(-1);
+    expect(server.epochsSeen.slice(refused + 1).every((epoch) => epoch === '00000000-0000-4000-8000-0000000000e2')).toBe(true);
+    expect(await db.sealed.studies.get(gone.id)).toBeNull();
+    expect(await db.sealed.studies.get(kept.id)).not.toBeNull();
+    expect(await db.outbox.count()).toBe(1);
+  });
+
+  it('starts again when the server is behind the device (restored, same epoch)', async () => {
+    server.put(makeStudy());
+    server.put(makeStudy());
+    await engine.pull();
+    server.restore(1, server.epoch);
+    await engine.pull();
+    expect(await db.studies.count()).toBe(1);
+  });
+
+  it('drops rows whose reasons lapsed: a window that passed, a prior whose study left', async () => {
+    const now = Date.now();
+    const old = new Date(now - 72 * 3_600_000).toISOString();
+    const anchor = server.put(makeStudy({ scope: ['assigned'] } as Partial<WorklistStudy>));
+    server.put(makeStudy({ scope: ['window'], receivedAt: old } as Partial<WorklistStudy>));
+    const prior = server.put(makeStudy({ scope: ['prior'], priorOf: [anchor.id] } as Partial<WorklistStudy>));
+    const orphan = server.put(makeStudy({ scope: ['prior'], priorOf: ['00000000-0000-4000-8000-000000000999'] } as Partial<WorklistStudy>));
+    const pruning = new SyncEngine(db, { ...ME, role: 'resident' }, { request: server.request }, { pollMs: 0, pruneEveryMs: 0 });
+    await pruning.pull();
+    const held = (await db.sealed.studies.toArray()).map((r) => r.id).sort();
+    expect(held).toEqual([anchor.id, prior.id].sort());
+    expect(held).not.toContain(orphan.id);
+  });
+
+  it('stores a row answered outside the feed (follow, opened from a search) unless it holds a newer one; a tombstone removes it', async () => {
+    const followed = { ...makeStudy(), scope: ['followed'], version: 3 } as DeviceStudy;
+    await engine.store(followed);
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed']);
+    await engine.store({ ...followed, version: 2, scope: ['recent'] });
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed']);
+    await engine.store({ ...followed, scope: ['followed', 'recent'] });
+    expect(((await db.sealed.studies.get(followed.id)) as DeviceStudy).scope).toEqual(['followed', 'recent']);
+    await engine.store({ id: followed.id, deleted: true });
+    expect(await db.sealed.studies.get(followed.id)).toBeNull();
+  });
+
+  it('keeps the reasons a row is held for when a change the user made comes back as the plain row', async () => {
+    const row = server.put(makeStudy({ scope: ['assigned'], priorOf: [] } as Partial<WorklistStudy>));
+    const pruning = new SyncEngine(db, { ...ME, role: 'resident' }, { request: server.request }, { pollMs: 0, pruneEveryMs: 0 });
+    await pruning.pull();
+    server.feedDown = true;
+    await pruning.enqueue(row.id, { priority: 'urgent' }, 'set priority');
+    await pruning.syncNow();
+    expect(server.patches).toHaveLength(1);
+    const held = (await db.sealed.studies.get(row.id)) as DeviceStudy;
+    expect(held).toMatchObject({ priority: 'urgent', version: 2, scope: ['assigned'] });
+    pruning.stop();
   });
 
   it('reports a STAT arrival after the first load, not during it', async () => {

@@ -99,7 +99,7 @@ export function EmergencyAccessBanner() {
  * An admin's restrict / lift on a row (restriction:manage). A restriction the hospital's order or
  * the images set is lifted only after the admin confirms it (the API asks: CONFIRM_LIFT).
  */
-export function RestrictionToggle({ study }: { study: WorklistStudy }) {
+export function RestrictionToggle({ study, onChanged }: { study: WorklistStudy; onChanged?: () => void }) {
   const { engine } = useWorkspace();
   const [error, setError] = useState<string | null>(null);
   const set = async (restricted: boolean) => {
@@ -114,6 +114,7 @@ export function RestrictionToggle({ study }: { study: WorklistStudy }) {
       }
       setError(null);
       await engine.syncNow();
+      onChanged?.();
     } catch (e) {
       setError(errorText(e, 'Restricting a study'));
     }

@@ -1,10 +1,11 @@
 import { formatPersonName, type StudyPriority, type StudyStatus } from '@pacs/shared';
 import { useEffect, useState } from 'react';
 import { api, NetworkError } from '../api/client';
-import type { StudyDetail, WorklistStudy } from '../api/types';
+import type { DeviceStudy, StudyDetail, WorklistStudy } from '../api/types';
 import type { CachedDetail } from '../device/db';
 import { isQuotaError } from '../device/engine';
 import { useWorkspace } from '../device/workspace';
+import { holdOpened, REASON_LABEL, setFollowed } from './held-on-device';
 import {
   assignTo,
   assignToMe,
@@ -20,10 +21,14 @@ import {
 } from './studyActions';
 import { useAssignable } from './use-assignable';
 
-export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onClose: () => void }) {
+/** `onDevice`: whether this device holds the study (else it came from a search of the archive). */
+export function StudyDetailPanel({ study, onDevice, onClose }: { study: WorklistStudy; onDevice: boolean; onClose: () => void }) {
   const { user, engine, db } = useWorkspace();
   const [detail, setDetail] = useState<CachedDetail | null>(null);
   const [note, setNote] = useState<string | null>(null);
+  const [followNote, setFollowNote] = useState<string | null>(null);
+  const reasons = (study as DeviceStudy).scope ?? [];
+  const followed = reasons.includes('followed');
 
   useEffect(() => {
     let cancelled = false;
@@ -36,6 +41,8 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
         const fresh = await api.request<StudyDetail>('GET', `/api/studies/${study.id}`);
         const entry: CachedDetail = { ...fresh, id: study.id, cachedAt: new Date().toISOString() };
         if (!cancelled) setDetail(entry);
+        // Opened from a search: the server recorded the opening, so the study now belongs on the device.
+        if (!onDevice) await holdOpened(engine, study.id).catch(() => undefined);
         await db.sealed.details.put(entry).catch((e: unknown) => {
           if (isQuotaError(e)) setNote('Device storage is full: series details were not saved for offline use.');
         });
@@ -47,7 +54,7 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
     return () => {
       cancelled = true;
     };
-  }, [study.id, db]);
+  }, [study.id, db, engine, onDevice]);
 
   const mine = study.assignee?.id === user.id;
   const assignable = useAssignable(canAssignOthers(user)).filter((u) => u.id !== study.assignee?.id);
@@ -92,6 +99,8 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
         <dd>{study.assignee?.name ?? 'unassigned'}</dd>
         <dt>Received</dt>
         <dd>{new Date(study.receivedAt).toLocaleString()}</dd>
+        <dt>On this device</dt>
+        <dd data-testid="held-reasons">{onDevice ? reasons.map((r) => REASON_LABEL[r]).join(', ') || 'yes' : 'no (found by a search)'}</dd>
       </dl>
       <div className="actions wrap">
         {canAssignSelf(user) &&
@@ -158,6 +167,23 @@ export function StudyDetailPanel({ study, onClose }: { study: WorklistStudy; onC
               ))}
             </select>
           </label>
+        )}
+        <button
+          type="button"
+          aria-pressed={followed}
+          title="A followed study stays on your devices, offline too"
+          onClick={() =>
+            void setFollowed(engine, study.id, !followed)
+              .then(() => setFollowNote(null))
+              .catch(() => setFollowNote('Following needs the network.'))
+          }
+        >
+          {followed ? 'Unfollow' : 'Follow'}
+        </button>
+        {followNote && (
+          <span className="error small" role="alert">
+            {followNote}
+          </span>
         )}
         <a className="button" href={`/viewer?study=${study.id}`}>
           Open in viewer

@@ -1,25 +1,33 @@
-import {
-  can,
-  formatPersonName,
-  STUDY_PRIORITIES,
-  STUDY_STATUSES,
-  type StudyPriority,
-  type StudyStatus,
-  type WorklistSort,
-} from '@pacs/shared';
-import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from 'react';
+/**
+ * The worklist: by default what this device holds (the user's scope: assignments, follows, recent
+ * openings, new arrivals, priors; shared/src/device-scope.ts), searched and filtered on the device,
+ * offline too. Online, "All studies" searches the whole archive on the server for anything else;
+ * its results stay in memory, and a study opened from them joins the device.
+ */
+import type { Role } from '@pacs/shared';
+import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { WorklistStudy } from '../api/types';
+import { session } from '../auth/session';
 import { useOfflineRead } from '../device/use-offline-read';
 import { useWorklist, useWorkspace } from '../device/workspace';
-import { BreakGlassDialog, RestrictionToggle } from './BreakGlassDialog';
-import { applyFilter, DEFAULT_FILTER, type WorklistFilter } from './filter';
+import { BreakGlassDialog } from './BreakGlassDialog';
+import { applyFilter, DEFAULT_FILTER, SERVER_QUERY_MAX, type WorklistFilter } from './filter';
+import { describeDeviceScope } from './held-on-device';
 import { StudyDetailPanel } from './StudyDetail';
-import { assignToMe, canAssignSelf, PRIORITY_LABEL, STATUS_LABEL } from './studyActions';
-import { useScrollIntoView, useVirtualWindow } from './VirtualRows';
+import { useServerSearch } from './server-search';
+import { WorklistFilters } from './WorklistFilters';
+import { WorklistTable } from './WorklistTable';
 
-const ROW_HEIGHT = 48;
+export { formatStudyDate } from './WorklistTable';
+
 const FILTER_KEY = 'pacs.worklistFilter';
+const SOURCE_KEY = 'pacs.worklistSource';
+/** Modalities offered for a search of the archive besides those on the device. */
+const COMMON_MODALITIES = ['CR', 'CT', 'DX', 'MG', 'MR', 'NM', 'PT', 'RF', 'US', 'XA'];
 /** The search text may be a name or an MRN: it stays in this page's memory, never in the browser's storage. */
 let searchInMemory = '';
+
+type Source = 'device' | 'server';
 
 function loadFilter(): WorklistFilter {
   try {
@@ -36,281 +44,131 @@ function storeFilter(filter: WorklistFilter): void {
   sessionStorage.setItem(FILTER_KEY, JSON.stringify(rest));
 }
 
-export function formatStudyDate(value: string | null): string {
-  if (value?.length !== 8) return '—';
-  return `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}`;
+/** Admins hold only what they follow or opened: they start on the archive. */
+function loadSource(role: Role): Source {
+  const stored = sessionStorage.getItem(SOURCE_KEY);
+  if (stored === 'device' || stored === 'server') return stored;
+  return role === 'admin' ? 'server' : 'device';
 }
 
 export function WorklistPage() {
   const { user, engine, worklist } = useWorkspace();
-  const { rows, loaded, pendingByStudy, highlighted } = useWorklist();
+  const { rows, byId, loaded, pendingByStudy, highlighted } = useWorklist();
+  const online = useSyncExternalStore(session.subscribe, session.get, session.get).mode === 'online';
   const [filter, setFilter] = useState<WorklistFilter>(loadFilter);
+  const [chosen, setChosen] = useState<Source>(() => loadSource(user.role as Role));
+  const source: Source = online ? chosen : 'device';
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [detailOpen, setDetailOpen] = useState(false);
-  const [breakingGlass, setBreakingGlass] = useState<string | null>(null);
-  const scroller = useRef<HTMLDivElement>(null);
+  const [breakingGlass, setBreakingGlass] = useState<WorklistStudy | null>(null);
   const search = useRef<HTMLInputElement>(null);
+  const server = useServerSearch(filter, source === 'server');
 
   useEffect(() => storeFilter(filter), [filter]);
+  useEffect(() => sessionStorage.setItem(SOURCE_KEY, chosen), [chosen]);
   useOfflineRead(loaded ? { event: 'worklist-open' } : null);
-  const shown = useMemo(() => applyFilter(rows, filter, user.id), [rows, filter, user.id]);
-  const modalities = useMemo(() => [...new Set(rows.flatMap((r) => r.modalities))].sort(), [rows]);
-  const { first, last } = useVirtualWindow(scroller, shown.length, ROW_HEIGHT);
-  const selectedIndex = selectedId ? shown.findIndex((r) => r.id === selectedId) : -1;
-  useScrollIntoView(scroller, selectedIndex, ROW_HEIGHT);
-  const selected = selectedIndex >= 0 ? shown[selectedIndex] : undefined;
+  const onDevice = useMemo(() => applyFilter(rows, filter, user.id), [rows, filter, user.id]);
+  // A result the device holds shows as the device has it (with the user's pending changes).
+  const fromServer = useMemo(() => server.rows.map((row) => byId.get(row.id) ?? row), [server.rows, byId]);
+  const shown = source === 'server' ? fromServer : onDevice;
+  const heldIds = useMemo(() => (source === 'server' ? new Set(byId.keys()) : undefined), [source, byId]);
+  const modalities = useMemo(
+    () => [...new Set([...rows.flatMap((r) => r.modalities), ...(source === 'server' ? COMMON_MODALITIES : [])])].sort(),
+    [rows, source],
+  );
+  const selected = selectedId ? shown.find((r) => r.id === selectedId) : undefined;
 
-  useEffect(() => {
-    const onKey = (event: globalThis.KeyboardEvent) => {
-      const target = event.target as HTMLElement | null;
-      if (event.key === '/' && !(target && ['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName))) {
-        event.preventDefault();
-        search.current?.focus();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
-
-  const update = (patch: Partial<WorklistFilter>) => setFilter((f) => ({ ...f, ...patch }));
-  const moveSelection = (delta: number) => {
-    if (shown.length === 0) return;
-    const next = Math.min(shown.length - 1, Math.max(0, (selectedIndex < 0 ? -1 : selectedIndex) + delta));
-    setSelectedId(shown[next]!.id);
-    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-row-index="${next}"] .row-open`)?.focus());
-  };
-  const onTableKey = (event: KeyboardEvent<HTMLTableElement>) => {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.key === 'ArrowDown' || event.key === 'j') {
-      event.preventDefault();
-      moveSelection(1);
-    } else if (event.key === 'ArrowUp' || event.key === 'k') {
-      event.preventDefault();
-      moveSelection(-1);
-    } else if (event.key === 'a' && selected && canAssignSelf(user) && selected.assignee?.id !== user.id) {
-      event.preventDefault();
-      void assignToMe(engine, user, selected);
-    }
-  };
+  const count = !loaded
+    ? 'Loading…'
+    : source === 'device'
+      ? `${onDevice.length} of ${rows.length} studies`
+      : server.total === null
+        ? 'Searching…'
+        : `${server.rows.length} of ${server.total} studies in the archive`;
 
   return (
     <section className="page worklist-page" aria-labelledby="worklist-title">
       <div className="page-head">
         <h1 id="worklist-title">Worklist</h1>
+        <fieldset className="segmented" aria-label="Studies to show">
+          <SourceButton value="device" chosen={source} onChoose={setChosen} label="On this device" />
+          <SourceButton
+            value="server"
+            chosen={source}
+            onChoose={setChosen}
+            label="All studies"
+            disabled={!online}
+            title={online ? 'Search the whole archive on the server' : 'Searching the whole archive needs the network'}
+          />
+        </fieldset>
         <output className="muted" data-testid="worklist-count" aria-live="polite">
-          {loaded ? `${shown.length} of ${rows.length} studies` : 'Loading…'}
+          {count}
         </output>
       </div>
-      <form className="filters" aria-label="Worklist filters" onSubmit={(e) => e.preventDefault()}>
-        <label className="grow">
-          Search
-          <input
-            ref={search}
-            type="search"
-            placeholder="Patient, ID, accession, description  (/)"
-            value={filter.q}
-            onChange={(e) => update({ q: e.target.value })}
-            aria-keyshortcuts="/"
-            data-testid="worklist-search"
-          />
-        </label>
-        <label>
-          Status
-          <select value={filter.status} onChange={(e) => update({ status: e.target.value as StudyStatus | '' })}>
-            <option value="">All</option>
-            {STUDY_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_LABEL[s]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Priority
-          <select value={filter.priority} onChange={(e) => update({ priority: e.target.value as StudyPriority | '' })}>
-            <option value="">All</option>
-            {STUDY_PRIORITIES.map((p) => (
-              <option key={p} value={p}>
-                {PRIORITY_LABEL[p]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Modality
-          <select value={filter.modality} onChange={(e) => update({ modality: e.target.value })}>
-            <option value="">All</option>
-            {modalities.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Assigned
-          <select value={filter.assignee} onChange={(e) => update({ assignee: e.target.value as WorklistFilter['assignee'] })}>
-            <option value="all">Anyone</option>
-            <option value="me">Me</option>
-            <option value="unassigned">Unassigned</option>
-          </select>
-        </label>
-        <label>
-          From
-          <input type="date" value={filter.dateFrom} onChange={(e) => update({ dateFrom: e.target.value })} />
-        </label>
-        <label>
-          To
-          <input type="date" value={filter.dateTo} onChange={(e) => update({ dateTo: e.target.value })} />
-        </label>
-        <label>
-          Sort
-          <select value={filter.sort} onChange={(e) => update({ sort: e.target.value as WorklistSort })}>
-            <option value="priority">Priority, oldest first</option>
-            <option value="received_desc">Newest first</option>
-            <option value="received_asc">Oldest first</option>
-          </select>
-        </label>
-        <button type="button" onClick={() => setFilter(DEFAULT_FILTER)}>
-          Clear
-        </button>
-      </form>
+      <p className="muted small" data-testid="device-scope">
+        {source === 'device'
+          ? `${describeDeviceScope(user.role as Role)}${online ? ' Choose “All studies” to search the archive for anything else.' : ' Offline: only these can be opened.'}`
+          : 'Searching the whole archive on the server. Results are not kept on this device; a study you open or follow joins it.'}
+      </p>
+      <WorklistFilters
+        filter={filter}
+        onChange={setFilter}
+        modalities={modalities}
+        searchLimit={source === 'server' ? SERVER_QUERY_MAX : null}
+        search={search}
+      />
 
       <div className={`worklist-layout${detailOpen && selected ? ' with-detail' : ''}`}>
-        <div className="wl-scroll" ref={scroller} data-testid="worklist-scroll">
-          <table className="wl-table" aria-label="Studies" aria-rowcount={shown.length + 1} onKeyDown={onTableKey}>
-            <thead>
-              <tr>
-                <th scope="col" className="col-prio">
-                  Priority
-                </th>
-                <th scope="col" className="col-patient">
-                  Patient
-                </th>
-                <th scope="col" className="col-study">
-                  Study
-                </th>
-                <th scope="col" className="col-acc">
-                  Accession
-                </th>
-                <th scope="col" className="col-date">
-                  Date
-                </th>
-                <th scope="col" className="col-status">
-                  Status
-                </th>
-                <th scope="col" className="col-assignee">
-                  Assignee
-                </th>
-                <th scope="col" className="col-action">
-                  Action
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {first > 0 && <Spacer height={first * ROW_HEIGHT} />}
-              {shown.slice(first, last).map((row, offset) => {
-                const index = first + offset;
-                const pending = pendingByStudy.get(row.id);
-                const pendingCount = pending?.filter((e) => e.state === 'pending' || e.state === 'sending').length ?? 0;
-                const conflict = pending?.some((e) => e.state === 'conflict' || e.state === 'failed');
-                const mine = row.assignee?.id === user.id;
-                return (
-                  <tr
-                    key={row.id}
-                    className={`wl-row${row.id === selectedId ? ' selected' : ''}${highlighted.has(row.id) ? ' highlight' : ''}`}
-                    aria-rowindex={index + 2}
-                    data-row-index={index}
-                    data-testid="worklist-row"
-                    data-study-id={row.id}
-                    data-priority={row.priority}
-                    style={{ height: ROW_HEIGHT }}
-                  >
-                    <td>
-                      <span className={`badge prio-${row.priority}`}>{PRIORITY_LABEL[row.priority]}</span>
-                    </td>
-                    <td className="cell-patient">
-                      {row.access === 'masked' ? (
-                        <>
-                          <span className="restricted-label" data-testid="restricted-label">
-                            Restricted patient
-                          </span>
-                          {can(user.role, 'study:break-glass') && (
-                            <button type="button" className="small-btn" onClick={() => setBreakingGlass(row.id)}>
-                              Break the glass
-                            </button>
-                          )}
-                        </>
-                      ) : (
-                        <>
-                          <button
-                            type="button"
-                            className="row-open link"
-                            onClick={() => {
-                              setSelectedId(row.id);
-                              setDetailOpen(true);
-                              worklist.acknowledge(row.id);
-                            }}
-                          >
-                            {formatPersonName(row.patientName)}
-                          </button>
-                          <span className="muted small">{row.patientId}</span>
-                          {row.restricted && <span className="badge restricted-badge">restricted</span>}
-                        </>
-                      )}
-                    </td>
-                    <td>
-                      {row.description || '—'} <span className="muted small">{row.modalities.join('/')}</span>
-                      {row.indication && (
-                        <span className="muted small indication" title={row.indication}>
-                          {row.indication}
-                        </span>
-                      )}
-                    </td>
-                    <td className="col-acc">{row.accessionNumber}</td>
-                    <td className="col-date">{formatStudyDate(row.studyDate)}</td>
-                    <td>
-                      <span className={`status st-${row.status}`}>{STATUS_LABEL[row.status]}</span>
-                      {row.orderMatch === 'unmatched' && (
-                        <span className="badge unmatched-badge" title="The images came without an order: to be reconciled">
-                          no order
-                        </span>
-                      )}
-                    </td>
-                    <td className="col-assignee" data-testid="assignee">
-                      {row.assignee ? (mine ? 'Me' : row.assignee.name) : '—'}
-                    </td>
-                    <td className="cell-action">
-                      {pendingCount > 0 && (
-                        <span className="badge pending-badge" data-testid="row-pending">
-                          pending
-                        </span>
-                      )}
-                      {conflict && <span className="badge conflict-badge">conflict</span>}
-                      {!pendingCount && !conflict && canAssignSelf(user) && !mine && (
-                        <button type="button" className="small-btn" onClick={() => void assignToMe(engine, user, row)}>
-                          Assign to me
-                        </button>
-                      )}
-                      {can(user.role, 'restriction:manage') && <RestrictionToggle study={row} />}
-                    </td>
-                  </tr>
-                );
-              })}
-              {last < shown.length && <Spacer height={(shown.length - last) * ROW_HEIGHT} />}
-            </tbody>
-          </table>
-          {loaded && shown.length === 0 && (
-            <p className="empty">{rows.length === 0 ? 'No studies on this device yet.' : 'No study matches these filters.'}</p>
+        <WorklistTable
+          rows={shown}
+          user={user}
+          engine={engine}
+          selectedId={selectedId}
+          onSelect={setSelectedId}
+          onOpen={(row) => {
+            setSelectedId(row.id);
+            setDetailOpen(true);
+            worklist.acknowledge(row.id);
+          }}
+          onBreakGlass={setBreakingGlass}
+          pendingByStudy={pendingByStudy}
+          highlighted={highlighted}
+          heldIds={heldIds}
+          onRowChanged={source === 'server' ? server.refresh : undefined}
+        >
+          {source === 'device' && loaded && shown.length === 0 && (
+            <p className="empty">
+              {rows.length === 0 ? 'No studies on this device yet.' : 'No study on this device matches these filters.'}
+            </p>
           )}
-        </div>
-        {detailOpen && selected && selected.access === 'open' && <StudyDetailPanel study={selected} onClose={() => setDetailOpen(false)} />}
-        {breakingGlass && rows.some((r) => r.id === breakingGlass) && (
+          {source === 'server' && (
+            <div className="wl-more">
+              {server.error && (
+                <p className="error" role="alert">
+                  {server.error}
+                </p>
+              )}
+              {!server.loading && !server.error && server.total === 0 && (
+                <p className="empty">No study in the archive matches these filters.</p>
+              )}
+              {server.hasMore && (
+                <button type="button" onClick={server.loadMore} disabled={server.loading}>
+                  {server.loading ? 'Loading…' : 'More'}
+                </button>
+              )}
+            </div>
+          )}
+        </WorklistTable>
+        {detailOpen && selected && selected.access === 'open' && (
+          <StudyDetailPanel study={selected} onDevice={byId.has(selected.id)} onClose={() => setDetailOpen(false)} />
+        )}
+        {breakingGlass && (
           <BreakGlassDialog
-            study={rows.find((r) => r.id === breakingGlass)!}
+            study={breakingGlass}
             onClose={() => setBreakingGlass(null)}
             onOpened={() => {
-              setSelectedId(breakingGlass);
+              if (source === 'server') server.refresh();
+              setSelectedId(breakingGlass.id);
               setDetailOpen(true);
               setBreakingGlass(null);
             }}
@@ -321,10 +179,25 @@ export function WorklistPage() {
   );
 }
 
-function Spacer({ height }: { height: number }) {
+function SourceButton(props: {
+  value: Source;
+  chosen: Source;
+  onChoose: (value: Source) => void;
+  label: string;
+  disabled?: boolean;
+  title?: string;
+}) {
   return (
-    <tr className="spacer">
-      <td colSpan={8} style={{ height, padding: 0, border: 0 }} />
-    </tr>
+    <button
+      type="button"
+      aria-pressed={props.chosen === props.value}
+      className={props.chosen === props.value ? 'active' : undefined}
+      disabled={props.disabled}
+      title={props.title}
+      onClick={() => props.onChoose(props.value)}
+      data-testid={`worklist-source-${props.value}`}
+    >
+      {props.label}
+    </button>
   );
 }

@@ -67,3 +67,23 @@ export function sortRows(rows: WorklistStudy[], sort: WorklistSort): WorklistStu
   if (sort === 'received_desc') return rows.sort((a, b) => byReceived(b, a));
   return rows.sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || byReceived(a, b));
 }
+
+/** The same filter as the API's worklist query (for searching the whole archive on the server). */
+export function toServerQuery(filter: WorklistFilter, limit: number, cursor: string | null): URLSearchParams {
+  const params = new URLSearchParams();
+  const q = filter.q.trim();
+  if (q) params.set('q', q.slice(0, SERVER_QUERY_MAX));
+  if (filter.status) params.set('status', filter.status);
+  if (filter.priority) params.set('priority', filter.priority);
+  if (filter.modality) params.set('modality', filter.modality);
+  if (filter.assignee !== 'all') params.set('assignee', filter.assignee);
+  if (filter.dateFrom) params.set('dateFrom', filter.dateFrom);
+  if (filter.dateTo) params.set('dateTo', filter.dateTo);
+  params.set('sort', filter.sort);
+  params.set('limit', String(limit));
+  if (cursor) params.set('cursor', cursor);
+  return params;
+}
+
+/** The API's limit on the search text. */
+export const SERVER_QUERY_MAX = 64;
