@@ -13,12 +13,19 @@ const GIVEN = ['Anna', 'José', 'Zoë', 'Li', 'Marek', 'Giulia', 'Élodie', 'Lar
 export const MODALITIES = ['CT', 'MR', 'CR', 'US', 'DX', 'PT', 'MG', 'NM'];
 const DESCRIPTIONS = ['CT HEAD', 'MR BRAIN', 'CHEST PA', 'US ABDOMEN', 'CT THORAX', 'MR KNEE', 'PET CT', 'MAMMO'];
 
-export async function seedStudies(databaseUrl: string, count: number, now = Date.UTC(2026, 10, 1)): Promise<void> {
+/** `spacingMs`: between two arrivals; the changes are numbered after the database's own (a running system's too). */
+export async function seedStudies(databaseUrl: string, count: number, now = Date.UTC(2026, 10, 1), spacingMs = 30_000): Promise<void> {
   const sequelize = await connectDatabase(databaseUrl);
   await migrate(sequelize);
   const patientIds: string[] = [];
   const BATCH = 1000;
+  const tag = randomUUID().slice(0, 8);
   await sequelize.transaction(async (transaction) => {
+    const [[counter]] = (await sequelize.query("SELECT value FROM counters WHERE name = 'worklist'", { transaction })) as [
+      { value: number | string }[],
+      unknown,
+    ];
+    const base = Number(counter?.value ?? 0);
     const patients = Math.ceil(count / 3);
     for (let offset = 0; offset < patients; offset += BATCH) {
       const rows: unknown[] = [];
@@ -29,7 +36,7 @@ export async function seedStudies(databaseUrl: string, count: number, now = Date
         placeholders.push('(?,?,?,?,?,?)');
         rows.push(
           id,
-          `P${i}`,
+          `P${i}-${tag}`,
           '',
           `${FAMILY[i % 12]}^${GIVEN[(i * 7) % 12]}`,
           '2026-01-01 00:00:00.000 +00:00',
@@ -54,12 +61,12 @@ export async function seedStudies(databaseUrl: string, count: number, now = Date
         const name = `${FAMILY[p % 12]}^${GIVEN[(p * 7) % 12]}`;
         const modality = MODALITIES[i % 8]!;
         const description = DESCRIPTIONS[i % 8]!;
-        const received = new Date(now - (count - i) * 30_000).toISOString().replace('T', ' ').replace('Z', ' +00:00');
+        const received = new Date(now - (count - i) * spacingMs).toISOString().replace('T', ' ').replace('Z', ' +00:00');
         const studyDate = received.slice(0, 10).replace(/-/g, '');
         placeholders.push('(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)');
         rows.push(
           randomUUID(),
-          `1.2.826.0.1.3680043.10.9.${i}`,
+          `1.2.826.0.1.3680043.10.9.${base + i}`,
           patientIds[p],
           name,
           `P${p}`,
@@ -77,7 +84,7 @@ export async function seedStudies(databaseUrl: string, count: number, now = Date
           PRIORITY_RANK[priority],
           received,
           1,
-          i + 1,
+          base + i + 1,
           received,
           received,
           0,
@@ -88,7 +95,7 @@ export async function seedStudies(databaseUrl: string, count: number, now = Date
         { replacements: rows, transaction },
       );
     }
-    await sequelize.query(`UPDATE counters SET value = ${count} WHERE name = 'worklist'`, { transaction });
+    await sequelize.query(`UPDATE counters SET value = ${base + count} WHERE name = 'worklist'`, { transaction });
   });
   await sequelize.query('ANALYZE');
   await sequelize.close();

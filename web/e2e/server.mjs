@@ -161,6 +161,12 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       const ids = [];
       for (let i = 0; i < command.seedMany.count; i++) ids.push((await seedStudy(app, command.seedMany.seed ?? {})).id);
       result = { count: ids.length };
+    } else if (command.seedBulk) {
+      // Benchmarks: thousands of arrivals in one transaction (api/bench/worklist-seed.ts), the last `hours` hours.
+      const { seedStudies } = await import(path.join(root, 'api/bench/worklist-seed.ts'));
+      const { count, hours } = command.seedBulk;
+      await seedStudies(config.databaseUrl, count, Date.now(), (hours * 3_600_000) / count);
+      result = { count };
     } else if (command.restartSync) {
       if (!syncEnabled) throw new Error('start the e2e server with PACS_E2E_SYNC=1');
       await stopSync(Boolean(command.restartSync.crash));

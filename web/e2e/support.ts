@@ -43,6 +43,8 @@ export interface System {
   pid: number;
   seed(seed: Record<string, unknown>): Promise<{ id: string; version: number }>;
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
+  /** Benchmarks: `count` studies straight into the database, arrived over the last `hours` hours, statuses in rotation. */
+  seedBulk(count: number, hours: number): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
   storeStudy(spec: StudySpec, seed?: number): Promise<DicomStudy>;
   /** Study `index` of the demo set (the test kit's demo studies) stored into Orthanc and ingested (only with `orthanc: true`). */
@@ -139,6 +141,9 @@ export async function startSystem(
     seed: (seed) => command({ seed }) as Promise<{ id: string; version: number }>,
     seedMany: async (count, seed) => {
       await command({ seedMany: { count, seed } });
+    },
+    seedBulk: async (count, hours) => {
+      await command({ seedBulk: { count, hours } });
     },
     storeStudy: (spec, seed = 1) => command({ dicomStudy: { spec, seed } }) as Promise<DicomStudy>,
     storeDemoStudy: (index, seed = 1) =>
