@@ -29,7 +29,7 @@
  * answers {ack}; {"deadResult":{"patientId":…}} writes an undeliverable result into the outbox. PACS_E2E_ORTHANC_WEBVIEWER=1 also loads Orthanc's Web Viewer plugin.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,7 +103,7 @@ const config = loadConfig({
   // Admins sign in with a password alone unless the test is about the second factor.
   PACS_MFA_REQUIRED_ROLES: process.env.PACS_E2E_MFA_REQUIRED_ROLES ?? 'none',
 });
-const app = await buildApp(config);
+let app = await buildApp(config);
 await app.listen({ host: '127.0.0.1', port: 0 });
 let syncChild = null;
 if (syncEnabled) syncChild = await startSync();
@@ -167,6 +167,10 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       const { count, hours } = command.seedBulk;
       await seedStudies(config.databaseUrl, count, Date.now(), (hours * 3_600_000) / count);
       result = { count };
+    } else if (command.backup) {
+      result = await backupDatabase();
+    } else if (command.restore) {
+      result = await restoreDatabase(command.restore.file);
     } else if (command.restartSync) {
       if (!syncEnabled) throw new Error('start the e2e server with PACS_E2E_SYNC=1');
       await stopSync(Boolean(command.restartSync.crash));
@@ -273,6 +277,32 @@ function freePort() {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** SQLite's online backup (`VACUUM INTO`): one consistent file of the API's and the sync-server's tables, taken while both write. */
+async function backupDatabase() {
+  if (app.db.sequelize.getDialect() !== 'sqlite') throw new Error('backup: the e2e system runs on SQLite');
+  const file = path.join(dataDir, `backup-${Date.now()}.sqlite`);
+  await app.db.sequelize.query(`VACUUM INTO '${file}'`);
+  return { file };
+}
+
+/**
+ * The restore procedure of DEPLOYMENT.md on the e2e system: stop the API and the sync-server, put
+ * the backup in place of the database, renew the database epoch, start both again (same ports).
+ */
+async function restoreDatabase(file) {
+  if (syncEnabled) await stopSync(false);
+  await app.close();
+  const database = config.databaseUrl.replace(/^sqlite:/, '');
+  for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
+  copyFileSync(file, database);
+  app = await buildApp(config);
+  const { renewDatabaseEpoch } = await import(path.join(root, 'api/src/worklist/epoch.ts'));
+  const epoch = await renewDatabaseEpoch(app.db.models);
+  await app.listen({ host: '127.0.0.1', port: apiPort });
+  if (syncEnabled) syncChild = await startSync();
+  return { epoch };
 }
 
 /** The real sync-server on the API's database; resolves once it listens. */

@@ -43,6 +43,10 @@ export interface System {
   pid: number;
   seed(seed: Record<string, unknown>): Promise<{ id: string; version: number }>;
   seedMany(count: number, seed?: Record<string, unknown>): Promise<void>;
+  /** The database backed up while the system runs (SQLite online backup); answers the file. */
+  backup(): Promise<{ file: string }>;
+  /** The restore procedure: API and sync-server stopped, the backup put in place, a new database epoch, both started again. */
+  restore(file: string): Promise<{ epoch: string }>;
   /** Benchmarks: `count` studies straight into the database, arrived over the last `hours` hours, statuses in rotation. */
   seedBulk(count: number, hours: number): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
@@ -142,6 +146,8 @@ export async function startSystem(
     seedMany: async (count, seed) => {
       await command({ seedMany: { count, seed } });
     },
+    backup: () => command({ backup: true }) as Promise<{ file: string }>,
+    restore: (file) => command({ restore: { file } }) as Promise<{ epoch: string }>,
     seedBulk: async (count, hours) => {
       await command({ seedBulk: { count, hours } });
     },
