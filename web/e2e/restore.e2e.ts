@@ -7,7 +7,9 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, type System, signIn, startSystem } from './support';
+import { openReport, seedReportStudy, startReportByApi } from './report-scene';
+import { caretAtSection, editorText } from './report-support';
+import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, signIn, startSystem } from './support';
 
 let system: System;
 let browser: Browser;
@@ -78,6 +80,40 @@ describe('restore from a backup', () => {
       await expect.poll(() => row(c.id).getByTestId('assignee').textContent()).toBe('Me');
     } finally {
       await context.close();
+    }
+  });
+
+  it('a report typed after the backup: the tablet gives the restored server back what it lost, once', async () => {
+    const studyId = await seedReportStudy(system);
+    const reportId = await startReportByApi(system, RESIDENT, studyId);
+    const tablet = await browser.newContext({ viewport: { width: 1180, height: 820 } });
+    const desk = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    try {
+      const page = await tablet.newPage();
+      await signIn(page, system.url, RESIDENT);
+      expect(await openReport(page, system.url, studyId)).toBe(reportId);
+      await expect.poll(() => editorText(page, reportId)).toContain('Clinical history');
+      const pending = () => page.getByTestId('report-pending').first().getAttribute('data-count');
+      await caretAtSection(page, reportId, 'Findings');
+      await page.keyboard.type('Typed before the backup.');
+      await expect.poll(pending).toBe('0');
+
+      const { file } = await system.backup();
+      await page.keyboard.type(' Typed after the backup.');
+      await expect.poll(pending).toBe('0');
+      await system.restore(file);
+
+      // The restored server lacks the second sentence; the tablet reconnects and sends it back.
+      const attending = await desk.newPage();
+      await signIn(attending, system.url, RADIOLOGIST);
+      expect(await openReport(attending, system.url, studyId)).toBe(reportId);
+      await expect.poll(() => editorText(attending, reportId), { timeout: 30_000 }).toContain('Typed after the backup.');
+      const text = (await editorText(attending, reportId))!;
+      expect(text.split('Typed before the backup.').length - 1).toBe(1);
+      expect(text.split('Clinical history').length - 1).toBe(1);
+    } finally {
+      await tablet.close();
+      await desk.close();
     }
   });
 });
