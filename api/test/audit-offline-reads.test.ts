@@ -522,3 +522,37 @@ describe('ATNA export of offline reads', () => {
     expect(xml).not.toContain('NetworkAccessPointID="127.0.0.1"');
   });
 });
+
+describe('after a restore from a backup', () => {
+  it('a device whose uploads after the backup went with the restore continues its record: no alarm, the gap named in the trail', async () => {
+    const me = await deviceUser('resident');
+    const beforeBackup = await chain(worklistViews(2, 30));
+    expect((await upload(me, { deviceId: me.deviceId, entries: beforeBackup })).statusCode).toBe(200);
+    // Entries 3 and 4 were uploaded after the backup: the restored database never had them.
+    const lostWithRestore = await chain(worklistViews(2, 20), beforeBackup.at(-1)!);
+    const { afterRestore } = await import('../src/db/after-restore');
+    const { offlineChains } = await afterRestore(t.app.db.models);
+    expect(offlineChains).toBeGreaterThan(0);
+
+    const rowsBefore = (await allRows()).length;
+    const next = await chain(worklistViews(2, 10), lostWithRestore.at(-1)!);
+    const resumed = await upload(me, { deviceId: me.deviceId, entries: next });
+    expect(resumed.statusCode, resumed.body).toBe(200);
+    expect(resumed.json()).toMatchObject({ accepted: 2, head: { seq: 6, hash: next[1]!.hash } });
+    expect((await status()).alarms.filter((alarm) => alarm.deviceId === me.deviceId)).toEqual([]);
+    const written = (await allRows()).slice(rowsBefore);
+    expect(written.map((row) => row.eventId)).toEqual(['ApplicationActivity', 'Query', 'Query']);
+    expect(written[0]).toMatchObject({ objectType: 'Device', objectId: me.deviceId, userId: me.userId });
+    expect(detailsOf(written[0]!)).toMatchObject({
+      event: 'offline-audit-chain-resumed',
+      acceptedUpTo: 2,
+      resumedAt: 5,
+      notInTrail: [3, 4],
+    });
+    expect((await offlineRows(me.deviceId)).map((r) => detailsOf(r).seq)).toEqual([1, 2, 5, 6]);
+
+    // One restart per restore: the next gap is a broken record again.
+    const gap = (await chain(worklistViews(2), next[1]!)).slice(1);
+    expect(codeOf(await upload(me, { deviceId: me.deviceId, entries: gap }))).toBe('AUDIT_CHAIN_BROKEN');
+  });
+});

@@ -298,8 +298,8 @@ async function restoreDatabase(file) {
   for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
   copyFileSync(file, database);
   app = await buildApp(config);
-  const { renewDatabaseEpoch } = await import(path.join(root, 'api/src/worklist/epoch.ts'));
-  const epoch = await renewDatabaseEpoch(app.db.models);
+  const { afterRestore } = await import(path.join(root, 'api/src/db/after-restore.ts'));
+  const { epoch } = await afterRestore(app.db.models);
   await app.listen({ host: '127.0.0.1', port: apiPort });
   if (syncEnabled) syncChild = await startSync();
   return { epoch };

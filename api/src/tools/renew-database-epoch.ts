@@ -1,20 +1,21 @@
 /**
- * Run after restoring the database from a backup: gives the database a new epoch, so every device
- * starts its worklist feed again from a snapshot instead of waiting at a cursor the restored
- * counter has not reached (see worklist/epoch.ts).
+ * Run after restoring the database from a backup, before starting the system (db/after-restore.ts):
+ * a new database epoch, so every device starts its worklist feed again from a snapshot, and every
+ * device's offline read record may continue past the entries the restore lost.
  */
 import { ConfigError, loadConfig } from '../config';
+import { afterRestore } from '../db/after-restore';
 import { connectDatabase } from '../db/connect';
 import { migrate } from '../db/migrate';
 import { defineModels } from '../db/models';
-import { renewDatabaseEpoch } from '../worklist/epoch';
 
 async function main() {
   const config = loadConfig();
   const sequelize = await connectDatabase(config.databaseUrl);
   try {
     await migrate(sequelize);
-    console.log(`database epoch renewed: ${await renewDatabaseEpoch(defineModels(sequelize))}`);
+    const { epoch, offlineChains } = await afterRestore(defineModels(sequelize));
+    console.log(`database epoch renewed: ${epoch}; offline read records that may continue after the restore: ${offlineChains}`);
   } finally {
     await sequelize.close();
   }

@@ -78,7 +78,10 @@ export class OfflineReadLedger {
       if (timeProblem) return { kind: 'bad-time', reason: timeProblem };
       const last = fresh.at(-1);
       if (!last) return { kind: 'accepted', accepted: 0, replayed, head: { seq: head.lastSeq, hash: head.lastHash } };
-      await this.recorder.recordMany(await this.auditRows(deviceId, uploader, fresh), transaction);
+      const rows = await this.auditRows(deviceId, uploader, fresh);
+      // A restart (after an admin's acknowledgement, or a restore) may skip entries: say which.
+      if (head.restartAllowed && fresh[0]!.seq !== head.lastSeq + 1) rows.unshift(this.gapRow(head, uploader, fresh[0]!.seq));
+      await this.recorder.recordMany(rows, transaction);
       await this.models.OfflineAuditChain.update(
         { lastSeq: last.seq, lastHash: last.hash, restartAllowed: false },
         { where: { deviceId }, transaction },
@@ -149,6 +152,32 @@ export class OfflineReadLedger {
       },
       transaction,
     );
+  }
+
+  /**
+   * The entries a restarted record does not carry: removed before an admin acknowledged the break,
+   * or uploaded between a backup and the restore from it. Not an alarm (the break had one, a
+   * restore is the operator's act), but in the trail for the privacy officer.
+   */
+  private gapRow(head: OfflineAuditChainAttributes, uploader: Uploader, resumedAt: number): AuditEntryInput {
+    return {
+      eventId: 'ApplicationActivity',
+      action: 'E',
+      outcome: 0,
+      at: new Date(this.now()),
+      userId: uploader.userId,
+      userRole: uploader.role,
+      networkAddress: uploader.networkAddress,
+      requestId: uploader.requestId,
+      objectType: 'Device',
+      objectId: head.deviceId,
+      details: {
+        event: 'offline-audit-chain-resumed',
+        acceptedUpTo: head.lastSeq,
+        resumedAt,
+        notInTrail: resumedAt > head.lastSeq + 1 ? [head.lastSeq + 1, resumedAt - 1] : [],
+      },
+    };
   }
 
   /** One row per view, with the patient and study looked up; an id the server does not know is kept as sent. */
