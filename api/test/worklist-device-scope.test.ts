@@ -127,6 +127,16 @@ describe('what a device holds, and why', () => {
     expect((await newDevice(me)).rows.has(study.id)).toBe(false);
   });
 
+  it('recent: reading a study’s report is opening it', async () => {
+    const me = await userOf('resident');
+    const author = await t.userWithToken('attending');
+    const study = await seedStudy(t.app, { receivedAt: LONG_AGO, status: 'final' });
+    await t.app.db.models.Report.create({ studyRef: study.id, primarySlot: study.id, authorId: author.id });
+    expect((await newDevice(me)).rows.has(study.id)).toBe(false);
+    expect((await get(`/api/studies/${study.id}/report`, me)).statusCode).toBe(200);
+    expect((await newDevice(me)).reasons(study.id)).toEqual(['recent']);
+  });
+
   it('device-row: the device that opened a study found by a search stores it at once, with its reasons; audited', async () => {
     const me = await userOf('resident');
     const study = await seedStudy(t.app, { receivedAt: LONG_AGO });

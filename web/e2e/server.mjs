@@ -171,6 +171,8 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
       result = await backupDatabase();
     } else if (command.restore) {
       result = await restoreDatabase(command.restore.file);
+    } else if (command.restartServers) {
+      result = await restartServers(null);
     } else if (command.restartSync) {
       if (!syncEnabled) throw new Error('start the e2e server with PACS_E2E_SYNC=1');
       await stopSync(Boolean(command.restartSync.crash));
@@ -292,14 +294,24 @@ async function backupDatabase() {
  * the backup in place of the database, renew the database epoch, start both again (same ports).
  */
 async function restoreDatabase(file) {
+  return restartServers(async () => {
+    const database = config.databaseUrl.replace(/^sqlite:/, '');
+    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
+    copyFileSync(file, database);
+  });
+}
+
+/** The API and the sync-server stopped and started again (same ports); `between` runs while both are down. A restore renews the epoch. */
+async function restartServers(between) {
   if (syncEnabled) await stopSync(false);
   await app.close();
-  const database = config.databaseUrl.replace(/^sqlite:/, '');
-  for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
-  copyFileSync(file, database);
+  if (between) await between();
   app = await buildApp(config);
-  const { afterRestore } = await import(path.join(root, 'api/src/db/after-restore.ts'));
-  const { epoch } = await afterRestore(app.db.models);
+  let epoch = null;
+  if (between) {
+    const { afterRestore } = await import(path.join(root, 'api/src/db/after-restore.ts'));
+    epoch = (await afterRestore(app.db.models)).epoch;
+  }
   await app.listen({ host: '127.0.0.1', port: apiPort });
   if (syncEnabled) syncChild = await startSync();
   return { epoch };

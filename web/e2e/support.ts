@@ -47,6 +47,8 @@ export interface System {
   backup(): Promise<{ file: string }>;
   /** The restore procedure: API and sync-server stopped, the backup put in place, a new database epoch, both started again. */
   restore(file: string): Promise<{ epoch: string }>;
+  /** The API and the sync-server stopped and started again on their ports (a server restart). */
+  restartServers(): Promise<void>;
   /** Benchmarks: `count` studies straight into the database, arrived over the last `hours` hours, statuses in rotation. */
   seedBulk(count: number, hours: number): Promise<void>;
   /** Generated DICOM stored into the real Orthanc and ingested (only with `orthanc: true`). */
@@ -148,6 +150,9 @@ export async function startSystem(
     },
     backup: () => command({ backup: true }) as Promise<{ file: string }>,
     restore: (file) => command({ restore: { file } }) as Promise<{ epoch: string }>,
+    restartServers: async () => {
+      await command({ restartServers: true });
+    },
     seedBulk: async (count, hours) => {
       await command({ seedBulk: { count, hours } });
     },

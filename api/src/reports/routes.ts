@@ -30,6 +30,7 @@ import type { ReportAttributes, StudyAttributes } from '../db/models';
 import { badRequest, conflict, forbidden, type HttpError, notFound } from '../http-errors';
 import { KeyImageThumbnails } from '../measurements/pdf-key-images';
 import { guardStudyRoutes } from '../restricted-access/policy';
+import { recentOpensOf } from '../worklist/recent-opens';
 import { b64, contentFromUpdate, seedUpdate, unb64 } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
@@ -72,6 +73,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models } = app.db;
   const store = createReportStore(app.db);
+  const recentOpens = recentOpensOf(app.db.models);
   const versions = createVersionStore(models);
   const config = app.config;
   const sync = new SyncClient(config.syncUrl, config.syncServiceToken, config.syncTimeoutMs);
@@ -208,7 +210,10 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       const row = await store.primaryReportOf(study.id);
       if (!row) throw notFound('the study has no report yet', 'NO_REPORT_YET');
       setReportSubject(request, row, study);
-      return present(request, row, study);
+      const shown = await present(request, row, study);
+      // Reading a study's report is opening it: it stays on the reader's devices for the recent days.
+      await recentOpens.record(request.principal!.userId, study.id);
+      return shown;
     },
   );
 

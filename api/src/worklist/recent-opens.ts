@@ -1,6 +1,6 @@
 /**
- * "Opened recently" for the device scope: a read of a study's details records when this user
- * opened it, at most once per user and study every few minutes (a viewer re-reading the details
+ * "Opened recently" for the device scope: a read of a study's details or of its report records
+ * when this user opened it, at most once per user and study every few minutes (a viewer re-reading the details
  * does not write each time, on any API instance). The row keeps the latest opening.
  */
 import { Op, UniqueConstraintError } from 'sequelize';
@@ -37,4 +37,15 @@ export class RecentOpens {
     this.written.set(key, now);
     if (this.written.size > REMEMBERED) this.written.delete(this.written.keys().next().value as string);
   }
+}
+
+const instances = new WeakMap<Models, RecentOpens>();
+/** One per database, shared by the routes that record openings (so the rewrite throttle is one). */
+export function recentOpensOf(models: Models): RecentOpens {
+  let opens = instances.get(models);
+  if (!opens) {
+    opens = new RecentOpens(models);
+    instances.set(models, opens);
+  }
+  return opens;
 }

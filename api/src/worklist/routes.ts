@@ -32,7 +32,7 @@ import deviceFeedRoutes from './device-feed-routes';
 import worklistEventRoutes from './events';
 import { assigneeNames, maskStudy, presentStudy } from './present';
 import { afterCursor, cursorFor, filterWhere, orderOf, sortOf } from './query';
-import { RecentOpens } from './recent-opens';
+import { recentOpensOf } from './recent-opens';
 import turnaroundRoutes from './turnaround';
 
 /**
@@ -81,7 +81,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { models, sequelize } = app.db;
   const pages = new PageCache();
-  const recentOpens = new RecentOpens(models);
+  const recentOpens = recentOpensOf(models);
   const { policy } = app.restrictedAccess;
   const tags = ['worklist'];
 

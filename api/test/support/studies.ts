@@ -21,6 +21,8 @@ export interface StudySeed {
   orderMatch?: OrderMatch;
   /** File the study under the patient already registered with `patientId` (say, by an HL7 order) instead of a new one. */
   existingPatient?: boolean;
+  /** File the study under the patient of this study (its prior, or a later one). */
+  samePatientAs?: string;
 }
 
 let n = 0;
@@ -35,7 +37,13 @@ export async function seedStudy(app: FastifyInstance, seed: StudySeed = {}) {
     seed.series ?? (seed.modalities ?? ['CT']).map((modality) => ({ modality, instances: 3 }));
   const priority = seed.priority ?? 'routine';
   return sequelize.transaction(async (transaction) => {
-    const known = seed.existingPatient ? await models.Patient.findOne({ where: { patientId }, transaction }) : null;
+    const sibling = seed.samePatientAs ? await models.Study.findByPk(seed.samePatientAs, { transaction, raw: true }) : null;
+    if (seed.samePatientAs && !sibling) throw new Error(`no study ${seed.samePatientAs}`);
+    const known = sibling
+      ? await models.Patient.findByPk(sibling.patientRef, { transaction })
+      : seed.existingPatient
+        ? await models.Patient.findOne({ where: { patientId }, transaction })
+        : null;
     if (seed.existingPatient && !known) throw new Error(`no patient ${patientId} is registered`);
     const patient =
       known ?? (await models.Patient.create({ patientId: `${patientId}-${randomUUID().slice(0, 8)}`, name: patientName }, { transaction }));

@@ -19,7 +19,8 @@ import { ApiError, type Client } from '../api/client';
 import { getMeta, setMeta, type WorklistDb } from './db';
 import { deviceIdentity } from './identity';
 
-const HEAD = 'offlineReadsHead';
+/** Where the device keeps the head of its record (number and hash of the last entry). */
+export const OFFLINE_READS_HEAD = 'offlineReadsHead';
 
 function withChainLock<T>(userId: string, run: () => Promise<T>): Promise<T> {
   const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
@@ -35,12 +36,12 @@ export async function recordOfflineRead(
   now = new Date(),
 ): Promise<void> {
   await withChainLock(userId, async () => {
-    const head = (await getMeta<ChainHead>(db, HEAD)) ?? EMPTY_CHAIN;
+    const head = (await getMeta<ChainHead>(db, OFFLINE_READS_HEAD)) ?? EMPTY_CHAIN;
     const entry = await chainEntry(head, { ...fields, at: now.toISOString() });
     const sealed = await db.sealed.offlineReads.seal(entry);
     await db.transaction('rw', db.offlineReads, db.meta, async () => {
       await db.offlineReads.put(sealed);
-      await setMeta(db, HEAD, { seq: entry.seq, hash: entry.hash } satisfies ChainHead);
+      await setMeta(db, OFFLINE_READS_HEAD, { seq: entry.seq, hash: entry.hash } satisfies ChainHead);
     });
   });
 }
