@@ -72,7 +72,8 @@ export function ReportApp({ studyId }: { studyId: string }) {
     (next: Report | null) => {
       setReport(next);
       setFromCache(false);
-      if (next) void db.sealed.reports.put({ studyId, report: cacheable(next) }).catch(() => undefined);
+      // "No report yet" is kept too: offline, the page then offers to start one.
+      void db.sealed.reports.put({ studyId, report: next ? cacheable(next) : null }).catch(() => undefined);
     },
     [db, studyId],
   );
