@@ -24,6 +24,9 @@ import { adoptOfflineReport, fetchStudyReport, fetchTemplates, openSession, type
 
 export const MERGED_NOTICE =
   'Another report was started on this study while you were offline. What you typed offline was added to it, each line marked "(offline draft)".';
+export const NOTHING_TO_MERGE_NOTICE =
+  'Another report was started on this study while you were offline. Nothing had been typed into yours beyond the template, so this one is shown.';
+const NOT_WRITABLE = 'The report started meanwhile is not open for your changes: your offline draft stays on this device.';
 
 /** Resolves when `test()` holds for the connection, or false after `ms`. */
 function until(connection: ReportConnection, test: () => boolean, ms: number): Promise<boolean> {
@@ -96,11 +99,13 @@ export function useOfflineStart(
 
   /** Writes what was typed offline into the report started elsewhere, through this user's own connection. */
   const mergeInto = useCallback(
-    async (existing: Report, offlineId: string, seed: string) => {
+    async (existing: Report, offlineId: string, seed: string): Promise<number> => {
       const local = await readDeviceCopy(user.id, offlineId, vault.dataKey());
       const additions = typedBeyondSeed(local, fromBase64(seed));
       local.destroy();
-      if (additions.length === 0) return;
+      if (additions.length === 0) return 0;
+      // Asked first, so a user who may only read that report opens no connection to it.
+      if ((await openSession(existing.id)).mode !== 'rw') throw new Error(NOT_WRITABLE);
       const connection = new ReportConnection({
         reportId: existing.id,
         userId: user.id,
@@ -112,8 +117,7 @@ export function useOfflineStart(
         void connection.start();
         const ready = () => connection.provider?.synced === true && connection.get().mode !== null;
         if (!(await until(connection, ready, 20_000))) throw new NetworkError('the report could not be opened');
-        if (connection.get().mode !== 'rw')
-          throw new Error('The report started meanwhile is not open for your changes: your offline draft stays on this device.');
+        if (connection.get().mode !== 'rw') throw new Error(NOT_WRITABLE);
         mergeOfflineDraft(connection.doc, additions);
         // On this device at once (the report's own copy); on the server as soon as the link allows.
         await connection.persistence.flushed();
@@ -121,6 +125,7 @@ export function useOfflineStart(
       } finally {
         connection.destroy();
       }
+      return additions.length;
     },
     [announced, user.id, vault],
   );
@@ -141,12 +146,12 @@ export function useOfflineStart(
         if (!(error instanceof ApiError && error.code === 'REPORT_EXISTS')) throw error;
         const existing = await fetchStudyReport(studyId);
         if (!existing) return undefined;
-        await mergeInto(existing, id, pendingStart.seed);
+        const merged = await mergeInto(existing, id, pendingStart.seed);
         // The merged text is in the other report now (on this device at least): only then the draft goes.
         await db.sealed.reports.put({ studyId, report: existing });
         await dropDeviceCopy(user.id, id).catch(() => undefined);
         setPending(null);
-        setNotice(MERGED_NOTICE);
+        setNotice(merged > 0 ? MERGED_NOTICE : NOTHING_TO_MERGE_NOTICE);
         return existing;
       }
     })().finally(() => {
