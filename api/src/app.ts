@@ -42,6 +42,7 @@ import secondFactor from './plugins/second-factor';
 import security from './plugins/security';
 import singleSignOn from './plugins/single-sign-on';
 import referrerRoutes from './referrer/routes';
+import offlineStartRoutes from './reports/offline-start-routes';
 import reportRoutes from './reports/routes';
 import templateRoutes from './reports/template-routes';
 import reportVerificationRoutes from './reports/verification-routes';
@@ -148,6 +149,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(templateRoutes);
   await app.register(macroRoutes);
   await app.register(reportRoutes);
+  await app.register(offlineStartRoutes);
   await app.register(reportVerificationRoutes);
   await app.register(reportVersionRoutes);
   await app.register(resultRoutes);

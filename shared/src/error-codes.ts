@@ -120,7 +120,12 @@ export const ERROR_CODES = [
   { code: 'TRIGGER_TAKEN', when: '409: another of your macros already has this trigger' },
   { code: 'MACRO_DELETED', when: '409: editing a macro that was deleted (on another device)' },
   { code: 'MRRT_REFUSED', when: '400: an MRRT import that is not strictly valid MRRT or carries active content; the message says why' },
-  { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template' },
+  {
+    code: 'REPORT_EXISTS',
+    when: '409: a report started offline on a study that meanwhile got another report (body carries reportId); merge into that one',
+  },
+  { code: 'REPORT_ID_TAKEN', when: "409: a report started offline under an id that is another study's report or an addendum" },
+  { code: 'BAD_TEMPLATE', when: '400: a report started from an unknown or retired template (offline: or one not made for the study)' },
   { code: 'NOT_YOUR_TEACHING_FILE', when: "403: a resident asked for another resident's teaching file" },
   { code: 'NOT_SIGNED', when: '409: verification of a report that is not signed yet' },
   { code: 'BAD_PDF', when: '400: PDF verification without a PDF in the body' },

@@ -29,4 +29,5 @@ export * from './schemas/studies';
 export * from './schemas/teaching';
 export * from './schemas/users';
 export * from './sync-protocol';
+export * from './template-choice';
 export * from './workflow';

@@ -55,3 +55,17 @@ export function coversLockedState(lockedUpdate: Uint8Array, seenStateVector: Uin
     doc.destroy();
   }
 }
+
+/** Whether two Yjs updates hold the same document (the same ProseMirror JSON), whoever made them. */
+export function sameContent(a: Uint8Array, b: Uint8Array): boolean {
+  const read = (update: Uint8Array) => {
+    const doc = new Y.Doc();
+    try {
+      Y.applyUpdate(doc, update);
+      return canonicalJson(proseMirrorJson(doc));
+    } finally {
+      doc.destroy();
+    }
+  };
+  return read(a) === read(b);
+}

@@ -1,7 +1,10 @@
 /** Report rows → API shapes (the integrity verdict comes from signing.ts). */
 import { type Addendum, isReportLocked, type Report, type ReportIntegrity, reportDocumentName, type TemplateSection } from '@pacs/shared';
-import type { ReportAttributes, TemplateAttributes } from '../db/models';
+import type { FastifyRequest } from 'fastify';
+import type { ReportAttributes, StudyAttributes, TemplateAttributes } from '../db/models';
 import type { PMNode } from './content';
+import { checkIntegrity } from './report-audit';
+import type { ReportStore } from './report-store';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
@@ -52,6 +55,20 @@ export function presentAddendum(row: ReportAttributes, integrity: ReportIntegrit
 
 export function presentReport(row: ReportAttributes, integrity: ReportIntegrity, addenda: Addendum[]): Report {
   return { ...presentAddendum(row, integrity), addenda };
+}
+
+/** The report as the API shows it: integrity verified (alarm raised), with its addenda. */
+export async function presentVerified(
+  request: FastifyRequest,
+  store: Pick<ReportStore, 'addendaOf'>,
+  row: ReportAttributes,
+  study: StudyAttributes,
+): Promise<Report> {
+  const integrity = await checkIntegrity(request, row, study);
+  const addenda = row.parentReportId ? [] : await store.addendaOf(row.id);
+  const presented = [];
+  for (const a of addenda) presented.push(presentAddendum(a, await checkIntegrity(request, a, study)));
+  return presentReport(row, integrity, presented);
 }
 
 export function presentTemplate(row: TemplateAttributes) {

@@ -35,7 +35,7 @@ import { b64, contentFromUpdate, seedUpdate, unb64 } from './content';
 import { signDocumentToken } from './document-token';
 import { claimTtlFor, type FinalizeDeps, type FinalizeRefusal, finalizeReport } from './finalize';
 import { PdfExport } from './pdf-export';
-import { presentAddendum, presentReport } from './present';
+import { presentVerified } from './present';
 import { checkIntegrity, recordReportChange, reportAudit, setReportSubject } from './report-audit';
 import { createReportStore } from './report-store';
 import { requiredFieldsOfTemplate } from './required-fields';
@@ -99,14 +99,7 @@ export default async function reportRoutes(fastify: FastifyInstance) {
     return { row, study };
   }
 
-  /** The report as the API shows it: integrity verified (alarm raised), with its addenda. */
-  async function present(request: FastifyRequest, row: ReportAttributes, study: StudyAttributes) {
-    const integrity = await checkIntegrity(request, row, study);
-    const addenda = row.parentReportId ? [] : await store.addendaOf(row.id);
-    const presented = [];
-    for (const a of addenda) presented.push(presentAddendum(a, await checkIntegrity(request, a, study)));
-    return presentReport(row, integrity, presented);
-  }
+  const present = (request: FastifyRequest, row: ReportAttributes, study: StudyAttributes) => presentVerified(request, store, row, study);
 
   /** Seeds a new report document; a report is never visible with an empty document. */
   async function seedDocument(reportId: string, sections: Parameters<typeof seedUpdate>[0]) {

@@ -1,23 +1,21 @@
 /**
- * Which template a new report starts from: the one the user picked, else the oldest active
- * template naming the procedure code of the study's order, else the oldest active template for
- * one of the study's modalities whose body part matches, else the oldest made for any body part,
- * else the fallback sections below. Retired templates are never chosen.
+ * Which template a new report starts from: the one the user picked, else the shared rule
+ * (`chooseTemplate` in @pacs/shared, which the device uses offline too), else the fallback sections.
  */
-import type { TemplateSection } from '@pacs/shared';
+import {
+  chooseTemplate,
+  FALLBACK_SECTIONS,
+  type TemplateCandidate,
+  type TemplateChoiceStudy,
+  type TemplateSection,
+  templateFitsStudy,
+} from '@pacs/shared';
 import { templateFieldProblems } from '@pacs/shared/report-document';
-import type { Models, StudyAttributes } from '../db/models';
+import type { Models, StudyAttributes, TemplateAttributes } from '../db/models';
 import { badRequest } from '../http-errors';
 import { decodeModalities } from '../worklist/present';
 
-/** Used when no template fits the study. */
-const FALLBACK_SECTIONS: readonly TemplateSection[] = [
-  { key: 'clinical-history', title: 'Clinical history' },
-  { key: 'technique', title: 'Technique' },
-  { key: 'comparison', title: 'Comparison' },
-  { key: 'findings', title: 'Findings' },
-  { key: 'impression', title: 'Impression' },
-];
+export { withClinicalHistory } from '@pacs/shared';
 
 export interface ChosenSections {
   /** null: no template matched, the fallback sections were used. */
@@ -25,38 +23,63 @@ export interface ChosenSections {
   sections: TemplateSection[];
 }
 
+type TemplateModels = Pick<Models, 'Template' | 'Order'>;
+type StudyForChoice = Pick<StudyAttributes, 'modalities' | 'bodyPart' | 'orderRef'>;
+
+const list = (stored: string | null) => (stored ?? '').split(',').filter(Boolean);
+
+function candidate(row: TemplateAttributes): TemplateCandidate & { sections: string } {
+  return {
+    id: row.id,
+    modalities: list(row.modalities),
+    bodyPart: row.bodyPart,
+    procedureCodes: list(row.procedureCodes),
+    retired: row.retiredAt !== null,
+    createdAt: row.createdAt,
+    sections: row.sections,
+  };
+}
+
+async function choiceStudy(models: TemplateModels, study: StudyForChoice): Promise<TemplateChoiceStudy> {
+  const procedureCode = study.orderRef ? ((await models.Order.findByPk(study.orderRef, { raw: true }))?.procedureCode ?? '') : '';
+  return { modalities: decodeModalities(study.modalities), bodyPart: study.bodyPart, procedureCode };
+}
+
+const chosen = (row: { id: string; sections: string }): ChosenSections => ({
+  templateId: row.id,
+  sections: JSON.parse(row.sections) as TemplateSection[],
+});
+
 export async function chooseSections(
-  models: Pick<Models, 'Template' | 'Order'>,
-  study: Pick<StudyAttributes, 'modalities' | 'bodyPart' | 'orderRef'>,
+  models: TemplateModels,
+  study: StudyForChoice,
   templateId: string | undefined,
 ): Promise<ChosenSections> {
   if (templateId) {
     const t = await models.Template.findByPk(templateId, { raw: true });
     if (!t || t.retiredAt !== null) throw badRequest('template not found or retired', 'BAD_TEMPLATE');
-    return { templateId: t.id, sections: JSON.parse(t.sections) as TemplateSection[] };
+    return chosen(t);
   }
-  const active = await models.Template.findAll({ where: { retiredAt: null }, order: [['createdAt', 'ASC']], raw: true });
-  const procedureCode = study.orderRef ? ((await models.Order.findByPk(study.orderRef, { raw: true }))?.procedureCode ?? '').trim() : '';
-  const byProcedure = procedureCode && active.find((t) => (t.procedureCodes ?? '').split(',').includes(procedureCode));
-  if (byProcedure) return { templateId: byProcedure.id, sections: JSON.parse(byProcedure.sections) as TemplateSection[] };
-  const modalities = decodeModalities(study.modalities);
-  const candidates = active.filter((t) => t.modalities.split(',').some((m) => modalities.includes(m)));
-  const bodyPart = study.bodyPart.trim().toUpperCase();
-  const best =
-    candidates.find((t) => bodyPart !== '' && t.bodyPart.trim().toUpperCase() === bodyPart) ?? candidates.find((t) => t.bodyPart === '');
-  if (!best) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
-  return { templateId: best.id, sections: JSON.parse(best.sections) as TemplateSection[] };
+  const active = (await models.Template.findAll({ where: { retiredAt: null }, raw: true })).map(candidate);
+  const best = chooseTemplate(active, await choiceStudy(models, study));
+  return best ? chosen(best) : { templateId: null, sections: [...FALLBACK_SECTIONS] };
 }
 
 /**
- * The order's reason for the exam and clinical history, filled into the template's
- * "Clinical history" section (key `clinical-history`) unless the template gives it a text of its own.
+ * The sections of a report a device started offline: from the template it chose (which must
+ * still be active and made for the study), or the fallback sections when it chose none.
  */
-export function withClinicalHistory(sections: TemplateSection[], history: string): TemplateSection[] {
-  if (history.trim() === '') return sections;
-  return sections.map((section) =>
-    section.key === 'clinical-history' && !section.defaultText ? { ...section, defaultText: history.trim() } : section,
-  );
+export async function sectionsForOfflineStart(
+  models: TemplateModels,
+  study: StudyForChoice,
+  templateId: string | null,
+): Promise<ChosenSections> {
+  if (templateId === null) return { templateId: null, sections: [...FALLBACK_SECTIONS] };
+  const t = await models.Template.findByPk(templateId, { raw: true });
+  if (!t || !templateFitsStudy(candidate(t), await choiceStudy(models, study))) {
+    throw badRequest('template not found, retired or not made for this study', 'BAD_TEMPLATE');
+  }
+  return chosen(t);
 }
 
 /** Refuses (400) template sections whose fields contradict each other, before anything is stored. */

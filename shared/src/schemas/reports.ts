@@ -226,6 +226,38 @@ export type Report = Static<typeof Report>;
 export const ReportCreate = Type.Object({ templateId: Type.Optional(Uuid) }, { additionalProperties: false });
 export type ReportCreate = Static<typeof ReportCreate>;
 
+/** The largest seed a device may send: a template's document is a few kilobytes. */
+export const OFFLINE_SEED_MAX_CHARS = 256 * 1024;
+
+/** A report a device started offline, sent when it is back online (the server then adopts it). */
+export const ReportOfflineStart = Type.Object(
+  {
+    id: Type.String({ format: 'uuid', description: 'the id the device gave the report (crypto.randomUUID)' }),
+    templateId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], {
+      description: 'the template the device seeded the document from; null: the fallback sections',
+    }),
+    seed: Type.String({
+      minLength: 1,
+      maxLength: OFFLINE_SEED_MAX_CHARS,
+      pattern: '^[A-Za-z0-9+/]+={0,2}$',
+      description: "the Yjs update (base64) that seeded the device's document, before anything was typed",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ReportOfflineStart = Static<typeof ReportOfflineStart>;
+
+/** 409 REPORT_EXISTS: the study's report, started elsewhere while the device was offline. */
+export const ReportStartedElsewhere = Type.Object({
+  statusCode: Type.Literal(409),
+  error: Type.String(),
+  message: Type.String(),
+  code: ErrorCodeSchema,
+  requestId: Type.Optional(Type.String()),
+  reportId: Type.Optional(Type.String({ format: 'uuid' })),
+});
+export type ReportStartedElsewhere = Static<typeof ReportStartedElsewhere>;
+
 export const ReportSubmit = Type.Object(
   { version: Type.Optional(Type.Integer({ minimum: 1, description: 'the version you saw; a stale one gets 409' })) },
   { additionalProperties: false },

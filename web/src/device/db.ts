@@ -122,6 +122,8 @@ export interface CachedReport {
   studyId: string;
   /** The report API's answer (report/report-api.ts), kept as it came. */
   report: unknown;
+  /** Set while the report was started on this device and is not on the server yet (report/offline-start.ts). */
+  pendingStart?: { templateId: string | null; seed: string };
 }
 
 /** The tables with patient data, sealed (their raw Dexie tables hold only ciphertext and plain keys). */

@@ -21,6 +21,7 @@ import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
 import { ReportDocument } from './ReportDocument';
 import { createStudyReport, fetchStudyReport, fetchTemplate, type Report, type Template } from './report-api';
+import { useOfflineStart } from './use-offline-start';
 import './report.css';
 import { colourFor } from './authorship/colours';
 
@@ -65,12 +66,14 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const [lateEditsStored, setLateEditsStored] = useState(0);
   const study = useStudyRow(studyId);
   const announced: AwarenessUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
+  const offlineStart = useOfflineStart(studyId, study, online, announced);
 
   const adopt = useCallback(
     (next: Report | null) => {
       setReport(next);
       setFromCache(false);
-      if (next) void db.sealed.reports.put({ studyId, report: cacheable(next) }).catch(() => undefined);
+      // "No report yet" is kept too: offline, the page then offers to start one.
+      void db.sealed.reports.put({ studyId, report: next ? cacheable(next) : null }).catch(() => undefined);
     },
     [db, studyId],
   );
@@ -93,6 +96,13 @@ export function ReportApp({ studyId }: { studyId: string }) {
 
   const reload = useCallback(async (): Promise<Report | null | undefined> => {
     try {
+      // A report started on this device goes to the server first (or into the one started meanwhile).
+      const adopted = await offlineStart.adopt();
+      if (adopted) {
+        adopt(adopted);
+        setProblem(null);
+      }
+      if (adopted !== null) return adopted;
       const next = await fetchStudyReport(studyId);
       adopt(next);
       setProblem(null);
@@ -101,7 +111,7 @@ export function ReportApp({ studyId }: { studyId: string }) {
       if (!(error instanceof NetworkError)) setProblem((error as Error).message);
       return undefined;
     }
-  }, [adopt, studyId]);
+  }, [adopt, offlineStart.adopt, studyId]);
 
   usePoll(reload, POLL_MS, online);
 
@@ -155,27 +165,37 @@ export function ReportApp({ studyId }: { studyId: string }) {
           <button
             type="button"
             className="primary"
-            disabled={!online}
+            disabled={!online && !offlineStart.canStartOffline}
             onClick={() =>
-              void createStudyReport(studyId)
-                .then(adopt)
-                .catch((e: Error) => setProblem(e.message))
+              void (
+                online
+                  ? createStudyReport(studyId).then(adopt)
+                  : offlineStart.start().then((started) => {
+                      setReport(started);
+                      setFromCache(true);
+                    })
+              ).catch((e: Error) => setProblem(e.message))
             }
           >
             Start report
           </button>
+        )}
+        {!online && !offlineStart.canStartOffline && can(role, 'report:edit') && (
+          <p className="muted">Starting a report offline needs the report templates on this device: open a report once while online.</p>
         )}
         {problem && <p role="alert">{problem}</p>}
       </div>
     );
   }
   const final = isReportLocked(report.status);
+  // Started on this device and not on the server yet: only the document, which the device holds.
+  const local = offlineStart.pendingId === report.id;
   return (
     <div className="report-app" data-status={report.status}>
       <StudyIndication indication={study?.indication} />
       <p className="report-meta muted">
         Status: <strong data-testid="report-status-name">{report.status}</strong>
-        {fromCache && ' · from this device (offline copy)'}
+        {local ? ' · started on this device, not yet on the server' : fromCache && ' · from this device (offline copy)'}
         {report.preliminarySignature &&
           ` · preliminary by ${report.preliminarySignature.name} at ${new Date(report.preliminarySignature.signedAt).toLocaleString()}`}
       </p>
@@ -184,7 +204,13 @@ export function ReportApp({ studyId }: { studyId: string }) {
           {problem}
         </p>
       )}
+      {offlineStart.notice && (
+        <p className="banner info" role="status" data-testid="offline-draft-merged">
+          {offlineStart.notice}
+        </p>
+      )}
       <ReportDocument
+        key={local ? `${report.id}:device` : report.id}
         report={report}
         userId={user.id}
         user={announced}
@@ -193,10 +219,14 @@ export function ReportApp({ studyId }: { studyId: string }) {
         onReport={onReport}
         onNotice={onNotice}
       />
-      <ReportMeasurements studyId={studyId} report={report} />
+      {!local && <ReportMeasurements studyId={studyId} report={report} />}
       {can(role, 'macro:own') && <MacrosPanel store={personal.store} macros={personal.macros} />}
-      <CriticalPanel reportId={report.id} role={role} online={online} />
-      <HistoryPanel reportId={report.id} online={online} refresh={report.version} />
+      {!local && (
+        <>
+          <CriticalPanel reportId={report.id} role={role} online={online} />
+          <HistoryPanel reportId={report.id} online={online} refresh={report.version} />
+        </>
+      )}
       {final && <LateEditsPanel report={report} role={role} online={online} trigger={lateEditsStored} onAddendum={() => void reload()} />}
       {report.addenda.map((addendum, i) => (
         <section key={addendum.id} className="report-addendum" aria-label={`Addendum ${i + 1}`}>

@@ -107,7 +107,14 @@ export function defaultSyncUrl(): string {
   return `${window.location.origin.replace(/^http/, 'ws')}/sync`;
 }
 
-const META = { serverSV: 'pacs:serverSV', deletes: 'pacs:unconfirmedDeletes', savedAt: 'pacs:lastSavedAt', mode: 'pacs:mode' };
+/** What the device copy keeps beside the document (a report started offline writes its mode). */
+export const DEVICE_COPY_META = {
+  serverSV: 'pacs:serverSV',
+  deletes: 'pacs:unconfirmedDeletes',
+  savedAt: 'pacs:lastSavedAt',
+  mode: 'pacs:mode',
+};
+const META = DEVICE_COPY_META;
 const RENEW_BEFORE_MS = 60_000;
 /** The device copy keeps one row per update (one per keystroke); opening replays them all, so merge them from time to time. */
 const COMPACT_AFTER_ROWS = 64;

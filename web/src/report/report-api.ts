@@ -1,5 +1,5 @@
 /** The reporting routes of the API as the editor uses them. */
-import type { Report, ReportAuthorship, ReportLateEdits, ReportSession, Template } from '@pacs/shared';
+import type { Report, ReportAuthorship, ReportLateEdits, ReportOfflineStart, ReportSession, Template } from '@pacs/shared';
 import { ApiError, api } from '../api/client';
 
 export type { Report, ReportAuthorship, ReportSession, Template };
@@ -33,3 +33,10 @@ export async function fetchTemplate(templateId: string): Promise<Template | null
   const list = await api.request<{ items: Template[] }>('GET', '/api/templates?includeRetired=true');
   return list.items.find((t) => t.id === templateId) ?? null;
 }
+
+/** The active templates (kept on the device for starting reports offline). */
+export const fetchTemplates = async () => (await api.request<{ items: Template[] }>('GET', '/api/templates')).items;
+
+/** Asks the server to adopt a report this device started offline (409 REPORT_EXISTS: another was started meanwhile). */
+export const adoptOfflineReport = (studyId: string, body: ReportOfflineStart) =>
+  api.request<Report>('POST', `/api/studies/${encodeURIComponent(studyId)}/report/offline-start`, body);
