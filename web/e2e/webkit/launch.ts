@@ -8,6 +8,11 @@
  * namespace):
  * - `WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS=1`: the bubblewrap sandbox of the web processes cannot
  *   set up its own namespaces as root inside `unshare --net`; the tests' pages are our own app.
+ * - `GIO_USE_NETWORK_MONITOR=base`: WebKitGTK takes `navigator.onLine` from GLib's network monitor,
+ *   which by default (netlink) says "offline" without a default route, as in the suite's namespace
+ *   (loopback and a veth pair, no route out; Chromium is content with the pair). There the app never
+ *   synced. The base monitor always says "online", which is what a tablet on Wi-Fi reports; going
+ *   offline is the server becoming unreachable (see the e2e file), not this flag.
  * - Xvfb with `-displayfd` picks a free display itself (several suites may run at once).
  * - Everything is started in its own process group and ended by that group's id, so MiniBrowser's
  *   web, network and GPU processes go too, also when a test fails half-way.
@@ -121,6 +126,7 @@ export async function launchWebKit(viewport = { width: 1180, height: 820 }): Pro
         ...process.env,
         DISPLAY: started.display,
         WEBKIT_DISABLE_SANDBOX_THIS_IS_DANGEROUS: '1',
+        GIO_USE_NETWORK_MONITOR: 'base',
         // A private data directory per run (IndexedDB, service worker, cache), removed at the end.
         XDG_DATA_HOME: path.join(profile, 'data'),
         XDG_CACHE_HOME: path.join(profile, 'cache'),

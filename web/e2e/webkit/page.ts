@@ -93,7 +93,10 @@ export class WebKitPage {
   }
 
   async press(key: keyof typeof Key): Promise<void> {
-    await this.driver.switchTo().activeElement().sendKeys(Key[key] as string);
+    await this.driver
+      .switchTo()
+      .activeElement()
+      .sendKeys(Key[key] as string);
   }
 
   /** For the shared page hooks, which only call `evaluate`. */
