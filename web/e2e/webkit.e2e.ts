@@ -20,7 +20,9 @@ import { WebKitPage } from './webkit/page';
 let system: System;
 let webkit: WebKit;
 let page: WebKitPage;
-let study: DicomStudy & { patientName: string };
+let study: DicomStudy;
+/** The first image's canvas online: what the device must show offline. */
+let onlineCanvas: { hash: number };
 let reportId: string;
 const started = Date.now();
 
@@ -52,7 +54,7 @@ async function enterPin(): Promise<void> {
 async function waitForImage(timeout = 60_000) {
   const p = page.asPlaywrightPage();
   await expect
-    .poll(async () => (await viewerState(p)) !== null && (await page.text('[data-testid="viewport-message"]')) === '', { timeout })
+    .poll(async () => (await viewerState(p)) !== null && (await page.count('[data-testid="viewport-message"]')) === 0, { timeout })
     .toBe(true);
   const stats = await canvasStats(p);
   expect(stats!.width).toBeGreaterThan(100);
@@ -106,7 +108,7 @@ describe('WebKit (tablet path)', () => {
     await expect.poll(() => page.text('main')).toContain('Offline PIN set on this device.');
 
     await page.goto(`${system.url}/viewer/${study.id}?source=online`);
-    await waitForImage();
+    onlineCanvas = await waitForImage();
     await page.click('Make available offline');
     await expect.poll(() => page.text('[data-testid="offline-state"]'), { timeout: 90_000 }).toContain('Available offline');
   });
@@ -139,7 +141,7 @@ describe('WebKit (tablet path)', () => {
     // The study from the device's encrypted copy.
     await page.goto(`${system.url}/viewer/${study.id}`);
     await enterPin();
-    await waitForImage();
+    expect((await waitForImage()).hash).toBe(onlineCanvas.hash);
     expect(await page.evaluate(() => (window as unknown as { __pacsViewer: { source(): string } }).__pacsViewer.source())).toBe('offline');
 
     // Back online: the app is opened again and the report's offline change reaches the server.

@@ -108,7 +108,17 @@ export async function launchWebKit(viewport = { width: 1180, height: 820 }): Pro
   let driverProcess: ChildProcess | null = null;
   let driver: WebDriver | null = null;
   const profile = mkdtempSync(path.join(os.tmpdir(), 'pacs-webkit-'));
+  // If the test process ends without `close()` (a worker torn down), its groups go with it.
+  const killGroups = () => {
+    for (const child of [driverProcess, xvfb]) {
+      try {
+        if (child?.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+  process.once('exit', killGroups);
   const close = async () => {
+    process.off('exit', killGroups);
     await driver?.quit().catch(() => undefined);
     await stopGroup(driverProcess);
     await stopGroup(xvfb);

@@ -74,7 +74,11 @@ export class WebKitPage {
 
   /** Waits until no element matches `css`. */
   async waitGone(css: string, timeout = WAIT_MS): Promise<void> {
-    await expect.poll(async () => (await this.driver.findElements(By.css(css))).length, { timeout }).toBe(0);
+    await expect.poll(() => this.count(css), { timeout }).toBe(0);
+  }
+
+  async count(css: string): Promise<number> {
+    return (await this.driver.findElements(By.css(css))).length;
   }
 
   async attribute(css: string, name: string): Promise<string | null> {
