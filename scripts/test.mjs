@@ -39,6 +39,9 @@ const TEST_PACKAGES = [
   'libxml2-utils',
   // Structural check of the archival (PDF/A) report PDFs.
   'qpdf',
+  // WebKit for the tablet-path e2e file (web/e2e/webkit.e2e.ts): WebKitGTK's WebDriver + MiniBrowser on Xvfb.
+  'webkit2gtk-driver',
+  'xvfb',
 ];
 
 /**

@@ -126,12 +126,36 @@ const gateway = await startGateway({
   ],
 });
 const url = `http://127.0.0.1:${gateway.address().port}`;
+// {"network": "down" | "up"}: the device loses the server (browsers that cannot be set offline by
+// their driver, i.e. WebKit): the gateway stops listening and cuts its open connections, so every
+// request and WebSocket of the page fails as with no network; "up" listens on the same port again.
+const gatewaySockets = new Set();
+gateway.on('connection', (socket) => {
+  gatewaySockets.add(socket);
+  socket.once('close', () => gatewaySockets.delete(socket));
+});
+async function setNetwork(state) {
+  if (state === 'down' && gateway.listening) {
+    const closed = new Promise((resolve) => gateway.close(resolve));
+    for (const socket of gatewaySockets) socket.destroy();
+    await closed;
+  } else if (state === 'up' && !gateway.listening) {
+    await new Promise((resolve, reject) => {
+      gateway.once('error', reject);
+      gateway.listen(gatewayPort, '127.0.0.1', () => {
+        gateway.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  return { listening: gateway.listening };
+}
 
 let stopping = false;
 async function stop() {
   if (stopping) return;
   stopping = true;
-  gateway.close();
+  if (gateway.listening) gateway.close();
   await stopSync(false).catch(() => undefined);
   await app.close().catch(() => undefined);
   await orthanc?.stop().catch(() => undefined);
@@ -215,6 +239,8 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
         nextAttemptAt: new Date(),
       });
       result = { id: row.get('id') };
+    } else if (command.network) {
+      result = await setNetwork(command.network);
     } else if (command.ingestStudy) {
       result = await ingestStudy(command.ingestStudy.studyInstanceUid);
     }

@@ -69,6 +69,11 @@ export interface System {
   idp(change: { account?: IdpAccount; tamper?: 'none' | 'id-token-audience' }): Promise<{ issuer: string }>;
   /** Stops the sync-server (SIGTERM, or SIGKILL with `crash`) and starts it again (only with `sync: true`). */
   restartSync(options?: { crash?: boolean }): Promise<void>;
+  /**
+   * The device loses the server ("down": the gateway refuses connections and cuts open ones) or
+   * gets it back ("up"), for browsers whose driver cannot set them offline (WebKit).
+   */
+  network(state: 'down' | 'up'): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -170,6 +175,9 @@ export async function startSystem(
     hl7: async (message) => ((await command({ hl7: message })) as { ack: string }).ack,
     deadResult: (patientId) => command({ deadResult: { patientId } }) as Promise<{ id: number }>,
     ingestStudy: (studyInstanceUid) => command({ ingestStudy: { studyInstanceUid } }) as Promise<{ id: string; orthancId: string }>,
+    network: async (state) => {
+      await command({ network: state });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

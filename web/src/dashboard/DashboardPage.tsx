@@ -181,7 +181,8 @@ export function DashboardPage() {
                 ? 'granted'
                 : 'not granted (the browser may evict data)'}
           </p>
-          {storage && !storage.persisted && (
+          {/* Only where the browser answered "not granted": WebKitGTK has no StorageManager, and a button that cannot ask would do nothing. */}
+          {storage?.persisted === false && (
             <button type="button" onClick={() => void requestPersistence().then(() => readStorage().then(setStorage))}>
               Ask to keep data
             </button>
