@@ -145,6 +145,7 @@ describe('a shift on a tablet', () => {
 
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           const study = assigned[cycle]!;
+          console.log(`shift: cycle ${cycle}`);
           // Online: the study's report, started here on the first visit, and a sentence.
           await page.goto(`${system.url}/report/${study.id}?images=off`);
           await page.getByRole('button', { name: 'Start report' }).click();

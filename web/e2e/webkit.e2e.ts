@@ -3,8 +3,7 @@
  * same engine family): sign in, the worklist, a study in the viewer with a non-blank image, "Make
  * available offline", then without the server: reload, the PIN, the report typed offline survives a
  * reload, the study opens from the device; with the server back the report reaches it.
- * One system, one WebKit session and one profile for the file (CI time): the tests run in order and
- * each builds on the one before, as one radiologist's session on one tablet.
+ * One system, one WebKit session and one test (CI time): one radiologist's session on one tablet.
  * WebDriver cannot set WebKit offline: the gateway stops listening and cuts its connections
  * (`system.network('down')`), so every request and WebSocket of the page fails as without a network.
  */
@@ -21,8 +20,6 @@ let system: System;
 let webkit: WebKit;
 let page: WebKitPage;
 let study: DicomStudy;
-/** The first image's canvas online: what the device must show offline. */
-let onlineCanvas: { hash: number };
 let reportId: string;
 const started = Date.now();
 
@@ -70,7 +67,7 @@ const reportText = () => editorText(page.asPlaywrightPage(), reportId);
 const OFFLINE_PHRASE = 'Typed on the tablet without a network: no acute findings.';
 
 describe('WebKit (tablet path)', () => {
-  it('signs in and the worklist shows the studies', async () => {
+  it('signs in, sees the worklist, sets the PIN, views and keeps a study offline, types a report offline that survives a reload and reaches the server', async () => {
     await page.goto(system.url);
     await page.fill('Email', RADIOLOGIST.email);
     await page.fill('Password', RADIOLOGIST.password);
@@ -97,9 +94,8 @@ describe('WebKit (tablet path)', () => {
     const row = `[data-testid="worklist-row"][data-study-id="${study.id}"]`;
     await page.waitFor(row, 60_000);
     expect(await page.text('[data-testid="worklist-count"]')).toMatch(/^[1-9]\d* of [1-9]\d* studies$/);
-  });
 
-  it('sets the offline PIN, opens the study with a non-blank image and makes it available offline', async () => {
+    // The offline PIN, the study with a non-blank image, made available offline.
     await page.goto(`${system.url}/account`);
     const form = '//form[@aria-label="Offline PIN"]';
     await page.fill('New PIN', OFFLINE_PIN, form);
@@ -108,12 +104,11 @@ describe('WebKit (tablet path)', () => {
     await expect.poll(() => page.text('main')).toContain('Offline PIN set on this device.');
 
     await page.goto(`${system.url}/viewer/${study.id}?source=online`);
-    onlineCanvas = await waitForImage();
+    const onlineCanvas = await waitForImage();
     await page.click('Make available offline');
     await expect.poll(() => page.text('[data-testid="offline-state"]'), { timeout: 90_000 }).toContain('Available offline');
-  });
 
-  it('types a report offline, keeps it over an offline reload, opens the study offline, and the server gets the text back online', async () => {
+    // The report typed offline, kept over an offline reload; the study offline; the text reaches the server.
     await page.goto(`${system.url}/report/${study.id}?images=off`);
     await expect.poll(reportText, { timeout: 60_000 }).toContain('Clinical history');
     await expect.poll(reportLink).toBe('live');
@@ -153,5 +148,5 @@ describe('WebKit (tablet path)', () => {
     await expect
       .poll(async () => JSON.stringify(await server.call('GET', `/api/reports/${reportId}/authorship`)))
       .toContain(OFFLINE_PHRASE);
-  });
+  }, 300_000);
 });
