@@ -137,6 +137,14 @@ describe('what a device holds, and why', () => {
     expect((await newDevice(me)).reasons(study.id)).toEqual(['recent']);
   });
 
+  it('recent: starting a study’s report is opening it (its status may leave the window meanwhile)', async () => {
+    const me = await userOf('attending');
+    const study = await seedStudy(t.app, { receivedAt: LONG_AGO });
+    const started = await t.app.inject({ method: 'POST', url: `/api/studies/${study.id}/report`, headers: bearer(me.token), payload: {} });
+    expect([200, 201, 503]).toContain(started.statusCode);
+    expect((await newDevice(me)).reasons(study.id)).toEqual(['recent']);
+  });
+
   it('device-row: the device that opened a study found by a search stores it at once, with its reasons; audited', async () => {
     const me = await userOf('resident');
     const study = await seedStudy(t.app, { receivedAt: LONG_AGO });

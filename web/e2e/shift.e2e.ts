@@ -209,7 +209,20 @@ describe('a shift on a tablet', () => {
           await connection('Online');
           if (SIGNED_OFFLINE.has(cycle)) {
             // Signed meanwhile: what the tablet typed offline is kept as a late edit.
-            await expect.poll(() => page.getByTestId('late-edits').textContent(), { timeout: 30_000 }).toContain(typedOffline);
+            try {
+              await expect.poll(() => page.getByTestId('late-edits').textContent(), { timeout: 30_000 }).toContain(typedOffline);
+            } catch (error) {
+              console.log(
+                'DEBUG',
+                page.url(),
+                await page.locator('.report-app').first().getAttribute('data-status'),
+                await page.getByTestId('report-pending').first().textContent(),
+                await page.getByTestId('report-link').first().getAttribute('data-state'),
+                await page.getByTestId('connection-state').textContent(),
+              );
+              await page.screenshot({ path: '/tmp/shift-fail.png' });
+              throw error;
+            }
           } else {
             await expect.poll(reportPending, { timeout: 30_000 }).toBe('0');
           }

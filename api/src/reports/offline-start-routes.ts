@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorResponse, IdParams, ReportOfflineStart, Report as ReportSchema, ReportStartedElsewhere } from '@pacs/shared';
 import type { FastifyInstance } from 'fastify';
 import { guardStudyRoutes } from '../restricted-access/policy';
+import { recentOpensOf } from '../worklist/recent-opens';
 import { adoptOfflineStart } from './offline-start';
 import { presentVerified } from './present';
 import { recordReportChange, reportAudit, setReportSubject } from './report-audit';
@@ -48,6 +49,7 @@ export default async function offlineStartRoutes(fastify: FastifyInstance) {
       };
       const result = await adoptOfflineStart(deps, { study, id, templateId, seed, authorId: request.principal!.userId });
       if (result.outcome === 'refused') throw result.error;
+      await recentOpensOf(app.db.models).record(request.principal!.userId, study.id);
       setReportSubject(request, result.report, study);
       if (result.outcome === 'created') reply.code(201);
       return presentVerified(request, store, result.report, study);

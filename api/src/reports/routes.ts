@@ -150,6 +150,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       const principal = principalOf(request);
       const study = (await store.loadStudy(request.params.id)).get();
       request.auditSubject = { objectType: 'Report', patientId: study.patientId, studyUid: study.studyInstanceUid };
+      // Starting (or reopening) a study's report is opening it: it stays on the user's devices for the recent days.
+      await recentOpens.record(principal.userId, study.id);
       const existing = await store.primaryReportOf(study.id);
       if (existing) {
         setReportSubject(request, existing, study);
