@@ -105,6 +105,18 @@ describe('a shift on a tablet', () => {
       const desk = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       try {
         const page = tablet.pages()[0] ?? (await tablet.newPage());
+        const requests = new Map<unknown, string>();
+        const requestLog: string[] = [];
+        page.on('request', (r) => {
+          requests.set(r, `${new Date().toISOString().slice(11, 23)} ${r.method()} ${r.url().replace(system.url, '')}`);
+        });
+        const settle = (r: unknown, how: string) => {
+          requestLog.push(`${requests.get(r)} → ${how} at ${new Date().toISOString().slice(11, 23)}`);
+          requests.delete(r);
+          if (requestLog.length > 60) requestLog.shift();
+        };
+        page.on('requestfinished', (r) => settle(r, 'done'));
+        page.on('requestfailed', (r) => settle(r, `failed ${r.failure()?.errorText}`));
         await signIn(page, system.url, RESIDENT);
         await setOfflinePin(page);
         await requireServiceWorker(page);
@@ -125,8 +137,18 @@ describe('a shift on a tablet', () => {
         const reportIds: string[] = [];
         let changesMade = 0;
         let backup: string | null = null;
-        const connection = (state: 'Online' | 'Offline') =>
-          expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 30_000 }).toBe(state);
+        /** Waits for the tablet's connection state; if it does not come, says which requests were still open. */
+        const connection = async (state: 'Online' | 'Offline') => {
+          try {
+            await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 30_000 }).toBe(state);
+          } catch (error) {
+            console.log(
+              `shift: ${await page.getByTestId('connection').getAttribute('title')}; requests still open:\n${[...requests.values()].join('\n')}`,
+            );
+            console.log(`shift: last requests:\n${requestLog.join('\n')}`);
+            throw error;
+          }
+        };
         const reportPending = () => page.getByTestId('report-pending').first().getAttribute('data-count');
         const type = async (report: number, words: string) => {
           const text = `${words} ${randomBytes(3).toString('hex')}.`;
@@ -209,20 +231,7 @@ describe('a shift on a tablet', () => {
           await connection('Online');
           if (SIGNED_OFFLINE.has(cycle)) {
             // Signed meanwhile: what the tablet typed offline is kept as a late edit.
-            try {
-              await expect.poll(() => page.getByTestId('late-edits').textContent(), { timeout: 30_000 }).toContain(typedOffline);
-            } catch (error) {
-              console.log(
-                'DEBUG',
-                page.url(),
-                await page.locator('.report-app').first().getAttribute('data-status'),
-                await page.getByTestId('report-pending').first().textContent(),
-                await page.getByTestId('report-link').first().getAttribute('data-state'),
-                await page.getByTestId('connection-state').textContent(),
-              );
-              await page.screenshot({ path: '/tmp/shift-fail.png' });
-              throw error;
-            }
+            await expect.poll(() => page.getByTestId('late-edits').textContent(), { timeout: 30_000 }).toContain(typedOffline);
           } else {
             await expect.poll(reportPending, { timeout: 30_000 }).toBe('0');
           }
@@ -248,7 +257,10 @@ describe('a shift on a tablet', () => {
           if (row.assignee?.id === resident.userId) landed += 1;
         }
         await page.goto(`${system.url}/worklist`);
-        const conflicts = await page.getByTestId('conflict-view').getByTestId('conflict-mine').count();
+        const conflictsShown = () => page.getByTestId('conflict-view').getByTestId('conflict-mine').count();
+        // The banner shows once the device's outbox is read after the page load.
+        await expect.poll(conflictsShown).toBe(changesMade - landed);
+        const conflicts = await conflictsShown();
 
         // Keystrokes: in the server's document, the signed text or the late edits, seen from the desk.
         const serverText: string[] = [];

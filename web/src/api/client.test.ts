@@ -33,6 +33,7 @@ const ended = vi.fn();
 let unsubscribe: () => void;
 const originalFetch = api.fetchImpl;
 const originalTimeout = api.refreshTimeoutMs;
+const originalRequestTimeout = api.requestTimeoutMs;
 beforeEach(() => {
   api.clear(false);
   ended.mockReset();
@@ -42,6 +43,7 @@ afterEach(() => {
   unsubscribe();
   api.fetchImpl = originalFetch;
   api.refreshTimeoutMs = originalTimeout;
+  api.requestTimeoutMs = originalRequestTimeout;
 });
 
 describe('refresh is single-flight in a page', () => {
@@ -157,5 +159,21 @@ describe('request bodies', () => {
     await api.request('POST', '/api/anything', { a: 1 });
     expect(sent[0]).toEqual({ type: 'application/pdf', body: pdf });
     expect(sent[1]).toEqual({ type: 'application/json', body: '{"a":1}' });
+  });
+});
+
+describe('a request without an answer', () => {
+  it('fails as a network error once its time is up (a half-open connection does not hold the caller for ever)', async () => {
+    api.adopt(session(7), false);
+    api.requestTimeoutMs = 50;
+    api.fetchImpl = (_input, init = {}) =>
+      new Promise((_resolve, reject) => {
+        init.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted.', 'AbortError')));
+      });
+    const error = await api.request('GET', '/api/studies/changes?cursor=0').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as Error).message).toBe('no answer in time');
+    expect(ended).not.toHaveBeenCalled();
+    expect(api.hasToken()).toBe(true);
   });
 });

@@ -61,6 +61,12 @@ class Client {
    * default), so the retry still presents a token it forgives.
    */
   refreshTimeoutMs = 15_000;
+  /**
+   * Any other request without an answer by then counts as lost (NetworkError): a connection left
+   * half-open by a server restart or a Wi-Fi handover must not hold the worklist's sync, or a save,
+   * for ever. Generous: the slowest answers (a report's signature, a big page) take seconds.
+   */
+  requestTimeoutMs = 60_000;
 
   constructor() {
     this.channel?.addEventListener('message', (event: MessageEvent) => {
@@ -174,11 +180,11 @@ class Client {
       await this.refreshOrEnd();
     }
     try {
-      return await this.raw<T>(method, path, body, true, headers);
+      return await this.raw<T>(method, path, body, true, headers, this.requestTimeoutMs);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401 && !String(error.code ?? '').startsWith('REFRESH')) {
         await this.refreshOrEnd();
-        return this.raw<T>(method, path, body, true, headers);
+        return this.raw<T>(method, path, body, true, headers, this.requestTimeoutMs);
       }
       throw error;
     }
