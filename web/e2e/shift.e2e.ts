@@ -1,7 +1,7 @@
 /**
  * A resident's shift on a tablet, end to end against the real API, sync-server and gateway: 20
  * assigned studies with a prior each; the network drops and returns ten times; ten reports drafted,
- * five of them signed by the attending while the tablet is offline (what the tablet typed meanwhile
+ * two of them started offline (the server adopts them when the network returns), five of them signed by the attending while the tablet is offline (what the tablet typed meanwhile
  * becomes late edits); worklist changes made offline (one meets a colleague's change: a conflict);
  * offline views of the worklist and the reports; the servers restarted once and the database
  * restored from a backup once. At the end it prints what was typed, changed and viewed against
@@ -50,6 +50,8 @@ const CYCLES = 10;
 /** Reports the attending signs while the tablet is offline (in those cycles). */
 const SIGNED_OFFLINE = new Set([5, 6, 7, 8, 9]);
 const RESTART_CYCLE = 4;
+/** Reports started with the network gone (adopted by the server when it returns). */
+const STARTED_OFFLINE = 2;
 const RESTORE_CYCLE = 7;
 /** Studies nobody was assigned that the resident takes offline; the last one meets a colleague's change. */
 const TAKEN = 4;
@@ -168,23 +170,36 @@ describe('a shift on a tablet', () => {
         for (let cycle = 0; cycle < CYCLES; cycle++) {
           const study = assigned[cycle]!;
           console.log(`shift: cycle ${cycle}`);
-          // Online: the study's report, started here on the first visit, and a sentence.
+          // The study's report, started on the first visit: online, or (the first ones) with the
+          // network already gone, from the template the device keeps.
+          const startedOffline = cycle < STARTED_OFFLINE;
           await page.goto(`${system.url}/report/${study.id}?images=off`);
-          await page.getByRole('button', { name: 'Start report' }).click();
+          const start = page.getByRole('button', { name: 'Start report' });
+          await start.waitFor();
+          if (startedOffline) {
+            await tablet.setOffline(true);
+            await connection('Offline');
+            await expect.poll(() => start.isEnabled()).toBe(true);
+          }
+          await start.click();
           reportIds[cycle] = await shownReportId(page);
           await expect.poll(() => editorText(page, reportIds[cycle]!)).toContain('Findings');
+          if (startedOffline) {
+            await expect.poll(() => page.locator('.report-meta').textContent()).toContain('not yet on the server');
+          }
           if (cycle === RESTORE_CYCLE) {
             // The backup is taken once the tablet's earlier offline views are on the server; what
             // it types next reaches the server after the backup and is lost by the restore.
             await expect.poll(async () => (await offlineReads()).waiting).toBe(0);
             backup = (await system.backup()).file;
           }
-          await type(cycle, `Cycle ${cycle} online: no acute abnormality in study ${cycle}`);
-          await expect.poll(reportPending).toBe('0');
-
-          // The network drops.
-          await tablet.setOffline(true);
-          await connection('Offline');
+          await type(cycle, `Cycle ${cycle} ${startedOffline ? 'started offline' : 'online'}: no acute abnormality in study ${cycle}`);
+          if (!startedOffline) {
+            await expect.poll(reportPending).toBe('0');
+            // The network drops.
+            await tablet.setOffline(true);
+            await connection('Offline');
+          }
           await type(cycle, `Cycle ${cycle} offline: comparison with the prior`);
           const typedOffline = typed.at(-1)!.text;
           // Offline views: the worklist, then the report again (in the app, from the device).
@@ -233,6 +248,8 @@ describe('a shift on a tablet', () => {
             // Signed meanwhile: what the tablet typed offline is kept as a late edit.
             await expect.poll(() => page.getByTestId('late-edits').textContent(), { timeout: 30_000 }).toContain(typedOffline);
           } else {
+            // A report started offline is adopted by the server (under the device's id) first.
+            await expect.poll(() => page.locator('.report-meta').textContent(), { timeout: 30_000 }).not.toContain('not yet on the server');
             await expect.poll(reportPending, { timeout: 30_000 }).toBe('0');
           }
           await expect.poll(async () => (await offlineReads()).waiting, { timeout: 30_000 }).toBe(0);
