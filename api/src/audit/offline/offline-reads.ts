@@ -136,22 +136,29 @@ export class OfflineReadLedger {
       { brokenAt: now, brokenReason: reason.slice(0, 200) },
       { where: { deviceId: head.deviceId }, transaction },
     );
+    const row = this.deviceRow(head, uploader, { eventId: 'SecurityAlert', outcome: 8, at: now });
     await this.recorder.record(
-      {
-        eventId: 'SecurityAlert',
-        action: 'E',
-        outcome: 8,
-        at: now,
-        userId: uploader.userId,
-        userRole: uploader.role,
-        networkAddress: uploader.networkAddress,
-        requestId: uploader.requestId,
-        objectType: 'Device',
-        objectId: head.deviceId,
-        details: { event: 'offline-audit-chain-broken', reason, acceptedUpTo: head.lastSeq },
-      },
+      { ...row, details: { event: 'offline-audit-chain-broken', reason, acceptedUpTo: head.lastSeq } },
       transaction,
     );
+  }
+
+  /** A row about the device's record itself (not a view), by the uploading user's request. */
+  private deviceRow(
+    head: OfflineAuditChainAttributes,
+    uploader: Uploader,
+    event: Pick<AuditEntryInput, 'eventId' | 'outcome' | 'at'>,
+  ): AuditEntryInput {
+    return {
+      ...event,
+      action: 'E',
+      userId: uploader.userId,
+      userRole: uploader.role,
+      networkAddress: uploader.networkAddress,
+      requestId: uploader.requestId,
+      objectType: 'Device',
+      objectId: head.deviceId,
+    };
   }
 
   /**
@@ -160,17 +167,9 @@ export class OfflineReadLedger {
    * restore is the operator's act), but in the trail for the privacy officer.
    */
   private gapRow(head: OfflineAuditChainAttributes, uploader: Uploader, resumedAt: number): AuditEntryInput {
+    const row = this.deviceRow(head, uploader, { eventId: 'ApplicationActivity', outcome: 0, at: new Date(this.now()) });
     return {
-      eventId: 'ApplicationActivity',
-      action: 'E',
-      outcome: 0,
-      at: new Date(this.now()),
-      userId: uploader.userId,
-      userRole: uploader.role,
-      networkAddress: uploader.networkAddress,
-      requestId: uploader.requestId,
-      objectType: 'Device',
-      objectId: head.deviceId,
+      ...row,
       details: {
         event: 'offline-audit-chain-resumed',
         acceptedUpTo: head.lastSeq,
