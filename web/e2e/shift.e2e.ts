@@ -142,7 +142,11 @@ describe('a shift on a tablet', () => {
         /** Waits for the tablet's connection state; if it does not come, says which requests were still open. */
         const connection = async (state: 'Online' | 'Offline') => {
           try {
-            await expect.poll(() => page.getByTestId('connection-state').textContent(), { timeout: 30_000 }).toBe(state);
+            // Back online may take up to the client's request timeout (60 s): a request caught by the
+            // drop or a server restart on a half-open connection is given up then and sent again.
+            await expect
+              .poll(() => page.getByTestId('connection-state').textContent(), { timeout: state === 'Online' ? 90_000 : 30_000 })
+              .toBe(state);
           } catch (error) {
             console.log(
               `shift: ${await page.getByTestId('connection').getAttribute('title')}; requests still open:\n${[...requests.values()].join('\n')}`,
