@@ -194,7 +194,7 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
     } else if (command.backup) {
       result = await backupDatabase();
     } else if (command.restore) {
-      result = await restoreDatabase(command.restore.file);
+      result = await restartServers(command.restore.file);
     } else if (command.restartServers) {
       result = await restartServers(null);
     } else if (command.restartSync) {
@@ -319,22 +319,18 @@ async function backupDatabase() {
  * The restore procedure of DEPLOYMENT.md on the e2e system: stop the API and the sync-server, put
  * the backup in place of the database, renew the database epoch, start both again (same ports).
  */
-async function restoreDatabase(file) {
-  return restartServers(async () => {
-    const database = config.databaseUrl.replace(/^sqlite:/, '');
-    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
-    copyFileSync(file, database);
-  });
-}
-
-/** The API and the sync-server stopped and started again (same ports); `between` runs while both are down. A restore renews the epoch. */
-async function restartServers(between) {
+/** The API and the sync-server stopped and started again (same ports); with a backup file, DEPLOYMENT.md's restore in between (backup in place, afterRestore). */
+async function restartServers(backupFile) {
   if (syncEnabled) await stopSync(false);
   await app.close();
-  if (between) await between();
+  if (backupFile) {
+    const database = config.databaseUrl.replace(/^sqlite:/, '');
+    for (const suffix of ['-wal', '-shm']) rmSync(`${database}${suffix}`, { force: true });
+    copyFileSync(backupFile, database);
+  }
   app = await buildApp(config);
   let epoch = null;
-  if (between) {
+  if (backupFile) {
     const { afterRestore } = await import(path.join(root, 'api/src/db/after-restore.ts'));
     epoch = (await afterRestore(app.db.models)).epoch;
   }

@@ -71,7 +71,6 @@ export function WorklistPage() {
   // A result the device holds shows as the device has it (with the user's pending changes).
   const fromServer = useMemo(() => server.rows.map((row) => byId.get(row.id) ?? row), [server.rows, byId]);
   const shown = source === 'server' ? fromServer : onDevice;
-  const heldIds = useMemo(() => (source === 'server' ? new Set(byId.keys()) : undefined), [source, byId]);
   const modalities = useMemo(
     () => [...new Set([...rows.flatMap((r) => r.modalities), ...(source === 'server' ? COMMON_MODALITIES : [])])].sort(),
     [rows, source],
@@ -133,7 +132,7 @@ export function WorklistPage() {
           onBreakGlass={setBreakingGlass}
           pendingByStudy={pendingByStudy}
           highlighted={highlighted}
-          heldIds={heldIds}
+          held={source === 'server' ? byId : undefined}
           onRowChanged={source === 'server' ? server.refresh : undefined}
         >
           {source === 'device' && loaded && shown.length === 0 && (

@@ -1,7 +1,7 @@
 /**
  * The worklist's rows, windowed (only the rows in view are in the DOM), with the keyboard moves
  * of the page. The same table shows the device's rows and the results of a search of the whole
- * archive; `heldIds` marks, in the latter, which results this device also holds.
+ * archive; `held` marks, in the latter, which results this device also holds.
  */
 import { can, formatPersonName } from '@pacs/shared';
 import { type KeyboardEvent, type RefObject, useRef } from 'react';
@@ -30,7 +30,7 @@ export interface WorklistTableProps {
   pendingByStudy: ReadonlyMap<string, OutboxEntry[]>;
   highlighted: ReadonlySet<string>;
   /** Set when the rows are search results from the server: which of them this device holds. */
-  heldIds?: ReadonlySet<string>;
+  held?: { has(id: string): boolean };
   /** A change made from a row outside the outbox (a restriction): the server's results are stale. */
   onRowChanged?: () => void;
   scroller?: RefObject<HTMLDivElement | null>;
@@ -38,7 +38,7 @@ export interface WorklistTableProps {
 }
 
 export function WorklistTable(props: WorklistTableProps) {
-  const { rows, user, engine, selectedId, onSelect, pendingByStudy, highlighted, heldIds } = props;
+  const { rows, user, engine, selectedId, onSelect, pendingByStudy, highlighted, held } = props;
   const ownScroller = useRef<HTMLDivElement>(null);
   const scroller = props.scroller ?? ownScroller;
   const { first, last } = useVirtualWindow(scroller, rows.length, ROW_HEIGHT);
@@ -99,7 +99,7 @@ export function WorklistTable(props: WorklistTableProps) {
         </thead>
         <tbody>
           {first > 0 && <Spacer height={first * ROW_HEIGHT} />}
-          {rows.slice(first, last).map((row, offset) => renderRow(row, first + offset, heldIds?.has(row.id)))}
+          {rows.slice(first, last).map((row, offset) => renderRow(row, first + offset, held?.has(row.id)))}
           {last < rows.length && <Spacer height={(rows.length - last) * ROW_HEIGHT} />}
         </tbody>
       </table>
