@@ -137,6 +137,24 @@ describe('what a device holds, and why', () => {
     expect((await newDevice(me)).reasons(study.id)).toEqual(['recent']);
   });
 
+  it('a device downloading a report to hold it is not opening it; the audit row says device-copy; other purposes are refused', async () => {
+    const me = await userOf('resident');
+    const author = await t.userWithToken('attending');
+    const study = await seedStudy(t.app, { receivedAt: LONG_AGO, status: 'final' });
+    await t.app.db.models.Report.create({ studyRef: study.id, primarySlot: study.id, authorId: author.id });
+    const copied = await get(`/api/studies/${study.id}/report?purpose=device-copy`, me);
+    expect(copied.statusCode).toBe(200);
+    expect((await newDevice(me)).rows.has(study.id)).toBe(false);
+    const audit = await t.app.db.models.AuditLog.findOne({ where: { requestId: String(copied.headers['x-request-id']) }, raw: true });
+    expect(audit).toMatchObject({ action: 'R', objectType: 'Report', userId: me.id });
+    expect(JSON.parse(String(audit?.details))).toMatchObject({ purpose: 'device-copy' });
+    for (const query of ['purpose=open', 'purpose=DEVICE-COPY', 'purpose=device-copy%00', 'purpose=device-copy&x=1']) {
+      const refused = await get(`/api/studies/${study.id}/report?${query}`, me);
+      expect(refused.statusCode, query).toBe(400);
+    }
+    expect((await newDevice(me)).rows.has(study.id)).toBe(false);
+  });
+
   it('recent: starting a study’s report is opening it (its status may leave the window meanwhile)', async () => {
     const me = await userOf('attending');
     const study = await seedStudy(t.app, { receivedAt: LONG_AGO });

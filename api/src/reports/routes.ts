@@ -23,6 +23,7 @@ import {
   ReportSession,
   ReportSubmit,
   reportDocumentName,
+  StudyReportQuery,
 } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { UniqueConstraintError } from 'sequelize';
@@ -197,7 +198,8 @@ export default async function reportRoutes(fastify: FastifyInstance) {
         tags,
         summary: "The study's report with its addenda",
         params: IdParams,
-        response: { 200: ReportSchema, 404: ErrorResponse },
+        querystring: StudyReportQuery,
+        response: { 200: ReportSchema, 400: ErrorResponse, 404: ErrorResponse },
       },
     },
     async (request) => {
@@ -206,6 +208,11 @@ export default async function reportRoutes(fastify: FastifyInstance) {
       if (!row) throw notFound('the study has no report yet', 'NO_REPORT_YET');
       setReportSubject(request, row, study);
       const shown = await present(request, row, study);
+      if (request.query.purpose === 'device-copy') {
+        // Downloaded to be held offline, not read: said in the audit row; the device records the read when it is opened.
+        request.auditSubject.details = { purpose: 'device-copy' };
+        return shown;
+      }
       // Reading a study's report is opening it: it stays on the reader's devices for the recent days.
       await recentOpens.record(request.principal!.userId, study.id);
       return shown;

@@ -105,6 +105,16 @@ export const Template = Type.Object(
 );
 export type Template = Static<typeof Template>;
 
+/**
+ * Reading a study's report: `purpose=device-copy` when a device downloads it to hold offline (its
+ * user did not open it: the audit row says so, and the study does not count as opened).
+ */
+export const StudyReportQuery = Type.Object(
+  { purpose: Type.Optional(Type.Literal('device-copy', { description: 'a device downloading the report to hold offline' })) },
+  { additionalProperties: false },
+);
+export type StudyReportQuery = Static<typeof StudyReportQuery>;
+
 export const TemplateListQuery = Type.Object(
   {
     modality: Type.Optional(Modality),
