@@ -275,6 +275,7 @@ export class SyncEngine {
 
   async pull(): Promise<number> {
     let applied = 0;
+    let removed = false;
     for (;;) {
       const cursor = (await getMeta<string>(this.db, 'cursor')) ?? '0';
       const epoch = await getMeta<string>(this.db, 'epoch');
@@ -333,8 +334,10 @@ export class SyncEngine {
       );
       applied += page.changes.length;
       if (arrivals.length) for (const listener of this.arrivalListeners) listener(arrivals);
+      if (deletes.length) removed = true;
       if (!page.hasMore) {
-        await this.pruneIfDue();
+        // A row that left may have been the only reason its priors were here: they go now, not at the next timed prune.
+        await this.pruneIfDue(removed);
         return applied;
       }
     }
@@ -356,9 +359,9 @@ export class SyncEngine {
   }
 
   /** Drops rows whose reasons to be on the device lapsed with time (a window passed, a prior's study left). */
-  private async pruneIfDue(): Promise<void> {
+  private async pruneIfDue(now = false): Promise<void> {
     const role = this.user.role;
-    if (!role || Date.now() - this.lastPrunedAt < this.pruneEveryMs) return;
+    if (!role || (!now && Date.now() - this.lastPrunedAt < this.pruneEveryMs)) return;
     this.lastPrunedAt = Date.now();
     const rows = await this.db.sealed.studies.toArray();
     const { drop } = pruneDeviceRows(rows, role, this.now().getTime());

@@ -141,6 +141,18 @@ describe('Dexie layer and delta feed', () => {
     expect(held).not.toContain(orphan.id);
   });
 
+  it('drops the priors of a row that left at once, not at the next timed prune', async () => {
+    const anchor = server.put(makeStudy({ scope: ['assigned'] } as Partial<WorklistStudy>));
+    const prior = server.put(makeStudy({ scope: ['prior'], priorOf: [anchor.id] } as Partial<WorklistStudy>));
+    // Timed prunes an hour apart: only the anchor's tombstone can make the prior go now.
+    const engine = new SyncEngine(db, { ...ME, role: 'resident' }, { request: server.request }, { pollMs: 0, pruneEveryMs: 3_600_000 });
+    await engine.pull();
+    expect((await db.sealed.studies.toArray()).map((r) => r.id).sort()).toEqual([anchor.id, prior.id].sort());
+    server.remove(anchor.id);
+    await engine.pull();
+    expect(await db.studies.count()).toBe(0);
+  });
+
   it('stores a row answered outside the feed (follow, opened from a search) unless it holds a newer one; a tombstone removes it', async () => {
     const followed = { ...makeStudy(), scope: ['followed'], version: 3 } as DeviceStudy;
     await engine.store(followed);
