@@ -6,6 +6,7 @@ import { LoginPage } from '../auth/LoginPage';
 import { PinPage } from '../auth/PinPage';
 import { session } from '../auth/session';
 import { flushFlags } from '../critical/flag-outbox';
+import { checkEviction } from '../device/eviction';
 import { uploadOfflineReads } from '../device/offline-reads';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
 import { flushMeasurements } from '../measurements/measurement-outbox';
@@ -46,7 +47,20 @@ function SignedIn({ userId }: { userId: string }) {
     const created = createWorkspace(user);
     created.worklist.start();
     // A referrer has no worklist to mirror.
-    if (can(user.role, 'study:read')) void created.engine.start();
+    // The eviction check reads the sync cursor before the sync writes one.
+    if (can(user.role, 'study:read')) void checkEviction(created.db, user.id).finally(() => created.engine.start());
+    // The reports of assigned studies and the signed reports of their priors come to the device too
+    // (loaded with the report code, not in the entry chunk).
+    let downloads: { stop(): void } | null = null;
+    let ended = false;
+    if (can(user.role, 'report:read')) {
+      void import('../report/downloads').then(({ ReportDownloads }) => {
+        if (ended) return;
+        const started = new ReportDownloads({ ...created });
+        started.start();
+        downloads = started;
+      });
+    }
     // Critical-result flags raised, measurements drawn and patient data viewed offline leave as soon
     // as the connection returns, whatever page is open.
     const flush = () => {
@@ -66,6 +80,8 @@ function SignedIn({ userId }: { userId: string }) {
     flush();
     setWorkspace(created);
     return () => {
+      ended = true;
+      downloads?.stop();
       window.removeEventListener('online', flush);
       unsubscribe();
       window.clearInterval(timer);

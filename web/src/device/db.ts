@@ -8,6 +8,7 @@
 import type { CriticalCategory, KeyImage, Macro, Measurement, OfflineReadEntry } from '@pacs/shared';
 import Dexie, { type EntityTable, type Table } from 'dexie';
 import type { StudyDetail, StudyPatch, WorklistStudy } from '../api/types';
+import { forgetHeld } from './eviction';
 import { type SealedRecord, SealedTable } from './vault/sealed-table';
 
 export type OutboxState = 'pending' | 'sending' | 'conflict' | 'failed';
@@ -122,6 +123,8 @@ export interface CachedReport {
   studyId: string;
   /** The report API's answer (report/report-api.ts), kept as it came. */
   report: unknown;
+  /** The study row's version when this copy was taken: a new version means the report may have changed. */
+  rowVersion?: number;
   /** Set while the report was started on this device and is not on the server yet (report/offline-start.ts). */
   pendingStart?: { templateId: string | null; seed: string };
 }
@@ -261,6 +264,7 @@ export async function wipeAllWorklistDbs(): Promise<void> {
   } catch {
     // getDatabaseNames is not available everywhere; the remembered names suffice
   }
+  forgetHeld();
   await Promise.all([...names].map((name) => Dexie.delete(name)));
   localStorage.removeItem(KNOWN_DBS);
 }

@@ -8,6 +8,7 @@ import type { DeviceHoldings } from '@pacs/shared';
 import Dexie, { liveQuery } from 'dexie';
 import { api } from '../api/client';
 import { dbNameFor, type WorklistDb } from './db';
+import { markHeld } from './eviction';
 
 const SETTLE_MS = 3000;
 
@@ -40,6 +41,7 @@ export function watchHoldings(db: WorklistDb, userId: string, settleMs = SETTLE_
     worklistRows: await db.studies.count(),
   })).subscribe({
     next: (counts) => {
+      if (counts.worklistRows > 0) markHeld(userId);
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => void send(counts), settleMs);
     },

@@ -3,7 +3,7 @@
  * offline opening, shows the primary document, its addenda and the late-edits panel.
  */
 import { can, isReportLocked, type Role, type SyncNotice } from '@pacs/shared';
-import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { NetworkError } from '../api/client';
 import { usePoll } from '../app/use-poll';
 import { session } from '../auth/session';
@@ -16,6 +16,7 @@ import { ReportMeasurements } from '../measurements/ReportMeasurements';
 import { StudyIndication } from '../worklist/StudyIndication';
 import { useStudyRow } from '../worklist/study-row';
 import type { AwarenessUser } from './connection';
+import { forDevice, holdReportOpen } from './downloads';
 import { HistoryPanel } from './HistoryPanel';
 import { LateEditsPanel } from './LateEditsPanel';
 import { BUILT_IN_MACROS, type Macro } from './MacroPicker';
@@ -30,12 +31,6 @@ performance.mark('pacs-report:chunk');
 
 const TEMPLATE_CACHE = (id: string) => `pacs.template.${id}`;
 const POLL_MS = 10_000;
-
-/** Metadata only (ids, status, signer names), sealed on the device: the text stays in the report's own sealed copy. */
-function cacheable(report: Report): Report {
-  const strip = <T extends { content: unknown; returnComment: unknown }>(r: T): T => ({ ...r, content: null, returnComment: null });
-  return { ...strip(report), addenda: report.addenda.map(strip) };
-}
 
 function readCache<T>(key: string): T | null {
   try {
@@ -67,13 +62,17 @@ export function ReportApp({ studyId }: { studyId: string }) {
   const study = useStudyRow(studyId);
   const announced: AwarenessUser = useMemo(() => ({ name: user.name, role: user.role, color: colourFor(user.id) }), [user]);
   const offlineStart = useOfflineStart(studyId, study, online, announced);
+  const rowVersion = useRef<number | undefined>(undefined);
+  rowVersion.current = study?.version;
+  // Report downloads leave this study's copy alone while it is open here.
+  useEffect(() => holdReportOpen(studyId), [studyId]);
 
   const adopt = useCallback(
     (next: Report | null) => {
       setReport(next);
       setFromCache(false);
       // "No report yet" is kept too: offline, the page then offers to start one.
-      void db.sealed.reports.put({ studyId, report: next ? cacheable(next) : null }).catch(() => undefined);
+      void db.sealed.reports.put({ studyId, report: next ? forDevice(next) : null, rowVersion: rowVersion.current }).catch(() => undefined);
     },
     [db, studyId],
   );

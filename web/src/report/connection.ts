@@ -87,6 +87,8 @@ export interface ConnectionOptions {
   onNotice?: (notice: SyncNotice) => void;
   /** The server withdrew this user's access (4410): the sign-in itself must be checked again. */
   onAccessRevoked?: () => void;
+  /** A background copy (report downloads): the user is not shown as present in the report. */
+  quiet?: boolean;
 }
 
 export const READ_ONLY_REASON = 'Read-only: submitted for review or taken over by an attending';
@@ -176,7 +178,7 @@ export class ReportConnection {
       performance.mark('pacs-report:loaded');
       this.compactSoon();
     });
-    this.awareness.setLocalStateField('user', options.user);
+    if (!options.quiet) this.awareness.setLocalStateField('user', options.user);
     this.doc.on('afterTransaction', this.onTransaction);
     this.doc.on('update', this.onUpdate);
     this.awareness.on('update', this.onAwarenessUpdate);
@@ -214,6 +216,15 @@ export class ReportConnection {
   /** Whether the server has confirmed everything this device holds (and we are connected). */
   get settled(): boolean {
     return this.snapshot.link === 'live' && this.snapshot.pending === 0;
+  }
+
+  /** Writes what the server is known to hold and everything received, then closes (the end of a background copy). */
+  async close(): Promise<void> {
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    await this.persistMeta();
+    await this.persistence.flushed();
+    this.destroy();
   }
 
   destroy(): void {

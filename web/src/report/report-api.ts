@@ -5,10 +5,11 @@ import { ApiError, api } from '../api/client';
 export type { Report, ReportAuthorship, ReportSession, Template };
 export type LateEdit = ReportLateEdits['lateEdits'][number];
 
-/** The study's report, or null when none has been started yet. */
-export async function fetchStudyReport(studyId: string): Promise<Report | null> {
+/** The study's report, or null when none has been started yet; `deviceCopy`: downloaded to hold, not opened by the user. */
+export async function fetchStudyReport(studyId: string, deviceCopy = false): Promise<Report | null> {
   try {
-    return await api.request<Report>('GET', `/api/studies/${encodeURIComponent(studyId)}/report`);
+    const query = deviceCopy ? '?purpose=device-copy' : '';
+    return await api.request<Report>('GET', `/api/studies/${encodeURIComponent(studyId)}/report${query}`);
   } catch (error) {
     if (error instanceof ApiError && error.code === 'NO_REPORT_YET') return null;
     throw error;

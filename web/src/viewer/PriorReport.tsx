@@ -1,6 +1,8 @@
 /**
  * The report of the prior being compared, beside its images: its signed text and addenda, or why
  * there is none to show. Read online (and audited) by roles that read reports; nothing for others.
+ * Offline, the signed report the device downloaded with the prior (report/downloads.ts), recorded
+ * as an offline read.
  */
 
 import type { Report } from '@pacs/shared';
@@ -8,6 +10,8 @@ import { can } from '@pacs/shared';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { ApiError, api } from '../api/client';
 import { session } from '../auth/session';
+import { useOfflineRead } from '../device/use-offline-read';
+import { useWorkspace } from '../device/workspace';
 
 type Shown = { kind: 'report'; report: Report } | { kind: 'none'; why: string };
 
@@ -15,6 +19,26 @@ export function PriorReport({ studyId, online }: { studyId: string; online: bool
   const role = useSyncExternalStore(session.subscribe, session.get, session.get).user?.role;
   const readable = role !== undefined && can(role, 'report:read');
   const [shown, setShown] = useState<Shown | null>(null);
+  const { db } = useWorkspace();
+
+  useEffect(() => {
+    if (!readable || online) return;
+    let live = true;
+    setShown(null);
+    void db.sealed.reports
+      .get(studyId)
+      .then((cached) => {
+        if (!live) return;
+        const report = cached?.report as Report | null | undefined;
+        if (report) setShown({ kind: 'report', report });
+        else setShown({ kind: 'none', why: cached ? 'No report was written for this study.' : 'Not on this device: read online.' });
+      })
+      .catch(() => live && setShown({ kind: 'none', why: 'Not on this device: read online.' }));
+    return () => {
+      live = false;
+    };
+  }, [studyId, readable, online, db]);
+  useOfflineRead(!online && shown?.kind === 'report' ? { event: 'report-open', reportId: shown.report.id, studyId } : null);
 
   useEffect(() => {
     if (!readable || !online) return;
@@ -38,8 +62,7 @@ export function PriorReport({ studyId, online }: { studyId: string; online: bool
   return (
     <section className="prior-report" aria-label="Report of the prior" data-testid="prior-report">
       <h2 className="viewer-side-title">Report of the prior</h2>
-      {!online && <p className="muted">Read online.</p>}
-      {online && shown === null && <p aria-busy="true">Loading…</p>}
+      {shown === null && <p aria-busy="true">Loading…</p>}
       {shown?.kind === 'none' && <p className="muted">{shown.why}</p>}
       {shown?.kind === 'report' &&
         (shown.report.content ? (

@@ -10,9 +10,10 @@ import type { WorklistStudy } from '../api/types';
 import { session } from '../auth/session';
 import { useOfflineRead } from '../device/use-offline-read';
 import { useWorklist, useWorkspace } from '../device/workspace';
+import { useReportDownloadStatus } from '../report/download-status';
 import { BreakGlassDialog } from './BreakGlassDialog';
 import { applyFilter, DEFAULT_FILTER, SERVER_QUERY_MAX, type WorklistFilter } from './filter';
-import { describeDeviceScope } from './held-on-device';
+import { describeDeviceScope, reportsOnDevice } from './held-on-device';
 import { StudyDetailPanel } from './StudyDetail';
 import { useServerSearch } from './server-search';
 import { WorklistFilters } from './WorklistFilters';
@@ -55,6 +56,7 @@ export function WorklistPage() {
   const { user, engine, worklist } = useWorkspace();
   const { rows, byId, loaded, pendingByStudy, highlighted } = useWorklist();
   const online = useSyncExternalStore(session.subscribe, session.get, session.get).mode === 'online';
+  const reports = useReportDownloadStatus();
   const [filter, setFilter] = useState<WorklistFilter>(loadFilter);
   const [chosen, setChosen] = useState<Source>(() => loadSource(user.role as Role));
   const source: Source = online ? chosen : 'device';
@@ -108,6 +110,7 @@ export function WorklistPage() {
         {source === 'device'
           ? `${describeDeviceScope(user.role as Role)}${online ? ' Choose “All studies” to search the archive for anything else.' : ' Offline: only these can be opened.'}`
           : 'Searching the whole archive on the server. Results are not kept on this device; a study you open or follow joins it.'}
+        {source === 'device' && reports.held > 0 && <span data-testid="device-reports"> {reportsOnDevice(reports)}</span>}
       </p>
       <WorklistFilters
         filter={filter}

@@ -43,3 +43,13 @@ export function describeDeviceScope(role: Role): string {
   const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1)}`;
   return `This device holds ${list}${scope.priorsPerStudy ? `, with up to ${scope.priorsPerStudy} priors of each` : ''}.`;
 }
+
+/** The reports kept with the rows (report/downloads.ts), in one sentence. */
+export function reportsOnDevice(status: { held: number; signed: number }): string {
+  const open = status.held - status.signed;
+  const parts = [
+    open > 0 ? `${open} report${open === 1 ? '' : 's'} in progress` : null,
+    status.signed > 0 ? `${status.signed} signed report${status.signed === 1 ? '' : 's'}` : null,
+  ].filter(Boolean);
+  return `Reports on this device: ${parts.join(' and ')}.`;
+}

@@ -13,6 +13,7 @@
  */
 import Dexie, { type Table } from 'dexie';
 import { dbNameFor } from '../db';
+import { forgetHeld } from '../eviction';
 import { createDataKey, importServerKey, PIN_ITERATIONS, pinKey, rewrap, unwrapFrom, type Wrapped } from './key-wrapping';
 
 export const PIN_ATTEMPTS = 5;
@@ -188,6 +189,7 @@ export class DeviceVault {
       key = await unwrapFrom(copy, await pinKey(pin, copy.salt, copy.iterations), this.aad('pin'));
     } catch {
       if (failures >= PIN_ATTEMPTS) {
+        forgetHeld(this.userId);
         await this.discard(this.userId);
         await this.db.copies.clear();
         this.lock();
