@@ -20,7 +20,7 @@ import { ADMIN, apiLogin, launchBrowser, OFFLINE_PIN, RADIOLOGIST, setOfflinePin
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 200);
 const RUNS = 7;
-const RESIDENT = { email: 'bench-resident@pacs.local', password: 'bench-resident-password-0123' };
+const RESIDENT = { email: 'bench-resident@pacs.local', password: 'night-shift-reader-Qv7-0123' };
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length - 1) * p))]!;
 const round = (x: number) => Math.round(x * 10) / 10;
 const stats = (xs: number[]) => ({ n: xs.length, p50: round(pct(xs, 0.5)), p95: round(pct(xs, 0.95)), max: round(Math.max(...xs)) });

@@ -113,7 +113,8 @@ try {
   }
 
   // offline cold start of the shell to the PIN screen, then the PIN → rows painted
-  const offlineTimes: { loadMs: number; fcpMs: number | null; pinScreenMs: number; unlockToRowsMs: number }[] = [];
+  const offlineTimes: { loadMs: number; fcpMs: number | null; pinUnlockMs: number | null; pinScreenMs: number; unlockToRowsMs: number }[] =
+    [];
   await context.setOffline(true);
   for (let i = 0; i < 3; i++) {
     const cold = await context.newPage();
@@ -140,7 +141,13 @@ try {
     const timing = await cold.evaluate(() => {
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
       const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-      return { loadMs: nav.loadEventEnd - nav.startTime, fcpMs: fcp ? fcp.startTime : null };
+      const tried = performance.getEntriesByName('pacs-vault:pin-tried').at(-1);
+      const answered = performance.getEntriesByName('pacs-vault:pin-answered').at(-1);
+      return {
+        loadMs: nav.loadEventEnd - nav.startTime,
+        fcpMs: fcp ? fcp.startTime : null,
+        pinUnlockMs: tried && answered ? answered.startTime - tried.startTime : null,
+      };
     });
     offlineTimes.push({ ...timing, pinScreenMs, unlockToRowsMs });
     await cold.close();
@@ -160,6 +167,7 @@ try {
           loadMs: Math.round(t.loadMs),
           fcpMs: t.fcpMs && Math.round(t.fcpMs),
           pinScreenMs: t.pinScreenMs,
+          pinUnlockMs: t.pinUnlockMs && Math.round(t.pinUnlockMs),
           unlockToRowsMs: Math.round(t.unlockToRowsMs),
         })),
         initialJs: { files: js.files, gzipKB: +(js.gzipBytes / 1024).toFixed(1) },

@@ -12,7 +12,7 @@ import { useOfflineRead } from '../device/use-offline-read';
 import { useWorklist, useWorkspace } from '../device/workspace';
 import { useReportDownloadStatus } from '../report/download-status';
 import { BreakGlassDialog } from './BreakGlassDialog';
-import { applyFilter, DEFAULT_FILTER, SERVER_QUERY_MAX, type WorklistFilter } from './filter';
+import { applyFilterOnce, DEFAULT_FILTER, modalitiesOf, SERVER_QUERY_MAX, type WorklistFilter } from './filter';
 import { describeDeviceScope, reportsOnDevice } from './held-on-device';
 import { StudyDetailPanel } from './StudyDetail';
 import { useServerSearch } from './server-search';
@@ -69,12 +69,12 @@ export function WorklistPage() {
   useEffect(() => storeFilter(filter), [filter]);
   useEffect(() => sessionStorage.setItem(SOURCE_KEY, chosen), [chosen]);
   useOfflineRead(loaded ? { event: 'worklist-open' } : null);
-  const onDevice = useMemo(() => applyFilter(rows, filter, user.id), [rows, filter, user.id]);
+  const onDevice = useMemo(() => applyFilterOnce(rows, filter, user.id), [rows, filter, user.id]);
   // A result the device holds shows as the device has it (with the user's pending changes).
   const fromServer = useMemo(() => server.rows.map((row) => byId.get(row.id) ?? row), [server.rows, byId]);
   const shown = source === 'server' ? fromServer : onDevice;
   const modalities = useMemo(
-    () => [...new Set([...rows.flatMap((r) => r.modalities), ...(source === 'server' ? COMMON_MODALITIES : [])])].sort(),
+    () => (source === 'server' ? [...new Set([...modalitiesOf(rows), ...COMMON_MODALITIES])].sort() : modalitiesOf(rows)),
     [rows, source],
   );
   const selected = selectedId ? shown.find((r) => r.id === selectedId) : undefined;

@@ -60,6 +60,31 @@ export function applyFilter(rows: readonly WorklistStudy[], filter: WorklistFilt
   return sortRows(out, filter.sort);
 }
 
+let lastFiltered: { rows: readonly WorklistStudy[]; key: string; result: WorklistStudy[] } | null = null;
+
+/**
+ * `applyFilter`, remembering the last answer across page visits: coming back to the worklist with
+ * the same rows and filter (the usual route change) neither filters nor sorts 10,000 rows again.
+ */
+export function applyFilterOnce(rows: readonly WorklistStudy[], filter: WorklistFilter, meId: string): WorklistStudy[] {
+  const key = `${meId}|${JSON.stringify(filter)}`;
+  if (lastFiltered?.rows !== rows || lastFiltered.key !== key) lastFiltered = { rows, key, result: applyFilter(rows, filter, meId) };
+  return lastFiltered.result;
+}
+
+const modalitiesByRows = new WeakMap<readonly WorklistStudy[], string[]>();
+/** The modalities present in `rows`, sorted (remembered per rows array, like the filter). */
+export function modalitiesOf(rows: readonly WorklistStudy[]): string[] {
+  let found = modalitiesByRows.get(rows);
+  if (!found) {
+    const set = new Set<string>();
+    for (const row of rows) for (const m of row.modalities) set.add(m);
+    found = [...set].sort();
+    modalitiesByRows.set(rows, found);
+  }
+  return found;
+}
+
 export function sortRows(rows: WorklistStudy[], sort: WorklistSort): WorklistStudy[] {
   const byReceived = (a: WorklistStudy, b: WorklistStudy) =>
     a.receivedAt < b.receivedAt ? -1 : a.receivedAt > b.receivedAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
