@@ -7,33 +7,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReport, requireServiceWorker, signReport, TABLET, WORKSTATION } from './report-scene';
 import { caretAtSection, editorText } from './report-support';
-import {
-  apiLogin,
-  enterOfflinePin,
-  launchBrowser,
-  RADIOLOGIST,
-  RESIDENT,
-  type System,
-  setOfflinePin,
-  signIn,
-  startSystem,
-} from './support';
+import { apiLogin, enterOfflinePin, RADIOLOGIST, RESIDENT, type System, setOfflinePin, signIn, systemAndBrowserForFile } from './support';
 
 let system: System;
 let browser: Browser;
 
-beforeAll(async () => {
-  system = await startSystem({ sync: true });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+systemAndBrowserForFile({ sync: true }, (started) => ({ system, browser } = started));
 
 const DAY = 86_400_000;
 

@@ -6,23 +6,15 @@
  * from a snapshot (not wait at its cursor and miss what changes next), and replay its pending change.
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openReport, seedReportStudy, startReportByApi } from './report-scene';
 import { caretAtSection, editorText } from './report-support';
-import { ADMIN, apiLogin, launchBrowser, RADIOLOGIST, RESIDENT, type System, signIn, startSystem } from './support';
+import { ADMIN, apiLogin, RADIOLOGIST, RESIDENT, type System, signIn, systemAndBrowserForFile } from './support';
 
 let system: System;
 let browser: Browser;
 
-beforeAll(async () => {
-  system = await startSystem({ sync: true });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+systemAndBrowserForFile({ sync: true }, (started) => ({ system, browser } = started));
 
 type Row = { id: string; version: number; priority: string; assignee: { id: string } | null };
 

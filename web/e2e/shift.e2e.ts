@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dumpOriginStorage, dumpProfileFiles, found } from './device-dump';
 import { requireServiceWorker, signReport } from './report-scene';
 import { caretAtSection, editorText, shownReportId } from './report-support';
@@ -21,28 +21,19 @@ import {
   ADMIN,
   apiLogin,
   enterOfflinePin,
-  launchBrowser,
   launchPersistentProfile,
   RADIOLOGIST,
   RESIDENT,
   type System,
   setOfflinePin,
   signIn,
-  startSystem,
+  systemAndBrowserForFile,
 } from './support';
 
 let system: System;
 let browser: Browser;
 
-beforeAll(async () => {
-  system = await startSystem({ sync: true });
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+systemAndBrowserForFile({ sync: true }, (started) => ({ system, browser } = started));
 
 const STUDIES = 20;
 const REPORTS = 10;

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import readline from 'node:readline';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const WEB = path.resolve(import.meta.dirname, '..');
 const ROOT = path.resolve(WEB, '..');
@@ -185,6 +186,26 @@ export async function startSystem(
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * One system and one browser for a test file's tests: started before the first, stopped after the
+ * last; `use` receives them (the file keeps them in its own variables).
+ */
+export function systemAndBrowserForFile(
+  options: Parameters<typeof startSystem>[0],
+  use: (started: { system: System; browser: Browser }) => void,
+): void {
+  let started: { system?: System; browser?: Browser } = {};
+  beforeAll(async () => {
+    started = { system: await startSystem(options) };
+    started.browser = await launchBrowser();
+    use(started as { system: System; browser: Browser });
+  });
+  afterAll(async () => {
+    await started.browser?.close();
+    await started.system?.stop();
+  });
 }
 
 export function launchBrowser(): Promise<Browser> {
