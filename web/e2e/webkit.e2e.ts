@@ -47,17 +47,26 @@ async function enterPin(): Promise<void> {
   await page.waitGone(PIN_HEADING);
 }
 
-/** The viewer shows an image: its hook has a state and no message covers the viewport. */
+/**
+ * The viewer shows an image: its hook has a state, no message covers the viewport, and the canvas
+ * holds a drawn CT slice, not a blank or uniform one (the state is set before the first paint: on a
+ * loaded machine the canvas was seen still black when first read).
+ */
 async function waitForImage(timeout = 60_000) {
   const p = page.asPlaywrightPage();
   await expect
     .poll(async () => (await viewerState(p)) !== null && (await page.count('[data-testid="viewport-message"]')) === 0, { timeout })
     .toBe(true);
-  const stats = await canvasStats(p);
-  expect(stats!.width).toBeGreaterThan(100);
-  // A drawn CT slice, not a blank or uniform canvas.
-  expect(stats!.nonBlackFraction).toBeGreaterThan(0.05);
-  expect(stats!.levels).toBeGreaterThan(10);
+  let stats: Awaited<ReturnType<typeof canvasStats>> = null;
+  await expect
+    .poll(
+      async () => {
+        stats = await canvasStats(p);
+        return stats !== null && stats.width > 100 && stats.nonBlackFraction > 0.05 && stats.levels > 10;
+      },
+      { timeout },
+    )
+    .toBe(true);
   return stats!;
 }
 
