@@ -4,11 +4,10 @@
  * runs in a private network namespace with only loopback, so servers the tests start (Orthanc
  * listens on all interfaces) are reachable from nowhere else. Ends with `N passed, N failed`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { ensureOhifDist } from '../web/e2e/ohif-dist.mjs';
 import { ensureDebianPackages, ensurePnpm, installNodeModules, isRoot, log, ROOT, run } from './bootstrap.mjs';
 import { startPostgres } from './postgres.mjs';
@@ -88,21 +87,6 @@ export async function test(args) {
   return runSuite();
 }
 
-/** The longest e2e files (about half of the e2e time between them), run beside all the others. */
-const E2E_LONG_FILES = ['e2e/corpus.e2e.ts', 'e2e/shift.e2e.ts', 'e2e/report.e2e.ts', 'e2e/viewer-tools.e2e.ts'];
-
-/** Runs a command with its output prefixed line by line; resolves with its exit status. */
-function runPrefixed(prefix, command, args, env) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [child.stdout, child.stderr]) {
-      readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix} ${line}\n`));
-    }
-    child.on('error', () => resolve(1));
-    child.on('close', (code) => resolve(code ?? 1));
-  });
-}
-
 async function runSuite() {
   const pnpm = process.env.PACS_PNPM ?? 'pnpm';
   const results = [];
@@ -112,33 +96,16 @@ async function runSuite() {
     const ok = run(command, commandArgs) === 0;
     results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
   };
-  const vitestArgs = (pkg, report, extraArgs) => [
-    '--filter',
-    pkg,
-    'exec',
-    'vitest',
-    'run',
-    ...extraArgs,
-    '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${report}`,
-  ];
-  const reportFor = (name) => path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
   const vitest = (name, pkg, env = {}, extraArgs = []) => {
     log(`── ${name}`);
-    const report = reportFor(name);
-    const status = run(pnpm, vitestArgs(pkg, report, extraArgs), { env: { ...process.env, ...env } });
-    countVitest(name, report, status);
-  };
-  // Several vitest runs at once, each one's output prefixed with its name.
-  const vitestAtOnce = async (runs) => {
-    log(`── ${runs.map((r) => r.name).join(' | ')} (at the same time)`);
-    const statuses = await Promise.all(
-      runs.map((r) => runPrefixed(`[${r.tag}]`, pnpm, vitestArgs(r.pkg, reportFor(r.name), r.args), { ...process.env, ...(r.env ?? {}) })),
+    const report = path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
+    const status = run(
+      pnpm,
+      ['--filter', pkg, 'exec', 'vitest', 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+      {
+        env: { ...process.env, ...env },
+      },
     );
-    for (const [i, r] of runs.entries()) countVitest(r.name, reportFor(r.name), statuses[i]);
-  };
-  const countVitest = (name, report, status) => {
     if (!existsSync(report)) {
       results.push({ name, passed: 0, failed: 1 });
       return;
@@ -195,20 +162,7 @@ async function runSuite() {
     vitest('web', '@pacs/web');
     // End to end in Debian's Chromium against the real API and gateway, on the built app.
     check('web build (vite)', pnpm, ['--filter', '@pacs/web', 'run', 'build']);
-    // Two streams of files at once: e2e tests mostly wait (on the browser, the servers, a network
-    // going down and up), so the two cores have room for two. The first stream takes the longest
-    // files; every other file, a new one too, runs in the second. Each stream runs its files one
-    // after the other, each file with its own system.
-    const e2e = ['--config', 'vitest.e2e.config.ts'];
-    await vitestAtOnce([
-      { name: 'web end to end (Chromium), long files', tag: 'e2e-long', pkg: '@pacs/web', args: [...e2e, ...E2E_LONG_FILES] },
-      {
-        name: 'web end to end (Chromium), the others',
-        tag: 'e2e',
-        pkg: '@pacs/web',
-        args: [...e2e, ...E2E_LONG_FILES.flatMap((file) => ['--exclude', file])],
-      },
-    ]);
+    vitest('web end to end (Chromium)', '@pacs/web', {}, ['--config', 'vitest.e2e.config.ts']);
   } finally {
     postgres?.stop();
     rmSync(reports, { recursive: true, force: true });
