@@ -150,6 +150,8 @@ export class ReportDownloads {
         if (this.stopped || openStudies.has(copy.studyId)) continue;
         await this.release(copy).catch(() => undefined);
       }
+    } catch {
+      // The vault locked or the database closed (logout) mid-pass: the next pass starts over.
     } finally {
       reportDownloadStatus.set({ running: false, failed });
       await this.count().catch(() => undefined);
