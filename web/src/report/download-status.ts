@@ -9,12 +9,9 @@ export interface ReportDownloadsStatus {
   held: number;
   /** Of which signed (their signed text is on the device). */
   signed: number;
-  /** Fetches that failed in the last pass (tried again at the next). */
-  failed: number;
-  running: boolean;
 }
 
-const EMPTY: ReportDownloadsStatus = { held: 0, signed: 0, failed: 0, running: false };
+const EMPTY: ReportDownloadsStatus = { held: 0, signed: 0 };
 let status = EMPTY;
 const listeners = new Set<() => void>();
 

@@ -128,8 +128,6 @@ export class ReportDownloads {
   private async pass(): Promise<void> {
     const { worklist, engine } = this.options;
     if (!engine.getStatus().online) return;
-    reportDownloadStatus.set({ running: true });
-    let failed = 0;
     try {
       const rows = worklist.get().rows as unknown as DownloadRow[];
       const held = await this.heldCopies();
@@ -142,7 +140,7 @@ export class ReportDownloads {
         try {
           await this.download(studyId, versions.get(studyId) ?? 0);
         } catch (error) {
-          failed += 1;
+          // Tried again at the next pass; without a network, not before.
           if (error instanceof NetworkError) break;
         }
       }
@@ -153,7 +151,6 @@ export class ReportDownloads {
     } catch {
       // The vault locked or the database closed (logout) mid-pass: the next pass starts over.
     } finally {
-      reportDownloadStatus.set({ running: false, failed });
       await this.count().catch(() => undefined);
     }
   }
