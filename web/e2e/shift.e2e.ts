@@ -110,6 +110,11 @@ describe('a shift on a tablet', () => {
         };
         page.on('requestfinished', (r) => settle(r, 'done'));
         page.on('requestfailed', (r) => settle(r, `failed ${r.failure()?.errorText}`));
+        /** For a wait that timed out: which requests were still open, and the last ones that ended. */
+        const logRequests = (what: string) => {
+          console.log(`shift: ${what}; requests still open:\n${[...requests.values()].join('\n')}`);
+          console.log(`shift: last requests:\n${requestLog.join('\n')}`);
+        };
         await signIn(page, system.url, RESIDENT);
         await setOfflinePin(page);
         await requireServiceWorker(page);
@@ -139,10 +144,7 @@ describe('a shift on a tablet', () => {
               .poll(() => page.getByTestId('connection-state').textContent(), { timeout: state === 'Online' ? 90_000 : 30_000 })
               .toBe(state);
           } catch (error) {
-            console.log(
-              `shift: ${await page.getByTestId('connection').getAttribute('title')}; requests still open:\n${[...requests.values()].join('\n')}`,
-            );
-            console.log(`shift: last requests:\n${requestLog.join('\n')}`);
+            logRequests(`${await page.getByTestId('connection').getAttribute('title')}`);
             throw error;
           }
         };
@@ -242,7 +244,14 @@ describe('a shift on a tablet', () => {
             await expect.poll(() => page.locator('.report-meta').textContent(), { timeout: 30_000 }).not.toContain('not yet on the server');
             await expect.poll(reportPending, { timeout: 30_000 }).toBe('0');
           }
-          await expect.poll(async () => (await offlineReads()).waiting, { timeout: 30_000 }).toBe(0);
+          try {
+            // An upload caught by the drop or the restart on a half-open connection is given up
+            // after the client's request timeout (60 s) and sent again.
+            await expect.poll(async () => (await offlineReads()).waiting, { timeout: 90_000 }).toBe(0);
+          } catch (error) {
+            logRequests('offline reads still waiting');
+            throw error;
+          }
         }
 
         // ---------------------------------------------------------------- the account

@@ -8,6 +8,7 @@ import { session } from '../auth/session';
 import { flushFlags } from '../critical/flag-outbox';
 import { checkEviction } from '../device/eviction';
 import { uploadOfflineReads } from '../device/offline-reads';
+import { RetryingTask } from '../device/retrying-task';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
 import { flushMeasurements } from '../measurements/measurement-outbox';
 import { Shell } from './Shell';
@@ -62,12 +63,16 @@ function SignedIn({ userId }: { userId: string }) {
       });
     }
     // Critical-result flags raised, measurements drawn and patient data viewed offline leave as soon
-    // as the connection returns, whatever page is open.
+    // as the connection returns, whatever page is open. Offline reads that fail to go are sent
+    // again within seconds, not at the next periodic flush.
+    const offlineReads = new RetryingTask(async () => {
+      if (session.get().mode === 'online') await uploadOfflineReads(created.db, user.id, api);
+    });
     const flush = () => {
       if (session.get().mode !== 'online') return;
       void flushFlags(created.db).catch(() => undefined);
       void flushMeasurements(created.db).catch(() => undefined);
-      void uploadOfflineReads(created.db, user.id, api).catch(() => undefined);
+      offlineReads.kick();
     };
     let lastMode = session.get().mode;
     const unsubscribe = session.subscribe(() => {
@@ -82,6 +87,7 @@ function SignedIn({ userId }: { userId: string }) {
     return () => {
       ended = true;
       downloads?.stop();
+      offlineReads.stop();
       window.removeEventListener('online', flush);
       unsubscribe();
       window.clearInterval(timer);
