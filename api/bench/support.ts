@@ -83,7 +83,15 @@ function percentile(sorted: number[], p: number): number {
 
 export async function load(
   title: string,
-  options: { url: string; headers?: Record<string, string>; connections?: number; duration?: number; paths?: string[] },
+  options: {
+    url: string;
+    headers?: Record<string, string>;
+    connections?: number;
+    duration?: number;
+    paths?: string[];
+    /** Send exactly this many requests instead of running for `duration` (each of `paths` once, say). */
+    amount?: number;
+  },
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const paths = options.paths ?? [];
@@ -94,15 +102,15 @@ export async function load(
         url: options.url,
         headers: options.headers,
         connections: options.connections ?? 50,
-        duration: options.duration ?? 10,
+        ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
         // Distinct paths round-robin: each request asks something no cache has seen recently.
         ...(options.paths
           ? {
               requests: [
                 {
                   setupRequest: (request: autocannon.Request) => {
-                    next = (next + 1) % paths.length;
                     request.path = paths[next]!;
+                    next = (next + 1) % paths.length;
                     return request;
                   },
                 },

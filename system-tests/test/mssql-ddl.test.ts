@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { MIGRATION_NAMES, migrator } from '@pacs/api/db/migrate';
 import { defineModels } from '@pacs/api/db/models';
+import { textSearchWhere } from '@pacs/api/worklist/text-search';
 import { MIGRATION_NAMES as SYNC_MIGRATION_NAMES, migrator as syncMigrator } from '@pacs/sync-server/db/migrate';
 import { SequelizeStore } from '@pacs/sync-server/store';
 import { Op, Sequelize } from 'sequelize';
@@ -272,12 +273,24 @@ describe('mssql DDL of every migration', () => {
     const foreign =
       /\bPRAGMA\b|\bRAISE\s*\(|\$\$|plpgsql|\bBEFORE (UPDATE|DELETE|INSERT)\b|\bAUTOINCREMENT\b|\bSERIAL\b|\bRETURNING\b|\bON CONFLICT\b|\bLIMIT \d|\bBOOLEAN\b|\bBYTEA\b|\bTIMESTAMP WITH TIME ZONE\b|\bDATETIME\b/;
     for (const sql of all) expect(sql, sql.slice(0, 200)).not.toMatch(foreign);
-    // Statements that are neither DDL nor generated inserts: the two triggers and 0003's backfill, bracket-quoted.
+    // Statements that are neither DDL nor generated inserts: the two triggers, 0003's backfill
+    // (bracket-quoted) and the search's full-text catalog and index.
     const raw = api.other.filter((sql) => !sql.startsWith('INSERT INTO'));
-    expect(raw).toHaveLength(3);
+    expect(raw).toHaveLength(5);
     expect(raw.find((s) => s.startsWith('UPDATE'))).toBe(
       'UPDATE [reports] SET [primarySlot] = CASE WHEN [parentReportId] IS NULL THEN [studyRef] ELSE [id] END',
     );
+  });
+
+  it('gives the worklist search a full-text index keyed on a named unique index of the study id', () => {
+    expect(api.indexes).toContainEqual({ name: 'studies_search_key', table: 'studies', columns: ['id'], unique: true, where: null });
+    const fullText = api.other.filter((sql) => /FULLTEXT/.test(sql));
+    expect(fullText).toEqual([
+      "IF NOT EXISTS (SELECT 1 FROM sys.fulltext_catalogs WHERE name = 'pacs_search') CREATE FULLTEXT CATALOG pacs_search",
+      'CREATE FULLTEXT INDEX ON studies ([searchText]) KEY INDEX studies_search_key ON pacs_search WITH CHANGE_TRACKING AUTO',
+    ]);
+    // The search column fits a full-text index (not MAX, which would still work but is not what the query expects).
+    expect(api.tables.get('studies')!.columns.get('searchText')!.type).toBe('NVARCHAR(1024)');
   });
 
   it('seeds with multi-row INSERTs of at most 1000 rows, values inlined (no parameters)', () => {
@@ -380,5 +393,21 @@ describe('raw SQL in the sources', () => {
       if (!branches && !neutral) offenders.push(path.relative(ROOT, file));
     }
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('the worklist search on SQL Server', () => {
+  it.each([
+    ['one word', 'muller', `N'"muller*"'`],
+    ['two words, both required', 'Müller ZOË', `N'"muller*" AND "zoe*"'`],
+    ['an apostrophe doubled for T-SQL, double quotes dropped from the term', `o'brien "annie" "`, `N'"o''brien*" AND "annie*"'`],
+    ['operators read as words', 'near or not', `N'"near*" AND "or*" AND "not*"'`],
+  ])('searches full-text word prefixes: %s', async (_what, q, term) => {
+    const { sequelize, statements } = recordingSequelize();
+    const { Study } = defineModels(sequelize);
+    await Study.findAll({ where: { [Op.and]: textSearchWhere(q, sequelize) }, limit: 51, order: [['id', 'ASC']] });
+    expect(statements).toHaveLength(1);
+    expect(statements[0]!.sql).toContain(`[Study].[id] IN (SELECT [id] FROM [studies] WHERE CONTAINS([searchText], ${term}))`);
+    expect(statements[0]!.sql).not.toMatch(/LIKE/);
   });
 });

@@ -21,6 +21,7 @@ import * as reportSignature from './migrations/0015-report-signature';
 import * as reportVersions from './migrations/0016-report-versions';
 import * as deviceScope from './migrations/0017-device-scope';
 import * as offlineAuditChains from './migrations/0018-offline-audit-chains';
+import * as studySearch from './migrations/0019-study-search';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -40,6 +41,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0016-report-versions', up: reportVersions.up },
   { name: '0017-device-scope', up: deviceScope.up },
   { name: '0018-offline-audit-chains', up: offlineAuditChains.up },
+  { name: '0019-study-search', up: studySearch.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

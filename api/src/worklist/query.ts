@@ -2,11 +2,12 @@
  * The worklist query: filters, a stable sort and keyset pagination with an opaque cursor, so a
  * deep page costs the same as the first. Each sort has an index (migration 0001).
  */
-import { dateFilterToDicom, foldForSearch, type WorklistQuery, type WorklistSort } from '@pacs/shared';
+import { dateFilterToDicom, type WorklistQuery, type WorklistSort } from '@pacs/shared';
 import { literal, Op, type Order, type Sequelize, type WhereOptions } from 'sequelize';
 import type { StudyAttributes } from '../db/models';
 import { badRequest } from '../http-errors';
 import { decodeCursor, encodeCursor } from '../pagination';
+import { textSearchWhere } from './text-search';
 
 type Where = WhereOptions<StudyAttributes>;
 type SortKey = 'priorityRank' | 'receivedAt' | 'id';
@@ -36,13 +37,7 @@ const SORTS: Record<WorklistSort, SortSpec> = {
   },
 };
 
-/** Characters that are wildcards in LIKE are dropped from search terms (dialects escape differently). */
-function likeTerm(text: string): string | null {
-  const folded = foldForSearch(text).replace(/[%_\\[\]]/g, '');
-  return folded.length > 0 ? folded : null;
-}
-
-export function filterWhere(query: WorklistQuery, currentUserId: string): Where[] {
+export function filterWhere(query: WorklistQuery, currentUserId: string, sequelize: Sequelize): Where[] {
   const where: Where[] = [];
   if (query.status?.length) where.push({ status: { [Op.in]: query.status } });
   if (query.priority?.length) where.push({ priority: { [Op.in]: query.priority } });
@@ -62,12 +57,7 @@ export function filterWhere(query: WorklistQuery, currentUserId: string): Where[
     if (!to) throw badRequest('dateTo is not a valid date', 'BAD_DATE');
     where.push({ studyDate: { [Op.lte]: to } });
   }
-  if (query.q) {
-    for (const word of query.q.split(/\s+/)) {
-      const term = likeTerm(word);
-      if (term) where.push({ searchText: { [Op.like]: `%${term}%` } });
-    }
-  }
+  if (query.q) where.push(...textSearchWhere(query.q, sequelize));
   return where;
 }
 

@@ -135,7 +135,7 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       const principal = request.principal!;
       const limit = query.limit ?? 50;
       const sort = sortOf(query);
-      const filters = filterWhere(query, principal.userId);
+      const filters = filterWhere(query, principal.userId, sequelize);
       // A search by name or id must not find a restricted patient through a masked row: such a
       // search sees only the rows this user may see unmasked (so the page is per user).
       if (query.q) filters.push(await policy.visibleWhere(principal.userId));
@@ -149,7 +149,13 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
         const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
         const page = rows.slice(0, limit);
         const last = page.at(-1);
-        const total = !cursor && includeTotal !== false ? await models.Study.count({ where: { [Op.and]: filters } }) : null;
+        // A first page that holds every match is its own count.
+        const total =
+          cursor || includeTotal === false
+            ? null
+            : rows.length <= limit
+              ? rows.length
+              : await models.Study.count({ where: { [Op.and]: filters } });
         const names = await assigneeNames(models, page);
         const facts = await factsOf(page);
         const restricted = new Map(facts.map((f) => [f.id, f.restricted]));
