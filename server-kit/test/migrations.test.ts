@@ -1,6 +1,7 @@
 /**
  * The migration runner both services start with: each migration once, in order, with a ledger per
- * service, and retried when instances starting together race on a fresh database.
+ * service, and retried when instances starting together race on a fresh database; a database a
+ * newer release migrated is refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { DataTypes, QueryTypes, type Sequelize } from 'sequelize';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../src/database/connect';
-import { type Migration, type MigrationPlan, runMigrations } from '../src/database/migrations';
+import { type Migration, type MigrationPlan, NewerSchemaError, runMigrations } from '../src/database/migrations';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pacs-kit-migrate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,5 +80,20 @@ describe('runMigrations', () => {
     const [one, two] = await Promise.all([runMigrations(first, plan), runMigrations(second, plan)]);
     expect([...one, ...two].sort()).toEqual(['create-a', 'create-b', 'create-c']);
     expect(await ledger(first, 'ledger')).toEqual([{ name: 'create-a' }, { name: 'create-b' }, { name: 'create-c' }]);
+  });
+
+  it('refuses at once a database a newer release migrated (rolled back, or its backup restored), and changes nothing', async () => {
+    const sequelize = await freshDatabase();
+    const newer: MigrationPlan = { migrations: [createTable('a'), createTable('b'), createTable('c')], ledgerTable: 'ledger' };
+    await runMigrations(sequelize, newer);
+    const older: MigrationPlan = { migrations: [createTable('a'), createTable('d')], ledgerTable: 'ledger' };
+    const refusal = await runMigrations(sequelize, older).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(NewerSchemaError);
+    expect((refusal as NewerSchemaError).unknown).toEqual(['create-b', 'create-c']);
+    expect((refusal as Error).message).toMatch(/newer release \(ledger: create-b, create-c unknown to this one\)/);
+    // The older release's own pending migration did not run.
+    expect(await ledger(sequelize, 'ledger')).toEqual([{ name: 'create-a' }, { name: 'create-b' }, { name: 'create-c' }]);
+    const tables = await sequelize.getQueryInterface().showAllTables();
+    expect(tables).not.toContain('d');
   });
 });
