@@ -118,6 +118,42 @@ describe('worklist text search', () => {
     }
   });
 
+  it("finds a restricted patient's studies only for those who may see them: assigned, or holding an open emergency window", async () => {
+    const admin = await t.userWithToken('admin');
+    const other = await t.userWithToken('attending');
+    const assigned = await t.userWithToken('attending');
+    const ask = async (q: string, who: { token: string }) => {
+      const response = await t.app.inject({ url: `/api/studies?q=${encodeURIComponent(q)}`, headers: bearer(who.token) });
+      return (response.json() as { items: { id: string }[]; total: number }).items.map((i) => i.id).sort();
+    };
+    const first = await seedStudy(t.app, { patientName: 'Vipson^Vera', patientId: 'MRN-VIP-1', assigneeId: assigned.id });
+    const second = await seedStudy(t.app, { patientName: 'Vipson^Vera', patientId: 'MRN-VIP-1', samePatientAs: first.id });
+    const both = [first.id, second.id].sort();
+    expect(await ask('vipson', other)).toEqual(both);
+    // The patient (not a study) is restricted.
+    const restrict = await t.app.inject({
+      method: 'PUT',
+      url: `/api/patients/${first.patientRef}/restriction`,
+      headers: bearer(admin.token),
+      payload: { restricted: true },
+    });
+    expect(restrict.statusCode).toBe(200);
+    expect(await ask('vipson', other)).toEqual([]);
+    expect(await ask('mrn-vip', other)).toEqual([]);
+    expect(await ask('vipson', assigned)).toEqual([first.id]);
+    // An emergency window opens the patient's every study, until it expires.
+    const glass = await t.app.inject({
+      method: 'POST',
+      url: `/api/studies/${second.id}/break-glass`,
+      headers: bearer(other.token),
+      payload: { reason: 'Trauma call, prior imaging needed at once' },
+    });
+    expect(glass.statusCode).toBe(201);
+    expect(await ask('vipson', other)).toEqual(both);
+    await t.app.db.models.AccessWindow.update({ expiresAt: new Date(Date.now() - 1000) }, { where: { userId: other.id } });
+    expect(await ask('vipson', other)).toEqual([]);
+  });
+
   it('follows a new study, a renamed patient and a deleted study', async () => {
     const added = await seedStudy(t.app, { patientName: 'Kowalczyk^Ewa', patientId: 'MRN-5550001' });
     expect((await search('kowalczyk')).ids).toEqual([added.id]);

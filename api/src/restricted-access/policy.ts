@@ -8,7 +8,7 @@
  */
 import type { StudyAccess } from '@pacs/shared';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Op, type WhereOptions } from 'sequelize';
+import { literal, Op, type WhereOptions } from 'sequelize';
 import type { Models, StudyAttributes } from '../db/models';
 import { forbidden } from '../http-errors';
 
@@ -129,14 +129,28 @@ export class AccessPolicy {
    * Rows this user may see unmasked, as a WHERE condition: for searches by patient name or id,
    * where even a masked row in the answer would tell that the restricted patient matched.
    */
-  async visibleWhere(userId: string): Promise<WhereOptions<StudyAttributes>> {
-    const patients = await this.models.RestrictedPatient.findAll({ attributes: ['patientRef'], raw: true });
-    const windows = await this.openWindows(userId);
-    const unrestricted: WhereOptions<StudyAttributes>[] = [{ restricted: false }];
-    if (patients.length > 0) unrestricted.push({ patientRef: { [Op.notIn]: patients.map((p) => p.patientRef) } });
-    const allowed: WhereOptions<StudyAttributes>[] = [{ [Op.and]: unrestricted }, { assigneeId: userId }];
-    if (windows.size > 0) allowed.push({ patientRef: { [Op.in]: [...windows.keys()] } });
-    return { [Op.or]: allowed };
+  visibleWhere(userId: string): WhereOptions<StudyAttributes> {
+    // Subqueries, not lists read first: no round trips before the search, and no list of every
+    // restricted patient written into the statement.
+    const { RestrictedPatient, AccessWindow } = this.models;
+    const generator = RestrictedPatient.sequelize!.getQueryInterface().queryGenerator as unknown as {
+      selectQuery(table: string, options: object, model: unknown): string;
+    };
+    const subquery = (table: string, options: object, model: unknown) =>
+      literal(`(${generator.selectQuery(table, options, model).replace(/;\s*$/, '')})`);
+    const restrictedPatients = subquery(RestrictedPatient.getTableName() as string, { attributes: ['patientRef'] }, RestrictedPatient);
+    const openWindows = subquery(
+      AccessWindow.getTableName() as string,
+      { attributes: ['patientRef'], where: { userId, closedAt: null, expiresAt: { [Op.gt]: new Date(this.now()) } } },
+      AccessWindow,
+    );
+    return {
+      [Op.or]: [
+        { [Op.and]: [{ restricted: false }, { patientRef: { [Op.notIn]: restrictedPatients } }] },
+        { assigneeId: userId },
+        { patientRef: { [Op.in]: openWindows } },
+      ],
+    };
   }
 }
 

@@ -59,9 +59,9 @@ class PageCache {
   }
   /** Concurrent misses for the same page share one query instead of stampeding the database. */
   private readonly computing = new Map<string, Promise<CachedPage>>();
-  getOrCompute(key: string, seq: number, compute: () => Promise<CachedPage>): Promise<CachedPage> {
+  getOrCompute(key: string, seq: number, compute: () => Promise<CachedPage>, reusable: (page: CachedPage) => boolean): Promise<CachedPage> {
     const hit = this.get(key, seq);
-    if (hit) return Promise.resolve(hit);
+    if (hit && reusable(hit)) return Promise.resolve(hit);
     const flightKey = `${seq}:${key}`;
     let flight = this.computing.get(flightKey);
     if (!flight) {
@@ -138,38 +138,47 @@ export default async function worklistRoutes(fastify: FastifyInstance) {
       const filters = filterWhere(query, principal.userId, sequelize);
       // A search by name or id must not find a restricted patient through a masked row: such a
       // search sees only the rows this user may see unmasked (so the page is per user).
-      if (query.q) filters.push(await policy.visibleWhere(principal.userId));
+      if (query.q) filters.push(policy.visibleWhere(principal.userId));
       const { cursor, limit: _limit, includeTotal, ...shown } = query;
       request.auditSubject = { details: { filters: shown } };
 
       const key = JSON.stringify([query, query.assignee === 'me' || query.q ? principal.userId : null]);
       const seq = await changeSequenceOf(models).current();
-      const cached = await pages.getOrCompute(key, seq, async () => {
-        const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
-        const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
-        const page = rows.slice(0, limit);
-        const last = page.at(-1);
-        // A first page that holds every match is its own count.
-        const total =
-          cursor || includeTotal === false
-            ? null
-            : rows.length <= limit
-              ? rows.length
-              : await models.Study.count({ where: { [Op.and]: filters } });
-        const names = await assigneeNames(models, page);
-        const facts = await factsOf(page);
-        const restricted = new Map(facts.map((f) => [f.id, f.restricted]));
-        return {
-          page: {
-            items: page.map((row) =>
-              presentStudy(row, names, { restricted: restricted.get(row.id)!, access: 'open', windowId: null, until: null }),
-            ),
-            nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
-            total,
-          },
-          facts,
-        };
-      });
+      // A search's rows were chosen by this user's access when it ran (an emergency window that may
+      // have expired since, which the sequence does not follow): a page holding a restricted
+      // patient is not reused for a search.
+      const reusable = (page: CachedPage) => !query.q || !page.facts.some((fact) => fact.restricted);
+      const cached = await pages.getOrCompute(
+        key,
+        seq,
+        async () => {
+          const where = cursor ? [...filters, afterCursor(sort, cursor, sequelize)] : filters;
+          const rows = await models.Study.findAll({ where: { [Op.and]: where }, order: orderOf(sort), limit: limit + 1, raw: true });
+          const page = rows.slice(0, limit);
+          const last = page.at(-1);
+          // A first page that holds every match is its own count.
+          const total =
+            cursor || includeTotal === false
+              ? null
+              : rows.length <= limit
+                ? rows.length
+                : await models.Study.count({ where: { [Op.and]: filters } });
+          const names = await assigneeNames(models, page);
+          const facts = await factsOf(page);
+          const restricted = new Map(facts.map((f) => [f.id, f.restricted]));
+          return {
+            page: {
+              items: page.map((row) =>
+                presentStudy(row, names, { restricted: restricted.get(row.id)!, access: 'open', windowId: null, until: null }),
+              ),
+              nextCursor: rows.length > limit && last ? cursorFor(sort, last) : null,
+              total,
+            },
+            facts,
+          };
+        },
+        reusable,
+      );
       const decisions = await decideFor(principal.userId, cached.facts);
       return { ...cached.page, items: shownTo(request, cached.page.items, decisions) };
     },
