@@ -389,7 +389,8 @@ describe('raw SQL in the sources', () => {
       const raw = [...text.matchAll(/\.query\(\s*([`'"])([^`'"]*)/g), ...text.matchAll(/\bliteral\(\s*([`'"])([^`'"]*)/g)];
       if (raw.length === 0) continue;
       const branches = /getDialect\(\)|dialect === '(sqlite|postgres|mssql)'/.test(text);
-      const neutral = raw.every((m) => /^SELECT 1$/.test(m[2]!));
+      // SQL the dialect's own query generator writes (a subquery) is neutral too.
+      const neutral = raw.every((m) => /^SELECT 1$/.test(m[2]!) || /^\(\$\{generator\.selectQuery\(/.test(m[2]!));
       if (!branches && !neutral) offenders.push(path.relative(ROOT, file));
     }
     expect(offenders).toEqual([]);
