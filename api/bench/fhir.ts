@@ -20,6 +20,7 @@ import { DEMO_ATTENDING_EMAIL } from '../src/db/seed';
 import { encodeModalities } from '../src/worklist/present';
 import { freePort } from '../test/support/sync-server';
 import { benchApiEnv, load, machine, startServer, table } from './support';
+import { STUDY_COLUMNS } from './worklist-seed';
 
 const { values } = parseArgs({
   options: {
@@ -123,37 +124,7 @@ async function seed(databaseUrl: string): Promise<string[]> {
         STAMP,
       ]);
     }
-    await insert(
-      sequelize,
-      'studies',
-      [
-        'id',
-        'studyInstanceUid',
-        'patientRef',
-        'patientName',
-        'patientId',
-        'accessionNumber',
-        'studyDate',
-        'studyTime',
-        'description',
-        'modalities',
-        'bodyPart',
-        'searchText',
-        'numberOfSeries',
-        'numberOfInstances',
-        'status',
-        'priority',
-        'priorityRank',
-        'receivedAt',
-        'version',
-        'changeSeq',
-        'createdAt',
-        'updatedAt',
-        'updatedAfterArrival',
-      ],
-      studies,
-      transaction,
-    );
+    await insert(sequelize, 'studies', STUDY_COLUMNS, studies, transaction);
     await insert(
       sequelize,
       'reports',

@@ -40,7 +40,8 @@ const GIVEN = ['Anna', 'José', 'Zoë', 'Li', 'Marek', 'Giulia', 'Élodie', 'Lar
 export const MODALITIES = ['CT', 'MR', 'CR', 'US', 'DX', 'PT', 'MG', 'NM'];
 const DESCRIPTIONS = ['CT HEAD', 'MR BRAIN', 'CHEST PA', 'US ABDOMEN', 'CT THORAX', 'MR KNEE', 'PET CT', 'MAMMO'];
 
-const STUDY_COLUMNS = [
+/** The columns a seeded study row fills, in the order of its values (the benchmarks' own inserts use them too). */
+export const STUDY_COLUMNS = [
   'id',
   'studyInstanceUid',
   'patientRef',

@@ -13,10 +13,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { foldForSearch } from '@pacs/shared';
-import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { connectDatabase } from '../src/db/connect';
 import { encodeCursor } from '../src/pagination';
+import { createPostgresDatabase } from '../test/support/database';
 import { type LoadResult, load, machine, startServer, table } from './support';
 import { FAMILY, seedStudies } from './worklist-seed';
 
@@ -77,22 +77,7 @@ function searchTerms(count: number, n: number): Record<'surnames' | 'prefixes' |
 /** A fresh database for one size: a SQLite file in `dir`, or a new database on the PostgreSQL server. */
 async function freshDatabase(dir: string): Promise<{ url: string; drop(): Promise<void> }> {
   if (!values.postgres) return { url: `sqlite:${path.join(dir, 'pacs.sqlite')}`, drop: async () => undefined };
-  const name = `pacs_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: values.postgres });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(values.postgres);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: values.postgres });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
+  return createPostgresDatabase(values.postgres, 'pacs_bench');
 }
 
 console.log(`Machine: ${machine()}\n`);

@@ -30,11 +30,15 @@ function ledgerOf(sequelize: Sequelize, plan: MigrationPlan): SequelizeStorage {
   return new SequelizeStorage({ sequelize, tableName: plan.ledgerTable, modelName: plan.ledgerTable });
 }
 
-export function migrator(sequelize: Sequelize, plan: MigrationPlan): Umzug<MigrationContext['context']> {
+export function migrator(
+  sequelize: Sequelize,
+  plan: MigrationPlan,
+  ledger = ledgerOf(sequelize, plan),
+): Umzug<MigrationContext['context']> {
   return new Umzug({
     migrations: plan.migrations.map((m) => ({ name: m.name, up: (params: MigrationContext) => m.up(params) })),
     context: { queryInterface: sequelize.getQueryInterface(), sequelize },
-    storage: ledgerOf(sequelize, plan),
+    storage: ledger,
     logger: undefined,
   });
 }
@@ -59,9 +63,9 @@ export class NewerSchemaError extends Error {
 }
 
 /** Names in the ledger that the plan does not list (umzug's own `executed` leaves them out). */
-async function unknownApplied(sequelize: Sequelize, plan: MigrationPlan): Promise<string[]> {
+async function unknownApplied(ledger: SequelizeStorage, plan: MigrationPlan): Promise<string[]> {
   const known = new Set(plan.migrations.map((m) => m.name));
-  const applied = await ledgerOf(sequelize, plan).executed();
+  const applied = await ledger.executed();
   return applied.filter((name) => !known.has(name));
 }
 
@@ -76,9 +80,10 @@ export async function runMigrations(sequelize: Sequelize, plan: MigrationPlan, a
   const applied: string[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      const unknown = await unknownApplied(sequelize, plan);
+      const ledger = ledgerOf(sequelize, plan);
+      const unknown = await unknownApplied(ledger, plan);
       if (unknown.length > 0) throw new NewerSchemaError(plan.ledgerTable, unknown);
-      const umzug = migrator(sequelize, plan);
+      const umzug = migrator(sequelize, plan, ledger);
       umzug.on('migrated', ({ name }) => {
         applied.push(name);
       });

@@ -9,6 +9,12 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A run that fails every time (no answer). */
+const alwaysFailing = () =>
+  vi.fn(async () => {
+    throw new Error('no answer');
+  });
+
 describe('RetryingTask', () => {
   it('runs again after a failure, 2 s then doubling, and stops retrying once a run succeeds', async () => {
     let failures = 3;
@@ -35,9 +41,7 @@ describe('RetryingTask', () => {
   });
 
   it('never waits longer than the ceiling between tries', async () => {
-    const run = vi.fn(async () => {
-      throw new Error('server error');
-    });
+    const run = alwaysFailing();
     const task = new RetryingTask(run, 2000, 5000);
     task.kick();
     await vi.advanceTimersByTimeAsync(2000 + 4000 + 5000 + 5000);
@@ -65,9 +69,7 @@ describe('RetryingTask', () => {
   });
 
   it('an ask while a retry waits runs at once and keeps one retry pending, not two', async () => {
-    const run = vi.fn(async () => {
-      throw new Error('no answer');
-    });
+    const run = alwaysFailing();
     const task = new RetryingTask(run, 2000, 30_000);
     task.kick();
     await vi.advanceTimersByTimeAsync(1000);
