@@ -58,6 +58,19 @@ export interface OrthancSettings {
    * modalities' C-FIND from it. Unset: no modality worklist.
    */
   worklistsDir?: string;
+  /**
+   * Orthanc's index in PostgreSQL (Debian's orthanc-postgresql plugin) instead of its own SQLite file,
+   * which slows down past tens of thousands of instances. The DICOM files stay in storageDir.
+   */
+  index?: PostgresIndex;
+}
+
+export interface PostgresIndex {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
 }
 
 export interface WebhookTuning {
@@ -89,6 +102,7 @@ export const ORTHANC_ENV_NAMES = [
   'PACS_ORTHANC_REMOTE_ACCESS',
   'PACS_ORTHANC_PLUGINS_DIR',
   'PACS_ORTHANC_WEBHOOK_SCRIPT',
+  'PACS_ORTHANC_INDEX_URL',
 ] as const;
 
 function intVar(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -106,6 +120,40 @@ function boolVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boole
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new OrthancConfigError(`${name}: expected true or false, got "${env[name]}"`);
+}
+
+/** `postgresql://user:password@host:port/database` (PACS_ORTHANC_INDEX_URL), or undefined when unset. */
+export function postgresIndexFromUrl(raw: string | undefined, production: boolean): PostgresIndex | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const invalid = (why: string) =>
+    new OrthancConfigError(`PACS_ORTHANC_INDEX_URL: ${why} (expected postgresql://user:password@host:port/database)`);
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw invalid('not a URL');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') throw invalid(`unsupported scheme "${url.protocol}"`);
+  // URL parsing resolves dot segments: "/orthanc/../postgres" would quietly become another database.
+  const rawPath = raw
+    .trim()
+    .replace(/^[a-z]+:\/\/[^/?#]*/i, '')
+    .replace(/[?#].*$/s, '');
+  if (rawPath !== url.pathname) throw invalid('the database name must be one plain path segment');
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!url.hostname || !url.username || !/^[A-Za-z0-9_-]{1,63}$/.test(database)) {
+    throw invalid('host, user and database name are required');
+  }
+  if (url.search || url.hash) throw invalid('options are not supported');
+  const password = decodeURIComponent(url.password);
+  if (production && password.length < 12) throw invalid('a password of at least 12 characters is required in production');
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : 5432,
+    database,
+    username: decodeURIComponent(url.username),
+    password,
+  };
 }
 
 /** Reads the PACS_* variables (see ORTHANC_ENV_NAMES), validates them and applies the defaults. */
@@ -146,6 +194,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): OrthancSe
     pluginsDir: env.PACS_ORTHANC_PLUGINS_DIR || '/usr/share/orthanc/plugins',
     webhookScript: env.PACS_ORTHANC_WEBHOOK_SCRIPT || WEBHOOK_SCRIPT,
     worklistsDir: path.resolve(env.PACS_MWL_DIR || path.join(dataDir, 'worklists')),
+    index: postgresIndexFromUrl(env.PACS_ORTHANC_INDEX_URL, production),
   };
 }
 
@@ -184,11 +233,28 @@ export function orthancConfig(settings: OrthancSettings): Json {
       // Opt-in, off by default: Orthanc's own Web Viewer (Debian orthanc-webviewer), the viewer benchmark's peer.
       ...(webViewerEnabled(settings) ? [path.join(settings.pluginsDir, 'libOrthancWebViewer.so')] : []),
       ...(settings.worklistsDir ? [path.join(settings.pluginsDir, 'libModalityWorklists.so')] : []),
+      ...(settings.index ? [path.join(settings.pluginsDir, 'libOrthancPostgreSQLIndex.so')] : []),
     ],
+    ...(settings.index ? { PostgreSQL: postgresSection(settings.index) } : {}),
     ...(settings.worklistsDir ? { Worklists: { Enable: true, Database: settings.worklistsDir, FilterIssuerAet: false } } : {}),
     PythonScript: settings.webhookScript ?? WEBHOOK_SCRIPT,
     DicomWeb: { ...dicomWeb, Enable: true, Root: '/dicom-web/' },
     PacsWebhook: { ...webhookBase, ...settings.webhook, Url: settings.webhookUrl, Secret: settings.webhookSecret },
+  };
+}
+
+function postgresSection(index: PostgresIndex): Json {
+  return {
+    EnableIndex: true,
+    // The DICOM files stay on the storage volume: one file per instance is what backups copy.
+    EnableStorage: false,
+    Host: index.host,
+    Port: index.port,
+    Database: index.database,
+    Username: index.username,
+    Password: index.password,
+    // One Orthanc per index: a second one started by mistake on the same database refuses to run.
+    Lock: true,
   };
 }
 

@@ -78,6 +78,8 @@ export async function start() {
   installNodeModules(pnpm);
   ensureDebianPackages(['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'orthanc-gdcm'], 'Orthanc, the image archive');
   ensureDebianPackages(['fonts-droid-fallback'], 'CJK glyphs in report PDFs');
+  // Orthanc's index in a PostgreSQL database of the operator's (PACS_ORTHANC_INDEX_URL, DEPLOYMENT.md).
+  if (process.env.PACS_ORTHANC_INDEX_URL) ensureDebianPackages(['orthanc-postgresql'], "Orthanc's index in PostgreSQL");
   const storageElsewhere = process.env.PACS_ORTHANC_STORAGE_DIR ? [path.resolve(process.env.PACS_ORTHANC_STORAGE_DIR)] : [];
   prepareDataDir(dataDir, storageElsewhere);
   const secrets = developmentSecrets();

@@ -16,9 +16,17 @@ import {
   type StudySpec,
 } from '@pacs/test-kit/demo-studies';
 import { transferSyntaxOf } from '@pacs/test-kit/dicom-files';
-import { startOrthanc } from '@pacs/test-kit/orthanc';
+import { startOrthanc, storeFiles } from '@pacs/test-kit/orthanc';
 import { describe, expect, it } from 'vitest';
-import { ORTHANC_DEV_DEFAULTS, orthancConfig, settingsFromEnv, WEBHOOK_SCRIPT, writeOrthancConfig } from '../../orthanc/config';
+import {
+  ORTHANC_DEV_DEFAULTS,
+  orthancConfig,
+  postgresIndexFromUrl,
+  settingsFromEnv,
+  WEBHOOK_SCRIPT,
+  writeOrthancConfig,
+} from '../../orthanc/config';
+import { startPostgres } from '../../scripts/postgres.mjs';
 
 const run = promisify(execFile);
 
@@ -114,6 +122,79 @@ describe('orthanc/config.ts', () => {
       await orthanc.stop();
     }
   });
+});
+
+describe("Orthanc's index in PostgreSQL (PACS_ORTHANC_INDEX_URL)", () => {
+  it('reads the URL into the plugin settings and loads the plugin', () => {
+    const s = settingsFromEnv({ PACS_ORTHANC_INDEX_URL: 'postgresql://orthanc:p%40ss%3Aw0rd@db.internal:5433/orthanc_index' });
+    expect(s.index).toEqual({ host: 'db.internal', port: 5433, database: 'orthanc_index', username: 'orthanc', password: 'p@ss:w0rd' });
+    const config = orthancConfig(s);
+    expect(config.Plugins).toContain('/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so');
+    expect(config.PostgreSQL).toMatchObject({ EnableIndex: true, EnableStorage: false, Host: 'db.internal', Port: 5433, Lock: true });
+    expect(settingsFromEnv({}).index).toBeUndefined();
+    expect(orthancConfig(settingsFromEnv({})).Plugins).not.toContain('/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so');
+  });
+
+  it.each([
+    ['not a URL', 'orthanc@db/orthanc', /not a URL/],
+    ['another scheme', 'mysql://orthanc:secret-password@db/orthanc', /unsupported scheme/],
+    ['no database', 'postgresql://orthanc:secret-password@db/', /required/],
+    ['no user', 'postgresql://db:5432/orthanc', /required/],
+    ['a database name with a path', 'postgresql://orthanc:secret-password@db/orthanc/../postgres', /one plain path segment/],
+    ['an encoded dot segment', 'postgresql://orthanc:secret-password@db/orthanc/%2e%2e/postgres', /one plain path segment|required/],
+    ['a NUL in the database name', 'postgresql://orthanc:secret-password@db/orth%00anc', /required/],
+    ['options the plugin would not honour', 'postgresql://orthanc:secret-password@db/orthanc?sslmode=disable', /options/],
+  ])('refuses %s, naming the variable', (_what, url, reason) => {
+    expect(() => postgresIndexFromUrl(url, false)).toThrow(/PACS_ORTHANC_INDEX_URL/);
+    expect(() => postgresIndexFromUrl(url, false)).toThrow(reason);
+  });
+
+  it('refuses a missing or short password in production', () => {
+    expect(() => postgresIndexFromUrl('postgresql://orthanc@db/orthanc', true)).toThrow(/at least 12/);
+    expect(() => postgresIndexFromUrl('postgresql://orthanc:short@db/orthanc', true)).toThrow(/at least 12/);
+    expect(postgresIndexFromUrl('postgresql://orthanc:a-long-enough-password@db/orthanc', true)?.password).toBe('a-long-enough-password');
+  });
+
+  it('a real Orthanc keeps its index there: instances stored are rows in PostgreSQL, no SQLite index file', async () => {
+    const postgres = await startPostgres();
+    const admin = new URL(postgres.url);
+    const psql = (sql: string, database = 'postgres') =>
+      run('psql', ['-h', admin.hostname, '-p', admin.port, '-U', 'postgres', '-d', database, '-Atc', sql]);
+    try {
+      await psql('CREATE DATABASE orthanc_index');
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'pacs-orthanc-pg-'));
+      const orthanc = await startOrthanc({
+        dir,
+        index: { host: admin.hostname, port: Number(admin.port), database: 'orthanc_index', username: 'postgres', password: '' },
+      });
+      try {
+        const study = generateStudy(
+          {
+            patient: { name: 'Index^Postgres', id: 'PGINDEX', birthDate: '19800101', sex: 'M' },
+            studyDate: '20261205',
+            studyTime: '090000',
+            accessionNumber: 'PGINDEX1',
+            description: 'Index test',
+            priority: 'ROUTINE',
+            series: [{ modality: 'CT', description: 'Axial', instances: 3, rows: 32 }],
+          },
+          3,
+        );
+        await storeFiles(orthanc, study.files);
+        const { stdout } = await psql('SELECT count(*) FROM resources WHERE resourcetype = 3', 'orthanc_index');
+        expect(Number(stdout.trim())).toBe(3);
+        const statistics = (await (await orthanc.request('/statistics')).json()) as { CountInstances: number };
+        expect(statistics.CountInstances).toBe(3);
+        // Orthanc's own SQLite index would be a file named "index" in the storage folder.
+        expect(existsSync(path.join(orthanc.storageDir, 'index'))).toBe(false);
+      } finally {
+        await orthanc.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      postgres.stop();
+    }
+  }, 120_000);
 });
 
 describe('the demo studies generator (test-kit)', () => {

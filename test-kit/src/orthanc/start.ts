@@ -16,7 +16,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { type OrthancSettings, type WebhookTuning, writeOrthancConfig } from '../../../orthanc/config';
+import { type OrthancSettings, type PostgresIndex, type WebhookTuning, writeOrthancConfig } from '../../../orthanc/config';
 
 export interface StartOrthancOptions {
   /** Seconds (default 1 in tests). */
@@ -40,6 +40,8 @@ export interface StartOrthancOptions {
   verbose?: boolean;
   /** Extra environment for the Orthanc process. */
   env?: NodeJS.ProcessEnv;
+  /** Keep the index in this PostgreSQL database (orthanc-postgresql) instead of Orthanc's SQLite file. */
+  index?: PostgresIndex;
 }
 
 export interface OrthancInstance {
@@ -157,6 +159,7 @@ async function startOnce(options: StartOrthancOptions, dir: string, attempt: num
     pluginsDir: process.env.PACS_ORTHANC_PLUGINS_DIR || '/usr/share/orthanc/plugins',
     webhook: options.webhook,
     worklistsDir: options.worklistsDir,
+    index: options.index,
   };
   const configFile = await writeOrthancConfig(settings, path.join(dir, 'orthanc.json'));
   const logFile = path.join(dir, `orthanc-${attempt}.log`);
