@@ -24,6 +24,8 @@ const TEST_PACKAGES = [
   'orthanc-dicomweb',
   'orthanc-python',
   'orthanc-gdcm',
+  // Orthanc's index in PostgreSQL (the compose stack's setting, tested against a real Orthanc).
+  'orthanc-postgresql',
   'dcmtk',
   'chromium',
   'nginx',
@@ -97,30 +99,7 @@ async function runSuite() {
     results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
   };
   const vitest = (name, pkg, env = {}, extraArgs = []) => {
-    log(`── ${name}`);
-    const report = path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
-    const status = run(
-      pnpm,
-      ['--filter', pkg, 'exec', 'vitest', 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
-      {
-        env: { ...process.env, ...env },
-      },
-    );
-    if (!existsSync(report)) {
-      results.push({ name, passed: 0, failed: 1 });
-      return;
-    }
-    const json = JSON.parse(readFileSync(report, 'utf8'));
-    // A file that failed outside its tests (a hook, an import) counts once, even when vitest then
-    // lists its tests as skipped: the corpus check once failed in its set-up with 265 tests skipped.
-    const failedFiles = json.testResults.filter(
-      (file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'),
-    ).length;
-    results.push({
-      name,
-      passed: json.numPassedTests,
-      failed: json.numFailedTests + failedFiles + (status !== 0 && json.numFailedTests === 0 && failedFiles === 0 ? 1 : 0),
-    });
+    results.push(runVitest(pnpm, reports, name, pkg, env, extraArgs));
   };
 
   check('lint (biome)', pnpm, ['exec', 'biome', 'check', '.']);
@@ -168,6 +147,34 @@ async function runSuite() {
     rmSync(reports, { recursive: true, force: true });
   }
 
+  return printSummary(results);
+}
+
+/** One package's vitest run, counted from its JSON report: `{ name, passed, failed }`. */
+export function runVitest(pnpm, reports, name, pkg, env = {}, extraArgs = []) {
+  log(`── ${name}`);
+  const report = path.join(reports, `${name.replace(/\W+/g, '-')}.json`);
+  const status = run(
+    pnpm,
+    ['--filter', pkg, 'exec', 'vitest', 'run', ...extraArgs, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    { env: { ...process.env, ...env } },
+  );
+  if (!existsSync(report)) return { name, passed: 0, failed: 1 };
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  // A file that failed outside its tests (a hook, an import) counts once, even when vitest then
+  // lists its tests as skipped: the corpus check once failed in its set-up with 265 tests skipped.
+  const failedFiles = json.testResults.filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((test) => test.status === 'failed'),
+  ).length;
+  return {
+    name,
+    passed: json.numPassedTests,
+    failed: json.numFailedTests + failedFiles + (status !== 0 && json.numFailedTests === 0 && failedFiles === 0 ? 1 : 0),
+  };
+}
+
+/** Logs each part's counts and prints the final `N passed, N failed` line; returns the exit code. */
+export function printSummary(results) {
   const passed = results.reduce((sum, r) => sum + r.passed, 0);
   const failed = results.reduce((sum, r) => sum + r.failed, 0);
   log('summary');

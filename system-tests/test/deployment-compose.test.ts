@@ -135,7 +135,7 @@ describe('docker-compose.yml against the Compose Specification', () => {
 
 describe('services, images and Dockerfiles', () => {
   it('has the services of the deployment', () => {
-    expect(Object.keys(raw.services).sort()).toEqual(['api', 'mssql', 'mssql-init', 'orthanc', 'redis', 'sync-server', 'web']);
+    expect(Object.keys(raw.services).sort()).toEqual(['api', 'mssql', 'mssql-init', 'orthanc', 'postgres', 'redis', 'sync-server', 'web']);
     expect(raw.services.mssql!.image).toBe('mcr.microsoft.com/mssql/server:2022-latest');
   });
 
@@ -221,13 +221,22 @@ describe('ports, networks and volumes', () => {
     const used = new Set<string>();
     for (const service of Object.values(compose.services)) {
       for (const volume of service.volumes ?? []) {
-        const [source] = volume.split(':');
+        const [source, , mode] = volume.split(':');
+        if (source!.startsWith('./')) {
+          // A file of the repository (PostgreSQL's first-start script), read-only; data lives in named volumes.
+          expect(mode, `${volume}: repository files are mounted read-only`).toBe('ro');
+          expect(existsSync(path.join(ROOT, source!)), `${volume}: no such file`).toBe(true);
+          continue;
+        }
         expect(source!.startsWith('.') || source!.startsWith('/'), `${volume}: named volumes only`).toBe(false);
         used.add(source!);
       }
     }
     expect([...used].sort()).toEqual(Object.keys(raw.volumes).sort());
     expect(compose.services.mssql!.volumes).toEqual(['mssql-data:/var/opt/mssql']);
+    expect(compose.services.postgres!.volumes).toContain('postgres-data:/var/lib/postgresql/data');
+    // Orthanc's index lives in that server, in the database its first-start script creates.
+    expect(compose.services.orthanc!.environment!.PACS_ORTHANC_INDEX_URL).toMatch(/^postgresql:\/\/orthanc:.+@postgres:5432\/orthanc$/);
     const orthanc = compose.services.orthanc!;
     const api = compose.services.api!;
     expect(orthanc.volumes).toEqual([
@@ -317,6 +326,10 @@ describe('variables', () => {
     expect(read('.gitignore').split('\n')).toContain('.env');
     // Without the secrets compose refuses to start rather than run with empty ones.
     expect(() => interpolateDeep(raw, example)).toThrow(/set .* in \.env/);
+  });
+
+  it('writes no empty default (VAR:- then the closing brace): podman-compose 1.0.3 leaves it unreplaced', () => {
+    expect(rawText).not.toMatch(/\$\{[A-Z0-9_]+:?-\}/);
   });
 
   it('documents every .env.example, sync-server and Orthanc variable in DEPLOYMENT.md', () => {
