@@ -8,7 +8,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { appendToSection, type EditorClient, editorClient } from '@pacs/api/testing/sync-server';
@@ -125,6 +125,53 @@ describe('the stack as shipped', () => {
     ]);
     expect(Number(tables.stdout.trim())).toBeGreaterThan(5);
   });
+});
+
+describe('a service given a missing, weak or development secret refuses to start, naming the variable', () => {
+  /** The environment compose gave the running service, with one change, in the same image, with no network. */
+  function startWith(service: string, change: Record<string, string | null>): { status: number | null; output: string } {
+    const container = stack.containers().find((c) => c.split('_')[1] === service)!;
+    const image = inspect(container, '{{.ImageName}}');
+    const env = (JSON.parse(inspect(container, '{{json .Config.Env}}')) as string[]).filter((line) => !line.startsWith('PATH='));
+    const values = new Map(env.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    for (const [name, value] of Object.entries(change)) {
+      if (value === null) values.delete(name);
+      else values.set(name, value);
+    }
+    const envFile = path.join(dir, `refusal-${service}.env`);
+    writeFileSync(envFile, [...values].map(([k, v]) => `${k}=${v}`).join('\n'), { mode: 0o600 });
+    const secrets = ['report-signing-key', 'report-signing-retired'].flatMap((name, i) => [
+      '-v',
+      `${path.join(dir, 'secrets', i === 0 ? 'report-signing.pem' : 'report-signing-retired.pem')}:/run/secrets/${name}:ro`,
+    ]);
+    const run = podman(['run', '--rm', '--network', 'none', '--env-file', envFile, ...secrets, image], { timeout: 120_000 });
+    rmSync(envFile, { force: true });
+    return { status: run.status, output: `${run.stdout}${run.stderr}` };
+  }
+
+  it.each([
+    ['api', { PACS_JWT_SECRET: null }, 'PACS_JWT_SECRET'],
+    ['api', { PACS_JWT_SECRET: 'x'.repeat(40) }, 'PACS_JWT_SECRET'],
+    ['api', { PACS_ADMIN_PASSWORD: 'pacs-admin-dev-password' }, 'PACS_ADMIN_PASSWORD'],
+    ['api', { PACS_METRICS_TOKEN: null }, 'PACS_METRICS_TOKEN'],
+    ['sync-server', { PACS_DOCUMENT_TOKEN_SECRET: null }, 'PACS_DOCUMENT_TOKEN_SECRET'],
+    ['sync-server', { PACS_SYNC_SERVICE_TOKEN: 'short' }, 'PACS_SYNC_SERVICE_TOKEN'],
+    ['orthanc', { PACS_ORTHANC_PASSWORD: 'pacs-orthanc-dev-password' }, 'PACS_ORTHANC_PASSWORD'],
+    ['orthanc', { PACS_WEBHOOK_SECRET: 'too-short' }, 'PACS_WEBHOOK_SECRET'],
+    ['orthanc', { PACS_ORTHANC_INDEX_URL: 'postgresql://orthanc:short@postgres:5432/orthanc' }, 'PACS_ORTHANC_INDEX_URL'],
+  ] as const)(
+    '%s with %o',
+    (service, change, variable) => {
+      const { status, output } = startWith(service, change);
+      expect(status, output).not.toBe(0);
+      expect(output).toContain(variable);
+      // The refusal names the variable, never a secret's value.
+      for (const secret of [env.PACS_JWT_SECRET!, env.PACS_DOCUMENT_TOKEN_SECRET!, env.PACS_ORTHANC_PASSWORD!]) {
+        expect(output).not.toContain(secret);
+      }
+    },
+    150_000,
+  );
 });
 
 describe('a study from the modality to a signed PDF, through nginx', () => {
