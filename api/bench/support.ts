@@ -14,7 +14,10 @@ export interface ServerProcess {
 
 /** Starts `src/server.ts` in a child process (so load generator and server do not share a core). */
 export async function startServer(env: Record<string, string>, port: number): Promise<ServerProcess> {
-  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
+  // PACS_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+  const profile = process.env.PACS_BENCH_CPU_PROF;
+  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`, 'src/server.ts'] : ['src/server.ts'];
+  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), args, {
     cwd: API_DIR,
     // Benchmarks sign in as admin with a password alone.
     env: {
