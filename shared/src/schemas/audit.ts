@@ -4,7 +4,9 @@ import { Cursor, IsoDateTime, PageLimit, Uuid } from './common';
 
 export const AuditEventIdSchema = Type.Enum(AUDIT_EVENT_IDS);
 export const AuditActionSchema = Type.Enum(AUDIT_ACTIONS);
-export const AuditOutcomeSchema = Type.Enum(AUDIT_OUTCOMES);
+// Literals, not an enum: each carries `type: number`, which a query string's "8" is coerced by (a bare
+// `enum` is compared as the string and refused).
+export const AuditOutcomeSchema = Type.Union(AUDIT_OUTCOMES.map((outcome) => Type.Literal(outcome)));
 
 export const AuditEntry = Type.Object({
   id: Type.String({ description: 'monotonic sequence number, as a string' }),
