@@ -6,7 +6,7 @@ import { AuditPage } from '@pacs/shared';
 import { QueryTypes } from 'sequelize';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditPageStatement } from '../src/audit/trail-page';
+import { AuditTrailPages, auditPageStatement } from '../src/audit/trail-page';
 import { bearer, createTestApp, type TestApp } from './support/app';
 
 let t: TestApp;
@@ -119,6 +119,19 @@ describe('audit trail pages', () => {
     const reads = await query('objectType=AuditLog&limit=1');
     expect(Value.Check(AuditPage, reads)).toBe(true);
     expect(reads.items[0]!.details).toMatchObject({ route: '/api/audit', filters: { objectType: 'Instance' } });
+  });
+
+  it('answers the same pages whatever rows it keeps, also when keeping a row pushes out another of the same page', async () => {
+    const filter = { objectType: 'Instance' };
+    const roomy = new AuditTrailPages(t.app.db.sequelize);
+    const cramped = new AuditTrailPages(t.app.db.sequelize, 2);
+    for (const limit of [4, 10]) {
+      const expected = await roomy.page(filter, limit);
+      // Twice: cold, then with the last rows kept and the page's first rows pushed out again.
+      expect(await cramped.page(filter, limit)).toBe(expected);
+      expect(await cramped.page(filter, limit)).toBe(expected);
+      expect(await roomy.page(filter, limit)).toBe(expected);
+    }
   });
 
   it('refuses a cursor that is not an id with 400', async () => {

@@ -1,15 +1,16 @@
 /**
- * One page of the audit trail in one statement, answered as JSON text.
+ * A page of the audit trail, answered as JSON text.
  *
- * A page is read with a hand-written SELECT rather than through the model: the ORM's query building
- * (option cloning, where-tree walking) cost more than the read itself, and on SQLite every model
- * query first asks for the table's columns (`PRAGMA table_info`, for type parsing a raw read does not
+ * Statements are written by hand rather than through the model: the ORM's query building (option
+ * cloning, where-tree walking) cost more than the reads themselves, and on SQLite every model query
+ * first asks for the table's columns (`PRAGMA table_info`, for type parsing a raw read does not
  * use), which only a backtick-quoted table name triggers. Filter values are escaped by the dialect's
  * own escaping (`sequelize.escape`), so dates compare in the stored format on each database.
  *
- * Audit rows never change once written, so each row is turned into its JSON once and kept; a page is
- * those texts joined. The newest rows are on every default page for as long as they are the newest,
- * so under load nearly every row of a page is served from here.
+ * Audit rows never change once written, so each row is turned into its JSON once and kept. A page
+ * reads the ids of its rows (index only), then whole rows only for ids not kept yet: on SQLite a
+ * full row costs the driver ten times an id to hand over, and the newest rows are on every default
+ * page for as long as they are the newest, so under load a page fetches one or two rows.
  */
 import type { AuditEntry, AuditQuery } from '@pacs/shared';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -41,7 +42,7 @@ const COLUMNS = [
 const q = (name: string) => `"${name}"`;
 const SELECT_LIST = COLUMNS.map(q).join(', ');
 
-/** The page's statement: newest first, `limit + 1` rows so the caller knows whether more follow. */
+/** The ids of a page, newest first: `limit + 1`, so the caller knows whether more follow. */
 export function auditPageStatement(sequelize: Sequelize, query: AuditQuery, limit: number): string {
   const conditions: string[] = [];
   if (query.from) conditions.push(`${q('eventDateTime')} >= ${sequelize.escape(new Date(query.from))}`);
@@ -54,9 +55,9 @@ export function auditPageStatement(sequelize: Sequelize, query: AuditQuery, limi
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   const rows = limit + 1;
   if (sequelize.getDialect() === 'mssql') {
-    return `SELECT TOP (${rows}) ${SELECT_LIST} FROM ${q('audit_logs')}${where} ORDER BY ${q('id')} DESC`;
+    return `SELECT TOP (${rows}) ${q('id')} FROM ${q('audit_logs')}${where} ORDER BY ${q('id')} DESC`;
   }
-  return `SELECT ${SELECT_LIST} FROM ${q('audit_logs')}${where} ORDER BY ${q('id')} DESC LIMIT ${rows}`;
+  return `SELECT ${q('id')} FROM ${q('audit_logs')}${where} ORDER BY ${q('id')} DESC LIMIT ${rows}`;
 }
 
 /** The id a cursor continues below: digits only, so it goes into the statement as a number. */
@@ -78,26 +79,40 @@ export class AuditTrailPages {
 
   /** The page as the JSON text of an `AuditPage`. */
   async page(query: AuditQuery, limit: number): Promise<string> {
-    const rows = await this.sequelize.query<AuditLogAttributes>(auditPageStatement(this.sequelize, query, limit), {
+    const idRows = await this.sequelize.query<{ id: number | string }>(auditPageStatement(this.sequelize, query, limit), {
       type: QueryTypes.SELECT,
       raw: true,
     });
-    const items: string[] = [];
-    for (const row of rows.slice(0, limit)) items.push(this.rowJson(row));
-    const last = rows.length > limit ? rows[limit - 1] : undefined;
-    const nextCursor = last ? JSON.stringify(encodeCursor([String(last.id)])) : 'null';
+    const ids = idRows.slice(0, limit).map((row) => String(row.id));
+    const items = ids.map((id) => this.json.get(id));
+    const missing = ids.filter((_, i) => items[i] === undefined);
+    if (missing.length > 0) {
+      const fetched = new Map<string, string>();
+      for (const row of await this.rows(missing)) fetched.set(String(row.id), this.keep(row));
+      for (let i = 0; i < ids.length; i++) {
+        if (items[i] !== undefined) continue;
+        items[i] = fetched.get(ids[i]!);
+        if (items[i] === undefined) throw new Error(`audit row ${ids[i]} vanished between two reads`);
+      }
+    }
+    const nextCursor = idRows.length > limit ? JSON.stringify(encodeCursor([ids.at(-1)!])) : 'null';
     return `{"items":[${items.join(',')}],"nextCursor":${nextCursor}}`;
   }
 
-  private rowJson(row: AuditLogAttributes): string {
-    const id = String(row.id);
-    let text = this.json.get(id);
-    if (text === undefined) {
-      text = JSON.stringify(presentAuditRow(row));
-      // Insertion order is age: the oldest entry goes first.
-      if (this.json.size >= this.maxRows) this.json.delete(this.json.keys().next().value as string);
-      this.json.set(id, text);
-    }
+  /** Whole rows by id; the ids come from the database, digits only. */
+  private rows(ids: string[]): Promise<AuditLogAttributes[]> {
+    const list = ids.filter((id) => /^\d+$/.test(id)).join(', ');
+    return this.sequelize.query<AuditLogAttributes>(`SELECT ${SELECT_LIST} FROM ${q('audit_logs')} WHERE ${q('id')} IN (${list})`, {
+      type: QueryTypes.SELECT,
+      raw: true,
+    });
+  }
+
+  /** The row's JSON, kept for the next pages: the oldest kept row makes room when full. */
+  private keep(row: AuditLogAttributes): string {
+    const text = JSON.stringify(presentAuditRow(row));
+    if (this.json.size >= this.maxRows) this.json.delete(this.json.keys().next().value as string);
+    this.json.set(String(row.id), text);
     return text;
   }
 }
