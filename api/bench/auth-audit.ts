@@ -55,25 +55,27 @@ try {
     const { accessToken } = (await login.json()) as { accessToken: string };
     const headers = { authorization: `Bearer ${accessToken}` };
     const audit = (qs: string) => `${server.url}/api/audit?${qs}`;
+    const cpuOf = server.child.pid;
     // Warm-up: JIT, the database's page cache.
     await load('warm-up', { url: `${server.url}/api/auth/me`, headers, duration: 2 });
     await load('warm-up', { url: audit('limit=50'), headers, duration: 2 });
     // A cursor 90 % down the seeded rows (ids are 1..auditRows), as a client paging that far holds it.
     const deep = encodeCursor([String(Math.ceil(auditRows * 0.1))]);
     const results: LoadResult[] = [];
-    if (parts.has('me')) results.push(await load('GET /api/auth/me', { url: `${server.url}/api/auth/me`, headers, duration }));
-    if (parts.has('audit')) results.push(await load('GET /api/audit?limit=50', { url: audit('limit=50'), headers, duration }));
+    if (parts.has('me')) results.push(await load('GET /api/auth/me', { url: `${server.url}/api/auth/me`, headers, duration, cpuOf }));
+    if (parts.has('audit')) results.push(await load('GET /api/audit?limit=50', { url: audit('limit=50'), headers, duration, cpuOf }));
     if (parts.has('filters')) {
       results.push(
-        await load('filtered: patientId (20 rows)', { url: audit('patientId=PAT-1234&limit=50'), headers, duration }),
-        await load('filtered: eventId=Export (1 row in 1,000)', { url: audit('eventId=Export&limit=50'), headers, duration }),
-        await load('filtered: outcome=8 (no row)', { url: audit('outcome=8&limit=50'), headers, duration }),
+        await load('filtered: patientId (20 rows)', { url: audit('patientId=PAT-1234&limit=50'), headers, duration, cpuOf }),
+        await load('filtered: eventId=Export (1 row in 1,000)', { url: audit('eventId=Export&limit=50'), headers, duration, cpuOf }),
+        await load('filtered: outcome=8 (no row)', { url: audit('outcome=8&limit=50'), headers, duration, cpuOf }),
         await load('filtered: from/to, one day', {
           url: audit('from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z&limit=50'),
           headers,
           duration,
+          cpuOf,
         }),
-        await load('deep keyset page (90 % down)', { url: audit(`limit=50&cursor=${deep}`), headers, duration }),
+        await load('deep keyset page (90 % down)', { url: audit(`limit=50&cursor=${deep}`), headers, duration, cpuOf }),
       );
     }
     const engine = values.postgres ? 'PostgreSQL' : 'SQLite (WAL)';
