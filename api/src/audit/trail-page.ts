@@ -70,6 +70,12 @@ function cursorId(cursor: string): string {
 
 export class AuditTrailPages {
   private readonly json = new Map<string, string>();
+  /**
+   * Rows being fetched, by id. Under load many pages are read at once and all see the same newest
+   * rows appear; each fetches and presents them once, not once per page (without this, half the
+   * read's CPU went to presenting the same rows again).
+   */
+  private readonly fetching = new Map<string, Promise<string | undefined>>();
 
   constructor(
     private readonly sequelize: Sequelize,
@@ -84,28 +90,37 @@ export class AuditTrailPages {
       raw: true,
     });
     const ids = idRows.slice(0, limit).map((row) => String(row.id));
-    const items = ids.map((id) => this.json.get(id));
-    const missing = ids.filter((_, i) => items[i] === undefined);
-    if (missing.length > 0) {
-      const fetched = new Map<string, string>();
-      for (const row of await this.rows(missing)) fetched.set(String(row.id), this.keep(row));
-      for (let i = 0; i < ids.length; i++) {
-        if (items[i] !== undefined) continue;
-        items[i] = fetched.get(ids[i]!);
-        if (items[i] === undefined) throw new Error(`audit row ${ids[i]} vanished between two reads`);
-      }
-    }
+    const missing = ids.filter((id) => !this.json.has(id) && !this.fetching.has(id));
+    if (missing.length > 0) this.fetch(missing);
+    // Taken now, before any row is kept: keeping one cannot push out another of the same page.
+    const items = ids.map((id) => this.json.get(id) ?? this.fetched(id));
     const nextCursor = idRows.length > limit ? JSON.stringify(encodeCursor([ids.at(-1)!])) : 'null';
-    return `{"items":[${items.join(',')}],"nextCursor":${nextCursor}}`;
+    return `{"items":[${(await Promise.all(items)).join(',')}],"nextCursor":${nextCursor}}`;
   }
 
-  /** Whole rows by id; the ids come from the database, digits only. */
-  private rows(ids: string[]): Promise<AuditLogAttributes[]> {
+  private async fetched(id: string): Promise<string> {
+    const text = await this.fetching.get(id);
+    if (text === undefined) throw new Error(`audit row ${id} vanished between two reads`);
+    return text;
+  }
+
+  /** Whole rows by id in one statement, each presented once; the ids come from the database, digits only. */
+  private fetch(ids: string[]): void {
     const list = ids.filter((id) => /^\d+$/.test(id)).join(', ');
-    return this.sequelize.query<AuditLogAttributes>(`SELECT ${SELECT_LIST} FROM ${q('audit_logs')} WHERE ${q('id')} IN (${list})`, {
-      type: QueryTypes.SELECT,
-      raw: true,
-    });
+    const texts = this.sequelize
+      .query<AuditLogAttributes>(`SELECT ${SELECT_LIST} FROM ${q('audit_logs')} WHERE ${q('id')} IN (${list})`, {
+        type: QueryTypes.SELECT,
+        raw: true,
+      })
+      .then((rows) => new Map(rows.map((row) => [String(row.id), this.keep(row)])))
+      .finally(() => {
+        for (const id of ids) this.fetching.delete(id);
+      });
+    for (const id of ids)
+      this.fetching.set(
+        id,
+        texts.then((byId) => byId.get(id)),
+      );
   }
 
   /** The row's JSON, kept for the next pages: the oldest kept row makes room when full. */
