@@ -12,6 +12,7 @@
  * full row costs the driver ten times an id to hand over, and the newest rows are on every default
  * page for as long as they are the newest, so under load a page fetches one or two rows.
  */
+import { sqliteSelect } from '@pacs/server-kit/database';
 import type { AuditEntry, AuditQuery } from '@pacs/shared';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { AuditLogAttributes } from '../db/models';
@@ -85,10 +86,7 @@ export class AuditTrailPages {
 
   /** The page as the JSON text of an `AuditPage`. */
   async page(query: AuditQuery, limit: number): Promise<string> {
-    const idRows = await this.sequelize.query<{ id: number | string }>(auditPageStatement(this.sequelize, query, limit), {
-      type: QueryTypes.SELECT,
-      raw: true,
-    });
+    const idRows = await this.select<{ id: number | string }>(auditPageStatement(this.sequelize, query, limit));
     const ids = idRows.slice(0, limit).map((row) => String(row.id));
     const missing = ids.filter((id) => !this.json.has(id) && !this.fetching.has(id));
     if (missing.length > 0) this.fetch(missing);
@@ -96,6 +94,12 @@ export class AuditTrailPages {
     const items = ids.map((id) => this.json.get(id) ?? this.fetched(id));
     const nextCursor = idRows.length > limit ? JSON.stringify(encodeCursor([ids.at(-1)!])) : 'null';
     return `{"items":[${(await Promise.all(items)).join(',')}],"nextCursor":${nextCursor}}`;
+  }
+
+  /** Every statement of a page goes through here; on SQLite past Sequelize (see `sqliteSelect`). */
+  protected select<T extends object>(sql: string): Promise<T[]> {
+    if (this.sequelize.getDialect() === 'sqlite') return sqliteSelect<T>(this.sequelize, sql);
+    return this.sequelize.query<T>(sql, { type: QueryTypes.SELECT, raw: true });
   }
 
   private async fetched(id: string): Promise<string> {
@@ -107,11 +111,7 @@ export class AuditTrailPages {
   /** Whole rows by id in one statement, each presented once; the ids come from the database, digits only. */
   private fetch(ids: string[]): void {
     const list = ids.filter((id) => /^\d+$/.test(id)).join(', ');
-    const texts = this.sequelize
-      .query<AuditLogAttributes>(`SELECT ${SELECT_LIST} FROM ${q('audit_logs')} WHERE ${q('id')} IN (${list})`, {
-        type: QueryTypes.SELECT,
-        raw: true,
-      })
+    const texts = this.select<AuditLogAttributes>(`SELECT ${SELECT_LIST} FROM ${q('audit_logs')} WHERE ${q('id')} IN (${list})`)
       .then((rows) => new Map(rows.map((row) => [String(row.id), this.keep(row)])))
       .finally(() => {
         for (const id of ids) this.fetching.delete(id);
