@@ -1,5 +1,6 @@
 /** Shared pieces of the API benchmarks: a server in its own process, and autocannon with exact percentiles. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -14,7 +15,10 @@ export interface ServerProcess {
 
 /** Starts `src/server.ts` in a child process (so load generator and server do not share a core). */
 export async function startServer(env: Record<string, string>, port: number): Promise<ServerProcess> {
-  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
+  // PACS_BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops.
+  const profile = process.env.PACS_BENCH_CPU_PROF;
+  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profile)}`, 'src/server.ts'] : ['src/server.ts'];
+  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), args, {
     cwd: API_DIR,
     // Benchmarks sign in as admin with a password alone.
     env: {
@@ -67,6 +71,8 @@ export function benchApiEnv(dir: string, databaseUrl: string, sync?: { url: stri
 
 export interface LoadResult {
   title: string;
+  /** CPU the server's processes spent per request (ms), when `cpuOf` was given: unlike latency, barely moved by other work on the machine. */
+  cpuPerRequest?: number;
   requests: number;
   rps: number;
   p50: number;
@@ -74,6 +80,45 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+}
+
+/**
+ * CPU seconds used so far by process `pid` and its descendants (the server runs under tsx, which
+ * starts node as a child), from /proc; NaN where there is none.
+ */
+export function cpuSeconds(pid: number): number {
+  const parents = new Map<number, number>();
+  const used = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return Number.NaN;
+  }
+  for (const entry of entries) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      used.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  const tree = new Set([pid]);
+  for (let grown = true; grown; ) {
+    grown = false;
+    for (const [child, parent] of parents) {
+      if (tree.has(parent) && !tree.has(child)) {
+        tree.add(child);
+        grown = true;
+      }
+    }
+  }
+  let ticks = 0;
+  for (const member of tree) ticks += used.get(member) ?? 0;
+  // Clock ticks: 100 per second on Linux.
+  return ticks / 100;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -91,8 +136,11 @@ export async function load(
     paths?: string[];
     /** Send exactly this many requests instead of running for `duration` (each of `paths` once, say). */
     amount?: number;
+    /** The server's pid: its CPU per request is reported too. */
+    cpuOf?: number;
   },
 ): Promise<LoadResult> {
+  const cpuBefore = options.cpuOf ? cpuSeconds(options.cpuOf) : Number.NaN;
   const latencies: number[] = [];
   const paths = options.paths ?? [];
   let next = 0;
@@ -123,8 +171,10 @@ export async function load(
     instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
   });
   latencies.sort((a, b) => a - b);
+  const cpu = options.cpuOf ? cpuSeconds(options.cpuOf) - cpuBefore : Number.NaN;
   return {
     title,
+    ...(Number.isFinite(cpu) ? { cpuPerRequest: (cpu * 1000) / Math.max(1, result.requests.total) } : {}),
     requests: result.requests.total,
     rps: Math.round(result.requests.average),
     p50: percentile(latencies, 50),
@@ -142,6 +192,11 @@ export function machine(): string {
 
 export function table(results: LoadResult[]): string {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
-  const rows = results.map((r) => `| ${r.title} | ${r.rps} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} |`);
-  return ['| request | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const cpu = results.some((r) => r.cpuPerRequest !== undefined);
+  const rows = results.map(
+    (r) =>
+      `| ${r.title} | ${r.rps} | ${fmt(r.p50)} | ${fmt(r.p95)} | ${fmt(r.p99)} | ${r.non2xx} | ${r.errors} |${cpu ? ` ${r.cpuPerRequest?.toFixed(3) ?? 'n/a'} |` : ''}`,
+  );
+  const head = `| request | req/s | p50 ms | p95 ms | p99 ms | non-2xx | errors |${cpu ? ' server CPU ms/request |' : ''}`;
+  return [head, `|---|---|---|---|---|---|---|${cpu ? '---|' : ''}`, ...rows].join('\n');
 }

@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { auditPageStatement } from '@pacs/api/audit/trail-page';
 import { MIGRATION_NAMES, migrator } from '@pacs/api/db/migrate';
 import { defineModels } from '@pacs/api/db/models';
 import { textSearchWhere } from '@pacs/api/worklist/text-search';
@@ -410,5 +411,18 @@ describe('the worklist search on SQL Server', () => {
     expect(statements).toHaveLength(1);
     expect(statements[0]!.sql).toContain(`[Study].[id] IN (SELECT [id] FROM [studies] WHERE CONTAINS([searchText], ${term}))`);
     expect(statements[0]!.sql).not.toMatch(/LIKE/);
+  });
+});
+
+describe('the audit trail page on SQL Server', () => {
+  it('takes the first rows with TOP, not LIMIT, and writes values as T-SQL literals', () => {
+    const { sequelize } = recordingSequelize();
+    const sql = auditPageStatement(sequelize, { patientId: "O'Brien", outcome: 8, from: '2026-06-01T00:00:00.000Z' }, 50);
+    expect(sql).toMatch(/^SELECT TOP \(51\) "id" FROM "audit_logs" WHERE /);
+    expect(sql).toContain(`"patientId" = N'O''Brien'`);
+    expect(sql).toContain('"outcome" = 8');
+    expect(sql).toMatch(/"eventDateTime" >= N?'2026-06-01 00:00:00\.000 \+00:00'/);
+    expect(sql).toMatch(/ORDER BY "id" DESC$/);
+    expect(sql).not.toMatch(/LIMIT/);
   });
 });

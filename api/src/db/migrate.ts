@@ -22,6 +22,7 @@ import * as reportVersions from './migrations/0016-report-versions';
 import * as deviceScope from './migrations/0017-device-scope';
 import * as offlineAuditChains from './migrations/0018-offline-audit-chains';
 import * as studySearch from './migrations/0019-study-search';
+import * as auditFilters from './migrations/0020-audit-filters';
 
 const MIGRATIONS: Migration[] = [
   { name: '0001-initial', up: initial.up },
@@ -42,6 +43,7 @@ const MIGRATIONS: Migration[] = [
   { name: '0017-device-scope', up: deviceScope.up },
   { name: '0018-offline-audit-chains', up: offlineAuditChains.up },
   { name: '0019-study-search', up: studySearch.up },
+  { name: '0020-audit-filters', up: auditFilters.up },
 ];
 
 const PLAN: MigrationPlan = { migrations: MIGRATIONS, ledgerTable: 'pacs_migrations' };

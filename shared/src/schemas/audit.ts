@@ -1,10 +1,16 @@
 import { type Static, Type } from 'typebox';
-import { AUDIT_ACTIONS, AUDIT_EVENT_IDS, AUDIT_OUTCOMES } from '../audit-vocabulary';
+import { AUDIT_ACTIONS, AUDIT_EVENT_IDS, type AUDIT_OUTCOMES } from '../audit-vocabulary';
 import { Cursor, IsoDateTime, PageLimit, Uuid } from './common';
 
 export const AuditEventIdSchema = Type.Enum(AUDIT_EVENT_IDS);
 export const AuditActionSchema = Type.Enum(AUDIT_ACTIONS);
-export const AuditOutcomeSchema = Type.Enum(AUDIT_OUTCOMES);
+// Literals, not an enum: each carries `type: number`, which a query string's "8" is coerced by (a bare
+// `enum` is compared as the string and refused).
+export const AuditOutcomeSchema = Type.Union([Type.Literal(0), Type.Literal(4), Type.Literal(8), Type.Literal(12)]);
+// The literals above are AUDIT_OUTCOMES, no more and no fewer: a change to one fails to compile here.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const outcomesAgree: Same<Static<typeof AuditOutcomeSchema>, (typeof AUDIT_OUTCOMES)[number]> = true;
+void outcomesAgree;
 
 export const AuditEntry = Type.Object({
   id: Type.String({ description: 'monotonic sequence number, as a string' }),
