@@ -180,6 +180,48 @@ describe('the reconciler', () => {
     expect(status.cursor).toBeGreaterThan(0);
     expect(status.lastError).toBeNull();
   });
+
+  it("reads Orthanc's feed from the start when Orthanc's index restarted below the cursor (rebuilt or restored)", async () => {
+    // What a restored database holds after Orthanc's index was rebuilt: a cursor far past Orthanc's last change.
+    const { Last } = await orthanc.getJson<{ Last: number }>('/changes?limit=1&since=0&last');
+    const ahead = Last + 100_000;
+    const saved = await t.app.ingestion!.reconciler.status();
+    await t.app.db.models.AppState.upsert({ key: 'orthanc.changes.cursor', value: String(ahead), updatedAt: new Date() });
+    await t.app.db.models.AppState.upsert({
+      key: 'orthanc.reconcile.status',
+      value: JSON.stringify({ ...saved, cursor: ahead }),
+      updatedAt: new Date(),
+    });
+    const late = generateStudy(
+      spec('Rebuilt^Index', 'ING-3', [{ modality: 'CR', description: 'PA', instances: 1, rows: 64, columns: 64 }]),
+      17,
+    );
+    expect((await storeFiles(orthanc, late.files)).stored).toBe(1);
+    const [found] = (await (await orthanc.request('/tools/lookup', { method: 'POST', body: late.studyInstanceUid })).json()) as {
+      ID: string;
+    }[];
+    await waitFor(async () => (await orthanc.getJson<{ IsStable: boolean }>(`/studies/${found!.ID}`)).IsStable, {
+      timeoutMs: 10_000,
+      what: 'stable study in Orthanc',
+    });
+    // The webhook may have brought it already: remove the row so only the reconciler can.
+    const { Study, Series, Instance } = t.app.db.models;
+    const arrived = await Study.findOne({ where: { studyInstanceUid: late.studyInstanceUid }, raw: true });
+    if (arrived) {
+      const series = (await Series.findAll({ where: { studyRef: arrived.id }, raw: true })).map((row) => row.id);
+      await Instance.destroy({ where: { seriesRef: series } });
+      await Series.destroy({ where: { studyRef: arrived.id } });
+      await Study.destroy({ where: { id: arrived.id }, force: true });
+    }
+    expect(await Study.findOne({ where: { studyInstanceUid: late.studyInstanceUid } })).toBeNull();
+    const status = await t.app.ingestion!.reconciler.runOnce();
+    expect(status.lastError).toBeNull();
+    expect(status.cursor).toBeLessThan(ahead);
+    expect(await Study.findOne({ where: { studyInstanceUid: late.studyInstanceUid }, raw: true })).toMatchObject({
+      patientName: 'Rebuilt^Index',
+      numberOfInstances: 1,
+    });
+  });
 });
 
 describe('deletion sweep', () => {

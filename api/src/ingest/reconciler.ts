@@ -123,7 +123,16 @@ export class Reconciler {
     let lastError: string | null = null;
     try {
       for (;;) {
-        const page = await this.orthanc.changes(cursor, PAGE);
+        let page = await this.orthanc.changes(cursor, PAGE);
+        if (page.Last < cursor) {
+          // Orthanc counts its changes from where its index does: an index rebuilt or restored
+          // from an older backup starts below the cursor, and waiting for it to catch up would
+          // miss every study it receives meanwhile. Read its feed again from the start
+          // (ingestion is idempotent).
+          this.log.warn({ cursor, last: page.Last }, "Orthanc's change feed restarted below the cursor; reading it from the start");
+          cursor = 0;
+          page = await this.orthanc.changes(cursor, PAGE);
+        }
         for (const change of page.Changes) {
           if (change.ResourceType === 'Study' && change.ChangeType === 'StableStudy') {
             const outcome = await this.ingestor.ingest(change.ID, 'reconcile');
