@@ -6,7 +6,7 @@
  * SIGTERM or a failure of this process (the gateway) stops them all.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDebianPackages, ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
 import { prepareDataDir } from './data-dir.mjs';
@@ -82,6 +82,10 @@ export async function start() {
   if (process.env.PACS_ORTHANC_INDEX_URL) ensureDebianPackages(['orthanc-postgresql'], "Orthanc's index in PostgreSQL");
   const storageElsewhere = process.env.PACS_ORTHANC_STORAGE_DIR ? [path.resolve(process.env.PACS_ORTHANC_STORAGE_DIR)] : [];
   prepareDataDir(dataDir, storageElsewhere);
+  // A restore refuses to run under a live system (backup/src/installation.ts).
+  const pidFile = path.join(dataDir, 'pacs.pid');
+  writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
+  process.on('exit', () => rmSync(pidFile, { force: true }));
   const secrets = developmentSecrets();
   const firstRun = !existsSync(path.join(dataDir, 'demo-studies-loaded'));
 

@@ -135,6 +135,8 @@ async function runSuite() {
     ].flatMap((name) => ['--exclude', `test/${name}.test.ts`]);
     if (postgres) vitest('api on PostgreSQL', '@pacs/api', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' }, databaseFree);
     vitest('sync-server', '@pacs/sync-server', pgEnv);
+    vitest('backup and restore on SQLite', '@pacs/backup');
+    if (postgres) vitest('backup and restore on PostgreSQL', '@pacs/backup', { ...pgEnv, PACS_TEST_DIALECT: 'postgres' });
     // The whole system: compose, nginx and the gateway in front, Orthanc's configuration, the
     // supervisor, SQL Server DDL.
     vitest('system', '@pacs/system-tests');

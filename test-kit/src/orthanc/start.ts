@@ -42,6 +42,8 @@ export interface StartOrthancOptions {
   env?: NodeJS.ProcessEnv;
   /** Keep the index in this PostgreSQL database (orthanc-postgresql) instead of Orthanc's SQLite file. */
   index?: PostgresIndex;
+  /** Storage (and SQLite index) folder, e.g. one a restore filled; default: inside the working folder, removed with it. */
+  storageDir?: string;
 }
 
 export interface OrthancInstance {
@@ -151,7 +153,7 @@ async function startOnce(options: StartOrthancOptions, dir: string, attempt: num
     aet: options.aet ?? 'ORTHANC',
     username: options.username ?? 'pacs-test',
     password: options.password ?? `test-${Math.random().toString(36).slice(2)}`,
-    storageDir: path.join(dir, `storage-${attempt}`),
+    storageDir: options.storageDir ?? path.join(dir, `storage-${attempt}`),
     stableAge: options.stableAge ?? 1,
     webhookUrl: options.webhookUrl ?? '',
     webhookSecret: options.webhookSecret ?? '',
