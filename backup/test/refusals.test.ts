@@ -16,7 +16,7 @@ import { demoStudySet } from '@pacs/test-kit/demo-studies';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tablesIn } from '../src/database';
 import { BackupError, installationFromEnv } from '../src/installation';
-import { sha256Of } from '../src/manifest';
+import { type Manifest, sha256Of } from '../src/manifest';
 import { restore } from '../src/restore';
 import { runCommand } from './support';
 
@@ -28,7 +28,8 @@ const otherDialect = testDialect() === 'sqlite' ? 'postgres' : 'sqlite';
 let source: TestApp;
 const databases: TestDatabase[] = [];
 
-type Json = Record<string, any>;
+/** The manifest as a forger edits it: any field may hold anything. */
+type Json = Manifest;
 const readJson = (dir: string): Json => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 const writeJson = (dir: string, manifest: Json) => writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
 const flipByte = (file: string, at: number) => {
@@ -99,7 +100,11 @@ describe('a backup folder that is damaged, forged or from a newer release', () =
   it.each<[string, (dir: string) => void | Promise<void>, RegExp]>([
     ['no manifest (an interrupted backup)', (dir) => rmSync(path.join(dir, 'manifest.json')), /holds no manifest\.json/],
     ['a manifest that is not JSON', (dir) => writeFileSync(path.join(dir, 'manifest.json'), '{"format":'), /not valid JSON/],
-    ['another format', (dir) => writeJson(dir, { ...readJson(dir), format: 'pacs-backup/99' }), /format "pacs-backup\/99"/],
+    [
+      'another format',
+      (dir) => writeJson(dir, { ...readJson(dir), format: 'pacs-backup/99' as Manifest['format'] }),
+      /format "pacs-backup\/99"/,
+    ],
     [
       "the API's schema of a newer release",
       (dir) => {
