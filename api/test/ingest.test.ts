@@ -155,6 +155,14 @@ describe('from modality to worklist', () => {
 });
 
 describe('the reconciler', () => {
+  async function untilStableInOrthanc(studyInstanceUid: string): Promise<void> {
+    const [found] = (await (await orthanc.request('/tools/lookup', { method: 'POST', body: studyInstanceUid })).json()) as { ID: string }[];
+    await waitFor(async () => (await orthanc.getJson<{ IsStable: boolean }>(`/studies/${found!.ID}`)).IsStable, {
+      timeoutMs: 10_000,
+      what: 'stable study in Orthanc',
+    });
+  }
+
   it('brings in a study that arrived while the API was down', async () => {
     const databaseUrl = t.database.url;
     await t.app.close();
@@ -164,13 +172,7 @@ describe('the reconciler', () => {
     );
     expect((await storeFiles(orthanc, missed.files)).stored).toBe(2);
     // Wait until Orthanc itself calls the study stable (its webhook fails: nobody listens).
-    const [found] = (await (await orthanc.request('/tools/lookup', { method: 'POST', body: missed.studyInstanceUid })).json()) as {
-      ID: string;
-    }[];
-    await waitFor(async () => (await orthanc.getJson<{ IsStable: boolean }>(`/studies/${found!.ID}`)).IsStable, {
-      timeoutMs: 10_000,
-      what: 'stable study in Orthanc',
-    });
+    await untilStableInOrthanc(missed.studyInstanceUid);
     const database = t.database;
     t = await startApi(databaseUrl);
     t.database = database;
@@ -197,13 +199,7 @@ describe('the reconciler', () => {
       17,
     );
     expect((await storeFiles(orthanc, late.files)).stored).toBe(1);
-    const [found] = (await (await orthanc.request('/tools/lookup', { method: 'POST', body: late.studyInstanceUid })).json()) as {
-      ID: string;
-    }[];
-    await waitFor(async () => (await orthanc.getJson<{ IsStable: boolean }>(`/studies/${found!.ID}`)).IsStable, {
-      timeoutMs: 10_000,
-      what: 'stable study in Orthanc',
-    });
+    await untilStableInOrthanc(late.studyInstanceUid);
     // The webhook may have brought it already: remove the row so only the reconciler can.
     const { Study, Series, Instance } = t.app.db.models;
     const arrived = await Study.findOne({ where: { studyInstanceUid: late.studyInstanceUid }, raw: true });
