@@ -79,7 +79,7 @@ interface Snapshot {
   reportAuditIds: string[];
 }
 
-const COUNTED = ['studies', 'reports', 'users', 'report_templates', 'mfa_devices'];
+const COUNTED = ['studies', 'reports', 'users', 'report_templates', 'mfa_recovery_codes'];
 
 /** What the stopped system holds, read from its database. */
 async function snapshot(dataDir: string): Promise<Snapshot> {
@@ -233,6 +233,7 @@ describe(`the data directory of ${PREVIOUS_RELEASE}, upgraded by this checkout`,
     await previous.stop();
 
     const before = await snapshot(dataDir);
+    for (const [table, rows] of Object.entries(before.counts)) expect(rows, `${table} filled before the upgrade`).toBeGreaterThan(0);
     const auditBefore = await auditDigest(dataDir, before.lastAuditId);
     const newMigrations = MIGRATION_NAMES.filter((name) => !before.pacsLedger.includes(name));
     expect(newMigrations.length, `${PREVIOUS_RELEASE} must predate a migration, or the drill upgrades nothing`).toBeGreaterThan(0);
@@ -267,7 +268,7 @@ describe(`the data directory of ${PREVIOUS_RELEASE}, upgraded by this checkout`,
     const after = await snapshot(dataDir);
     expect(after.pacsLedger).toEqual([...before.pacsLedger, ...newMigrations].sort());
     expect(after.syncLedger).toEqual([...new Set([...before.syncLedger, ...SYNC_MIGRATION_NAMES])].sort());
-    expect(after.counts, 'studies, reports, users, templates and second factors').toEqual(before.counts);
+    expect(after.counts, 'studies, reports, users, templates, recovery codes').toEqual(before.counts);
     expect(await auditDigest(dataDir, before.lastAuditId), 'audit rows from before the upgrade, unchanged').toEqual(auditBefore);
     expect(after.lastAuditId, 'the upgraded system appends to the same trail').toBeGreaterThan(before.lastAuditId);
 
