@@ -15,7 +15,7 @@ if (command === 'start') {
   process.exitCode = await test(process.argv.slice(3));
 } else if (command === 'test-deployment') {
   const { testDeployment } = await import('./test-deployment.mjs');
-  process.exitCode = await testDeployment();
+  process.exitCode = await testDeployment(process.argv.slice(3));
 } else if (command === 'bench') {
   const { bench } = await import('./bench.mjs');
   process.exitCode = await bench(process.argv.slice(3));

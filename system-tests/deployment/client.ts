@@ -1,13 +1,16 @@
 /**
- * What a user's client does against the stack, through nginx only: sign in (with the second factor
- * where the role needs one), call the API, send a study with DCMTK's storescu.
+ * What a user's client does against a running system, through its front door only (nginx, or the
+ * gateway of `npm start`): sign in (with the second factor where the role needs one), call the API,
+ * send a study with DCMTK's storescu, co-edit a report through /sync and sign it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { appendToSection, type EditorClient, editorClient } from '@pacs/api/testing/sync-server';
 import { generateStudy, type StudySpec, writeStudyFiles } from '@pacs/test-kit/demo-studies';
 import { generateSync } from 'otplib';
+import * as Y from 'yjs';
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -96,5 +99,77 @@ export async function storeStudy(dicomPort: number, calledAet: string, spec: Stu
     return study.studyInstanceUid;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A report template with the two sections the co-edit below writes into. */
+export async function createTemplate(admin: Session, name: string): Promise<string> {
+  const template = await admin.json<{ id: string }>('POST', '/api/templates', {
+    name,
+    modalities: ['CT'],
+    sections: [
+      { key: 'findings', title: 'Findings', defaultText: '' },
+      { key: 'impression', title: 'Impression', defaultText: '' },
+    ],
+  });
+  return template.id;
+}
+
+/** The resident takes the study and starts its report; answers the report's id. */
+export async function startReport(resident: Session, studyId: string, templateId: string): Promise<string> {
+  const me = await resident.json<{ id: string }>('GET', '/api/auth/me');
+  await resident.json('PATCH', `/api/studies/${studyId}`, { assigneeId: me.id });
+  return (await resident.json<{ id: string }>('POST', `/api/studies/${studyId}/report`, { templateId })).id;
+}
+
+/** A stock y-websocket client on the report's document, through the front door's /sync, once synced. */
+export async function openEditor(baseUrl: string, who: Session, reportId: string): Promise<EditorClient> {
+  const { token, document } = await who.json<{ token: string; document: string }>('POST', `/api/reports/${reportId}/session`);
+  const client = editorClient(Number(new URL(baseUrl).port), document, token);
+  try {
+    await waitFor('the editor synced', async () => (client.synced() ? true : undefined), 60_000);
+    return client;
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+}
+
+/** The document's text as the editor holds it (ProseMirror's XML in Yjs). */
+export const editorText = (doc: Y.Doc): string => doc.getXmlFragment('default').toString();
+
+/**
+ * The resident and the attending co-edit the report through /sync, a line each, until both see
+ * both lines; the resident submits and the attending signs what their editor shows. Answers the
+ * signed report's status.
+ */
+export async function coEditAndSign(
+  baseUrl: string,
+  resident: Session,
+  attending: Session,
+  reportId: string,
+  lines: { findings: string; impression: string },
+): Promise<string> {
+  const residentEditor = await openEditor(baseUrl, resident, reportId);
+  const attendingEditor = await openEditor(baseUrl, attending, reportId);
+  try {
+    appendToSection(residentEditor.doc, 'Findings', lines.findings);
+    appendToSection(attendingEditor.doc, 'Impression', lines.impression);
+    const bothLines = (doc: Y.Doc) => editorText(doc).includes(lines.findings) && editorText(doc).includes(lines.impression);
+    await waitFor(
+      'both edits on both desks',
+      async () => (bothLines(residentEditor.doc) && bothLines(attendingEditor.doc) ? true : undefined),
+      60_000,
+    );
+    await resident.json('POST', `/api/reports/${reportId}/submit`, {});
+    const seen = attendingEditor.doc;
+    const signed = await attending.json<{ status: string }>('POST', `/api/reports/${reportId}/finalize`, {
+      stateVector: Buffer.from(Y.encodeStateVector(seen)).toString('base64'),
+      snapshot: Buffer.from(Y.encodeSnapshot(Y.snapshot(seen))).toString('base64'),
+    });
+    return signed.status;
+  } finally {
+    residentEditor.destroy();
+    attendingEditor.destroy();
   }
 }

@@ -11,12 +11,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appendToSection, type EditorClient, editorClient } from '@pacs/api/testing/sync-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { podman } from '../../scripts/containers.mjs';
 import { freePort } from '../../scripts/redis.mjs';
-import { type Session, signIn, storeStudy, waitFor } from './client';
+import { coEditAndSign, createTemplate, signIn, startReport, storeStudy, waitFor } from './client';
 import { type StackHandle, stackEnv, stackHandle, writeStack } from './local-stack';
 
 const PROJECT = 'pacs-deploy-test';
@@ -185,14 +183,7 @@ describe('a study from the modality to a signed PDF, through nginx', () => {
     ] as const) {
       await admin.session.json('POST', '/api/users', { email, name: `Dr ${role}`, role, password });
     }
-    const template = await admin.session.json<{ id: string }>('POST', '/api/templates', {
-      name: 'Deployment CT',
-      modalities: ['CT'],
-      sections: [
-        { key: 'findings', title: 'Findings', defaultText: '' },
-        { key: 'impression', title: 'Impression', defaultText: '' },
-      ],
-    });
+    const templateId = await createTemplate(admin.session, 'Deployment CT');
     const attending = (await signIn(baseUrl, 'attending@deploy.test', password)).session;
     const resident = (await signIn(baseUrl, 'resident@deploy.test', password)).session;
 
@@ -232,48 +223,19 @@ describe('a study from the modality to a signed PDF, through nginx', () => {
     expect(frame.headers.get('content-type')).toContain('multipart/related');
     expect((await frame.arrayBuffer()).byteLength).toBeGreaterThan(64 * 64 * 2);
 
-    // The resident takes the study and starts the report; both co-edit it through /sync.
-    const me = await resident.json<{ id: string }>('GET', '/api/auth/me');
-    await resident.json('PATCH', `/api/studies/${study.id}`, { assigneeId: me.id });
-    const report = await resident.json<{ id: string }>('POST', `/api/studies/${study.id}/report`, { templateId: template.id });
-    const port = Number(new URL(baseUrl).port);
-    const open = async (who: Session): Promise<EditorClient> => {
-      const { token, document } = await who.json<{ token: string; document: string }>('POST', `/api/reports/${report.id}/session`);
-      const client = editorClient(port, document, token);
-      await waitFor('the editor synced', async () => (client.synced() ? true : undefined), 60_000);
-      return client;
-    };
-    const residentEditor = await open(resident);
-    const attendingEditor = await open(attending);
-    try {
-      appendToSection(residentEditor.doc, 'Findings', 'No focal consolidation. ');
-      appendToSection(attendingEditor.doc, 'Impression', 'Normal chest CT.');
-      const bothSee = (doc: Y.Doc) => {
-        const text = doc.getXmlFragment('default').toString();
-        return text.includes('No focal consolidation.') && text.includes('Normal chest CT.') ? true : undefined;
-      };
-      await waitFor('both edits on both desks', async () => bothSee(residentEditor.doc) && bothSee(attendingEditor.doc), 60_000);
-      await resident.json('POST', `/api/reports/${report.id}/submit`, {});
-
-      // The attending signs what their editor shows.
-      const seen = attendingEditor.doc;
-      const signed = await attending.json<{ status: string }>('POST', `/api/reports/${report.id}/finalize`, {
-        stateVector: Buffer.from(Y.encodeStateVector(seen)).toString('base64'),
-        snapshot: Buffer.from(Y.encodeSnapshot(Y.snapshot(seen))).toString('base64'),
-      });
-      expect(signed.status).toBe('final');
-    } finally {
-      residentEditor.destroy();
-      attendingEditor.destroy();
-    }
-    const pdf = await attending.call('GET', `/api/reports/${report.id}/pdf`);
+    // The resident takes the study and starts the report; both co-edit it through /sync, the
+    // attending signs what their editor shows.
+    const reportId = await startReport(resident, study.id, templateId);
+    const lines = { findings: 'No focal consolidation. ', impression: 'Normal chest CT.' };
+    expect(await coEditAndSign(baseUrl, resident, attending, reportId, lines)).toBe('final');
+    const pdf = await attending.call('GET', `/api/reports/${reportId}/pdf`);
     expect(pdf.status).toBe(200);
     const pdfBytes = Buffer.from(await pdf.arrayBuffer());
     expect(pdfBytes.subarray(0, 5).toString()).toBe('%PDF-');
     const text = spawnSync('pdftotext', ['-', '-'], { input: pdfBytes, encoding: 'utf8' }).stdout;
     expect(text).toContain('No focal consolidation.');
     expect(text).toContain('Normal chest CT.');
-    const before = await attending.json<{ status: string; contentHash?: string }>('GET', `/api/reports/${report.id}`);
+    const before = await attending.json<{ status: string; contentHash?: string }>('GET', `/api/reports/${reportId}`);
     // The signed report goes back into its study as an Encapsulated PDF (results out to the archive).
     const ENCAPSULATED_PDF = '1.2.840.10008.5.1.4.1.1.104.1';
     const instancesOf = (items: Record<string, { Value?: unknown[] }>[]) =>
@@ -296,10 +258,10 @@ describe('a study from the modality to a signed PDF, through nginx', () => {
     const again = (await signIn(baseUrl, 'attending@deploy.test', password)).session;
     const listed = await again.json<{ items: { studyInstanceUid: string }[] }>('GET', '/api/studies?q=DEPLOY0001');
     expect(listed.items.map((s) => s.studyInstanceUid)).toEqual([studyUid]);
-    expect(await again.json('GET', `/api/reports/${report.id}`)).toEqual(before);
+    expect(await again.json('GET', `/api/reports/${reportId}`)).toEqual(before);
     const metadataAgain = await again.json<Record<string, { Value?: unknown[] }>[]>('GET', `/dicom-web/studies/${studyUid}/metadata`);
     expect(instancesOf(metadataAgain)).toEqual(archived);
-    const pdfAgain = await again.call('GET', `/api/reports/${report.id}/pdf`);
+    const pdfAgain = await again.call('GET', `/api/reports/${reportId}/pdf`);
     expect(pdfAgain.status).toBe(200);
     const textAgain = spawnSync('pdftotext', ['-', '-'], { input: Buffer.from(await pdfAgain.arrayBuffer()), encoding: 'utf8' }).stdout;
     expect(textAgain).toContain('Normal chest CT.');
