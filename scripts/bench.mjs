@@ -1,19 +1,26 @@
 /**
- * `npm run bench [name…]`: the benchmark scripts (all of them without a name); figures go into
- * BENCHMARKS.md by hand, with the machine. Browser benchmarks use the built app (web/dist, or
- * PACS_WEB_DIST); those that start Orthanc run in a private network namespace like the test suite,
- * because Orthanc 1.10 listens on every interface.
+ * `npm run bench [name…] [--option value…]`: the benchmark scripts (all of them without a name);
+ * options after the names go to each script (`npm run bench -- orthanc-side-by-side --studies 300`).
+ * Figures go into BENCHMARKS.md by hand, with the machine. Browser benchmarks use the built app
+ * (web/dist, or PACS_WEB_DIST); those that start Orthanc run in a private network namespace like
+ * the test suite, because Orthanc 1.10 listens on every interface.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
+import { ensureDebianPackages, ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
 import { canUseNetns, NETNS_SETUP } from './test.mjs';
 
 const BENCHMARKS = {
   'auth-audit': { dir: 'api', script: 'bench/auth-audit.ts' },
   worklist: { dir: 'api', script: 'bench/worklist.ts' },
   'device-feed': { dir: 'api', script: 'bench/device-feed.ts' },
-  'orthanc-side-by-side': { dir: 'api', script: 'bench/orthanc-side-by-side.ts', netns: true },
+  'orthanc-side-by-side': {
+    dir: 'api',
+    script: 'bench/orthanc-side-by-side.ts',
+    netns: true,
+    // Orthanc with its index in SQLite and in PostgreSQL, fed by storescu.
+    packages: ['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'orthanc-gdcm', 'orthanc-postgresql', 'postgresql', 'dcmtk', 'iproute2'],
+  },
   reports: { dir: 'api', script: 'bench/reports.ts' },
   'report-diff': { dir: 'api', script: 'bench/report-diff.ts' },
   'hl7-orders': { dir: 'api', script: 'bench/hl7-orders.ts' },
@@ -31,7 +38,10 @@ const BENCHMARKS = {
 export async function bench(args) {
   const pnpm = ensurePnpm();
   installNodeModules(pnpm);
-  const names = args.length > 0 ? args : Object.keys(BENCHMARKS);
+  const firstOption = args.findIndex((arg) => arg.startsWith('--'));
+  const named = firstOption < 0 ? args : args.slice(0, firstOption);
+  const options = firstOption < 0 ? [] : args.slice(firstOption);
+  const names = named.length > 0 ? named : Object.keys(BENCHMARKS);
   const unknown = names.filter((name) => !BENCHMARKS[name]);
   if (unknown.length > 0) {
     log(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
@@ -46,12 +56,13 @@ export async function bench(args) {
       log(`building the web app for ${name}`);
       status ||= run(pnpm, ['--filter', '@pacs/web', 'run', 'build']);
     }
+    if (entry.packages) ensureDebianPackages(entry.packages, `benchmark ${name}`);
     log(`── benchmark ${name}`);
     const cwd = path.join(ROOT, entry.dir);
     status ||=
       entry.netns && canUseNetns()
-        ? run('unshare', ['--net', '--', 'sh', '-c', NETNS_SETUP, tsx, entry.script], { cwd })
-        : run(tsx, [entry.script], { cwd });
+        ? run('unshare', ['--net', '--', 'sh', '-c', NETNS_SETUP, tsx, entry.script, ...options], { cwd })
+        : run(tsx, [entry.script, ...options], { cwd });
   }
   return status;
 }

@@ -4,8 +4,8 @@ export interface PostgresServer {
   stop(): void;
 }
 
-/** A throwaway PostgreSQL cluster on a free loopback port (fsync off). */
-export function startPostgres(): Promise<PostgresServer>;
+/** A throwaway PostgreSQL cluster on a free loopback port (fsync off unless `durable`). */
+export function startPostgres(options?: { durable?: boolean }): Promise<PostgresServer>;
 
 /** A TCP port free on 127.0.0.1 right now. */
 export function freePort(): Promise<number>;

@@ -34,7 +34,11 @@ function asOwner(command, args, uid) {
   if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr || result.stdout}`);
 }
 
-export async function startPostgres() {
+/**
+ * `durable: true` keeps PostgreSQL's own defaults (fsync, synchronous commit), as a deployment runs
+ * it; tests and most benchmarks trade that for speed.
+ */
+export async function startPostgres({ durable = false } = {}) {
   const bin = pgBin();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pacs-pg-'));
   chmodSync(dir, 0o700);
@@ -48,7 +52,7 @@ export async function startPostgres() {
   const port = await freePort();
   const data = path.join(dir, 'data');
   asOwner(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], uid);
-  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off -c max_connections=200`;
+  const options = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir}${durable ? '' : ' -c fsync=off'} -c max_connections=200`;
   asOwner(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-o', options, '-w', 'start'], uid);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,

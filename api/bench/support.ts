@@ -121,7 +121,7 @@ export function cpuSeconds(pid: number): number {
   return ticks / 100;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -136,6 +136,8 @@ export async function load(
     paths?: string[];
     /** Send exactly this many requests instead of running for `duration` (each of `paths` once, say). */
     amount?: number;
+    /** Seconds before a request counts as an error (autocannon's default: 10). */
+    timeout?: number;
     /** The server's pid: its CPU per request is reported too. */
     cpuOf?: number;
   },
@@ -150,6 +152,7 @@ export async function load(
         url: options.url,
         headers: options.headers,
         connections: options.connections ?? 50,
+        ...(options.timeout ? { timeout: options.timeout } : {}),
         ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
         // Distinct paths round-robin: each request asks something no cache has seen recently.
         ...(options.paths
@@ -176,7 +179,8 @@ export async function load(
     title,
     ...(Number.isFinite(cpu) ? { cpuPerRequest: (cpu * 1000) / Math.max(1, result.requests.total) } : {}),
     requests: result.requests.total,
-    rps: Math.round(result.requests.average),
+    // A fixed amount may take a few seconds only: per-second samples would round it badly.
+    rps: options.amount ? Math.round((result.requests.total / result.duration) * 10) / 10 : Math.round(result.requests.average),
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
