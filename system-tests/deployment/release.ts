@@ -12,16 +12,22 @@ import { freePort } from '../../scripts/postgres.mjs';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** Writes the tree of the release tagged `tag` into `dir`. */
-export function extractRelease(tag: string, dir: string): void {
-  const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `refs/tags/${tag}^{commit}`], { cwd: ROOT, encoding: 'utf8' });
-  if (tagged.status !== 0) {
-    throw new Error(`the release tag ${tag} is not in this clone (a shallow clone, or tags not fetched): run git fetch --tags`);
-  }
-  const archive = spawnSync('git', ['archive', '--format=tar', tag], { cwd: ROOT, maxBuffer: 1 << 30 });
-  if (archive.status !== 0) throw new Error(`git archive ${tag} failed: ${archive.stderr}`);
+/** A release: its tag, and the commit the tag names (a clone that did not fetch tags still has the commit). */
+export interface Release {
+  tag: string;
+  commit: string;
+}
+
+/** Writes the tree of `release` into `dir`; the tag must name its commit where the tag exists. */
+export function extractRelease(release: Release, dir: string): void {
+  const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `refs/tags/${release.tag}^{commit}`], { cwd: ROOT, encoding: 'utf8' });
+  if (tagged.status === 0 && tagged.stdout.trim() !== release.commit)
+    throw new Error(`the tag ${release.tag} names ${tagged.stdout.trim()}, not the release's ${release.commit}`);
+  const archive = spawnSync('git', ['archive', '--format=tar', release.commit], { cwd: ROOT, maxBuffer: 1 << 30 });
+  if (archive.status !== 0)
+    throw new Error(`git archive ${release.tag} (${release.commit}) failed, a shallow clone? (git fetch --unshallow --tags): ${archive.stderr}`);
   const unpacked = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout, encoding: 'utf8' });
-  if (unpacked.status !== 0) throw new Error(`unpacking ${tag} failed: ${unpacked.stderr}`);
+  if (unpacked.status !== 0) throw new Error(`unpacking ${release.tag} failed: ${unpacked.stderr}`);
 }
 
 /** Every port `npm start` listens on, so a release under test meets nothing else on the machine. */

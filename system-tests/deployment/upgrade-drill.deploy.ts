@@ -19,7 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coEditAndSign, createTemplate, editorText, openEditor, type Session, signIn, startReport, storeStudy, waitFor } from './client';
 import { extractRelease, freePorts, type Ports, ROOT, type RunningRelease, readDatabase, startRelease } from './release';
 
-const PREVIOUS_RELEASE = 'v2026.12.0';
+const PREVIOUS = { tag: 'v2026.12.0', commit: '69af5dd974df988151251f09eb7fa2bf014d627d' };
+const PREVIOUS_RELEASE = PREVIOUS.tag;
 /** A tree's first start installs its node modules and builds its web app before it serves. */
 const FIRST_START_MS = 600_000;
 const START_MS = 180_000;
@@ -37,7 +38,7 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(os.tmpdir(), 'pacs-upgrade-'));
   previousRoot = path.join(work, 'previous-release');
   mkdirSync(previousRoot);
-  extractRelease(PREVIOUS_RELEASE, previousRoot);
+  extractRelease(PREVIOUS, previousRoot);
   ports = await freePorts();
 });
 
