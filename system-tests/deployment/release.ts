@@ -20,12 +20,17 @@ export interface Release {
 
 /** Writes the tree of `release` into `dir`; the tag must name its commit where the tag exists. */
 export function extractRelease(release: Release, dir: string): void {
-  const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `refs/tags/${release.tag}^{commit}`], { cwd: ROOT, encoding: 'utf8' });
+  const tagged = spawnSync('git', ['rev-parse', '--verify', '--quiet', `refs/tags/${release.tag}^{commit}`], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (tagged.status === 0 && tagged.stdout.trim() !== release.commit)
     throw new Error(`the tag ${release.tag} names ${tagged.stdout.trim()}, not the release's ${release.commit}`);
   const archive = spawnSync('git', ['archive', '--format=tar', release.commit], { cwd: ROOT, maxBuffer: 1 << 30 });
   if (archive.status !== 0)
-    throw new Error(`git archive ${release.tag} (${release.commit}) failed, a shallow clone? (git fetch --unshallow --tags): ${archive.stderr}`);
+    throw new Error(
+      `git archive ${release.tag} (${release.commit}) failed, a shallow clone? (git fetch --unshallow --tags): ${archive.stderr}`,
+    );
   const unpacked = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout, encoding: 'utf8' });
   if (unpacked.status !== 0) throw new Error(`unpacking ${release.tag} failed: ${unpacked.stderr}`);
 }
