@@ -105,11 +105,11 @@ export function refuseNewerSchema(manifest: Manifest): void {
   }
 }
 
-/** Refuses a file whose content is not what the manifest recorded (damaged or altered). */
-export async function verifyEntry(dir: string, entry: FileEntry): Promise<void> {
+/** Refuses a file whose content is not what `against` (the manifest, a file list) recorded: damaged or altered. */
+export async function verifyEntry(dir: string, entry: FileEntry, against = 'the manifest'): Promise<void> {
   const file = path.join(dir, entry.file);
   if (!existsSync(file)) throw new BackupError(`${entry.file} is missing from the backup`);
   const actual = await sha256Of(file);
   if (actual.sha256 !== entry.sha256 || actual.bytes !== entry.bytes)
-    throw new BackupError(`${entry.file} does not match the manifest (damaged or altered since the backup)`);
+    throw new BackupError(`${entry.file} does not match ${against} (damaged or altered since the backup)`);
 }

@@ -11,14 +11,23 @@
  * in PostgreSQL, the index is dumped and restored as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { settingsFromEnv } from '../../orthanc/config';
 import { launchOrthanc } from '../../orthanc/run';
 import { BackupError, ORTHANC_SQLITE_INDEX } from './installation';
-import { type FileEntry, sha256Of } from './manifest';
+import { type FileEntry, verifyEntry } from './manifest';
 import { freePort } from './processes';
 
 export const FILES_DIR = 'orthanc';
@@ -99,20 +108,15 @@ export function listedFiles(backupDir: string, list: FileEntry): Listed[] {
 
 /** Refuses a backup whose Orthanc files are missing or differ from the list, before a restore touches anything. */
 export async function verifyOrthancFiles(backupDir: string, files: Listed[]): Promise<void> {
-  for (const listed of files) {
-    const file = path.join(backupDir, FILES_DIR, listed.file);
-    if (!existsSync(file)) throw new BackupError(`${FILES_DIR}/${listed.file} is missing from the backup`);
-    const actual = await sha256Of(file);
-    if (actual.sha256 !== listed.sha256 || actual.bytes !== listed.bytes)
-      throw new BackupError(`${FILES_DIR}/${listed.file} does not match the list (damaged or altered since the backup)`);
-  }
+  for (const listed of files) await verifyEntry(backupDir, { ...listed, file: `${FILES_DIR}/${listed.file}` }, 'the list');
 }
 
-/** Copies every listed file into the storage folder, checking each against its hash. */
-export async function restoreOrthancFiles(backupDir: string, files: Listed[], storageDir: string): Promise<void> {
+/** Copies every listed file (checked by verifyOrthancFiles) into the storage folder. */
+export function restoreOrthancFiles(backupDir: string, files: Listed[], storageDir: string): void {
   for (const listed of files) {
-    const copied = await copyHashed(path.join(backupDir, FILES_DIR, listed.file), path.join(storageDir, listed.file));
-    if (copied.sha256 !== listed.sha256) throw new BackupError(`${FILES_DIR}/${listed.file} does not match the list (damaged or altered)`);
+    const to = path.join(storageDir, listed.file);
+    mkdirSync(path.dirname(to), { recursive: true, mode: 0o700 });
+    copyFileSync(path.join(backupDir, FILES_DIR, listed.file), to);
   }
 }
 
@@ -129,8 +133,8 @@ async function isDicom(file: string): Promise<boolean> {
 
 /**
  * Rebuilds Orthanc's SQLite index in the empty `storageDir`: a temporary Orthanc (loopback, its own
- * ports and password, no webhook) receives every DICOM file of the backup, checked against its hash
- * first. Orthanc's other attachments are derived from the DICOM files and made again on demand.
+ * ports and password, no webhook) receives every DICOM file of the backup (checked by
+ * verifyOrthancFiles). Orthanc's other attachments are derived from the DICOM files and made again on demand.
  */
 export async function rebuildOrthanc(backupDir: string, files: Listed[], storageDir: string, workDir: string): Promise<number> {
   const password = randomBytes(24).toString('base64url');
@@ -157,8 +161,6 @@ export async function rebuildOrthanc(backupDir: string, files: Listed[], storage
       const file = path.join(backupDir, FILES_DIR, listed.file);
       if (!(await isDicom(file))) continue;
       const body = readFileSync(file);
-      if (createHash('sha256').update(body).digest('hex') !== listed.sha256)
-        throw new BackupError(`${FILES_DIR}/${listed.file} does not match the list (damaged or altered)`);
       const response = await fetch(`${orthanc.httpUrl}/instances`, {
         method: 'POST',
         headers: { authorization, 'content-type': 'application/dicom' },

@@ -74,7 +74,7 @@ export async function restore(
   let orthancInstances: number | null = null;
   if (manifest.orthanc.index && installation.orthancIndexUrl) {
     await restorePostgres(installation.orthancIndexUrl, path.join(dir, manifest.orthanc.index.file), replace);
-    await restoreOrthancFiles(dir, files, installation.orthancStorageDir);
+    restoreOrthancFiles(dir, files, installation.orthancStorageDir);
   } else {
     const work = mkdtempSync(path.join(os.tmpdir(), 'pacs-restore-orthanc-'));
     try {

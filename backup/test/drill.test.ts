@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '@pacs/api/app';
 import { loadConfig } from '@pacs/api/config';
-import { bearer, createTestApp, type TestApp } from '@pacs/api/testing';
+import { bearer, createTestApp, TEST_APP_ENV, type TestApp } from '@pacs/api/testing';
 import { createPostgresDatabase, createTestDatabase, type TestDatabase, testDialect } from '@pacs/api/testing/database';
 import { seedStudy } from '@pacs/api/testing/studies';
 import {
@@ -206,18 +206,8 @@ it('a backup taken in use restores into a fresh installation: counts, signatures
     ...(restoredIndex ? { index: postgresIndexFromUrl(restoredIndex, false) } : {}),
   });
   cleanups.push(() => orthanc2.stop());
-  // The same installation settings as before the restore (createTestApp's), so earlier tokens still hold.
-  const app2 = await buildApp(
-    loadConfig({
-      PACS_ENV: 'test',
-      PACS_LOG_LEVEL: 'silent',
-      PACS_JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
-      PACS_DATA_DIR: path.join(work, 'data'),
-      PACS_MFA_REQUIRED_ROLES: 'none',
-      ...apiEnv(orthanc2, syncPort),
-      DATABASE_URL: restoredDb.url,
-    }),
-  );
+  // The same installation settings as before the restore, so earlier tokens still hold.
+  const app2 = await buildApp(loadConfig({ ...TEST_APP_ENV, ...apiEnv(orthanc2, syncPort), DATABASE_URL: restoredDb.url }));
   cleanups.push(() => app2.close());
   sync = await startSyncServer(restoredDb.url, syncPort);
 

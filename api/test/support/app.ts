@@ -10,6 +10,16 @@ export const ADMIN_EMAIL = 'admin@pacs.local';
 export const ADMIN_PASSWORD = DEV_PASSWORDS.admin;
 export const TEST_PASSWORD = 'correct-horse-battery';
 
+/** What every test app runs with (another app on the same database takes these too, so tokens hold). */
+export const TEST_APP_ENV = {
+  PACS_ENV: 'test',
+  PACS_LOG_LEVEL: 'silent',
+  PACS_JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+  PACS_DATA_DIR: '/tmp/pacs-test-data-unused',
+  // Tests that are not about the second factor sign admins in with a password alone.
+  PACS_MFA_REQUIRED_ROLES: 'none',
+};
+
 export interface TestApp {
   app: FastifyInstance;
   config: Config;
@@ -24,16 +34,7 @@ let counter = 0;
 
 export async function createTestApp(env: Record<string, string> = {}, options: Parameters<typeof buildApp>[1] = {}): Promise<TestApp> {
   const database = await createTestDatabase();
-  const config = loadConfig({
-    PACS_ENV: 'test',
-    PACS_LOG_LEVEL: 'silent',
-    PACS_JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
-    PACS_DATA_DIR: '/tmp/pacs-test-data-unused',
-    DATABASE_URL: database.url,
-    // Tests that are not about the second factor sign admins in with a password alone.
-    PACS_MFA_REQUIRED_ROLES: 'none',
-    ...env,
-  });
+  const config = loadConfig({ ...TEST_APP_ENV, DATABASE_URL: database.url, ...env });
   const app = await buildApp(config, options);
   // One hash for all helper users: bcrypt at cost 12 takes ~0.25 s per hash.
   const sharedHash = await hashPassword(TEST_PASSWORD, config.bcryptCost);
