@@ -154,7 +154,7 @@ export class Connection implements Peer {
       this.protocolError(err instanceof Error ? err.message : 'malformed');
       return;
     }
-    this.metrics.messagesByType[message.kind].inc();
+    this.metrics.counts.messages[message.kind]++;
     try {
       switch (message.kind) {
         case 'sync-step1':
@@ -223,10 +223,13 @@ export class Connection implements Peer {
       this.reject('slow-consumer', CLOSE_CODES.rateLimited, 'client too slow');
       return;
     }
-    this.ws.send(message, (err) => {
-      if (err) this.cleanup();
-    });
+    this.ws.send(message, this.afterSend);
   }
+
+  /** One callback for every send, not a closure per message. */
+  private readonly afterSend = (err?: Error | null): void => {
+    if (err) this.cleanup();
+  };
 
   close(code: number, reason: string): void {
     if (this.closed) return;

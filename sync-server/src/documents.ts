@@ -241,7 +241,7 @@ export class SyncDocument implements ReplicaHost, FinalizationHost {
       for (const peer of this.peers.keys()) peer.send(message);
       return;
     }
-    this.metrics.updates.inc();
+    this.metrics.counts.updates++;
     this.writer.add(update);
     if (author) this.recordAuthorship(this.authors.recordTransaction(transaction, author), author);
     for (const peer of this.peers.keys()) if (peer !== origin) peer.send(message);

@@ -73,11 +73,10 @@ export class DocumentWriter {
     );
   }
 
-  /** Queues updates for the next flush (DUR-2). */
-  add(...updates: Uint8Array[]): void {
-    if (updates.length === 0) return;
-    this.pending.push(...updates);
-    this.metrics.unpersistedUpdates.inc(updates.length);
+  /** Queues an update for the next flush (DUR-2). */
+  add(update: Uint8Array): void {
+    this.pending.push(update);
+    this.metrics.counts.unpersistedUpdates++;
     this.schedule();
   }
 
@@ -91,7 +90,7 @@ export class DocumentWriter {
   /** Queues a late edit (LOCK-5); `onStored` runs once it is written. */
   addLateEdit(edit: Omit<LateEditRecord, 'id'>, onStored?: () => void): void {
     this.pendingLate.push({ edit, onStored });
-    this.metrics.unpersistedUpdates.inc();
+    this.metrics.counts.unpersistedUpdates++;
     this.schedule();
   }
 
@@ -131,12 +130,12 @@ export class DocumentWriter {
             const record = authorship.length > 0 ? mergeRecords(authorship) : undefined;
             await this.timed('append', () => this.batcher.append(this.name, merged, record));
             if (merged) this.logLength++;
-            this.metrics.unpersistedUpdates.dec(batch.length);
+            this.metrics.counts.unpersistedUpdates -= batch.length;
           } catch (err) {
             // Never drop: put the batch back (as one merged update) in front of newer ones.
             if (merged) this.pending.unshift(merged);
             this.pendingAuthorship.unshift(...authorship);
-            this.metrics.unpersistedUpdates.dec(Math.max(0, batch.length - 1));
+            this.metrics.counts.unpersistedUpdates -= Math.max(0, batch.length - 1);
             throw err;
           }
         }
@@ -206,7 +205,7 @@ export class DocumentWriter {
       const item = this.pendingLate[0]!;
       await this.timed('late-edit', () => this.store.addLateEdit(this.name, item.edit));
       this.pendingLate.shift();
-      this.metrics.unpersistedUpdates.dec();
+      this.metrics.counts.unpersistedUpdates--;
       this.metrics.lateEdits.inc();
       this.log.info('late edit stored', { doc: this.name, user: item.edit.userId, bytes: item.edit.data.byteLength });
       item.onStored?.();
@@ -219,6 +218,6 @@ export class DocumentWriter {
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.metrics.unpersistedUpdates.dec(this.unstoredCount);
+    this.metrics.counts.unpersistedUpdates -= this.unstoredCount;
   }
 }
