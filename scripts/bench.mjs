@@ -29,6 +29,7 @@ const BENCHMARKS = {
   fhir: { dir: 'api', script: 'bench/fhir.ts' },
   'sync-propagation': { dir: 'sync-server', script: 'bench/propagation.ts' },
   'sync-scale-out': { dir: 'sync-server', script: 'bench/scale-out.ts' },
+  'sync-memory': { dir: 'sync-server', script: 'bench/memory.ts' },
   'web-worklist': { dir: 'web', script: 'bench/worklist-bench.ts', web: true, netns: true },
   lighthouse: { dir: 'web', script: 'bench/lighthouse.ts', web: true, netns: true },
   viewer: { dir: 'web', script: 'bench/viewer-bench.ts', web: true, netns: true },

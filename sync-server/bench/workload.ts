@@ -14,7 +14,7 @@ import * as Y from 'yjs';
 import { signDocumentToken } from '../src/auth';
 
 export const PHASE_SECONDS = Number(process.env.PHASE_SECONDS ?? 20);
-const SECRET = 'bench-document-token-secret-0123456789-abcdefghijklmnop';
+export const SECRET = 'bench-document-token-secret-0123456789-abcdefghijklmnop';
 
 /** The environment of a `pacs` server under test (a `reference` one ignores it). */
 export function serverEnv(databaseUrl: string, env: Record<string, string> = {}): Record<string, string> {
