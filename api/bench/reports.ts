@@ -8,7 +8,7 @@
  * template whose sections hold two pages of text, and signed with the state vector + snapshot the
  * sync-server reports. The PDF requests all export one final report with a signed addendum.
  *
- * Run: pnpm --filter @pacs/api exec tsx bench/reports.ts [--reports 200] [--pdfs 200] [--concurrency 10]
+ * Run: pnpm --filter @pacs/api exec tsx bench/reports.ts [--reports 200] [--pdfs 200] [--concurrency 10] [--cpu-prof DIR]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ const API_DIR = path.resolve(import.meta.dirname, '..');
 /** Like support.startServer, but the API's log can be kept (--log FILE) to see why requests fail. */
 async function startApi(env: Record<string, string>, port: number) {
   const logFd = values.log ? openSync(values.log, 'w') : 'ignore';
-  const child = spawn(path.join(API_DIR, '..', 'node_modules', '.bin', 'tsx'), ['src/server.ts'], {
+  const child = spawn(process.execPath, [...profileFlags('api'), '--import', 'tsx', 'src/server.ts'], {
     cwd: API_DIR,
     env: {
       ...process.env,
@@ -72,8 +72,11 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     database: { type: 'string' },
     log: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
+/** `--cpu-prof DIR`: V8 CPU profiles of the API and the sync-server (DIR/api, DIR/sync; one a thread), written when they stop. */
+const profileFlags = (name: string) => (values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.join(values['cpu-prof'], name)}`] : []);
 const REPORTS = Number(values.reports);
 const PDFS = Number(values.pdfs);
 const CONCURRENCY = Number(values.concurrency);
@@ -139,7 +142,7 @@ async function main() {
 
   const syncPort = await freePort();
   const apiPort = await freePort();
-  const sync = await startSyncServer(databaseUrl, syncPort);
+  const sync = await startSyncServer(databaseUrl, syncPort, profileFlags('sync'));
   const api = await startApi(
     benchApiEnv(dir, databaseUrl, { url: sync.url, serviceToken: SERVICE_TOKEN, documentSecret: DOCUMENT_SECRET }),
     apiPort,

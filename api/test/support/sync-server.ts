@@ -38,8 +38,9 @@ export interface SyncProcess {
 }
 
 /** Starts the sync-server on `port` sharing `databaseUrl`; resolves once it listens. */
-export async function startSyncServer(databaseUrl: string, port: number): Promise<SyncProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+/** `nodeFlags`: extra Node.js flags (benchmarks: `--cpu-prof`). */
+export async function startSyncServer(databaseUrl: string, port: number, nodeFlags: string[] = []): Promise<SyncProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', 'src/server.ts'], {
     cwd: SYNC_DIR,
     env: {
       PATH: process.env.PATH,
