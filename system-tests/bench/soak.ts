@@ -29,8 +29,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const db = values.db === 'postgres' ? 'postgres' : 'sqlite';
 const layout = values.layout === 'two' ? 'two' : 'one';
+// Two instances share one database: PostgreSQL (SQLite is a single-host, single-writer file).
+const db = values.db === 'postgres' || layout === 'two' ? 'postgres' : 'sqlite';
 const USERS = Number(values.users);
 const MINUTES = Number(values.minutes);
 const STUDIES = Number(values.studies);
