@@ -280,7 +280,9 @@ function proxyRequest(request, response, target, securityHeaders) {
  * and replaced, as on the HTTP path, so the sync-server sees the real peer address.
  */
 function proxyUpgrade(request, socket, head, target, securityHeaders) {
-  const upstream = net.connect(target.port, target.host);
+  // Without TCP_NODELAY a small sync message after another waits for the delayed ACK (~40 ms):
+  // keystrokes are small messages, and nginx's proxy sets tcp_nodelay too.
+  const upstream = net.connect({ port: target.port, host: target.host, noDelay: true });
   let connected = false;
   upstream.on('connect', () => {
     connected = true;

@@ -101,20 +101,26 @@ export function roleOf(i: number, n: number): Role {
   return 'admin';
 }
 
-/** `n` accounts created through POST /api/users, as an administrator would. */
+/** `n` accounts created through POST /api/users, as an administrator would (four at a time: each hashes a password). */
 export async function createAccounts(url: string, adminToken: string, n: number): Promise<Account[]> {
-  const accounts: Account[] = [];
-  for (let i = 0; i < n; i += 1) {
-    const role = roleOf(i, n);
-    const account = { email: `soak-${i}@pacs.local`, password: `soak-${randomBytes(12).toString('base64url')}`, role };
-    const response = await fetch(`${url}/api/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ email: account.email, name: `Soak User ${i}`, role, password: account.password }),
-    });
-    if (response.status !== 201) throw new Error(`create user ${i}: ${response.status} ${await response.text()}`);
-    accounts.push(account);
-  }
+  const accounts: Account[] = Array.from({ length: n }, (_, i) => ({
+    email: `soak-${i}@pacs.local`,
+    password: `pw-${randomBytes(12).toString('base64url')}`,
+    role: roleOf(i, n),
+  }));
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < n; i = next++) {
+      const account = accounts[i]!;
+      const response = await fetch(`${url}/api/users`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ email: account.email, name: `Simulated User ${i}`, role: account.role, password: account.password }),
+      });
+      if (response.status !== 201) throw new Error(`create user ${i}: ${response.status} ${await response.text()}`);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
   return accounts;
 }
 

@@ -158,9 +158,11 @@ async function report(world: World, s: Session, peer: Session | undefined, mayFi
     own.splice(own.indexOf(study), 1);
     return;
   }
-  const mine = await timed<ReportSession>(world, 'report-session', `/api/reports/${opened.id}/session`, s.token);
+  const mine = await timed<ReportSession>(world, 'report-session', `/api/reports/${opened.id}/session`, s.token, { method: 'POST' });
   if (mine?.mode !== 'rw') return;
-  const theirs = peer ? await timed<ReportSession>(world, 'report-session', `/api/reports/${opened.id}/session`, peer.token) : null;
+  const theirs = peer
+    ? await timed<ReportSession>(world, 'report-session', `/api/reports/${opened.id}/session`, peer.token, { method: 'POST' })
+    : null;
   const wsUrl = world.url.replace(/^http/, 'ws');
   const sentAt = new Map<string, number>();
   const onMarker = (key: string, at: number) => {
