@@ -7,4 +7,8 @@ import { startGateway } from '../../../scripts/gateway.mjs';
 const options = JSON.parse(process.argv[2] ?? '{}');
 const server = await startGateway({ ...options, log: (line: string) => process.stderr.write(`[gateway] ${line}\n`) });
 process.send?.({ type: 'ready' });
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// Clients' idle keep-alive connections would hold close() open: end them all at once.
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
