@@ -131,7 +131,9 @@ async function view(world: World, s: Session, seen: StudyRef[]): Promise<void> {
   for (const instance of metadata) {
     const series = instance['0020000E']?.Value?.[0];
     const sop = instance['00080018']?.Value?.[0];
-    if (!series || !sop) continue;
+    // Only images have frames: a signed report archived in the study (Encapsulated PDF, no Rows)
+    // has none, and a viewer does not ask (Orthanc answers 500 for it).
+    if (!series || !sop || !instance['00280010']) continue;
     await timed(world, 'dicomweb-frame', `/dicom-web/studies/${study.uid}/series/${series}/instances/${sop}/frames/1`, s.token, {
       headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' },
     });
