@@ -132,6 +132,7 @@ export function svg(r: SoakResult): string {
     `minutes since the load began (warm-up: first ${(r.warmupSeconds / 60).toFixed(1)})`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="660" font-family="sans-serif" viewBox="0 0 860 660">
+<title>${escapeXml(`Soak, ${r.options.db}, layout ${r.options.layout}, ${r.options.users} users: p95 per minute and memory per process`)}</title>
 <rect width="860" height="660" fill="#fff"/>
 ${latency}
 ${memory}
