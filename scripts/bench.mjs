@@ -30,6 +30,13 @@ const BENCHMARKS = {
   'sync-propagation': { dir: 'sync-server', script: 'bench/propagation.ts' },
   'sync-scale-out': { dir: 'sync-server', script: 'bench/scale-out.ts' },
   'sync-memory': { dir: 'sync-server', script: 'bench/memory.ts' },
+  soak: {
+    dir: 'system-tests',
+    script: 'bench/soak.ts',
+    netns: true,
+    // The whole system (Orthanc, API, sync-server, gateway) fed by storescu, on SQLite or PostgreSQL, with Redis for two instances.
+    packages: ['orthanc', 'orthanc-dicomweb', 'orthanc-python', 'orthanc-gdcm', 'postgresql', 'redis-server', 'dcmtk', 'iproute2'],
+  },
   'web-worklist': { dir: 'web', script: 'bench/worklist-bench.ts', web: true, netns: true },
   lighthouse: { dir: 'web', script: 'bench/lighthouse.ts', web: true, netns: true },
   viewer: { dir: 'web', script: 'bench/viewer-bench.ts', web: true, netns: true },

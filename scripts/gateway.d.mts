@@ -10,7 +10,8 @@ export interface GatewayOptions {
   host: string;
   /** A function is read per request. */
   webRoot: string | (() => string);
-  upstreams: [prefix: string, target: Upstream][];
+  /** Several targets for one prefix are taken in turn (round robin). */
+  upstreams: [prefix: string, target: Upstream | Upstream[]][];
   /** One line per failure, never with the URL; default: stderr. */
   log?: (line: string) => void;
   securityHeadersFile?: string;

@@ -145,9 +145,19 @@ function decodedPath(url) {
   return pathname;
 }
 
+/**
+ * A prefix may have several instances of a service: requests and WebSocket upgrades take them in
+ * turn (round robin). Any instance can serve any request: the API's instances share the database
+ * and Redis, the sync-server's share documents through Redis.
+ */
+const turns = new WeakMap();
 function pickUpstream(pathname, upstreams) {
   for (const [prefix, target] of upstreams) {
-    if (pathname === prefix || pathname.startsWith(`${prefix}/`)) return target;
+    if (!(pathname === prefix || pathname.startsWith(`${prefix}/`))) continue;
+    if (!Array.isArray(target)) return target;
+    const turn = turns.get(target) ?? 0;
+    turns.set(target, turn + 1);
+    return target[turn % target.length];
   }
   return null;
 }
@@ -270,7 +280,9 @@ function proxyRequest(request, response, target, securityHeaders) {
  * and replaced, as on the HTTP path, so the sync-server sees the real peer address.
  */
 function proxyUpgrade(request, socket, head, target, securityHeaders) {
-  const upstream = net.connect(target.port, target.host);
+  // Without TCP_NODELAY a small sync message after another waits for the delayed ACK (~40 ms):
+  // keystrokes are small messages, and nginx's proxy sets tcp_nodelay too.
+  const upstream = net.connect({ port: target.port, host: target.host, noDelay: true });
   let connected = false;
   upstream.on('connect', () => {
     connected = true;
@@ -296,7 +308,7 @@ function proxyUpgrade(request, socket, head, target, securityHeaders) {
 /**
  * `webRoot` may be a function, read per request (the e2e suite switches to a newer build to see
  * the app's "new version" prompt). `log` receives one line per failure, without URLs.
- * @param {{ port: number, host: string, webRoot: string | (() => string), upstreams: [string, {host: string, port: number}][], log?: (line: string) => void, securityHeadersFile?: string }} options
+ * @param {{ port: number, host: string, webRoot: string | (() => string), upstreams: [string, {host: string, port: number} | {host: string, port: number}[]][], log?: (line: string) => void, securityHeadersFile?: string }} options
  */
 export function startGateway({ port, host, webRoot, upstreams, log = defaultLog, securityHeadersFile = SECURITY_HEADERS_FILE }) {
   const rootOf = typeof webRoot === 'function' ? webRoot : () => webRoot;

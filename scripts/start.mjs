@@ -24,7 +24,7 @@ const DEMO_STUDIES = 8;
 const dataDir = path.resolve(process.env.PACS_DATA_DIR ?? path.join(ROOT, 'data'));
 
 /** Random per installation, kept in the data dir (0600); missing keys are added on upgrade. */
-function developmentSecrets() {
+export function developmentSecrets(dataDir) {
   const file = path.join(dataDir, 'dev-secrets.json');
   const secrets = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const secret = () => randomBytes(36).toString('base64url');
@@ -37,6 +37,29 @@ function developmentSecrets() {
   }
   if (changed) writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+/**
+ * One set of settings, each service reading the variables it knows (DEPLOYMENT.md). Exported for
+ * the soak benchmark, which starts the same system on its own ports.
+ */
+export function sharedEnvironment({ dataDir, secrets, apiPort, syncPort, orthancHttpPort, dicomPort }) {
+  return {
+    PACS_DATA_DIR: dataDir,
+    PACS_ORTHANC_HTTP_PORT: String(orthancHttpPort),
+    PACS_DICOM_PORT: String(dicomPort),
+    // Written by the API (scheduled orders), read by Orthanc's worklist plugin (modalities' C-FIND).
+    PACS_MWL_DIR: process.env.PACS_MWL_DIR ?? path.join(dataDir, 'worklists'),
+    PACS_ORTHANC_USER: 'pacs-api',
+    PACS_ORTHANC_PASSWORD: process.env.PACS_ORTHANC_PASSWORD ?? secrets.orthancPassword,
+    PACS_WEBHOOK_SECRET: process.env.PACS_WEBHOOK_SECRET ?? secrets.webhookSecret,
+    PACS_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/api/ingest/orthanc`,
+    PACS_ORTHANC_URL: `http://127.0.0.1:${orthancHttpPort}`,
+    PACS_DOCUMENT_TOKEN_SECRET: process.env.PACS_DOCUMENT_TOKEN_SECRET ?? secrets.documentTokenSecret,
+    PACS_SYNC_SERVICE_TOKEN: process.env.PACS_SYNC_SERVICE_TOKEN ?? secrets.syncServiceToken,
+    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
+    PACS_MFA_SECRET_KEY: process.env.PACS_MFA_SECRET_KEY ?? secrets.mfaSecretKey,
+  };
 }
 
 /** The PWA is built once, and again whenever its sources are newer than the build. */
@@ -58,7 +81,7 @@ function buildWebIfStale(pnpm) {
  * True once `url` answers 2xx (a service that crashes meanwhile is restarted and may still make
  * it); false if the system is stopping.
  */
-async function waitForHealth(supervisor, url, deadlineMs, headers = {}) {
+export async function waitForHealth(supervisor, url, deadlineMs, headers = {}) {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
     if (supervisor.stopping) return false;
@@ -86,26 +109,10 @@ export async function start() {
   const pidFile = path.join(dataDir, 'pacs.pid');
   writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o600 });
   process.on('exit', () => rmSync(pidFile, { force: true }));
-  const secrets = developmentSecrets();
+  const secrets = developmentSecrets(dataDir);
   const firstRun = !existsSync(path.join(dataDir, 'demo-studies-loaded'));
 
-  // One set of settings, each service reading the variables it knows (DEPLOYMENT.md).
-  const shared = {
-    PACS_DATA_DIR: dataDir,
-    PACS_ORTHANC_HTTP_PORT: String(orthancHttpPort),
-    PACS_DICOM_PORT: String(dicomPort),
-    // Written by the API (scheduled orders), read by Orthanc's worklist plugin (modalities' C-FIND).
-    PACS_MWL_DIR: process.env.PACS_MWL_DIR ?? path.join(dataDir, 'worklists'),
-    PACS_ORTHANC_USER: 'pacs-api',
-    PACS_ORTHANC_PASSWORD: process.env.PACS_ORTHANC_PASSWORD ?? secrets.orthancPassword,
-    PACS_WEBHOOK_SECRET: process.env.PACS_WEBHOOK_SECRET ?? secrets.webhookSecret,
-    PACS_WEBHOOK_URL: `http://127.0.0.1:${apiPort}/api/ingest/orthanc`,
-    PACS_ORTHANC_URL: `http://127.0.0.1:${orthancHttpPort}`,
-    PACS_DOCUMENT_TOKEN_SECRET: process.env.PACS_DOCUMENT_TOKEN_SECRET ?? secrets.documentTokenSecret,
-    PACS_SYNC_SERVICE_TOKEN: process.env.PACS_SYNC_SERVICE_TOKEN ?? secrets.syncServiceToken,
-    PACS_SYNC_URL: `http://127.0.0.1:${syncPort}`,
-    PACS_MFA_SECRET_KEY: process.env.PACS_MFA_SECRET_KEY ?? secrets.mfaSecretKey,
-  };
+  const shared = sharedEnvironment({ dataDir, secrets, apiPort, syncPort, orthancHttpPort, dicomPort });
 
   // Patient data and secrets: the umask 077 the services get makes every file and directory they
   // create (database, Orthanc storage, logs) owner-only; this process keeps its own for web/dist.

@@ -348,3 +348,48 @@ describe('security headers match the production nginx', () => {
     expect(reply.head.toLowerCase()).toContain('content-security-policy:');
   });
 });
+
+describe('several instances behind one prefix', () => {
+  it('takes them in turn for requests and WebSocket upgrades', async () => {
+    const seen: string[] = [];
+    const instances = await Promise.all(
+      ['a', 'b'].map(async (name) => {
+        const server = http.createServer((_request, response) => {
+          seen.push(`http:${name}`);
+          response.end(name);
+        });
+        const wss = new WebSocketServer({ server });
+        wss.on('connection', (socket) => {
+          seen.push(`ws:${name}`);
+          socket.close();
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return { server, port: (server.address() as AddressInfo).port };
+      }),
+    );
+    const targets = instances.map((i) => ({ host: '127.0.0.1', port: i.port }));
+    const front = await startGateway({
+      port: 0,
+      host: '127.0.0.1',
+      webRoot: os.tmpdir(),
+      upstreams: [
+        ['/api', targets],
+        ['/sync', targets],
+      ],
+    });
+    const frontPort = (front.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < 4; i += 1) await (await fetch(`http://127.0.0.1:${frontPort}/api/x`)).text();
+      for (let i = 0; i < 2; i += 1) {
+        const socket = new WebSocket(`ws://127.0.0.1:${frontPort}/sync/doc`);
+        await new Promise((resolve) => socket.once('close', resolve));
+      }
+      expect(seen.filter((s) => s.startsWith('http:')).sort()).toEqual(['http:a', 'http:a', 'http:b', 'http:b']);
+      expect(seen.filter((s) => s.startsWith('ws:')).sort()).toEqual(['ws:a', 'ws:b']);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      for (const i of instances) i.server.closeAllConnections();
+      await Promise.all(instances.map((i) => new Promise((resolve) => i.server.close(resolve))));
+    }
+  });
+});
