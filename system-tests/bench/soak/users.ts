@@ -3,21 +3,10 @@
  * what its role does, with think times between actions drawn from a seeded PRNG, so two runs make
  * the same choices. Every request goes through the gateway, the system's one origin.
  */
+import { createRng } from '@pacs/test-kit/demo-studies';
 import type { Recorder } from './metrics';
 import type { Account, Role } from './seed';
 import { SyncClient } from './sync-client';
-
-/** mulberry32: small, fast, and the same sequence for the same seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface StudyRef {
   id: string;
@@ -271,7 +260,7 @@ export async function signIn(world: World, index: number, account: Account, seed
       return null;
     }
     world.recorder.ok('login', performance.now() - started);
-    return { index, account, token: body.accessToken, rand: prng(seed * 7919 + index) };
+    return { index, account, token: body.accessToken, rand: createRng(seed * 7919 + index) };
   } catch (error) {
     world.recorder.error('login', error instanceof Error ? error.name : 'error');
     return null;
