@@ -19,5 +19,8 @@ export interface GatewayOptions {
 
 export function startGateway(options: GatewayOptions): Promise<Server>;
 
+/** The one origin's routes: the API's prefixes and the sync-server's (each one instance or several). */
+export function serviceUpstreams(api: Upstream | Upstream[], sync: Upstream | Upstream[]): GatewayOptions['upstreams'];
+
 /** nginx's static-file security headers (web/nginx/security-headers.conf) for plain http. */
 export function readSecurityHeaders(file?: string): Record<string, string>;

@@ -306,6 +306,21 @@ function proxyUpgrade(request, socket, head, target, securityHeaders) {
 }
 
 /**
+ * The one origin's routes: the API's prefixes and the sync-server's (each one instance or several).
+ * @param {{host: string, port: number} | {host: string, port: number}[]} api
+ * @param {{host: string, port: number} | {host: string, port: number}[]} sync
+ */
+export function serviceUpstreams(api, sync) {
+  return [
+    ['/api', api],
+    ['/health', api],
+    ['/dicom-web', api],
+    ['/fhir', api],
+    ['/sync', sync],
+  ];
+}
+
+/**
  * `webRoot` may be a function, read per request (the e2e suite switches to a newer build to see
  * the app's "new version" prompt). `log` receives one line per failure, without URLs.
  * @param {{ port: number, host: string, webRoot: string | (() => string), upstreams: [string, {host: string, port: number} | {host: string, port: number}[]][], log?: (line: string) => void, securityHeadersFile?: string }} options

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import path from 'node:path';
 import { ensureDebianPackages, ensurePnpm, installNodeModules, log, ROOT, run } from './bootstrap.mjs';
 import { prepareDataDir } from './data-dir.mjs';
-import { startGateway } from './gateway.mjs';
+import { serviceUpstreams, startGateway } from './gateway.mjs';
 import { createSupervisor, stopServicesOnExit } from './supervisor.mjs';
 
 const httpPort = Number(process.env.PACS_HTTP_PORT ?? 8080);
@@ -176,13 +176,7 @@ async function startServices({ supervisor, shutdown, shared, secrets, firstRun, 
     port: httpPort,
     host: httpHost,
     webRoot: path.join(ROOT, 'web', 'dist'),
-    upstreams: [
-      ['/api', api],
-      ['/health', api],
-      ['/dicom-web', api],
-      ['/fhir', api],
-      ['/sync', { host: '127.0.0.1', port: syncPort }],
-    ],
+    upstreams: serviceUpstreams(api, { host: '127.0.0.1', port: syncPort }),
   });
   // Without the front door the system is unreachable: stop everything rather than run on headless.
   gateway.on('error', (error) => shutdown(`the gateway failed (${error.code ?? error.name})`));

@@ -9,6 +9,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serviceUpstreams } from '../../../scripts/gateway.mjs';
 import { freePort, startPostgres } from '../../../scripts/postgres.mjs';
 import { startRedis } from '../../../scripts/redis.mjs';
 import { developmentSecrets, sharedEnvironment, waitForHealth } from '../../../scripts/start.mjs';
@@ -153,13 +154,10 @@ export async function startSystem({ db, layout, log, logDir }: SystemOptions): P
       port: ports.gateway,
       host: '127.0.0.1',
       webRoot: path.join(ROOT, 'web', 'dist'),
-      upstreams: [
-        ['/api', api],
-        ['/health', api],
-        ['/dicom-web', api],
-        ['/fhir', api],
-        ['/sync', ports.sync.map((port) => ({ host: '127.0.0.1', port }))],
-      ],
+      upstreams: serviceUpstreams(
+        api,
+        ports.sync.map((port) => ({ host: '127.0.0.1', port })),
+      ),
     });
     cleanups.push(
       () =>
