@@ -1,43 +1,12 @@
 /**
  * A lean y-websocket client (the protocol of the stock provider: sync step 1 on open, step 2 in
- * answer, each local Yjs update sent), as in sync-server/bench/workload.ts. A typist keeps a real
+ * answer, each local Yjs update sent; the sync-server's own encoding), as in sync-server/bench/workload.ts. A typist keeps a real
  * Y.Doc (it needs the document's state vector and snapshot to finalize); a watcher only scans the
  * updates it receives for the typist's markers, so the load generator stays light.
  */
+import { decodeClientMessage, encodeSyncStep1, encodeSyncStep2, encodeUpdateMessage, MESSAGE_SYNC } from '@pacs/sync-server/protocol';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-
-function writeVarUint(out: number[], value: number): void {
-  let v = value;
-  while (v > 0x7f) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-}
-
-function readVarUint(bytes: Uint8Array, at: { pos: number }): number {
-  let value = 0;
-  let factor = 1;
-  for (;;) {
-    const byte = bytes[at.pos++]!;
-    value += (byte & 0x7f) * factor;
-    if (byte < 0x80) return value;
-    factor *= 128;
-  }
-}
-
-/** A y-websocket sync message: [0 = sync][step][length-prefixed payload]. */
-function syncMessage(step: number, payload: Uint8Array): Uint8Array {
-  const head: number[] = [];
-  writeVarUint(head, 0);
-  writeVarUint(head, step);
-  writeVarUint(head, payload.length);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head);
-  out.set(payload, head.length);
-  return out;
-}
 
 export type OnMarker = (key: string, at: number) => void;
 
@@ -57,31 +26,31 @@ export class SyncClient {
         if (!this.synced) reject(new Error(`closed ${code} before sync`));
       });
       this.ws.once('error', (error) => reject(error));
-      this.ws.on('open', () => this.send(0, this.doc ? Y.encodeStateVector(this.doc) : new Uint8Array([0])));
+      this.ws.on('open', () => this.send(encodeSyncStep1(this.doc ? Y.encodeStateVector(this.doc) : new Uint8Array([0]))));
       this.ws.on('message', (data: Buffer) => {
         const now = performance.now();
-        const at = { pos: 0 };
-        if (readVarUint(data, at) !== 0) return;
-        const step = readVarUint(data, at);
-        const length = readVarUint(data, at);
-        const payload = data.subarray(at.pos, at.pos + length);
-        if (step === 0) {
-          this.send(1, this.doc ? Y.encodeStateAsUpdate(this.doc, payload) : Y.encodeStateAsUpdate(new Y.Doc()));
+        // Sync frames only (awareness and notices are not looked at); the server's are framed as a client's.
+        if (data[0] !== MESSAGE_SYNC) return;
+        const message = decodeClientMessage(data);
+        if (message.kind === 'sync-step1') {
+          this.send(encodeSyncStep2(Y.encodeStateAsUpdate(this.doc ?? new Y.Doc(), message.stateVector)));
           return;
         }
-        if (this.doc) Y.applyUpdate(this.doc, payload, 'remote');
-        if (step === 1 && !this.synced) {
+        if (message.kind !== 'sync-update') return;
+        if (this.doc) Y.applyUpdate(this.doc, message.update, 'remote');
+        if (message.step === 'step2' && !this.synced) {
           this.synced = true;
           resolve();
         }
-        if (onMarker && step === 2) {
-          for (const m of payload.toString('latin1').matchAll(/#(\d+\.\d+);/g)) onMarker(m[1]!, now);
+        if (onMarker && message.step === 'update') {
+          const text = Buffer.from(message.update.buffer, message.update.byteOffset, message.update.byteLength).toString('latin1');
+          for (const m of text.matchAll(/#(\d+\.\d+);/g)) onMarker(m[1]!, now);
         }
       });
     });
     this.ready.catch(() => undefined);
     this.doc?.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== 'remote') this.send(2, update);
+      if (origin !== 'remote') this.send(encodeUpdateMessage(update));
     });
   }
 
@@ -92,8 +61,8 @@ export class SyncClient {
     ]);
   }
 
-  private send(step: number, payload: Uint8Array): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(syncMessage(step, payload));
+  private send(frame: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame);
   }
 
   /** A paragraph of its own at the end of the report, which the typist's keystrokes go into. */
