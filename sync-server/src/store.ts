@@ -177,8 +177,12 @@ const buffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.
 
 export class SequelizeStore implements DocumentStore {
   private readonly m: Models;
+  /** The start of insertUpdates' statement, quoted for the dialect once. */
+  private readonly insertUpdatesHead: string;
   private constructor(readonly sequelize: Sequelize) {
     this.m = defineModels(sequelize);
+    const q = (name: string) => sequelize.getQueryInterface().quoteIdentifier(name);
+    this.insertUpdatesHead = `INSERT INTO ${q('sync_updates')} (${q('document')}, ${q('data')}, ${q('createdAt')}) VALUES `;
   }
 
   /** Connects, runs the sync-server's migrations and defines its models. */
@@ -239,8 +243,6 @@ export class SequelizeStore implements DocumentStore {
    * shared, at most UPDATE_ROWS_PER_INSERT rows a statement (SQL Server takes 2,100 parameters).
    */
   private async insertUpdates(rows: { document: string; data: Buffer; createdAt: Date }[], transaction?: Transaction) {
-    const q = (name: string) => this.sequelize.getQueryInterface().quoteIdentifier(name);
-    const head = `INSERT INTO ${q('sync_updates')} (${q('document')}, ${q('data')}, ${q('createdAt')}) VALUES `;
     for (let start = 0; start < rows.length; start += UPDATE_ROWS_PER_INSERT) {
       const chunk = rows.slice(start, start + UPDATE_ROWS_PER_INSERT);
       const bind: unknown[] = [sequelizeTimestamp(chunk[0]!.createdAt)];
@@ -248,7 +250,7 @@ export class SequelizeStore implements DocumentStore {
         bind.push(row.document, row.data);
         return `($${bind.length - 1}, $${bind.length}, $1)`;
       });
-      await this.sequelize.query(head + values.join(', '), { bind, transaction, raw: true });
+      await this.sequelize.query(this.insertUpdatesHead + values.join(', '), { bind, transaction, raw: true });
     }
   }
 
