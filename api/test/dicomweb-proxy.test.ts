@@ -14,6 +14,7 @@ import { type GeneratedStudy, generateStudy, type StudySpec } from '@pacs/test-k
 import { apiEnvFor, freePort, type OrthancInstance, startOrthanc, storeFiles, waitFor } from '@pacs/test-kit/orthanc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../scripts/gateway.mjs';
+import { writePart10 } from '../src/dicom/part10';
 import { bearer, createTestApp, type TestApp } from './support/app';
 import { hostileTargets, rawRequest } from './support/dicomweb-hostile';
 
@@ -28,6 +29,10 @@ let userId: string;
 let webRoot: string;
 let a: GeneratedStudy;
 let b: GeneratedStudy;
+/** Study C holds an image and an Encapsulated PDF (no pixel data) in a series of its own. */
+let c: GeneratedStudy;
+const PDF_SERIES = '1.2.826.0.1.3680043.10.1337.1';
+const PDF_INSTANCE = '1.2.826.0.1.3680043.10.1337.1.1';
 const forwarded: string[] = [];
 
 const spec = (name: string, id: string, description: string): StudySpec => ({
@@ -76,13 +81,14 @@ beforeAll(async () => {
 
   a = generateStudy(spec('Proxy^Alice', 'PROXY-A', 'CT HEAD'), 21);
   b = generateStudy(spec('Proxy^Bob', 'PROXY-B', 'CT CHEST'), 22);
-  expect((await storeFiles(orthanc, [...a.files, ...b.files])).stored).toBe(4);
+  c = generateStudy(spec('Proxy^Carol', 'PROXY-C', 'CT ABDOMEN'), 23);
+  expect((await storeFiles(orthanc, [...a.files, ...b.files, ...c.files, encapsulatedPdf(c)])).stored).toBe(7);
   await waitFor(
     async () => {
       await t.app.ingestion!.reconciler.runOnce();
-      return (await t.app.db.models.Study.count({ where: { patientId: ['PROXY-A', 'PROXY-B'] } })) === 2;
+      return (await t.app.db.models.Study.count({ where: { patientId: ['PROXY-A', 'PROXY-B', 'PROXY-C'] } })) === 3;
     },
-    { timeoutMs: 30_000, intervalMs: 500, what: 'both studies ingested' },
+    { timeoutMs: 30_000, intervalMs: 500, what: 'the three studies ingested' },
   );
   const resident = await t.userWithToken('resident');
   token = resident.token;
@@ -95,6 +101,24 @@ afterAll(async () => {
   await orthanc?.stop();
   if (webRoot) rmSync(webRoot, { recursive: true, force: true });
 });
+
+function encapsulatedPdf(study: GeneratedStudy): Buffer {
+  const pdf = Buffer.from('%PDF-1.4\n%%EOF\n');
+  const sopClass = '1.2.840.10008.5.1.4.1.1.104.1';
+  return writePart10(sopClass, PDF_INSTANCE, {
+    SOPClassUID: sopClass,
+    SOPInstanceUID: PDF_INSTANCE,
+    StudyInstanceUID: study.studyInstanceUid,
+    PatientID: study.patient.id,
+    PatientName: study.patient.name,
+    Modality: 'DOC',
+    SeriesInstanceUID: PDF_SERIES,
+    SeriesNumber: 9901,
+    InstanceNumber: 1,
+    MIMETypeOfEncapsulatedDocument: 'application/pdf',
+    EncapsulatedDocument: pdf.buffer.slice(pdf.byteOffset, pdf.byteOffset + pdf.length),
+  });
+}
 
 /** Anything only Orthanc's other routes would answer: /system, patient lists, a zip archive, another patient. */
 function leaked(body: string): string | undefined {
@@ -237,5 +261,79 @@ describe('BulkDataURIs and RetrieveURLs', () => {
     // The link itself is a route the proxy serves.
     const fetched = await t.app.inject({ url: bulk!.slice(PUBLIC_URL.length), headers: bearer(token) });
     expect(fetched.statusCode).toBe(200);
+  });
+});
+
+describe("Orthanc's errors", () => {
+  it.each([
+    ['the API port', () => apiPort],
+    ['the development gateway', () => gatewayPort],
+  ])('through %s: never its 500 or its error body; frames of a document are a 404 that says why', async (_via, port) => {
+    const viewer = await t.userWithToken('attending');
+    const study = `/dicom-web/studies/${c.studyInstanceUid}`;
+    const image = `${study}/series/${c.series[0]!.seriesInstanceUid}/instances/${c.series[0]!.sopInstanceUids[0]}`;
+    const pdf = `${study}/series/${PDF_SERIES}/instances/${PDF_INSTANCE}`;
+    const frames = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+    const cases: [method: string, url: string, accept: string, status: number, code: string][] = [
+      // Orthanc answers 500 "Not implemented yet" for these.
+      ['GET', `${pdf}/frames/1`, frames, 404, 'DICOMWEB_NO_PIXEL_DATA'],
+      ['GET', `${pdf}/frames/1,2`, frames, 404, 'DICOMWEB_NO_PIXEL_DATA'],
+      ['HEAD', `${pdf}/frames/1`, frames, 404, 'DICOMWEB_NO_PIXEL_DATA'],
+      // Orthanc answers 400 "Parameter out of range" for these.
+      ['GET', `${pdf}/frames/1/rendered`, 'image/jpeg', 404, 'DICOMWEB_NO_PIXEL_DATA'],
+      ['GET', `${pdf}/rendered`, 'image/png', 404, 'DICOMWEB_NO_PIXEL_DATA'],
+      ['GET', `${image}/frames/2`, frames, 400, 'DICOMWEB_ARCHIVE_REFUSED'],
+      ['GET', `${image}/frames/1000`, frames, 400, 'DICOMWEB_ARCHIVE_REFUSED'],
+      ['GET', `${study}/series/${PDF_SERIES}/rendered`, 'image/jpeg', 400, 'DICOMWEB_ARCHIVE_REFUSED'],
+      // Orthanc answers 404 for these.
+      ['GET', `${pdf}/bulk/7FE00010`, 'multipart/related; type="application/octet-stream"', 404, 'DICOMWEB_ARCHIVE_REFUSED'],
+      ['GET', `${study}/series/1.2.3.4/metadata`, 'application/dicom+json', 404, 'DICOMWEB_ARCHIVE_REFUSED'],
+      ['GET', `${study}/series/${PDF_SERIES}/instances/9.9.9/frames/1`, frames, 404, 'DICOMWEB_ARCHIVE_REFUSED'],
+    ];
+    const failures: string[] = [];
+    for (const [method, url, accept, status, code] of cases) {
+      const reply = await fetch(`http://127.0.0.1:${port()}${url}`, {
+        method,
+        headers: { authorization: `Bearer ${viewer.token}`, accept },
+      });
+      const body = await reply.text();
+      const said = method === 'HEAD' ? '' : (JSON.parse(body) as { code?: string }).code;
+      const wrong =
+        reply.status !== status ||
+        (method === 'HEAD' ? body !== '' : said !== code) ||
+        /OrthancError|HttpError|"Uri"|127\.0\.0\.1|PROXY-C|Carol/.test(body);
+      if (wrong) failures.push(`${method} ${url.slice(study.length)} → ${reply.status} ${body.slice(0, 160)}`);
+    }
+    expect(failures).toEqual([]);
+    // The image itself still comes through, and the document's own bytes are still there to fetch.
+    const ok = await fetch(`http://127.0.0.1:${port()}${image}/frames/1`, {
+      headers: { authorization: `Bearer ${viewer.token}`, accept: frames },
+    });
+    expect(ok.status).toBe(200);
+    expect((await ok.arrayBuffer()).byteLength).toBeGreaterThan(64 * 64);
+    const document = await fetch(`http://127.0.0.1:${port()}${pdf}/bulk/00420011`, {
+      headers: { authorization: `Bearer ${viewer.token}`, accept: 'multipart/related; type="application/octet-stream"' },
+    });
+    expect(document.status).toBe(200);
+    expect(await document.text()).toContain('%PDF-1.4');
+  });
+
+  it("says why in words: the 404 names the missing pixel data, a refusal carries the archive's short reason", async () => {
+    const viewer = await t.userWithToken('attending');
+    const study = `/dicom-web/studies/${c.studyInstanceUid}`;
+    const pdfFrames = await t.app.inject({
+      url: `${study}/series/${PDF_SERIES}/instances/${PDF_INSTANCE}/frames/1`,
+      headers: bearer(viewer.token),
+    });
+    expect(pdfFrames.json()).toMatchObject({
+      statusCode: 404,
+      code: 'DICOMWEB_NO_PIXEL_DATA',
+      message: expect.stringContaining('no pixel data'),
+    });
+    const past = await t.app.inject({
+      url: `${study}/series/${c.series[0]!.seriesInstanceUid}/instances/${c.series[0]!.sopInstanceUids[0]}/frames/7`,
+      headers: bearer(viewer.token),
+    });
+    expect(past.json()).toMatchObject({ statusCode: 400, message: 'the image archive refused the request: Parameter out of range' });
   });
 });

@@ -174,6 +174,12 @@ export const ERROR_CODES = [
 
   // DICOMweb proxy
   { code: 'ORTHANC_UNREACHABLE', when: '502: the image archive did not answer' },
+  { code: 'ORTHANC_FAILED', when: '502: the image archive answered with an error of its own' },
+  {
+    code: 'DICOMWEB_ARCHIVE_REFUSED',
+    when: "400/404/416: the image archive refused the request (e.g. a frame past the instance's last); its status and short reason passed on",
+  },
+  { code: 'DICOMWEB_NO_PIXEL_DATA', when: '404: frames or a rendering asked of an instance without pixel data (a document or report)' },
   { code: 'DICOMWEB_ROUTE_UNKNOWN', when: '404: not a DICOMweb route' },
   { code: 'DICOMWEB_BAD_ENCODING', when: '400: malformed percent-encoding in the DICOMweb path or query' },
   { code: 'DICOMWEB_BAD_UID', when: '400: a path segment that is not a DICOM UID' },

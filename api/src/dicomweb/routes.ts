@@ -17,6 +17,7 @@ import { type CachedMetadata, StudyMetadataCache } from './metadata-cache';
 import { DicomwebRequestError, type ParsedRequest, parseDicomwebRequest } from './route-parser';
 import { readBounded, resultsOf, SearchAnswerTooLarge, searchDetails } from './search-audit';
 import { TranscodingGuard, TranscodingRefused } from './transcoding-guard';
+import { readErrorBody, upstreamRefusal } from './upstream-refusal';
 
 /** Request headers a DICOMweb client needs passed on (transfer syntax in Accept, ranges, validators). */
 const FORWARDED_REQUEST_HEADERS = ['accept', 'range', 'if-none-match', 'if-modified-since', 'if-range'];
@@ -201,6 +202,20 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
     }
   }
 
+  /** One instance's DICOM JSON from Orthanc, to say why it refused frames (null when unreadable). */
+  async function instanceMetadata(study: string, series: string, instance: string): Promise<unknown> {
+    const response = await app.ingestion!.orthanc.fetch(
+      `/dicom-web/studies/${study}/series/${series}/instances/${instance}/metadata`,
+      { method: 'GET', headers: { accept: 'application/dicom+json', 'accept-encoding': 'identity' } },
+      10_000,
+    );
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {});
+      return null;
+    }
+    return JSON.parse((await readBounded(response)).toString('utf8'));
+  }
+
   function copyHeaders(reply: FastifyReply, upstream: Response, withLength: boolean): void {
     reply.code(upstream.status);
     const recoded = upstream.headers.has('content-encoding');
@@ -248,6 +263,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
       details,
     });
     request.auditRecorded = true;
+    if (upstream.status >= 400) throw await upstreamRefusal(parsed.route, upstream.status, body, instanceMetadata);
     copyHeaders(reply, upstream, false);
     reply.header('content-length', body.length);
     return reply.send(request.method === 'HEAD' ? undefined : body);
@@ -295,6 +311,7 @@ export default async function dicomwebRoutes(app: FastifyInstance) {
         throw error;
       }
       const upstream = await forward(request, parsed.upstreamPath);
+      if (upstream.status >= 400) throw await upstreamRefusal(route, upstream.status, await readErrorBody(upstream), instanceMetadata);
       copyHeaders(reply, upstream, true);
       if (!upstream.body || request.method === 'HEAD') {
         await upstream.body?.cancel().catch(() => {});
