@@ -4,6 +4,7 @@
  * leaves the session as it was so the next attempt can still succeed.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { eventually } from '../test/eventually';
 import { jsonResponse, TEST_USER } from '../test/fake-server';
 import { ApiError, api, NetworkError } from './client';
 import type { SessionResponse } from './types';
@@ -56,7 +57,7 @@ describe('refresh is single-flight in a page', () => {
       api.request<{ authorization: string }>('GET', '/api/a'),
       api.request<{ authorization: string }>('GET', '/api/b'),
     ]);
-    await vi.waitFor(() => expect(answer).toBeTypeOf('function'));
+    await eventually(() => expect(answer).toBeTypeOf('function'));
     answer();
     const [first, second, a, b] = await all;
     expect(seen.refreshes).toBe(1);

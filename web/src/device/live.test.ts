@@ -1,7 +1,8 @@
 import Dexie from 'dexie';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../api/client';
 import { testDataKey } from '../test/data-key';
+import { eventually } from '../test/eventually';
 import { FakeServer, makeStudy } from '../test/fake-server';
 import { openWorklistDb, type WorklistDb } from './db';
 import { SyncEngine } from './engine';
@@ -64,15 +65,15 @@ describe('the change stream', () => {
     const states: boolean[] = [];
     live = new LiveStream(streams, { onSequence: (s) => sequences.push(s), onConnected: (c) => states.push(c) });
     live.start();
-    await vi.waitFor(() => expect(streams.connections).toHaveLength(1));
+    await eventually(() => expect(streams.connections).toHaveLength(1));
     streams.latest().push(changed(7));
     streams.latest().push(': heartbeat\n\n');
     streams.latest().push(changed(8));
-    await vi.waitFor(() => expect(sequences).toEqual([7, 8]));
+    await eventually(() => expect(sequences).toEqual([7, 8]));
     expect(states).toEqual([true]);
 
     streams.latest().push('event: expired\ndata: {}\n\n');
-    await vi.waitFor(() => expect(streams.connections).toHaveLength(2));
+    await eventually(() => expect(streams.connections).toHaveLength(2));
     expect(states).toEqual([true, false, true]);
   });
 
@@ -80,7 +81,7 @@ describe('the change stream', () => {
     const streams = new FakeStreams();
     live = new LiveStream(streams, { onSequence: () => undefined, onConnected: () => undefined }, { staleMs: 50, maxBackoffMs: 50 });
     live.start();
-    await vi.waitFor(() => expect(streams.connections.length).toBeGreaterThanOrEqual(2), { timeout: 3000 });
+    await eventually(() => expect(streams.connections.length).toBeGreaterThanOrEqual(2));
     expect(streams.connections[0]!.signal.aborted).toBe(true);
   });
 
@@ -90,12 +91,12 @@ describe('the change stream', () => {
     const states: boolean[] = [];
     live = new LiveStream(streams, { onSequence: () => undefined, onConnected: (c) => states.push(c) }, { maxBackoffMs: 30 });
     live.start();
-    await vi.waitFor(() => expect(states.length).toBeGreaterThanOrEqual(1));
+    await eventually(() => expect(states.length).toBeGreaterThanOrEqual(1));
     expect(states.every((s) => s === false)).toBe(true);
     streams.refuse = null;
-    await vi.waitFor(() => expect(streams.connections).toHaveLength(1));
+    await eventually(() => expect(streams.connections).toHaveLength(1));
     live.stop();
-    await vi.waitFor(() => expect(streams.latest().signal.aborted).toBe(true));
+    await eventually(() => expect(streams.latest().signal.aborted).toBe(true));
   });
 });
 
@@ -124,16 +125,16 @@ describe('engine with the change stream', () => {
     engine = new SyncEngine(db, { id: 'me', name: 'Me' }, client, { pollMs: 0 });
     server.put(makeStudy());
     await engine.start();
-    await vi.waitFor(async () => expect(await db.studies.count()).toBe(1));
-    await vi.waitFor(() => expect(engine.getStatus().live).toBe(true));
-    await vi.waitFor(() => expect(engine.getStatus().syncing).toBe(false));
+    await eventually(async () => expect(await db.studies.count()).toBe(1));
+    await eventually(() => expect(engine.getStatus().live).toBe(true));
+    await eventually(() => expect(engine.getStatus().syncing).toBe(false));
 
     const pullsBefore = requests.filter((r) => r === 'GET /api/studies/changes').length;
     streams.latest().push(changed(server.seq)); // the device already has this
     const arrival = makeStudy({ patientName: 'New^Arrival' });
     server.put(arrival);
     streams.latest().push(changed(server.seq));
-    await vi.waitFor(async () => expect(await db.studies.get(arrival.id)).toBeTruthy());
+    await eventually(async () => expect(await db.studies.get(arrival.id)).toBeTruthy());
     expect(engine.getStatus().nudges).toBe(1);
     expect(requests.filter((r) => r === 'GET /api/studies/changes').length).toBe(pullsBefore + 1);
   });

@@ -1,6 +1,7 @@
 import { CLOSE_CODES, MESSAGE_TYPE_NOTICE } from '@pacs/shared';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testDataKey } from '../test/data-key';
+import { eventually } from '../test/eventually';
 import { ACCESS_REVOKED_PROBLEM, READ_ONLY_REASON, ReportConnection } from './connection';
 import type { ReportSession } from './report-api';
 
@@ -100,8 +101,8 @@ describe('ReportConnection document token', () => {
     expect(provider.shouldReconnect({ code: 4503 } as CloseEvent, provider)).toBe(true);
     provider.shouldConnect = false;
     provider.emit('closed', [{ code: 4401, reason: 'unauthorized' }, provider]);
-    await vi.waitFor(() => expect(openSession).toHaveBeenCalledTimes(2));
-    await vi.waitFor(() => expect(provider.shouldConnect).toBe(true));
+    await eventually(() => expect(openSession).toHaveBeenCalledTimes(2));
+    await eventually(() => expect(provider.shouldConnect).toBe(true));
     expect(provider.params).toEqual({ token: 'token-2' });
     connection.destroy();
   });

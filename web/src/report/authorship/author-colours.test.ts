@@ -10,6 +10,7 @@ import { Collaboration } from '@tiptap/extension-collaboration';
 import { StarterKit } from '@tiptap/starter-kit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
+import { eventually } from '../../test/eventually';
 import { FieldNode, SectionCode } from '../fields/field-node';
 import { AuthorColours, authorColoursKey, type ColouredAuthor, setAuthorColours } from './author-colours';
 
@@ -92,7 +93,7 @@ describe('colour by author', () => {
       [20, ATTENDING],
     ]);
     setAuthorColours(editor.view, true, authors);
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(coloured(editor)).toEqual([
         ['effusion', 'resident'],
         [' on the right', 'attending'],
@@ -117,16 +118,16 @@ describe('colour by author', () => {
         [20, ATTENDING],
       ]),
     );
-    await vi.waitFor(() => expect(coloured(editor)).toHaveLength(4));
+    await eventually(() => expect(coloured(editor)).toHaveLength(4));
     // Someone the editor does not know yet types at the end of the Findings.
     as(doc, 30, (f) => findingsText(f).insert(findingsText(f).length, ' Stable.'));
-    await vi.waitFor(() => expect(unknown).toHaveBeenCalledTimes(1));
+    await eventually(() => expect(unknown).toHaveBeenCalledTimes(1));
     expect(coloured(editor).map(([text]) => text)).not.toContain(' Stable.');
     // More of the same unknown author (and a word of the resident's, which shows the recompute ran):
     // not asked again until the authors change.
     as(doc, 30, (f) => findingsText(f).insert(findingsText(f).length, ' No change'));
     as(doc, 10, (f) => findingsText(f).insert(findingsText(f).length, '!'));
-    await vi.waitFor(() => expect(coloured(editor)).toContainEqual(['!', 'resident']));
+    await eventually(() => expect(coloured(editor)).toContainEqual(['!', 'resident']));
     expect(unknown).toHaveBeenCalledTimes(1);
     setAuthorColours(
       editor.view,
@@ -137,7 +138,7 @@ describe('colour by author', () => {
         [20, ATTENDING],
       ]),
     );
-    await vi.waitFor(() => expect(coloured(editor)).toContainEqual([' Stable. No change', 'third']));
+    await eventually(() => expect(coloured(editor)).toContainEqual([' Stable. No change', 'third']));
 
     setAuthorColours(editor.view, false);
     expect(authorColoursKey.getState(editor.state)!.decorations.find()).toEqual([]);
