@@ -8,6 +8,7 @@
  *   an active demo account (a database first created by `npm start`, then deployed).
  */
 
+import { UniqueConstraintError } from 'sequelize';
 import { AuditRecorder } from '../audit/recorder';
 import { hashPassword, verifyPassword } from '../auth/passwords';
 import type { Config } from '../config';
@@ -32,10 +33,23 @@ export class DevelopmentAccountsError extends Error {
 }
 
 export async function seedUsers(models: Models, config: Config): Promise<string[]> {
-  const created = (await models.User.count()) === 0 ? await seedEmptyDatabase(models, config) : [];
+  const created = (await models.User.count()) === 0 ? await seedEmptyDatabaseOnce(models, config) : [];
   if (config.adminPasswordFromEnvironment) await applyAdminPassword(models, config);
   if (config.production) await refuseDevelopmentAccounts(models, config);
   return created;
+}
+
+/**
+ * Replicas started together all find the database empty; the admin's unique e-mail lets one of
+ * them create the accounts, and the others find them made.
+ */
+async function seedEmptyDatabaseOnce(models: Models, config: Config): Promise<string[]> {
+  try {
+    return await seedEmptyDatabase(models, config);
+  } catch (error) {
+    if (error instanceof UniqueConstraintError && (await models.User.count({ where: { email: config.adminEmail } })) === 1) return [];
+    throw error;
+  }
 }
 
 async function seedEmptyDatabase(models: Models, config: Config): Promise<string[]> {
