@@ -7,37 +7,21 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { processTable } from './process-table.mjs';
 
 const POLL_MS = 50;
 
 /** Processes of group `pgid` that still run (zombies count as gone: they hold no port or file). */
 function groupMembers(pgid) {
-  let entries;
+  const table = processTable();
+  if (table) return table.filter((process) => process.pgrp === pgid).map((process) => process.pid);
+  // No /proc: fall back to "does the group exist at all".
   try {
-    entries = readdirSync('/proc');
+    process.kill(-pgid, 0);
+    return [pgid];
   } catch {
-    // No /proc: fall back to "does the group exist at all".
-    try {
-      process.kill(-pgid, 0);
-      return [pgid];
-    } catch {
-      return [];
-    }
+    return [];
   }
-  const members = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // After "(comm)": state ppid pgrp …; comm may itself contain spaces and parentheses.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z') members.push(Number(entry));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return members;
 }
 
 function signalGroup(pgid, signal) {

@@ -1,9 +1,9 @@
 /** Shared pieces of the API benchmarks: a server in its own process, and autocannon with exact percentiles. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { processTable, processTree } from '../../scripts/process-table.mjs';
 
 const API_DIR = path.resolve(import.meta.dirname, '..');
 
@@ -87,38 +87,10 @@ export interface LoadResult {
  * starts node as a child), from /proc; NaN where there is none.
  */
 export function cpuSeconds(pid: number): number {
-  const parents = new Map<number, number>();
-  const used = new Map<number, number>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
-  } catch {
-    return Number.NaN;
-  }
-  for (const entry of entries) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(fields[1]));
-      used.set(Number(entry), Number(fields[11]) + Number(fields[12]));
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const tree = new Set([pid]);
-  for (let grown = true; grown; ) {
-    grown = false;
-    for (const [child, parent] of parents) {
-      if (tree.has(parent) && !tree.has(child)) {
-        tree.add(child);
-        grown = true;
-      }
-    }
-  }
-  let ticks = 0;
-  for (const member of tree) ticks += used.get(member) ?? 0;
-  // Clock ticks: 100 per second on Linux.
-  return ticks / 100;
+  const table = processTable();
+  if (!table) return Number.NaN;
+  const tree = processTree(table, pid);
+  return table.filter((process) => tree.has(process.pid)).reduce((sum, process) => sum + process.cpuSeconds, 0);
 }
 
 export function percentile(sorted: number[], p: number): number {

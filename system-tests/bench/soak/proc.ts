@@ -1,5 +1,6 @@
 /** Memory and CPU of processes read from /proc, without spawning anything. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTable, readProcessStat } from '../../../scripts/process-table.mjs';
 
 export interface ProcessInfo {
   pid: number;
@@ -11,23 +12,16 @@ export interface ProcessInfo {
 
 export function listProcesses(): ProcessInfo[] {
   const out: ProcessInfo[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const { pid, ppid, pgrp, comm } of processTable() ?? []) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state === 'Z') continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      out.push({ pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), comm, cmdline });
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      out.push({ pid, ppid, pgrp, comm, cmdline });
     } catch {
       // exited while we looked
     }
   }
   return out;
 }
-
-const TICKS_PER_SECOND = 100;
 
 /**
  * Resident memory in bytes: the proportional share (Pss) where the kernel offers it, so the
@@ -49,24 +43,13 @@ function memoryOf(pid: number): number {
   }
 }
 
-/** User + system CPU seconds used so far. */
-function cpuOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
 /** Summed memory and CPU seconds of `pids`. */
 export function usageOf(pids: number[]): { memory: number; cpuSeconds: number } {
   let memory = 0;
   let cpuSeconds = 0;
   for (const pid of pids) {
     memory += memoryOf(pid);
-    cpuSeconds += cpuOf(pid);
+    cpuSeconds += readProcessStat(pid)?.cpuSeconds ?? 0;
   }
   return { memory, cpuSeconds };
 }
