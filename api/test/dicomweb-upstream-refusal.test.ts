@@ -41,6 +41,15 @@ describe('the status answered', () => {
     ['Orthanc 500 on frames of a document', frames, 500, async () => document, 404, 'DICOMWEB_NO_PIXEL_DATA'],
     ['Orthanc 400 on frames of a document', frames, 400, async () => document, 404, 'DICOMWEB_NO_PIXEL_DATA'],
     ['Orthanc 500 on frames of an image', frames, 500, async () => image, 502, 'ORTHANC_FAILED'],
+    // A viewer fetches the whole instance after a 5xx: a deflated image must not be called a document.
+    [
+      'Orthanc 500 on frames of an image it lists without pixel data',
+      frames,
+      500,
+      async () => [{ '00280010': { vr: 'US', Value: [64] } }],
+      502,
+      'ORTHANC_FAILED',
+    ],
     ['Orthanc 503 when the metadata cannot be read either', frames, 503, noMetadata, 502, 'ORTHANC_FAILED'],
     ['Orthanc 500 when reading the metadata throws', frames, 500, () => Promise.reject(new Error('socket hang up')), 502, 'ORTHANC_FAILED'],
     ['Orthanc 400 when the metadata is not DICOM JSON', frames, 400, async () => ({ '7FE00010': {} }), 400, 'DICOMWEB_ARCHIVE_REFUSED'],
@@ -77,6 +86,8 @@ describe('pixel data in metadata', () => {
     ['Float Pixel Data', [{ '7FE00008': {} }], false],
     ['Double Float Pixel Data', [{ '7FE00009': {} }], false],
     ['none', document, true],
+    // Orthanc leaves the pixel data out of the metadata of deflated and HTJ2K images: Rows still says image.
+    ['Rows without a pixel data attribute', [{ '00280010': { vr: 'US', Value: [512] } }], false],
     ['not a list', { '00080016': {} }, false],
     ['null', null, false],
     ['a list of a string', ['7FE00010'], false],

@@ -12,6 +12,7 @@ import { readBounded } from './search-audit';
 
 /** Pixel Data, Float Pixel Data, Double Float Pixel Data (PS3.6): one of them makes frames. */
 const PIXEL_DATA_TAGS = ['7FE00010', '7FE00008', '7FE00009'];
+const ROWS = '00280010';
 /** Orthanc's error answers are a few hundred bytes; anything larger is not read for a reason. */
 const MAX_ERROR_BODY = 16 * 1024;
 /** Orthanc's reasons are a fixed vocabulary ("Parameter out of range", "Unknown resource"). */
@@ -35,11 +36,16 @@ export async function readErrorBody(upstream: Response): Promise<Buffer> {
   return readBounded(upstream, MAX_ERROR_BODY).catch(() => Buffer.alloc(0));
 }
 
-/** True when the metadata (an array of one DICOM JSON dataset) names no pixel data attribute. */
+/**
+ * True when the metadata (an array of one DICOM JSON dataset) shows no image: neither Rows nor a
+ * pixel data attribute. Rows alone keeps it an image: Orthanc's metadata leaves the pixel data out
+ * for some transfer syntaxes it cannot serve as frames (deflate, HTJ2K), and a viewer then fetches
+ * the whole instance after the 502.
+ */
 export function lacksPixelData(metadata: unknown): boolean {
   const dataset = Array.isArray(metadata) ? metadata[0] : null;
   if (!dataset || typeof dataset !== 'object') return false;
-  return !PIXEL_DATA_TAGS.some((tag) => Object.hasOwn(dataset, tag));
+  return !Object.hasOwn(dataset, ROWS) && !PIXEL_DATA_TAGS.some((tag) => Object.hasOwn(dataset, tag));
 }
 
 /** The error to answer for Orthanc's answer of `status` (≥ 400) and `body` to `route`. */
