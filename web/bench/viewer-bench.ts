@@ -12,9 +12,10 @@
  * - peak JS heap (CDP Performance.getMetrics JSHeapUsedSize) while scrolling a 600-image series;
  * - side by side: Orthanc's own Web Viewer plugin (Debian orthanc-webviewer, loaded through
  *   PACS_E2E_ORTHANC_WEBVIEWER=1) opening the same 300-image series, full page load to first image.
- * Prints JSON. BENCH_RUNS (default 7) sets the repetitions of the first-image measures.
+ * Prints JSON. BENCH_RUNS (default 7) sets the repetitions of the first-image measures. BENCH_PROFILE=DIR writes
+ * the page's CPU profile and Chromium trace over the warm online route-change runs (build with `--minify false`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StudySpec } from '@pacs/test-kit/demo-studies';
@@ -131,11 +132,35 @@ try {
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
 
   // --- online, route change: worklist → viewer
+  // BENCH_PROFILE=DIR: the page's CPU profile and Chromium trace over the warm runs of this measure.
+  const profileDir = process.env.BENCH_PROFILE;
+  const profiler = profileDir ? await context.newCDPSession(page) : null;
   const online: number[] = [];
   for (let i = 0; i <= RUNS; i++) {
     await routeTo(page, '/worklist');
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    if (profiler && i === 1) {
+      await profiler.send('Profiler.enable');
+      await profiler.send('Profiler.setSamplingInterval', { interval: 100 });
+      await profiler.send('Profiler.start');
+      await profiler.send('Tracing.start', { categories: 'devtools.timeline,blink.user_timing', transferMode: 'ReturnAsStream' });
+    }
     online.push(await routeChangeToFirstImage(page, `/viewer/${study.id}?source=online`, study.studyInstanceUid));
+  }
+  if (profiler) {
+    const { profile } = await profiler.send('Profiler.stop');
+    writeFileSync(path.join(profileDir!, 'first-image-online.cpuprofile'), JSON.stringify(profile));
+    const complete = new Promise<string>((resolve) => profiler.once('Tracing.tracingComplete', (event) => resolve(event.stream!)));
+    await profiler.send('Tracing.end');
+    const stream = await complete;
+    let trace = '';
+    for (;;) {
+      const chunk = await profiler.send('IO.read', { handle: stream });
+      trace += chunk.data;
+      if (chunk.eof) break;
+    }
+    await profiler.send('IO.close', { handle: stream });
+    writeFileSync(path.join(profileDir!, 'first-image-online.trace.json'), trace);
   }
   result.firstImageOnlineRouteChangeMs = {
     first: round(online[0]!),
