@@ -39,8 +39,8 @@ export function processTable() {
   const table = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const process = readProcessStat(Number(entry));
-    if (process && process.state !== 'Z') table.push(process);
+    const stat = readProcessStat(Number(entry));
+    if (stat && stat.state !== 'Z') table.push(stat);
   }
   return table;
 }

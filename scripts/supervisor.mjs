@@ -14,7 +14,7 @@ const POLL_MS = 50;
 /** Processes of group `pgid` that still run (zombies count as gone: they hold no port or file). */
 function groupMembers(pgid) {
   const table = processTable();
-  if (table) return table.filter((process) => process.pgrp === pgid).map((process) => process.pid);
+  if (table) return table.filter((member) => member.pgrp === pgid).map((member) => member.pid);
   // No /proc: fall back to "does the group exist at all".
   try {
     process.kill(-pgid, 0);

@@ -90,7 +90,7 @@ export function cpuSeconds(pid: number): number {
   const table = processTable();
   if (!table) return Number.NaN;
   const tree = processTree(table, pid);
-  return table.filter((process) => tree.has(process.pid)).reduce((sum, process) => sum + process.cpuSeconds, 0);
+  return table.filter((member) => tree.has(member.pid)).reduce((sum, member) => sum + member.cpuSeconds, 0);
 }
 
 export function percentile(sorted: number[], p: number): number {

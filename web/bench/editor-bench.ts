@@ -12,14 +12,12 @@
  *  3. cached report offline → editable editor: (a) in-app navigation to the report, (b) a full
  *     offline reload of the report URL (service worker), from the offline PIN's Open (the device's
  *     data is sealed: an offline start opens it with the PIN).
- * Prints JSON. BENCH_PROFILE=DIR also writes the resident page's CPU profile and Chromium trace while
- * typing in the 20-page report (build with `--minify false` to read function names).
+ * Prints JSON. BENCH_PROFILE=DIR profiles the typing in the 20-page report (page-profile.ts).
  */
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { caretAtSection, editorEditable, editorText, shownReportId } from '../e2e/report-support';
 import { ADMIN, apiLogin, launchBrowser, OFFLINE_PIN, RADIOLOGIST, setOfflinePin, signIn, startSystem } from '../e2e/support';
+import { startPageProfile } from './page-profile';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 200);
 const RUNS = 7;
@@ -252,24 +250,10 @@ try {
     if (((await editorText(attending.page, reportId)) ?? '').length >= chars) break;
     await attending.page.waitForTimeout(100);
   }
-  // BENCH_PROFILE=DIR: the resident page's JavaScript profile and Chromium trace while typing in the 20-page report.
-  const profileDir = process.env.BENCH_PROFILE;
-  const cdp = profileDir ? await page.context().newCDPSession(page) : null;
-  if (cdp) {
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-    await cdp.send('Profiler.start');
-    await browser.startTracing(page, {
-      path: path.join(profileDir!, 'typing-20-pages.trace.json'),
-      categories: ['devtools.timeline', 'blink.user_timing'],
-    });
-  }
+  // BENCH_PROFILE: the resident page while typing in the 20-page report.
+  const stopProfile = await startPageProfile(page, 'typing-20-pages');
   const typingLarge = await measureTyping();
-  if (cdp) {
-    await browser.stopTracing();
-    const { profile } = await cdp.send('Profiler.stop');
-    writeFileSync(path.join(profileDir!, 'typing-20-pages.cpuprofile'), JSON.stringify(profile));
-  }
+  await stopProfile();
   const offlineLarge = await measureOfflineOpen();
   const inputLatency = { onePage: typingSmall, twentyPages: typingLarge };
   const offlineOpen = { onePage: offlineSmall, twentyPages: offlineLarge };

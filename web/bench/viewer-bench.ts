@@ -12,15 +12,16 @@
  * - peak JS heap (CDP Performance.getMetrics JSHeapUsedSize) while scrolling a 600-image series;
  * - side by side: Orthanc's own Web Viewer plugin (Debian orthanc-webviewer, loaded through
  *   PACS_E2E_ORTHANC_WEBVIEWER=1) opening the same 300-image series, full page load to first image.
- * Prints JSON. BENCH_RUNS (default 7) sets the repetitions of the first-image measures. BENCH_PROFILE=DIR writes
- * the page's CPU profile and Chromium trace over the warm online route-change runs (build with `--minify false`).
+ * Prints JSON. BENCH_RUNS (default 7) sets the repetitions of the first-image measures. BENCH_PROFILE=DIR profiles
+ * the warm online route-change runs (page-profile.ts).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StudySpec } from '@pacs/test-kit/demo-studies';
 import type { Page } from 'playwright-core';
 import { launchBrowser, launchPersistentProfile, RADIOLOGIST, signIn, startSystem } from '../e2e/support';
+import { startPageProfile } from './page-profile';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const SERIES = Number(process.env.BENCH_IMAGES ?? 300);
@@ -132,36 +133,16 @@ try {
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
 
   // --- online, route change: worklist → viewer
-  // BENCH_PROFILE=DIR: the page's CPU profile and Chromium trace over the warm runs of this measure.
-  const profileDir = process.env.BENCH_PROFILE;
-  const profiler = profileDir ? await context.newCDPSession(page) : null;
   const online: number[] = [];
+  let stopProfile: (() => Promise<void>) | undefined;
   for (let i = 0; i <= RUNS; i++) {
     await routeTo(page, '/worklist');
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    if (profiler && i === 1) {
-      await profiler.send('Profiler.enable');
-      await profiler.send('Profiler.setSamplingInterval', { interval: 100 });
-      await profiler.send('Profiler.start');
-      await profiler.send('Tracing.start', { categories: 'devtools.timeline,blink.user_timing', transferMode: 'ReturnAsStream' });
-    }
+    // BENCH_PROFILE: over the warm runs only.
+    if (i === 1) stopProfile = await startPageProfile(page, 'first-image-online');
     online.push(await routeChangeToFirstImage(page, `/viewer/${study.id}?source=online`, study.studyInstanceUid));
   }
-  if (profiler) {
-    const { profile } = await profiler.send('Profiler.stop');
-    writeFileSync(path.join(profileDir!, 'first-image-online.cpuprofile'), JSON.stringify(profile));
-    const complete = new Promise<string>((resolve) => profiler.once('Tracing.tracingComplete', (event) => resolve(event.stream!)));
-    await profiler.send('Tracing.end');
-    const stream = await complete;
-    let trace = '';
-    for (;;) {
-      const chunk = await profiler.send('IO.read', { handle: stream });
-      trace += chunk.data;
-      if (chunk.eof) break;
-    }
-    await profiler.send('IO.close', { handle: stream });
-    writeFileSync(path.join(profileDir!, 'first-image-online.trace.json'), trace);
-  }
+  await stopProfile?.();
   result.firstImageOnlineRouteChangeMs = {
     first: round(online[0]!),
     median: round(median(online.slice(1))),
