@@ -114,6 +114,45 @@ describe('viewer', () => {
     expect((await viewerState(page))?.index).toBe(0);
   });
 
+  it('draws the first image before anything else: no empty viewport drawn, no other frame asked for first', async () => {
+    const { page } = await desks.open(SCREEN);
+    // Every frame request (the image loader's XHR, our fetch) and every draw of the viewport, in page order.
+    await page.addInitScript({
+      content: `
+        const log = (window.__drawLog = []);
+        const frames = (url) => String(url).includes('/frames/') && log.push({ request: new URL(String(url), location.href).pathname });
+        const open = XMLHttpRequest.prototype.open;
+        XMLHttpRequest.prototype.open = function (method, url, ...rest) { frames(url); return open.call(this, method, url, ...rest); };
+        const fetchOriginal = window.fetch;
+        window.fetch = (input, init) => { frames(input instanceof Request ? input.url : input); return fetchOriginal(input, init); };
+        document.addEventListener('CORNERSTONE_IMAGE_RENDERED', (event) => {
+          if (!event.target.matches || !event.target.matches('[data-testid="viewport"]')) return;
+          const state = window.__pacsViewer && window.__pacsViewer.state();
+          log.push({ drawn: state ? state.imageId : null });
+        }, true);`,
+    });
+    await page.goto(`${system.url}/viewer/${ct.id}?source=online`);
+    await waitForImage(page, FIRST_IMAGE_TIMEOUT_MS);
+    const first = (await viewerState(page))!.imageId;
+    type Entry = { request?: string; drawn?: string | null };
+    const read = () => page.evaluate(() => (window as unknown as { __drawLog: Entry[] }).__drawLog);
+    const firstDrawIn = (log: Entry[]) => log.findIndex((entry) => 'drawn' in entry);
+    // The prefetch asks for the rest of the series once the first image is on screen.
+    await expect
+      .poll(async () => {
+        const log = await read();
+        const firstDraw = firstDrawIn(log);
+        return firstDraw >= 0 && log.slice(firstDraw).some((entry) => entry.request);
+      })
+      .toBe(true);
+    const log = await read();
+    const firstDraw = firstDrawIn(log);
+    expect(log[firstDraw]?.drawn).toBe(first);
+    const before = log.slice(0, firstDraw).map((entry) => entry.request);
+    expect(before.length).toBeGreaterThan(0);
+    expect(new Set(before)).toEqual(new Set([new URL(first.slice('wadors:'.length)).pathname]));
+  });
+
   it('scrolls the stack with the keyboard and the wheel', async () => {
     const { page } = await openStudy(ct.id);
     await page.getByTestId('viewport').focus();

@@ -31,6 +31,26 @@ const TOOL_CLASSES = [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, Lengt
 for (const { tool } of PRIMARY_TOOLS)
   if (!TOOL_CLASSES.some((c) => c.toolName === tool)) throw new Error(`viewer: no Cornerstone tool named ${tool}`);
 
+type ToolGroup = NonNullable<ReturnType<typeof ToolGroupManager.getToolGroup>>;
+
+/**
+ * The chosen tool on the primary button and one finger; zoom on the right button and two fingers (pinch
+ * zoom + pan); pan on the middle button; stack scroll on the wheel.
+ */
+function bindTools(group: ToolGroup, tool: PrimaryTool): void {
+  const { MouseBindings } = ToolEnums;
+  const bindings = new Map<string, { mouseButton?: number; numTouchPoints?: number }[]>();
+  const add = (name: string, binding: { mouseButton?: number; numTouchPoints?: number }) =>
+    bindings.set(name, [...(bindings.get(name) ?? []), binding]);
+  add(tool, { mouseButton: MouseBindings.Primary });
+  add(ZoomTool.toolName, { mouseButton: MouseBindings.Secondary });
+  add(ZoomTool.toolName, { numTouchPoints: 2 });
+  add(PanTool.toolName, { mouseButton: MouseBindings.Auxiliary });
+  add(StackScrollTool.toolName, { mouseButton: MouseBindings.Wheel });
+  for (const { tool: name } of PRIMARY_TOOLS) group.setToolPassive(name);
+  for (const [name, list] of bindings) group.setToolActive(name, { bindings: list });
+}
+
 /** Registers the tools this viewport uses (idempotent; initCornerstone registers the first five too). */
 function registerTools(): void {
   for (const tool of TOOL_CLASSES) addTool(tool);
@@ -121,6 +141,9 @@ export function StackViewer({
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
   const playing = useRef(false);
+  const toolRef = useRef(tool);
+  toolRef.current = tool;
+  const boundTool = useRef<PrimaryTool | null>(null);
   const onViewChangeRef = useRef(onViewChange);
   onViewChangeRef.current = onViewChange;
 
@@ -168,6 +191,10 @@ export function StackViewer({
       group.addTool(LengthTool.toolName);
       group.addTool(AngleTool.toolName);
       group.addTool(EllipticalROITool.toolName, { centerPointRadius: 1 });
+      // Bound before the viewport joins: each binding renders the group's viewports, and drawing the still
+      // empty viewport cost ~35 ms (the copy out of the offscreen WebGL canvas) while its first image loaded.
+      bindTools(group, toolRef.current);
+      boundTool.current = toolRef.current;
       group.addViewport(viewportId, engineId);
     }
     // On a resize (window, tablet rotation, one/two viewports) the image is fitted to the new box again,
@@ -175,8 +202,10 @@ export function StackViewer({
     // absolute scale and crop the image when its box gets narrower.
     const observer = new ResizeObserver(() => {
       const vp = engine.getViewport(viewportId) as StackViewport | undefined;
-      const presentation = vp?.getImageIds().length ? vp.getViewPresentation() : null;
-      engine.resize(true, false);
+      const presentation = vp?.getCornerstoneImage() ? vp.getViewPresentation() : null;
+      // Before the first image there is nothing to draw: rendering the empty viewport (the first observation
+      // of every new viewport) cost ~35 ms of copying out of the offscreen WebGL canvas while that image loaded.
+      engine.resize(presentation !== null, false);
       if (vp && presentation) {
         vp.setViewPresentation(presentation);
         vp.render();
@@ -213,26 +242,17 @@ export function StackViewer({
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_ERROR, onFailed);
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_FAILED, onFailed);
       ToolGroupManager.destroyToolGroup(groupId);
+      boundTool.current = null;
       engine.disableElement(viewportId);
     };
   }, [readView]);
 
-  // Bindings: the chosen tool on the primary button and one finger; zoom on the right button and two
-  // fingers (pinch zoom + pan); pan on the middle button; stack scroll on the wheel.
+  // A new primary tool: bound again (the first one is bound before the viewport joins the group).
   useEffect(() => {
     const group = ToolGroupManager.getToolGroup(ids.current.group);
-    if (!group) return;
-    const { MouseBindings } = ToolEnums;
-    const bindings = new Map<string, { mouseButton?: number; numTouchPoints?: number }[]>();
-    const add = (name: string, binding: { mouseButton?: number; numTouchPoints?: number }) =>
-      bindings.set(name, [...(bindings.get(name) ?? []), binding]);
-    add(tool, { mouseButton: MouseBindings.Primary });
-    add(ZoomTool.toolName, { mouseButton: MouseBindings.Secondary });
-    add(ZoomTool.toolName, { numTouchPoints: 2 });
-    add(PanTool.toolName, { mouseButton: MouseBindings.Auxiliary });
-    add(StackScrollTool.toolName, { mouseButton: MouseBindings.Wheel });
-    for (const { tool: name } of PRIMARY_TOOLS) group.setToolPassive(name);
-    for (const [name, list] of bindings) group.setToolActive(name, { bindings: list });
+    if (!group || boundTool.current === tool) return;
+    bindTools(group, tool);
+    boundTool.current = tool;
   }, [tool]);
 
   const stopCine = useCallback(() => {
@@ -356,7 +376,6 @@ export function StackViewer({
         vp.render();
         setLoading(false);
         setError(null);
-        stopPrefetch = startPrefetch(element, vp);
         onReady?.({
           viewport: vp,
           element,
@@ -366,6 +385,13 @@ export function StackViewer({
           },
           clearMeasurements,
         });
+        // Cornerstone draws on the next animation frame: the prefetch's requests and responses, queued
+        // before it, delayed the first image by tens of milliseconds.
+        return drawn(element);
+      })
+      .then(() => {
+        if (cancelled) return;
+        stopPrefetch = startPrefetch(element, vp);
         (window as unknown as { __pacsViewerFirstImageMs?: number }).__pacsViewerFirstImageMs = performance.now() - start;
       })
       .catch((reason: unknown) => {
@@ -433,6 +459,19 @@ export function StackViewer({
       )}
     </div>
   );
+}
+
+/** Resolves once the viewport has drawn, or after `ms` (a viewport without size never draws). */
+function drawn(element: HTMLElement, ms = 250): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      element.removeEventListener(CoreEnums.Events.IMAGE_RENDERED, done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    element.addEventListener(CoreEnums.Events.IMAGE_RENDERED, done);
+  });
 }
 
 function formatDate(value: string): string {

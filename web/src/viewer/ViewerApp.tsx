@@ -94,11 +94,17 @@ export function ViewerApp({
     },
     [follow],
   );
-  const onView0 = useCallback((state: ViewState) => onViewChange(0, state), [onViewChange]);
+  // The first view change is the first image drawn: the thumbnails wait for it, not for the image's load.
+  const onView0 = useCallback(
+    (state: ViewState) => {
+      setFirstImageShown(true);
+      onViewChange(0, state);
+    },
+    [onViewChange],
+  );
   const onView1 = useCallback((state: ViewState) => onViewChange(1, state), [onViewChange]);
   const onReady0 = useCallback((h: StackViewerHandle | null) => {
     handles.current[0] = h;
-    if (h) setFirstImageShown(true);
     setReadyTick((n) => n + 1);
   }, []);
   const onReady1 = useCallback((h: StackViewerHandle | null) => {

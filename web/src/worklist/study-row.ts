@@ -5,8 +5,13 @@ import type { StudyDetail, WorklistStudy } from '../api/types';
 import type { WorklistDb } from '../device/db';
 import { useWorkspace } from '../device/workspace';
 
-export async function worklistRow(db: WorklistDb, studyId: string): Promise<WorklistStudy | null> {
-  const local = await db.sealed.studies.get(studyId);
+/** `onDevice`: the device's read of the row, when the caller started it earlier. */
+export async function worklistRow(
+  db: WorklistDb,
+  studyId: string,
+  onDevice: Promise<WorklistStudy | null | undefined> = db.sealed.studies.get(studyId),
+): Promise<WorklistStudy | null> {
+  const local = await onDevice;
   if (local) return local;
   const detail = await api.request<StudyDetail>('GET', `/api/studies/${encodeURIComponent(studyId)}`);
   return detail.study;
