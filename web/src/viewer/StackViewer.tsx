@@ -143,7 +143,6 @@ export function StackViewer({
   const playing = useRef(false);
   const toolRef = useRef(tool);
   toolRef.current = tool;
-  const boundTool = useRef<PrimaryTool | null>(null);
   const onViewChangeRef = useRef(onViewChange);
   onViewChangeRef.current = onViewChange;
 
@@ -194,7 +193,6 @@ export function StackViewer({
       // Bound before the viewport joins: each binding renders the group's viewports, and drawing the still
       // empty viewport cost ~35 ms (the copy out of the offscreen WebGL canvas) while its first image loaded.
       bindTools(group, toolRef.current);
-      boundTool.current = toolRef.current;
       group.addViewport(viewportId, engineId);
     }
     // On a resize (window, tablet rotation, one/two viewports) the image is fitted to the new box again,
@@ -242,7 +240,6 @@ export function StackViewer({
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_ERROR, onFailed);
       eventTarget.removeEventListener(CoreEnums.Events.IMAGE_LOAD_FAILED, onFailed);
       ToolGroupManager.destroyToolGroup(groupId);
-      boundTool.current = null;
       engine.disableElement(viewportId);
     };
   }, [readView]);
@@ -250,9 +247,8 @@ export function StackViewer({
   // A new primary tool: bound again (the first one is bound before the viewport joins the group).
   useEffect(() => {
     const group = ToolGroupManager.getToolGroup(ids.current.group);
-    if (!group || boundTool.current === tool) return;
+    if (!group || group.getActivePrimaryMouseButtonTool() === tool) return;
     bindTools(group, tool);
-    boundTool.current = tool;
   }, [tool]);
 
   const stopCine = useCallback(() => {
