@@ -250,14 +250,40 @@ function serveStatic(request, response, webRoot, pathname, securityHeaders) {
   pipeline(createReadStream(file), response, () => undefined);
 }
 
+/** Headers that describe one connection, not the message: they end at each hop (RFC 9110 7.6.1). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+/** Still passed on when a Connection header names them: they frame or route the message. */
+const NEVER_DROPPED = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/**
+ * A message's headers without the hop-by-hop ones and those its Connection header names. Above
+ * all the API's `Keep-Alive: timeout=72` must not reach the client: the gateway closes idle
+ * connections sooner, and a client trusting the longer hint sends a request on a connection that
+ * is being closed, which is then lost unanswered. Node adds the gateway's own hint instead.
+ * `keep` names hop-by-hop headers that still frame this message (a request body's
+ * Transfer-Encoding).
+ */
+function endToEndHeaders(headers, keep = []) {
+  const dropped = new Set(HOP_BY_HOP.filter((name) => !keep.includes(name)));
+  for (const token of String(headers.connection ?? '').split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name && !NEVER_DROPPED.has(name)) dropped.add(name);
+  }
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !dropped.has(name)));
+}
+
 /** Proxies one HTTP request; X-Forwarded-For is the peer's address, replacing any the client sent. */
 function proxyRequest(request, response, target, securityHeaders) {
-  const forwarded = { ...request.headers, 'x-forwarded-for': request.socket.remoteAddress ?? '', 'x-forwarded-proto': 'http' };
+  const forwarded = {
+    ...endToEndHeaders(request.headers, ['transfer-encoding']),
+    'x-forwarded-for': request.socket.remoteAddress ?? '',
+    'x-forwarded-proto': 'http',
+  };
   const upstream = http.request(
     { host: target.host, port: target.port, method: request.method, path: request.url, headers: forwarded },
     (reply) => {
       try {
-        response.writeHead(reply.statusCode ?? 502, reply.headers);
+        response.writeHead(reply.statusCode ?? 502, endToEndHeaders(reply.headers));
       } catch {
         // A header Node will not pass on: this answer fails, not the gateway.
         reply.destroy();

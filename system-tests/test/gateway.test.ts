@@ -3,7 +3,7 @@
  * targets and headers get a 4xx and never take it down, static files never leave the web root,
  * it sends the same security headers as the production nginx (checked against a real nginx on
  * the shipped configuration), and it replaces a client-supplied X-Forwarded-For on HTTP and
- * WebSocket upgrades alike.
+ * WebSocket upgrades alike; hop-by-hop headers (above all the API's keep-alive hint) end at it.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,6 +92,20 @@ beforeAll(async () => {
 
   api = http.createServer((request, response) => {
     apiRequests.push(request.headers);
+    if (request.url === '/api/hop-by-hop') {
+      // What a fastify API sends (a 72 s keep-alive hint), plus every other per-connection header.
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': 11,
+        connection: 'keep-alive, x-upstream-hop',
+        'keep-alive': 'timeout=72',
+        'x-upstream-hop': 'for the gateway only',
+        'proxy-connection': 'keep-alive',
+        upgrade: 'h2c',
+      });
+      response.end('{"ok":true}');
+      return;
+    }
     response.writeHead(200, { 'content-type': 'application/json' });
     response.end('{"ok":true}');
   });
@@ -248,6 +262,97 @@ describe('X-Forwarded-For is the client address, never what the client claims', 
   });
 });
 
+describe('hop-by-hop headers end at the gateway', () => {
+  it("the client sees the gateway's own keep-alive hint, never the API's longer one", async () => {
+    const reply = await rawRequest(`GET /api/hop-by-hop HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    expect(reply.status).toBe(200);
+    const headers = reply.head.toLowerCase().split('\r\n');
+    // A client keeps an idle connection as long as the hint says; the gateway must not close it first.
+    const hints = headers.filter((line) => line.startsWith('keep-alive:'));
+    expect(hints).toEqual([`keep-alive: timeout=${gateway.keepAliveTimeout / 1000}`]);
+    expect(headers.filter((line) => line.startsWith('connection:'))).toEqual(['connection: keep-alive']);
+    for (const name of ['x-upstream-hop', 'proxy-connection', 'upgrade']) {
+      expect(headers.some((line) => line.startsWith(`${name}:`))).toBe(false);
+    }
+    expect(reply.body).toBe('{"ok":true}');
+  });
+
+  const sentByClients: [string, string, string[], Record<string, string>][] = [
+    ['Keep-Alive and Connection', 'Connection: keep-alive\r\nKeep-Alive: timeout=1\r\n', ['keep-alive'], {}],
+    [
+      'Proxy-Connection, TE, Trailer',
+      'Proxy-Connection: close\r\nTE: trailers\r\nTrailer: x-sum\r\n',
+      ['proxy-connection', 'te', 'trailer'],
+      {},
+    ],
+    ['a header the Connection header names', 'Connection: x-hop\r\nX-Hop: 1\r\n', ['x-hop'], {}],
+    [
+      'Connection naming X-Forwarded-For (the address is still set)',
+      'Connection: x-forwarded-for\r\nX-Forwarded-For: 203.0.113.9\r\n',
+      [],
+      { 'x-forwarded-for': '127.0.0.1' },
+    ],
+    [
+      'Connection naming Host and Authorization (Host still routes; the client may drop its own)',
+      'Connection: host, authorization\r\nAuthorization: Bearer abc\r\n',
+      ['authorization'],
+      { host: 'localhost' },
+    ],
+  ];
+  it.each(sentByClients)('%s: not passed on to the API', async (_name, extra, absent, present) => {
+    apiRequests.length = 0;
+    const reply = await rawRequest(get('/api/anything', extra));
+    expect(reply.status).toBe(200);
+    const seen = apiRequests.at(-1) ?? {};
+    for (const name of absent) expect(seen[name]).toBeUndefined();
+    for (const [name, value] of Object.entries(present)) expect(seen[name]).toBe(value);
+    // The gateway speaks to the API on its own pooled connection.
+    expect(seen.connection).toBe('keep-alive');
+  });
+
+  it('a chunked request body still reaches the API whole', async () => {
+    const bodies: string[] = [];
+    const echo = http.createServer((request, response) => {
+      let body = '';
+      request
+        .on('data', (chunk) => (body += chunk))
+        .on('end', () => {
+          bodies.push(body);
+          response.end('{}');
+        });
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const front = await startGateway({
+      port: 0,
+      host: '127.0.0.1',
+      webRoot,
+      upstreams: [['/api', { host: '127.0.0.1', port: (echo.address() as AddressInfo).port }]],
+      log: () => undefined,
+    });
+    try {
+      const reply = await new Promise<number>((resolve, reject) => {
+        const request = http.request(
+          { port: (front.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/api/x' },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+        request.setHeader('transfer-encoding', 'chunked');
+        request.write('first part, ');
+        request.end('second part');
+      });
+      expect(reply).toBe(200);
+      expect(bodies).toEqual(['first part, second part']);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      front.closeAllConnections();
+      await new Promise((resolve) => echo.close(resolve));
+    }
+  });
+});
+
 describe('security headers match the production nginx', () => {
   let nginx: ChildProcess | undefined;
   let nginxBase: string;
@@ -265,7 +370,7 @@ describe('security headers match the production nginx', () => {
       [' /tmp/nginx-', ` ${nginxDir}/nginx-`],
       ['access_log /dev/stdout pacs;', `access_log ${nginxDir}/access.log pacs;`],
       ['error_log /dev/stderr warn;', `error_log ${nginxDir}/error.log warn;`],
-      ['server api:3000;', 'server 127.0.0.1:9;'],
+      ['server api:3000;', `server 127.0.0.1:${(api.address() as AddressInfo).port};`],
       ['server sync-server:1234;', 'server 127.0.0.1:9;'],
       ['listen 8080;', `listen 127.0.0.1:${nginxPort};`],
       ['root /usr/share/nginx/html;', `root ${webRoot};`],
@@ -339,6 +444,13 @@ describe('security headers match the production nginx', () => {
     }
     expect(Object.keys(expected)).toContain('content-security-policy');
     expect(policyHeaders(fromGateway)).toEqual(expected);
+  });
+
+  it("keeps the API's keep-alive hint to itself, like the gateway", async () => {
+    const response = await fetch(`${nginxBase}/api/hop-by-hop`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('keep-alive')).toBeNull();
+    expect(await response.text()).toBe('{"ok":true}');
   });
 
   it('sends them on its own error answers too', async () => {

@@ -217,9 +217,10 @@ export function launchPersistentProfile(dir: string, viewport: { width: number; 
 }
 
 /**
- * Node's fetch may reuse a pooled connection just as the gateway closes it for idling (the gateway
- * passes on the API's longer keep-alive hint): the request was never answered. Such a request is
- * sent once more when repeating it is harmless (a read, or a login).
+ * Keep-alive's own race: a pooled connection can be closed for idling just as a request goes out
+ * on it (the client gives it up a second before the gateway's hint says, so only a stalled event
+ * loop gets there), and the request was never answered. Such a request is sent once more when
+ * repeating it is harmless (a read, or a login).
  */
 export async function fetchRetryingIdleClose(
   url: string,
