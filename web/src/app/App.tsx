@@ -11,18 +11,24 @@ import { uploadOfflineReads } from '../device/offline-reads';
 import { RetryingTask } from '../device/retrying-task';
 import { createWorkspace, type Workspace, WorkspaceContext } from '../device/workspace';
 import { flushMeasurements } from '../measurements/measurement-outbox';
+import { pwa } from '../pwa/register';
 import { Shell } from './Shell';
 import { UpdatePrompt } from './UpdatePrompt';
 
 const FLAG_RETRY_MS = 30_000;
 
-/** The application: the update prompt, then the session's screen (sign-in, locked) or the signed-in frame. */
+/** The application: the update prompt, then the session's screen (sign-in, locked) or the signed-in frame; while an update is applied, only a notice (nothing runs in the background). */
 export function App() {
   const state = useSyncExternalStore(session.subscribe, session.get, session.get);
+  const updating = useSyncExternalStore(pwa.subscribe, pwa.isApplying, () => false);
   return (
     <>
       <UpdatePrompt />
-      {state.mode === 'loading' ? (
+      {updating ? (
+        <main className="splash" aria-busy="true">
+          <p role="status">Updating to the new version…</p>
+        </main>
+      ) : state.mode === 'loading' ? (
         <main className="splash" aria-busy="true">
           <p>Opening…</p>
         </main>
