@@ -47,9 +47,8 @@ export const pwa = {
     navigator.serviceWorker.addEventListener('controllerchange', reload);
     // After React has committed the unmount and its effects' cleanups have run.
     setTimeout(() => {
-      const waiting = registration?.waiting;
-      if (!waiting) return reload();
-      waiting.postMessage({ type: 'SKIP_WAITING' });
+      if (!registration?.waiting) return reload();
+      workbox?.messageSkipWaiting();
       setTimeout(reload, GIVE_UP_MS);
     }, 0);
   },
