@@ -1,9 +1,10 @@
 /**
  * The sealed copy of a report document (fake-indexeddb, Node's WebCrypto): every update is written
  * sealed (the raw database holds no text), a new page opens it again, another key opens nothing,
- * and merging rows never loses an update that raced it.
+ * merging rows never loses an update that raced it, and an update survives a page that goes in the
+ * same task as the keystroke.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { TEST_DATA_KEY } from '../test/data-key';
 import { SealedDocStore } from './sealed-doc-store';
@@ -92,5 +93,40 @@ describe('the sealed report copy', () => {
     await second.store.whenLoaded;
     expect(second.doc.getText('t').toString()).toBe('one two three four');
     expect(second.store.rows).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps an update when the page goes in the same task as the keystroke', async () => {
+    const name = `sealed-${crypto.randomUUID()}`;
+    // The page's connections, to close them the way a page that goes closes them.
+    const connections: IDBDatabase[] = [];
+    const realOpen = indexedDB.open.bind(indexedDB);
+    const spy = vi.spyOn(indexedDB, 'open').mockImplementation((dbName, version) => {
+      const req = realOpen(dbName, version);
+      req.addEventListener('success', () => connections.push(req.result));
+      return req;
+    });
+    const first = open(name);
+    await first.store.whenLoaded;
+    spy.mockRestore();
+    first.doc.getText('t').insert(0, 'Left apical pneumothorax');
+    // Gone before any later task: no new transaction can start on these connections.
+    for (const connection of connections) connection.close();
+    const second = open(name);
+    await second.store.whenLoaded;
+    expect(second.doc.getText('t').toString()).toBe('Left apical pneumothorax');
+    expect(await rawText(name)).not.toContain('pneumothorax');
+  });
+
+  it('two pages opening a new copy at once agree on one journal key: what both write opens later', async () => {
+    const name = `sealed-${crypto.randomUUID()}`;
+    const [a, b] = [open(name), open(name)];
+    await Promise.all([a.store.whenLoaded, b.store.whenLoaded]);
+    a.doc.getText('t').insert(0, 'from a. ');
+    b.doc.getText('u').insert(0, 'from b.');
+    await Promise.all([a.store.flushed(), b.store.flushed()]);
+    const third = open(name);
+    await third.store.whenLoaded;
+    expect(third.store.unreadable).toBe(0);
+    expect(`${third.doc.getText('t')}${third.doc.getText('u')}`).toBe('from a. from b.');
   });
 });

@@ -4,16 +4,28 @@
  *
  * Every update, typed here or received, is sealed and written at once in its own IndexedDB
  * transaction, committed explicitly rather than left to auto-commit, so a reload right after a
- * keystroke finds it (measured: a page reloaded within the same frame lost the tail of what was
- * typed while the commit waited). `flushed()` says when everything so far is on the device.
- * Updates are kept as rows and merged into one when there are many (`compact`), deleting only rows
- * committed before the merged state was taken, so a write racing the merge is never lost.
+ * keystroke finds it. Sealing under the data key (WebCrypto) answers only in a later task, and a page
+ * reloaded at once under load went before then (one phrase in ~60 reloads lost), so once the copy
+ * is open each update is sealed synchronously under the document's journal key and its write queued
+ * in the task that made it. The journal key is random, one per copy, and stored only sealed under
+ * the data key; merging rows (`compact`) seals the state under the data key again, so the journal
+ * key covers only what was written since. `flushed()` says when everything so far is on the device.
+ * Updates are kept as rows and merged into one when there are many, deleting only rows committed
+ * before the merged state was taken, so a write racing the merge is never lost.
  */
 import * as Y from 'yjs';
+import { sealBytesNow } from '../device/vault/seal-now';
 import { openBytes, openJson, type Sealed, sealBytes, sealJson } from '../device/vault/sealed';
 
 const UPDATES = 'sealedUpdates';
 const META = 'sealedMeta';
+/** The META record holding the document's journal key, sealed under the data key. */
+const JOURNAL_KEY = 'journalKey';
+
+/** A stored update: sealed under the data key, or under the journal key (`journal`). */
+interface UpdateRow extends Sealed {
+  journal?: true;
+}
 /** y-indexeddb used version 1 (plaintext `updates` and `custom`); version 2 drops them. */
 const VERSION = 2;
 
@@ -32,6 +44,10 @@ function done(tx: IDBTransaction): Promise<void> {
     // Commit now instead of when the event loop next idles (IndexedDB 3; older engines auto-commit).
     tx.commit?.();
   });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function openDatabase(name: string): Promise<IDBDatabase> {
@@ -60,6 +76,8 @@ export class SealedDocStore {
   /** Stored updates that could not be opened (sealed under another key) and were dropped. */
   unreadable = 0;
   private readonly opened: Promise<IDBDatabase>;
+  /** Set once the copy is open: from then on updates are written in the task that made them. */
+  private open: { db: IDBDatabase; journalKey: Uint8Array<ArrayBuffer> } | null = null;
   private inFlight = 0;
   private lastCommittedKey = 0;
   private waiters: (() => void)[] = [];
@@ -80,15 +98,19 @@ export class SealedDocStore {
 
   private async load(): Promise<void> {
     const db = await this.opened;
+    const journalKey = await this.journalKey(db);
+    const journal = journalKey && (await crypto.subtle.importKey('raw', journalKey, 'AES-GCM', false, ['decrypt']));
     const tx = db.transaction(UPDATES, 'readonly');
     const store = tx.objectStore(UPDATES);
-    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll() as IDBRequest<Sealed[]>)]);
+    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll() as IDBRequest<UpdateRow[]>)]);
     const updates: Uint8Array[] = [];
     const drop: IDBValidKey[] = [];
     await Promise.all(
       values.map(async (sealed, i) => {
         try {
-          updates[i] = await openBytes(this.key, sealed, this.aad('update'));
+          const key = sealed.journal ? journal : this.key;
+          if (!key) throw new Error('no journal key');
+          updates[i] = await openBytes(key, sealed, this.aad('update'));
         } catch {
           drop.push(keys[i]!);
         }
@@ -106,6 +128,7 @@ export class SealedDocStore {
     this.rows = values.length - drop.length;
     this.unreadable = drop.length;
     this.lastCommittedKey = Math.max(0, ...keys.map(Number));
+    if (journalKey) this.open = { db, journalKey };
     if (drop.length) {
       const cleanup = db.transaction(UPDATES, 'readwrite');
       for (const key of drop) cleanup.objectStore(UPDATES).delete(key);
@@ -113,26 +136,84 @@ export class SealedDocStore {
     }
   }
 
+  /**
+   * The document's journal key: the stored one, or a new one stored sealed. One that does not open
+   * (sealed under another data key) is replaced, as the rows under it are dropped. Two pages making
+   * one at once: the first stored is kept. Null when none can be had (updates are then sealed
+   * under the data key, as before the copy was open).
+   */
+  private async journalKey(db: IDBDatabase): Promise<Uint8Array<ArrayBuffer> | null> {
+    const aad = this.aad('journal-key');
+    const stored = (await request(db.transaction(META, 'readonly').objectStore(META).get(JOURNAL_KEY))) as Sealed | undefined;
+    if (stored) {
+      const opened = await openBytes(this.key, stored, aad).catch(() => null);
+      if (opened) return opened;
+    }
+    try {
+      const fresh = crypto.getRandomValues(new Uint8Array(new ArrayBuffer(32)));
+      const sealed = await sealBytes(this.key, fresh, aad);
+      const tx = db.transaction(META, 'readwrite');
+      const meta = tx.objectStore(META);
+      const current = meta.get(JOURNAL_KEY);
+      let kept: Sealed | undefined;
+      current.onsuccess = () => {
+        kept = current.result as Sealed | undefined;
+        // Replaced only if it is still the one that did not open (or there is none).
+        if (!kept || (stored && sameBytes(kept.iv, stored.iv))) {
+          meta.put(sealed, JOURNAL_KEY);
+          kept = undefined;
+        }
+      };
+      await new Promise<void>((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+      });
+      return kept ? await openBytes(this.key, kept, aad) : fresh;
+    } catch {
+      return null;
+    }
+  }
+
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === this || this.destroyed) return;
     this.inFlight += 1;
-    void this.write(update as Uint8Array<ArrayBuffer>).finally(() => {
+    const writing = this.open ? this.writeNow(update, this.open.db, this.open.journalKey) : this.write(update as Uint8Array<ArrayBuffer>);
+    void writing.finally(() => {
       this.inFlight -= 1;
       if (this.inFlight === 0) for (const wake of this.waiters.splice(0)) wake();
     });
   };
 
+  /** Sealed under the journal key and queued now: a page that goes right after still leaves it stored. */
+  private writeNow(update: Uint8Array, db: IDBDatabase, journalKey: Uint8Array): Promise<void> {
+    let tx: IDBTransaction;
+    let added: Promise<IDBValidKey>;
+    try {
+      const row: UpdateRow = { ...sealBytesNow(journalKey, update, this.aad('update')), journal: true };
+      tx = db.transaction(UPDATES, 'readwrite');
+      added = request(tx.objectStore(UPDATES).add(row));
+    } catch {
+      // The database was closed under it (a wipe); the connection reports what is not on the device.
+      return Promise.resolve();
+    }
+    return this.committed(tx, added);
+  }
+
   private async write(update: Uint8Array<ArrayBuffer>): Promise<void> {
     // Not stopped by destroy(): an update made before it is still written (the close waits for it).
     const [db, sealed] = await Promise.all([this.opened, sealBytes(this.key, update, this.aad('update'))]);
     const tx = db.transaction(UPDATES, 'readwrite');
-    const added = request(tx.objectStore(UPDATES).add(sealed));
+    await this.committed(tx, request(tx.objectStore(UPDATES).add(sealed)));
+  }
+
+  private async committed(tx: IDBTransaction, added: Promise<IDBValidKey>): Promise<void> {
     try {
       await done(tx);
       this.lastCommittedKey = Math.max(this.lastCommittedKey, Number(await added));
       this.rows += 1;
     } catch {
       // The page is leaving or the device is out of space; the connection reports what is not on the device.
+      added.catch(() => undefined);
     }
   }
 
