@@ -129,4 +129,96 @@ describe('the sealed report copy', () => {
     expect(third.store.unreadable).toBe(0);
     expect(`${third.doc.getText('t')}${third.doc.getText('u')}`).toBe('from a. from b.');
   });
+
+  // What someone with the disk could change: each case alters the stored copy, then a new page opens it.
+  const alterations: [string, (db: IDBDatabase) => Promise<void>][] = [
+    ['a byte of the newest row flipped', (db) => rewriteRows(db, (row, last) => (last ? { ...row, data: flipped(row.data) } : row))],
+    [
+      'the newest row marked as sealed under the data key',
+      (db) => rewriteRows(db, (row, last) => (last ? { ...row, journal: undefined } : row)),
+    ],
+    ['the newest row with a 4-byte IV', (db) => rewriteRows(db, (row, last) => (last ? { ...row, iv: new Uint8Array(4) } : row))],
+    ['the journal key record a string', (db) => putMeta(db, 'journalKey', 'key')],
+    ['the journal key record an empty object', (db) => putMeta(db, 'journalKey', {})],
+    ['the journal key record sealed for another document', (db) => copyMeta(db, 'serverSV', 'journalKey')],
+  ];
+  for (const [what, alter] of alterations)
+    it(`opens what is intact and keeps writing when ${what}`, async () => {
+      const name = `sealed-${crypto.randomUUID()}`;
+      const first = open(name);
+      await first.store.whenLoaded;
+      first.doc.getText('t').insert(0, 'intact');
+      await first.store.flushed();
+      await first.store.set('serverSV', 'abc');
+      first.doc.getText('u').insert(0, 'newest');
+      await first.store.flushed();
+      first.store.destroy();
+      await withDatabase(name, alter);
+      const second = open(name);
+      await second.store.whenLoaded;
+      const journalGone = what.startsWith('the journal key');
+      expect(second.doc.getText('t').toString()).toBe(journalGone ? '' : 'intact');
+      expect(second.doc.getText('u').toString()).toBe('');
+      expect(second.store.unreadable).toBe(journalGone ? 2 : 1);
+      second.doc.getText('t').insert(0, 'after ');
+      await second.store.flushed();
+      const third = open(name);
+      await third.store.whenLoaded;
+      expect(third.doc.getText('t').toString()).toBe(journalGone ? 'after ' : 'after intact');
+      expect(third.store.unreadable).toBe(0);
+    });
 });
+
+type Row = { iv: Uint8Array; data: ArrayBuffer; journal?: true };
+
+function flipped(data: ArrayBuffer): ArrayBuffer {
+  const copy = new Uint8Array(data.slice(0));
+  copy[0] = (copy[0] ?? 0) ^ 1;
+  return copy.buffer;
+}
+
+async function withDatabase(name: string, use: (db: IDBDatabase) => Promise<void>): Promise<void> {
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const req = indexedDB.open(name);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  await use(db);
+  db.close();
+}
+
+function complete(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error);
+  });
+}
+
+async function rewriteRows(db: IDBDatabase, change: (row: Row, last: boolean) => Row): Promise<void> {
+  const tx = db.transaction('sealedUpdates', 'readwrite');
+  const store = tx.objectStore('sealedUpdates');
+  const keys = await new Promise<IDBValidKey[]>((resolve) => {
+    const req = store.getAllKeys();
+    req.onsuccess = () => resolve(req.result);
+  });
+  const rows = await new Promise<Row[]>((resolve) => {
+    const req = store.getAll();
+    req.onsuccess = () => resolve(req.result as Row[]);
+  });
+  for (const [i, row] of rows.entries()) store.put(change(row, i === rows.length - 1), keys[i]);
+  await complete(tx);
+}
+
+async function putMeta(db: IDBDatabase, key: string, value: unknown): Promise<void> {
+  const tx = db.transaction('sealedMeta', 'readwrite');
+  tx.objectStore('sealedMeta').put(value, key);
+  await complete(tx);
+}
+
+async function copyMeta(db: IDBDatabase, from: string, to: string): Promise<void> {
+  const tx = db.transaction('sealedMeta', 'readwrite');
+  const meta = tx.objectStore('sealedMeta');
+  const req = meta.get(from);
+  req.onsuccess = () => meta.put(req.result, to);
+  await complete(tx);
+}
