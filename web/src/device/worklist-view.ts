@@ -7,6 +7,7 @@
 import { liveQuery, type Subscription } from 'dexie';
 import type { WorklistStudy } from '../api/types';
 import { type OutboxEntry, overlay, type WorklistDb } from './db';
+import { sameSealing } from './vault/sealed';
 import type { SealedRecord } from './vault/sealed-table';
 
 export interface WorklistSnapshot {
@@ -67,7 +68,7 @@ export class WorklistView {
     const waiting: SealedRecord[] = [];
     for (const record of records) {
       const known = this.opened.get(record.id as string);
-      if (known && sameBytes(known.iv, record.iv)) next.set(record.id as string, known);
+      if (known && sameSealing(known, record)) next.set(record.id as string, known);
       else waiting.push(record);
     }
     const fresh = await Promise.all(waiting.map((record) => this.db.sealed.studies.open(record)));
@@ -130,10 +131,4 @@ export class WorklistView {
     };
     for (const listener of this.listeners) listener();
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

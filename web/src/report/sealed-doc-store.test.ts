@@ -23,26 +23,22 @@ function open(name: string, key = TEST_DATA_KEY) {
 
 /** Every byte the database holds, as text, the way someone with a copy of the disk would search it. */
 async function rawText(name: string): Promise<string> {
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    const req = indexedDB.open(name);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
   const parts: string[] = [];
-  for (const storeName of Array.from(db.objectStoreNames)) {
-    const values = await new Promise<unknown[]>((resolve) => {
-      const req = db.transaction(storeName).objectStore(storeName).getAll();
-      req.onsuccess = () => resolve(req.result);
-    });
-    for (const value of values) {
-      for (const part of Object.values(value as Record<string, unknown>)) {
-        if (part instanceof ArrayBuffer || ArrayBuffer.isView(part)) {
-          parts.push(new TextDecoder('latin1').decode(part instanceof ArrayBuffer ? part : (part as Uint8Array)));
-        } else parts.push(JSON.stringify(part));
+  await withDatabase(name, async (db) => {
+    for (const storeName of Array.from(db.objectStoreNames)) {
+      const values = await new Promise<unknown[]>((resolve) => {
+        const req = db.transaction(storeName).objectStore(storeName).getAll();
+        req.onsuccess = () => resolve(req.result);
+      });
+      for (const value of values) {
+        for (const part of Object.values(value as Record<string, unknown>)) {
+          if (part instanceof ArrayBuffer || ArrayBuffer.isView(part)) {
+            parts.push(new TextDecoder('latin1').decode(part instanceof ArrayBuffer ? part : (part as Uint8Array)));
+          } else parts.push(JSON.stringify(part));
+        }
       }
     }
-  }
-  db.close();
+  });
   return parts.join('\n');
 }
 

@@ -15,7 +15,7 @@
  */
 import * as Y from 'yjs';
 import { sealBytesNow } from '../device/vault/seal-now';
-import { openBytes, openJson, type Sealed, sealBytes, sealJson } from '../device/vault/sealed';
+import { openBytes, openJson, type Sealed, sameSealing, sealBytes, sealJson } from '../device/vault/sealed';
 
 const UPDATES = 'sealedUpdates';
 const META = 'sealedMeta';
@@ -36,18 +36,14 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
   });
 }
 
-function done(tx: IDBTransaction): Promise<void> {
+/** `commit`: at once instead of when the event loop next idles (IndexedDB 3; older engines auto-commit); not when a request's handler still adds to it. */
+function done(tx: IDBTransaction, commit = true): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
     tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
     tx.onerror = () => reject(tx.error);
-    // Commit now instead of when the event loop next idles (IndexedDB 3; older engines auto-commit).
-    tx.commit?.();
+    if (commit) tx.commit?.();
   });
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function openDatabase(name: string): Promise<IDBDatabase> {
@@ -159,15 +155,12 @@ export class SealedDocStore {
       current.onsuccess = () => {
         kept = current.result as Sealed | undefined;
         // Replaced only if it is still the one that did not open (or there is none).
-        if (!kept || (stored && sameBytes(kept.iv, stored.iv))) {
+        if (!kept || (stored && sameSealing(kept, stored))) {
           meta.put(sealed, JOURNAL_KEY);
           kept = undefined;
         }
       };
-      await new Promise<void>((resolve, reject) => {
-        tx.oncomplete = () => resolve();
-        tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
-      });
+      await done(tx, false);
       return kept ? await openBytes(this.key, kept, aad) : fresh;
     } catch {
       return null;

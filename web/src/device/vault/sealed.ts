@@ -12,6 +12,11 @@ export interface Sealed {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** The same sealing, not just equal content: each sealing draws a fresh IV, so the IV identifies it. */
+export function sameSealing(a: { iv: Uint8Array }, b: { iv: Uint8Array }): boolean {
+  return a.iv.length === b.iv.length && a.iv.every((byte, i) => byte === b.iv[i]);
+}
+
 export async function sealBytes(key: CryptoKey, plain: Uint8Array<ArrayBuffer>, aad: string): Promise<Sealed> {
   const iv: Uint8Array<ArrayBuffer> = crypto.getRandomValues(new Uint8Array(new ArrayBuffer(12)));
   const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(aad) }, key, plain);
